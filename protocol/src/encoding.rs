@@ -1,0 +1,178 @@
+//! Strict encodings and field validations of PROTOCOL.md §1.
+//!
+//! * b64u: base64url without padding; padding and non-canonical trailing bits are rejected.
+//! * hex: lowercase only.
+//! * ids: UUIDv4 lowercase hyphenated; org and bundle ids are 32 lowercase hex characters.
+
+use crate::{Error, Result};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+pub fn b64u_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes strict base64url (no padding, canonical).
+pub fn b64u_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| Error::invalid(field, format!("not canonical unpadded base64url ({e})")))
+}
+
+/// Decodes strict base64url of exactly `N` bytes.
+pub fn b64u_fixed<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
+    let v = b64u_decode(field, s)?;
+    v.as_slice()
+        .try_into()
+        .map_err(|_| Error::invalid(field, format!("must be {N} bytes, got {}", v.len())))
+}
+
+pub fn b64_std_encode(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64 with padding, canonical.
+pub fn b64_std_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
+    STANDARD
+        .decode(s)
+        .map_err(|e| Error::invalid(field, format!("not canonical base64 ({e})")))
+}
+
+pub fn hex_encode(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Decodes lowercase hex; upper case is rejected.
+pub fn hex_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Error::invalid(field, "hex must be lowercase"));
+    }
+    hex::decode(s).map_err(|e| Error::invalid(field, format!("not hex ({e})")))
+}
+
+pub fn hex_fixed<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
+    if s.len() != 2 * N {
+        return Err(Error::invalid(field, format!("must be {} hex characters, got {}", 2 * N, s.len())));
+    }
+    let v = hex_decode(field, s)?;
+    v.as_slice().try_into().map_err(|_| Error::invalid(field, format!("must be {N} bytes")))
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Validates a 32-character lowercase hex id (org_id, bundle_id).
+pub fn validate_id32(field: &'static str, s: &str) -> Result<()> {
+    if s.len() != 32 || !is_lower_hex(s) {
+        return Err(Error::invalid(field, "must be 32 lowercase hex characters"));
+    }
+    Ok(())
+}
+
+/// Validates `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`.
+pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
+    let b = s.as_bytes();
+    let ok = b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            14 => c == b'4',
+            19 => matches!(c, b'8' | b'9' | b'a' | b'b'),
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(field, "must be a lowercase hyphenated UUIDv4"))
+    }
+}
+
+/// A fresh random UUIDv4 (lowercase, hyphenated), e.g. for `message_id`.
+pub fn new_uuid_v4() -> Result<String> {
+    let mut b: [u8; 16] = crate::random_bytes()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    Ok(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+}
+
+/// Parses a decimal unix timestamp `^[1-9][0-9]*$` that fits a u64.
+pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b[0] == b'0' || !b.iter().all(u8::is_ascii_digit) {
+        return Err(Error::invalid(field, "must be decimal unix seconds without leading zeros"));
+    }
+    s.parse::<u64>().map_err(|_| Error::invalid(field, "out of range"))
+}
+
+/// Serde adapters for the JSON forms: fixed-length b64u and lowercase hex byte strings.
+pub(crate) mod serde_b64u {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::b64u_encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::b64u_fixed::<N>("field", &s).map_err(|e| D::Error::custom(reason(e)))
+    }
+
+    pub(crate) fn reason(e: crate::Error) -> String {
+        match e {
+            crate::Error::Invalid { reason, .. } => reason,
+            other => other.to_string(),
+        }
+    }
+}
+
+pub(crate) mod serde_hex32 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::hex_encode(v))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        super::hex_fixed::<32>("field", &s).map_err(|e| D::Error::custom(super::serde_b64u::reason(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64u_rejects_padding_and_noncanonical() {
+        assert_eq!(b64u_decode("f", "AQ").unwrap(), vec![1]);
+        assert!(b64u_decode("f", "AQ==").is_err());
+        assert!(b64u_decode("f", "AR").is_err(), "non-zero trailing bits");
+        assert!(b64u_decode("f", "A+").is_err(), "standard alphabet");
+    }
+
+    #[test]
+    fn hex_rejects_upper_case() {
+        assert!(hex_decode("f", "AB").is_err());
+        assert_eq!(hex_decode("f", "ab").unwrap(), vec![0xab]);
+        assert!(hex_fixed::<2>("f", "abc").is_err());
+    }
+
+    #[test]
+    fn uuid_v4_validation() {
+        let id = new_uuid_v4().unwrap();
+        validate_uuid_v4("id", &id).unwrap();
+        assert!(validate_uuid_v4("id", "3F2504E0-4F89-41D3-9A0C-0305E82C3301").is_err());
+        assert!(validate_uuid_v4("id", "3f2504e0-4f89-11d3-9a0c-0305e82c3301").is_err(), "v1");
+        assert!(validate_uuid_v4("id", "3f2504e0-4f89-41d3-7a0c-0305e82c3301").is_err(), "variant");
+        validate_uuid_v4("id", "3f2504e0-4f89-41d3-9a0c-0305e82c3301").unwrap();
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("t", "1700000000").unwrap(), 1_700_000_000);
+        for bad in ["", "0", "01", "-1", "1.0", " 1", "99999999999999999999999"] {
+            assert!(parse_timestamp("t", bad).is_err(), "{bad}");
+        }
+    }
+}

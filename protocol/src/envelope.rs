@@ -1,0 +1,544 @@
+//! Envelopes (PROTOCOL.md §4): sealing a fax to a recipient bundle and opening it.
+
+use crate::bundle::{Bundle, BundleKeys};
+use crate::encoding::{self, serde_b64u, serde_hex32};
+use crate::error::OpenError;
+use crate::stream::{self, CiphertextHasher, PayloadOpener, PayloadSealer};
+use crate::transcript::{Transcript, sha256};
+use crate::{Error, MAX_CIPHERTEXT_LEN, Result, e164, sign};
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes256Gcm, KeyInit};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+pub const CONTENT_TYPE_PDF: &str = "application/pdf";
+/// Longest `from_name` accepted, in bytes (UTF-8). Documented in docs/protocol.md.
+pub const MAX_FROM_NAME_LEN: usize = 256;
+/// Longest `content_type` accepted, in bytes.
+pub const MAX_CONTENT_TYPE_LEN: usize = 255;
+
+/// The envelope in its JSON form: every header field, `"v":1` and `"sig"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub v: u64,
+    pub message_id: String,
+    pub created_at: u64,
+    pub sender_org_id: String,
+    pub sender_bundle_id: String,
+    pub recipient_org_id: String,
+    pub recipient_bundle_id: String,
+    pub from_number: String,
+    pub from_name: String,
+    pub to_number: String,
+    pub content_type: String,
+    pub chunk_size: u64,
+    pub ciphertext_len: u64,
+    #[serde(with = "serde_hex32")]
+    pub ciphertext_sha256: [u8; 32],
+    #[serde(with = "serde_kem_ct")]
+    pub kem_ct: Vec<u8>,
+    #[serde(with = "serde_b64u")]
+    pub wrapped_cek: [u8; 48],
+    #[serde(with = "serde_b64u")]
+    pub cek_commit: [u8; 32],
+    #[serde(with = "serde_b64u")]
+    pub sig: [u8; 64],
+}
+
+mod serde_kem_ct {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::encoding::b64u_encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let v = crate::encoding::b64u_decode("kem_ct", &s).map_err(D::Error::custom)?;
+        if v.len() != crate::kem::CIPHERTEXT_LEN {
+            return Err(D::Error::custom(format!("kem_ct must be {} bytes", crate::kem::CIPHERTEXT_LEN)));
+        }
+        Ok(v)
+    }
+}
+
+fn hkdf32(ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hkdf::Hkdf::<sha2::Sha256>::new(None, ikm).expand(info, out.as_mut_slice());
+    out
+}
+
+struct Keys {
+    payload_key: Zeroizing<[u8; 32]>,
+    cek_commit: [u8; 32],
+}
+
+fn derive_from_cek(cek: &[u8; 32], message_id: &str) -> Keys {
+    let commit = hkdf32(cek, &Transcript::new("fxe/v1 commit").str(message_id).finish());
+    let payload_key = hkdf32(cek, &Transcript::new("fxe/v1 payload").str(message_id).finish());
+    Keys { payload_key, cek_commit: *commit }
+}
+
+fn kek(ss: &[u8; 32], message_id: &str, s_org: &str, s_bundle: &str, r_org: &str, r_bundle: &str) -> Zeroizing<[u8; 32]> {
+    let info = Transcript::new("fxe/v1 kek")
+        .str(message_id)
+        .str(s_org)
+        .str(s_bundle)
+        .str(r_org)
+        .str(r_bundle)
+        .finish();
+    hkdf32(ss, &info)
+}
+
+fn wrap_aad(message_id: &str) -> Vec<u8> {
+    Transcript::new("fxe/v1 wrap").str(message_id).finish()
+}
+
+impl Envelope {
+    pub fn from_json(s: &str) -> Result<Envelope> {
+        let e: Envelope = serde_json::from_str(s).map_err(|e| Error::json("envelope", e))?;
+        e.check_shape()?;
+        Ok(e)
+    }
+
+    pub fn from_value(v: serde_json::Value) -> Result<Envelope> {
+        let e: Envelope = serde_json::from_value(v).map_err(|e| Error::json("envelope", e))?;
+        e.check_shape()?;
+        Ok(e)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Everything checkable without keys: version, ids, numbers, content type,
+    /// chunk size, canonical ciphertext length, the 100 MiB cap.
+    pub fn check_shape(&self) -> Result<()> {
+        if self.v != 1 {
+            return Err(Error::invalid("v", "only version 1 is supported"));
+        }
+        encoding::validate_uuid_v4("message_id", &self.message_id)?;
+        encoding::validate_id32("sender_org_id", &self.sender_org_id)?;
+        encoding::validate_id32("sender_bundle_id", &self.sender_bundle_id)?;
+        encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
+        encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)?;
+        e164::validate("from_number", &self.from_number)?;
+        e164::validate("to_number", &self.to_number)?;
+        if self.from_name.len() > MAX_FROM_NAME_LEN {
+            return Err(Error::invalid("from_name", format!("longer than {MAX_FROM_NAME_LEN} bytes")));
+        }
+        if self.from_name.chars().any(char::is_control) {
+            return Err(Error::invalid("from_name", "contains control characters"));
+        }
+        if self.content_type.is_empty()
+            || self.content_type.len() > MAX_CONTENT_TYPE_LEN
+            || !self.content_type.bytes().all(|b| (0x21..0x7f).contains(&b) || b == b' ')
+        {
+            return Err(Error::invalid("content_type", "must be a printable ASCII media type"));
+        }
+        if self.ciphertext_len > MAX_CIPHERTEXT_LEN {
+            return Err(Error::invalid("ciphertext_len", format!("exceeds the cap of {MAX_CIPHERTEXT_LEN} bytes")));
+        }
+        stream::plaintext_len(self.ciphertext_len, self.chunk_size)?;
+        Ok(())
+    }
+
+    /// The plaintext length implied by the (canonical) ciphertext length.
+    pub fn plaintext_len(&self) -> Result<u64> {
+        stream::plaintext_len(self.ciphertext_len, self.chunk_size)
+    }
+
+    /// `envelope_tbs`.
+    pub fn tbs(&self) -> Vec<u8> {
+        Transcript::new("fxe/v1 envelope")
+            .str(&self.message_id)
+            .u64(self.created_at)
+            .str(&self.sender_org_id)
+            .str(&self.sender_bundle_id)
+            .str(&self.recipient_org_id)
+            .str(&self.recipient_bundle_id)
+            .str(&self.from_number)
+            .str(&self.from_name)
+            .str(&self.to_number)
+            .str(&self.content_type)
+            .u64(self.chunk_size)
+            .u64(self.ciphertext_len)
+            .bytes(&self.ciphertext_sha256)
+            .bytes(&self.kem_ct)
+            .bytes(&self.wrapped_cek)
+            .bytes(&self.cek_commit)
+            .finish()
+    }
+
+    /// `envelope_hash = H(envelope_tbs || envelope_sig)`.
+    pub fn hash(&self) -> [u8; 32] {
+        let mut t = self.tbs();
+        t.extend_from_slice(&self.sig);
+        sha256(&t)
+    }
+
+    pub fn hash_hex(&self) -> String {
+        encoding::hex_encode(&self.hash())
+    }
+
+    /// Verifies `sig` with the sender bundle's signing key; the bundle must be
+    /// the one the envelope names. (The bundle's own chain is checked separately.)
+    pub fn verify_signature(&self, sender_bundle: &Bundle) -> Result<()> {
+        if sender_bundle.bundle_id != self.sender_bundle_id || sender_bundle.org_id != self.sender_org_id {
+            return Err(OpenError::SenderBundleMismatch.into());
+        }
+        sign::verify(&sender_bundle.sign_pub, &self.tbs(), &self.sig, "envelope")
+    }
+}
+
+/// Everything a sender states about one fax.
+#[derive(Clone, Debug)]
+pub struct SealRequest<'a> {
+    pub message_id: &'a str,
+    pub created_at: u64,
+    /// The sender's active bundle with its signing key.
+    pub sender: &'a BundleKeys,
+    /// The recipient's identity, against which `recipient_bundle` is verified.
+    pub recipient_identity_pub: &'a [u8; 32],
+    pub recipient_bundle: &'a Bundle,
+    pub from_number: &'a str,
+    pub from_name: &'a str,
+    pub to_number: &'a str,
+    pub content_type: &'a str,
+    pub chunk_size: u64,
+}
+
+/// The sender's randomness: the content key and the X-Wing encapsulation seed.
+pub struct SealRandomness {
+    pub cek: Zeroizing<[u8; 32]>,
+    pub kem_eseed: Zeroizing<[u8; 64]>,
+}
+
+impl SealRandomness {
+    pub fn random() -> Result<Self> {
+        Ok(SealRandomness {
+            cek: Zeroizing::new(crate::random_bytes()?),
+            kem_eseed: Zeroizing::new(crate::random_bytes()?),
+        })
+    }
+}
+
+/// Seals one message chunk by chunk; [`Sealer::finish`] signs the envelope.
+pub struct Sealer {
+    header: Envelope,
+    payload: PayloadSealer,
+    signing: sign::SecretSigningKey,
+}
+
+impl Sealer {
+    pub fn new(req: &SealRequest<'_>, rnd: SealRandomness) -> Result<Sealer> {
+        req.recipient_bundle.verify(req.recipient_identity_pub)?;
+        let sender = &req.sender.bundle;
+        let mut header = Envelope {
+            v: 1,
+            message_id: req.message_id.to_owned(),
+            created_at: req.created_at,
+            sender_org_id: sender.org_id.clone(),
+            sender_bundle_id: sender.bundle_id.clone(),
+            recipient_org_id: req.recipient_bundle.org_id.clone(),
+            recipient_bundle_id: req.recipient_bundle.bundle_id.clone(),
+            from_number: req.from_number.to_owned(),
+            from_name: req.from_name.to_owned(),
+            to_number: req.to_number.to_owned(),
+            content_type: req.content_type.to_owned(),
+            chunk_size: req.chunk_size,
+            ciphertext_len: stream::ciphertext_len(0, req.chunk_size),
+            ciphertext_sha256: [0; 32],
+            kem_ct: vec![0; crate::kem::CIPHERTEXT_LEN],
+            wrapped_cek: [0; 48],
+            cek_commit: [0; 32],
+            sig: [0; 64],
+        };
+        header.check_shape()?;
+
+        let (kem_ct, ss) = req.recipient_bundle.kem_public()?.encapsulate_derand(&rnd.kem_eseed);
+        let kek = kek(
+            &ss,
+            &header.message_id,
+            &header.sender_org_id,
+            &header.sender_bundle_id,
+            &header.recipient_org_id,
+            &header.recipient_bundle_id,
+        );
+        let mut wrapped = rnd.cek.to_vec();
+        let tag = Aes256Gcm::new(&(*kek).into())
+            .encrypt_inout_detached(&[0u8; 12].into(), &wrap_aad(&header.message_id), wrapped.as_mut_slice().into())
+            .map_err(|_| Error::Seal("key wrap failed"))?;
+        wrapped.extend_from_slice(tag.as_slice());
+        header.wrapped_cek = wrapped.as_slice().try_into().map_err(|_| Error::Seal("key wrap length"))?;
+        header.kem_ct = kem_ct;
+        let keys = derive_from_cek(&rnd.cek, &header.message_id);
+        header.cek_commit = keys.cek_commit;
+        let payload = PayloadSealer::new(&keys.payload_key, req.chunk_size)?;
+        Ok(Sealer { header, payload, signing: req.sender.signing.clone() })
+    }
+
+    pub fn chunk_size(&self) -> usize {
+        self.payload.chunk_size()
+    }
+
+    /// Seals one chunk in place (see [`PayloadSealer::seal_in_place`]).
+    pub fn seal_in_place(&mut self, buf: &mut Vec<u8>, last: bool) -> Result<()> {
+        self.payload.seal_in_place(buf, last)
+    }
+
+    /// Seals one chunk, returning the sealed bytes.
+    pub fn seal_chunk(&mut self, chunk: &[u8], last: bool) -> Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(chunk.len() + stream::TAG_LEN as usize);
+        buf.extend_from_slice(chunk);
+        self.seal_in_place(&mut buf, last)?;
+        Ok(buf)
+    }
+
+    /// Completes the header with the ciphertext length and hash and signs it.
+    pub fn finish(self) -> Result<Envelope> {
+        let (len, hash) = self.payload.finish()?;
+        let mut header = self.header;
+        header.ciphertext_len = len;
+        header.ciphertext_sha256 = hash;
+        header.check_shape()?;
+        header.sig = self.signing.sign(&header.tbs());
+        Ok(header)
+    }
+}
+
+/// Seals everything `reader` yields into `writer`, one chunk in memory at a time
+/// (plus one chunk of read-ahead to know which chunk is last).
+pub fn seal_stream<R: Read, W: Write>(
+    req: &SealRequest<'_>,
+    rnd: SealRandomness,
+    mut reader: R,
+    mut writer: W,
+) -> Result<Envelope> {
+    let mut sealer = Sealer::new(req, rnd)?;
+    let cs = sealer.chunk_size();
+    let mut cur = Vec::with_capacity(cs + 16);
+    let mut next = Vec::with_capacity(cs + 16);
+    stream::read_up_to(&mut reader, &mut cur, cs)?;
+    let mut written: u64 = 0;
+    loop {
+        let last = cur.len() < cs || stream::read_up_to(&mut reader, &mut next, cs)? == 0;
+        written += cur.len() as u64 + stream::TAG_LEN;
+        if written > MAX_CIPHERTEXT_LEN {
+            return Err(Error::invalid("plaintext", format!("too large: the sealed fax would exceed {MAX_CIPHERTEXT_LEN} bytes")));
+        }
+        sealer.seal_in_place(&mut cur, last)?;
+        writer.write_all(&cur).map_err(|e| Error::Io(e.to_string()))?;
+        if last {
+            break;
+        }
+        std::mem::swap(&mut cur, &mut next);
+    }
+    writer.flush().map_err(|e| Error::Io(e.to_string()))?;
+    sealer.finish()
+}
+
+/// Seals an in-memory plaintext with fresh randomness.
+pub fn seal(req: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
+    seal_with(req, SealRandomness::random()?, plaintext)
+}
+
+/// Seals an in-memory plaintext with the given randomness (known-answer vectors).
+pub fn seal_with(req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
+    let mut out = Vec::with_capacity(stream::ciphertext_len(plaintext.len() as u64, req.chunk_size) as usize);
+    let env = seal_stream(req, rnd, plaintext, &mut out)?;
+    Ok((env, out))
+}
+
+/// What a receiver holds: its org id, its numbers and every bundle it has had.
+#[derive(Clone, Copy, Debug)]
+pub struct Recipient<'a> {
+    pub org_id: &'a str,
+    pub numbers: &'a [String],
+    pub bundles: &'a [BundleKeys],
+}
+
+/// Opens one message chunk by chunk, after the header checks of PROTOCOL.md §4
+/// passed. Each chunk is released only after its tag verifies; [`Opener::finish`]
+/// fails unless the final chunk was opened and the ciphertext hash matches.
+#[must_use = "an Opener must be finished: a payload without its final chunk is an error"]
+pub struct Opener {
+    envelope: Envelope,
+    payload: PayloadOpener,
+}
+
+impl Opener {
+    /// Runs every header check in order: sender bundle chain, envelope signature,
+    /// recipient org, number and bundle, decapsulation, unwrap, commitment.
+    /// `sender_identity_pub` must come from a trusted source (pins).
+    pub fn new(
+        envelope: &Envelope,
+        sender_identity_pub: &[u8; 32],
+        sender_bundle: &Bundle,
+        recipient: &Recipient<'_>,
+    ) -> Result<Opener> {
+        envelope.check_shape()?;
+        sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
+        envelope.verify_signature(sender_bundle).map_err(|e| match e {
+            Error::Open(o) => Error::Open(o),
+            _ => Error::Open(OpenError::EnvelopeSignature),
+        })?;
+        Self::after_signature(envelope, recipient)
+    }
+
+    fn after_signature(envelope: &Envelope, recipient: &Recipient<'_>) -> Result<Opener> {
+        if envelope.recipient_org_id != recipient.org_id {
+            return Err(OpenError::WrongRecipientOrg.into());
+        }
+        if !recipient.numbers.iter().any(|n| *n == envelope.to_number) {
+            return Err(OpenError::WrongRecipientNumber.into());
+        }
+        let bundle = recipient
+            .bundles
+            .iter()
+            .find(|b| b.bundle.bundle_id == envelope.recipient_bundle_id)
+            .ok_or(Error::Open(OpenError::UnknownRecipientBundle))?;
+        let ss = bundle.kem.decapsulate(&envelope.kem_ct).map_err(|_| Error::Open(OpenError::Decapsulation))?;
+        let kek = kek(
+            &ss,
+            &envelope.message_id,
+            &envelope.sender_org_id,
+            &envelope.sender_bundle_id,
+            &envelope.recipient_org_id,
+            &envelope.recipient_bundle_id,
+        );
+        let mut cek = Zeroizing::new(envelope.wrapped_cek[..32].to_vec());
+        let tag: [u8; 16] = envelope.wrapped_cek[32..].try_into().map_err(|_| Error::Open(OpenError::Unwrap))?;
+        Aes256Gcm::new(&(*kek).into())
+            .decrypt_inout_detached(
+                &[0u8; 12].into(),
+                &wrap_aad(&envelope.message_id),
+                cek.as_mut_slice().into(),
+                &tag.into(),
+            )
+            .map_err(|_| Error::Open(OpenError::Unwrap))?;
+        let cek: Zeroizing<[u8; 32]> =
+            Zeroizing::new(cek.as_slice().try_into().map_err(|_| Error::Open(OpenError::Unwrap))?);
+        let keys = derive_from_cek(&cek, &envelope.message_id);
+        if !bool::from(keys.cek_commit.ct_eq(&envelope.cek_commit)) {
+            return Err(OpenError::Commitment.into());
+        }
+        let payload = PayloadOpener::new(&keys.payload_key, envelope.chunk_size, envelope.ciphertext_len)?;
+        Ok(Opener { envelope: envelope.clone(), payload })
+    }
+
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    pub fn next_chunk_len(&self) -> Option<usize> {
+        self.payload.next_chunk_len()
+    }
+
+    /// Opens the next sealed chunk in place; see [`PayloadOpener::open_in_place`].
+    pub fn open_in_place(&mut self, buf: &mut Vec<u8>) -> Result<()> {
+        self.payload.open_in_place(buf)
+    }
+
+    /// Fails unless the whole payload was opened and its length and hash are the envelope's.
+    pub fn finish(self) -> Result<()> {
+        let (len, hash) = self.payload.finish()?;
+        if len != self.envelope.ciphertext_len {
+            return Err(OpenError::CiphertextLength.into());
+        }
+        if !bool::from(hash.ct_eq(&self.envelope.ciphertext_sha256)) {
+            return Err(OpenError::CiphertextHash.into());
+        }
+        Ok(())
+    }
+}
+
+/// Opens a ciphertext read from `reader` into `writer`, chunk by chunk. Each
+/// chunk reaches `writer` only after it authenticates. On `Err`, what was
+/// written must be discarded (write to a temporary file and publish only on `Ok`).
+pub fn open_stream<R: Read, W: Write>(
+    envelope: &Envelope,
+    sender_identity_pub: &[u8; 32],
+    sender_bundle: &Bundle,
+    recipient: &Recipient<'_>,
+    mut reader: R,
+    mut writer: W,
+) -> Result<()> {
+    let mut opener = Opener::new(envelope, sender_identity_pub, sender_bundle, recipient)?;
+    let mut buf = Zeroizing::new(Vec::with_capacity((envelope.chunk_size + stream::TAG_LEN) as usize));
+    while let Some(want) = opener.next_chunk_len() {
+        if stream::read_up_to(&mut reader, &mut buf, want)? != want {
+            return Err(OpenError::MissingFinalChunk.into());
+        }
+        opener.open_in_place(&mut buf)?;
+        writer.write_all(&buf).map_err(|e| Error::Io(e.to_string()))?;
+    }
+    let mut probe = [0u8; 1];
+    loop {
+        match reader.read(&mut probe) {
+            Ok(0) => break,
+            Ok(_) => return Err(OpenError::TrailingData.into()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e.to_string())),
+        }
+    }
+    opener.finish()?;
+    writer.flush().map_err(|e| Error::Io(e.to_string()))
+}
+
+/// Opens an in-memory ciphertext in exactly the order of PROTOCOL.md §4: chain,
+/// signature, ciphertext length and hash, recipient, decapsulate, unwrap,
+/// commitment, chunks. Returns the plaintext only if every check passes.
+pub fn open(
+    envelope: &Envelope,
+    sender_identity_pub: &[u8; 32],
+    sender_bundle: &Bundle,
+    recipient: &Recipient<'_>,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    envelope.check_shape()?;
+    sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
+    envelope.verify_signature(sender_bundle).map_err(|e| match e {
+        Error::Open(o) => Error::Open(o),
+        _ => Error::Open(OpenError::EnvelopeSignature),
+    })?;
+    check_ciphertext(envelope, ciphertext)?;
+    let mut opener = Opener::after_signature(envelope, recipient)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+    let mut rest = ciphertext;
+    let mut buf = Zeroizing::new(Vec::new());
+    while let Some(want) = opener.next_chunk_len() {
+        let (chunk, tail) = rest.split_at(want.min(rest.len()));
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        opener.open_in_place(&mut buf)?;
+        out.extend_from_slice(&buf);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(OpenError::TrailingData.into());
+    }
+    opener.finish()?;
+    Ok(out)
+}
+
+/// Checks a whole ciphertext's length and SHA-256 against the envelope.
+pub fn check_ciphertext(envelope: &Envelope, ciphertext: &[u8]) -> Result<()> {
+    let mut h = CiphertextHasher::new();
+    h.update(ciphertext);
+    check_hashed(envelope, h)
+}
+
+/// Checks a hasher that saw a whole ciphertext against the envelope.
+pub fn check_hashed(envelope: &Envelope, hasher: CiphertextHasher) -> Result<()> {
+    let (len, hash) = hasher.finish();
+    if len != envelope.ciphertext_len {
+        return Err(OpenError::CiphertextLength.into());
+    }
+    if !bool::from(hash.ct_eq(&envelope.ciphertext_sha256)) {
+        return Err(OpenError::CiphertextHash.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Receipts and refusals (PROTOCOL.md §5), signed by the signing key of the
+//! recipient bundle the message was sealed to.
+
+use crate::bundle::{Bundle, BundleKeys};
+use crate::encoding::{self, serde_b64u, serde_hex32};
+use crate::envelope::Envelope;
+use crate::transcript::Transcript;
+use crate::{Error, Result, sign};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub message_id: String,
+    #[serde(with = "serde_hex32")]
+    pub envelope_hash: [u8; 32],
+    pub recipient_org_id: String,
+    pub recipient_bundle_id: String,
+    pub received_at: u64,
+    #[serde(with = "serde_b64u")]
+    pub sig: [u8; 64],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    CannotOpen,
+    NotAPdf,
+    Policy,
+    Other,
+}
+
+impl RefusalReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::CannotOpen => "cannot_open",
+            RefusalReason::NotAPdf => "not_a_pdf",
+            RefusalReason::Policy => "policy",
+            RefusalReason::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "cannot_open" => RefusalReason::CannotOpen,
+            "not_a_pdf" => RefusalReason::NotAPdf,
+            "policy" => RefusalReason::Policy,
+            "other" => RefusalReason::Other,
+            _ => return Err(Error::invalid("reason", "must be cannot_open, not_a_pdf, policy or other")),
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    pub message_id: String,
+    #[serde(with = "serde_hex32")]
+    pub envelope_hash: [u8; 32],
+    pub recipient_org_id: String,
+    pub recipient_bundle_id: String,
+    pub refused_at: u64,
+    pub reason: RefusalReason,
+    #[serde(with = "serde_b64u")]
+    pub sig: [u8; 64],
+}
+
+fn receipt_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &str, at: u64) -> Vec<u8> {
+    Transcript::new("fxe/v1 receipt").str(message_id).bytes(envelope_hash).str(org).str(bundle).u64(at).finish()
+}
+
+fn refusal_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &str, at: u64, reason: RefusalReason) -> Vec<u8> {
+    Transcript::new("fxe/v1 refusal")
+        .str(message_id)
+        .bytes(envelope_hash)
+        .str(org)
+        .str(bundle)
+        .u64(at)
+        .str(reason.as_str())
+        .finish()
+}
+
+fn signing_bundle<'a>(envelope: &Envelope, bundles: &'a [BundleKeys]) -> Result<&'a BundleKeys> {
+    bundles
+        .iter()
+        .find(|b| b.bundle.bundle_id == envelope.recipient_bundle_id && b.bundle.org_id == envelope.recipient_org_id)
+        .ok_or_else(|| Error::invalid("recipient_bundle_id", "the message was not sealed to any of these bundles"))
+}
+
+/// Checks that a receipt/refusal's claims match the envelope and the bundle that signs it.
+fn check_claims(
+    what: &'static str,
+    message_id: &str,
+    envelope_hash: &[u8; 32],
+    org: &str,
+    bundle_id: &str,
+    envelope: &Envelope,
+    bundle: &Bundle,
+) -> Result<()> {
+    if message_id != envelope.message_id {
+        return Err(Error::BadSignature(what));
+    }
+    if !bool::from(envelope_hash.ct_eq(&envelope.hash())) {
+        return Err(Error::BadSignature(what));
+    }
+    if org != envelope.recipient_org_id || bundle_id != envelope.recipient_bundle_id {
+        return Err(Error::BadSignature(what));
+    }
+    if bundle.bundle_id != bundle_id || bundle.org_id != org {
+        return Err(Error::BadSignature(what));
+    }
+    Ok(())
+}
+
+impl Receipt {
+    /// Signs a receipt for `envelope` with the bundle it was sealed to (found in `bundles`).
+    pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
+        let b = signing_bundle(envelope, bundles)?;
+        let envelope_hash = envelope.hash();
+        let t = receipt_tbs(&envelope.message_id, &envelope_hash, &envelope.recipient_org_id, &envelope.recipient_bundle_id, received_at);
+        Ok(Receipt {
+            message_id: envelope.message_id.clone(),
+            envelope_hash,
+            recipient_org_id: envelope.recipient_org_id.clone(),
+            recipient_bundle_id: envelope.recipient_bundle_id.clone(),
+            received_at,
+            sig: b.signing.sign(&t),
+        })
+    }
+
+    pub fn from_json(s: &str) -> Result<Receipt> {
+        let r: Receipt = serde_json::from_str(s).map_err(|e| Error::json("receipt", e))?;
+        r.check_shape()?;
+        Ok(r)
+    }
+
+    pub fn check_shape(&self) -> Result<()> {
+        encoding::validate_uuid_v4("message_id", &self.message_id)?;
+        encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
+        encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn tbs(&self) -> Vec<u8> {
+        receipt_tbs(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, self.received_at)
+    }
+
+    /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
+    /// (the bundle the envelope was sealed to, whose chain the caller verified).
+    pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
+        self.check_shape()?;
+        check_claims("receipt", &self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, envelope, recipient_bundle)?;
+        sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "receipt")
+    }
+}
+
+impl Refusal {
+    pub fn make(envelope: &Envelope, bundles: &[BundleKeys], refused_at: u64, reason: RefusalReason) -> Result<Refusal> {
+        let b = signing_bundle(envelope, bundles)?;
+        let envelope_hash = envelope.hash();
+        let t = refusal_tbs(&envelope.message_id, &envelope_hash, &envelope.recipient_org_id, &envelope.recipient_bundle_id, refused_at, reason);
+        Ok(Refusal {
+            message_id: envelope.message_id.clone(),
+            envelope_hash,
+            recipient_org_id: envelope.recipient_org_id.clone(),
+            recipient_bundle_id: envelope.recipient_bundle_id.clone(),
+            refused_at,
+            reason,
+            sig: b.signing.sign(&t),
+        })
+    }
+
+    pub fn from_json(s: &str) -> Result<Refusal> {
+        let r: Refusal = serde_json::from_str(s).map_err(|e| Error::json("refusal", e))?;
+        r.check_shape()?;
+        Ok(r)
+    }
+
+    pub fn check_shape(&self) -> Result<()> {
+        encoding::validate_uuid_v4("message_id", &self.message_id)?;
+        encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
+        encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn tbs(&self) -> Vec<u8> {
+        refusal_tbs(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, self.refused_at, self.reason)
+    }
+
+    pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
+        self.check_shape()?;
+        check_claims("refusal", &self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, envelope, recipient_bundle)?;
+        sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "refusal")
+    }
+}

@@ -1,0 +1,124 @@
+//! Webhook signatures (API.md, Webhooks): `X-FXE-Signature: v1=<hex HMAC-SHA256(key, "<ts>.<body>")>`
+//! and the Standard Webhooks `webhook-signature: v1,<b64 HMAC(key, "<id>.<ts>.<body>")>`.
+//! During a secret rotation several values are space-separated.
+
+use crate::{Error, Result, encoding};
+use hmac::{KeyInit, Mac};
+use zeroize::Zeroizing;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// A `whsec_` secret: 32 bytes, standard base64 with padding after the prefix.
+#[derive(Clone)]
+pub struct WebhookSecret(Zeroizing<[u8; 32]>);
+
+impl WebhookSecret {
+    pub fn generate() -> Result<Self> {
+        Ok(WebhookSecret(Zeroizing::new(crate::random_bytes()?)))
+    }
+
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        WebhookSecret(Zeroizing::new(b))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        let b64 = s.trim().strip_prefix("whsec_").ok_or_else(|| Error::invalid("webhook secret", "must start with whsec_"))?;
+        let v = Zeroizing::new(encoding::b64_std_decode("webhook secret", b64)?);
+        let b: [u8; 32] = v.as_slice().try_into().map_err(|_| Error::invalid("webhook secret", "must hold 32 bytes"))?;
+        Ok(WebhookSecret(Zeroizing::new(b)))
+    }
+
+    pub fn to_secret_string(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("whsec_{}", encoding::b64_std_encode(&*self.0)))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        // HMAC accepts keys of any length.
+        let mut m = <HmacSha256 as KeyInit>::new_from_slice(&*self.0).expect("HMAC takes any key length");
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+
+    /// `v1=<hex>` over `"<timestamp>.<body>"`.
+    pub fn fxe_signature(&self, timestamp: u64, body: &[u8]) -> String {
+        format!("v1={}", encoding::hex_encode(&self.mac(&[timestamp.to_string().as_bytes(), b".", body])))
+    }
+
+    /// `v1,<base64>` over `"<id>.<timestamp>.<body>"` (Standard Webhooks).
+    pub fn standard_signature(&self, event_id: &str, timestamp: u64, body: &[u8]) -> String {
+        let m = self.mac(&[event_id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body]);
+        format!("v1,{}", encoding::b64_std_encode(&m))
+    }
+}
+
+/// The `X-FXE-Signature` header for all current secrets (new first).
+pub fn fxe_signature_header(secrets: &[WebhookSecret], timestamp: u64, body: &[u8]) -> String {
+    secrets.iter().map(|s| s.fxe_signature(timestamp, body)).collect::<Vec<_>>().join(" ")
+}
+
+/// The `webhook-signature` header for all current secrets (new first).
+pub fn standard_signature_header(secrets: &[WebhookSecret], event_id: &str, timestamp: u64, body: &[u8]) -> String {
+    secrets.iter().map(|s| s.standard_signature(event_id, timestamp, body)).collect::<Vec<_>>().join(" ")
+}
+
+fn ct_contains(header: &str, want: &str) -> bool {
+    header.split(' ').any(|v| subtle::ConstantTimeEq::ct_eq(v.as_bytes(), want.as_bytes()).into())
+}
+
+/// Verifies an `X-FXE-Signature` header: one of its values must match, and the
+/// timestamp must be within `tolerance` seconds of `now`.
+pub fn verify_fxe(secret: &WebhookSecret, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64) -> Result<()> {
+    let ts = encoding::parse_timestamp("X-FXE-Timestamp", timestamp)?;
+    if ts.abs_diff(now) > tolerance {
+        return Err(Error::invalid("X-FXE-Timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));
+    }
+    if ct_contains(signature_header, &secret.fxe_signature(ts, body)) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature("webhook X-FXE-Signature"))
+    }
+}
+
+/// Verifies the Standard Webhooks headers.
+pub fn verify_standard(secret: &WebhookSecret, id: &str, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64) -> Result<()> {
+    let ts = encoding::parse_timestamp("webhook-timestamp", timestamp)?;
+    if ts.abs_diff(now) > tolerance {
+        return Err(Error::invalid("webhook-timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));
+    }
+    if ct_contains(signature_header, &secret.standard_signature(id, ts, body)) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature("webhook-signature"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_both_schemes() {
+        let s = WebhookSecret::from_bytes([3; 32]);
+        let old = WebhookSecret::from_bytes([4; 32]);
+        let parsed = WebhookSecret::parse(&s.to_secret_string()).unwrap();
+        assert_eq!(parsed.as_bytes(), s.as_bytes());
+        let body = br#"{"id":"e"}"#;
+        let h = fxe_signature_header(&[s.clone(), old.clone()], 1000, body);
+        assert_eq!(h.split(' ').count(), 2);
+        verify_fxe(&s, "1000", &h, body, 1010, 300).unwrap();
+        verify_fxe(&old, "1000", &h, body, 1010, 300).unwrap();
+        assert!(verify_fxe(&s, "1000", &h, b"x", 1010, 300).is_err());
+        assert!(verify_fxe(&s, "1000", &h, body, 2000, 300).is_err());
+        let st = standard_signature_header(&[s.clone()], "msg_1", 1000, body);
+        verify_standard(&s, "msg_1", "1000", &st, body, 1000, 300).unwrap();
+        assert!(verify_standard(&s, "msg_2", "1000", &st, body, 1000, 300).is_err());
+        assert!(WebhookSecret::parse("whsec_AAAA").is_err());
+        assert!(WebhookSecret::parse("sk_x").is_err());
+    }
+}
