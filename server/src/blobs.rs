@@ -1,0 +1,689 @@
+//! The ciphertext store. Encrypted faxes are files, never database rows.
+//!
+//! Writing is two-step so that nothing half-written or unverified is ever
+//! visible: [`BlobStore::stage`] streams a body into a temporary object while
+//! counting its length and computing its SHA-256, then the caller checks those
+//! against what the envelope promised and either [`BlobStore::publish`]es the
+//! staged object under its key (an atomic, no-clobber rename) or drops it,
+//! which deletes it. Temporaries left behind by a crash are found with
+//! [`BlobStore::list_temp`] and removed by [`BlobStore::sweep_temp`] (run at
+//! every start).
+//!
+//! [`LocalBlobStore`] keeps everything under one folder (`<data-dir>/blobs/`):
+//! `tmp/<random>.part` while staging, `objects/<first two chars of the key>/<key>`
+//! once published. Both are on the same file system, so publishing is a
+//! rename; files and directories are synced so that a published blob survives
+//! a power cut.
+
+use std::{
+    fmt, io,
+    ops::Range,
+    path::{Path, PathBuf},
+    pin::Pin,
+    time::{Duration, SystemTime},
+};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+/// A body being written to, or read from, the store.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;
+
+/// Size of the chunks a read yields.
+const READ_CHUNK: usize = 64 * 1024;
+/// Longest key accepted.
+const MAX_KEY_LEN: usize = 128;
+
+/// The name of a published blob: 1 to 128 characters from `[a-z0-9_-]`
+/// (a `message_id` is one), so it is always a safe file name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlobKey(String);
+
+impl BlobKey {
+    pub fn new(key: impl Into<String>) -> Result<Self, BlobError> {
+        let key = key.into();
+        let valid = !key.is_empty()
+            && key.len() <= MAX_KEY_LEN
+            && key
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
+        if valid { Ok(BlobKey(key)) } else { Err(BlobError::InvalidKey) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BlobKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The name of a temporary (staging) object, as listed by
+/// [`BlobStore::list_temp`]. Same alphabet as [`BlobKey`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TempId(String);
+
+impl TempId {
+    pub fn new(id: impl Into<String>) -> Result<Self, BlobError> {
+        BlobKey::new(id).map(|key| TempId(key.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which bytes of a blob to read, as in an HTTP `Range: bytes=` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// The whole blob.
+    Full,
+    /// From this offset to the end (`bytes=500-`).
+    From(u64),
+    /// From the first to the last offset, both included (`bytes=0-499`).
+    Inclusive(u64, u64),
+    /// The last n bytes (`bytes=-500`).
+    Suffix(u64),
+}
+
+impl ByteRange {
+    /// The half-open byte range this selects in a blob of `len` bytes, or
+    /// `None` if it selects nothing (HTTP 416). `Full` always resolves.
+    pub fn resolve(self, len: u64) -> Option<Range<u64>> {
+        match self {
+            ByteRange::Full => Some(0..len),
+            ByteRange::From(start) => (start < len).then_some(start..len),
+            ByteRange::Inclusive(start, last) => {
+                (start <= last && start < len).then(|| start..last.saturating_add(1).min(len))
+            }
+            ByteRange::Suffix(n) => (n > 0 && len > 0).then(|| len - n.min(len)..len),
+        }
+    }
+}
+
+/// What went wrong with a blob operation.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("no such blob")]
+    NotFound,
+    #[error("a blob with this key already exists")]
+    AlreadyExists,
+    #[error("the body is larger than {max} bytes")]
+    TooLarge { max: u64 },
+    #[error("the requested range is not satisfiable (the blob has {len} bytes)")]
+    RangeNotSatisfiable { len: u64 },
+    #[error("invalid blob key")]
+    InvalidKey,
+    /// Reading the incoming body failed (the client went away, a timeout).
+    #[error("reading the body failed: {0}")]
+    Body(#[source] io::Error),
+    /// The store itself failed (disk full, permissions…).
+    #[error("blob storage failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A staged body: written, synced, measured, not yet visible under a key.
+/// Dropping it without [`BlobStore::publish`] deletes it.
+pub struct StagedBlob {
+    id: TempId,
+    len: u64,
+    sha256: [u8; 32],
+    discard: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl StagedBlob {
+    /// Builds a staged blob for a [`BlobStore`] implementation; `discard`
+    /// runs on drop unless the store disarms it when publishing.
+    pub fn new(id: TempId, len: u64, sha256: [u8; 32], discard: Box<dyn FnOnce() + Send + Sync>) -> Self {
+        StagedBlob {
+            id,
+            len,
+            sha256,
+            discard: Some(discard),
+        }
+    }
+
+    pub fn temp_id(&self) -> &TempId {
+        &self.id
+    }
+
+    /// Number of bytes received.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// SHA-256 of the bytes received.
+    pub fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    /// For stores: the object has been moved, do not delete it on drop.
+    pub fn disarm(&mut self) {
+        self.discard = None;
+    }
+}
+
+impl fmt::Debug for StagedBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedBlob")
+            .field("id", &self.id)
+            .field("len", &self.len)
+            .field("sha256", &hex::encode(self.sha256))
+            .finish()
+    }
+}
+
+impl Drop for StagedBlob {
+    fn drop(&mut self) {
+        if let Some(discard) = self.discard.take() {
+            discard();
+        }
+    }
+}
+
+/// A blob opened for reading.
+pub struct BlobRead {
+    /// Length of the whole blob.
+    pub total_len: u64,
+    /// The bytes `body` yields (half-open).
+    pub range: Range<u64>,
+    pub body: ByteStream,
+}
+
+impl fmt::Debug for BlobRead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobRead")
+            .field("total_len", &self.total_len)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A temporary object found by [`BlobStore::list_temp`].
+#[derive(Clone, Debug)]
+pub struct TempBlob {
+    pub id: TempId,
+    pub len: u64,
+    pub modified: SystemTime,
+}
+
+/// Where ciphertext lives. Implementations must make [`publish`](Self::publish)
+/// atomic: a reader sees either nothing or the whole, verified blob.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// Streams `body` into a new temporary object, failing with
+    /// [`BlobError::TooLarge`] as soon as it exceeds `max_len` bytes. On any
+    /// error (or if the future is dropped) nothing is left behind.
+    async fn stage(&self, body: ByteStream, max_len: u64) -> Result<StagedBlob, BlobError>;
+
+    /// Makes a staged object visible under `key`. Fails with
+    /// [`BlobError::AlreadyExists`] (and discards the staged object) if the
+    /// key is taken: blobs are never overwritten.
+    async fn publish(&self, staged: StagedBlob, key: &BlobKey) -> Result<(), BlobError>;
+
+    /// Opens `key` for reading `range` of it.
+    async fn open(&self, key: &BlobKey, range: ByteRange) -> Result<BlobRead, BlobError>;
+
+    /// The length of a published blob.
+    async fn len(&self, key: &BlobKey) -> Result<u64, BlobError>;
+
+    /// Deletes a published blob; `Ok(false)` if there was none.
+    async fn delete(&self, key: &BlobKey) -> Result<bool, BlobError>;
+
+    /// Temporary objects currently present (in-flight uploads and leftovers
+    /// of crashes).
+    async fn list_temp(&self) -> Result<Vec<TempBlob>, BlobError>;
+
+    /// Deletes a temporary object; `Ok(false)` if there was none.
+    async fn remove_temp(&self, id: &TempId) -> Result<bool, BlobError>;
+
+    /// Checks that the store accepts writes right now (for `/readyz`).
+    async fn check_writable(&self) -> Result<(), BlobError>;
+
+    /// Stages and publishes in one go, returning the length and SHA-256.
+    async fn put(&self, key: &BlobKey, body: ByteStream, max_len: u64) -> Result<(u64, [u8; 32]), BlobError> {
+        let staged = self.stage(body, max_len).await?;
+        let summary = (staged.len(), *staged.sha256());
+        self.publish(staged, key).await?;
+        Ok(summary)
+    }
+
+    /// Removes temporary objects not modified for `older_than` (uploads
+    /// abandoned by a crash); returns how many were removed.
+    async fn sweep_temp(&self, older_than: Duration) -> Result<usize, BlobError> {
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for temp in self.list_temp().await? {
+            let age = now.duration_since(temp.modified).unwrap_or_default();
+            if age >= older_than && self.remove_temp(&temp.id).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The blob store on the local file system.
+#[derive(Debug)]
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+const TEMP_DIR: &str = "tmp";
+const OBJECTS_DIR: &str = "objects";
+const TEMP_SUFFIX: &str = ".part";
+
+impl LocalBlobStore {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, BlobError> {
+        let root = root.into();
+        for dir in [root.clone(), root.join(TEMP_DIR), root.join(OBJECTS_DIR)] {
+            create_private_dir(&dir).await?;
+        }
+        Ok(LocalBlobStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn temp_path(&self, id: &TempId) -> PathBuf {
+        self.root.join(TEMP_DIR).join(format!("{}{TEMP_SUFFIX}", id.as_str()))
+    }
+
+    fn object_dir(&self, key: &BlobKey) -> PathBuf {
+        let shard = key.as_str().get(..2).unwrap_or(key.as_str());
+        self.root.join(OBJECTS_DIR).join(shard)
+    }
+
+    fn object_path(&self, key: &BlobKey) -> PathBuf {
+        self.object_dir(key).join(key.as_str())
+    }
+}
+
+fn new_temp_id() -> TempId {
+    TempId(uuid::Uuid::new_v4().simple().to_string())
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn stage(&self, mut body: ByteStream, max_len: u64) -> Result<StagedBlob, BlobError> {
+        let id = new_temp_id();
+        let path = self.temp_path(&id);
+        let mut file = open_new_private(&path).await?;
+        // From here on, any early return or cancellation deletes the file.
+        let guard = RemoveOnDrop(Some(path.clone()));
+
+        let mut hasher = Sha256::new();
+        let mut len: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(BlobError::Body)?;
+            len = len.saturating_add(chunk.len() as u64);
+            if len > max_len {
+                return Err(BlobError::TooLarge { max: max_len });
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+
+        let sha256: [u8; 32] = hasher.finalize().into();
+        let discard_path = guard.disarm();
+        Ok(StagedBlob::new(
+            id,
+            len,
+            sha256,
+            Box::new(move || {
+                if let Some(path) = discard_path {
+                    remove_quietly(&path);
+                }
+            }),
+        ))
+    }
+
+    async fn publish(&self, mut staged: StagedBlob, key: &BlobKey) -> Result<(), BlobError> {
+        let temp = self.temp_path(staged.temp_id());
+        let dir = self.object_dir(key);
+        let dest = self.object_path(key);
+        create_private_dir(&dir).await?;
+        // A hard link fails if `dest` exists, so a published blob is never
+        // replaced, and it appears complete or not at all. Then the temporary
+        // name goes, and the directory entry is synced.
+        let linked = tokio::task::spawn_blocking(move || std::fs::hard_link(&temp, &dest).map(|()| temp))
+            .await
+            .map_err(io::Error::other)?;
+        match linked {
+            Ok(temp) => {
+                staged.disarm();
+                remove_quietly(&temp);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(BlobError::AlreadyExists),
+            Err(e) => return Err(e.into()),
+        }
+        tokio::task::spawn_blocking(move || sync_dir(&dir))
+            .await
+            .map_err(io::Error::other)??;
+        Ok(())
+    }
+
+    async fn open(&self, key: &BlobKey, range: ByteRange) -> Result<BlobRead, BlobError> {
+        let mut file = match tokio::fs::File::open(self.object_path(key)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        let total_len = file.metadata().await?.len();
+        let range = range
+            .resolve(total_len)
+            .ok_or(BlobError::RangeNotSatisfiable { len: total_len })?;
+        if range.start > 0 {
+            file.seek(io::SeekFrom::Start(range.start)).await?;
+        }
+        let reader = file.take(range.end - range.start);
+        Ok(BlobRead {
+            total_len,
+            range,
+            body: Box::pin(ReaderStream::with_capacity(reader, READ_CHUNK)),
+        })
+    }
+
+    async fn len(&self, key: &BlobKey) -> Result<u64, BlobError> {
+        match tokio::fs::metadata(self.object_path(key)).await {
+            Ok(meta) => Ok(meta.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(BlobError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete(&self, key: &BlobKey) -> Result<bool, BlobError> {
+        remove_file_if_exists(&self.object_path(key)).await
+    }
+
+    async fn list_temp(&self) -> Result<Vec<TempBlob>, BlobError> {
+        let mut entries = tokio::fs::read_dir(self.root.join(TEMP_DIR)).await?;
+        let mut found = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            let name = entry.file_name();
+            let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+                .and_then(|n| TempId::new(n).ok())
+            else {
+                continue;
+            };
+            let meta = match entry.metadata().await {
+                Ok(meta) => meta,
+                // Removed between listing and stat: an upload just finished.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if meta.is_file() {
+                found.push(TempBlob {
+                    id,
+                    len: meta.len(),
+                    modified: meta.modified()?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn remove_temp(&self, id: &TempId) -> Result<bool, BlobError> {
+        remove_file_if_exists(&self.temp_path(id)).await
+    }
+
+    async fn check_writable(&self) -> Result<(), BlobError> {
+        let path = self.temp_path(&new_temp_id());
+        let mut file = open_new_private(&path).await?;
+        let guard = RemoveOnDrop(Some(path.clone()));
+        file.write_all(b"readyz").await?;
+        file.sync_all().await?;
+        drop(file);
+        drop(guard.disarm());
+        tokio::fs::remove_file(&path).await?;
+        Ok(())
+    }
+}
+
+/// Deletes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn disarm(mut self) -> Option<PathBuf> {
+        self.0.take()
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            remove_quietly(&path);
+        }
+    }
+}
+
+/// Best-effort removal (a leftover is swept later).
+fn remove_quietly(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary blob");
+    }
+}
+
+async fn remove_file_if_exists(path: &Path) -> Result<bool, BlobError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates a directory (and its parents) readable by the owner only, leaving
+/// existing ones as they are.
+pub(crate) async fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir).await
+}
+
+async fn open_new_private(path: &Path) -> io::Result<tokio::fs::File> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path).await
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(chunks: &[&'static [u8]]) -> ByteStream {
+        let items: Vec<io::Result<Bytes>> = chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
+        Box::pin(futures_util::stream::iter(items))
+    }
+
+    async fn read_all(read: BlobRead) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut body = read.body;
+        while let Some(chunk) = body.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        out
+    }
+
+    async fn store() -> (tempfile::TempDir, LocalBlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path().join("blobs")).await.unwrap();
+        (dir, store)
+    }
+
+    fn key(s: &str) -> BlobKey {
+        BlobKey::new(s).unwrap()
+    }
+
+    #[test]
+    fn keys_are_safe_file_names() {
+        for good in ["a", "0f8fad5b-d9cb-469f-a165-70867728950e", "x_y", &"a".repeat(128)] {
+            assert!(BlobKey::new(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "A", "a.b", "a b", &"a".repeat(129), "é"] {
+            assert!(BlobKey::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ranges_resolve_like_http() {
+        assert_eq!(ByteRange::Full.resolve(10), Some(0..10));
+        assert_eq!(ByteRange::Full.resolve(0), Some(0..0));
+        assert_eq!(ByteRange::From(3).resolve(10), Some(3..10));
+        assert_eq!(ByteRange::From(10).resolve(10), None);
+        assert_eq!(ByteRange::Inclusive(0, 0).resolve(10), Some(0..1));
+        assert_eq!(ByteRange::Inclusive(2, 100).resolve(10), Some(2..10));
+        assert_eq!(ByteRange::Inclusive(5, 4).resolve(10), None);
+        assert_eq!(ByteRange::Inclusive(0, u64::MAX).resolve(10), Some(0..10));
+        assert_eq!(ByteRange::Suffix(3).resolve(10), Some(7..10));
+        assert_eq!(ByteRange::Suffix(30).resolve(10), Some(0..10));
+        assert_eq!(ByteRange::Suffix(0).resolve(10), None);
+        assert_eq!(ByteRange::Suffix(5).resolve(0), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn stage_publish_read_delete() {
+        let (_dir, store) = store().await;
+        let k = key("0f8fad5b-d9cb-469f-a165-70867728950e");
+
+        let staged = store.stage(body(&[b"hello ", b"world"]), 1024).await.unwrap();
+        assert_eq!(staged.len(), 11);
+        assert_eq!(
+            hex::encode(staged.sha256()),
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        assert_eq!(store.list_temp().await.unwrap().len(), 1);
+        assert!(matches!(store.open(&k, ByteRange::Full).await, Err(BlobError::NotFound)));
+
+        store.publish(staged, &k).await.unwrap();
+        assert!(store.list_temp().await.unwrap().is_empty());
+        assert_eq!(store.len(&k).await.unwrap(), 11);
+
+        let whole = store.open(&k, ByteRange::Full).await.unwrap();
+        assert_eq!((whole.total_len, whole.range.clone()), (11, 0..11));
+        assert_eq!(read_all(whole).await, b"hello world");
+        let part = store.open(&k, ByteRange::Inclusive(6, 7)).await.unwrap();
+        assert_eq!(read_all(part).await, b"wo");
+        let tail = store.open(&k, ByteRange::Suffix(3)).await.unwrap();
+        assert_eq!(read_all(tail).await, b"rld");
+        assert!(matches!(
+            store.open(&k, ByteRange::From(11)).await,
+            Err(BlobError::RangeNotSatisfiable { len: 11 })
+        ));
+
+        assert!(store.delete(&k).await.unwrap());
+        assert!(!store.delete(&k).await.unwrap());
+        assert!(matches!(store.len(&k).await, Err(BlobError::NotFound)));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn published_blobs_are_never_replaced() {
+        let (_dir, store) = store().await;
+        let k = key("ab");
+        store.put(&k, body(&[b"first"]), 100).await.unwrap();
+        let second = store.stage(body(&[b"second"]), 100).await.unwrap();
+        assert!(matches!(store.publish(second, &k).await, Err(BlobError::AlreadyExists)));
+        assert!(store.list_temp().await.unwrap().is_empty(), "the rejected copy is discarded");
+        assert_eq!(read_all(store.open(&k, ByteRange::Full).await.unwrap()).await, b"first");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn failures_leave_nothing_behind() {
+        let (_dir, store) = store().await;
+
+        let too_big = store.stage(body(&[b"12345", b"67890"]), 9).await;
+        assert!(matches!(too_big, Err(BlobError::TooLarge { max: 9 })));
+
+        let broken: ByteStream = Box::pin(futures_util::stream::iter(vec![
+            Ok(Bytes::from_static(b"partial")),
+            Err(io::Error::new(io::ErrorKind::ConnectionReset, "client went away")),
+        ]));
+        assert!(matches!(store.stage(broken, 100).await, Err(BlobError::Body(_))));
+
+        let dropped = store.stage(body(&[b"never published"]), 100).await.unwrap();
+        drop(dropped);
+
+        // A body that never ends, abandoned mid-way (the request is cancelled).
+        let endless: ByteStream = Box::pin(
+            futures_util::stream::iter(vec![Ok(Bytes::from_static(b"x"))]).chain(futures_util::stream::pending()),
+        );
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), store.stage(endless, 100)).await;
+        assert!(cancelled.is_err());
+
+        assert!(store.list_temp().await.unwrap().is_empty());
+        // Exactly at the limit is fine, and empty bodies are allowed.
+        assert_eq!(store.stage(body(&[b"123456789"]), 9).await.unwrap().len(), 9);
+        assert!(store.stage(body(&[]), 9).await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sweep_removes_only_old_temporaries() {
+        let (_dir, store) = store().await;
+        let leftover = store.stage(body(&[b"crash leftover"]), 100).await.unwrap();
+        // Simulate a crash: the process died before publish or drop.
+        std::mem::forget(leftover);
+        // A stray file that is not ours is left alone.
+        std::fs::write(store.root().join(TEMP_DIR).join("README"), b"x").unwrap();
+
+        assert_eq!(store.sweep_temp(Duration::from_secs(3600)).await.unwrap(), 0);
+        assert_eq!(store.list_temp().await.unwrap().len(), 1);
+        assert_eq!(store.sweep_temp(Duration::ZERO).await.unwrap(), 1);
+        assert!(store.list_temp().await.unwrap().is_empty());
+        assert!(store.root().join(TEMP_DIR).join("README").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn writable_check_cleans_up() {
+        let (_dir, store) = store().await;
+        store.check_writable().await.unwrap();
+        assert!(store.list_temp().await.unwrap().is_empty());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread")]
+    async fn files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, store) = store().await;
+        let k = key("private");
+        store.put(&k, body(&[b"secret"]), 100).await.unwrap();
+        let mode = std::fs::metadata(store.object_path(&k)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+        let mode = std::fs::metadata(store.root()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+    }
+}

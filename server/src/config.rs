@@ -1,0 +1,408 @@
+//! Run-time configuration: command-line arguments (with `FXE_*` environment
+//! fallbacks), the storage locations derived from them, and the Leptos
+//! options for the web UI.
+//!
+//! The clap argument groups live here, not in `main.rs`, so that every
+//! subcommand (`serve` now, `invite …` and friends later) shares them:
+//! flatten [`StorageArgs`] into any command that opens the database.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use leptos::config::{Env, LeptosOptions};
+use url::Url;
+
+/// File name of the SQLite database inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "fxe.db";
+/// Folder of the ciphertext blob store inside the data directory.
+pub const BLOBS_DIR_NAME: &str = "blobs";
+
+/// A configuration that cannot be used; the message says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid --public-url {url:?}: {reason}")]
+    PublicUrl { url: String, reason: &'static str },
+    #[error(
+        "unsupported --database-url scheme {scheme:?}: use postgres://… (or postgresql://…), \
+         sqlite://…, or leave it out for SQLite in the data directory"
+    )]
+    DatabaseScheme { scheme: String },
+    #[error("invalid --database-url: {0}")]
+    DatabaseUrl(String),
+    #[error("invalid environment variable {name}: {reason}")]
+    Env { name: &'static str, reason: String },
+}
+
+/// Where the relay keeps its state. Shared by every subcommand that needs the
+/// database or the blob store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// Directory for the relay's state: the SQLite database `fxe.db` (unless
+    /// --database-url is given) and the encrypted fax blobs in `blobs/`.
+    /// Created on first start, readable by the server's user only.
+    #[arg(long, env = "FXE_DATA_DIR", value_name = "DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Use this database instead of SQLite in the data directory, e.g.
+    /// postgres://fxe:secret@db.internal:5432/fxe. The blobs still live in
+    /// the data directory.
+    #[arg(long, env = "FXE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `fxe-server serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "FXE_BIND", value_name = "ADDR", default_value = "127.0.0.1:3000")]
+    pub bind: SocketAddr,
+
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// The address people and integrators use to reach this relay, e.g.
+    /// https://fax.example.org (scheme and host, optionally a port, nothing
+    /// else). Used for links, cookie security and origin checks. Defaults to
+    /// http:// and the --bind address.
+    #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+impl ServeArgs {
+    /// Validates the arguments and reads the Leptos options from the
+    /// environment (see [`leptos_options_from_env`]).
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let public_url = match self.public_url {
+            Some(raw) => parse_public_url(&raw)?,
+            None => default_public_url(self.bind),
+        };
+        let leptos = leptos_options_from_env(self.bind)?;
+        Ok(Config {
+            bind: self.bind,
+            storage: Storage::from_args(self.storage)?,
+            public_url,
+            leptos,
+        })
+    }
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub storage: Storage,
+    /// Scheme, host and port only; no path, query or trailing slash (see
+    /// [`parse_public_url`]).
+    pub public_url: Url,
+    /// Where the web UI's assets are (`site_root`, `site_pkg_dir`) and what
+    /// the bundle is called (`output_name`).
+    pub leptos: LeptosOptions,
+}
+
+impl Config {
+    /// The relay's public origin, e.g. `https://fax.example.org`, as browsers
+    /// send it in the `Origin` header.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// Whether cookies must be `Secure` (the relay is reached over https).
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+/// Which database to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// An SQLite file, created if missing.
+    SqliteFile(PathBuf),
+    /// A PostgreSQL server, by `postgres://` URL.
+    Postgres(String),
+    /// Any other SQLite URL given explicitly (`sqlite://…`), used as is.
+    SqliteUrl(String),
+}
+
+impl DatabaseTarget {
+    /// The target with any password removed, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseTarget::SqliteFile(path) => format!("sqlite file {}", path.display()),
+            DatabaseTarget::SqliteUrl(url) => url.clone(),
+            DatabaseTarget::Postgres(url) => match Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    parsed.to_string()
+                }
+                Err(_) => "postgres://(unparseable url)".to_string(),
+            },
+        }
+    }
+}
+
+/// The data directory and the database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database: DatabaseTarget,
+}
+
+impl Storage {
+    pub fn from_args(args: StorageArgs) -> Result<Self, ConfigError> {
+        let database = match args.database_url {
+            None => DatabaseTarget::SqliteFile(args.data_dir.join(SQLITE_FILE_NAME)),
+            Some(url) => parse_database_url(&url)?,
+        };
+        Ok(Storage {
+            data_dir: args.data_dir,
+            database,
+        })
+    }
+
+    /// The folder of the blob store.
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.data_dir.join(BLOBS_DIR_NAME)
+    }
+}
+
+fn parse_database_url(raw: &str) -> Result<DatabaseTarget, ConfigError> {
+    let raw = raw.trim();
+    let Some((scheme, _)) = raw.split_once(':') else {
+        return Err(ConfigError::DatabaseUrl(
+            "expected a URL such as postgres://user:password@host:5432/dbname".into(),
+        ));
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => {
+            Url::parse(raw).map_err(|e| ConfigError::DatabaseUrl(e.to_string()))?;
+            Ok(DatabaseTarget::Postgres(raw.to_string()))
+        }
+        "sqlite" => Ok(DatabaseTarget::SqliteUrl(raw.to_string())),
+        other => Err(ConfigError::DatabaseScheme {
+            scheme: other.to_string(),
+        }),
+    }
+}
+
+/// Parses `--public-url`: http or https, a host, no credentials, path, query
+/// or fragment (fxe is served at the root of its host). The result has no
+/// trailing slash when formatted with [`Url::origin`].
+pub fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
+    let err = |reason| ConfigError::PublicUrl {
+        url: raw.to_string(),
+        reason,
+    };
+    let url = Url::parse(raw.trim()).map_err(|_| err("not a URL"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(err("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(err("a host is required"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err("credentials are not allowed"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(err("only scheme, host and port are allowed: fxe is served at the root of its host"));
+    }
+    Ok(url)
+}
+
+fn default_public_url(bind: SocketAddr) -> Url {
+    let host = if bind.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        match bind {
+            SocketAddr::V4(v4) => v4.ip().to_string(),
+            SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+        }
+    };
+    // Both parts are well formed, so this parses; fall back to localhost to
+    // stay panic-free all the same.
+    Url::parse(&format!("http://{host}:{}", bind.port()))
+        .unwrap_or_else(|_| Url::parse("http://localhost").expect("static URL parses"))
+}
+
+/// The Leptos options, read from the variables cargo-leptos sets
+/// (`LEPTOS_OUTPUT_NAME`, `LEPTOS_SITE_ROOT`, `LEPTOS_SITE_PKG_DIR`,
+/// `LEPTOS_ENV`, `LEPTOS_RELOAD_PORT`, `LEPTOS_HASH_FILES`,
+/// `LEPTOS_HASH_FILE_NAME`), with defaults that work when the binary is
+/// started directly: output name `fxe`, the site root found by
+/// [`default_site_root`], environment `PROD`. The site address is always
+/// `--bind`.
+pub fn leptos_options_from_env(bind: SocketAddr) -> Result<LeptosOptions, ConfigError> {
+    leptos_options_from(bind, |name| std::env::var(name).ok())
+}
+
+/// [`leptos_options_from_env`] with the environment passed in (for tests).
+pub fn leptos_options_from(
+    bind: SocketAddr,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<LeptosOptions, ConfigError> {
+    let output_name = var("LEPTOS_OUTPUT_NAME")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| app::OUTPUT_NAME.to_string());
+    let site_root = match var("LEPTOS_SITE_ROOT").filter(|s| !s.is_empty()) {
+        Some(root) => root,
+        None => default_site_root().to_string_lossy().into_owned(),
+    };
+    let site_pkg_dir = var("LEPTOS_SITE_PKG_DIR")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "pkg".to_string());
+    let env = match var("LEPTOS_ENV").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") | Some("prod") | Some("production") => Env::PROD,
+        Some("dev") | Some("development") => Env::DEV,
+        Some(other) => {
+            return Err(ConfigError::Env {
+                name: "LEPTOS_ENV",
+                reason: format!("{other:?} is neither DEV nor PROD"),
+            });
+        }
+    };
+    let reload_port = match var("LEPTOS_RELOAD_PORT") {
+        None => 3001,
+        Some(port) => port.parse().map_err(|_| ConfigError::Env {
+            name: "LEPTOS_RELOAD_PORT",
+            reason: format!("{port:?} is not a port number"),
+        })?,
+    };
+    let hash_files = match var("LEPTOS_HASH_FILES").as_deref() {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError::Env {
+                name: "LEPTOS_HASH_FILES",
+                reason: format!("{other:?} is neither true nor false"),
+            });
+        }
+    };
+    let hash_file = var("LEPTOS_HASH_FILE_NAME")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "hash.txt".to_string());
+
+    Ok(LeptosOptions::builder()
+        .output_name(output_name)
+        .site_root(site_root)
+        .site_pkg_dir(site_pkg_dir)
+        .env(env)
+        .site_addr(bind)
+        .reload_port(reload_port)
+        .hash_files(hash_files)
+        .hash_file(hash_file.into())
+        .build())
+}
+
+/// Where the built web assets (`pkg/fxe.js`, `pkg/fxe.wasm`, `pkg/fxe.css`,
+/// `favicon.svg`) are when `LEPTOS_SITE_ROOT` is not set: `target/site` below
+/// the working directory if it exists (running from the repository root),
+/// else `site` next to the binary's folder (`target/release/fxe-server` →
+/// `target/site`), else `target/site`.
+pub fn default_site_root() -> PathBuf {
+    let relative = Path::new("target").join("site");
+    if relative.is_dir() {
+        return relative;
+    }
+    if let Some(beside_exe) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(Path::parent).map(|dir| dir.join("site")))
+        .filter(|dir| dir.is_dir())
+    {
+        return beside_exe;
+    }
+    relative
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn bind() -> SocketAddr {
+        "127.0.0.1:3000".parse().unwrap()
+    }
+
+    #[test]
+    fn public_url_accepts_origins_only() {
+        let url = parse_public_url("https://fax.example.org").unwrap();
+        assert_eq!(url.origin().ascii_serialization(), "https://fax.example.org");
+        let url = parse_public_url("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(url.origin().ascii_serialization(), "http://127.0.0.1:8080");
+
+        for bad in [
+            "fax.example.org",
+            "ftp://fax.example.org",
+            "https://user:pw@fax.example.org",
+            "https://fax.example.org/relay",
+            "https://fax.example.org/?a=b",
+            "https://fax.example.org/#x",
+            "",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn default_public_url_follows_bind() {
+        assert_eq!(default_public_url(bind()).as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(
+            default_public_url("0.0.0.0:8080".parse().unwrap()).as_str(),
+            "http://localhost:8080/"
+        );
+        assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://[::1]:3000/");
+    }
+
+    #[test]
+    fn database_target_from_args() {
+        let args = |url: Option<&str>| StorageArgs {
+            data_dir: PathBuf::from("/srv/fxe"),
+            database_url: url.map(str::to_string),
+        };
+        assert_eq!(
+            Storage::from_args(args(None)).unwrap().database,
+            DatabaseTarget::SqliteFile(PathBuf::from("/srv/fxe/fxe.db"))
+        );
+        let pg = Storage::from_args(args(Some("postgres://fxe:s3cret@db:5432/fxe"))).unwrap();
+        assert_eq!(pg.database, DatabaseTarget::Postgres("postgres://fxe:s3cret@db:5432/fxe".into()));
+        assert!(!pg.database.redacted().contains("s3cret"));
+        assert_eq!(pg.blobs_dir(), PathBuf::from("/srv/fxe/blobs"));
+        assert!(matches!(
+            Storage::from_args(args(Some("postgresql://db/fxe"))).unwrap().database,
+            DatabaseTarget::Postgres(_)
+        ));
+        assert!(matches!(
+            Storage::from_args(args(Some("mysql://db/fxe"))),
+            Err(ConfigError::DatabaseScheme { .. })
+        ));
+        assert!(Storage::from_args(args(Some("not a url"))).is_err());
+    }
+
+    #[test]
+    fn leptos_options_defaults_and_overrides() {
+        let none = leptos_options_from(bind(), |_| None).unwrap();
+        assert_eq!(&*none.output_name, "fxe");
+        assert_eq!(&*none.site_pkg_dir, "pkg");
+        assert_eq!(none.env, Env::PROD);
+        assert_eq!(none.site_addr, bind());
+
+        let vars: HashMap<&str, &str> = [
+            ("LEPTOS_OUTPUT_NAME", "other"),
+            ("LEPTOS_SITE_ROOT", "/srv/site"),
+            ("LEPTOS_ENV", "DEV"),
+            ("LEPTOS_RELOAD_PORT", "4001"),
+        ]
+        .into_iter()
+        .collect();
+        let set = leptos_options_from(bind(), |k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(&*set.output_name, "other");
+        assert_eq!(&*set.site_root, "/srv/site");
+        assert_eq!(set.env, Env::DEV);
+        assert_eq!(set.reload_port, 4001);
+
+        assert!(leptos_options_from(bind(), |k| (k == "LEPTOS_ENV").then(|| "staging".into())).is_err());
+        assert!(leptos_options_from(bind(), |k| (k == "LEPTOS_RELOAD_PORT").then(|| "x".into())).is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! The database: one [`Db`] handle over SQLite or PostgreSQL.
+//!
+//! # Writing queries that run on both backends
+//!
+//! [`Db::pool`] is a [`sqlx::AnyPool`], so the same query code serves both
+//! backends. Keep to the common subset:
+//!
+//! * Placeholders are `$1, $2, …` (SQLite accepts them too); bind in order.
+//! * Column types: `TEXT`, `BIGINT` (SQLite: `INTEGER`), `BLOB`/`BYTEA` only
+//!   for small values (ciphertext never goes in the database: see
+//!   [`crate::blobs`]). Decode integers as `i64`, text as `String`, bytes as
+//!   `Vec<u8>`, nullable columns as `Option<…>`.
+//! * No native booleans, timestamps or UUIDs through `Any`: store flags as
+//!   `BIGINT` 0/1, times as `BIGINT` unix seconds (or milliseconds), ids as
+//!   `TEXT`.
+//! * Upserts: `INSERT … ON CONFLICT (col) DO UPDATE SET x = excluded.x` and
+//!   `… DO NOTHING` work on both; so does `RETURNING`.
+//! * A transaction that will write must take the write lock up front on
+//!   SQLite, or two concurrent read-then-write transactions fail with
+//!   "database is locked": use [`Db::begin_write`], not `pool().begin()`.
+//!
+//! # Migrations
+//!
+//! Two folders, `server/migrations/sqlite/` and `server/migrations/postgres/`,
+//! embedded at build time and chosen by backend. Every migration exists in
+//! both with the same version number and description (a test checks this);
+//! only the SQL dialect differs. Migrations run on every start.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use sqlx::{
+    AnyPool, Executor, Row,
+    any::AnyPoolOptions,
+    migrate::Migrator,
+};
+
+use crate::config::DatabaseTarget;
+
+/// The SQLite schema, embedded from `server/migrations/sqlite/`.
+pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The PostgreSQL schema, embedded from `server/migrations/postgres/`.
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a request waits for a free connection before the pool gives up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The two supported backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The schema migrations of this backend.
+    pub fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("the database path {0:?} is not valid UTF-8")]
+    NonUtf8Path(PathBuf),
+    #[error("could not connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not migrate the database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Query(#[from] sqlx::Error),
+}
+
+/// A handle on the database: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("connections", &self.pool.size())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Connects (creating an SQLite file if missing) without migrating.
+    /// Most callers want [`Db::open`].
+    pub async fn connect(target: &DatabaseTarget) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+
+        let (url, backend) = match target {
+            DatabaseTarget::SqliteFile(path) => (sqlite_file_url(path)?, Backend::Sqlite),
+            DatabaseTarget::SqliteUrl(url) => (url.clone(), Backend::Sqlite),
+            DatabaseTarget::Postgres(url) => (url.clone(), Backend::Postgres),
+        };
+
+        let options = match backend {
+            // One writer at a time in SQLite; a few connections let readers
+            // (WAL) go on while it writes.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(8)
+                .min_connections(1)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(SQLITE_PRAGMAS).await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = options
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(&url)
+            .await
+            .map_err(DbError::Connect)?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(target: &DatabaseTarget) -> Result<Db, DbError> {
+        let db = Db::connect(target).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the migrations this database has not seen yet. Safe to run
+    /// concurrently (PostgreSQL takes an advisory lock; SQLite serialises).
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        self.backend.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The connection pool, for queries: `sqlx::query("… $1 …").bind(x).fetch_one(db.pool())`.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that is going to write. On SQLite this is
+    /// `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
+    /// the busy timeout) instead of failing when a read turns into a write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// A round trip to the database (`SELECT 1`), for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Reads a value of the `relay_meta` table.
+    pub async fn meta_get(&self, key: &str) -> Result<Option<String>, DbError> {
+        let row = sqlx::query("SELECT value FROM relay_meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get::<String, _>("value")?),
+            None => None,
+        })
+    }
+
+    /// Sets a value of the `relay_meta` table, replacing any previous one.
+    pub async fn meta_set(&self, key: &str, value: &str) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO relay_meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Waits for the connections in use to be returned, then closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Per-connection SQLite settings: wait up to 5 s for a lock instead of
+/// failing at once, enforce foreign keys, and use the write-ahead log so
+/// readers do not block the writer (the journal mode is stored in the file;
+/// setting it again is a no-op). `synchronous` stays at SQLite's default,
+/// FULL: a confirmed write survives a power cut.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;";
+
+/// `sqlite://<absolute path>?mode=rwc` with the path percent-encoded (sqlx
+/// decodes it), so file names with `?`, `#`, `%` or spaces work.
+fn sqlite_file_url(path: &Path) -> Result<String, DbError> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let Some(text) = absolute.to_str() else {
+        return Err(DbError::NonUtf8Path(absolute));
+    };
+    let mut url = String::from("sqlite://");
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                url.push(char::from(byte))
+            }
+            other => url.push_str(&format!("%{other:02X}")),
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_escape_the_path() {
+        assert_eq!(
+            sqlite_file_url(Path::new("/srv/fxe data/fx?e#1%.db")).unwrap(),
+            "sqlite:///srv/fxe%20data/fx%3Fe%231%25.db?mode=rwc"
+        );
+        let relative = sqlite_file_url(Path::new("data/fxe.db")).unwrap();
+        assert!(relative.starts_with("sqlite:///"), "{relative}");
+        assert!(relative.ends_with("/data/fxe.db?mode=rwc"), "{relative}");
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let list = |m: &Migrator| {
+            m.iter()
+                .map(|mig| (mig.version, mig.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let sqlite = list(&SQLITE_MIGRATOR);
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            sqlite,
+            list(&POSTGRES_MIGRATOR),
+            "every migration must exist in migrations/sqlite and migrations/postgres with the same version and name"
+        );
+    }
+}

@@ -1,0 +1,326 @@
+//! API errors: every non-2xx JSON answer is
+//! `{"error":{"code":"snake_case","message":"…"}}` (API.md, Conventions).
+//!
+//! Handlers return `Result<_, ApiError>`; extract JSON bodies with
+//! [`ApiJson`] and query strings with [`ApiQuery`] so that malformed input
+//! gets the same shape (400/415/422/413), never axum's plain-text rejections
+//! and never a 500.
+
+use std::borrow::Cow;
+
+use axum::{
+    Json,
+    extract::{
+        FromRequest, FromRequestParts,
+        rejection::{JsonRejection, QueryRejection},
+    },
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+use crate::{blobs::BlobError, db::DbError};
+
+/// A JSON error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    /// `code` is part of the API contract: snake_case, stable.
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409.
+    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 422.
+    pub fn unprocessable(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 500 `internal_error`. The detail goes to the log, not to the client.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on the relay. It has been logged; please try again.",
+        )
+    }
+
+    /// 503 `unavailable`: a dependency (database, storage) is down. The
+    /// detail goes to the log.
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %detail, "service unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The relay cannot serve this request right now; please try again shortly.",
+        )
+    }
+
+    /// Adds a header to the answer (e.g. `Retry-After` on 429).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: &self.code,
+                message: &self.message,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        for (name, value) in self.headers {
+            headers.append(name, value);
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON with `Content-Type: application/json`.",
+            ),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", e.body_text()))
+            }
+            JsonRejection::JsonDataError(e) => {
+                ApiError::unprocessable("invalid_body", format!("The JSON body does not fit this call: {}", e.body_text()))
+            }
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The body is too large for this call.")
+            }
+            JsonRejection::BytesRejection(_) => {
+                ApiError::bad_request("unreadable_body", "The request body could not be read.")
+            }
+            other => ApiError::bad_request("bad_request", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", format!("The query string is not valid here: {}", rejection.body_text()))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Connect(_) => ApiError::unavailable(error),
+            DbError::Query(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                ApiError::unavailable(error)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        DbError::Query(error).into()
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(error: BlobError) -> Self {
+        match error {
+            BlobError::NotFound => ApiError::not_found("No such content."),
+            BlobError::AlreadyExists => ApiError::conflict("already_uploaded", "This content has already been uploaded."),
+            BlobError::TooLarge { max } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("The body is larger than {max} bytes."),
+            ),
+            BlobError::RangeNotSatisfiable { len } => ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "The requested range is outside the content.",
+            )
+            .with_header(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */*")),
+            ),
+            BlobError::Body(e) => ApiError::bad_request("unreadable_body", format!("The upload was interrupted: {e}")),
+            BlobError::InvalidKey | BlobError::Io(_) => ApiError::internal(error),
+        }
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s. Also usable as a response.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// `Query<T>` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// The JSON 404 for unknown API paths.
+pub async fn api_not_found() -> ApiError {
+    ApiError::not_found("There is no such API call.")
+}
+
+/// The JSON 405 for a known path called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This path does not accept this method.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Router, body::Body, http::Request, routing::post};
+    use http_body_util::BodyExt;
+    use serde::Deserialize;
+    use tower::ServiceExt;
+
+    #[derive(Deserialize, Serialize)]
+    struct Greeting {
+        name: String,
+        count: u32,
+    }
+
+    #[derive(Deserialize)]
+    struct Paging {
+        #[allow(dead_code)]
+        limit: u32,
+    }
+
+    async fn greet(ApiQuery(_paging): ApiQuery<Paging>, ApiJson(g): ApiJson<Greeting>) -> ApiJson<Greeting> {
+        ApiJson(g)
+    }
+
+    async fn call(content_type: Option<&str>, uri: &str, body: &'static [u8]) -> (StatusCode, serde_json::Value) {
+        let app = Router::new().route("/greet", post(greet));
+        let mut request = Request::post(uri);
+        if let Some(ct) = content_type {
+            request = request.header(header::CONTENT_TYPE, ct);
+        }
+        let response = app.oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn code(value: &serde_json::Value) -> &str {
+        value["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn bad_json_gets_the_error_shape() {
+        let json = Some("application/json");
+        let (status, ok) = call(json, "/greet?limit=5", br#"{"name":"a","count":1}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(ok["name"], "a");
+
+        let (status, body) = call(json, "/greet?limit=5", b"{not json").await;
+        assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "malformed_json"));
+        assert!(body["error"]["message"].as_str().unwrap().len() > 10);
+
+        let (status, body) = call(json, "/greet?limit=5", br#"{"name":"a"}"#).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+
+        let (status, body) = call(json, "/greet?limit=5", br#"{"name":"a","count":-1}"#).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+
+        let (status, body) = call(None, "/greet?limit=5", br#"{"name":"a","count":1}"#).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+
+        let (status, body) = call(json, "/greet?limit=many", br#"{"name":"a","count":1}"#).await;
+        assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_query"));
+    }
+
+    #[tokio::test]
+    async fn errors_serialise_with_headers() {
+        let response = ApiError::from(BlobError::RangeNotSatisfiable { len: 42 }).into_response();
+        assert_eq!(response.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(response.headers()[header::CONTENT_RANGE], "bytes */42");
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(code(&body), "range_not_satisfiable");
+        assert_eq!(body.as_object().unwrap().len(), 1, "only the `error` member");
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let error = ApiError::internal("password=hunter2 at /srv/secret");
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!error.message().contains("hunter2"));
+    }
+}

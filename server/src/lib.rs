@@ -1,0 +1,141 @@
+//! # fxe-server
+//!
+//! The fxe relay as a library, so that tests (and the thin `main.rs`) can
+//! start it in-process:
+//!
+//! ```no_run
+//! # async fn example(config: fxe_server::Config) -> anyhow::Result<()> {
+//! let state = fxe_server::AppState::init(config).await?;      // storage + migrations
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let shutdown = tokio_util::sync::CancellationToken::new();
+//! tokio::spawn(fxe_server::run(state, listener, shutdown.clone()));
+//! // … requests …
+//! shutdown.cancel();
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, by concern: [`config`] (arguments and settings), [`db`] (SQLite
+//! or PostgreSQL through one pool), [`blobs`] (ciphertext files), [`web`]
+//! (state and router), [`health`] (`/healthz`, `/readyz`), [`error`] (the
+//! API's JSON errors).
+
+#[cfg(not(feature = "ssr"))]
+compile_error!("fxe-server renders the web UI on the server: build it with the `ssr` feature (on by default)");
+
+pub mod blobs;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod web;
+
+use std::{future::Future, time::Duration};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use web::{AppState, build_router};
+
+/// How long open requests may go on after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Logs to stderr (stdout stays free for commands that print results, such as
+/// tokens), filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (several commands in one process, tests) keeps the first.
+    let _ = fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// `fxe-server serve`: prepares storage, listens on `config.bind` and serves
+/// until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let public_url = config.public_origin();
+    let site_root = config.leptos.site_root.clone();
+    if !std::path::Path::new(&*site_root).join(&*config.leptos.site_pkg_dir).is_dir() {
+        tracing::warn!(
+            site_root = %site_root,
+            "the web UI's assets are missing: build them with `cargo leptos build --release` \
+             (or set LEPTOS_SITE_ROOT); pages will render without styles or interactivity"
+        );
+    }
+
+    let state = AppState::init(config).await?;
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(address = %bind, public_url = %public_url, site_root = %site_root, "fxe relay listening");
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    run(state, listener, shutdown).await
+}
+
+/// Serves `state` on `listener` until `shutdown` is cancelled, then lets open
+/// requests finish (for at most 30 s) and closes the database.
+pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    let router = build_router(state);
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+
+    let result = tokio::select! {
+        result = server => result.context("the HTTP server failed"),
+        () = grace_expired(&shutdown) => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still open after the shutdown grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    db.close().await;
+    tracing::info!("fxe relay stopped");
+    result
+}
+
+async fn grace_expired(shutdown: &CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(SHUTDOWN_GRACE).await;
+}
+
+/// Cancels `token` on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn cancel_on_signal(token: CancellationToken) {
+    let signal = shutdown_signal();
+    tokio::select! {
+        () = signal => {
+            tracing::info!("shutdown signal received; finishing open requests");
+            token.cancel();
+        }
+        () = token.cancelled() => {}
+    }
+}
+
+fn shutdown_signal() -> impl Future<Output = ()> {
+    async {
+        let ctrl_c = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = terminate => {}
+        }
+    }
+}

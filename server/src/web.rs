@@ -1,0 +1,129 @@
+//! The HTTP application: shared state and router assembly.
+//!
+//! Routes, in the order a request meets them:
+//! * `GET /healthz`, `GET /readyz` ([`crate::health`]);
+//! * `/api/v1/…`: the REST API ([`api_router`]); unknown paths there get a
+//!   JSON 404, never the HTML one;
+//! * the web UI's pages, server-rendered by Leptos;
+//! * everything else: a file from the site root (`/pkg/fxe.js`,
+//!   `/favicon.svg`, …) or the UI's 404 page.
+
+use std::{any::Any, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::FromRef,
+    http::{HeaderName, HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+
+use crate::{
+    blobs::{BlobStore, LocalBlobStore, create_private_dir},
+    config::Config,
+    db::Db,
+    error::{ApiError, api_not_found, method_not_allowed},
+    health,
+};
+
+/// Temporary blobs older than this are leftovers of a crash (an upload may
+/// take at most an hour, API.md) and are removed at start.
+const STALE_TEMP_BLOB_AGE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// What every request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub blobs: Arc<dyn BlobStore>,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// Prepares the relay's storage: creates the data directory (owner-only)
+    /// and the blob store, removes stale temporary blobs, opens the database
+    /// (creating the SQLite file if needed) and runs the migrations.
+    pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let storage = &config.storage;
+        create_private_dir(&storage.data_dir)
+            .await
+            .with_context(|| format!("cannot create the data directory {}", storage.data_dir.display()))?;
+
+        let blobs_dir = storage.blobs_dir();
+        let blobs = LocalBlobStore::open(&blobs_dir)
+            .await
+            .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+        match blobs.sweep_temp(STALE_TEMP_BLOB_AGE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed abandoned temporary uploads"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep temporary uploads"),
+        }
+
+        let db = Db::open(&storage.database)
+            .await
+            .with_context(|| format!("cannot open the database ({})", storage.database.redacted()))?;
+        tracing::info!(
+            database = %storage.database.redacted(),
+            backend = %db.backend(),
+            blobs = %blobs_dir.display(),
+            "storage ready"
+        );
+
+        Ok(AppState {
+            leptos: config.leptos.clone(),
+            config: Arc::new(config),
+            db,
+            blobs: Arc::new(blobs),
+        })
+    }
+}
+
+/// The REST API under `/api/v1`. Add the API's routes here (or merge routers
+/// built in their own modules); unknown paths answer a JSON 404.
+pub fn api_router() -> Router<AppState> {
+    Router::new().fallback(api_not_found)
+}
+
+/// The whole application for `state`.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let shell_options = state.leptos.clone();
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api_router())
+        .leptos_routes(&state, routes, move || app::shell(shell_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// A panic in a handler is a bug: log it, answer a plain JSON 500.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_string());
+    ApiError::internal(format!("handler panicked: {detail}")).into_response()
+}

@@ -1,0 +1,184 @@
+//! Shared by the integration tests: start a real relay in-process on a free
+//! loopback port, with a fresh data directory and a fresh database.
+//!
+//! The database is SQLite in the data directory, unless
+//! `FXE_TEST_DATABASE_URL` names a PostgreSQL server
+//! (`scripts/with-postgres.sh` starts a throwaway one and sets it): then each
+//! test gets a database of its own on that server, dropped by [`TestServer::stop`].
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::{net::SocketAddr, path::Path, time::Duration};
+
+use fxe_server::{
+    AppState, Config,
+    config::{DatabaseTarget, Storage, StorageArgs, leptos_options_from},
+};
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+/// The variable naming a PostgreSQL server for the tests.
+pub const TEST_DATABASE_URL_VAR: &str = "FXE_TEST_DATABASE_URL";
+
+/// A database created for one test on the `FXE_TEST_DATABASE_URL` server.
+pub struct PgTestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgTestDatabase {
+    /// Creates a fresh database, or `None` when the tests use SQLite.
+    pub async fn create() -> Option<PgTestDatabase> {
+        let admin_url = std::env::var(TEST_DATABASE_URL_VAR).ok().filter(|s| !s.is_empty())?;
+        sqlx::any::install_default_drivers();
+        let name = format!("fxe_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = AnyConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_URL_VAR}: {e}"));
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("CREATE DATABASE");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin_url).expect("FXE_TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(PgTestDatabase {
+            url: url.to_string(),
+            admin_url,
+            name,
+        })
+    }
+
+    /// Drops the database (after the server using it has stopped).
+    pub async fn drop_database(self) {
+        if let Ok(mut conn) = AnyConnection::connect(&self.admin_url).await {
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// The configuration a test server runs with: loopback, `data_dir`, SQLite
+/// there or the given PostgreSQL URL.
+pub fn test_config(data_dir: &Path, database_url: Option<String>) -> Config {
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    Config {
+        bind,
+        storage: Storage::from_args(StorageArgs {
+            data_dir: data_dir.to_path_buf(),
+            database_url,
+        })
+        .expect("valid storage arguments"),
+        public_url: url::Url::parse("http://127.0.0.1").unwrap(),
+        leptos: leptos_options_from(bind, |_| None).expect("default Leptos options"),
+    }
+}
+
+/// A relay running in this process.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`
+    pub base_url: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    /// Kept alive while the server runs; deleted on drop.
+    pub data_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+    pg: Option<PgTestDatabase>,
+}
+
+impl TestServer {
+    /// Starts a relay on a fresh data directory and database.
+    pub async fn start() -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        // A subfolder, so the test also sees it being created.
+        let relay_dir = data_dir.path().join("relay-data");
+        let pg = PgTestDatabase::create().await;
+        let config = test_config(&relay_dir, pg.as_ref().map(|db| db.url.clone()));
+        Self::start_with(config, data_dir, pg).await
+    }
+
+    /// Starts a relay with `config` (its `bind` is ignored: a free loopback
+    /// port is used).
+    pub async fn start_with(config: Config, data_dir: tempfile::TempDir, pg: Option<PgTestDatabase>) -> TestServer {
+        let state = AppState::init(config).await.expect("relay state initialises");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a free port");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(fxe_server::run(state.clone(), listener, shutdown.clone()));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestServer {
+            base_url,
+            state,
+            client,
+            data_dir,
+            shutdown,
+            task,
+            pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request succeeds")
+    }
+
+    pub fn database_target(&self) -> &DatabaseTarget {
+        &self.state.config.storage.database
+    }
+
+    /// Stops the server gracefully (failing the test if it errored), then
+    /// deletes its data directory and PostgreSQL database.
+    pub async fn stop(self) {
+        self.stop_keeping_data().await.discard().await;
+    }
+
+    /// Stops the server gracefully (failing the test if it errored) and
+    /// hands back its data, to start it again with [`KeptData::restart`].
+    pub async fn stop_keeping_data(self) -> KeptData {
+        self.shutdown.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(40), self.task)
+            .await
+            .expect("server stops within the grace period")
+            .expect("server task did not panic");
+        result.expect("server ran without error");
+        self.state.db.close().await;
+        KeptData {
+            config: (*self.state.config).clone(),
+            data_dir: self.data_dir,
+            pg: self.pg,
+        }
+    }
+}
+
+/// The data of a stopped [`TestServer`].
+pub struct KeptData {
+    pub config: Config,
+    pub data_dir: tempfile::TempDir,
+    pg: Option<PgTestDatabase>,
+}
+
+impl KeptData {
+    /// Starts a new server on the same data directory and database.
+    pub async fn restart(self) -> TestServer {
+        TestServer::start_with(self.config, self.data_dir, self.pg).await
+    }
+
+    /// Deletes the data directory and drops the PostgreSQL database.
+    pub async fn discard(self) {
+        if let Some(pg) = self.pg {
+            pg.drop_database().await;
+        }
+        drop(self.data_dir);
+    }
+}
