@@ -8,6 +8,7 @@
 //! Every decoder here rejects anything that is not exactly canonical, and no
 //! function panics on any input.
 
+pub mod api;
 pub mod apikey;
 pub mod bundle;
 pub mod e164;
@@ -23,6 +24,7 @@ pub mod redeem;
 pub mod request;
 pub mod sign;
 pub mod stream;
+pub mod time;
 pub mod transcript;
 pub mod webhook;
 
