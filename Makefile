@@ -1,0 +1,81 @@
+# fxe — build, run and test. GNU make.
+#
+#   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
+#   make test   install tools, then every test: native, wasm, browser, PostgreSQL
+#   make build  the release build only (cargo leptos build --release)
+#   make bench  benchmarks
+#   make fuzz   every cargo-fuzz target for FUZZ_SECONDS each
+#   make tools  install what the above need (idempotent)
+#
+# Each stage prints its wall time as "[time] NAME: 123s".
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# cargo-installed tools (cargo-leptos, wasm-bindgen) and npm ones (wasm-opt).
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+TIMED := scripts/timed.sh
+SERVER := target/release/fxe-server
+BIND ?= 127.0.0.1:3000
+DATA_DIR ?= ./data
+FUZZ_SECONDS ?= 60
+
+.PHONY: help tools build run test test-stages test-native test-wasm test-e2e test-postgres bench fuzz clean-data
+
+help:
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+
+tools:
+	@$(TIMED) tools bash scripts/install-tools.sh --browser --postgres
+
+build: tools
+	@$(TIMED) build cargo leptos build --release
+
+run: build
+	@mkdir -p $(DATA_DIR)
+	@# ---- FIRST INVITE -------------------------------------------------------
+	@# When the operator commands exist, print a first invite here, before the
+	@# server starts, e.g.:
+	@#   $(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d
+	@# --------------------------------------------------------------------------
+	@echo "fxe: serving on http://$(BIND) with data in $(DATA_DIR) (Ctrl-C stops)"
+	$(SERVER) serve --bind $(BIND) --data-dir $(DATA_DIR)
+
+test:
+	@$(TIMED) test $(MAKE) --no-print-directory test-stages
+
+test-stages: tools
+	@$(TIMED) test-native $(MAKE) --no-print-directory test-native
+	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
+	@$(TIMED) build cargo leptos build --release
+	@$(TIMED) test-e2e $(MAKE) --no-print-directory test-e2e
+	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
+
+# The native crates: protocol, server (on SQLite) and, later, the CLI.
+test-native:
+	cargo test --workspace
+
+# The protocol crate compiled to wasm32 and run under node.
+test-wasm:
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+		cargo test -p fxe-protocol --target wasm32-unknown-unknown
+
+# The release build in Chromium (needs `make build` first).
+test-e2e:
+	node --test --test-reporter=spec end2end/run.mjs
+
+# The server's tests again, on a throwaway PostgreSQL.
+test-postgres:
+	scripts/with-postgres.sh cargo test -p fxe-server
+
+bench: tools
+	@$(TIMED) bench cargo bench
+
+fuzz: tools
+	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Deletes the local relay's state (./data): its database and stored faxes.
+clean-data:
+	rm -rf $(DATA_DIR)
