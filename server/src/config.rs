@@ -68,6 +68,30 @@ pub struct ServeArgs {
     /// http:// and the --bind address.
     #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+
+    /// How long a queued fax waits for its recipient before it expires and
+    /// its ciphertext is deleted: a number with s, m, h or d (e.g. 7d, 36h).
+    #[arg(long, env = "FXE_MESSAGE_TTL", value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+    pub message_ttl: std::time::Duration,
+}
+
+/// Parses `30s`, `15m`, `36h`, `7d` (a positive whole number and a unit).
+pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (num, unit) = raw.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("{raw:?} is not a duration like 30s, 15m, 36h or 7d"))?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{raw:?} is not a duration like 30s, 15m, 36h or 7d")),
+    };
+    if n == 0 {
+        return Err("the duration must be positive".into());
+    }
+    n.checked_mul(secs).map(std::time::Duration::from_secs).ok_or_else(|| format!("{raw:?} is too long"))
 }
 
 impl ServeArgs {
@@ -84,6 +108,7 @@ impl ServeArgs {
             storage: Storage::from_args(self.storage)?,
             public_url,
             leptos,
+            message_ttl: self.message_ttl,
         })
     }
 }
@@ -99,6 +124,8 @@ pub struct Config {
     /// Where the web UI's assets are (`site_root`, `site_pkg_dir`) and what
     /// the bundle is called (`output_name`).
     pub leptos: LeptosOptions,
+    /// How long a queued message waits before it expires.
+    pub message_ttl: std::time::Duration,
 }
 
 impl Config {

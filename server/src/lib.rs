@@ -22,11 +22,22 @@
 #[cfg(not(feature = "ssr"))]
 compile_error!("fxe-server renders the web UI on the server: build it with the `ssr` feature (on by default)");
 
+pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod blobs;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod health;
+pub mod invites;
+pub mod messages;
+pub mod metrics;
+pub mod orgs;
+pub mod sessions;
+pub mod setup_links;
 pub mod web;
 
 use std::{future::Future, time::Duration};
@@ -80,7 +91,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = state.db.clone();
     let router = build_router(state);
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown.clone().cancelled_owned());
 
     let result = tokio::select! {
         result = server => result.context("the HTTP server failed"),

@@ -41,6 +41,8 @@ pub struct AppState {
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
     pub leptos: LeptosOptions,
+    /// Wakes the workers (webhooks, echo org) after an event is committed.
+    pub events: crate::events::Events,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -84,14 +86,17 @@ impl AppState {
             config: Arc::new(config),
             db,
             blobs: Arc::new(blobs),
+            events: crate::events::Events::default(),
         })
     }
 }
 
 /// The REST API under `/api/v1`. Add the API's routes here (or merge routers
 /// built in their own modules); unknown paths answer a JSON 404.
-pub fn api_router() -> Router<AppState> {
-    Router::new().fallback(api_not_found)
+pub fn api_router(state: &AppState) -> Router<AppState> {
+    crate::api::routes()
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
 }
 
 /// The whole application for `state`.
@@ -102,7 +107,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/api/v1", api_router())
+        .nest("/api/v1", api_router(&state))
         .leptos_routes(&state, routes, move || app::shell(shell_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(method_not_allowed)

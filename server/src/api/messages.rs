@@ -1,0 +1,263 @@
+//! `/messages`: send (create + upload), the message log and polling feed,
+//! envelope and ciphertext download, receipts and refusals.
+
+use std::io;
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use futures_util::TryStreamExt;
+use fxe_protocol::api::{CreateMessageResponse, Message, MessageStatus, Page};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{
+    AppState,
+    auth::{Caller, ClaimedUploadHash, Need},
+    blobs::{BlobKey, ByteRange},
+    error::{ApiError, ApiJson, ApiQuery},
+    messages::{self, COLUMNS, MessageRow, Party},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/messages", post(create).get(list))
+        .route("/messages/{id}", get(show))
+        .route("/messages/{id}/content", put(upload).get(download))
+        .route("/messages/{id}/receipt", post(receipt))
+        .route("/messages/{id}/reject", post(reject))
+}
+
+async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<Value>) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
+    caller.require(Need::Send)?;
+    let Value::Object(mut body) = body else {
+        return Err(ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."));
+    };
+    let envelope = body.remove("envelope").ok_or_else(|| ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."))?;
+    if let Some(extra) = body.keys().next() {
+        return Err(ApiError::unprocessable("invalid_body", format!("Unknown field {extra:?}; the body must be {{\"envelope\": {{…}}}}.")));
+    }
+    let actor = caller.actor();
+    let (status, answer) = messages::create(&state, Party { org_id: &caller.org_id, actor: &actor }, envelope).await?;
+    Ok((status, ApiJson(answer)))
+}
+
+async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, req: Request) -> Result<ApiJson<Message>, ApiError> {
+    caller.require(Need::Send)?;
+    let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
+    let content_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
+        .map(|v| v.ok_or_else(|| ApiError::bad_request("bad_request", "Content-Length is not a number.")))
+        .transpose()?;
+    let body = req.into_body().into_data_stream().map_err(io::Error::other);
+    let actor = caller.actor();
+    let message = messages::upload(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, Box::pin(body), content_length, claimed).await?;
+    Ok(ApiJson(message))
+}
+
+async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<ApiJson<Message>, ApiError> {
+    caller.require(Need::SendOrReceive)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
+    Ok(ApiJson(row.to_api(true)?))
+}
+
+/// Parses a single `Range: bytes=…` header; `None` for the whole content.
+fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
+    let Some(v) = headers.get(header::RANGE) else { return Ok(ByteRange::Full) };
+    let bad = || ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", "Only one range of the form bytes=a-b, bytes=a- or bytes=-n is supported.");
+    let s = v.to_str().map_err(|_| bad())?.trim();
+    let spec = s.strip_prefix("bytes=").ok_or_else(bad)?;
+    if spec.contains(',') {
+        return Err(bad());
+    }
+    let (a, b) = spec.split_once('-').ok_or_else(bad)?;
+    let num = |t: &str| t.trim().parse::<u64>().map_err(|_| bad());
+    Ok(match (a.trim().is_empty(), b.trim().is_empty()) {
+        (true, false) => ByteRange::Suffix(num(b)?),
+        (false, true) => ByteRange::From(num(a)?),
+        (false, false) => ByteRange::Inclusive(num(a)?, num(b)?),
+        (true, true) => return Err(bad()),
+    })
+}
+
+async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    caller.require(Need::Receive)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
+    drop(conn);
+    if row.recipient_org_id != caller.org_id {
+        return Err(ApiError::not_found("No such message content (only the recipient can download it)."));
+    }
+    let key = match (row.status, &row.blob_key) {
+        (MessageStatus::Queued, Some(k)) => BlobKey::new(k.clone()).map_err(ApiError::internal)?,
+        _ => return Err(ApiError::new(StatusCode::GONE, "gone", "The ciphertext is gone: the message was delivered, refused or expired.")),
+    };
+    let range = parse_range(&headers)?;
+    let read = state.blobs.open(&key, range).await?;
+    let partial = range != ByteRange::Full;
+    let mut res = Response::new(Body::from_stream(read.body));
+    *res.status_mut() = if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(read.range.end - read.range.start));
+    if partial {
+        let cr = format!("bytes {}-{}/{}", read.range.start, read.range.end.saturating_sub(1), read.total_len);
+        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&cr).map_err(ApiError::internal)?);
+    }
+    Ok(res.into_response())
+}
+
+async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+    caller.require(Need::Receive)?;
+    let actor = caller.actor();
+    Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
+}
+
+async fn reject(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+    caller.require(Need::Receive)?;
+    let actor = caller.actor();
+    Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(rename = "box")]
+    mailbox: String,
+    status: Option<String>,
+    number: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    updated_since: Option<String>,
+    order: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
+    ApiError::bad_request("invalid_query", msg)
+}
+
+fn time_ms(field: &str, v: &str) -> Result<i64, ApiError> {
+    fxe_protocol::time::parse_rfc3339_millis(v).map_err(|_| invalid(format!("{field} must be an RFC 3339 time like 2026-01-31T12:00:00Z.")))
+}
+
+fn encode_cursor(ms: i64, id: &str) -> String {
+    fxe_protocol::encoding::b64u_encode(format!("{ms}:{id}").as_bytes())
+}
+
+fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
+    let bad = || invalid("cursor is not one this relay issued.");
+    let raw = fxe_protocol::encoding::b64u_decode("cursor", c).map_err(|_| bad())?;
+    let s = String::from_utf8(raw).map_err(|_| bad())?;
+    let (ms, id) = s.split_once(':').ok_or_else(bad)?;
+    fxe_protocol::encoding::validate_uuid_v4("cursor", id).map_err(|_| bad())?;
+    Ok((ms.parse().map_err(|_| bad())?, id.to_owned()))
+}
+
+/// `GET /messages?box=inbox|outbox&…`: newest first by creation, or with
+/// `updated_since` (and `order=asc`) the polling feed, oldest change first.
+/// `updated_since` is inclusive, so a poller resuming from the last
+/// `updated_at` it saw misses nothing (it may see that message again).
+async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiJson<Page<Message>>, ApiError> {
+    let inbox = match q.mailbox.as_str() {
+        "inbox" => true,
+        "outbox" => false,
+        _ => return Err(invalid("box must be inbox or outbox.")),
+    };
+    caller.require(if inbox { Need::Receive } else { Need::Send })?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(invalid("limit must be 1 to 500."));
+    }
+    let feed = q.updated_since.is_some() || q.order.is_some();
+    let asc = match q.order.as_deref() {
+        None => q.updated_since.is_some(),
+        Some("asc") => true,
+        Some("desc") => false,
+        Some(_) => return Err(invalid("order must be asc or desc.")),
+    };
+    let (time_col, op, dir) = match (feed, asc) {
+        (true, true) => ("updated_at_ms", ">", "ASC"),
+        (true, false) => ("updated_at_ms", "<", "DESC"),
+        (false, _) => ("created_at_ms", "<", "DESC"),
+    };
+
+    let mut sql = format!("SELECT {COLUMNS} FROM messages WHERE ");
+    let mut binds: Vec<BindValue> = Vec::new();
+    let arg = |v: BindValue, binds: &mut Vec<BindValue>| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    if inbox {
+        let p = arg(BindValue::Text(caller.org_id.clone()), &mut binds);
+        sql += &format!("recipient_org_id = {p} AND status NOT IN ('awaiting_upload', 'failed')");
+    } else {
+        let p = arg(BindValue::Text(caller.org_id.clone()), &mut binds);
+        sql += &format!("sender_org_id = {p}");
+    }
+    if let Some(s) = &q.status {
+        if MessageStatus::parse(s).is_none() {
+            return Err(invalid("status must be awaiting_upload, queued, delivered, rejected, expired or failed."));
+        }
+        let p = arg(BindValue::Text(s.clone()), &mut binds);
+        sql += &format!(" AND status = {p}");
+    }
+    if let Some(n) = &q.number {
+        let n = crate::api::directory::normalize_number(n)?;
+        let p = arg(BindValue::Text(n), &mut binds);
+        sql += &format!(" AND (to_number = {p} OR from_number = {p})");
+    }
+    if let Some(s) = &q.since {
+        let p = arg(BindValue::Int(time_ms("since", s)?), &mut binds);
+        sql += &format!(" AND created_at_ms >= {p}");
+    }
+    if let Some(u) = &q.until {
+        let p = arg(BindValue::Int(time_ms("until", u)?), &mut binds);
+        sql += &format!(" AND created_at_ms < {p}");
+    }
+    if let Some(u) = &q.updated_since {
+        let p = arg(BindValue::Int(time_ms("updated_since", u)?), &mut binds);
+        sql += &format!(" AND updated_at_ms >= {p}");
+    }
+    if let Some(c) = &q.cursor {
+        let (ms, id) = decode_cursor(c)?;
+        let pm = arg(BindValue::Int(ms), &mut binds);
+        let pi = arg(BindValue::Text(id), &mut binds);
+        sql += &format!(" AND ({time_col} {op} {pm} OR ({time_col} = {pm} AND message_id {op} {pi}))");
+    }
+    sql += &format!(" ORDER BY {time_col} {dir}, message_id {dir} LIMIT {}", limit + 1);
+
+    let mut query = sqlx::query(&sql);
+    for b in binds {
+        query = match b {
+            BindValue::Text(t) => query.bind(t),
+            BindValue::Int(i) => query.bind(i),
+        };
+    }
+    let rows = query.fetch_all(state.db.pool()).await?;
+    let mut items: Vec<MessageRow> = rows.iter().map(MessageRow::from_row).collect::<Result<_, _>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|m| encode_cursor(if time_col == "updated_at_ms" { m.updated_at_ms } else { m.created_at_ms }, &m.message_id))
+    } else {
+        None
+    };
+    let items = items.iter().map(|m| m.to_api(false)).collect::<Result<Vec<_>, _>>()?;
+    Ok(ApiJson(Page { items, next_cursor }))
+}
+
+enum BindValue {
+    Text(String),
+    Int(i64),
+}

@@ -1,0 +1,188 @@
+//! `POST /invites/redeem`: an org joins the relay with an invite token.
+//!
+//! Everything the org asserts is verified (identity proof, bundle, API key
+//! proof of possession) and the whole redemption is one transaction: a
+//! failure leaves nothing behind.
+
+use axum::{Router, extract::State, http::StatusCode, routing::post};
+use fxe_protocol::{
+    api::{RedeemRequest, RedeemResponse},
+    apikey, e164, encoding,
+    redeem::RedeemClaims,
+};
+
+use crate::{
+    AppState,
+    audit::{self, Actor},
+    auth::ClientAddress,
+    clock,
+    error::{ApiError, ApiJson},
+    invites, orgs, setup_links,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/invites/redeem", post(redeem))
+}
+
+fn bad_proof(what: &str) -> ApiError {
+    ApiError::unprocessable("bad_proof", format!("The {what} does not verify."))
+}
+
+/// Checks a display name people will see: 1 to 200 characters, no control characters.
+pub fn validate_display_name(field: &str, s: &str) -> Result<(), ApiError> {
+    if s.trim().is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable("invalid_body", format!("{field} must be 1 to 200 characters without control characters.")));
+    }
+    Ok(())
+}
+
+/// A plausible e-mail address: one `@`, no spaces, at most 254 characters.
+pub fn validate_email(s: &str) -> Result<(), ApiError> {
+    let ok = s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
+    if ok { Ok(()) } else { Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address."))) }
+}
+
+async fn redeem(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    ApiJson(req): ApiJson<RedeemRequest>,
+) -> Result<(StatusCode, ApiJson<RedeemResponse>), ApiError> {
+    // Shapes. Signed fields are validated, never normalised.
+    validate_display_name("org_name", &req.org_name)?;
+    validate_email(&req.admin_email)?;
+    if req.numbers.is_empty() {
+        return Err(ApiError::unprocessable("invalid_number", "At least one fax number is required."));
+    }
+    for (i, n) in req.numbers.iter().enumerate() {
+        e164::validate("number", n).map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()))?;
+        if req.numbers[..i].contains(n) {
+            return Err(ApiError::unprocessable("invalid_number", format!("{n} is listed twice.")));
+        }
+    }
+    let identity_pub = encoding::b64u_fixed::<32>("identity_pub", &req.identity_pub).map_err(|_| bad_proof("identity key"))?;
+    fxe_protocol::sign::parse_public("identity_pub", &identity_pub).map_err(|_| bad_proof("identity key"))?;
+    let org_id = fxe_protocol::ids::org_id(&identity_pub);
+
+    // The bundle: signed by this identity, for this org.
+    req.bundle
+        .verify(&identity_pub)
+        .map_err(|e| ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against the identity key: {e}.")))?;
+
+    // The API key: proof of possession over org, key id and scopes.
+    apikey::validate_scopes(&req.api_key.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
+    let api_pub = encoding::b64u_fixed::<32>("api_key.public_key", &req.api_key.public_key).map_err(|_| bad_proof("API key"))?;
+    let api_proof = encoding::b64u_fixed::<64>("api_key.proof", &req.api_key.proof).map_err(|_| bad_proof("API key proof"))?;
+    apikey::verify_registration(&api_pub, &org_id, &req.api_key.scopes, &api_proof).map_err(|_| bad_proof("API key proof"))?;
+    let key_id = apikey::key_id(&api_pub);
+    let label = req.api_key.label.clone().unwrap_or_else(|| "created at redemption".into());
+
+    // The identity's proof over everything asserted.
+    let proof = encoding::b64u_fixed::<64>("proof", &req.proof).map_err(|_| bad_proof("redemption proof"))?;
+    RedeemClaims {
+        token: &req.token,
+        org_name: &req.org_name,
+        numbers: &req.numbers,
+        admin_email: &req.admin_email,
+        bundle_id: &req.bundle.bundle_id,
+        api_key_id: &key_id,
+    }
+    .verify(&identity_pub, &proof)
+    .map_err(|_| bad_proof("redemption proof (identity signature)"))?;
+
+    let now = clock::now_secs();
+    let mut tx = state.db.begin_write().await?;
+    let Some(invite) = invites::by_token(&mut tx, &req.token).await? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "invite_not_found", "This invite token is not known to the relay; check the link."));
+    };
+    match invite.state(now) {
+        "used" => return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed.")),
+        "revoked" => return Err(ApiError::new(StatusCode::GONE, "invite_revoked", "This invite was revoked by the relay operator.")),
+        "expired" => return Err(ApiError::new(StatusCode::GONE, "invite_expired", "This invite has expired; ask the relay operator for a new one.")),
+        _ => {}
+    }
+    if !invite.numbers.is_empty() {
+        if let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
+            return Err(ApiError::unprocessable("number_not_in_invite", format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", "))));
+        }
+    }
+    if orgs::get(&mut tx, &org_id).await?.is_some() {
+        return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
+    }
+    for n in &req.numbers {
+        let taken = sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(n).fetch_optional(&mut *tx).await?;
+        if taken.is_some() {
+            return Err(ApiError::conflict("number_taken", format!("{n} already belongs to another org on this relay.")));
+        }
+    }
+    let key_taken = sqlx::query("SELECT key_id FROM api_keys WHERE key_id = $1").bind(&key_id).fetch_optional(&mut *tx).await?;
+    if key_taken.is_some() {
+        return Err(ApiError::conflict("key_exists", "This API key is already registered."));
+    }
+
+    let used = sqlx::query("UPDATE invites SET used_at = $1, used_by_org_id = $2 WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL")
+        .bind(now)
+        .bind(&org_id)
+        .bind(&invite.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if used != 1 {
+        return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed."));
+    }
+    sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&org_id)
+        .bind(&req.org_name)
+        .bind(&req.identity_pub)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    for n in &req.numbers {
+        sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3)")
+            .bind(n)
+            .bind(&org_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
+        .bind(&req.bundle.bundle_id)
+        .bind(&org_id)
+        .bind(req.bundle.created_at as i64)
+        .bind(req.bundle.to_json())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&key_id)
+        .bind(&org_id)
+        .bind(&req.api_key.public_key)
+        .bind(req.api_key.scopes.join(","))
+        .bind(&label)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
+    sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, 'admin', $4)")
+        .bind(&user_id)
+        .bind(&org_id)
+        .bind(&req.admin_email)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let token = setup_links::create(&mut tx, &user_id, "enrol").await?;
+    let actor = Actor { kind: "user", id: Some(user_id.clone()), label: Some(req.admin_email.clone()), address };
+    for (action, target) in [
+        ("org.redeemed", org_id.as_str()),
+        ("bundle.published", req.bundle.bundle_id.as_str()),
+        ("api_key.created", key_id.as_str()),
+        ("user.added", user_id.as_str()),
+    ] {
+        audit::write(&mut tx, audit::Entry { org_id: Some(&org_id), actor: &actor, action, target: Some(target), detail: None }).await?;
+    }
+    let org = orgs::org_view(&mut tx, &org_id).await?.ok_or_else(|| ApiError::internal("org vanished during redemption"))?;
+    tx.commit().await?;
+    tracing::info!(org_id = %org_id, numbers = ?req.numbers, "invite redeemed");
+    Ok((StatusCode::CREATED, ApiJson(RedeemResponse { org, setup_url: setup_links::url(&state.config.public_origin(), &token) })))
+}

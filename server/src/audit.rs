@@ -1,0 +1,61 @@
+//! The audit trail: who did what, when, from where. Every state change writes
+//! its row in the same transaction as the change.
+
+use sqlx::AnyConnection;
+
+use crate::clock;
+use crate::db::DbError;
+
+/// Who acted.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// `user`, `api_key`, `relay` or `operator`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub label: Option<String>,
+    /// The client address, when the action came over the network.
+    pub address: Option<String>,
+}
+
+impl Actor {
+    pub fn relay() -> Actor {
+        Actor { kind: "relay", id: None, label: Some("relay".into()), address: None }
+    }
+
+    /// An operator acting from the command line of the relay's machine.
+    pub fn operator_cli() -> Actor {
+        let who = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).ok();
+        Actor { kind: "operator", id: None, label: Some(format!("command line ({})", who.unwrap_or_else(|| "unknown".into()))), address: None }
+    }
+}
+
+/// One audit row.
+pub struct Entry<'a> {
+    pub org_id: Option<&'a str>,
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Writes an audit row on `conn` (inside the caller's transaction).
+pub async fn write(conn: &mut AnyConnection, e: Entry<'_>) -> Result<(), DbError> {
+    let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    sqlx::query(
+        "INSERT INTO audit (id, org_id, at_ms, actor_type, actor_id, actor_label, action, target, address, detail_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(e.org_id)
+    .bind(clock::now_ms())
+    .bind(e.actor.kind)
+    .bind(e.actor.id.as_deref())
+    .bind(e.actor.label.as_deref())
+    .bind(e.action)
+    .bind(e.target)
+    .bind(e.actor.address.as_deref())
+    .bind(e.detail.map(|d| d.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! Who is calling: signed requests (PROTOCOL.md §6) for machines, the
+//! `fxe_session` cookie for people (see `sessions`). The [`authenticate`]
+//! middleware runs on every API request; handlers take a [`Caller`] (401 when
+//! the request carried no credentials) and check what they need with
+//! [`Caller::require`].
+
+use std::net::SocketAddr;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{ConnectInfo, FromRequestParts, OriginalUri, Request, State},
+    http::{Method, StatusCode, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use fxe_protocol::request::{ClaimedBody, RequestAuth};
+use sha2::Digest;
+use sqlx::Row;
+
+use crate::{AppState, audit::Actor, clock, error::ApiError};
+
+/// JSON bodies larger than this are refused (an envelope is a few KiB).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Send,
+    Receive,
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "send" => Some(Scope::Send),
+            "receive" => Some(Scope::Receive),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+/// What a route needs (API.md, Roles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// API key scope `send`; any org member.
+    Send,
+    /// API key scope `receive`; any org member.
+    Receive,
+    /// Either `send` or `receive`; any org member.
+    SendOrReceive,
+    /// API key scope `admin`; org admins.
+    Admin,
+}
+
+#[derive(Clone, Debug)]
+pub enum Principal {
+    ApiKey { key_id: String, label: String, scopes: Vec<Scope> },
+    User { user_id: String, email: String, role: Role },
+}
+
+/// An authenticated member of an org.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub org_id: String,
+    pub principal: Principal,
+    pub address: Option<String>,
+}
+
+impl Caller {
+    /// 403 `forbidden` unless the caller may do what `need` names.
+    pub fn require(&self, need: Need) -> Result<(), ApiError> {
+        let ok = match &self.principal {
+            Principal::ApiKey { scopes, .. } => match need {
+                Need::Send => scopes.contains(&Scope::Send),
+                Need::Receive => scopes.contains(&Scope::Receive),
+                Need::SendOrReceive => scopes.contains(&Scope::Send) || scopes.contains(&Scope::Receive),
+                Need::Admin => scopes.contains(&Scope::Admin),
+            },
+            Principal::User { role, .. } => need != Need::Admin || *role == Role::Admin,
+        };
+        if ok {
+            Ok(())
+        } else {
+            let what = match need {
+                Need::Send => "the send scope",
+                Need::Receive => "the receive scope",
+                Need::SendOrReceive => "the send or receive scope",
+                Need::Admin => "an org admin (or the admin scope)",
+            };
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("This call needs {what}.")))
+        }
+    }
+
+    /// The audit actor for this caller.
+    pub fn actor(&self) -> Actor {
+        match &self.principal {
+            Principal::ApiKey { key_id, label, .. } => Actor {
+                kind: "api_key",
+                id: Some(key_id.clone()),
+                label: Some(if label.is_empty() { key_id.clone() } else { label.clone() }),
+                address: self.address.clone(),
+            },
+            Principal::User { user_id, email, .. } => Actor {
+                kind: "user",
+                id: Some(user_id.clone()),
+                label: Some(email.clone()),
+                address: self.address.clone(),
+            },
+        }
+    }
+
+    /// A stable id of the principal (idempotency and rate-limit scope).
+    pub fn principal_id(&self) -> &str {
+        match &self.principal {
+            Principal::ApiKey { key_id, .. } => key_id,
+            Principal::User { user_id, .. } => user_id,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(unauthenticated)
+    }
+}
+
+/// The content hash a signed upload claimed (`UNSIGNED-PAYLOAD` or a SHA-256
+/// to check once the body has been streamed).
+#[derive(Clone, Copy, Debug)]
+pub struct ClaimedUploadHash(pub ClaimedBody);
+
+/// The client's address, when known.
+#[derive(Clone, Debug)]
+pub struct ClientAddress(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>())))
+    }
+}
+
+fn client_address(ci: Option<&ConnectInfo<SocketAddr>>) -> Option<String> {
+    ci.map(|ConnectInfo(a)| a.ip().to_string())
+}
+
+pub fn unauthenticated() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "Sign in, or sign the request with an API key (X-FXE-* headers).",
+    )
+}
+
+fn unauthorized(code: &'static str, message: &'static str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// Whether this request is a ciphertext upload (`PUT /messages/{id}/content`),
+/// whose body is streamed and may be `UNSIGNED-PAYLOAD`.
+fn is_upload(method: &Method, path: &str) -> bool {
+    method == Method::PUT && path.starts_with("/messages/") && path.ends_with("/content")
+}
+
+/// Authenticates signed requests and sessions; inserts a [`Caller`] into the
+/// request's extensions. Requests without credentials pass through (public
+/// routes); handlers that need a caller answer 401.
+pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match authenticate_inner(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let address = client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>());
+    let headers = &parts.headers;
+    let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
+        ApiError::new(StatusCode::UNAUTHORIZED, e.code(), format!("Request signature headers: {e}."))
+    })?;
+    let Some(auth) = auth else {
+        if let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await? {
+            parts.extensions.insert(caller);
+        }
+        return Ok(Request::from_parts(parts, body));
+    };
+
+    // The key: known, not revoked, its org not disabled.
+    let row = sqlx::query(
+        "SELECT k.org_id, k.public_key, k.scopes, k.label, k.revoked_at, k.last_used_at, o.disabled_at \
+         FROM api_keys k JOIN orgs o ON o.org_id = k.org_id WHERE k.key_id = $1",
+    )
+    .bind(&auth.key_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Err(unauthorized("unknown_key", "This API key is not known to the relay."));
+    };
+    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+        return Err(unauthorized("key_revoked", "This API key has been revoked."));
+    }
+    if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "org_disabled", "This organization has been disabled by the relay operator."));
+    }
+    let now = clock::now_secs();
+    auth.check_timestamp(now as u64)
+        .map_err(|_| unauthorized("timestamp_skew", "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock."))?;
+
+    let public_key: String = row.try_get("public_key")?;
+    let public = fxe_protocol::encoding::b64u_fixed::<32>("public_key", &public_key).map_err(ApiError::internal)?;
+    let target = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|OriginalUri(u)| u.clone())
+        .unwrap_or_else(|| parts.uri.clone());
+    let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    auth.verify_signature(&public, parts.method.as_str(), path_and_query)
+        .map_err(|_| unauthorized("bad_request_signature", "The request signature does not verify for this method, path and headers."))?;
+
+    // The body: buffered and hashed, except the streamed ciphertext upload.
+    let body = if is_upload(&parts.method, parts.uri.path()) {
+        parts.extensions.insert(ClaimedUploadHash(auth.content));
+        body
+    } else {
+        let bytes = read_body(body, &parts).await?;
+        let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
+        auth.check_body(&digest, false).map_err(|e| match e {
+            fxe_protocol::error::RequestError::UnsignedPayloadNotAllowed => unauthorized(
+                "body_hash_mismatch",
+                "UNSIGNED-PAYLOAD is only allowed on the ciphertext upload; sign the body's SHA-256.",
+            ),
+            _ => unauthorized("body_hash_mismatch", "The body does not match X-FXE-Content-SHA256."),
+        })?;
+        Body::from(bytes)
+    };
+
+    // Replay: each (key_id, nonce) once. The record is in the database so it holds across instances.
+    let fresh = sqlx::query("INSERT INTO request_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING")
+        .bind(&auth.key_id)
+        .bind(&auth.nonce)
+        .bind(now)
+        .execute(state.db.pool())
+        .await?
+        .rows_affected();
+    if fresh == 0 {
+        return Err(unauthorized("replayed_request", "This request (key and nonce) was already seen; sign every request with a new nonce."));
+    }
+    let last_used: Option<i64> = row.try_get("last_used_at")?;
+    if last_used.is_none_or(|t| t < now - 60) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
+            .bind(now)
+            .bind(&auth.key_id)
+            .execute(state.db.pool())
+            .await?;
+    }
+
+    let scopes: String = row.try_get("scopes")?;
+    parts.extensions.insert(Caller {
+        org_id: row.try_get("org_id")?,
+        principal: Principal::ApiKey {
+            key_id: auth.key_id.clone(),
+            label: row.try_get("label")?,
+            scopes: scopes.split(',').filter_map(Scope::parse).collect(),
+        },
+        address,
+    });
+    Ok(Request::from_parts(parts, body))
+}
+
+/// Reads a JSON-sized body: 413 `too_large` past [`MAX_JSON_BODY`].
+async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("The body is larger than {MAX_JSON_BODY} bytes."));
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_JSON_BODY as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            too_large()
+        } else {
+            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+        }
+    })
+}

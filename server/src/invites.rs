@@ -1,0 +1,127 @@
+//! Invites: the operator issues single-use tokens; an org redeems one to join.
+//! Only the token's SHA-256 is stored.
+
+use sqlx::Row;
+
+use crate::{
+    audit::{self, Actor},
+    clock,
+    db::{Db, DbError},
+};
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()))
+}
+
+/// A fresh token: `inv_` + 32 random bytes b64u.
+pub fn new_token() -> Result<String, DbError> {
+    let b: [u8; 32] = fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    Ok(format!("inv_{}", fxe_protocol::encoding::b64u_encode(&b)))
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Invite {
+    pub id: String,
+    /// Empty: any numbers.
+    pub numbers: Vec<String>,
+    pub note: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub used_by_org_id: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Invite {
+    /// `active`, `used`, `revoked` or `expired`.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.used_at.is_some() {
+            "used"
+        } else if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Invite, DbError> {
+    let numbers: String = row.try_get("numbers")?;
+    Ok(Invite {
+        id: row.try_get("id")?,
+        numbers: numbers.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        note: row.try_get("note")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        used_at: row.try_get("used_at")?,
+        used_by_org_id: row.try_get("used_by_org_id")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, numbers, note, created_at, expires_at, used_at, used_by_org_id, revoked_at";
+
+/// Creates an invite; returns it and its token (shown once).
+pub async fn create(db: &Db, numbers: &[String], expires_in_secs: i64, note: &str, actor: &Actor) -> Result<(Invite, String), DbError> {
+    let token = new_token()?;
+    let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let now = clock::now_secs();
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO invites (id, token_sha256, numbers, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(hash_token(&token))
+        .bind(numbers.join(","))
+        .bind(note)
+        .bind(now)
+        .bind(now + expires_in_secs)
+        .execute(&mut *tx)
+        .await?;
+    audit::write(&mut tx, audit::Entry {
+        org_id: None,
+        actor,
+        action: "invite.created",
+        target: Some(&id),
+        detail: Some(serde_json::json!({ "numbers": numbers, "expires_at": clock::rfc3339(now + expires_in_secs) })),
+    })
+    .await?;
+    tx.commit().await?;
+    let invite = get(db, &id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
+    Ok((invite, token))
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Invite>, DbError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM invites WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_token(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Option<Invite>, DbError> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM invites WHERE token_sha256 = $1"))
+        .bind(hash_token(token))
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Newest first.
+pub async fn list(db: &Db) -> Result<Vec<Invite>, DbError> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM invites ORDER BY created_at DESC, id DESC")).fetch_all(db.pool()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Revokes an unused invite. `Ok(false)` when there is no such unused, unrevoked invite.
+pub async fn revoke(db: &Db, id: &str, actor: &Actor) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    let n = sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL")
+        .bind(clock::now_secs())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        audit::write(&mut tx, audit::Entry { org_id: None, actor, action: "invite.revoked", target: Some(id), detail: None }).await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}

@@ -1,0 +1,154 @@
+//! Orgs, their numbers and bundles as stored by the relay.
+
+use fxe_protocol::api::{self, NumberInfo, OrgBundle, OrgCounts};
+use fxe_protocol::bundle::Bundle;
+use sqlx::{AnyConnection, Row};
+
+use crate::{clock, db::DbError};
+
+/// How long a retired bundle is still accepted for new messages (sealed during a rotation).
+pub const RETIRED_GRACE_SECS: i64 = 3600;
+
+pub struct OrgRow {
+    pub org_id: String,
+    pub org_name: String,
+    pub identity_pub: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+    pub is_echo: bool,
+}
+
+impl OrgRow {
+    pub fn identity_bytes(&self) -> Result<[u8; 32], DbError> {
+        fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &self.identity_pub).map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
+    }
+}
+
+pub async fn get(conn: &mut AnyConnection, org_id: &str) -> Result<Option<OrgRow>, DbError> {
+    let row = sqlx::query("SELECT org_id, org_name, identity_pub, created_at, disabled_at, is_echo FROM orgs WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(OrgRow {
+        org_id: row.try_get("org_id")?,
+        org_name: row.try_get("org_name")?,
+        identity_pub: row.try_get("identity_pub")?,
+        created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+        is_echo: row.try_get::<i64, _>("is_echo")? != 0,
+    }))
+}
+
+fn parse_bundle(json: &str) -> Result<Bundle, DbError> {
+    Bundle::from_json(json).map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
+}
+
+/// The org's active bundle.
+pub async fn active_bundle(conn: &mut AnyConnection, org_id: &str) -> Result<Option<Bundle>, DbError> {
+    let row = sqlx::query("SELECT bundle_json FROM bundles WHERE org_id = $1 AND active = 1").bind(org_id).fetch_optional(conn).await?;
+    row.map(|r| parse_bundle(&r.try_get::<String, _>("bundle_json")?)).transpose()
+}
+
+/// A bundle of the org that may be used for a new message now: the active one,
+/// or one retired less than an hour ago.
+pub async fn usable_bundle(conn: &mut AnyConnection, org_id: &str, bundle_id: &str) -> Result<Option<Bundle>, DbError> {
+    let row = sqlx::query("SELECT bundle_json, active, retired_at FROM bundles WHERE org_id = $1 AND bundle_id = $2")
+        .bind(org_id)
+        .bind(bundle_id)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let active: i64 = row.try_get("active")?;
+    let retired_at: Option<i64> = row.try_get("retired_at")?;
+    let usable = active == 1 || retired_at.is_some_and(|t| t > clock::now_secs() - RETIRED_GRACE_SECS);
+    if !usable {
+        return Ok(None);
+    }
+    Ok(Some(parse_bundle(&row.try_get::<String, _>("bundle_json")?)?))
+}
+
+/// Any bundle the org ever published (to verify receipts of old messages).
+pub async fn any_bundle(conn: &mut AnyConnection, org_id: &str, bundle_id: &str) -> Result<Option<Bundle>, DbError> {
+    let row = sqlx::query("SELECT bundle_json FROM bundles WHERE org_id = $1 AND bundle_id = $2")
+        .bind(org_id)
+        .bind(bundle_id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| parse_bundle(&r.try_get::<String, _>("bundle_json")?)).transpose()
+}
+
+/// Every bundle, newest first.
+pub async fn bundles(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<OrgBundle>, DbError> {
+    let rows = sqlx::query("SELECT bundle_json, active, retired_at FROM bundles WHERE org_id = $1 ORDER BY created_at DESC, bundle_id DESC")
+        .bind(org_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OrgBundle {
+                bundle: parse_bundle(&r.try_get::<String, _>("bundle_json")?)?,
+                active: r.try_get::<i64, _>("active")? == 1,
+                retired_at: r.try_get::<Option<i64>, _>("retired_at")?.map(clock::rfc3339),
+            })
+        })
+        .collect()
+}
+
+/// The org that holds `number` as an active number, if any and not disabled.
+pub async fn owner_of(conn: &mut AnyConnection, number: &str) -> Result<Option<OrgRow>, DbError> {
+    let row = sqlx::query("SELECT n.org_id FROM numbers n JOIN orgs o ON o.org_id = n.org_id WHERE n.number = $1 AND n.status = 'active' AND o.disabled_at IS NULL")
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) => get(conn, &r.try_get::<String, _>("org_id")?).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn numbers(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<NumberInfo>, DbError> {
+    let rows = sqlx::query("SELECT number, status, created_at FROM numbers WHERE org_id = $1 ORDER BY number")
+        .bind(org_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(NumberInfo {
+                number: r.try_get("number")?,
+                status: r.try_get("status")?,
+                created_at: clock::rfc3339(r.try_get("created_at")?),
+            })
+        })
+        .collect()
+}
+
+async fn count(conn: &mut AnyConnection, sql: &str, org_id: &str) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query(sql).bind(org_id).fetch_one(conn).await?.try_get(0)?;
+    Ok(n.max(0) as u64)
+}
+
+/// `GET /org`: the org as its members see it.
+pub async fn org_view(conn: &mut AnyConnection, org_id: &str) -> Result<Option<api::Org>, DbError> {
+    let Some(org) = get(conn, org_id).await? else { return Ok(None) };
+    let identity = org.identity_bytes()?;
+    let active = active_bundle(conn, org_id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
+    let counts = OrgCounts {
+        inbox_queued: count(conn, "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status = 'queued'", org_id).await?,
+        messages_received: count(conn, "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status NOT IN ('awaiting_upload', 'failed')", org_id).await?,
+        messages_sent: count(conn, "SELECT COUNT(*) FROM messages WHERE sender_org_id = $1", org_id).await?,
+        users: count(conn, "SELECT COUNT(*) FROM users WHERE org_id = $1 AND removed_at IS NULL", org_id).await?,
+        api_keys: count(conn, "SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL", org_id).await?,
+    };
+    Ok(Some(api::Org {
+        org_id: org.org_id.clone(),
+        org_name: org.org_name.clone(),
+        identity_pub: org.identity_pub.clone(),
+        fingerprint: fxe_protocol::ids::fingerprint(&identity),
+        numbers: numbers(conn, org_id).await?,
+        active_bundle: active,
+        counts,
+        created_at: clock::rfc3339(org.created_at),
+        disabled: org.disabled_at.is_some(),
+    }))
+}

@@ -1,0 +1,114 @@
+//! Browser sessions: the `fxe_session` cookie (HttpOnly, SameSite=Strict,
+//! Secure on https) names a server-side record that is revocable and expires
+//! when idle and absolutely. A cookie-authenticated request that changes
+//! state must carry an `Origin` equal to the relay's public origin.
+
+use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
+use sha2::Digest;
+use sqlx::Row;
+
+use crate::{
+    AppState,
+    auth::{Caller, Principal, Role},
+    clock,
+    error::ApiError,
+};
+
+pub const COOKIE_NAME: &str = "fxe_session";
+/// A session unused for this long ends.
+pub const IDLE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
+/// A session ends this long after sign-in, however active.
+pub const ABSOLUTE_TIMEOUT_SECS: i64 = 7 * 24 * 60 * 60;
+
+pub fn hash_id(id: &str) -> String {
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
+
+/// The session id in the request's cookies, if any.
+pub fn cookie_value(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE_NAME)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The `Set-Cookie` value for a new session id (or for clearing it with `None`).
+pub fn set_cookie(state: &AppState, id: Option<&str>) -> HeaderValue {
+    let secure = if state.config.public_url_is_https() { "; Secure" } else { "" };
+    let v = match id {
+        Some(id) => format!("{COOKIE_NAME}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ABSOLUTE_TIMEOUT_SECS}{secure}"),
+        None => format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("fxe_session=; Max-Age=0"))
+}
+
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves the session cookie to an org member. Operators (no org) are
+/// resolved by the operator pages, not here. Returns `Ok(None)` without a
+/// cookie; 401 for an unknown, expired or revoked session.
+pub async fn caller_from_cookie(state: &AppState, parts: &Parts, address: Option<String>) -> Result<Option<Caller>, ApiError> {
+    let Some(id) = cookie_value(parts) else { return Ok(None) };
+    let Some(session) = lookup(state, &id).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Your session has ended; sign in again."));
+    };
+    if changes_state(&parts.method) {
+        let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if origin != Some(state.config.public_origin().as_str()) {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "bad_origin", "This request did not come from the relay's own pages (Origin mismatch)."));
+        }
+    }
+    let Some(org_id) = session.org_id else { return Ok(None) };
+    let role = if session.role == "admin" { Role::Admin } else { Role::User };
+    Ok(Some(Caller {
+        org_id,
+        principal: Principal::User { user_id: session.user_id, email: session.email, role },
+        address,
+    }))
+}
+
+/// A live session's user.
+pub struct SessionUser {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub org_id: Option<String>,
+}
+
+/// Looks up a live session by its cookie value and records the activity.
+pub async fn lookup(state: &AppState, id: &str) -> Result<Option<SessionUser>, ApiError> {
+    let now = clock::now_secs();
+    let row = sqlx::query(
+        "SELECT s.user_id, s.last_seen_at, u.email, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN orgs o ON o.org_id = u.org_id \
+         WHERE s.id_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
+         AND u.removed_at IS NULL AND o.disabled_at IS NULL",
+    )
+    .bind(hash_id(id))
+    .bind(now)
+    .bind(now - IDLE_TIMEOUT_SECS)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    if last_seen < now - 60 {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_sha256 = $2")
+            .bind(now)
+            .bind(hash_id(id))
+            .execute(state.db.pool())
+            .await?;
+    }
+    Ok(Some(SessionUser {
+        user_id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        role: row.try_get("role")?,
+        org_id: row.try_get("org_id")?,
+    }))
+}
