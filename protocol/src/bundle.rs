@@ -20,7 +20,7 @@ pub const KEM_ALG: &str = "X-Wing";
 /// A bundle in its JSON form. Parsing checks shapes; [`Bundle::verify`] checks
 /// it against an identity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Bundle {
     pub org_id: String,
     pub created_at: u64,
@@ -33,6 +33,8 @@ pub struct Bundle {
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
+
+encoding::object_only_serde!(Bundle);
 
 mod serde_kem_pub {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -160,6 +162,8 @@ impl BundleKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn make_and_verify() {

@@ -105,6 +105,57 @@ pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
     s.parse::<u64>().map_err(|_| Error::invalid(field, "out of range"))
 }
 
+/// Signed objects are JSON objects only. `serde`'s derived `Deserialize` for a
+/// struct also accepts a JSON array of its field values in order (`[1,"…",…]`);
+/// that form has no field names, so it can be neither "unknown" nor "missing",
+/// and other implementations refuse it. `MapOnly` routes a struct to
+/// `deserialize_map`, which refuses anything but an object.
+pub(crate) struct MapOnly<D>(pub D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for MapOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// Implements `Serialize` and an objects-only `Deserialize` for a struct derived with
+/// `#[serde(remote = "Self")]` (see [`MapOnly`]).
+macro_rules! object_only_serde {
+    ($($t:ty),+ $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+                <$t>::deserialize(crate::encoding::MapOnly(d))
+            }
+        }
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+                <$t>::serialize(self, s)
+            }
+        }
+    )+};
+}
+pub(crate) use object_only_serde;
+
 /// Serde adapters for the JSON forms: fixed-length b64u and lowercase hex byte strings.
 pub(crate) mod serde_b64u {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
@@ -142,6 +193,8 @@ pub(crate) mod serde_hex32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn b64u_rejects_padding_and_noncanonical() {

@@ -21,7 +21,7 @@ pub const MAX_CONTENT_TYPE_LEN: usize = 255;
 
 /// The envelope in its JSON form: every header field, `"v":1` and `"sig"`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Envelope {
     pub v: u64,
     pub message_id: String,
@@ -47,6 +47,8 @@ pub struct Envelope {
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
+
+encoding::object_only_serde!(Envelope);
 
 mod serde_kem_ct {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Receipt {
     pub message_id: String,
     #[serde(with = "serde_hex32")]
@@ -22,8 +22,9 @@ pub struct Receipt {
     pub sig: [u8; 64],
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The reason of a refusal; in JSON exactly one of the four strings (the derived
+/// enum form would also take `{"policy":null}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefusalReason {
     CannotOpen,
     NotAPdf,
@@ -52,7 +53,7 @@ impl RefusalReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct Refusal {
     pub message_id: String,
     #[serde(with = "serde_hex32")]
@@ -63,6 +64,21 @@ pub struct Refusal {
     pub reason: RefusalReason,
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
+}
+
+encoding::object_only_serde!(Receipt, Refusal);
+
+impl Serialize for RefusalReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RefusalReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RefusalReason::parse(&s).map_err(|e| serde::de::Error::custom(encoding::serde_b64u::reason(e)))
+    }
 }
 
 fn receipt_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &str, at: u64) -> Vec<u8> {
