@@ -44,15 +44,20 @@ pub struct OrgKeys {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 struct WireIdentity {
     public: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Omitted in a machine keys.zip; when present it must be a string (`null` is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present_string")]
     secret: Option<String>,
 }
 
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
+}
+
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 struct WireBundle {
     bundle: Bundle,
     kem_seed: String,
@@ -60,7 +65,7 @@ struct WireBundle {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 struct WireApiKey {
     key_id: String,
     secret: String,
@@ -68,7 +73,7 @@ struct WireApiKey {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 struct WireKeys {
     format: String,
     relay_url: String,
@@ -79,6 +84,8 @@ struct WireKeys {
     api_keys: Vec<WireApiKey>,
     created_at: u64,
 }
+
+encoding::object_only_serde!(WireIdentity, WireBundle, WireApiKey, WireKeys);
 
 impl OrgKeys {
     /// The active bundle (the last one).
@@ -169,12 +176,22 @@ impl OrgKeys {
         if w.bundles.is_empty() {
             return Err(bad("holds no bundle".into()));
         }
-        let mut bundles = Vec::with_capacity(w.bundles.len());
+        let mut bundles: Vec<BundleKeys> = Vec::with_capacity(w.bundles.len());
         for b in w.bundles {
             let id = b.bundle.bundle_id.clone();
             b.bundle.verify(&identity_pub).map_err(|e| bad(format!("bundle {id}: {e}")))?;
-            if bundles.iter().any(|x: &BundleKeys| x.bundle.bundle_id == id) {
+            if bundles.iter().any(|x| x.bundle.bundle_id == id) {
                 return Err(bad(format!("bundle {id} is listed twice")));
+            }
+            // Oldest first, the active one last: peers pin the newest bundle they saw and
+            // refuse one that is not strictly newer, so neither can two share a created_at.
+            if let Some(prev) = bundles.last()
+                && prev.bundle.created_at >= b.bundle.created_at
+            {
+                return Err(bad(format!(
+                    "bundle {id} (created at {}) is listed after bundle {} (created at {}): bundles must be oldest first, the active one last",
+                    b.bundle.created_at, prev.bundle.bundle_id, prev.bundle.created_at
+                )));
             }
             let kem_seed = Zeroizing::new(encoding::b64u_fixed::<32>("kem_seed", &b.kem_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?);
             let sign_seed = Zeroizing::new(encoding::b64u_fixed::<32>("sign_seed", &b.sign_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?);
@@ -185,6 +202,9 @@ impl OrgKeys {
             let key = ApiKey::parse_secret(&k.secret).map_err(|e| bad(format!("api key {}: {e}", k.key_id)))?;
             if key.key_id() != k.key_id {
                 return Err(bad(format!("api key {}: the secret belongs to {}", k.key_id, key.key_id())));
+            }
+            if api_keys.iter().any(|x: &StoredApiKey| x.key.key_id() == k.key_id) {
+                return Err(bad(format!("api key {} is listed twice", k.key_id)));
             }
             apikey::validate_scopes(&k.scopes).map_err(|e| bad(format!("api key {}: {e}", k.key_id)))?;
             api_keys.push(StoredApiKey { key, scopes: k.scopes });
@@ -232,13 +252,20 @@ pub fn readme(keys: &OrgKeys) -> String {
     )
 }
 
-/// Writes keys.zip, protected with AES-256 (AE-2) when a passphrase is given.
+/// Writes keys.zip, protected with AES-256 (WinZip AE-2) when a passphrase is given.
+///
+/// `fxe-keys.json` is checked first by the same reader every tool uses, so a keys.zip
+/// that would not read back is never written. The archive is written as a stream
+/// (sizes in data descriptors): on a seekable writer the `zip` crate rewrites the
+/// AES extra field to AE-1, which stores the CRC-32 of the plaintext in the clear;
+/// AE-2, as PROTOCOL.md §7 requires, stores no CRC.
 pub fn write(keys: &OrgKeys, passphrase: Option<&str>) -> Result<Vec<u8>> {
     if passphrase.is_some_and(str::is_empty) {
         return Err(Error::KeysZip("the passphrase must not be empty".into()));
     }
     let json = keys.to_json();
-    let mut zw = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    OrgKeys::from_json(&json).map_err(|e| Error::KeysZip(format!("refusing to write keys that do not validate: {e}")))?;
+    let mut zw = zip::ZipWriter::new_stream(Vec::new());
     let plain = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .unix_permissions(0o600);
@@ -258,26 +285,63 @@ fn open_archive(bytes: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>> {
     if bytes.len() > MAX_ZIP_LEN {
         return Err(Error::KeysZip(format!("file is larger than {} MiB: not a keys.zip", MAX_ZIP_LEN >> 20)));
     }
-    let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::KeysZip(format!("not a zip archive ({e})")))?;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::KeysZip(format!("not a zip archive ({e})")))?;
     if archive.len() > MAX_ENTRIES {
         return Err(Error::KeysZip("too many entries: not a keys.zip".into()));
     }
+    // Two entries of one name (each reader could pick a different one), overlapping
+    // entries, or local headers that disagree with the central directory: refused.
+    if archive.has_duplicate_names() {
+        return Err(Error::KeysZip("an entry name appears twice: not a keys.zip".into()));
+    }
+    archive
+        .validate_header_consistency()
+        .map_err(|e| Error::KeysZip(format!("damaged or tampered zip archive ({e})")))?;
+    for name in archive.file_names() {
+        let name = name.map_err(|e| Error::KeysZip(format!("unreadable entry name ({e})")))?;
+        if name != KEYS_ENTRY && name != README_ENTRY {
+            return Err(Error::KeysZip(format!(
+                "unexpected entry {name:?}: a keys.zip holds only {KEYS_ENTRY} and {README_ENTRY}"
+            )));
+        }
+    }
     Ok(archive)
+}
+
+fn keys_index(archive: &zip::ZipArchive<Cursor<&[u8]>>) -> Result<usize> {
+    archive
+        .index_for_name(KEYS_ENTRY)
+        .ok_or_else(|| Error::KeysZip(format!("{KEYS_ENTRY} is missing: not an fxe keys.zip")))
+}
+
+/// Whether `fxe-keys.json` is encrypted; an encrypted one must use AES-256 (not ZipCrypto).
+fn keys_encryption(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, idx: usize) -> Result<bool> {
+    let encrypted = archive.by_index_raw(idx).map_err(|e| Error::KeysZip(e.to_string()))?.encrypted();
+    if !encrypted {
+        return Ok(false);
+    }
+    match archive.get_aes_verification_key_and_salt(idx) {
+        Ok(Some(info)) if matches!(info.aes_mode, zip::AesMode::Aes256) => Ok(true),
+        Ok(Some(_)) => Err(Error::KeysZip(format!("{KEYS_ENTRY} is encrypted with a weaker AES key size; keys.zip uses AES-256"))),
+        Ok(None) => Err(Error::KeysZip(format!(
+            "{KEYS_ENTRY} is encrypted with legacy ZipCrypto, which is not secure; keys.zip uses AES-256"
+        ))),
+        Err(e) => Err(Error::KeysZip(format!("cannot read the encryption header of {KEYS_ENTRY} ({e})"))),
+    }
 }
 
 /// Whether the keys entry is passphrase-protected.
 pub fn is_protected(bytes: &[u8]) -> Result<bool> {
     let mut archive = open_archive(bytes)?;
-    let idx = archive.index_for_name(KEYS_ENTRY).ok_or_else(|| Error::KeysZip(format!("{KEYS_ENTRY} is missing")))?;
-    let enc = archive.by_index_raw(idx).map_err(|e| Error::KeysZip(e.to_string()))?.encrypted();
-    Ok(enc)
+    let idx = keys_index(&archive)?;
+    keys_encryption(&mut archive, idx)
 }
 
 /// Reads and validates keys.zip. A protected one needs its passphrase.
 pub fn read(bytes: &[u8], passphrase: Option<&str>) -> Result<OrgKeys> {
     let mut archive = open_archive(bytes)?;
-    let idx = archive.index_for_name(KEYS_ENTRY).ok_or_else(|| Error::KeysZip(format!("{KEYS_ENTRY} is missing: not an fxe keys.zip")))?;
-    let encrypted = archive.by_index_raw(idx).map_err(|e| Error::KeysZip(e.to_string()))?.encrypted();
+    let idx = keys_index(&archive)?;
+    let encrypted = keys_encryption(&mut archive, idx)?;
     let mut json = Zeroizing::new(Vec::new());
     {
         let file = match (encrypted, passphrase) {
@@ -288,9 +352,15 @@ pub fn read(bytes: &[u8], passphrase: Option<&str>) -> Result<OrgKeys> {
             })?,
             (false, _) => archive.by_index(idx).map_err(|e| Error::KeysZip(format!("cannot read {KEYS_ENTRY}: {e}")))?,
         };
-        file.take(MAX_JSON_LEN + 1)
-            .read_to_end(&mut json)
-            .map_err(|e| Error::KeysZip(format!("{KEYS_ENTRY} is damaged ({e})")))?;
+        // The decompressed size is bounded here, whatever the headers claim.
+        file.take(MAX_JSON_LEN + 1).read_to_end(&mut json).map_err(|e| {
+            if encrypted {
+                // AES: the authentication code failed (a 1-in-65536 wrong passphrase gets this far).
+                Error::KeysZip(format!("{KEYS_ENTRY} does not authenticate: the passphrase is wrong or the file is damaged ({e})"))
+            } else {
+                Error::KeysZip(format!("{KEYS_ENTRY} is damaged ({e})"))
+            }
+        })?;
     }
     if json.len() as u64 > MAX_JSON_LEN {
         return Err(Error::KeysZip(format!("{KEYS_ENTRY} is too large")));
