@@ -113,6 +113,8 @@ impl ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn secret_roundtrip_and_errors() {

@@ -61,6 +61,8 @@ impl IdentityKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn org_id_and_fingerprint_shapes() {

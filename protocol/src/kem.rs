@@ -93,6 +93,8 @@ pub fn is_low_order_x25519(u: &[u8; 32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn low_order_points_detected() {

@@ -181,6 +181,8 @@ impl RequestAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn parse(h: &SignedHeaders) -> RequestAuth {
         let pairs = h.pairs();

@@ -67,6 +67,8 @@ pub fn verify(public: &[u8; 32], msg: &[u8], sig: &[u8; 64], what: &'static str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn sign_and_verify_strict() {

@@ -234,6 +234,8 @@ pub(crate) fn read_up_to<R: std::io::Read>(reader: &mut R, buf: &mut Vec<u8>, wa
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn canonical_lengths() {

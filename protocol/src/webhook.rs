@@ -101,6 +101,8 @@ pub fn verify_standard(secret: &WebhookSecret, id: &str, timestamp: &str, signat
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn sign_and_verify_both_schemes() {
