@@ -114,6 +114,10 @@ fn main() {
                 buf.copy_from_slice(&sealed);
                 black_box(raw_aes_gcm(&mut buf, Some(&tags)));
             });
+            let sha = measure(&mut c, "sha-256", "100 MiB", Some(len), true, || {
+                black_box(fxe_protocol::transcript::sha256(black_box(&pt)));
+            });
+            records.push(Record::mib_per_s("SHA-256 100 MiB", len, sha));
             let peer = "AES-256-GCM alone, 1 MiB chunks (aes-gcm crate)";
             seal = seal.with_peer(peer, Record::mib_per_s("", len, peer_seal).value);
             open = open.with_peer(peer, Record::mib_per_s("", len, peer_open).value);

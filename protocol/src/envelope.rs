@@ -369,6 +369,8 @@ pub struct Recipient<'a> {
 pub struct Opener {
     envelope: Envelope,
     payload: PayloadOpener,
+    /// The whole ciphertext's length and hash were checked before any chunk (in-memory open).
+    prechecked: bool,
 }
 
 impl Opener {
@@ -428,7 +430,7 @@ impl Opener {
             return Err(OpenError::Commitment.into());
         }
         let payload = PayloadOpener::new(&keys.payload_key, envelope.chunk_size, envelope.ciphertext_len)?;
-        Ok(Opener { envelope: envelope.clone(), payload })
+        Ok(Opener { envelope: envelope.clone(), payload, prechecked: false })
     }
 
     pub fn envelope(&self) -> &Envelope {
@@ -447,6 +449,9 @@ impl Opener {
     /// Fails unless the whole payload was opened and its length and hash are the envelope's.
     pub fn finish(self) -> Result<()> {
         let (len, hash) = self.payload.finish()?;
+        if self.prechecked {
+            return Ok(());
+        }
         if len != self.envelope.ciphertext_len {
             return Err(OpenError::CiphertextLength.into());
         }
@@ -508,6 +513,9 @@ pub fn open(
     })?;
     check_ciphertext(envelope, ciphertext)?;
     let mut opener = Opener::after_signature(envelope, recipient)?;
+    // The hash of the whole ciphertext was just checked: each chunk is not hashed again.
+    opener.payload = opener.payload.without_hashing();
+    opener.prechecked = true;
     let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     let mut rest = ciphertext;
     let mut buf = Zeroizing::new(Vec::new());

@@ -126,6 +126,8 @@ pub struct PayloadOpener {
     offset: u64,
     index: u64,
     hasher: CiphertextHasher,
+    /// False when the caller checked the whole ciphertext's hash before opening.
+    hashing: bool,
 }
 
 impl PayloadOpener {
@@ -138,7 +140,16 @@ impl PayloadOpener {
             offset: 0,
             index: 0,
             hasher: CiphertextHasher::new(),
+            hashing: true,
         })
+    }
+
+    /// For a ciphertext whose length and SHA-256 were already checked as a whole:
+    /// the chunks are not hashed a second time, and [`Self::finish`] returns the
+    /// hash of nothing (the caller must not compare it).
+    pub(crate) fn without_hashing(mut self) -> Self {
+        self.hashing = false;
+        self
     }
 
     /// How many sealed bytes the next chunk has; `None` once the final chunk is open.
@@ -163,7 +174,9 @@ impl PayloadOpener {
         if buf.len() != expected {
             return Err(OpenError::MissingFinalChunk.into());
         }
-        self.hasher.update(buf);
+        if self.hashing {
+            self.hasher.update(buf);
+        }
         let last = self.offset + expected as u64 == self.ciphertext_len;
         let split = buf.len() - TAG_LEN as usize;
         let tag: [u8; 16] = buf[split..].try_into().map_err(|_| Error::Open(OpenError::ChunkTag))?;
