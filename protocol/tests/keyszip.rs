@@ -306,8 +306,10 @@ fn corrupted_bytes_never_panic() {
     for (pass, positions) in [(None, 1usize), (Some(PASS), 0)] {
         let good = keyszip::write(&keys, pass).unwrap();
         let n = good.len();
+        // Under wasm (slower), every third byte of the plain one.
+        let step = if cfg!(target_arch = "wasm32") { 3 } else { 1 };
         let at: Vec<usize> = if positions == 1 {
-            (0..n).collect()
+            (0..n).step_by(step).collect()
         } else {
             (0..n).filter(|i| *i < 120 || *i + 200 > n || i % 53 == 0).collect()
         };

@@ -3,6 +3,9 @@
 //! `FXE_REGENERATE_VECTORS=1 cargo test -p fxe-protocol --test vectors` rewrites the files
 //! (only ever on purpose: a change here is a protocol change).
 
+// Under wasm32 the vector files are only read, never regenerated.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code))]
+
 mod common;
 
 use common::*;
