@@ -349,7 +349,9 @@ pub fn seal(req: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Envelope, Vec<u8
 
 /// Seals an in-memory plaintext with the given randomness (known-answer vectors).
 pub fn seal_with(req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
-    let mut out = Vec::with_capacity(stream::ciphertext_len(plaintext.len() as u64, req.chunk_size) as usize);
+    // Sized before the request is checked: bounded by the cap, whatever the chunk size.
+    let capacity = stream::ciphertext_len(plaintext.len() as u64, req.chunk_size).min(MAX_CIPHERTEXT_LEN + 16);
+    let mut out = Vec::with_capacity(capacity as usize);
     let env = seal_stream(req, rnd, plaintext, &mut out)?;
     Ok((env, out))
 }

@@ -20,9 +20,10 @@ pub fn valid_chunk_size(chunk_size: u64) -> bool {
     chunk_size.is_power_of_two() && (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size)
 }
 
-/// The canonical ciphertext length of a plaintext of `plaintext_len` bytes.
+/// The canonical ciphertext length of a plaintext of `plaintext_len` bytes
+/// (meaningless, but no panic, for an invalid `chunk_size`).
 pub fn ciphertext_len(plaintext_len: u64, chunk_size: u64) -> u64 {
-    let chunks = if plaintext_len == 0 { 1 } else { plaintext_len.div_ceil(chunk_size) };
+    let chunks = if plaintext_len == 0 { 1 } else { plaintext_len.div_ceil(chunk_size.max(1)) };
     plaintext_len.saturating_add(chunks.saturating_mul(TAG_LEN))
 }
 
@@ -266,5 +267,8 @@ mod tests {
         assert!(plaintext_len(100, 1000).is_err());
         assert!(plaintext_len(100, 8192).is_err());
         assert!(plaintext_len(100, 32 * 1024 * 1024).is_err());
+        // Invalid chunk sizes give a meaningless length, never a panic.
+        assert_eq!(ciphertext_len(5, 0), 5 + 5 * 16);
+        assert_eq!(ciphertext_len(u64::MAX, 1), u64::MAX);
     }
 }

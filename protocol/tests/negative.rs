@@ -389,6 +389,45 @@ fn unfinished_opener_reports_the_missing_final_chunk() {
     assert_eq!(opener.finish().unwrap_err(), Error::Open(OpenError::MissingFinalChunk));
 }
 
+#[test]
+fn sealing_with_a_bad_request_is_an_error_not_a_panic() {
+    let f = fixture();
+    let r_pub = f.r.identity.public();
+    for cs in [0, 1, 1000, CS - 1, 3 * CS, 32 * 1024 * 1024, u64::MAX] {
+        let req = request(&f.s, &f.r, &r_pub, MID, cs);
+        assert!(matches!(envelope::seal(&req, &f.pt), Err(Error::Invalid { field: "chunk_size", .. })), "chunk size {cs}");
+        assert!(envelope::seal(&req, &[]).is_err(), "chunk size {cs}, empty");
+    }
+    let mut req = request(&f.s, &f.r, &r_pub, "not-a-uuid", CS);
+    assert!(matches!(envelope::seal(&req, b"x"), Err(Error::Invalid { field: "message_id", .. })));
+    req.message_id = MID;
+    req.to_number = "5550000002";
+    assert!(matches!(envelope::seal(&req, b"x"), Err(Error::Invalid { field: "to_number", .. })));
+    req.to_number = &f.r.numbers[0];
+    req.from_name = "tab\there";
+    assert!(matches!(envelope::seal(&req, b"x"), Err(Error::Invalid { field: "from_name", .. })));
+    req.from_name = "";
+    req.content_type = "";
+    assert!(matches!(envelope::seal(&req, b"x"), Err(Error::Invalid { field: "content_type", .. })));
+    // A recipient bundle that is not the recipient identity's.
+    let s_pub = f.s.identity.public();
+    let req = request(&f.s, &f.r, &s_pub, MID, CS);
+    assert!(matches!(envelope::seal(&req, b"x"), Err(Error::BadBundle(_))));
+}
+
+#[cfg(not(target_arch = "wasm32"))] // 100 MiB through soft AES in a debug wasm build is slow
+#[test]
+fn a_plaintext_over_the_cap_is_refused() {
+    let f = fixture();
+    let r_pub = f.r.identity.public();
+    let req = request(&f.s, &f.r, &r_pub, MID, 1 << 20);
+    // 100 chunks of 1 MiB: 104,857,600 + 1,600 bytes sealed, over the cap by the tags.
+    let big = vec![0u8; 100 << 20];
+    let mut sink = std::io::sink();
+    let err = envelope::seal_stream(&req, envelope::SealRandomness::random().unwrap(), &big[..], &mut sink).unwrap_err();
+    assert!(matches!(err, Error::Invalid { field: "plaintext", .. }), "{err:?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Wrong recipient, wrong sender.
 
