@@ -8,12 +8,21 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 step() { printf '\n==> %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-want_browser=0; want_postgres=0
+want_browser=0; want_postgres=0; want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
-    --browser) want_browser=1 ;;
-    --postgres) want_postgres=1 ;;
+    --browser) want_browser=1 ;;   # Debian's Chromium, for end2end/
+    --postgres) want_postgres=1 ;; # PostgreSQL server binaries, for scripts/with-postgres.sh
+    --fuzz) want_fuzz=1 ;;         # cargo-fuzz, for scripts/fuzz.sh
+    *) echo "install-tools: unknown option $arg" >&2; exit 2 ;;
   esac
+done
+
+for tool in cargo rustup node npm; do
+  if ! have "$tool"; then
+    echo "install-tools: $tool is missing; it comes with the machine (Rust via rustup, Node.js with npm)" >&2
+    exit 1
+  fi
 done
 
 # The wasm-bindgen CLI must match the wasm-bindgen library in Cargo.lock exactly.
@@ -33,7 +42,8 @@ if ! have cargo-leptos || ! cargo-leptos --version 2>/dev/null | grep -q '0\.3\.
 fi
 
 wbv=$(wb_version); wbv=${wbv:-0.2.130}
-if ! have wasm-bindgen || ! wasm-bindgen --version 2>/dev/null | grep -q " $wbv\$"; then
+if ! have wasm-bindgen || ! have wasm-bindgen-test-runner \
+  || ! wasm-bindgen --version 2>/dev/null | grep -q " $wbv\$"; then
   step "cargo install wasm-bindgen-cli $wbv"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install wasm-bindgen-cli --version "=$wbv" --force
@@ -61,5 +71,10 @@ fi
 
 if [ "$want_postgres" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
+fi
+if [ "$want_fuzz" = 1 ] && ! have cargo-fuzz; then
+  step "cargo install cargo-fuzz"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-fuzz --locked
 fi
 echo "tools ready"
