@@ -398,7 +398,7 @@ impl Opener {
         if envelope.recipient_org_id != recipient.org_id {
             return Err(OpenError::WrongRecipientOrg.into());
         }
-        if !recipient.numbers.iter().any(|n| *n == envelope.to_number) {
+        if !recipient.numbers.contains(&envelope.to_number) {
             return Err(OpenError::WrongRecipientNumber.into());
         }
         let bundle = recipient

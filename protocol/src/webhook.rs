@@ -117,7 +117,7 @@ mod tests {
         verify_fxe(&old, "1000", &h, body, 1010, 300).unwrap();
         assert!(verify_fxe(&s, "1000", &h, b"x", 1010, 300).is_err());
         assert!(verify_fxe(&s, "1000", &h, body, 2000, 300).is_err());
-        let st = standard_signature_header(&[s.clone()], "msg_1", 1000, body);
+        let st = standard_signature_header(std::slice::from_ref(&s), "msg_1", 1000, body);
         verify_standard(&s, "msg_1", "1000", &st, body, 1000, 300).unwrap();
         assert!(verify_standard(&s, "msg_2", "1000", &st, body, 1000, 300).is_err());
         assert!(WebhookSecret::parse("whsec_AAAA").is_err());

@@ -40,9 +40,7 @@ fn fixture() -> Fixture {
     let r = Party::seeded(10, "+15550000002");
     let pt = plaintext(PT_LEN);
     let r_pub = r.identity.public();
-    let req = request(&s, &r, &r_pub, MID, CS);
-    let (env, ct) = envelope::seal_with(&req, fixed_rnd([7; 32], [8; 64]), &pt).unwrap();
-    drop(req);
+    let (env, ct) = envelope::seal_with(&request(&s, &r, &r_pub, MID, CS), fixed_rnd([7; 32], [8; 64]), &pt).unwrap();
     Fixture { s, r, env, ct, pt }
 }
 
@@ -66,7 +64,7 @@ fn resign_for(s: &Party, env: &Envelope, ct: &[u8]) -> Envelope {
 }
 
 fn open_err(f: &Fixture, env: &Envelope, ct: &[u8]) -> Error {
-    open_as(&f.r, &f.s, env, ct).err().expect("opening must fail")
+    open_as(&f.r, &f.s, env, ct).expect_err("opening must fail")
 }
 
 fn open_kind(f: &Fixture, env: &Envelope, ct: &[u8]) -> OpenError {
@@ -75,6 +73,9 @@ fn open_kind(f: &Fixture, env: &Envelope, ct: &[u8]) -> OpenError {
         other => panic!("expected an OpenError, got {other:?}"),
     }
 }
+
+/// A named change to an object, for tables of tamperings.
+type Tamper<T> = (&'static str, Box<dyn Fn(&mut T)>);
 
 /// A writer that records everything it is given.
 #[derive(Default)]
@@ -221,24 +222,24 @@ fn non_canonical_lengths_and_chunk_sizes_are_refused_before_anything_else() {
 #[test]
 fn resigned_header_tampering_reaches_the_right_check() {
     let f = fixture();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Envelope)>, OpenError)> = vec![
-        ("message_id", Box::new(|e| e.message_id = OTHER_MID.into()), OpenError::Unwrap),
-        ("recipient_org_id", Box::new(|e| e.recipient_org_id = "0".repeat(32)), OpenError::WrongRecipientOrg),
-        ("to_number", Box::new(|e| e.to_number = "+15550000009".into()), OpenError::WrongRecipientNumber),
-        ("recipient_bundle_id", Box::new(|e| e.recipient_bundle_id = "0".repeat(32)), OpenError::UnknownRecipientBundle),
-        ("sender_org_id", Box::new(|e| e.sender_org_id = "0".repeat(32)), OpenError::SenderBundleMismatch),
-        ("sender_bundle_id", Box::new(|e| e.sender_bundle_id = "0".repeat(32)), OpenError::SenderBundleMismatch),
-        ("kem_ct (ML-KEM part)", Box::new(|e| e.kem_ct[0] ^= 1), OpenError::Unwrap),
-        ("kem_ct (X25519 part = 0)", Box::new(|e| e.kem_ct[1088..].fill(0)), OpenError::Decapsulation),
-        ("wrapped_cek", Box::new(|e| e.wrapped_cek[47] ^= 1), OpenError::Unwrap),
-        ("wrapped_cek key", Box::new(|e| e.wrapped_cek[0] ^= 1), OpenError::Unwrap),
-        ("cek_commit", Box::new(|e| e.cek_commit[31] ^= 1), OpenError::Commitment),
-        ("ciphertext_sha256", Box::new(|e| e.ciphertext_sha256[0] ^= 1), OpenError::CiphertextHash),
-        ("ciphertext_len", Box::new(|e| e.ciphertext_len -= 1), OpenError::CiphertextLength),
+    let cases: Vec<(Tamper<Envelope>, OpenError)> = vec![
+        (("message_id", Box::new(|e| e.message_id = OTHER_MID.into())), OpenError::Unwrap),
+        (("recipient_org_id", Box::new(|e| e.recipient_org_id = "0".repeat(32))), OpenError::WrongRecipientOrg),
+        (("to_number", Box::new(|e| e.to_number = "+15550000009".into())), OpenError::WrongRecipientNumber),
+        (("recipient_bundle_id", Box::new(|e| e.recipient_bundle_id = "0".repeat(32))), OpenError::UnknownRecipientBundle),
+        (("sender_org_id", Box::new(|e| e.sender_org_id = "0".repeat(32))), OpenError::SenderBundleMismatch),
+        (("sender_bundle_id", Box::new(|e| e.sender_bundle_id = "0".repeat(32))), OpenError::SenderBundleMismatch),
+        (("kem_ct (ML-KEM part)", Box::new(|e| e.kem_ct[0] ^= 1)), OpenError::Unwrap),
+        (("kem_ct (X25519 part = 0)", Box::new(|e| e.kem_ct[1088..].fill(0))), OpenError::Decapsulation),
+        (("wrapped_cek", Box::new(|e| e.wrapped_cek[47] ^= 1)), OpenError::Unwrap),
+        (("wrapped_cek key", Box::new(|e| e.wrapped_cek[0] ^= 1)), OpenError::Unwrap),
+        (("cek_commit", Box::new(|e| e.cek_commit[31] ^= 1)), OpenError::Commitment),
+        (("ciphertext_sha256", Box::new(|e| e.ciphertext_sha256[0] ^= 1)), OpenError::CiphertextHash),
+        (("ciphertext_len", Box::new(|e| e.ciphertext_len -= 1)), OpenError::CiphertextLength),
         // Canonical for 32 KiB chunks too: the chunks then fail authentication.
-        ("chunk_size", Box::new(|e| e.chunk_size = 2 * CS), OpenError::ChunkTag),
+        (("chunk_size", Box::new(|e| e.chunk_size = 2 * CS)), OpenError::ChunkTag),
     ];
-    for (name, tamper, want) in cases {
+    for ((name, tamper), want) in cases {
         let mut env = f.env.clone();
         tamper(&mut env);
         resign(&f.s, &mut env);
@@ -525,7 +526,7 @@ fn receipts_bind_envelope_bundle_and_time() {
     assert!(Receipt::make(&f.env, std::slice::from_ref(&rotated), 1).is_err());
 
     // Every field of a receipt is bound.
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Receipt)>)> = vec![
+    let mutations: Vec<Tamper<Receipt>> = vec![
         ("message_id", Box::new(|r| r.message_id = OTHER_MID.into())),
         ("envelope_hash", Box::new(|r| r.envelope_hash[0] ^= 1)),
         ("recipient_org_id", Box::new(|r| r.recipient_org_id = "0".repeat(32))),
@@ -625,7 +626,7 @@ fn requests_with_changed_method_path_body_or_timestamp_fail() {
     assert_eq!(a.verify_signature(&other.public(), "POST", path), bad);
 
     // Each header changed after signing.
-    let changes: Vec<(&str, Box<dyn Fn(&mut SignedHeaders)>)> = vec![
+    let changes: Vec<Tamper<SignedHeaders>> = vec![
         ("timestamp", Box::new(|h| h.timestamp = "1767230001".into())),
         ("nonce", Box::new(|h| h.nonce = fxe_protocol::encoding::b64u_encode(&[10; 16]))),
         ("content", Box::new(|h| h.content_sha256 = hex::encode(sha2::Sha256::digest(b"x")))),

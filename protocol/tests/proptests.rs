@@ -34,7 +34,7 @@ struct ShortReader<'a> {
 impl Read for ShortReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.calls += 1;
-        if self.interrupt_every > 0 && self.calls % self.interrupt_every == 0 {
+        if self.interrupt_every > 0 && self.calls.is_multiple_of(self.interrupt_every) {
             return Err(std::io::ErrorKind::Interrupted.into());
         }
         let max = self.pattern[self.calls % self.pattern.len()];
