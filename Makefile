@@ -35,10 +35,9 @@ build: tools
 
 run: build
 	@mkdir -p $(DATA_DIR)
-	@# ---- FIRST INVITE -------------------------------------------------------
-	@# When the operator commands exist, print a first invite here, before the
-	@# server starts, e.g.:
-	@#   $(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d
+	@# ---- FIRST INVITE: a single-use invite for this relay, before it starts --
+	@$(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d --note "make run" \
+		--public-url http://$(subst 0.0.0.0,localhost,$(BIND))
 	@# --------------------------------------------------------------------------
 	@echo "fxe: serving on http://$(BIND) with data in $(DATA_DIR) (Ctrl-C stops)"
 	$(SERVER) serve --bind $(BIND) --data-dir $(DATA_DIR)

@@ -12,11 +12,13 @@ pub const ECHO_NUMBER: &str = "+10000000000";
 
 /// `{"error":{"code","message"}}`
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -24,6 +26,7 @@ pub struct ErrorDetail {
 
 /// A page of a paginated list, newest first unless asked otherwise.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -32,6 +35,7 @@ pub struct Page<T> {
 // ---------- onboarding ----------
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRegistration {
     /// b64u Ed25519 public key.
@@ -44,6 +48,7 @@ pub struct ApiKeyRegistration {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     pub token: String,
@@ -59,6 +64,7 @@ pub struct RedeemRequest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedeemResponse {
     pub org: Org,
     pub setup_url: String,
@@ -67,6 +73,7 @@ pub struct RedeemResponse {
 // ---------- directory and orgs ----------
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryEntry {
     pub number: String,
     pub org_id: String,
@@ -76,6 +83,7 @@ pub struct DirectoryEntry {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgPublic {
     pub org_id: String,
     pub org_name: String,
@@ -84,6 +92,7 @@ pub struct OrgPublic {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgBundle {
     pub bundle: Bundle,
     pub active: bool,
@@ -91,11 +100,13 @@ pub struct OrgBundle {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgBundles {
     pub items: Vec<OrgBundle>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumberInfo {
     pub number: String,
     /// `active` or `pending` (awaiting the operator's approval).
@@ -104,6 +115,7 @@ pub struct NumberInfo {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgCounts {
     pub inbox_queued: u64,
     pub messages_received: u64,
@@ -114,6 +126,7 @@ pub struct OrgCounts {
 
 /// `GET /org`: the caller's own org.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Org {
     pub org_id: String,
     pub org_name: String,
@@ -127,12 +140,14 @@ pub struct Org {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClaimNumberRequest {
     pub number: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishBundleRequest {
     pub bundle: Bundle,
@@ -141,6 +156,7 @@ pub struct PublishBundleRequest {
 // ---------- messages ----------
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     AwaitingUpload,
@@ -177,6 +193,7 @@ impl MessageStatus {
 
 /// A message object (API.md, Messages). `envelope` only on `GET /messages/{id}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     pub message_id: String,
     pub status: MessageStatus,
@@ -197,11 +214,13 @@ pub struct Message {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateMessageRequest {
     pub envelope: Envelope,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateMessageResponse {
     pub message: Message,
     pub upload_url: String,
@@ -211,6 +230,7 @@ pub struct CreateMessageResponse {
 // ---------- API keys, team, audit ----------
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyInfo {
     pub key_id: String,
     pub label: String,
@@ -221,6 +241,7 @@ pub struct ApiKeyInfo {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     pub public_key: String,
@@ -231,6 +252,7 @@ pub struct CreateApiKeyRequest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -241,6 +263,7 @@ pub struct User {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     pub email: String,
@@ -248,12 +271,14 @@ pub struct CreateUserRequest {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserWithSetupLink {
     pub user: User,
     pub setup_url: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// `user`, `api_key`, `relay` or `operator`.
     #[serde(rename = "type")]
@@ -263,6 +288,7 @@ pub struct Actor {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: String,
     pub at: String,
@@ -271,4 +297,150 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub address: Option<String>,
     pub detail: Option<serde_json::Value>,
+}
+
+/// OpenAPI schemas of the signed protocol objects (PROTOCOL.md §3–5). Their
+/// byte fields have custom JSON forms (b64u, hex), so they are described by
+/// hand rather than derived.
+#[cfg(feature = "openapi")]
+mod openapi_schemas {
+    use super::{Bundle, Envelope, Receipt, Refusal};
+    use std::borrow::Cow;
+    use utoipa::openapi::schema::{AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::openapi::RefOr;
+    use utoipa::{PartialSchema, ToSchema};
+
+    const B64U: &str = "^[A-Za-z0-9_-]*$";
+    const HEX32: &str = "^[0-9a-f]{64}$";
+    const ID32: &str = "^[0-9a-f]{32}$";
+    const UUID4: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+    const E164: &str = "^\\+[1-9][0-9]{1,14}$";
+
+    enum Field {
+        Text(&'static str, Option<&'static str>),
+        /// b64u of this many bytes.
+        Bytes(&'static str, usize),
+        Int(&'static str),
+        Enum(&'static str, &'static [&'static str]),
+        /// The integer 1.
+        Version,
+    }
+
+    fn object(description: &'static str, fields: &[(&'static str, Field)]) -> RefOr<Schema> {
+        let mut o = ObjectBuilder::new().description(Some(description));
+        for (name, field) in fields {
+            let property = match field {
+                Field::Text(d, pattern) => ObjectBuilder::new().schema_type(Type::String).description(Some(*d)).pattern(*pattern),
+                Field::Bytes(d, n) => ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(format!("{d} (b64u, {n} bytes)")))
+                    .pattern(Some(B64U))
+                    .min_length(Some((4 * n).div_ceil(3)))
+                    .max_length(Some((4 * n).div_ceil(3))),
+                Field::Int(d) => ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0))
+                    .description(Some(*d)),
+                Field::Enum(d, values) => ObjectBuilder::new().schema_type(Type::String).description(Some(*d)).enum_values(Some(values.iter().copied())),
+                Field::Version => ObjectBuilder::new().schema_type(Type::Integer).description(Some("protocol version")).enum_values(Some([1])),
+            };
+            o = o.property(*name, property).required(*name);
+        }
+        o.additional_properties(Some(AdditionalProperties::FreeForm(false))).into()
+    }
+
+    /// Named schemas: referenced as `#/components/schemas/<Name>`.
+    macro_rules! named {
+        ($($t:ident),+) => {$(
+            impl ToSchema for $t {
+                fn name() -> Cow<'static, str> {
+                    stringify!($t).into()
+                }
+            }
+        )+};
+    }
+    named!(Bundle, Envelope, Receipt, Refusal);
+
+    impl PartialSchema for Bundle {
+        fn schema() -> RefOr<Schema> {
+            use Field::*;
+            object(
+                "A bundle in its JSON form (PROTOCOL.md §3), signed by the org's identity key.",
+                &[
+                    ("org_id", Text("hex(H(T(\"fxe/v1 org\", identity_pub))[0..16])", Some(ID32))),
+                    ("created_at", Int("unix seconds")),
+                    ("kem_alg", Enum("the KEM", &["X-Wing"])),
+                    ("kem_pub", Bytes("X-Wing public key", 1216)),
+                    ("sign_pub", Bytes("Ed25519 signing key", 32)),
+                    ("bundle_id", Text("hex(H(bundle_tbs)[0..16])", Some(ID32))),
+                    ("sig", Bytes("identity signature over bundle_tbs", 64)),
+                ],
+            )
+        }
+    }
+
+    impl PartialSchema for Envelope {
+        fn schema() -> RefOr<Schema> {
+            use Field::*;
+            object(
+                "An envelope in its JSON form (PROTOCOL.md §4), signed by the sender's bundle signing key.",
+                &[
+                    ("v", Version),
+                    ("message_id", Text("UUIDv4, lowercase", Some(UUID4))),
+                    ("created_at", Int("unix seconds")),
+                    ("sender_org_id", Text("org id", Some(ID32))),
+                    ("sender_bundle_id", Text("bundle id", Some(ID32))),
+                    ("recipient_org_id", Text("org id", Some(ID32))),
+                    ("recipient_bundle_id", Text("bundle id", Some(ID32))),
+                    ("from_number", Text("E.164", Some(E164))),
+                    ("from_name", Text("may be empty", None)),
+                    ("to_number", Text("E.164", Some(E164))),
+                    ("content_type", Text("application/pdf for faxes", None)),
+                    ("chunk_size", Int("a power of two from 16 KiB to 16 MiB")),
+                    ("ciphertext_len", Int("the canonical length, at most 104,857,600")),
+                    ("ciphertext_sha256", Text("hex SHA-256 of the ciphertext", Some(HEX32))),
+                    ("kem_ct", Bytes("X-Wing ciphertext", 1120)),
+                    ("wrapped_cek", Bytes("the wrapped content key", 48)),
+                    ("cek_commit", Bytes("the key commitment", 32)),
+                    ("sig", Bytes("signature over envelope_tbs", 64)),
+                ],
+            )
+        }
+    }
+
+    impl PartialSchema for Receipt {
+        fn schema() -> RefOr<Schema> {
+            use Field::*;
+            object(
+                "A receipt (PROTOCOL.md §5), signed by the recipient bundle's signing key.",
+                &[
+                    ("message_id", Text("UUIDv4, lowercase", Some(UUID4))),
+                    ("envelope_hash", Text("hex H(envelope_tbs || envelope_sig)", Some(HEX32))),
+                    ("recipient_org_id", Text("org id", Some(ID32))),
+                    ("recipient_bundle_id", Text("the bundle the message was sealed to", Some(ID32))),
+                    ("received_at", Int("unix seconds")),
+                    ("sig", Bytes("signature over receipt_tbs", 64)),
+                ],
+            )
+        }
+    }
+
+    impl PartialSchema for Refusal {
+        fn schema() -> RefOr<Schema> {
+            use Field::*;
+            object(
+                "A signed refusal (PROTOCOL.md §5).",
+                &[
+                    ("message_id", Text("UUIDv4, lowercase", Some(UUID4))),
+                    ("envelope_hash", Text("hex H(envelope_tbs || envelope_sig)", Some(HEX32))),
+                    ("recipient_org_id", Text("org id", Some(ID32))),
+                    ("recipient_bundle_id", Text("the bundle the message was sealed to", Some(ID32))),
+                    ("refused_at", Int("unix seconds")),
+                    ("reason", Enum("why", &["cannot_open", "not_a_pdf", "policy", "other"])),
+                    ("sig", Bytes("signature over refusal_tbs", 64)),
+                ],
+            )
+        }
+    }
 }

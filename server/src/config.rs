@@ -73,7 +73,16 @@ pub struct ServeArgs {
     /// its ciphertext is deleted: a number with s, m, h or d (e.g. 7d, 36h).
     #[arg(long, env = "FXE_MESSAGE_TTL", value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
     pub message_ttl: std::time::Duration,
+
+    /// How many API requests one API key or one signed-in person may make a
+    /// minute (bursts up to the same number); more are answered 429.
+    #[arg(long, env = "FXE_RATE_LIMIT_PER_MINUTE", value_name = "N", default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_limit_per_minute: u32,
 }
+
+/// API requests a minute per key or session, unless configured.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 /// Parses `30s`, `15m`, `36h`, `7d` (a positive whole number and a unit).
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
@@ -98,10 +107,7 @@ impl ServeArgs {
     /// Validates the arguments and reads the Leptos options from the
     /// environment (see [`leptos_options_from_env`]).
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let public_url = match self.public_url {
-            Some(raw) => parse_public_url(&raw)?,
-            None => default_public_url(self.bind),
-        };
+        let public_url = public_url_or_default(self.public_url.as_deref(), self.bind)?;
         let leptos = leptos_options_from_env(self.bind)?;
         Ok(Config {
             bind: self.bind,
@@ -109,6 +115,7 @@ impl ServeArgs {
             public_url,
             leptos,
             message_ttl: self.message_ttl,
+            rate_limit_per_minute: self.rate_limit_per_minute,
         })
     }
 }
@@ -126,6 +133,8 @@ pub struct Config {
     pub leptos: LeptosOptions,
     /// How long a queued message waits before it expires.
     pub message_ttl: std::time::Duration,
+    /// API requests a minute per API key or session.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Config {
@@ -237,6 +246,14 @@ pub fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
         return Err(err("only scheme, host and port are allowed: fxe is served at the root of its host"));
     }
     Ok(url)
+}
+
+/// `--public-url` if given, else http:// and the bind address.
+pub fn public_url_or_default(raw: Option<&str>, bind: SocketAddr) -> Result<Url, ConfigError> {
+    match raw {
+        Some(raw) => parse_public_url(raw),
+        None => Ok(default_public_url(bind)),
+    }
 }
 
 fn default_public_url(bind: SocketAddr) -> Url {

@@ -4,7 +4,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fxe_server::config::ServeArgs;
+use fxe_server::{
+    config::ServeArgs,
+    operator::{InviteCommand, NumberCommand, OrgCommand},
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -17,6 +20,10 @@ Examples:
 
   Keep the database in PostgreSQL (the blobs stay in --data-dir):
     FXE_DATABASE_URL=postgres://fxe:secret@db.internal/fxe fxe-server serve
+
+Issue the first invite (prints a token and the redeem link):
+    fxe-server invite create --numbers +15551234567 --expires 7d \\
+        --public-url https://fax.example.org
 
 Every option can also be set through its FXE_* environment variable.
 Logging follows RUST_LOG (default: info), on stderr.";
@@ -39,6 +46,18 @@ enum Command {
     /// Stops cleanly on SIGINT or SIGTERM.
     #[command(after_help = EXAMPLES)]
     Serve(ServeArgs),
+
+    /// Operator: issue, list and revoke invites.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+
+    /// Operator: list, disable and re-enable member orgs.
+    #[command(subcommand)]
+    Org(OrgCommand),
+
+    /// Operator: list number claims, approve or deny them.
+    #[command(subcommand)]
+    Number(NumberCommand),
 }
 
 #[tokio::main]
@@ -51,12 +70,27 @@ async fn main() -> ExitCode {
             Ok(config) => fxe_server::serve(config).await,
             Err(e) => Err(e.into()),
         },
+        Command::Invite(cmd) => return operator_exit(fxe_server::operator::run_invite(cmd).await),
+        Command::Org(cmd) => return operator_exit(fxe_server::operator::run_org(cmd).await),
+        Command::Number(cmd) => return operator_exit(fxe_server::operator::run_number(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fxe-server: {error:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Operator commands: 0, or the message on stderr and 1 (could not be done)
+/// or 2 (bad arguments).
+fn operator_exit(result: Result<(), fxe_server::operator::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("fxe-server: {error}");
+            ExitCode::from(error.exit_code())
         }
     }
 }

@@ -1,8 +1,35 @@
-//! Process-wide counters for `/metrics` (Prometheus text format).
+//! Process-wide counters and `GET /metrics` (Prometheus text format 0.0.4):
+//!
+//! * `fxe_http_requests_total{route,method,status}`: answers by matched route
+//!   (the route pattern, e.g. `/api/v1/messages/{id}`, never the raw path;
+//!   `unmatched` for anything no route matched);
+//! * `fxe_messages{status}`: messages stored, by status, counted at scrape time;
+//! * `fxe_upload_bytes_total`: ciphertext bytes received by uploads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use fxe_protocol::api::MessageStatus;
+use sqlx::Row;
+
+use crate::AppState;
 
 static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// `(route, method, status)` → answers.
+static REQUESTS: Mutex<BTreeMap<(String, String, u16), u64>> = Mutex::new(BTreeMap::new());
 
 /// Counts ciphertext bytes received by uploads.
 pub fn add_upload_bytes(n: u64) {
@@ -11,4 +38,103 @@ pub fn add_upload_bytes(n: u64) {
 
 pub fn upload_bytes() -> u64 {
     UPLOAD_BYTES.load(Ordering::Relaxed)
+}
+
+/// Counts one answer.
+pub fn count_request(route: &str, method: &str, status: u16) {
+    let mut map = REQUESTS.lock().unwrap_or_else(|p| p.into_inner());
+    *map.entry((route.to_owned(), method.to_owned(), status)).or_insert(0) += 1;
+}
+
+/// The matched route, carried from [`record_route`] to [`track_requests`].
+#[derive(Clone)]
+struct RouteLabel(MatchedPath);
+
+/// A route layer (`Router::route_layer`): hands the matched route pattern on
+/// to [`track_requests`] in the response's extensions.
+pub async fn record_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if let Some(m) = matched {
+        response.extensions_mut().insert(RouteLabel(m));
+    }
+    response
+}
+
+/// The outer layer: counts every answer by route, method and status.
+pub async fn track_requests(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    let route = response.extensions().get::<RouteLabel>().map(|RouteLabel(m)| m.as_str()).unwrap_or("unmatched");
+    // Unusual methods would make unbounded labels: fold them.
+    let method = match method.as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    };
+    count_request(route, method, response.status().as_u16());
+    response
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP fxe_http_requests_total HTTP answers by matched route, method and status.");
+    let _ = writeln!(out, "# TYPE fxe_http_requests_total counter");
+    let requests = REQUESTS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for ((route, method, status), n) in &requests {
+        let _ = writeln!(out, "fxe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}", escape(route), escape(method));
+    }
+
+    match message_counts(&state).await {
+        Ok(counts) => {
+            let _ = writeln!(out, "# HELP fxe_messages Messages the relay holds, by status.");
+            let _ = writeln!(out, "# TYPE fxe_messages gauge");
+            for (status, n) in counts {
+                let _ = writeln!(out, "fxe_messages{{status=\"{status}\"}} {n}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count messages"),
+    }
+
+    let _ = writeln!(out, "# HELP fxe_upload_bytes_total Ciphertext bytes received by uploads.");
+    let _ = writeln!(out, "# TYPE fxe_upload_bytes_total counter");
+    let _ = writeln!(out, "fxe_upload_bytes_total {}", upload_bytes());
+
+    let mut response = (StatusCode::OK, out).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Every status with its count (0 when there is none).
+async fn message_counts(state: &AppState) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status").fetch_all(state.db.pool()).await?;
+    let mut by_status = BTreeMap::new();
+    for row in rows {
+        by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
+    }
+    let all = [
+        MessageStatus::AwaitingUpload,
+        MessageStatus::Queued,
+        MessageStatus::Delivered,
+        MessageStatus::Rejected,
+        MessageStatus::Expired,
+        MessageStatus::Failed,
+    ];
+    Ok(all.iter().map(|s| (s.as_str(), by_status.get(s.as_str()).copied().unwrap_or(0))).collect())
+}
+
+/// Label values: backslash, double quote and newline escaped.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"/a"b\c"#), r#"/a\"b\\c"#);
+        assert_eq!(escape("x\ny"), "x\\ny");
+    }
 }

@@ -152,3 +152,13 @@ pub async fn org_view(conn: &mut AnyConnection, org_id: &str) -> Result<Option<a
         disabled: org.disabled_at.is_some(),
     }))
 }
+
+/// Serialises changes to one org inside a write transaction: on PostgreSQL
+/// this takes the org row's lock until the transaction ends (SQLite's
+/// `BEGIN IMMEDIATE` already serialises every writer). Use it before
+/// read-then-write checks such as "not the last admin" or "newer than the
+/// active bundle". `Ok(false)` when there is no such org.
+pub async fn lock(conn: &mut AnyConnection, org_id: &str) -> Result<bool, DbError> {
+    let n = sqlx::query("UPDATE orgs SET org_name = org_name WHERE org_id = $1").bind(org_id).execute(conn).await?.rows_affected();
+    Ok(n == 1)
+}

@@ -43,6 +43,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Wakes the workers (webhooks, echo org) after an event is committed.
     pub events: crate::events::Events,
+    /// Sends mail (setup links); the outbox folder until SMTP is configured.
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,7 +83,9 @@ impl AppState {
             "storage ready"
         );
 
+        let mailer = crate::mail::Outbox::new(storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME), crate::mail::default_from(&config.public_url));
         Ok(AppState {
+            mailer: Arc::new(mailer),
             leptos: config.leptos.clone(),
             config: Arc::new(config),
             db,
@@ -91,11 +95,16 @@ impl AppState {
     }
 }
 
-/// The REST API under `/api/v1`. Add the API's routes here (or merge routers
-/// built in their own modules); unknown paths answer a JSON 404.
+/// The REST API under `/api/v1` (routes: [`crate::api`]); unknown paths
+/// answer a JSON 404. A request meets, in order: authentication, the rate
+/// limit, `Idempotency-Key` handling, the handler.
 pub fn api_router(state: &AppState) -> Router<AppState> {
-    crate::api::routes()
+    let limiter = Arc::new(crate::rate_limit::RateLimiter::new(state.config.rate_limit_per_minute));
+    let (routes, _openapi) = crate::openapi::api_routes().split_for_parts();
+    routes
         .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::idempotency))
+        .layer(axum::middleware::from_fn_with_state(limiter, crate::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
 }
 
@@ -107,11 +116,14 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .nest("/api/v1", api_router(&state))
         .leptos_routes(&state, routes, move || app::shell(shell_options.clone()))
+        .route_layer(axum::middleware::from_fn(crate::metrics::record_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))

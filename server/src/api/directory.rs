@@ -1,12 +1,9 @@
 //! The directory: who owns a number, and every org's identity and bundles
 //! (to verify senders and old receipts). Any authenticated caller.
 
-use axum::{
-    Router,
-    extract::{Path, State},
-    routing::get,
-};
-use fxe_protocol::api::{DirectoryEntry, OrgBundles, OrgPublic};
+use axum::extract::{Path, State};
+use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundles, OrgPublic};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
@@ -15,11 +12,8 @@ use crate::{
     orgs,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/directory/{number}", get(lookup))
-        .route("/orgs/{org_id}", get(org))
-        .route("/orgs/{org_id}/bundles", get(bundles))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(lookup)).routes(routes!(org)).routes(routes!(bundles))
 }
 
 /// Loose input (`+1 (555) 123-4567`) is normalised; anything else is 422 `invalid_number`.
@@ -27,6 +21,17 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
     fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()))
 }
 
+/// Who owns this number now, with the org's active bundle; 404
+/// `not_on_network` when no member org does (use the PSTN carrier).
+#[utoipa::path(
+    get, path = "/directory/{number}", tag = "directory",
+    params(("number" = String, Path, description = "E.164; loosely formatted input is normalised; send `+` as `%2B`.")),
+    responses(
+        (status = 200, description = "The owner and its active bundle.", body = DirectoryEntry),
+        (status = 404, description = "`not_on_network`.", body = ErrorBody),
+        (status = 422, description = "`invalid_number`.", body = ErrorBody),
+    ),
+)]
 async fn lookup(State(state): State<AppState>, _caller: Caller, Path(number): Path<String>) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -40,6 +45,15 @@ fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
     fxe_protocol::encoding::validate_id32("org_id", org_id).map_err(|_| ApiError::not_found("No such org."))
 }
 
+/// A member org's identity, to verify what it signed.
+#[utoipa::path(
+    get, path = "/orgs/{org_id}", tag = "directory",
+    params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
+    responses(
+        (status = 200, description = "The org's public identity.", body = OrgPublic),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+    ),
+)]
 async fn org(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<String>) -> Result<ApiJson<OrgPublic>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -53,6 +67,15 @@ async fn org(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<
     }))
 }
 
+/// Every bundle the org has published, newest first (to verify old envelopes and receipts).
+#[utoipa::path(
+    get, path = "/orgs/{org_id}/bundles", tag = "directory",
+    params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
+    responses(
+        (status = 200, description = "The org's bundles.", body = OrgBundles),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+    ),
+)]
 async fn bundles(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<String>) -> Result<ApiJson<OrgBundles>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;

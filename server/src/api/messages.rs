@@ -4,17 +4,20 @@
 use std::io;
 
 use axum::{
-    Router,
     body::Body,
     extract::{Path, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, post, put},
 };
 use futures_util::TryStreamExt;
-use fxe_protocol::api::{CreateMessageResponse, Message, MessageStatus, Page};
+use fxe_protocol::{
+    api::{CreateMessageRequest, CreateMessageResponse, ErrorBody, Message, MessageStatus, Page},
+    receipt::{Receipt, Refusal},
+};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
@@ -24,15 +27,30 @@ use crate::{
     messages::{self, COLUMNS, MessageRow, Party},
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/messages", post(create).get(list))
-        .route("/messages/{id}", get(show))
-        .route("/messages/{id}/content", put(upload).get(download))
-        .route("/messages/{id}/receipt", post(receipt))
-        .route("/messages/{id}/reject", post(reject))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(show))
+        .routes(routes!(upload, download))
+        .routes(routes!(receipt))
+        .routes(routes!(reject))
 }
 
+/// Creates a message from a signed envelope (PROTOCOL.md §4); then upload
+/// the ciphertext to `upload_url` within an hour. The same `message_id` and
+/// envelope again answers 200 with the same answer.
+#[utoipa::path(
+    post, path = "/messages", tag = "messages",
+    request_body = CreateMessageRequest,
+    responses(
+        (status = 201, description = "Accepted; upload the ciphertext next.", body = CreateMessageResponse),
+        (status = 200, description = "This message was created before with the same envelope.", body = CreateMessageResponse),
+        (status = 403, description = "`sender_mismatch`, `from_number_not_yours`, `forbidden` (needs the send scope).", body = ErrorBody),
+        (status = 409, description = "`message_id_conflict`: this message id was used with another envelope.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the ciphertext would exceed 104,857,600 bytes.", body = ErrorBody),
+        (status = 422, description = "`invalid_envelope`, `stale_bundle`, `bad_signature`, `to_number_mismatch`, `invalid_body`.", body = ErrorBody),
+    ),
+)]
 async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<Value>) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
     caller.require(Need::Send)?;
     let Value::Object(mut body) = body else {
@@ -47,6 +65,24 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): Ap
     Ok((status, ApiJson(answer)))
 }
 
+/// Uploads the ciphertext (streamed; `X-FXE-Content-SHA256` may be
+/// `UNSIGNED-PAYLOAD`: the envelope binds the bytes). Length and SHA-256 must
+/// equal the envelope's. The message becomes `queued`.
+#[utoipa::path(
+    put, path = "/messages/{id}/content", tag = "messages",
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The ciphertext."),
+    responses(
+        (status = 200, description = "Stored; the message is queued for its recipient.", body = Message),
+        (status = 400, description = "`unreadable_body` (the upload was interrupted), `bad_request`.", body = ErrorBody),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 409, description = "`upload_in_progress`, `already_uploaded`.", body = ErrorBody),
+        (status = 410, description = "`upload_expired`: the upload window (1 h) has passed.", body = ErrorBody),
+        (status = 413, description = "`too_large`.", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`: upload again.", body = ErrorBody),
+        (status = 422, description = "`content_mismatch`: length or SHA-256 differ from the envelope's; nothing is kept.", body = ErrorBody),
+    ),
+)]
 async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, req: Request) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
@@ -62,6 +98,16 @@ async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<St
     Ok(ApiJson(message))
 }
 
+/// A message with its envelope, status, timestamps and receipt or refusal.
+/// Sender and recipient orgs only.
+#[utoipa::path(
+    get, path = "/messages/{id}", tag = "messages",
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    responses(
+        (status = 200, description = "The message, with `envelope`.", body = Message),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+    ),
+)]
 async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -88,6 +134,21 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
     })
 }
 
+/// The ciphertext (recipient only), with `Range` support.
+#[utoipa::path(
+    get, path = "/messages/{id}/content", tag = "messages",
+    params(
+        ("id" = String, Path, description = "The message id (UUIDv4, lowercase)."),
+        ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
+    ),
+    responses(
+        (status = 200, description = "The whole ciphertext.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 404, description = "`not_found` (only the recipient can download).", body = ErrorBody),
+        (status = 410, description = "`gone`: delivered, refused or expired.", body = ErrorBody),
+        (status = 416, description = "`range_not_satisfiable`.", body = ErrorBody),
+    ),
+)]
 async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -117,20 +178,52 @@ async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(res.into_response())
 }
 
+/// Acknowledges a message with a signed receipt (PROTOCOL.md §5): the
+/// ciphertext is deleted and the message is `delivered`. The same receipt
+/// again is a no-op.
+#[utoipa::path(
+    post, path = "/messages/{id}/receipt", tag = "messages",
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    request_body = Receipt,
+    responses(
+        (status = 200, description = "Delivered.", body = Message),
+        (status = 403, description = "`forbidden`: only the recipient (with the receive scope) can receipt.", body = ErrorBody),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 409, description = "`already_delivered` (another receipt), `already_rejected`, `not_queued`.", body = ErrorBody),
+        (status = 410, description = "`gone`: the message expired.", body = ErrorBody),
+        (status = 422, description = "`invalid_receipt` (malformed), `bad_receipt` (does not verify for this message).", body = ErrorBody),
+    ),
+)]
 async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
+/// Refuses a message with a signed refusal (PROTOCOL.md §5): the ciphertext
+/// is deleted and the message is `rejected`.
+#[utoipa::path(
+    post, path = "/messages/{id}/reject", tag = "messages",
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    request_body = Refusal,
+    responses(
+        (status = 200, description = "Rejected.", body = Message),
+        (status = 403, description = "`forbidden`: only the recipient (with the receive scope) can refuse.", body = ErrorBody),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 409, description = "`already_delivered`, `already_rejected`, `not_queued`.", body = ErrorBody),
+        (status = 410, description = "`gone`: the message expired.", body = ErrorBody),
+        (status = 422, description = "`invalid_refusal` (malformed), `bad_refusal` (does not verify for this message).", body = ErrorBody),
+    ),
+)]
 async fn reject(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     #[serde(rename = "box")]
     mailbox: String,
@@ -169,6 +262,16 @@ fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
 /// `updated_since` (and `order=asc`) the polling feed, oldest change first.
 /// `updated_since` is inclusive, so a poller resuming from the last
 /// `updated_at` it saw misses nothing (it may see that message again).
+#[utoipa::path(
+    get, path = "/messages", tag = "messages",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of messages.", body = Page<Message>),
+        (status = 400, description = "`invalid_query`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the inbox needs the receive scope, the outbox the send scope.", body = ErrorBody),
+        (status = 422, description = "`invalid_number`.", body = ErrorBody),
+    ),
+)]
 async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiJson<Page<Message>>, ApiError> {
     let inbox = match q.mailbox.as_str() {
         "inbox" => true,

@@ -1,15 +1,33 @@
 //! The REST API under `/api/v1` (API.md). One module per group of calls, each
 //! with a `routes()` merged here; the [`crate::auth::authenticate`] middleware
 //! runs on all of them.
+//!
+//! Register every route with `utoipa_axum`'s `routes!(handler, …)` (one path
+//! per call) on an `OpenApiRouter`, the handler annotated with
+//! `#[utoipa::path]`: that puts it in the OpenAPI document
+//! ([`crate::openapi`]) as it puts it in the router. A test fails for a route
+//! added any other way.
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
+pub mod api_keys;
+pub mod audit;
 pub mod directory;
 pub mod messages;
+pub mod org;
+pub mod pagination;
 pub mod redeem;
+pub mod users;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().merge(redeem::routes()).merge(directory::routes()).merge(messages::routes())
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(redeem::routes())
+        .merge(directory::routes())
+        .merge(messages::routes())
+        .merge(org::routes())
+        .merge(api_keys::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
 }

@@ -4,9 +4,9 @@
 //! proof of possession) and the whole redemption is one transaction: a
 //! failure leaves nothing behind.
 
-use axum::{Router, extract::State, http::StatusCode, routing::post};
+use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
-    api::{RedeemRequest, RedeemResponse},
+    api::{ErrorBody, RedeemRequest, RedeemResponse},
     apikey, e164, encoding,
     redeem::RedeemClaims,
 };
@@ -20,8 +20,8 @@ use crate::{
     invites, orgs, setup_links,
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/invites/redeem", post(redeem))
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(redeem))
 }
 
 fn bad_proof(what: &str) -> ApiError {
@@ -44,6 +44,20 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address."))) }
 }
 
+/// Redeems an invite: creates the org, its numbers, its first bundle and API
+/// key, and an admin user, whose single-use passkey setup link is answered.
+#[utoipa::path(
+    post, path = "/invites/redeem", tag = "onboarding",
+    security(()),
+    request_body = RedeemRequest,
+    responses(
+        (status = 201, description = "The org joined the relay.", body = RedeemResponse),
+        (status = 404, description = "`invite_not_found`.", body = ErrorBody),
+        (status = 409, description = "`number_taken`, `key_exists`, `org_exists`.", body = ErrorBody),
+        (status = 410, description = "`invite_used`, `invite_expired`, `invite_revoked`.", body = ErrorBody),
+        (status = 422, description = "`bad_proof`, `bad_bundle`, `number_not_in_invite`, `invalid_number`, `invalid_email`, `invalid_body`.", body = ErrorBody),
+    ),
+)]
 async fn redeem(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -57,6 +71,9 @@ async fn redeem(
     }
     for (i, n) in req.numbers.iter().enumerate() {
         e164::validate("number", n).map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()))?;
+        if n == fxe_protocol::api::ECHO_NUMBER {
+            return Err(ApiError::conflict("number_taken", format!("{n} is the relay's echo number.")));
+        }
         if req.numbers[..i].contains(n) {
             return Err(ApiError::unprocessable("invalid_number", format!("{n} is listed twice.")));
         }

@@ -1,0 +1,213 @@
+//! The caller's own org (API.md, The org): `GET /org`, number claims and
+//! releases, bundle rotation.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+};
+use fxe_protocol::api::{ClaimNumberRequest, ErrorBody, NumberInfo, Org, OrgBundle, PublishBundleRequest};
+use serde_json::json;
+use sqlx::Row;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    AppState,
+    audit::{self, Entry},
+    auth::{Caller, Need},
+    clock,
+    error::{ApiError, ApiJson},
+    events, orgs,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_org))
+        .routes(routes!(claim_number))
+        .routes(routes!(release_number))
+        .routes(routes!(publish_bundle))
+}
+
+/// An org may have this many claims waiting for the operator at once, so that
+/// no member can block a range of numbers by claiming them all.
+pub const MAX_PENDING_CLAIMS: i64 = 20;
+
+/// A published bundle may be dated at most this far ahead of the relay's
+/// clock (a larger value would block every later rotation).
+pub const MAX_BUNDLE_CLOCK_AHEAD_SECS: i64 = 24 * 3600;
+
+/// The caller's org: name, ids, fingerprint, numbers, active bundle, counts.
+#[utoipa::path(
+    get, path = "/org", tag = "org",
+    responses((status = 200, description = "The caller's org.", body = Org)),
+)]
+async fn get_org(State(state): State<AppState>, caller: Caller) -> Result<ApiJson<Org>, ApiError> {
+    let mut conn = state.db.pool().acquire().await?;
+    let org = orgs::org_view(&mut conn, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
+    Ok(ApiJson(org))
+}
+
+/// Claims a number: `pending` until the relay operator approves it.
+///
+/// Claiming a number the org already holds or claims answers 200 with it.
+#[utoipa::path(
+    post, path = "/numbers", tag = "org",
+    request_body = ClaimNumberRequest,
+    responses(
+        (status = 201, description = "Claimed; pending the operator's approval.", body = NumberInfo),
+        (status = 200, description = "The org already holds or claims this number.", body = NumberInfo),
+        (status = 403, description = "`forbidden`: needs an org admin or the admin scope.", body = ErrorBody),
+        (status = 409, description = "`number_taken`: another org holds or claims it; `too_many_pending_numbers`.", body = ErrorBody),
+        (status = 422, description = "`invalid_number`, `invalid_body`.", body = ErrorBody),
+    ),
+)]
+async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ClaimNumberRequest>) -> Result<(StatusCode, ApiJson<NumberInfo>), ApiError> {
+    caller.require(Need::Admin)?;
+    let number = crate::api::directory::normalize_number(&req.number)?;
+    let now = clock::now_secs();
+    let mut tx = state.db.begin_write().await?;
+    orgs::lock(&mut tx, &caller.org_id).await?;
+    let pending: i64 = sqlx::query("SELECT COUNT(*) FROM numbers WHERE org_id = $1 AND status = 'pending'")
+        .bind(&caller.org_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    // ON CONFLICT: a concurrent claim of the same number by another org loses cleanly.
+    let inserted = sqlx::query("INSERT INTO numbers (number, org_id, status, created_at) VALUES ($1, $2, 'pending', $3) ON CONFLICT (number) DO NOTHING")
+        .bind(&number)
+        .bind(&caller.org_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if inserted == 0 {
+        let row = sqlx::query("SELECT org_id, status, created_at FROM numbers WHERE number = $1").bind(&number).fetch_optional(&mut *tx).await?;
+        return match row {
+            Some(row) if row.try_get::<String, _>("org_id")? == caller.org_id => {
+                let info = NumberInfo { number, status: row.try_get("status")?, created_at: clock::rfc3339(row.try_get("created_at")?) };
+                Ok((StatusCode::OK, ApiJson(info)))
+            }
+            _ => Err(ApiError::conflict("number_taken", format!("{number} is held or claimed by another org on this relay."))),
+        };
+    }
+    if pending >= MAX_PENDING_CLAIMS {
+        return Err(ApiError::conflict(
+            "too_many_pending_numbers",
+            format!("This org already has {pending} claims waiting for the relay operator; withdraw some or wait for approval."),
+        ));
+    }
+    let actor = caller.actor();
+    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "number.claimed", target: Some(&number), detail: None }).await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %caller.org_id, number = %number, "number claimed; awaiting operator approval");
+    Ok((StatusCode::CREATED, ApiJson(NumberInfo { number, status: "pending".into(), created_at: clock::rfc3339(now) })))
+}
+
+/// Releases one of the org's numbers (or withdraws a pending claim).
+#[utoipa::path(
+    delete, path = "/numbers/{number}", tag = "org",
+    params(("number" = String, Path, description = "E.164, loosely formatted input is normalised; send `+` as `%2B`.")),
+    responses(
+        (status = 204, description = "Released."),
+        (status = 403, description = "`forbidden`.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not one of this org's numbers.", body = ErrorBody),
+        (status = 422, description = "`invalid_number`.", body = ErrorBody),
+    ),
+)]
+async fn release_number(State(state): State<AppState>, caller: Caller, Path(number): Path<String>) -> Result<StatusCode, ApiError> {
+    caller.require(Need::Admin)?;
+    let number = crate::api::directory::normalize_number(&number)?;
+    let mut tx = state.db.begin_write().await?;
+    let status: Option<String> = sqlx::query("DELETE FROM numbers WHERE number = $1 AND org_id = $2 RETURNING status")
+        .bind(&number)
+        .bind(&caller.org_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("status"))
+        .transpose()?;
+    let Some(status) = status else {
+        return Err(ApiError::not_found(format!("{number} is not one of this org's numbers.")));
+    };
+    let actor = caller.actor();
+    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "number.released", target: Some(&number), detail: Some(json!({ "status": status })) })
+        .await?;
+    tx.commit().await?;
+    tracing::info!(org_id = %caller.org_id, number = %number, "number released");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publishes a new bundle, signed by the org's identity key. It becomes the
+/// active bundle; the previous one is retired but kept (old envelopes and
+/// receipts still verify), and `bundle.rotated` fires.
+///
+/// Publishing the active bundle again answers 200 with it.
+#[utoipa::path(
+    post, path = "/bundles", tag = "org",
+    request_body = PublishBundleRequest,
+    responses(
+        (status = 201, description = "The new active bundle.", body = OrgBundle),
+        (status = 200, description = "This bundle is already the active one.", body = OrgBundle),
+        (status = 403, description = "`forbidden`.", body = ErrorBody),
+        (status = 409, description = "`bundle_exists`: this bundle was published before; `bundle_rollback`: not newer than the active bundle.", body = ErrorBody),
+        (status = 422, description = "`bad_bundle`: does not verify against the org's identity key, or dated in the future; `invalid_body`.", body = ErrorBody),
+    ),
+)]
+async fn publish_bundle(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<PublishBundleRequest>) -> Result<(StatusCode, ApiJson<OrgBundle>), ApiError> {
+    caller.require(Need::Admin)?;
+    let bundle = req.bundle;
+    let now = clock::now_secs();
+    let mut tx = state.db.begin_write().await?;
+    orgs::lock(&mut tx, &caller.org_id).await?;
+    let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
+    bundle
+        .verify(&org.identity_bytes()?)
+        .map_err(|e| ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against this org's identity key: {e}.")))?;
+    let created_at = i64::try_from(bundle.created_at).ok().filter(|t| *t <= now + MAX_BUNDLE_CLOCK_AHEAD_SECS).ok_or_else(|| {
+        ApiError::unprocessable("bad_bundle", "The bundle's created_at is in the future; check the clock of the machine that made it.")
+    })?;
+    let active = orgs::active_bundle(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::internal("org without an active bundle"))?;
+    if active.bundle_id == bundle.bundle_id {
+        return Ok((StatusCode::OK, ApiJson(OrgBundle { bundle: active, active: true, retired_at: None })));
+    }
+    let known = sqlx::query("SELECT bundle_id FROM bundles WHERE bundle_id = $1").bind(&bundle.bundle_id).fetch_optional(&mut *tx).await?;
+    if known.is_some() {
+        return Err(ApiError::conflict("bundle_exists", "This bundle was published before; make a new one to rotate."));
+    }
+    if bundle.created_at <= active.created_at {
+        return Err(ApiError::conflict(
+            "bundle_rollback",
+            format!("The bundle must be newer than the active one (created_at {} ≤ {}).", bundle.created_at, active.created_at),
+        ));
+    }
+    sqlx::query("UPDATE bundles SET active = 0, retired_at = $1 WHERE org_id = $2 AND active = 1")
+        .bind(now)
+        .bind(&caller.org_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
+        .bind(&bundle.bundle_id)
+        .bind(&caller.org_id)
+        .bind(created_at)
+        .bind(bundle.to_json())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let actor = caller.actor();
+    audit::write(&mut tx, Entry {
+        org_id: Some(&caller.org_id),
+        actor: &actor,
+        action: "bundle.published",
+        target: Some(&bundle.bundle_id),
+        detail: Some(json!({ "retired_bundle_id": active.bundle_id })),
+    })
+    .await?;
+    events::emit(&mut tx, &caller.org_id, events::BUNDLE_ROTATED, json!({
+        "bundle_id": bundle.bundle_id,
+        "created_at": clock::rfc3339(created_at),
+        "retired_bundle_id": active.bundle_id,
+    }))
+    .await?;
+    tx.commit().await?;
+    state.events.notify();
+    tracing::info!(org_id = %caller.org_id, bundle_id = %bundle.bundle_id, retired = %active.bundle_id, "bundle rotated");
+    Ok((StatusCode::CREATED, ApiJson(OrgBundle { bundle, active: true, retired_at: None })))
+}

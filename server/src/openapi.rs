@@ -1,0 +1,296 @@
+//! The relay's OpenAPI 3.1 document (`GET /api/v1/openapi.json`), generated
+//! from the handlers: each route is registered with `utoipa_axum`'s
+//! `routes!`, which adds the handler's `#[utoipa::path]` to the document as
+//! it adds the route to the router, so the two cannot drift apart. What every
+//! call shares (authentication errors, rate limiting, `Idempotency-Key` on
+//! POST, JSON body errors) is added here to each operation.
+
+use std::sync::OnceLock;
+
+use axum::{
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        self, Content, HttpMethod, Ref, RefOr, ResponseBuilder,
+        header::HeaderBuilder,
+        path::{Operation, ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
+    },
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "fxe relay REST API",
+        version = "1",
+        description = "One API for the web UI (passkey session) and integrators (signed requests, PROTOCOL.md §6). \
+            Errors are `{\"error\":{\"code\",\"message\"}}`; the codes are part of the contract. \
+            Times are RFC 3339 UTC strings; protocol objects (bundles, envelopes, receipts) keep their own JSON forms. \
+            Lists are `{\"items\",\"next_cursor\"}`, newest first, with `?limit=` (1–500, default 50) and `?cursor=`.",
+        license(name = "AGPL-3.0-only"),
+    ),
+    servers((url = "/api/v1", description = "this relay")),
+    security(("signed_request" = []), ("session" = [])),
+    tags(
+        (name = "onboarding", description = "Joining the relay with an invite."),
+        (name = "directory", description = "Who owns a number; every member org's identity and bundles."),
+        (name = "messages", description = "Sending, receiving, receipts and refusals."),
+        (name = "org", description = "The caller's own org: numbers and bundles."),
+        (name = "api keys", description = "The org's API keys (admin)."),
+        (name = "team", description = "The org's people (admin)."),
+        (name = "audit", description = "The org's audit trail (admin)."),
+        (name = "meta", description = "This document."),
+    ),
+    modifiers(&Security),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "signed_request",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-FXE-Key",
+                "A request signed with an API key (PROTOCOL.md §6): X-FXE-Key, X-FXE-Timestamp, X-FXE-Content-SHA256, \
+                 X-FXE-Nonce and X-FXE-Request-Signature.",
+            ))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "fxe_session",
+                "A signed-in person's session cookie. Requests that change state must carry the relay's own Origin.",
+            ))),
+        );
+    }
+}
+
+/// Every route under `/api/v1`, with its documentation.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::api::routes()).routes(routes!(openapi_json))
+}
+
+/// The document, built once.
+pub fn document() -> &'static openapi::OpenApi {
+    static DOC: OnceLock<openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = api_routes().into_openapi();
+        add_shared_parts(&mut doc);
+        doc
+    })
+}
+
+/// This document: OpenAPI 3.1, generated from the relay's code.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json")),
+)]
+async fn openapi_json() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let json = JSON.get_or_init(|| document().to_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialise the OpenAPI document");
+        String::from("{}")
+    }));
+    let mut response = json.as_str().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn error_response(description: &str) -> RefOr<openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+        .build()
+        .into()
+}
+
+/// Adds `description` under `status`, or appends it to the description there.
+fn add_response(op: &mut Operation, status: &str, description: &str) {
+    match op.responses.responses.get_mut(status) {
+        Some(RefOr::T(existing)) => {
+            existing.description = format!("{} Also: {description}", existing.description);
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            op.responses.responses.insert(status.to_owned(), error_response(description));
+        }
+    }
+}
+
+fn is_public(op: &Operation) -> bool {
+    op.security.as_ref().is_some_and(|reqs| reqs.iter().any(|r| *r == SecurityRequirement::default()))
+}
+
+fn add_shared_parts(doc: &mut openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            (HttpMethod::Get, item.get.as_mut()),
+            (HttpMethod::Put, item.put.as_mut()),
+            (HttpMethod::Post, item.post.as_mut()),
+            (HttpMethod::Delete, item.delete.as_mut()),
+            (HttpMethod::Patch, item.patch.as_mut()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            if !is_public(op) {
+                add_response(
+                    op,
+                    "401",
+                    "`unauthenticated` (no credentials), `unknown_key`, `key_revoked`, `timestamp_skew`, \
+                     `bad_request_signature`, `body_hash_mismatch`, `replayed_request`.",
+                );
+                add_response(op, "403", "`forbidden`: the role or API key scope does not allow this; `org_disabled`; `bad_origin` (session without the relay's Origin).");
+                let retry_after = HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                    .description(Some("Seconds to wait."))
+                    .build();
+                let limited = ResponseBuilder::new()
+                    .description("`rate_limited`: too many requests for this key or session.")
+                    .header("Retry-After", retry_after)
+                    .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+                    .build();
+                op.responses.responses.entry("429".into()).or_insert(limited.into());
+            }
+            if op.request_body.is_some() {
+                add_response(op, "400", "`malformed_json`, `unreadable_body`.");
+                add_response(op, "413", "`too_large`: the JSON body is larger than 1 MiB.");
+                add_response(op, "415", "`unsupported_media_type`: send `Content-Type: application/json`.");
+            }
+            if method == HttpMethod::Post {
+                let parameter = ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(openapi::Required::False)
+                    .description(Some(
+                        "Any string of 1 to 255 printable ASCII characters. A repeat with the same key and the same request \
+                         within 24 h answers the first answer again (with `Idempotency-Replayed: true`).",
+                    ))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                    .build();
+                op.parameters.get_or_insert_with(Vec::new).push(parameter);
+                add_response(op, "400", "`invalid_idempotency_key`.");
+                add_response(
+                    op,
+                    "409",
+                    "`idempotency_key_reused`: this Idempotency-Key was used for a different request; \
+                     `idempotency_in_progress`: the first request with this key is still running.",
+                );
+            }
+            add_response(op, "503", "`unavailable`: the database or storage is unreachable; retry shortly.");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The `(METHOD, path)` pairs of the document.
+    fn documented() -> BTreeSet<(String, String)> {
+        let doc = document();
+        let mut out = BTreeSet::new();
+        for (path, item) in &doc.paths.paths {
+            for (method, op) in [("GET", &item.get), ("PUT", &item.put), ("POST", &item.post), ("DELETE", &item.delete), ("PATCH", &item.patch)] {
+                if op.is_some() {
+                    out.insert((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The paths registered in the API router, read from its debug form
+    /// (axum lists its route table there); a route added with a plain
+    /// `.route(…)`, bypassing the document, shows up here.
+    fn registered_paths(routes: OpenApiRouter<AppState>) -> BTreeSet<String> {
+        let (router, _) = routes.split_for_parts();
+        let debug = format!("{router:?}");
+        // Only the route table, not the fallback router's internal routes.
+        let table = debug.split("fallback_router").next().unwrap_or_default();
+        let mut out = BTreeSet::new();
+        let mut rest = table;
+        while let Some(i) = rest.find(": \"/") {
+            let after = &rest[i + 3..];
+            let Some(end) = after.find('"') else { break };
+            out.insert(after[..end].to_owned());
+            rest = &after[end..];
+        }
+        out
+    }
+
+    #[test]
+    fn every_registered_route_is_documented() {
+        let registered = registered_paths(api_routes());
+        assert!(registered.len() >= 15, "the router's debug form lists its routes: {registered:?}");
+        let documented: BTreeSet<String> = documented().into_iter().map(|(_, p)| p).collect();
+        let missing: Vec<_> = registered.difference(&documented).collect();
+        assert!(missing.is_empty(), "routes without OpenAPI documentation: {missing:?}");
+        let phantom: Vec<_> = documented.difference(&registered).collect();
+        assert!(phantom.is_empty(), "documented paths the router does not serve: {phantom:?}");
+    }
+
+    #[test]
+    fn the_route_table_shows_routes_added_around_the_document() {
+        let sneaky = api_routes().route("/undocumented/{id}", axum::routing::get(|| async {}));
+        assert!(registered_paths(sneaky).contains("/undocumented/{id}"));
+    }
+
+    #[test]
+    fn the_document_covers_the_api() {
+        let ops = documented();
+        for (method, path) in [
+            ("POST", "/invites/redeem"),
+            ("GET", "/directory/{number}"),
+            ("GET", "/orgs/{org_id}"),
+            ("GET", "/orgs/{org_id}/bundles"),
+            ("POST", "/messages"),
+            ("GET", "/messages"),
+            ("GET", "/messages/{id}"),
+            ("PUT", "/messages/{id}/content"),
+            ("GET", "/messages/{id}/content"),
+            ("POST", "/messages/{id}/receipt"),
+            ("POST", "/messages/{id}/reject"),
+            ("GET", "/org"),
+            ("POST", "/numbers"),
+            ("DELETE", "/numbers/{number}"),
+            ("POST", "/bundles"),
+            ("GET", "/api-keys"),
+            ("POST", "/api-keys"),
+            ("DELETE", "/api-keys/{key_id}"),
+            ("GET", "/users"),
+            ("POST", "/users"),
+            ("DELETE", "/users/{id}"),
+            ("POST", "/users/{id}/setup-link"),
+            ("GET", "/audit"),
+            ("GET", "/openapi.json"),
+        ] {
+            assert!(ops.contains(&(method.to_owned(), path.to_owned())), "{method} {path} is not documented");
+        }
+
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        assert_eq!(json["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
+        for schema in ["Org", "Bundle", "Envelope", "Receipt", "Refusal", "Message", "ErrorBody", "AuditEntry", "UserWithSetupLink"] {
+            assert!(json["components"]["schemas"].get(schema).is_some(), "schema {schema} missing");
+        }
+        let claim = &json["paths"]["/numbers"]["post"];
+        assert!(claim["responses"]["409"]["description"].as_str().unwrap().contains("number_taken"));
+        assert!(claim["responses"]["409"]["description"].as_str().unwrap().contains("idempotency_key_reused"));
+        assert!(claim["responses"]["429"].is_object());
+        assert!(claim["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "Idempotency-Key"));
+        let redeem = &json["paths"]["/invites/redeem"]["post"];
+        assert!(redeem["responses"].get("401").is_none(), "redemption needs no credentials");
+    }
+}

@@ -1,0 +1,571 @@
+//! The relay operator's actions (API.md, Operator), run from the relay's
+//! command line (`fxe-server invite|org|number …`) directly on the database,
+//! also while the server runs. Each change writes its audit row, with the
+//! operator as actor, in the same transaction.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::{
+    audit::{self, Actor, Entry},
+    clock,
+    config::{self, ConfigError, Storage, StorageArgs},
+    db::{Db, DbError},
+    invites::{self, Invite},
+};
+
+/// Invites may be valid for at most this long.
+pub const MAX_INVITE_SECS: i64 = 365 * 86_400;
+
+/// An operator action that could not be done; the message says why.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for OperatorError {
+    fn from(e: sqlx::Error) -> Self {
+        OperatorError::Db(e.into())
+    }
+}
+
+/// A new invite: its token is shown once.
+#[derive(Debug, Serialize)]
+pub struct NewInvite {
+    pub id: String,
+    pub token: String,
+    pub redeem_url: String,
+    pub numbers: Vec<String>,
+    pub expires_at: String,
+}
+
+/// `<public origin>/redeem?token=…`
+pub fn redeem_url(public_origin: &str, token: &str) -> String {
+    format!("{public_origin}/redeem?token={token}")
+}
+
+/// Creates an invite. `numbers` is loose input (`+1 (555) 123-4567, +44…`);
+/// `None` lets the org claim any numbers that are free.
+pub async fn create_invite(db: &Db, public_origin: &str, numbers: Option<&str>, expires_in_secs: i64, note: &str, actor: &Actor) -> Result<NewInvite, OperatorError> {
+    let numbers = match numbers {
+        Some(n) => fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("--numbers: {e}")))?,
+        None => Vec::new(),
+    };
+    if !(60..=MAX_INVITE_SECS).contains(&expires_in_secs) {
+        return Err(OperatorError::Invalid("--expires must be between 1 minute and 365 days".into()));
+    }
+    let note = note.trim();
+    if note.chars().count() > 500 || note.chars().any(char::is_control) {
+        return Err(OperatorError::Invalid("--note must be at most 500 characters, on one line".into()));
+    }
+    let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor).await?;
+    Ok(NewInvite {
+        id: invite.id,
+        redeem_url: redeem_url(public_origin, &token),
+        token,
+        numbers: invite.numbers,
+        expires_at: clock::rfc3339(invite.expires_at),
+    })
+}
+
+/// An invite as listed (never its token: only its hash is stored).
+#[derive(Debug, Serialize)]
+pub struct InviteView {
+    pub id: String,
+    /// `active`, `used`, `revoked` or `expired`.
+    pub state: &'static str,
+    pub numbers: Vec<String>,
+    pub note: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub used_by_org_id: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl InviteView {
+    fn new(i: Invite, now: i64) -> InviteView {
+        InviteView {
+            state: i.state(now),
+            id: i.id,
+            numbers: i.numbers,
+            note: i.note,
+            created_at: clock::rfc3339(i.created_at),
+            expires_at: clock::rfc3339(i.expires_at),
+            used_at: i.used_at.map(clock::rfc3339),
+            used_by_org_id: i.used_by_org_id,
+            revoked_at: i.revoked_at.map(clock::rfc3339),
+        }
+    }
+}
+
+pub async fn list_invites(db: &Db) -> Result<Vec<InviteView>, OperatorError> {
+    let now = clock::now_secs();
+    Ok(invites::list(db).await?.into_iter().map(|i| InviteView::new(i, now)).collect())
+}
+
+pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), OperatorError> {
+    if invites::revoke(db, id, actor).await? {
+        return Ok(());
+    }
+    match invites::get(db, id).await? {
+        None => Err(OperatorError::NotFound(format!("there is no invite {id:?} (see `fxe-server invite list`)"))),
+        Some(i) => Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs())))),
+    }
+}
+
+/// A member org as the operator sees it.
+#[derive(Debug, Serialize)]
+pub struct OrgSummary {
+    pub org_id: String,
+    pub org_name: String,
+    pub fingerprint: String,
+    pub created_at: String,
+    pub disabled_at: Option<String>,
+    pub echo: bool,
+    pub numbers: Vec<String>,
+    pub pending_numbers: Vec<String>,
+    pub users: i64,
+    pub api_keys: i64,
+}
+
+pub async fn list_orgs(db: &Db) -> Result<Vec<OrgSummary>, OperatorError> {
+    let rows = sqlx::query(
+        "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
+         (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
+         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys \
+         FROM orgs o ORDER BY o.created_at, o.org_id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let numbers = sqlx::query("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let org_id: String = r.try_get("org_id")?;
+        let identity_pub: String = r.try_get("identity_pub")?;
+        let fingerprint = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &identity_pub)
+            .map(|k| fxe_protocol::ids::fingerprint(&k))
+            .unwrap_or_else(|_| "(unreadable identity key)".into());
+        let (mut active, mut pending) = (Vec::new(), Vec::new());
+        for n in numbers.iter().filter(|n| n.try_get::<String, _>("org_id").is_ok_and(|o| o == org_id)) {
+            let number: String = n.try_get("number")?;
+            if n.try_get::<String, _>("status")? == "active" { active.push(number) } else { pending.push(number) }
+        }
+        out.push(OrgSummary {
+            org_name: r.try_get("org_name")?,
+            fingerprint,
+            created_at: clock::rfc3339(r.try_get("created_at")?),
+            disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(clock::rfc3339),
+            echo: r.try_get::<i64, _>("is_echo")? != 0,
+            numbers: active,
+            pending_numbers: pending,
+            users: r.try_get("users")?,
+            api_keys: r.try_get("api_keys")?,
+            org_id,
+        });
+    }
+    Ok(out)
+}
+
+/// Disables (`true`) or re-enables an org. A disabled org's keys and
+/// sessions stop working and its numbers leave the directory; nothing is deleted.
+pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Actor) -> Result<(), OperatorError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1").bind(org_id).fetch_optional(&mut *tx).await?;
+    let Some(row) = row else {
+        return Err(OperatorError::NotFound(format!("there is no org {org_id:?} (see `fxe-server org list`)")));
+    };
+    if row.try_get::<i64, _>("is_echo")? != 0 {
+        return Err(OperatorError::Conflict("the echo org is built into the relay and cannot be disabled".into()));
+    }
+    let is_disabled = row.try_get::<Option<i64>, _>("disabled_at")?.is_some();
+    if is_disabled == disabled {
+        return Err(OperatorError::Conflict(format!("org {org_id} is already {}", if disabled { "disabled" } else { "enabled" })));
+    }
+    let at = disabled.then(clock::now_secs);
+    sqlx::query("UPDATE orgs SET disabled_at = $1 WHERE org_id = $2").bind(at).bind(org_id).execute(&mut *tx).await?;
+    let action = if disabled { "org.disabled" } else { "org.enabled" };
+    audit::write(&mut tx, Entry { org_id: Some(org_id), actor, action, target: Some(org_id), detail: None }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A number as the operator sees it.
+#[derive(Debug, Serialize)]
+pub struct NumberView {
+    pub number: String,
+    pub status: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub created_at: String,
+    pub approved_at: Option<String>,
+}
+
+pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberView>, OperatorError> {
+    let filter = if pending_only { "WHERE n.status = 'pending' " } else { "" };
+    let rows = sqlx::query(&format!(
+        "SELECT n.number, n.status, n.org_id, o.org_name, n.created_at, n.approved_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id \
+         {filter}ORDER BY n.created_at, n.number"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(NumberView {
+                number: r.try_get("number")?,
+                status: r.try_get("status")?,
+                org_id: r.try_get("org_id")?,
+                org_name: r.try_get("org_name")?,
+                created_at: clock::rfc3339(r.try_get("created_at")?),
+                approved_at: r.try_get::<Option<i64>, _>("approved_at")?.map(clock::rfc3339),
+            })
+        })
+        .collect()
+}
+
+/// Approves (`true`: the number becomes active and enters the directory) or
+/// denies (the claim is deleted) a pending claim.
+pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberView, OperatorError> {
+    let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query("SELECT n.status, n.org_id, o.org_name, n.created_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id WHERE n.number = $1")
+        .bind(&number)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(OperatorError::NotFound(format!("no org holds or claims {number} (see `fxe-server number list --pending`)")));
+    };
+    let status: String = row.try_get("status")?;
+    if status != "pending" {
+        return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {status}")));
+    }
+    let org_id: String = row.try_get("org_id")?;
+    let now = clock::now_secs();
+    let (action, view_status, approved_at) = if approve {
+        sqlx::query("UPDATE numbers SET status = 'active', approved_at = $1 WHERE number = $2 AND status = 'pending'")
+            .bind(now)
+            .bind(&number)
+            .execute(&mut *tx)
+            .await?;
+        ("number.approved", "active", Some(clock::rfc3339(now)))
+    } else {
+        sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'").bind(&number).execute(&mut *tx).await?;
+        ("number.denied", "denied", None)
+    };
+    audit::write(&mut tx, Entry { org_id: Some(&org_id), actor, action, target: Some(&number), detail: None }).await?;
+    tx.commit().await?;
+    Ok(NumberView {
+        number,
+        status: view_status.into(),
+        org_id,
+        org_name: row.try_get("org_name")?,
+        created_at: clock::rfc3339(row.try_get("created_at")?),
+        approved_at,
+    })
+}
+
+// ---------- the command line ----------
+
+/// What every operator command takes: where the relay's state is, and the
+/// address people use to reach it (for links).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OperatorArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// The relay's public address, for the links printed (as for `serve`);
+    /// defaults to http://127.0.0.1:3000.
+    #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// `fxe-server invite …`
+#[derive(Debug, clap::Subcommand)]
+pub enum InviteCommand {
+    /// Issue a single-use invite and print its token and redeem link.
+    ///
+    /// An invite that names numbers lets the org claim only those (check who
+    /// controls them first); without --numbers the org may claim any free numbers.
+    Create {
+        /// The fax numbers the org may claim, comma-separated (E.164; spaces,
+        /// dashes and brackets are fine), e.g. "+1 555 123 4567,+15551234568".
+        #[arg(long, value_name = "N,…")]
+        numbers: Option<String>,
+        /// How long the invite stays valid: a number with s, m, h or d.
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = config::parse_duration)]
+        expires: std::time::Duration,
+        /// A note for yourself (who it is for), shown by `invite list`.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        note: String,
+        /// Print {"id","token","redeem_url","numbers","expires_at"} as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// List every invite, newest first (tokens are not stored and not shown).
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// Revoke an unused invite.
+    Revoke {
+        /// The invite's id (from `invite list`).
+        id: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+}
+
+/// `fxe-server org …`
+#[derive(Debug, clap::Subcommand)]
+pub enum OrgCommand {
+    /// List the member orgs.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// Disable an org: its API keys and sessions stop working and its numbers
+    /// leave the directory. Nothing is deleted; `org enable` undoes it.
+    Disable {
+        org_id: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// Re-enable a disabled org.
+    Enable {
+        org_id: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+}
+
+/// `fxe-server number …`
+#[derive(Debug, clap::Subcommand)]
+pub enum NumberCommand {
+    /// List the numbers orgs hold or claim.
+    List {
+        /// Only the claims waiting for your approval.
+        #[arg(long)]
+        pending: bool,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// Approve a pending claim: the number becomes the org's and enters the
+    /// directory. Check first that the org controls the line.
+    Approve {
+        number: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// Deny a pending claim (it is deleted; the org may claim again).
+    Deny {
+        number: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+}
+
+/// A failed command: the message for stderr and the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments: exit code 2, like clap's own usage errors.
+    #[error("{0}")]
+    Usage(String),
+    /// The action could not be done: exit code 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<OperatorError> for CliError {
+    fn from(e: OperatorError) -> Self {
+        match e {
+            OperatorError::Invalid(m) => CliError::Usage(m),
+            OperatorError::Db(e) => CliError::Failed(format!("database: {e}")),
+            other => CliError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}
+
+/// Opens the relay's database (creating the data directory and SQLite file
+/// on first use) and brings its schema up to date.
+async fn open(args: &OperatorArgs) -> Result<Db, CliError> {
+    let storage = Storage::from_args(args.storage.clone())?;
+    if matches!(storage.database, config::DatabaseTarget::SqliteFile(_)) {
+        crate::blobs::create_private_dir(&storage.data_dir)
+            .await
+            .map_err(|e| CliError::Failed(format!("cannot create the data directory {}: {e}", storage.data_dir.display())))?;
+    }
+    Db::open(&storage.database).await.map_err(|e| CliError::Failed(format!("cannot open the database ({}): {e}", storage.database.redacted())))
+}
+
+/// Runs `action` on the database named by `args`, then closes it.
+async fn with_db<T>(args: &OperatorArgs, action: impl AsyncFnOnce(&Db) -> Result<T, OperatorError>) -> Result<T, CliError> {
+    let db = open(args).await?;
+    let result = action(&db).await;
+    db.close().await;
+    Ok(result?)
+}
+
+fn public_origin(args: &OperatorArgs) -> Result<String, CliError> {
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 3000));
+    Ok(config::public_url_or_default(args.public_url.as_deref(), bind)?.origin().ascii_serialization())
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CliError::Failed(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Prints rows as left-aligned columns under a header.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
+}
+
+fn list_or_any(numbers: &[String], empty: &str) -> String {
+    if numbers.is_empty() { empty.into() } else { numbers.join(",") }
+}
+
+pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
+    let actor = Actor::operator_cli();
+    match cmd {
+        InviteCommand::Create { numbers, expires, note, json, args } => {
+            let origin = public_origin(&args)?;
+            let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
+            let invite = with_db(&args, async |db| create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await).await?;
+            if json {
+                return print_json(&invite);
+            }
+            println!("Invite {} created; it works once and expires {}.", invite.id, invite.expires_at);
+            println!("Numbers: {}", list_or_any(&invite.numbers, "any free numbers"));
+            println!("Token:   {}", invite.token);
+            println!("Redeem:  {}", invite.redeem_url);
+            Ok(())
+        }
+        InviteCommand::List { json, args } => {
+            let invites = with_db(&args, async |db| list_invites(db).await).await?;
+            if json {
+                return print_json(&invites);
+            }
+            let rows: Vec<Vec<String>> = invites
+                .iter()
+                .map(|i| vec![i.id.clone(), i.state.into(), i.expires_at.clone(), list_or_any(&i.numbers, "any"), or_dash(&i.used_by_org_id), i.note.clone()])
+                .collect();
+            print_table(&["ID", "STATE", "EXPIRES", "NUMBERS", "USED BY", "NOTE"], &rows);
+            Ok(())
+        }
+        InviteCommand::Revoke { id, args } => {
+            with_db(&args, async |db| revoke_invite(db, id.trim(), &actor).await).await?;
+            println!("Invite {} revoked.", id.trim());
+            Ok(())
+        }
+    }
+}
+
+pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
+    let actor = Actor::operator_cli();
+    match cmd {
+        OrgCommand::List { json, args } => {
+            let orgs = with_db(&args, async |db| list_orgs(db).await).await?;
+            if json {
+                return print_json(&orgs);
+            }
+            let rows: Vec<Vec<String>> = orgs
+                .iter()
+                .map(|o| {
+                    let state = if o.echo { "echo" } else if o.disabled_at.is_some() { "disabled" } else { "active" };
+                    let pending = if o.pending_numbers.is_empty() { String::new() } else { format!(" (pending: {})", o.pending_numbers.join(",")) };
+                    vec![o.org_id.clone(), state.into(), o.org_name.clone(), format!("{}{pending}", list_or_any(&o.numbers, "-")), o.users.to_string(), o.created_at.clone()]
+                })
+                .collect();
+            print_table(&["ORG ID", "STATE", "NAME", "NUMBERS", "USERS", "JOINED"], &rows);
+            Ok(())
+        }
+        OrgCommand::Disable { org_id, args } => set_disabled_cli(&org_id, &args, true, &actor).await,
+        OrgCommand::Enable { org_id, args } => set_disabled_cli(&org_id, &args, false, &actor).await,
+    }
+}
+
+async fn set_disabled_cli(org_id: &str, args: &OperatorArgs, disabled: bool, actor: &Actor) -> Result<(), CliError> {
+    let org_id = org_id.trim();
+    with_db(args, async |db| set_org_disabled(db, org_id, disabled, actor).await).await?;
+    println!("Org {org_id} {}.", if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}
+
+pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
+    let actor = Actor::operator_cli();
+    match cmd {
+        NumberCommand::List { pending, json, args } => {
+            let numbers = with_db(&args, async |db| list_numbers(db, pending).await).await?;
+            if json {
+                return print_json(&numbers);
+            }
+            let rows: Vec<Vec<String>> =
+                numbers.iter().map(|n| vec![n.number.clone(), n.status.clone(), n.org_id.clone(), n.org_name.clone(), n.created_at.clone()]).collect();
+            print_table(&["NUMBER", "STATUS", "ORG ID", "ORG", "SINCE"], &rows);
+            Ok(())
+        }
+        NumberCommand::Approve { number, args } => decide_cli(&number, &args, true, &actor).await,
+        NumberCommand::Deny { number, args } => decide_cli(&number, &args, false, &actor).await,
+    }
+}
+
+async fn decide_cli(number: &str, args: &OperatorArgs, approve: bool, actor: &Actor) -> Result<(), CliError> {
+    let n = with_db(args, async |db| decide_number(db, number, approve, actor).await).await?;
+    if approve {
+        println!("{} approved: it now belongs to {} ({}).", n.number, n.org_name, n.org_id);
+    } else {
+        println!("{} denied: the claim by {} ({}) is withdrawn.", n.number, n.org_name, n.org_id);
+    }
+    Ok(())
+}
