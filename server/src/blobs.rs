@@ -251,6 +251,17 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Checks that the store accepts writes right now (for `/readyz`).
     async fn check_writable(&self) -> Result<(), BlobError>;
 
+    /// This relay process's id in the store.
+    fn instance(&self) -> &str;
+
+    /// Whether the relay instance `id` is still running (its lock is held).
+    async fn instance_alive(&self, id: &str) -> bool;
+
+    /// Removes partial uploads whose writer is known to be gone (see [`LocalBlobStore`]).
+    async fn sweep_orphans(&self) -> Result<usize, BlobError> {
+        Ok(0)
+    }
+
     /// Stages and publishes in one go, returning the length and SHA-256.
     async fn put(&self, key: &BlobKey, body: ByteStream, max_len: u64) -> Result<(u64, [u8; 32]), BlobError> {
         let staged = self.stage(body, max_len).await?;
@@ -275,10 +286,20 @@ pub trait BlobStore: Send + Sync + 'static {
 }
 
 /// The blob store on the local file system.
+///
+/// Several relays may share one store (PostgreSQL deployments). Each holds an
+/// exclusive OS lock on `tmp/<instance>.lock` for as long as it runs and names
+/// its temporary files `<instance>-<random>.part`; the kernel releases the lock
+/// when a process dies, even by SIGKILL, so [`LocalBlobStore::sweep_orphans`]
+/// can tell a dead relay's partial uploads from a live one's, exactly.
 #[derive(Debug)]
 pub struct LocalBlobStore {
     root: PathBuf,
+    instance: String,
+    _lock: std::fs::File,
 }
+
+const LOCK_SUFFIX: &str = ".lock";
 
 const TEMP_DIR: &str = "tmp";
 const OBJECTS_DIR: &str = "objects";
@@ -291,7 +312,63 @@ impl LocalBlobStore {
         for dir in [root.clone(), root.join(TEMP_DIR), root.join(OBJECTS_DIR)] {
             create_private_dir(&dir).await?;
         }
-        Ok(LocalBlobStore { root })
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let lock_path = root.join(TEMP_DIR).join(format!("{instance}{LOCK_SUFFIX}"));
+        let lock = tokio::task::spawn_blocking(move || -> io::Result<std::fs::File> {
+            let file = std::fs::OpenOptions::new().create_new(true).write(true).open(&lock_path)?;
+            file.try_lock().map_err(|e| io::Error::other(format!("cannot lock {}: {e}", lock_path.display())))?;
+            Ok(file)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(LocalBlobStore { root, instance, _lock: lock })
+    }
+
+    /// Removes the partial uploads of relays that are no longer running (their
+    /// lock is free), with their lock files. Returns how many files went.
+    pub async fn sweep_orphans(&self) -> Result<usize, BlobError> {
+        let dir = self.root.join(TEMP_DIR);
+        let ours = self.instance.clone();
+        let removed = tokio::task::spawn_blocking(move || -> io::Result<usize> {
+            let mut live = std::collections::HashSet::new();
+            let mut dead_locks = Vec::new();
+            let names: Vec<String> = std::fs::read_dir(&dir)?.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+            for name in &names {
+                let Some(inst) = name.strip_suffix(LOCK_SUFFIX) else { continue };
+                if inst == ours {
+                    live.insert(inst.to_owned());
+                    continue;
+                }
+                let Ok(file) = std::fs::OpenOptions::new().write(true).open(dir.join(name)) else { continue };
+                match file.try_lock() {
+                    Ok(()) => dead_locks.push(name.clone()),
+                    Err(_) => {
+                        live.insert(inst.to_owned());
+                    }
+                }
+            }
+            let mut removed = 0;
+            for name in &names {
+                let Some(stem) = name.strip_suffix(TEMP_SUFFIX) else { continue };
+                let owner = stem.split_once('-').map(|(i, _)| i);
+                // Files of a live relay stay; files named before instances existed are left to the age-based sweep.
+                match owner {
+                    Some(i) if !live.contains(i) => {
+                        if std::fs::remove_file(dir.join(name)).is_ok() {
+                            removed += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for name in dead_locks {
+                let _ = std::fs::remove_file(dir.join(name));
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(removed)
     }
 
     pub fn root(&self) -> &Path {
@@ -312,14 +389,14 @@ impl LocalBlobStore {
     }
 }
 
-fn new_temp_id() -> TempId {
-    TempId(uuid::Uuid::new_v4().simple().to_string())
+fn new_temp_id(instance: &str) -> TempId {
+    TempId(format!("{instance}-{}", uuid::Uuid::new_v4().simple()))
 }
 
 #[async_trait]
 impl BlobStore for LocalBlobStore {
     async fn stage(&self, mut body: ByteStream, max_len: u64) -> Result<StagedBlob, BlobError> {
-        let id = new_temp_id();
+        let id = new_temp_id(&self.instance);
         let path = self.temp_path(&id);
         let mut file = open_new_private(&path).await?;
         // From here on, any early return or cancellation deletes the file.
@@ -445,8 +522,33 @@ impl BlobStore for LocalBlobStore {
         remove_file_if_exists(&self.temp_path(id)).await
     }
 
+    async fn sweep_orphans(&self) -> Result<usize, BlobError> {
+        LocalBlobStore::sweep_orphans(self).await
+    }
+
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    async fn instance_alive(&self, id: &str) -> bool {
+        if id == self.instance {
+            return true;
+        }
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        let path = self.root.join(TEMP_DIR).join(format!("{id}{LOCK_SUFFIX}"));
+        tokio::task::spawn_blocking(move || match std::fs::OpenOptions::new().write(true).open(&path) {
+            // Acquired (and released on drop): nobody holds it.
+            Ok(file) => file.try_lock().is_err(),
+            Err(_) => false,
+        })
+        .await
+        .unwrap_or(true)
+    }
+
     async fn check_writable(&self) -> Result<(), BlobError> {
-        let path = self.temp_path(&new_temp_id());
+        let path = self.temp_path(&new_temp_id(&self.instance));
         let mut file = open_new_private(&path).await?;
         let guard = RemoveOnDrop(Some(path.clone()));
         file.write_all(b"readyz").await?;

@@ -162,6 +162,10 @@ pub enum DatabaseTarget {
 }
 
 impl DatabaseTarget {
+    pub fn is_sqlite(&self) -> bool {
+        !matches!(self, DatabaseTarget::Postgres(_))
+    }
+
     /// The target with any password removed, for logs.
     pub fn redacted(&self) -> String {
         match self {

@@ -6,7 +6,9 @@
 //!
 //! Keys are scoped to the caller's principal (the API key or the signed-in
 //! user); unauthenticated calls (redemption) are scoped to the request
-//! itself. 5xx answers are not kept, so a retry runs again.
+//! itself. 5xx answers are not kept, so a retry runs again; for
+//! unauthenticated calls only successes are kept (their failures change
+//! nothing, and anyone could otherwise fill the table).
 //!
 //! Stored answers can hold secrets shown once (setup links, webhook signing
 //! secrets), so the relay keeps them encrypted under a key derived from the
@@ -15,6 +17,8 @@
 //!
 //! The handler runs in its own task, so a client that hangs up does not leave
 //! the record half-written: the answer is still stored for its retry.
+
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use aes_gcm::{
     Aes256Gcm, KeyInit,
@@ -41,6 +45,8 @@ pub const RETENTION_SECS: i64 = 24 * 3600;
 /// A record still marked running after this long belongs to a relay that
 /// stopped mid-request; a retry may take it over.
 pub const STALE_RUNNING_SECS: i64 = 300;
+/// How often expired records are deleted (see [`purge_expired`]).
+const PURGE_EVERY_SECS: i64 = 3600;
 /// Answers larger than this are passed on but not kept (ours are far smaller).
 const MAX_STORED_BODY: usize = 1024 * 1024;
 /// Request bodies are JSON here; the same cap as the signed-request check.
@@ -65,8 +71,11 @@ enum Found {
     Done { status: u16, sealed: String },
 }
 
+#[derive(Clone)]
 struct Record {
     scope: String,
+    /// Whether 4xx answers are kept too (authenticated callers).
+    keep_errors: bool,
     key_hash: String,
     request_hash: String,
     /// The AES-256-GCM key of the stored answer.
@@ -82,6 +91,7 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     let digest = request_digest(parts.method.as_str(), &target, &body);
     let scope = scope(parts.extensions.get::<Caller>().map(Caller::principal_id), &digest);
     let record = Record {
+        keep_errors: parts.extensions.get::<Caller>().is_some(),
         key_hash: key_hash(&key),
         request_hash: hex::encode(digest),
         seal_key: sha256(&Transcript::new("fxe relay idempotency seal").str(&scope).str(&key).bytes(&digest).finish()),
@@ -101,13 +111,18 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
 
     // The handler and the bookkeeping run to the end even if the client goes away.
     let request = Request::from_parts(parts, Body::from(body));
+    let (task_state, task_record) = (state.clone(), record.clone());
     let task = tokio::spawn(async move {
         let response = next.run(request).await;
-        finish(&state, &record, response).await
+        finish(&task_state, &task_record, response).await
     });
     match task.await {
         Ok(response) => Ok(response),
-        Err(e) => Err(ApiError::internal(format!("idempotent request task failed: {e}")).into_response()),
+        Err(e) => {
+            // The handler panicked: no answer to keep; let a retry run.
+            forget(&state, &record).await;
+            Err(ApiError::internal(format!("idempotent request task failed: {e}")).into_response())
+        }
     }
 }
 
@@ -165,6 +180,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
 /// Looks the key up and, when this request is the first, records it as running.
 async fn claim(state: &AppState, r: &Record) -> Result<Found, ApiError> {
     let now = clock::now_secs();
+    purge_now_and_then(state, now);
     let mut tx = state.db.begin_write().await?;
     let row = sqlx::query("SELECT request_sha256, status_code, response_json, created_at FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
         .bind(&r.scope)
@@ -207,7 +223,7 @@ async fn claim(state: &AppState, r: &Record) -> Result<Found, ApiError> {
 /// Stores the handler's answer (unless 5xx or unreadable) and passes it on.
 async fn finish(state: &AppState, r: &Record, response: Response) -> Response {
     let status = response.status();
-    if status.is_server_error() {
+    if status.is_server_error() || (!r.keep_errors && !status.is_success()) {
         forget(state, r).await;
         return response;
     }
@@ -287,7 +303,24 @@ fn replay(r: &Record, status: u16, sealed: &str) -> Response {
     response
 }
 
-/// Deletes records older than 24 h (for the periodic sweeper).
+/// At most once an hour per process, deletes expired records in the background.
+fn purge_now_and_then(state: &AppState, now: i64) {
+    static LAST_PURGE: AtomicI64 = AtomicI64::new(0);
+    let last = LAST_PURGE.load(Ordering::Relaxed);
+    if now - last < PURGE_EVERY_SECS || LAST_PURGE.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        return;
+    }
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        match purge_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(removed = n, "expired Idempotency-Key records removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired Idempotency-Key records"),
+        }
+    });
+}
+
+/// Deletes records older than 24 h.
 pub async fn purge_expired(db: &crate::db::Db) -> Result<u64, crate::db::DbError> {
     let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1").bind(clock::now_secs() - RETENTION_SECS).execute(db.pool()).await?.rows_affected();
     Ok(n)

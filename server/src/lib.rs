@@ -29,6 +29,7 @@ pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod echo;
 pub mod error;
 pub mod events;
 pub mod health;
@@ -43,6 +44,7 @@ pub mod orgs;
 pub mod rate_limit;
 pub mod sessions;
 pub mod setup_links;
+pub mod sweeper;
 pub mod web;
 
 use std::{future::Future, time::Duration};
@@ -95,6 +97,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// requests finish (for at most 30 s) and closes the database.
 pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let echo_keys = echo::ensure(&state).await.context("cannot set up the echo org")?;
+    let workers = [
+        echo::spawn(state.clone(), echo_keys, shutdown.clone()),
+        sweeper::spawn(state.clone(), shutdown.clone()),
+    ];
     let router = build_router(state);
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown.clone().cancelled_owned());
 
@@ -105,6 +112,10 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
             Ok(())
         }
     };
+    shutdown.cancel();
+    for w in workers {
+        let _ = w.await;
+    }
     db.close().await;
     tracing::info!("fxe relay stopped");
     result

@@ -254,7 +254,7 @@ pub async fn create(state: &AppState, party: Party<'_>, envelope: Value) -> Resu
 
 /// Clears an upload lease (on failure, so the sender can retry at once).
 async fn release_lease(state: &AppState, message_id: &str) {
-    let r = sqlx::query("UPDATE messages SET upload_lease_until = NULL WHERE message_id = $1 AND status = 'awaiting_upload'")
+    let r = sqlx::query("UPDATE messages SET upload_lease_until = NULL, upload_lease_owner = NULL WHERE message_id = $1 AND status = 'awaiting_upload'")
         .bind(message_id)
         .execute(state.db.pool())
         .await;
@@ -293,13 +293,28 @@ pub async fn upload(
     if content_length.is_some_and(|n| n != row.ciphertext_len as u64) {
         return Err(ApiError::unprocessable("content_mismatch", format!("Content-Length differs from the envelope's ciphertext_len ({}).", row.ciphertext_len)));
     }
+    // The lease of a relay that died mid-upload (its lock is free) is taken over at once.
+    let holder: Option<String> = sqlx::query("SELECT upload_lease_owner FROM messages WHERE message_id = $1 AND upload_lease_until >= $2")
+        .bind(message_id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("upload_lease_owner"))
+        .transpose()?
+        .flatten();
+    let takeover = match holder {
+        Some(h) if !state.blobs.instance_alive(&h).await => h,
+        _ => String::new(),
+    };
     let leased = sqlx::query(
-        "UPDATE messages SET upload_lease_until = $1 WHERE message_id = $2 AND status = 'awaiting_upload' \
-         AND (upload_lease_until IS NULL OR upload_lease_until < $3)",
+        "UPDATE messages SET upload_lease_until = $1, upload_lease_owner = $2 WHERE message_id = $3 AND status = 'awaiting_upload' \
+         AND (upload_lease_until IS NULL OR upload_lease_until < $4 OR upload_lease_owner = $5)",
     )
     .bind(now + UPLOAD_LEASE_SECS)
+    .bind(state.blobs.instance())
     .bind(message_id)
     .bind(now)
+    .bind(&takeover)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -367,7 +382,7 @@ pub async fn upload(
     let committed: Result<Option<MessageRow>, DbError> = async {
         let mut tx = state.db.begin_write().await?;
         let n = sqlx::query(
-            "UPDATE messages SET status = 'queued', blob_key = $1, updated_at_ms = $2, seq = $2, expires_at = $3, upload_lease_until = NULL \
+            "UPDATE messages SET status = 'queued', blob_key = $1, updated_at_ms = $2, seq = $2, expires_at = $3, upload_lease_until = NULL, upload_lease_owner = NULL \
              WHERE message_id = $4 AND status = 'awaiting_upload'",
         )
         .bind(key.as_str())

@@ -69,17 +69,16 @@ impl RateLimiter {
 
 /// The middleware: layer it inside [`crate::auth::authenticate`] (it reads the [`Caller`]).
 pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
-    if let Some(caller) = req.extensions().get::<Caller>() {
-        if let Err(wait) = limiter.check(caller.principal_id(), Instant::now()) {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("Too many requests for this key or session (limit {} a minute); retry in {secs} s.", limiter.per_minute),
-            )
-            .with_header(header::RETRY_AFTER, HeaderValue::from(secs.max(1)))
-            .into_response();
-        }
+    let verdict = req.extensions().get::<Caller>().map(|caller| limiter.check(caller.principal_id(), Instant::now()));
+    if let Some(Err(wait)) = verdict {
+        let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests for this key or session (limit {} a minute); retry in {secs} s.", limiter.per_minute),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(secs))
+        .into_response();
     }
     next.run(req).await
 }

@@ -32,7 +32,7 @@ use crate::{
 
 /// Temporary blobs older than this are leftovers of a crash (an upload may
 /// take at most an hour, API.md) and are removed at start.
-const STALE_TEMP_BLOB_AGE: Duration = Duration::from_secs(2 * 60 * 60);
+const STALE_TEMP_BLOB_AGE: Duration = crate::sweeper::STALE_TEMP;
 
 /// What every request handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -67,6 +67,11 @@ impl AppState {
         let blobs = LocalBlobStore::open(&blobs_dir)
             .await
             .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+        match blobs.sweep_orphans().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed partial uploads of relays that stopped"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep partial uploads"),
+        }
         match blobs.sweep_temp(STALE_TEMP_BLOB_AGE).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed abandoned temporary uploads"),

@@ -498,6 +498,9 @@ async fn idempotency_keys() {
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
     let other_key = post("redeem-2").await.unwrap();
     assert_eq!(other_key.status(), StatusCode::GONE, "without the key, the invite is used");
+    // Unauthenticated failures are not kept (anyone could fill the table with them).
+    let kept = count(&server, "SELECT COUNT(*) FROM idempotency_keys WHERE scope LIKE $1", "request:%").await;
+    assert_eq!(kept, 1, "only the successful redemption");
 
     server.stop().await;
 }

@@ -107,6 +107,7 @@ CREATE TABLE messages (
     expires_at           BIGINT NOT NULL,     -- queued messages expire (TTL)
     upload_expires_at    BIGINT NOT NULL,     -- awaiting_upload messages fail after this
     upload_lease_until   BIGINT,              -- an upload is running until this (refreshed while it runs)
+    upload_lease_owner   TEXT,                -- the relay instance running it (see blobs::LocalBlobStore)
     blob_key             TEXT,                -- set while the ciphertext is stored
     receipt_json         TEXT,
     refusal_json         TEXT

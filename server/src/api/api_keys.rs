@@ -67,7 +67,7 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let select = format!("SELECT {COLUMNS} FROM api_keys WHERE org_id = $1");
-    let keys = pagination::fetch(state.db.pool(), &select, &[caller.org_id.clone()], ("created_at", "key_id"), &page, from_row).await?;
+    let keys = pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at", "key_id"), &page, from_row).await?;
     Ok(ApiJson(keys))
 }
 

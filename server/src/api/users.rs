@@ -71,7 +71,7 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let select = format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 AND removed_at IS NULL");
-    let users = pagination::fetch(state.db.pool(), &select, &[caller.org_id.clone()], ("created_at", "id"), &page, from_row).await?;
+    let users = pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at", "id"), &page, from_row).await?;
     Ok(ApiJson(users))
 }
 

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod client;
+
 use std::{net::SocketAddr, path::Path, time::Duration};
 
 use fxe_server::{

@@ -1,0 +1,147 @@
+//! A relay killed (SIGKILL) in the middle of an upload: after restart nothing
+//! is visible to the recipient, no partial blob is left, and the sender can
+//! simply upload again.
+
+mod common;
+
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::client::{Relay, TestOrg};
+use futures_util::StreamExt;
+use fxe_protocol::request::Body;
+use fxe_server::{config::DatabaseTarget, db::Db};
+use reqwest::StatusCode;
+use serde_json::json;
+
+struct Spawned {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    db: Db,
+}
+
+impl Relay for Spawned {
+    fn base(&self) -> &str {
+        &self.base
+    }
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+    fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // A failing test must not leave a relay running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>) -> Spawned {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxe-server"));
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    match db_url {
+        Some(u) => cmd.env("FXE_DATABASE_URL", u),
+        None => cmd.env_remove("FXE_DATABASE_URL"),
+    };
+    let child = cmd.spawn().expect("fxe-server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            let target = match db_url {
+                Some(u) => DatabaseTarget::Postgres(u.to_owned()),
+                None => DatabaseTarget::SqliteFile(data_dir.join("fxe.db")),
+            };
+            let db = Db::open(&target).await.unwrap();
+            return Spawned { child, base, http, db };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("fxe-server did not become healthy");
+}
+
+/// Data files below `dir` (not the relays' `.lock` files).
+fn files_in(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.flatten()
+        .map(|e| if e.path().is_dir() { files_in(&e.path()) } else { usize::from(!e.file_name().to_string_lossy().ends_with(".lock")) })
+        .sum()
+}
+
+#[tokio::test]
+async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("relay");
+    let pg = common::PgTestDatabase::create().await;
+    let db_url = pg.as_ref().map(|p| p.url.clone());
+    let port = free_port();
+    let mut relay = spawn(&data, port, db_url.as_deref()).await;
+    let a = TestOrg::redeem(&relay, "A", &["+15550100001"]).await;
+    let b = TestOrg::redeem(&relay, "B", &["+15550100002"]).await;
+
+    let fax: Vec<u8> = (0..6_000_000).map(|i| (i % 251) as u8).collect();
+    let (env, ct) = a.seal_to(&relay, "+15550100002", &fax).await;
+    let (status, body) = a.call(&relay, "POST", "/api/v1/messages", Some(&json!({ "envelope": env }))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Stream the first half, then stall; kill the relay while the upload runs.
+    let path = format!("/api/v1/messages/{}/content", env.message_id);
+    let h = a.sign("PUT", &path, Body::Unsigned);
+    let half = ct[..ct.len() / 2].to_vec();
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(bytes::Bytes::from(half))])
+        .chain(futures_util::stream::pending());
+    let mut req = relay.http().put(relay.url(&path)).header("content-length", ct.len().to_string());
+    for (k, v) in h.pairs() {
+        req = req.header(k, v);
+    }
+    let upload = tokio::spawn(req.body(reqwest::Body::wrap_stream(stream)).send());
+    let tmp_dir = data.join("blobs").join("tmp");
+    for _ in 0..200 {
+        if files_in(&tmp_dir) > 0 && std::fs::read_dir(&tmp_dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().unwrap().len() > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(files_in(&tmp_dir) > 0, "the upload is being staged");
+    relay.child.kill().unwrap();
+    relay.child.wait().unwrap();
+    let _ = upload.await;
+    relay.db.close().await;
+
+    let mut relay = spawn(&data, port, db_url.as_deref()).await;
+    assert_eq!(files_in(&tmp_dir), 0, "no partial blob after restart");
+    assert_eq!(files_in(&data.join("blobs").join("objects")), 0, "nothing published");
+    assert!(b.queued(&relay).await.is_empty(), "nothing visible to the recipient");
+    let (_, msg) = a.call(&relay, "GET", &format!("/api/v1/messages/{}", env.message_id), None).await;
+    assert_eq!(msg["status"], "awaiting_upload");
+
+    // The sender uploads again, at once, and the fax goes through.
+    let (status, body) = a.upload(&relay, &env.message_id, ct).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, plaintext) = b.receive(&relay, &env.message_id).await;
+    assert_eq!(plaintext, fax);
+
+    relay.child.kill().unwrap();
+    relay.child.wait().unwrap();
+    relay.db.close().await;
+    if let Some(pg) = pg {
+        pg.drop_database().await;
+    }
+}
