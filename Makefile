@@ -48,8 +48,8 @@ test:
 test-stages: tools
 	@$(TIMED) test-native $(MAKE) --no-print-directory test-native
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
-	@$(TIMED) build cargo leptos build --release
-	@$(TIMED) test-e2e $(MAKE) --no-print-directory test-e2e
+	@$(TIMED) build-debug cargo leptos build
+	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
 
 # The native crates: protocol, server (on SQLite) and, later, the CLI.
@@ -61,7 +61,9 @@ test-wasm:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 		cargo test -p fxe-protocol --target wasm32-unknown-unknown
 
-# The release build in Chromium (needs `make build` first).
+# The web UI in Chromium. `make test` builds it in debug (sharing the test
+# build's artifacts, so CI stays fast); FXE_SERVER_BIN picks the binary
+# (default: the release one from `make build`).
 test-e2e:
 	node --test --test-reporter=spec end2end/run.mjs
 
