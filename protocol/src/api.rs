@@ -96,6 +96,7 @@ pub struct OrgPublic {
 pub struct OrgBundle {
     pub bundle: Bundle,
     pub active: bool,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub retired_at: Option<String>,
 }
 
@@ -111,6 +112,7 @@ pub struct NumberInfo {
     pub number: String,
     /// `active` or `pending` (awaiting the operator's approval).
     pub status: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
@@ -135,6 +137,7 @@ pub struct Org {
     pub numbers: Vec<NumberInfo>,
     pub active_bundle: Bundle,
     pub counts: OrgCounts,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     pub disabled: bool,
 }
@@ -204,8 +207,11 @@ pub struct Message {
     pub recipient_org_id: String,
     pub ciphertext_len: u64,
     pub envelope_hash: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: String,
     pub receipt: Option<Receipt>,
     pub refusal: Option<Refusal>,
@@ -224,6 +230,7 @@ pub struct CreateMessageRequest {
 pub struct CreateMessageResponse {
     pub message: Message,
     pub upload_url: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub upload_expires_at: String,
 }
 
@@ -235,8 +242,11 @@ pub struct ApiKeyInfo {
     pub key_id: String,
     pub label: String,
     pub scopes: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub revoked_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: Option<String>,
 }
 
@@ -258,6 +268,7 @@ pub struct User {
     pub email: String,
     /// `admin` or `user`.
     pub role: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     pub passkeys: u64,
 }
@@ -291,6 +302,7 @@ pub struct Actor {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
     pub actor: Actor,
     pub action: String,

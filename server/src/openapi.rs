@@ -75,6 +75,21 @@ impl Modify for Security {
     }
 }
 
+/// Ciphertext bytes (`application/octet-stream`), for bodies that are not JSON.
+pub struct Ciphertext;
+
+impl utoipa::PartialSchema for Ciphertext {
+    fn schema() -> RefOr<openapi::schema::Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/octet-stream")
+            .description(Some("The ciphertext: the envelope's STREAM payload, at most 104,857,600 bytes."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Ciphertext {}
+
 /// Every route under `/api/v1`, with its documentation.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::api::routes()).routes(routes!(openapi_json))
@@ -92,7 +107,7 @@ pub fn document() -> &'static openapi::OpenApi {
 
 /// This document: OpenAPI 3.1, generated from the relay's code.
 #[utoipa::path(
-    get, path = "/openapi.json", tag = "meta",
+    get, path = "/openapi.json", operation_id = "get_openapi", tag = "meta",
     security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json")),
 )]
@@ -281,6 +296,13 @@ mod tests {
         }
 
         let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let mut ids = BTreeSet::new();
+        for item in json["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                let id = op["operationId"].as_str().expect("every operation has an id");
+                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            }
+        }
         assert_eq!(json["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
         for schema in ["Org", "Bundle", "Envelope", "Receipt", "Refusal", "Message", "ErrorBody", "AuditEntry", "UserWithSetupLink"] {
             assert!(json["components"]["schemas"].get(schema).is_some(), "schema {schema} missing");

@@ -465,6 +465,9 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     for row in rows {
         line(row.clone());
     }
+    if rows.is_empty() {
+        println!("(none)");
+    }
 }
 
 fn or_dash(v: &Option<String>) -> String {

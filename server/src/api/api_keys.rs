@@ -55,7 +55,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyInfo, sqlx::Error> {
 
 /// The org's API keys, revoked ones included, newest first.
 #[utoipa::path(
-    get, path = "/api-keys", tag = "api keys",
+    get, path = "/api-keys", operation_id = "list_api_keys", tag = "api keys",
     params(PageQuery),
     responses(
         (status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>),
@@ -82,7 +82,7 @@ pub fn validate_label(label: &str) -> Result<(), ApiError> {
 /// Registers an API key. `proof` is the new key's signature over
 /// `T("fxe/v1 api-key", org_id, key_id, scopes joined by ",")` (PROTOCOL.md §6).
 #[utoipa::path(
-    post, path = "/api-keys", tag = "api keys",
+    post, path = "/api-keys", operation_id = "create_api_key", tag = "api keys",
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "Registered.", body = ApiKeyInfo),
@@ -138,7 +138,7 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
 
 /// Revokes one of the org's keys at once. Revoking a revoked key is a no-op.
 #[utoipa::path(
-    delete, path = "/api-keys/{key_id}", tag = "api keys",
+    delete, path = "/api-keys/{key_id}", operation_id = "revoke_api_key", tag = "api keys",
     params(("key_id" = String, Path, description = "`ak_` and 24 hex characters.")),
     responses(
         (status = 204, description = "Revoked."),

@@ -42,7 +42,7 @@ fn invalid(message: &'static str) -> ApiError {
 /// The org's audit trail: who (user, API key, relay, operator) did what,
 /// when, from which address. Newest first.
 #[utoipa::path(
-    get, path = "/audit", tag = "audit",
+    get, path = "/audit", operation_id = "list_audit", tag = "audit",
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of audit entries.", body = Page<AuditEntry>),

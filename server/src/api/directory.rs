@@ -24,7 +24,7 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
 /// Who owns this number now, with the org's active bundle; 404
 /// `not_on_network` when no member org does (use the PSTN carrier).
 #[utoipa::path(
-    get, path = "/directory/{number}", tag = "directory",
+    get, path = "/directory/{number}", operation_id = "lookup_number", tag = "directory",
     params(("number" = String, Path, description = "E.164; loosely formatted input is normalised; send `+` as `%2B`.")),
     responses(
         (status = 200, description = "The owner and its active bundle.", body = DirectoryEntry),
@@ -47,7 +47,7 @@ fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
 
 /// A member org's identity, to verify what it signed.
 #[utoipa::path(
-    get, path = "/orgs/{org_id}", tag = "directory",
+    get, path = "/orgs/{org_id}", operation_id = "get_org_public", tag = "directory",
     params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
     responses(
         (status = 200, description = "The org's public identity.", body = OrgPublic),
@@ -69,7 +69,7 @@ async fn org(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<
 
 /// Every bundle the org has published, newest first (to verify old envelopes and receipts).
 #[utoipa::path(
-    get, path = "/orgs/{org_id}/bundles", tag = "directory",
+    get, path = "/orgs/{org_id}/bundles", operation_id = "list_org_bundles", tag = "directory",
     params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
     responses(
         (status = 200, description = "The org's bundles.", body = OrgBundles),

@@ -25,6 +25,7 @@ use crate::{
     blobs::{BlobKey, ByteRange},
     error::{ApiError, ApiJson, ApiQuery},
     messages::{self, COLUMNS, MessageRow, Party},
+    openapi::Ciphertext,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -40,7 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// the ciphertext to `upload_url` within an hour. The same `message_id` and
 /// envelope again answers 200 with the same answer.
 #[utoipa::path(
-    post, path = "/messages", tag = "messages",
+    post, path = "/messages", operation_id = "create_message", tag = "messages",
     request_body = CreateMessageRequest,
     responses(
         (status = 201, description = "Accepted; upload the ciphertext next.", body = CreateMessageResponse),
@@ -69,9 +70,9 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): Ap
 /// `UNSIGNED-PAYLOAD`: the envelope binds the bytes). Length and SHA-256 must
 /// equal the envelope's. The message becomes `queued`.
 #[utoipa::path(
-    put, path = "/messages/{id}/content", tag = "messages",
+    put, path = "/messages/{id}/content", operation_id = "upload_content", tag = "messages",
     params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The ciphertext."),
+    request_body(content = Ciphertext, content_type = "application/octet-stream", description = "The ciphertext."),
     responses(
         (status = 200, description = "Stored; the message is queued for its recipient.", body = Message),
         (status = 400, description = "`unreadable_body` (the upload was interrupted), `bad_request`.", body = ErrorBody),
@@ -101,7 +102,7 @@ async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<St
 /// A message with its envelope, status, timestamps and receipt or refusal.
 /// Sender and recipient orgs only.
 #[utoipa::path(
-    get, path = "/messages/{id}", tag = "messages",
+    get, path = "/messages/{id}", operation_id = "get_message", tag = "messages",
     params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
     responses(
         (status = 200, description = "The message, with `envelope`.", body = Message),
@@ -136,14 +137,14 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
 
 /// The ciphertext (recipient only), with `Range` support.
 #[utoipa::path(
-    get, path = "/messages/{id}/content", tag = "messages",
+    get, path = "/messages/{id}/content", operation_id = "download_content", tag = "messages",
     params(
         ("id" = String, Path, description = "The message id (UUIDv4, lowercase)."),
         ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
     ),
     responses(
-        (status = 200, description = "The whole ciphertext.", body = Vec<u8>, content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 200, description = "The whole ciphertext.", body = Ciphertext, content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range.", body = Ciphertext, content_type = "application/octet-stream"),
         (status = 404, description = "`not_found` (only the recipient can download).", body = ErrorBody),
         (status = 410, description = "`gone`: delivered, refused or expired.", body = ErrorBody),
         (status = 416, description = "`range_not_satisfiable`.", body = ErrorBody),
@@ -182,7 +183,7 @@ async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<
 /// ciphertext is deleted and the message is `delivered`. The same receipt
 /// again is a no-op.
 #[utoipa::path(
-    post, path = "/messages/{id}/receipt", tag = "messages",
+    post, path = "/messages/{id}/receipt", operation_id = "post_receipt", tag = "messages",
     params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
     request_body = Receipt,
     responses(
@@ -203,7 +204,7 @@ async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// Refuses a message with a signed refusal (PROTOCOL.md §5): the ciphertext
 /// is deleted and the message is `rejected`.
 #[utoipa::path(
-    post, path = "/messages/{id}/reject", tag = "messages",
+    post, path = "/messages/{id}/reject", operation_id = "reject_message", tag = "messages",
     params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
     request_body = Refusal,
     responses(
@@ -263,7 +264,7 @@ fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
 /// `updated_since` is inclusive, so a poller resuming from the last
 /// `updated_at` it saw misses nothing (it may see that message again).
 #[utoipa::path(
-    get, path = "/messages", tag = "messages",
+    get, path = "/messages", operation_id = "list_messages", tag = "messages",
     params(ListQuery),
     responses(
         (status = 200, description = "A page of messages.", body = Page<Message>),

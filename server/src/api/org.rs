@@ -37,7 +37,7 @@ pub const MAX_BUNDLE_CLOCK_AHEAD_SECS: i64 = 24 * 3600;
 
 /// The caller's org: name, ids, fingerprint, numbers, active bundle, counts.
 #[utoipa::path(
-    get, path = "/org", tag = "org",
+    get, path = "/org", operation_id = "get_org", tag = "org",
     responses((status = 200, description = "The caller's org.", body = Org)),
 )]
 async fn get_org(State(state): State<AppState>, caller: Caller) -> Result<ApiJson<Org>, ApiError> {
@@ -50,7 +50,7 @@ async fn get_org(State(state): State<AppState>, caller: Caller) -> Result<ApiJso
 ///
 /// Claiming a number the org already holds or claims answers 200 with it.
 #[utoipa::path(
-    post, path = "/numbers", tag = "org",
+    post, path = "/numbers", operation_id = "claim_number", tag = "org",
     request_body = ClaimNumberRequest,
     responses(
         (status = 201, description = "Claimed; pending the operator's approval.", body = NumberInfo),
@@ -104,7 +104,7 @@ async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req
 
 /// Releases one of the org's numbers (or withdraws a pending claim).
 #[utoipa::path(
-    delete, path = "/numbers/{number}", tag = "org",
+    delete, path = "/numbers/{number}", operation_id = "release_number", tag = "org",
     params(("number" = String, Path, description = "E.164, loosely formatted input is normalised; send `+` as `%2B`.")),
     responses(
         (status = 204, description = "Released."),
@@ -141,7 +141,7 @@ async fn release_number(State(state): State<AppState>, caller: Caller, Path(numb
 ///
 /// Publishing the active bundle again answers 200 with it.
 #[utoipa::path(
-    post, path = "/bundles", tag = "org",
+    post, path = "/bundles", operation_id = "publish_bundle", tag = "org",
     request_body = PublishBundleRequest,
     responses(
         (status = 201, description = "The new active bundle.", body = OrgBundle),

@@ -47,7 +47,7 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
 /// Redeems an invite: creates the org, its numbers, its first bundle and API
 /// key, and an admin user, whose single-use passkey setup link is answered.
 #[utoipa::path(
-    post, path = "/invites/redeem", tag = "onboarding",
+    post, path = "/invites/redeem", operation_id = "redeem_invite", tag = "onboarding",
     security(()),
     request_body = RedeemRequest,
     responses(

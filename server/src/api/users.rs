@@ -59,7 +59,7 @@ async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result
 
 /// The org's current members, newest first.
 #[utoipa::path(
-    get, path = "/users", tag = "team",
+    get, path = "/users", operation_id = "list_users", tag = "team",
     params(PageQuery),
     responses(
         (status = 200, description = "A page of users.", body = Page<User>),
@@ -94,7 +94,7 @@ async fn mail_link(state: &AppState, to: &str, org_name: &str, url: &str, invite
 /// Adds a teammate and mails them a single-use passkey setup link (24 h),
 /// also returned here. `org.user.added` fires.
 #[utoipa::path(
-    post, path = "/users", tag = "team",
+    post, path = "/users", operation_id = "create_user", tag = "team",
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink),
@@ -154,7 +154,7 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
 /// Removes a member: their sessions end at once and their unused setup links
 /// stop working. The last admin cannot be removed. `org.user.removed` fires.
 #[utoipa::path(
-    delete, path = "/users/{id}", tag = "team",
+    delete, path = "/users/{id}", operation_id = "remove_user", tag = "team",
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Removed."),
@@ -216,7 +216,7 @@ async fn expire_setup_links(conn: &mut AnyConnection, user_id: &str, now: i64) -
 /// A new single-use passkey setup link for a member (lost passkey, expired
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
-    post, path = "/users/{id}/setup-link", tag = "team",
+    post, path = "/users/{id}/setup-link", operation_id = "create_setup_link", tag = "team",
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink),
