@@ -33,6 +33,7 @@ use axum::{
 };
 use fxe_protocol::transcript::{Transcript, sha256};
 use sqlx::Row;
+use tracing::Instrument;
 
 use crate::{AppState, auth::Caller, clock, error::ApiError};
 
@@ -112,10 +113,13 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     // The handler and the bookkeeping run to the end even if the client goes away.
     let request = Request::from_parts(parts, Body::from(body));
     let (task_state, task_record) = (state.clone(), record.clone());
-    let task = tokio::spawn(async move {
-        let response = next.run(request).await;
-        finish(&task_state, &task_record, response).await
-    });
+    let task = tokio::spawn(
+        async move {
+            let response = next.run(request).await;
+            finish(&task_state, &task_record, response).await
+        }
+        .instrument(tracing::Span::current()),
+    );
     match task.await {
         Ok(response) => Ok(response),
         Err(e) => {

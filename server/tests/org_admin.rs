@@ -69,6 +69,8 @@ async fn org_view_and_number_claims() {
     // Releasing: only one's own numbers.
     call(&server, &b, "DELETE", "/api/v1/numbers/%2B15550100002", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
     call(&server, &a, "DELETE", "/api/v1/numbers/not-a-number", None).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
+    call(&server, &a, "DELETE", "/api/v1/numbers/%FF%FE", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_path");
+    call(&server, &a, "DELETE", "/api/v1/users/%C0", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_path");
     call(&server, &a, "DELETE", "/api/v1/numbers/%2B1%20555%20010%200002", None).await.expect(StatusCode::NO_CONTENT);
     call(&server, &a, "DELETE", "/api/v1/numbers/%2B15550100002", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
     // Now another org may claim it.

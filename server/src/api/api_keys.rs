@@ -1,10 +1,7 @@
 //! The org's API keys: list, register (the key pair is made on the org's
 //! side; the relay stores only the public key), revoke.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
     api::{ApiKeyInfo, CreateApiKeyRequest, ErrorBody, Page},
     apikey, encoding,
@@ -21,7 +18,7 @@ use crate::{
     audit::{self, Entry},
     auth::{Caller, Need},
     clock,
-    error::{ApiError, ApiJson, ApiQuery},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -146,7 +143,7 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         (status = 404, description = "`not_found`: not one of this org's keys.", body = ErrorBody),
     ),
 )]
-async fn revoke(State(state): State<AppState>, caller: Caller, Path(key_id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn revoke(State(state): State<AppState>, caller: Caller, ApiPath(key_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let not_found = || ApiError::not_found("No such API key in this org.");
     apikey::validate_key_id(&key_id).map_err(|_| not_found())?;

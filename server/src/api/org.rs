@@ -1,10 +1,7 @@
 //! The caller's own org (API.md, The org): `GET /org`, number claims and
 //! releases, bundle rotation.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use fxe_protocol::api::{ClaimNumberRequest, ErrorBody, NumberInfo, Org, OrgBundle, PublishBundleRequest};
 use serde_json::json;
 use sqlx::Row;
@@ -15,7 +12,7 @@ use crate::{
     audit::{self, Entry},
     auth::{Caller, Need},
     clock,
-    error::{ApiError, ApiJson},
+    error::{ApiError, ApiJson, ApiPath},
     events, orgs,
 };
 
@@ -113,7 +110,7 @@ async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
 )]
-async fn release_number(State(state): State<AppState>, caller: Caller, Path(number): Path<String>) -> Result<StatusCode, ApiError> {
+async fn release_number(State(state): State<AppState>, caller: Caller, ApiPath(number): ApiPath<String>) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&number)?;
     let mut tx = state.db.begin_write().await?;

@@ -1,10 +1,7 @@
 //! The org's team: list, invite (a single-use passkey setup link, mailed and
 //! returned to the admin), remove (ends the user's sessions), new setup link.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use fxe_protocol::api::{CreateUserRequest, ErrorBody, Page, User, UserWithSetupLink};
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
@@ -19,7 +16,7 @@ use crate::{
     audit::{self, Entry},
     auth::{Caller, Need},
     clock,
-    error::{ApiError, ApiJson, ApiQuery},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
     events, mail, orgs, setup_links,
 };
 
@@ -163,7 +160,7 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         (status = 409, description = "`last_admin`: the org needs at least one admin.", body = ErrorBody),
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
@@ -224,7 +221,7 @@ async fn expire_setup_links(conn: &mut AnyConnection, user_id: &str, now: i64) -
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
     ),
 )]
-async fn new_setup_link(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
+async fn new_setup_link(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
