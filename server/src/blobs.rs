@@ -296,7 +296,8 @@ pub trait BlobStore: Send + Sync + 'static {
 pub struct LocalBlobStore {
     root: PathBuf,
     instance: String,
-    _lock: std::fs::File,
+    /// The held lock; replaced if someone deletes the lock file.
+    lock: std::sync::Arc<std::sync::Mutex<std::fs::File>>,
 }
 
 const LOCK_SUFFIX: &str = ".lock";
@@ -314,14 +315,8 @@ impl LocalBlobStore {
         }
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let lock_path = root.join(TEMP_DIR).join(format!("{instance}{LOCK_SUFFIX}"));
-        let lock = tokio::task::spawn_blocking(move || -> io::Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new().create_new(true).write(true).open(&lock_path)?;
-            file.try_lock().map_err(|e| io::Error::other(format!("cannot lock {}: {e}", lock_path.display())))?;
-            Ok(file)
-        })
-        .await
-        .map_err(io::Error::other)??;
-        Ok(LocalBlobStore { root, instance, _lock: lock })
+        let lock = tokio::task::spawn_blocking(move || take_lock(&lock_path)).await.map_err(io::Error::other)??;
+        Ok(LocalBlobStore { root, instance, lock: std::sync::Arc::new(std::sync::Mutex::new(lock)) })
     }
 
     /// Removes the partial uploads of relays that are no longer running (their
@@ -329,8 +324,19 @@ impl LocalBlobStore {
     pub async fn sweep_orphans(&self) -> Result<usize, BlobError> {
         let dir = self.root.join(TEMP_DIR);
         let ours = self.instance.clone();
+        let held = self.lock.clone();
         let removed = tokio::task::spawn_blocking(move || -> io::Result<usize> {
-            let mut live = std::collections::HashSet::new();
+            // This relay is alive whatever the disk says; if its lock file was
+            // deleted, lock a new one so other relays keep seeing it alive.
+            let own_lock = dir.join(format!("{ours}{LOCK_SUFFIX}"));
+            if !own_lock.exists() {
+                if let Ok(file) = take_lock(&own_lock) {
+                    if let Ok(mut guard) = held.lock() {
+                        *guard = file;
+                    }
+                }
+            }
+            let mut live = std::collections::HashSet::from([ours.clone()]);
             let mut dead_locks = Vec::new();
             let names: Vec<String> = std::fs::read_dir(&dir)?.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
             for name in &names {
@@ -387,6 +393,13 @@ impl LocalBlobStore {
     fn object_path(&self, key: &BlobKey) -> PathBuf {
         self.object_dir(key).join(key.as_str())
     }
+}
+
+/// Creates `path` and takes an exclusive lock on it, held while the file stays open.
+fn take_lock(path: &Path) -> io::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    file.try_lock().map_err(|e| io::Error::other(format!("cannot lock {}: {e}", path.display())))?;
+    Ok(file)
 }
 
 fn new_temp_id(instance: &str) -> TempId {
