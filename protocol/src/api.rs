@@ -456,3 +456,104 @@ mod openapi_schemas {
         }
     }
 }
+
+// ---------- webhooks ----------
+
+/// A webhook endpoint. `secret` (`whsec_…`) is only in the answers of
+/// creation and rotation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub enabled: bool,
+    /// Why the relay disabled it (a 410 from the endpoint), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// `POST /webhooks`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookRequest {
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `PATCH /webhooks/{id}`: only the fields given change.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// One try at a delivery.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookAttempt {
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub at: String,
+    /// The endpoint's HTTP status; null when no answer came.
+    pub status_code: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// The first 2 KiB of the endpoint's answer (lossy UTF-8).
+    pub response_body: Option<String>,
+}
+
+/// One event to one endpoint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub endpoint_id: String,
+    /// `pending`, `succeeded` or `dead`.
+    pub status: String,
+    /// Oldest first.
+    pub attempts: Vec<WebhookAttempt>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub next_attempt_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+}
+
+/// `POST /webhooks/{id}/redeliver?since=` answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RedeliverSinceAnswer {
+    /// How many events were queued again for the endpoint.
+    pub queued: u64,
+}
+
+/// An event of the 30-day log (`GET /events`): the payload exactly as sent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
+    pub created_at: String,
+    pub org_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: serde_json::Value,
+}

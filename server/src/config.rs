@@ -79,6 +79,55 @@ pub struct ServeArgs {
     #[arg(long, env = "FXE_RATE_LIMIT_PER_MINUTE", value_name = "N", default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate_limit_per_minute: u32,
+
+    /// Let webhook endpoints use http and private, loopback or link-local
+    /// addresses. For development and tests only: it lets org admins make the
+    /// relay call into its own network.
+    #[arg(long, env = "FXE_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
+
+    /// The file holding the key that encrypts webhook signing secrets at
+    /// rest: 64 hex characters. Default: `webhook-secret.key` in the data
+    /// directory, created on first start. Relays sharing one PostgreSQL
+    /// database must all use the same key.
+    #[arg(long, env = "FXE_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// For tests and benchmarks only: the waits between webhook attempts,
+    /// e.g. 1s,2s,500ms (default 30s,2m,10m,1h,6h,24h).
+    #[arg(long, env = "FXE_RETRY_SCHEDULE", value_name = "LIST", hide = true, value_parser = parse_retry_schedule)]
+    pub retry_schedule: Option<RetrySchedule>,
+}
+
+/// The waits between webhook attempts: after the n-th failed attempt the
+/// next comes `steps[n-1]` later; after the last step's attempt fails, the
+/// delivery is dead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(pub Vec<std::time::Duration>);
+
+impl Default for RetrySchedule {
+    /// 30 s, 2 min, 10 min, 1 h, 6 h, 24 h (API.md).
+    fn default() -> Self {
+        RetrySchedule([30, 120, 600, 3600, 6 * 3600, 24 * 3600].into_iter().map(std::time::Duration::from_secs).collect())
+    }
+}
+
+/// Parses `1s,2s,500ms,…` (1 to 20 steps; units ms, s, m, h, d).
+pub fn parse_retry_schedule(raw: &str) -> Result<RetrySchedule, String> {
+    let steps = raw
+        .split(',')
+        .map(|step| {
+            let step = step.trim();
+            match step.strip_suffix("ms") {
+                Some(ms) => ms.parse::<u64>().ok().filter(|&n| n > 0).map(std::time::Duration::from_millis).ok_or_else(|| format!("{step:?} is not a duration")),
+                None => parse_duration(step),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if steps.len() > 20 {
+        return Err("at most 20 steps".into());
+    }
+    Ok(RetrySchedule(steps))
 }
 
 /// API requests a minute per key or session, unless configured.
@@ -116,6 +165,9 @@ impl ServeArgs {
             leptos,
             message_ttl: self.message_ttl,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            allow_private_webhooks: self.allow_private_webhooks,
+            secret_key_file: self.secret_key_file,
+            retry_schedule: self.retry_schedule.unwrap_or_default(),
         })
     }
 }
@@ -135,6 +187,12 @@ pub struct Config {
     pub message_ttl: std::time::Duration,
     /// API requests a minute per API key or session.
     pub rate_limit_per_minute: u32,
+    /// Webhook endpoints may use http and non-public addresses (development).
+    pub allow_private_webhooks: bool,
+    /// The webhook secret key file; `None`: `webhook-secret.key` in the data directory.
+    pub secret_key_file: Option<PathBuf>,
+    /// The waits between webhook attempts.
+    pub retry_schedule: RetrySchedule,
 }
 
 impl Config {
@@ -371,6 +429,16 @@ mod tests {
 
     fn bind() -> SocketAddr {
         "127.0.0.1:3000".parse().unwrap()
+    }
+
+    #[test]
+    fn retry_schedules() {
+        assert_eq!(RetrySchedule::default().0.len(), 6);
+        let s = parse_retry_schedule("1s, 500ms,2m").unwrap();
+        assert_eq!(s.0, vec![std::time::Duration::from_secs(1), std::time::Duration::from_millis(500), std::time::Duration::from_secs(120)]);
+        for bad in ["", "1x", "0ms", "1s,,2s"] {
+            assert!(parse_retry_schedule(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

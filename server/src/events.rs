@@ -36,22 +36,41 @@ pub const ALL: [&str; 8] = [
 #[derive(Clone, Default)]
 pub struct Events {
     notify: Arc<Notify>,
+    /// The webhook worker's own wake-up: a permit is kept when it is busy,
+    /// so a commit is never missed.
+    webhooks: Arc<Notify>,
 }
 
 impl Events {
     pub fn notify(&self) {
         self.notify.notify_waiters();
         self.notify.notify_one();
+        self.webhooks.notify_one();
     }
 
     pub async fn wait(&self) {
         self.notify.notified().await;
     }
+
+    /// For the webhook worker: returns at once if something was committed
+    /// since the last call.
+    pub async fn wait_webhooks(&self) {
+        self.webhooks.notified().await;
+    }
 }
 
 /// Writes one event for `org_id` on `conn` (inside the caller's transaction)
-/// and returns its id. The payload is `{"id","type","created_at","org_id","data"}`.
+/// and queues its webhook deliveries to the org's enabled endpoints that
+/// subscribe to `event_type`; returns the event id. The payload is
+/// `{"id","type","created_at","org_id","data"}`.
 pub async fn emit(conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value) -> Result<String, DbError> {
+    let id = insert(conn, org_id, event_type, data).await?;
+    crate::webhooks::queue::fan_out(conn, org_id, event_type, &id).await?;
+    Ok(id)
+}
+
+/// Writes one event without queueing deliveries (see [`emit`]).
+pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value) -> Result<String, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let now = clock::now_ms();
     let payload = json!({

@@ -46,6 +46,7 @@ pub mod sessions;
 pub mod setup_links;
 pub mod sweeper;
 pub mod web;
+pub mod webhooks;
 
 use std::{future::Future, time::Duration};
 
@@ -101,6 +102,7 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
     let workers = [
         echo::spawn(state.clone(), echo_keys, shutdown.clone()),
         sweeper::spawn(state.clone(), shutdown.clone()),
+        webhooks::worker::spawn(state.clone(), shutdown.clone()),
     ];
     let router = build_router(state);
     let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown.clone().cancelled_owned());

@@ -46,6 +46,7 @@ use crate::AppState;
         (name = "api keys", description = "The org's API keys (admin)."),
         (name = "team", description = "The org's people (admin)."),
         (name = "audit", description = "The org's audit trail (admin)."),
+        (name = "webhooks", description = "Webhook endpoints, deliveries and the 30-day event log (admin)."),
         (name = "meta", description = "This document."),
     ),
     modifiers(&Security),

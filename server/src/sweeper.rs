@@ -127,7 +127,12 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
 
     sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1").bind(now - fxe_protocol::request::REPLAY_WINDOW as i64).execute(state.db.pool()).await?;
     sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(now - 24 * 3600).execute(state.db.pool()).await?;
-    sqlx::query("DELETE FROM events WHERE created_at_ms < $1").bind(clock::now_ms() - EVENT_RETENTION_MS).execute(state.db.pool()).await?;
+    // Events age out with their deliveries and attempts (ON DELETE CASCADE),
+    // except those still pending: those go once settled.
+    sqlx::query("DELETE FROM events WHERE created_at_ms < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')")
+        .bind(clock::now_ms() - EVENT_RETENTION_MS)
+        .execute(state.db.pool())
+        .await?;
     if let Err(e) = state.blobs.sweep_orphans().await {
         tracing::warn!(error = %e, "could not sweep partial uploads");
     }

@@ -45,6 +45,8 @@ pub struct AppState {
     pub events: crate::events::Events,
     /// Sends mail (setup links); the outbox folder until SMTP is configured.
     pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// The webhook key, HTTP client and retry schedule.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -88,6 +90,7 @@ impl AppState {
             "storage ready"
         );
 
+        let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
         let mailer = crate::mail::Outbox::new(storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME), crate::mail::default_from(&config.public_url));
         Ok(AppState {
             mailer: Arc::new(mailer),
@@ -96,6 +99,7 @@ impl AppState {
             db,
             blobs: Arc::new(blobs),
             events: crate::events::Events::default(),
+            webhooks: Arc::new(webhooks),
         })
     }
 }

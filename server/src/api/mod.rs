@@ -20,6 +20,7 @@ pub mod org;
 pub mod pagination;
 pub mod redeem;
 pub mod users;
+pub mod webhooks;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,4 +31,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(webhooks::routes())
 }

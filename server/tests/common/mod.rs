@@ -78,6 +78,9 @@ pub fn test_config(data_dir: &Path, database_url: Option<String>) -> Config {
         leptos: leptos_options_from(bind, |_| None).expect("default Leptos options"),
         message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         rate_limit_per_minute: fxe_server::config::DEFAULT_RATE_LIMIT_PER_MINUTE,
+        allow_private_webhooks: false,
+        secret_key_file: None,
+        retry_schedule: Default::default(),
     }
 }
 

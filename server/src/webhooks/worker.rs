@@ -1,0 +1,245 @@
+//! The delivery worker: woken by every committed event (and at the next due
+//! retry), it claims due attempts and POSTs them, signed, to their endpoints.
+
+use std::time::{Duration, Instant};
+
+use sqlx::Row;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    Webhooks, guard,
+    queue::{self, Claim, Outcome},
+};
+use crate::{AppState, clock, db::{Backend, DbError}};
+
+/// How long an endpoint has to answer (API.md: 2xx within 10 s).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of an answer is kept per attempt.
+pub const BODY_KEPT: usize = 2048;
+/// Attempts in flight at once, per relay.
+const CONCURRENCY: usize = 32;
+/// The longest sleep: other relays (PostgreSQL) may queue work this one
+/// is not told about.
+const MAX_IDLE: Duration = Duration::from_secs(2);
+
+pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if state.db.backend() == Backend::Sqlite {
+            match queue::release_all(&state.db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(attempts = n, "webhook attempts interrupted by a stop will run again"),
+                Err(e) => tracing::warn!(error = %e, "cannot release webhook leases"),
+            }
+        }
+        let mut running: JoinSet<()> = JoinSet::new();
+        loop {
+            while running.try_join_next().is_some() {}
+            let free = CONCURRENCY.saturating_sub(running.len());
+            let mut claimed = 0;
+            if free > 0 {
+                match queue::claim(&state.db, free).await {
+                    Ok(claims) => {
+                        claimed = claims.len();
+                        for c in claims {
+                            running.spawn(attempt(state.clone(), c));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot claim webhook attempts"),
+                }
+            }
+            if claimed > 0 && claimed == free {
+                // Possibly more due: wait only for a free slot.
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    () = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            let sleep = idle_for(&state).await;
+            tokio::select! {
+                () = state.events.wait_webhooks() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                () = tokio::time::sleep(sleep) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        // Let attempts in flight finish; cut off, they run again later.
+        let _ = tokio::time::timeout(TIMEOUT + Duration::from_secs(2), async { while running.join_next().await.is_some() {} }).await;
+    })
+}
+
+async fn idle_for(state: &AppState) -> Duration {
+    match queue::next_due(&state.db).await {
+        Ok(Some(due)) => Duration::from_millis((due - clock::now_ms()).clamp(0, MAX_IDLE.as_millis() as i64) as u64),
+        Ok(None) => MAX_IDLE,
+        Err(_) => MAX_IDLE,
+    }
+}
+
+/// One attempt: send, record, settle.
+async fn attempt(state: AppState, claim: Claim) {
+    if let Err(e) = try_attempt(&state, &claim).await {
+        tracing::warn!(delivery_id = %claim.delivery_id, error = %e, "webhook attempt could not be recorded; it runs again when its lease ends");
+    }
+}
+
+async fn try_attempt(state: &AppState, claim: &Claim) -> Result<(), DbError> {
+    let row = sqlx::query(
+        "SELECT e.url, e.enabled, e.secret_sealed, e.old_secret_sealed, e.old_secret_until_ms, v.payload_json, v.event_type \
+         FROM webhook_endpoints e, events v WHERE e.id = $1 AND v.id = $2",
+    )
+    .bind(&claim.endpoint_id)
+    .bind(&claim.event_id)
+    .fetch_optional(state.db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let hooks = &state.webhooks;
+    let at_ms = clock::now_ms();
+    if row.try_get::<i64, _>("enabled")? == 0 {
+        let mut tx = state.db.begin_write().await?;
+        queue::kill_pending(&mut tx, &claim.endpoint_id, at_ms).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let url: String = row.try_get("url")?;
+    let body: String = row.try_get("payload_json")?;
+    let event_type: String = row.try_get("event_type")?;
+    let mut secrets = Vec::new();
+    let sealed: String = row.try_get("secret_sealed")?;
+    let outcome = match hooks.key.open(&claim.endpoint_id, &sealed) {
+        Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
+        Ok(current) => {
+            secrets.push(current);
+            let old: Option<String> = row.try_get("old_secret_sealed")?;
+            let until: Option<i64> = row.try_get("old_secret_until_ms")?;
+            if let (Some(old), Some(until)) = (old, until)
+                && until > at_ms
+                && let Ok(s) = hooks.key.open(&claim.endpoint_id, &old)
+            {
+                secrets.push(s);
+            }
+            send(hooks, &url, &claim.event_id, &event_type, body.as_bytes(), &secrets).await
+        }
+    };
+    let status = queue::settle(&state.db, claim, &hooks.schedule, at_ms, &outcome).await?;
+    metrics_and_log(claim, &outcome, status);
+    Ok(())
+}
+
+fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: &str) {
+    tracing::debug!(delivery_id = %claim.delivery_id, event_id = %claim.event_id, status_code = ?outcome.status_code, latency_ms = outcome.latency_ms, error = ?outcome.error, next = status, "webhook attempt");
+}
+
+/// POSTs one signed event; never follows redirects.
+pub async fn send(hooks: &Webhooks, url: &str, event_id: &str, event_type: &str, body: &[u8], secrets: &[fxe_protocol::webhook::WebhookSecret]) -> Outcome {
+    let started = Instant::now();
+    let fail = |error: String| Outcome { error: Some(error), latency_ms: started.elapsed().as_millis() as u64, ..Default::default() };
+    // Checked at every attempt; the client's resolver checks the address it connects to.
+    let url = match guard::check(url, hooks.allow_private).await {
+        Ok(u) => u,
+        Err(e) => return fail(format!("refused: {e}")),
+    };
+    let ts = clock::now_secs().max(0) as u64;
+    let request = hooks
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-fxe-timestamp", ts.to_string())
+        .header("x-fxe-signature", fxe_protocol::webhook::fxe_signature_header(secrets, ts, body))
+        .header("x-fxe-event-id", event_id)
+        .header("x-fxe-event-type", event_type)
+        .header("webhook-id", event_id)
+        .header("webhook-timestamp", ts.to_string())
+        .header("webhook-signature", fxe_protocol::webhook::standard_signature_header(secrets, event_id, ts, body))
+        .body(body.to_vec());
+    let response = match tokio::time::timeout(TIMEOUT, request.send()).await {
+        Err(_) => return fail(format!("no answer within {} s", TIMEOUT.as_secs())),
+        Ok(Err(e)) => return fail(describe(&e)),
+        Ok(Ok(r)) => r,
+    };
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let status = response.status();
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+    let kept = read_prefix(response).await;
+    let error = if status.is_success() {
+        None
+    } else if status.is_redirection() {
+        Some(format!("redirect ({status}) not followed"))
+    } else {
+        Some(format!("answered {status}"))
+    };
+    Outcome { status_code: Some(status.as_u16()), latency_ms, error, body: Some(kept), retry_after }
+}
+
+/// The first [`BODY_KEPT`] bytes of the answer (lossy UTF-8), read for at most 2 s.
+async fn read_prefix(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while kept.len() < BODY_KEPT {
+            match response.chunk().await {
+                Ok(Some(chunk)) => kept.extend_from_slice(&chunk[..chunk.len().min(BODY_KEPT - kept.len())]),
+                _ => break,
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut text = if e.is_connect() { "connection failed".to_owned() } else if e.is_timeout() { "timed out".to_owned() } else { "request failed".to_owned() };
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// `Retry-After`: delay seconds, or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate_secs(v)?;
+    Some(Duration::from_secs(at.saturating_sub(clock::now_secs()).max(0) as u64))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to unix seconds.
+fn httpdate_secs(v: &str) -> Option<i64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? + 1;
+    let rfc = format!("{year}-{month:02}-{:02}T{time}Z", day.parse::<u32>().ok()?);
+    fxe_protocol::time::parse_rfc3339(&rfc).ok()
+}
+
+/// The shared HTTP client: no redirects, no proxy, the guard's resolver.
+pub fn client(allow_private: bool) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(guard::GuardResolver::shared(allow_private))
+        .connect_timeout(TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("fxe-relay-webhooks/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(httpdate_secs("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+    }
+}
