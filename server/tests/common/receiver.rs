@@ -35,6 +35,8 @@ pub enum Reply {
 #[derive(Clone, Debug)]
 pub struct Received {
     pub at: Instant,
+    /// The same moment on the wall clock (to compare with database times).
+    pub at_system: std::time::SystemTime,
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
@@ -138,7 +140,7 @@ impl Drop for Receiver {
 
 async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     let event_id = headers.get("x-fxe-event-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    shared.received.lock().unwrap().push(Received { at: Instant::now(), path: uri.path().to_owned(), headers, body });
+    shared.received.lock().unwrap().push(Received { at: Instant::now(), at_system: std::time::SystemTime::now(), path: uri.path().to_owned(), headers, body });
     {
         let mut map = shared.in_flight.lock().unwrap();
         let entry = map.entry(event_id.clone()).or_default();
