@@ -4,7 +4,9 @@
 //!   (the route pattern, e.g. `/api/v1/messages/{id}`, never the raw path;
 //!   `unmatched` for anything no route matched);
 //! * `fxe_messages{status}`: messages stored, by status, counted at scrape time;
-//! * `fxe_upload_bytes_total`: ciphertext bytes received by uploads.
+//! * `fxe_upload_bytes_total`: ciphertext bytes received by uploads;
+//! * `fxe_webhook_attempts_total{result}`: webhook attempts, `succeeded` or `failed`;
+//! * `fxe_webhook_deliveries{status}`: webhook deliveries, by status, counted at scrape time.
 
 use std::{
     collections::BTreeMap,
@@ -27,6 +29,13 @@ use sqlx::Row;
 use crate::AppState;
 
 static UPLOAD_BYTES: AtomicU64 = AtomicU64::new(0);
+static WEBHOOK_SUCCEEDED: AtomicU64 = AtomicU64::new(0);
+static WEBHOOK_FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one webhook attempt.
+pub fn count_webhook_attempt(succeeded: bool) {
+    if succeeded { &WEBHOOK_SUCCEEDED } else { &WEBHOOK_FAILED }.fetch_add(1, Ordering::Relaxed);
+}
 
 /// `(route, method, status)` → answers.
 static REQUESTS: Mutex<BTreeMap<(String, String, u16), u64>> = Mutex::new(BTreeMap::new());
@@ -99,6 +108,21 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# TYPE fxe_upload_bytes_total counter");
     let _ = writeln!(out, "fxe_upload_bytes_total {}", upload_bytes());
 
+    let _ = writeln!(out, "# HELP fxe_webhook_attempts_total Webhook attempts by result.");
+    let _ = writeln!(out, "# TYPE fxe_webhook_attempts_total counter");
+    let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"succeeded\"}} {}", WEBHOOK_SUCCEEDED.load(Ordering::Relaxed));
+    let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"failed\"}} {}", WEBHOOK_FAILED.load(Ordering::Relaxed));
+    match webhook_counts(&state).await {
+        Ok(counts) => {
+            let _ = writeln!(out, "# HELP fxe_webhook_deliveries Webhook deliveries the relay holds, by status.");
+            let _ = writeln!(out, "# TYPE fxe_webhook_deliveries gauge");
+            for (status, n) in counts {
+                let _ = writeln!(out, "fxe_webhook_deliveries{{status=\"{status}\"}} {n}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count webhook deliveries"),
+    }
+
     let mut response = (StatusCode::OK, out).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -121,6 +145,16 @@ async fn message_counts(state: &AppState) -> Result<Vec<(&'static str, i64)>, sq
         MessageStatus::Failed,
     ];
     Ok(all.iter().map(|s| (s.as_str(), by_status.get(s.as_str()).copied().unwrap_or(0))).collect())
+}
+
+/// Webhook deliveries by status (0 when there is none).
+async fn webhook_counts(state: &AppState) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status").fetch_all(state.db.pool()).await?;
+    let mut by_status = BTreeMap::new();
+    for row in rows {
+        by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
+    }
+    Ok(["pending", "succeeded", "dead"].into_iter().map(|s| (s, by_status.get(s).copied().unwrap_or(0))).collect())
 }
 
 /// Label values: backslash, double quote and newline escaped.

@@ -153,6 +153,11 @@ async fn signed_deliveries_carry_events_and_verify() {
     assert!(actions.contains(&"webhook.created") && actions.contains(&"webhook.test_sent"), "{actions:?}");
     assert!(!audit.to_string().contains(&secret));
 
+    // /metrics counts attempts and deliveries.
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains(r#"fxe_webhook_deliveries{status="succeeded"} "#), "{metrics}");
+    assert!(metrics.contains(r#"fxe_webhook_attempts_total{result="succeeded"} "#), "{metrics}");
+
     // Bad input answers clearly.
     let (status, body) = a.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": receiver.url(), "events": ["message.nope"] }))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_events")));

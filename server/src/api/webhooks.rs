@@ -12,7 +12,10 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::pagination::{self, PageRequest};
+use super::{
+    api_keys::PageQuery,
+    pagination::{self, PageRequest},
+};
 use crate::{
     AppState,
     audit::{self, Entry},
@@ -56,17 +59,6 @@ fn endpoint_from_row(row: &AnyRow) -> Result<WebhookEndpoint, sqlx::Error> {
         created_at: clock::rfc3339(row.try_get::<i64, _>("created_at_ms")? / 1000),
         secret: None,
     })
-}
-
-/// `?limit=&cursor=`
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-struct PageQuery {
-    /// 1 to 500, default 50.
-    limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
 }
 
 fn not_found() -> ApiError {

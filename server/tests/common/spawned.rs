@@ -66,7 +66,7 @@ pub async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&s
         Some(u) => cmd.env("FXE_DATABASE_URL", u),
         None => cmd.env_remove("FXE_DATABASE_URL"),
     };
-    let child = cmd.spawn().expect("fxe-server starts");
+    let mut child = cmd.spawn().expect("fxe-server starts");
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
     for _ in 0..200 {
@@ -80,5 +80,7 @@ pub async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&s
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("fxe-server did not become healthy");
 }
