@@ -93,16 +93,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         let _ = writeln!(out, "fxe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}", escape(route), escape(method));
     }
 
-    match message_counts(&state).await {
-        Ok(counts) => {
-            let _ = writeln!(out, "# HELP fxe_messages Messages the relay holds, by status.");
-            let _ = writeln!(out, "# TYPE fxe_messages gauge");
-            for (status, n) in counts {
-                let _ = writeln!(out, "fxe_messages{{status=\"{status}\"}} {n}");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: cannot count messages"),
-    }
+    let statuses: Vec<&'static str> = MESSAGE_STATUSES.iter().map(|s| s.as_str()).collect();
+    status_gauge(&mut out, &state, "fxe_messages", "Messages the relay holds, by status.", "messages", &statuses).await;
 
     let _ = writeln!(out, "# HELP fxe_upload_bytes_total Ciphertext bytes received by uploads.");
     let _ = writeln!(out, "# TYPE fxe_upload_bytes_total counter");
@@ -112,16 +104,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# TYPE fxe_webhook_attempts_total counter");
     let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"succeeded\"}} {}", WEBHOOK_SUCCEEDED.load(Ordering::Relaxed));
     let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"failed\"}} {}", WEBHOOK_FAILED.load(Ordering::Relaxed));
-    match webhook_counts(&state).await {
-        Ok(counts) => {
-            let _ = writeln!(out, "# HELP fxe_webhook_deliveries Webhook deliveries the relay holds, by status.");
-            let _ = writeln!(out, "# TYPE fxe_webhook_deliveries gauge");
-            for (status, n) in counts {
-                let _ = writeln!(out, "fxe_webhook_deliveries{{status=\"{status}\"}} {n}");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "metrics: cannot count webhook deliveries"),
-    }
+    status_gauge(&mut out, &state, "fxe_webhook_deliveries", "Webhook deliveries the relay holds, by status.", "webhook_deliveries", &["pending", "succeeded", "dead"]).await;
 
     let mut response = (StatusCode::OK, out).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
@@ -129,32 +112,35 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     response
 }
 
-/// Every status with its count (0 when there is none).
-async fn message_counts(state: &AppState) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM messages GROUP BY status").fetch_all(state.db.pool()).await?;
-    let mut by_status = BTreeMap::new();
-    for row in rows {
-        by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
-    }
-    let all = [
-        MessageStatus::AwaitingUpload,
-        MessageStatus::Queued,
-        MessageStatus::Delivered,
-        MessageStatus::Rejected,
-        MessageStatus::Expired,
-        MessageStatus::Failed,
-    ];
-    Ok(all.iter().map(|s| (s.as_str(), by_status.get(s.as_str()).copied().unwrap_or(0))).collect())
-}
+const MESSAGE_STATUSES: [MessageStatus; 6] = [
+    MessageStatus::AwaitingUpload,
+    MessageStatus::Queued,
+    MessageStatus::Delivered,
+    MessageStatus::Rejected,
+    MessageStatus::Expired,
+    MessageStatus::Failed,
+];
 
-/// Webhook deliveries by status (0 when there is none).
-async fn webhook_counts(state: &AppState) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status").fetch_all(state.db.pool()).await?;
-    let mut by_status = BTreeMap::new();
-    for row in rows {
-        by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
+/// Writes gauge `name`: the rows of `table` by `status`, every one of `all` (0 when none).
+async fn status_gauge(out: &mut String, state: &AppState, name: &str, help: &str, table: &str, all: &[&str]) {
+    let counts = async {
+        let rows = sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {table} GROUP BY status")).fetch_all(state.db.pool()).await?;
+        let mut by_status = BTreeMap::new();
+        for row in rows {
+            by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
+        }
+        Ok::<_, sqlx::Error>(by_status)
+    };
+    match counts.await {
+        Ok(by_status) => {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for status in all {
+                let _ = writeln!(out, "{name}{{status=\"{status}\"}} {}", by_status.get(*status).copied().unwrap_or(0));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, table, "metrics: cannot count"),
     }
-    Ok(["pending", "succeeded", "dead"].into_iter().map(|s| (s, by_status.get(s).copied().unwrap_or(0))).collect())
 }
 
 /// Label values: backslash, double quote and newline escaped.
