@@ -428,3 +428,37 @@ async fn two_relays_on_one_postgres_deliver_every_event_once() {
     b_relay.stop().await;
     a_relay.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
+    let server = start("60s,60s,60s,60s,60s,60s", true).await;
+    let receiver = Receiver::start().await;
+    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    receiver.script([Reply::Status(500)]);
+    let pending = ping(&server, &a, &id).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["attempts"].as_array().is_some_and(|a| a.len() == 1)).await;
+    let done = ping(&server, &a, &id).await;
+    wait_delivery(&server, &a, &id, done["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+
+    // Both events are 31 days old now; the sweeper keeps the one still pending.
+    let old = fxe_server::clock::now_ms() - 31 * 24 * 3600 * 1000;
+    sqlx::query("UPDATE events SET created_at_ms = $1").bind(old).execute(server.state.db.pool()).await.unwrap();
+    fxe_server::sweeper::sweep_once(&server.state).await.unwrap();
+    let left = deliveries(&server, &a, &id).await;
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0]["id"], pending["id"]);
+    assert_eq!(left[0]["status"], "pending");
+    assert_eq!(left[0]["attempts"].as_array().unwrap().len(), 1);
+    let (_, log) = a.call(&server, "GET", "/api/v1/events", None).await;
+    let ids: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&pending["event_id"].as_str().unwrap()) && !ids.contains(&done["event_id"].as_str().unwrap()), "{ids:?}");
+    let (status, _) = a.call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", done["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "its event is gone");
+    // The pending one is still delivered when asked.
+    let (status, _) = a.call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", pending["id"].as_str().unwrap()), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    server.stop().await;
+}
