@@ -312,6 +312,9 @@ async fn the_guard_refuses_non_public_addresses_unless_allowed() {
     kept.config.allow_private_webhooks = true;
     let allowed = kept.restart().await;
     let receiver = Receiver::start().await;
+    for url in ["https://localhost/hook", "http://10.0.0.8/hook", "https://[::1]:8443/"] {
+        endpoint(&allowed, &a, url, &["org.user.added"]).await;
+    }
     let (id, _) = endpoint(&allowed, &a, &receiver.url(), &["ping"]).await;
     let (status, body) = a.call(&allowed, "PATCH", &format!("/api/v1/webhooks/{id}"), Some(&json!({ "url": "ftp://x/" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

@@ -237,6 +237,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_client_connects_only_to_checked_addresses() {
+        use std::error::Error;
+        // The URL check is bypassed here on purpose: the client's own resolver still refuses.
+        let client = crate::webhooks::worker::client(false).unwrap();
+        let err = client.post("http://localhost:9/hook").send().await.unwrap_err();
+        let mut chain = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            chain.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        assert!(chain.contains("loopback"), "{chain}");
+        let name = || "localhost".parse::<reqwest::dns::Name>().unwrap();
+        assert!(reqwest::dns::Resolve::resolve(&GuardResolver { allow_private: false }, name()).await.is_err());
+        let addrs: Vec<SocketAddr> = reqwest::dns::Resolve::resolve(&GuardResolver { allow_private: true }, name()).await.unwrap().collect();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
+    }
+
+    #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
         let err = check("https://localhost/hook", false).await.unwrap_err();
         assert!(matches!(err, GuardError::Blocked { .. }), "{err}");
