@@ -465,3 +465,19 @@ async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
     wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_lengthens_a_wait_up_to_twice_its_step() {
+    let server = start("300ms,300ms,300ms,300ms,300ms,300ms", true).await;
+    let receiver = Receiver::start().await;
+    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    receiver.script([Reply::RetryAfter(429, 3600), Reply::Status(200)]);
+    let d = ping(&server, &a, &id).await;
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let gap = got[1].at - got[0].at;
+    assert!(gap >= Duration::from_millis(600), "Retry-After lengthened the 300 ms step to 600 ms, waited {gap:?}");
+    assert!(gap < Duration::from_secs(60), "but not to an hour: {gap:?}");
+    wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    server.stop().await;
+}
