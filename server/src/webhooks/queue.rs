@@ -175,12 +175,31 @@ fn jitter() -> f64 {
     f64::from(u32::from_be_bytes(b)) / f64::from(u32::MAX)
 }
 
+/// One finished attempt, to be settled.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub claim: Claim,
+    pub attempt_at_ms: i64,
+    pub outcome: Outcome,
+}
+
+/// Settles finished attempts in one transaction (one commit for many
+/// attempts); answers each delivery's new status, in order.
+pub async fn settle(db: &Db, schedule: &RetrySchedule, finished: &[Finished]) -> Result<Vec<&'static str>, DbError> {
+    let mut tx = db.begin_write().await?;
+    let mut statuses = Vec::with_capacity(finished.len());
+    for f in finished {
+        statuses.push(settle_one(&mut tx, &f.claim, schedule, f.attempt_at_ms, &f.outcome).await?);
+    }
+    tx.commit().await?;
+    Ok(statuses)
+}
+
 /// Records the attempt and moves the delivery on: succeeded, pending with the
 /// next attempt's time, or dead. A 410 disables the endpoint and kills its
 /// pending deliveries. A delivery this worker no longer holds (requeued by
-/// hand meanwhile) only gets the attempt recorded.
-pub async fn settle(db: &Db, claim: &Claim, schedule: &RetrySchedule, attempt_at_ms: i64, outcome: &Outcome) -> Result<&'static str, DbError> {
-    let mut tx = db.begin_write().await?;
+/// hand meanwhile, or killed by a 410) only gets the attempt recorded.
+async fn settle_one(tx: &mut AnyConnection, claim: &Claim, schedule: &RetrySchedule, attempt_at_ms: i64, outcome: &Outcome) -> Result<&'static str, DbError> {
     let attempt_id = new_id("at_")?;
     sqlx::query(
         "INSERT INTO webhook_attempts (id, delivery_id, at_ms, status_code, latency_ms, error, response_body) \
@@ -222,9 +241,8 @@ pub async fn settle(db: &Db, claim: &Claim, schedule: &RetrySchedule, attempt_at
     .await?
     .rows_affected();
     if held == 1 && outcome.gone() {
-        disable_gone(&mut tx, &claim.endpoint_id, now).await?;
+        disable_gone(tx, &claim.endpoint_id, now).await?;
     }
-    tx.commit().await?;
     Ok(status)
 }
 

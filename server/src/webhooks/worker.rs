@@ -1,15 +1,21 @@
 //! The delivery worker: woken by every committed event (and at the next due
 //! retry), it claims due attempts and POSTs them, signed, to their endpoints.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use sqlx::Row;
-use tokio::task::JoinSet;
+use tokio::{
+    sync::{Notify, mpsc},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
     Webhooks, guard,
-    queue::{self, Claim, Outcome},
+    queue::{self, Claim, Finished, Outcome},
 };
 use crate::{AppState, clock, db::{Backend, DbError}};
 
@@ -19,6 +25,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub const BODY_KEPT: usize = 2048;
 /// Attempts in flight at once, per relay.
 const CONCURRENCY: usize = 32;
+/// Finished attempts settled in one transaction at most.
+const SETTLE_BATCH: usize = 64;
 /// The longest sleep: other relays (PostgreSQL) may queue work this one
 /// is not told about.
 const MAX_IDLE: Duration = Duration::from_secs(2);
@@ -32,6 +40,9 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
                 Err(e) => tracing::warn!(error = %e, "cannot release webhook leases"),
             }
         }
+        let settled = Arc::new(Notify::new());
+        let (finished, to_settle) = mpsc::channel(SETTLE_BATCH * 2);
+        let settler = tokio::spawn(settler(state.clone(), to_settle, settled.clone()));
         let mut running: JoinSet<()> = JoinSet::new();
         loop {
             while running.try_join_next().is_some() {}
@@ -42,7 +53,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
                     Ok(claims) => {
                         claimed = claims.len();
                         for c in claims {
-                            running.spawn(attempt(state.clone(), c));
+                            running.spawn(attempt(state.clone(), c, finished.clone()));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot claim webhook attempts"),
@@ -59,14 +70,40 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
             let sleep = idle_for(&state).await;
             tokio::select! {
                 () = state.events.wait_webhooks() => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                () = settled.notified() => {}
                 () = tokio::time::sleep(sleep) => {}
                 () = shutdown.cancelled() => break,
             }
         }
-        // Let attempts in flight finish; cut off, they run again later.
+        // Let attempts in flight finish and settle; cut off, they run again later.
         let _ = tokio::time::timeout(TIMEOUT + Duration::from_secs(2), async { while running.join_next().await.is_some() {} }).await;
+        running.abort_all();
+        drop(finished);
+        let _ = settler.await;
     })
+}
+
+/// Settles finished attempts, many per transaction, and wakes the worker
+/// (a retry may now be due sooner than it planned).
+async fn settler(state: AppState, mut to_settle: mpsc::Receiver<Finished>, settled: Arc<Notify>) {
+    while let Some(first) = to_settle.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < SETTLE_BATCH {
+            match to_settle.try_recv() {
+                Ok(f) => batch.push(f),
+                Err(_) => break,
+            }
+        }
+        match queue::settle(&state.db, &state.webhooks.schedule, &batch).await {
+            Ok(statuses) => {
+                for (f, status) in batch.iter().zip(statuses) {
+                    metrics_and_log(&f.claim, &f.outcome, status);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts could not be recorded; they run again when their leases end"),
+        }
+        settled.notify_one();
+    }
 }
 
 async fn idle_for(state: &AppState) -> Duration {
@@ -77,14 +114,20 @@ async fn idle_for(state: &AppState) -> Duration {
     }
 }
 
-/// One attempt: send, record, settle.
-async fn attempt(state: AppState, claim: Claim) {
-    if let Err(e) = try_attempt(&state, &claim).await {
-        tracing::warn!(delivery_id = %claim.delivery_id, error = %e, "webhook attempt could not be recorded; it runs again when its lease ends");
+/// One attempt: send, then hand the outcome to the settler.
+async fn attempt(state: AppState, claim: Claim, finished: mpsc::Sender<Finished>) {
+    match try_attempt(&state, &claim).await {
+        Ok(Some((attempt_at_ms, outcome))) => {
+            let _ = finished.send(Finished { claim, attempt_at_ms, outcome }).await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(delivery_id = %claim.delivery_id, error = %e, "webhook attempt failed before sending; it runs again when its lease ends"),
     }
 }
 
-async fn try_attempt(state: &AppState, claim: &Claim) -> Result<(), DbError> {
+/// Sends the claimed attempt; `None` when there is nothing to send (the
+/// endpoint or event is gone, or the endpoint is disabled).
+async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Outcome)>, DbError> {
     let row = sqlx::query(
         "SELECT e.url, e.enabled, e.secret_sealed, e.old_secret_sealed, e.old_secret_until_ms, v.payload_json, v.event_type \
          FROM webhook_endpoints e, events v WHERE e.id = $1 AND v.id = $2",
@@ -93,14 +136,14 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<(), DbError> {
     .bind(&claim.event_id)
     .fetch_optional(state.db.pool())
     .await?;
-    let Some(row) = row else { return Ok(()) };
+    let Some(row) = row else { return Ok(None) };
     let hooks = &state.webhooks;
     let at_ms = clock::now_ms();
     if row.try_get::<i64, _>("enabled")? == 0 {
         let mut tx = state.db.begin_write().await?;
         queue::kill_pending(&mut tx, &claim.endpoint_id, at_ms).await?;
         tx.commit().await?;
-        return Ok(());
+        return Ok(None);
     }
     let url: String = row.try_get("url")?;
     let body: String = row.try_get("payload_json")?;
@@ -122,9 +165,7 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<(), DbError> {
             send(hooks, &url, &claim.event_id, &event_type, body.as_bytes(), &secrets).await
         }
     };
-    let status = queue::settle(&state.db, claim, &hooks.schedule, at_ms, &outcome).await?;
-    metrics_and_log(claim, &outcome, status);
-    Ok(())
+    Ok(Some((at_ms, outcome)))
 }
 
 fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: &str) {
