@@ -364,11 +364,7 @@ pub async fn upload(
     }
 
     let key = BlobKey::new(message_id).map_err(ApiError::internal)?;
-    let published = match state.blobs.publish(staged, &key).await {
-        Err(BlobError::AlreadyExists) => Err(BlobError::AlreadyExists),
-        other => other,
-    };
-    if let Err(e) = published {
+    if let Err(e) = state.blobs.publish(staged, &key).await {
         // A blob under this key can only be a leftover of a crash between publish and commit.
         if matches!(e, BlobError::AlreadyExists) {
             tracing::warn!(message_id, "replacing a leftover blob from an interrupted upload");

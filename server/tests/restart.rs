@@ -4,77 +4,19 @@
 
 mod common;
 
-use std::{
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
-use common::client::{Relay, TestOrg};
+use common::{
+    client::{Relay, TestOrg},
+    spawned::{self, Spawned, free_port},
+};
 use futures_util::StreamExt;
 use fxe_protocol::request::Body;
-use fxe_server::{config::DatabaseTarget, db::Db};
 use reqwest::StatusCode;
 use serde_json::json;
 
-struct Spawned {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    db: Db,
-}
-
-impl Relay for Spawned {
-    fn base(&self) -> &str {
-        &self.base
-    }
-    fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-    fn db(&self) -> &Db {
-        &self.db
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        // A failing test must not leave a relay running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>) -> Spawned {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxe-server"));
-    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    match db_url {
-        Some(u) => cmd.env("FXE_DATABASE_URL", u),
-        None => cmd.env_remove("FXE_DATABASE_URL"),
-    };
-    let child = cmd.spawn().expect("fxe-server starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    for _ in 0..200 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            let target = match db_url {
-                Some(u) => DatabaseTarget::Postgres(u.to_owned()),
-                None => DatabaseTarget::SqliteFile(data_dir.join("fxe.db")),
-            };
-            let db = Db::open(&target).await.unwrap();
-            return Spawned { child, base, http, db };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("fxe-server did not become healthy");
+    spawned::spawn(env!("CARGO_BIN_EXE_fxe-server"), data_dir, port, db_url, &[]).await
 }
 
 /// Data files below `dir` (not the relays' `.lock` files).
@@ -120,10 +62,8 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(files_in(&tmp_dir) > 0, "the upload is being staged");
-    relay.child.kill().unwrap();
-    relay.child.wait().unwrap();
+    relay.kill().await;
     let _ = upload.await;
-    relay.db.close().await;
 
     let mut relay = spawn(&data, port, db_url.as_deref()).await;
     assert_eq!(files_in(&tmp_dir), 0, "no partial blob after restart");
@@ -138,9 +78,7 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     let (_, plaintext) = b.receive(&relay, &env.message_id).await;
     assert_eq!(plaintext, fax);
 
-    relay.child.kill().unwrap();
-    relay.child.wait().unwrap();
-    relay.db.close().await;
+    relay.kill().await;
     if let Some(pg) = pg {
         pg.drop_database().await;
     }

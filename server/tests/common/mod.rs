@@ -9,6 +9,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod client;
+pub mod spawned;
 
 use std::{net::SocketAddr, path::Path, time::Duration};
 
