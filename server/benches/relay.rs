@@ -14,7 +14,7 @@
 //! `FXE_BENCH_SECONDS` sets each cycle run's length (default 10).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 #[path = "../../protocol/benches/report.rs"]
 mod report;

@@ -352,12 +352,11 @@ pub async fn upload(
     };
     crate::metrics::add_upload_bytes(staged.len());
     let env = row.envelope()?;
-    if let Some(ClaimedBody::Sha256(h)) = claimed {
-        if h != *staged.sha256() {
+    if let Some(ClaimedBody::Sha256(h)) = claimed
+        && h != *staged.sha256() {
             release_lease(state, message_id).await;
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "body_hash_mismatch", "The body does not match X-FXE-Content-SHA256."));
         }
-    }
     if staged.len() != env.ciphertext_len || *staged.sha256() != env.ciphertext_sha256 {
         release_lease(state, message_id).await;
         return Err(ApiError::unprocessable("content_mismatch", "The uploaded bytes differ from the envelope's ciphertext_len or ciphertext_sha256; nothing was kept."));

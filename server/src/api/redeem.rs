@@ -126,11 +126,10 @@ async fn redeem(
         "expired" => return Err(ApiError::new(StatusCode::GONE, "invite_expired", "This invite has expired; ask the relay operator for a new one.")),
         _ => {}
     }
-    if !invite.numbers.is_empty() {
-        if let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
+    if !invite.numbers.is_empty()
+        && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
             return Err(ApiError::unprocessable("number_not_in_invite", format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", "))));
         }
-    }
     if orgs::get(&mut tx, &org_id).await?.is_some() {
         return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
     }
