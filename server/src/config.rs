@@ -64,8 +64,10 @@ pub struct ServeArgs {
 
     /// The address people and integrators use to reach this relay, e.g.
     /// https://fax.example.org (scheme and host, optionally a port, nothing
-    /// else). Used for links, cookie security and origin checks. Defaults to
-    /// http:// and the --bind address.
+    /// else). Used for links, cookie security, origin checks and as the
+    /// passkeys' relying party (which must be a host name, not an IP address).
+    /// Defaults to http:// and the --bind address, with `localhost` for a
+    /// loopback or wildcard address.
     #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
@@ -261,7 +263,9 @@ pub fn public_url_or_default(raw: Option<&str>, bind: SocketAddr) -> Result<Url,
 }
 
 fn default_public_url(bind: SocketAddr) -> Url {
-    let host = if bind.ip().is_unspecified() {
+    // A loopback or wildcard bind is reached as `localhost`: WebAuthn
+    // (passkeys) refuses IP addresses as relying-party ids.
+    let host = if bind.ip().is_unspecified() || bind.ip().is_loopback() {
         "localhost".to_string()
     } else {
         match bind {
@@ -395,12 +399,13 @@ mod tests {
 
     #[test]
     fn default_public_url_follows_bind() {
-        assert_eq!(default_public_url(bind()).as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(default_public_url(bind()).as_str(), "http://localhost:3000/");
         assert_eq!(
             default_public_url("0.0.0.0:8080".parse().unwrap()).as_str(),
             "http://localhost:8080/"
         );
-        assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://[::1]:3000/");
+        assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://localhost:3000/");
+        assert_eq!(default_public_url("192.0.2.7:3000".parse().unwrap()).as_str(), "http://192.0.2.7:3000/");
     }
 
     #[test]

@@ -174,6 +174,21 @@ pub fn setup_link_mail(to: &str, org_name: &str, link: &str, invited: bool) -> M
     }
 }
 
+/// The mail `POST /auth/recover` sends: a new passkey setup link.
+pub fn recovery_mail(to: &str, org_name: &str, link: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Your fxe recovery link".to_owned(),
+        body: format!(
+            "Someone (hopefully you) asked to recover access to {org_name} on fxe.\n\n\
+             Open this link to set up a new passkey and sign in:\n\n{link}\n\n\
+             The link works once and expires in 24 hours. Your other passkeys keep working.\n\
+             If you did not ask for this, ignore this mail: nothing changes until the link is used.\n"
+        ),
+        link: Some(link.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

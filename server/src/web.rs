@@ -45,6 +45,8 @@ pub struct AppState {
     pub events: crate::events::Events,
     /// Sends mail (setup links); the outbox folder until SMTP is configured.
     pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// The relay as a WebAuthn relying party (passkeys), for its public URL.
+    pub passkeys: Arc<crate::passkeys::RelyingParty>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -89,8 +91,13 @@ impl AppState {
         );
 
         let mailer = crate::mail::Outbox::new(storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME), crate::mail::default_from(&config.public_url));
+        let passkeys = crate::passkeys::RelyingParty::for_public_url(&config.public_url);
+        if let Err(why) = passkeys.get() {
+            tracing::warn!("{why}");
+        }
         Ok(AppState {
             mailer: Arc::new(mailer),
+            passkeys: Arc::new(passkeys),
             leptos: config.leptos.clone(),
             config: Arc::new(config),
             db,

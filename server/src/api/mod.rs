@@ -14,6 +14,7 @@ use crate::AppState;
 
 pub mod api_keys;
 pub mod audit;
+pub mod auth;
 pub mod directory;
 pub mod messages;
 pub mod org;
@@ -30,4 +31,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(auth::routes())
 }
