@@ -22,6 +22,8 @@ pub const BLOBS_DIR_NAME: &str = "blobs";
 /// A configuration that cannot be used; the message says what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Mail(String),
     #[error("invalid --public-url {url:?}: {reason}")]
     PublicUrl { url: String, reason: &'static str },
     #[error(
@@ -81,6 +83,18 @@ pub struct ServeArgs {
     #[arg(long, env = "FXE_RATE_LIMIT_PER_MINUTE", value_name = "N", default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate_limit_per_minute: u32,
+
+    /// The SMTP server for the relay's mail (passkey setup and recovery
+    /// links): smtps://USER:PASS@HOST:465 (TLS), or
+    /// smtp://USER:PASS@HOST:587?tls=required (STARTTLS). Without it, each
+    /// mail is written to <data-dir>/outbox/ and its link logged.
+    #[arg(long, env = "FXE_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the relay's mail, e.g. "fxe <fax@example.org>"
+    /// (default: fxe relay <noreply@HOST> for the public URL's host).
+    #[arg(long, env = "FXE_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
 }
 
 /// API requests a minute per key or session, unless configured.
@@ -111,6 +125,7 @@ impl ServeArgs {
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let public_url = public_url_or_default(self.public_url.as_deref(), self.bind)?;
         let leptos = leptos_options_from_env(self.bind)?;
+        let mail = MailSettings::new(self.smtp_url, self.mail_from, &public_url)?;
         Ok(Config {
             bind: self.bind,
             storage: Storage::from_args(self.storage)?,
@@ -118,7 +133,34 @@ impl ServeArgs {
             leptos,
             message_ttl: self.message_ttl,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            mail,
         })
+    }
+}
+
+/// Where the relay's mail goes, validated.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The SMTP server's URL (`None`: the outbox folder).
+    pub smtp_url: Option<String>,
+    /// The `From` mailbox.
+    pub from: String,
+}
+
+impl MailSettings {
+    pub fn new(smtp_url: Option<String>, from: Option<String>, public_url: &Url) -> Result<MailSettings, ConfigError> {
+        let from = from.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| crate::mail::default_from(public_url));
+        crate::mail::check_from(&from).map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
+        let smtp_url = smtp_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            crate::mail::check_smtp_url(url).map_err(|reason| ConfigError::Mail(format!("--smtp-url: {reason}")))?;
+        }
+        Ok(MailSettings { smtp_url, from })
+    }
+
+    /// The outbox folder, with the default sender.
+    pub fn outbox(public_url: &Url) -> MailSettings {
+        MailSettings { smtp_url: None, from: crate::mail::default_from(public_url) }
     }
 }
 
@@ -137,6 +179,8 @@ pub struct Config {
     pub message_ttl: std::time::Duration,
     /// API requests a minute per API key or session.
     pub rate_limit_per_minute: u32,
+    /// SMTP or the outbox folder, and the sender.
+    pub mail: MailSettings,
 }
 
 impl Config {

@@ -90,13 +90,14 @@ impl AppState {
             "storage ready"
         );
 
-        let mailer = crate::mail::Outbox::new(storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME), crate::mail::default_from(&config.public_url));
+        let mailer = crate::mail::from_settings(&config.mail, storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME))
+            .map_err(|e| anyhow::anyhow!("cannot set up mail: {e}"))?;
         let passkeys = crate::passkeys::RelyingParty::for_public_url(&config.public_url);
         if let Err(why) = passkeys.get() {
             tracing::warn!("{why}");
         }
         Ok(AppState {
-            mailer: Arc::new(mailer),
+            mailer,
             passkeys: Arc::new(passkeys),
             leptos: config.leptos.clone(),
             config: Arc::new(config),

@@ -79,6 +79,7 @@ pub fn test_config(data_dir: &Path, database_url: Option<String>) -> Config {
         leptos: leptos_options_from(bind, |_| None).expect("default Leptos options"),
         message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         rate_limit_per_minute: fxe_server::config::DEFAULT_RATE_LIMIT_PER_MINUTE,
+        mail: fxe_server::config::MailSettings::outbox(&url::Url::parse("http://127.0.0.1").unwrap()),
     }
 }
 
