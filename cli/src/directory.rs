@@ -106,8 +106,11 @@ pub fn lookup(relay: &Relay, state: &State, number: &str) -> Result<Option<Verif
     }))
 }
 
-/// An org's identity and every bundle it published, verified against it.
-fn org_keys(relay: &Relay, org_id: &str) -> Result<(OrgPublic, [u8; 32], Vec<(Bundle, bool)>)> {
+/// An org, its identity, and every bundle it published (with whether it is
+/// active), each verified against the identity.
+type OrgKeys = (OrgPublic, [u8; 32], Vec<(Bundle, bool)>);
+
+fn org_keys(relay: &Relay, org_id: &str) -> Result<OrgKeys> {
     fxe_protocol::encoding::validate_id32("org_id", org_id).map_err(|e| CliError::new(exit::USAGE, "invalid_org_id", e.to_string()))?;
     let org: OrgPublic = relay.get(&format!("/orgs/{org_id}"))?;
     let what = format!("org {org_id}");

@@ -161,6 +161,16 @@ fn changed_pins_stop_with_exit_4_until_trusted() {
     let r = a.run(&["trust", "+15550000062", "--fingerprint", &b.fingerprint]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(a.run(&["lookup", "+15550000062"]).code, 0);
+
+    // A bundle older than the newest seen for the org (a rollback) also stops.
+    let mut pins: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&pins_path).unwrap()).unwrap();
+    let created = pins["orgs"][&b.org_id]["newest_bundle_created_at"].as_u64().unwrap();
+    pins["orgs"][&b.org_id]["newest_bundle_created_at"] = (created + 1000).into();
+    std::fs::write(&pins_path, pins.to_string()).unwrap();
+    let r = a.run(&["lookup", "+15550000062", "--json"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("KEY ROLLBACK"), "{}", r.stderr);
+    assert_eq!(r.json()["error"]["code"], "pin_mismatch");
 }
 
 #[test]

@@ -32,10 +32,12 @@ pub fn rotate_bundle(ctx: &Ctx) -> Result<i32> {
         CliError::msg(format!("the bundle was published but {} could not be replaced: {}", loaded.path.display(), e.message))
     })?;
     let state = ctx.state(&loaded);
-    if let Ok(mut pins) = state.load_pins() {
-        if pins.orgs.contains_key(&keys.org_id) && pins.check_and_record(None, &keys.identity_pub, &new.bundle).is_ok() {
-            let _ = state.save_pins(&pins);
-        }
+    // Our own org, if pinned here, moves on to the new bundle.
+    if let Ok(mut pins) = state.load_pins()
+        && pins.orgs.contains_key(&keys.org_id)
+        && pins.check_and_record(None, &keys.identity_pub, &new.bundle).is_ok()
+    {
+        let _ = state.save_pins(&pins);
     }
     ctx.out.result(
         &json!({"bundle_id": new.bundle.bundle_id, "created_at": created_at, "previous_bundle_id": active.bundle.bundle_id, "keys": loaded.path, "bundles": keys.bundles.len()}),

@@ -88,7 +88,7 @@ impl Receiver<'_> {
                 Err(e) => {
                     failed += 1;
                     eprintln!("error: {}: {}", m.message_id, e.message);
-                    self.ctx.out.event(&json!({"event": "failed", "message_id": m.message_id, "error": e.kind, "message": e.message}), || String::new());
+                    self.ctx.out.event(&json!({"event": "failed", "message_id": m.message_id, "error": e.kind, "message": e.message}), String::new);
                 }
             }
         }
