@@ -52,7 +52,7 @@ pub struct Global {
     /// Passphrase of a protected keys.zip (asked on a terminal when needed).
     #[arg(long, global = true, env = "FXE_PASSPHRASE", hide_env_values = true, value_name = "PASSPHRASE")]
     pub passphrase: Option<String>,
-    /// Machine-readable output: one JSON document (or one JSON line per event with --watch).
+    /// Machine-readable output: one JSON document (receive: one JSON line per message).
     #[arg(long, global = true)]
     pub json: bool,
     /// No progress notes or bars.

@@ -146,8 +146,10 @@ fn api_error(res: Response) -> CliError {
         Ok(b) => (b.error.code, b.error.message),
         Err(_) => (format!("http_{}", status.as_u16()), text.chars().take(200).collect()),
     };
-    let exit_code = match status.as_u16() {
-        401 | 403 => exit::AUTH,
+    // 401: the credentials; 403 `forbidden`: the key's scope or the user's role.
+    // Other 403s (`from_number_not_yours`, `sender_mismatch`) are about the request.
+    let exit_code = match (status.as_u16(), code.as_str()) {
+        (401, _) | (403, "forbidden") => exit::AUTH,
         _ => exit::ERROR,
     };
     let mut err = CliError::new(exit_code, code.clone(), format!("the relay refused ({} {code}): {message}", status.as_u16()));

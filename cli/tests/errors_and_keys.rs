@@ -22,6 +22,12 @@ fn bad_inputs_give_one_line_errors_and_exit_codes() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("warning:"));
 
+    // A number that is not ours: the relay refuses (exit 1, its code in --json).
+    let r = a.run(&["send", "--to", "+15550000042", "--from", "+15550000042", "scan.pdf", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.json()["error"]["code"], "from_number_not_yours");
+    r.assert_one_line_error();
+
     // A missing file.
     let r = a.run(&["send", "--to", "+15550000042", "--from", "+15550000041", "missing.pdf"]);
     assert_eq!(r.code, 1);

@@ -29,6 +29,7 @@ struct Receiver<'a> {
     state: State,
     out_dir: PathBuf,
     numbers: Vec<String>,
+    watch: bool,
 }
 
 /// What happened to one message.
@@ -45,11 +46,19 @@ pub fn receive(ctx: &Ctx, a: ReceiveArgs) -> Result<i32> {
     let relay = ctx.relay(&keys, "receive")?;
     let org: Org = relay.get("/org")?;
     let numbers = org.numbers.into_iter().map(|n| n.number).collect();
-    let r = Receiver { ctx, keys: &keys, state: ctx.state(&keys), relay, out_dir: a.out_dir.clone(), numbers };
-    loop {
+    let r = Receiver { ctx, keys: &keys, state: ctx.state(&keys), relay, out_dir: a.out_dir.clone(), numbers, watch: a.watch };
+    if !a.watch {
         let failed = r.round()?;
-        if !a.watch {
-            return Ok(if failed == 0 { exit::OK } else { exit::ERROR });
+        return Ok(if failed == 0 { exit::OK } else { exit::ERROR });
+    }
+    ctx.out.note(format!("Watching for faxes every {} s; saving to {} (Ctrl-C stops).", a.interval.max(1), a.out_dir.display()));
+    loop {
+        match r.round() {
+            Ok(_) => {}
+            // A changed key or refused credentials need a person: stop.
+            Err(e) if e.code == exit::PIN || e.code == exit::AUTH => return Err(e),
+            // Anything else (relay down, a 5xx) is retried on the next poll.
+            Err(e) => ctx.out.warn(format!("{} (retrying in {} s)", e.message, a.interval.max(1))),
         }
         std::thread::sleep(Duration::from_secs(a.interval.max(1)));
     }
@@ -79,7 +88,11 @@ impl Receiver<'_> {
     /// One pass over the queue; returns how many messages failed (and stay queued).
     fn round(&self) -> Result<usize> {
         let mut failed = 0;
-        for m in self.queued()? {
+        let queued = self.queued()?;
+        if queued.is_empty() && !self.watch {
+            self.ctx.out.note("No queued faxes.");
+        }
+        for m in queued {
             match self.one(&m) {
                 Ok(outcome) => self.report(&m, outcome),
                 // A changed key stops everything until a person decides.
