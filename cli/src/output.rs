@@ -72,7 +72,7 @@ impl<R: Read> Read for ProgressReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bar.inc(n as u64);
-        if n == 0 {
+        if n == 0 || self.bar.length() == Some(self.bar.position()) {
             self.bar.finish_and_clear();
         }
         Ok(n)

@@ -141,6 +141,9 @@ fn passphrases_machine_keys_rotation_and_api_keys() {
     let list = a.run(&["api-key", "list", "--json"]).json();
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert_eq!(a.run(&["api-key", "revoke", &key_id]).code, 0);
+    let shown = a.run(&["keys", "show", "--json"]).json();
+    assert!(!shown["api_keys"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str()), "dropped from keys.zip");
+    assert_eq!(a.run(&["receive", "--out-dir", "in"]).code, 0, "receive signs with a key still valid");
     let list = a.run(&["api-key", "list", "--json"]).json();
     assert!(list["items"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str() && !k["revoked_at"].is_null()));
 }

@@ -86,8 +86,22 @@ pub fn api_key(ctx: &Ctx, c: ApiKeyCommand) -> Result<i32> {
         }
         ApiKeyCommand::Revoke { key_id } => {
             apikey::validate_key_id(&key_id).map_err(|e| CliError::new(exit::USAGE, "invalid_key_id", e.to_string()))?;
+            // A revoked key is also dropped from keys.zip, so no command signs with it again.
+            let held = loaded.keys.api_keys.iter().any(|k| k.key.key_id() == key_id);
+            let staged = if held {
+                let mut keys = loaded.keys.clone();
+                keys.api_keys.retain(|k| k.key.key_id() != key_id);
+                Some(loaded.stage(&keys)?)
+            } else {
+                None
+            };
             let _: Value = relay.call(Method::DELETE, &format!("/api-keys/{}", encode(&key_id)), None::<&()>)?;
-            ctx.out.result(&json!({"key_id": key_id, "revoked": true}), || format!("Revoked {key_id}."));
+            if let Some(staged) = staged {
+                files::publish(staged, &loaded.path, true)?;
+            }
+            ctx.out.result(&json!({"key_id": key_id, "revoked": true, "removed_from_keys": held}), || {
+                if held { format!("Revoked {key_id} and removed it from {}.", loaded.path.display()) } else { format!("Revoked {key_id}.") }
+            });
         }
     }
     Ok(exit::OK)
