@@ -142,6 +142,5 @@ fn main() {
     }
     records.push(Record::mib_per_s("seal throughput (fxe-client)", LEN as u64, seal));
     records.push(Record::mib_per_s("open throughput (fxe-client)", LEN as u64, open));
-    let path = report::write("cli-seal-open", &records).expect("results written");
-    println!("wrote {}", path.display());
+    report::write("cli-seal-open", &records).expect("results written");
 }
