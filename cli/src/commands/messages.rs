@@ -203,10 +203,9 @@ pub fn status(ctx: &Ctx, id: &str) -> Result<i32> {
     merge(&mut out, verdict.clone());
     ctx.out.result(&out, || {
         format!(
-            "{id}\nstatus:  {}\nfrom:    {} {}\nto:      {}\ncreated: {}\n{}",
+            "{id}\nstatus:  {}\nfrom:    {}\nto:      {}\ncreated: {}\n{}",
             msg.status.as_str(),
-            msg.from_number,
-            msg.from_name,
+            format!("{} {}", msg.from_number, msg.from_name).trim_end(),
             msg.to_number,
             msg.created_at,
             verdict["summary"].as_str().unwrap_or_default()
