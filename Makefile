@@ -56,7 +56,7 @@ test-stages: tools
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
 
-# The native crates: protocol, server (on SQLite) and, later, the CLI.
+# The native crates: protocol, server (on SQLite) and the CLI.
 test-native:
 	cargo test --workspace
 
@@ -76,6 +76,7 @@ test-postgres:
 	scripts/with-postgres.sh cargo test -p fxe-server
 
 bench: tools
+	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
 
 fuzz: tools
