@@ -184,6 +184,24 @@ pub struct Config {
 }
 
 impl Config {
+    /// A relay on a free loopback port (`bind` 127.0.0.1:0) with every other
+    /// setting at its default: SQLite in `data_dir` unless `database_url`,
+    /// public URL `http://127.0.0.1`, mail to the outbox folder. For tests and
+    /// tools that run a relay in-process; change fields as needed.
+    pub fn local(data_dir: std::path::PathBuf, database_url: Option<String>) -> Result<Config, ConfigError> {
+        let bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let public_url = Url::parse("http://127.0.0.1").map_err(|_| ConfigError::PublicUrl { url: "http://127.0.0.1".into(), reason: "does not parse" })?;
+        Ok(Config {
+            bind,
+            storage: Storage::from_args(StorageArgs { data_dir, database_url })?,
+            mail: MailSettings::outbox(&public_url),
+            public_url,
+            leptos: leptos_options_from(bind, |_| None)?,
+            message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+        })
+    }
+
     /// The relay's public origin, e.g. `https://fax.example.org`, as browsers
     /// send it in the `Origin` header.
     pub fn public_origin(&self) -> String {

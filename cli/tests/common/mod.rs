@@ -4,11 +4,7 @@
 
 #![allow(dead_code)]
 
-use fxe_server::{
-    AppState, Config,
-    config::{Storage, StorageArgs, leptos_options_from},
-};
-use std::net::SocketAddr;
+use fxe_server::{AppState, Config};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -29,15 +25,8 @@ impl Relay {
     pub fn start() -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("relay-data");
-        let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let config = Config {
-            bind,
-            storage: Storage::from_args(StorageArgs { data_dir: data_dir.clone(), database_url: None }).unwrap(),
-            public_url: url::Url::parse("http://127.0.0.1").unwrap(),
-            leptos: leptos_options_from(bind, |_| None).unwrap(),
-            message_ttl: Duration::from_secs(7 * 24 * 3600),
-            rate_limit_per_minute: 100_000,
-        };
+        let mut config = Config::local(data_dir.clone(), None).expect("relay configuration");
+        config.rate_limit_per_minute = 100_000;
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let state = rt.block_on(AppState::init(config)).expect("relay state");
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
