@@ -21,6 +21,7 @@ SERVER := target/release/fxe-server
 BIND ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
+OPERATOR_EMAIL ?= operator@example.org
 
 .PHONY: help tools build run test test-stages test-native test-wasm test-e2e test-postgres bench fuzz clean-data
 
@@ -37,7 +38,10 @@ run: build
 	@mkdir -p $(DATA_DIR)
 	@# ---- FIRST INVITE: a single-use invite for this relay, before it starts --
 	@$(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d --note "make run" \
-		--public-url http://$(subst 0.0.0.0,localhost,$(BIND))
+		--public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND)))
+	@# ---- OPERATOR: a passkey setup link for the relay's operator (/operator) --
+	@$(SERVER) operator add --data-dir $(DATA_DIR) --email $(OPERATOR_EMAIL) \
+		--public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND)))
 	@# --------------------------------------------------------------------------
 	@echo "fxe: serving on http://$(BIND) with data in $(DATA_DIR) (Ctrl-C stops)"
 	$(SERVER) serve --bind $(BIND) --data-dir $(DATA_DIR)
@@ -52,7 +56,7 @@ test-stages: tools
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
 
-# The native crates: protocol, server (on SQLite) and, later, the CLI.
+# The native crates: protocol, server (on SQLite) and the CLI.
 test-native:
 	cargo test --workspace
 
@@ -72,6 +76,7 @@ test-postgres:
 	scripts/with-postgres.sh cargo test -p fxe-server
 
 bench: tools
+	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
 
 fuzz: tools

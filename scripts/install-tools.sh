@@ -37,7 +37,9 @@ fi
 
 if ! have cargo-leptos || ! cargo-leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
   step "cargo install cargo-leptos 0.3.10"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  # Build tools, not shipped code: no LTO and light optimisation halve the
+  # install on 2 cores (speed of the tool itself does not matter here).
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install cargo-leptos@0.3.10 --locked --features no_downloads
 fi
 
@@ -45,7 +47,7 @@ wbv=$(wb_version); wbv=${wbv:-0.2.130}
 if ! have wasm-bindgen || ! have wasm-bindgen-test-runner \
   || ! wasm-bindgen --version 2>/dev/null | grep -q " $wbv\$"; then
   step "cargo install wasm-bindgen-cli $wbv"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install wasm-bindgen-cli --version "=$wbv" --force
 fi
 
@@ -74,7 +76,7 @@ if [ "$want_postgres" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 
 fi
 if [ "$want_fuzz" = 1 ] && ! have cargo-fuzz; then
   step "cargo install cargo-fuzz"
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install cargo-fuzz --locked
 fi
 echo "tools ready"

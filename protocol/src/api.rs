@@ -557,3 +557,84 @@ pub struct WebhookEvent {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
+
+// ---- Passkeys and sessions (`/auth/…`) --------------------------------------
+// The WebAuthn options and credentials are the browser's JSON, passed through
+// as they are (`navigator.credentials.create/get` and their results).
+
+/// `POST /auth/passkey/register/start`: with a setup link's token, or (no
+/// token) by a signed-in user adding another passkey.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegisterStart {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup_token: Option<String>,
+}
+
+/// A started ceremony: finish it within 5 minutes with `ceremony_id`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CeremonyStarted {
+    pub ceremony_id: String,
+    /// `{"publicKey": …}` for `navigator.credentials.create()` or `.get()`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub options: serde_json::Value,
+    /// Whom the passkey is for (enrolment only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/passkey/register/finish` and `POST /auth/login/finish`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyFinish {
+    pub ceremony_id: String,
+    /// The browser's `PublicKeyCredential`, as JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+    /// A name for the new passkey ("work laptop"); enrolment only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// `POST /auth/recover`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecoverRequest {
+    pub email: String,
+}
+
+/// One of the signed-in user's passkeys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub label: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// The org of a signed-in member.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MeOrg {
+    pub org_id: String,
+    pub org_name: String,
+    pub fingerprint: String,
+}
+
+/// `GET /auth/me`, and the answer of a sign-in or enrolment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    /// `admin`, `user` or `operator`.
+    pub role: String,
+    /// `null` for relay operators.
+    pub org: Option<MeOrg>,
+    pub passkeys: Vec<PasskeyInfo>,
+}

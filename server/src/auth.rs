@@ -190,9 +190,12 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         ApiError::new(StatusCode::UNAUTHORIZED, e.code(), format!("Request signature headers: {e}."))
     })?;
     let Some(auth) = auth else {
-        if let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await? {
-            parts.extensions.insert(caller);
-        }
+        // The passkey and session calls (`/auth/…`) read the cookie themselves:
+        // an ended session must not stand in the way of signing in again.
+        if !parts.uri.path().starts_with("/auth/")
+            && let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await? {
+                parts.extensions.insert(caller);
+            }
         return Ok(Request::from_parts(parts, body));
     };
 

@@ -329,13 +329,11 @@ impl LocalBlobStore {
             // This relay is alive whatever the disk says; if its lock file was
             // deleted, lock a new one so other relays keep seeing it alive.
             let own_lock = dir.join(format!("{ours}{LOCK_SUFFIX}"));
-            if !own_lock.exists() {
-                if let Ok(file) = take_lock(&own_lock) {
-                    if let Ok(mut guard) = held.lock() {
+            if !own_lock.exists()
+                && let Ok(file) = take_lock(&own_lock)
+                    && let Ok(mut guard) = held.lock() {
                         *guard = file;
                     }
-                }
-            }
             let mut live = std::collections::HashSet::from([ours.clone()]);
             let mut dead_locks = Vec::new();
             let names: Vec<String> = std::fs::read_dir(&dir)?.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
@@ -359,11 +357,10 @@ impl LocalBlobStore {
                 let owner = stem.split_once('-').map(|(i, _)| i);
                 // Files of a live relay stay; files named before instances existed are left to the age-based sweep.
                 match owner {
-                    Some(i) if !live.contains(i) => {
-                        if std::fs::remove_file(dir.join(name)).is_ok() {
+                    Some(i) if !live.contains(i)
+                        && std::fs::remove_file(dir.join(name)).is_ok() => {
                             removed += 1;
                         }
-                    }
                     _ => {}
                 }
             }

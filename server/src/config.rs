@@ -22,6 +22,8 @@ pub const BLOBS_DIR_NAME: &str = "blobs";
 /// A configuration that cannot be used; the message says what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("{0}")]
+    Mail(String),
     #[error("invalid --public-url {url:?}: {reason}")]
     PublicUrl { url: String, reason: &'static str },
     #[error(
@@ -64,8 +66,10 @@ pub struct ServeArgs {
 
     /// The address people and integrators use to reach this relay, e.g.
     /// https://fax.example.org (scheme and host, optionally a port, nothing
-    /// else). Used for links, cookie security and origin checks. Defaults to
-    /// http:// and the --bind address.
+    /// else). Used for links, cookie security, origin checks and as the
+    /// passkeys' relying party (which must be a host name, not an IP address).
+    /// Defaults to http:// and the --bind address, with `localhost` for a
+    /// loopback or wildcard address.
     #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
@@ -97,6 +101,18 @@ pub struct ServeArgs {
     /// e.g. 1s,2s,500ms (default 30s,2m,10m,1h,6h,24h).
     #[arg(long, env = "FXE_RETRY_SCHEDULE", value_name = "LIST", hide = true, value_parser = parse_retry_schedule)]
     pub retry_schedule: Option<RetrySchedule>,
+
+    /// The SMTP server for the relay's mail (passkey setup and recovery
+    /// links): smtps://USER:PASS@HOST:465 (TLS), or
+    /// smtp://USER:PASS@HOST:587?tls=required (STARTTLS). Without it, each
+    /// mail is written to <data-dir>/outbox/ and its link logged.
+    #[arg(long, env = "FXE_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of the relay's mail, e.g. "fxe <fax@example.org>"
+    /// (default: fxe relay <noreply@HOST> for the public URL's host).
+    #[arg(long, env = "FXE_MAIL_FROM", value_name = "MAILBOX")]
+    pub mail_from: Option<String>,
 }
 
 /// The waits between webhook attempts: after the n-th failed attempt the
@@ -158,6 +174,7 @@ impl ServeArgs {
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let public_url = public_url_or_default(self.public_url.as_deref(), self.bind)?;
         let leptos = leptos_options_from_env(self.bind)?;
+        let mail = MailSettings::new(self.smtp_url, self.mail_from, &public_url)?;
         Ok(Config {
             bind: self.bind,
             storage: Storage::from_args(self.storage)?,
@@ -168,7 +185,34 @@ impl ServeArgs {
             allow_private_webhooks: self.allow_private_webhooks,
             secret_key_file: self.secret_key_file,
             retry_schedule: self.retry_schedule.unwrap_or_default(),
+            mail,
         })
+    }
+}
+
+/// Where the relay's mail goes, validated.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// The SMTP server's URL (`None`: the outbox folder).
+    pub smtp_url: Option<String>,
+    /// The `From` mailbox.
+    pub from: String,
+}
+
+impl MailSettings {
+    pub fn new(smtp_url: Option<String>, from: Option<String>, public_url: &Url) -> Result<MailSettings, ConfigError> {
+        let from = from.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| crate::mail::default_from(public_url));
+        crate::mail::check_from(&from).map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
+        let smtp_url = smtp_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            crate::mail::check_smtp_url(url).map_err(|reason| ConfigError::Mail(format!("--smtp-url: {reason}")))?;
+        }
+        Ok(MailSettings { smtp_url, from })
+    }
+
+    /// The outbox folder, with the default sender.
+    pub fn outbox(public_url: &Url) -> MailSettings {
+        MailSettings { smtp_url: None, from: crate::mail::default_from(public_url) }
     }
 }
 
@@ -193,9 +237,32 @@ pub struct Config {
     pub secret_key_file: Option<PathBuf>,
     /// The waits between webhook attempts.
     pub retry_schedule: RetrySchedule,
+    /// SMTP or the outbox folder, and the sender.
+    pub mail: MailSettings,
 }
 
 impl Config {
+    /// A relay on a free loopback port (`bind` 127.0.0.1:0) with every other
+    /// setting at its default: SQLite in `data_dir` unless `database_url`,
+    /// public URL `http://127.0.0.1`, mail to the outbox folder. For tests and
+    /// tools that run a relay in-process; change fields as needed.
+    pub fn local(data_dir: std::path::PathBuf, database_url: Option<String>) -> Result<Config, ConfigError> {
+        let bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let public_url = Url::parse("http://127.0.0.1").map_err(|_| ConfigError::PublicUrl { url: "http://127.0.0.1".into(), reason: "does not parse" })?;
+        Ok(Config {
+            bind,
+            storage: Storage::from_args(StorageArgs { data_dir, database_url })?,
+            mail: MailSettings::outbox(&public_url),
+            public_url,
+            leptos: leptos_options_from(bind, |_| None)?,
+            message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            allow_private_webhooks: false,
+            secret_key_file: None,
+            retry_schedule: RetrySchedule::default(),
+        })
+    }
+
     /// The relay's public origin, e.g. `https://fax.example.org`, as browsers
     /// send it in the `Origin` header.
     pub fn public_origin(&self) -> String {
@@ -319,7 +386,9 @@ pub fn public_url_or_default(raw: Option<&str>, bind: SocketAddr) -> Result<Url,
 }
 
 fn default_public_url(bind: SocketAddr) -> Url {
-    let host = if bind.ip().is_unspecified() {
+    // A loopback or wildcard bind is reached as `localhost`: WebAuthn
+    // (passkeys) refuses IP addresses as relying-party ids.
+    let host = if bind.ip().is_unspecified() || bind.ip().is_loopback() {
         "localhost".to_string()
     } else {
         match bind {
@@ -463,12 +532,13 @@ mod tests {
 
     #[test]
     fn default_public_url_follows_bind() {
-        assert_eq!(default_public_url(bind()).as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(default_public_url(bind()).as_str(), "http://localhost:3000/");
         assert_eq!(
             default_public_url("0.0.0.0:8080".parse().unwrap()).as_str(),
             "http://localhost:8080/"
         );
-        assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://[::1]:3000/");
+        assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://localhost:3000/");
+        assert_eq!(default_public_url("192.0.2.7:3000".parse().unwrap()).as_str(), "http://192.0.2.7:3000/");
     }
 
     #[test]

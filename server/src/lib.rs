@@ -40,7 +40,9 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod operator;
+pub mod operator_accounts;
 pub mod orgs;
+pub mod passkeys;
 pub mod rate_limit;
 pub mod sessions;
 pub mod setup_links;
@@ -48,7 +50,7 @@ pub mod sweeper;
 pub mod web;
 pub mod webhooks;
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -140,31 +142,29 @@ pub async fn cancel_on_signal(token: CancellationToken) {
     }
 }
 
-fn shutdown_signal() -> impl Future<Output = ()> {
-    async {
-        let ctrl_c = async {
-            if let Err(e) = tokio::signal::ctrl_c().await {
-                tracing::error!(error = %e, "cannot listen for Ctrl-C");
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
                 std::future::pending::<()>().await;
             }
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut stream) => {
-                    stream.recv().await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {}
-            () = terminate => {}
         }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
     }
 }

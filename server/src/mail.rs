@@ -37,6 +37,8 @@ pub enum MailError {
     Malformed(&'static str),
     #[error("could not write the mail to the outbox {path}: {source}")]
     Outbox { path: PathBuf, source: std::io::Error },
+    #[error("the SMTP server did not take the mail ({0}); it was kept in the outbox folder")]
+    Smtp(String),
 }
 
 #[async_trait]
@@ -85,6 +87,82 @@ impl Mailer for Outbox {
         }
         Ok(())
     }
+}
+
+/// Sends mail through an SMTP server. A mail the server does not take is
+/// written to the outbox folder instead (and the error returned), so no
+/// setup link is lost.
+pub struct Smtp {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: String,
+    envelope_from: lettre::Address,
+    fallback: Outbox,
+}
+
+impl Smtp {
+    pub fn new(url: &str, from: String, fallback_dir: PathBuf) -> Result<Smtp, String> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("not a usable SMTP URL ({e})"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let envelope_from = check_from(&from)?;
+        let fallback = Outbox::new(fallback_dir, from.clone());
+        Ok(Smtp { transport, from, envelope_from, fallback })
+    }
+}
+
+#[async_trait]
+impl Mailer for Smtp {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| MailError::Malformed("no randomness for a message id"))?;
+        let text = render(mail, &self.from, &format!("<{id}@{}>", self.envelope_from.domain()), clock::now_secs())?;
+        let to: lettre::Address = mail.to.parse().map_err(|_| MailError::Malformed("the recipient is not an address"))?;
+        let envelope = lettre::address::Envelope::new(Some(self.envelope_from.clone()), vec![to]).map_err(|_| MailError::Malformed("no recipient"))?;
+        match lettre::AsyncTransport::send_raw(&self.transport, &envelope, text.as_bytes()).await {
+            Ok(_) => {
+                tracing::info!(to = %mail.to, subject = %mail.subject, "mail sent");
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(to = %mail.to, error = %e, "the SMTP server did not take the mail; writing it to the outbox");
+                self.fallback.send(mail).await?;
+                Err(MailError::Smtp(e.to_string()))
+            }
+        }
+    }
+}
+
+/// The mailer `settings` ask for: SMTP, or the outbox folder in `outbox_dir`.
+pub fn from_settings(settings: &crate::config::MailSettings, outbox_dir: PathBuf) -> Result<std::sync::Arc<dyn Mailer>, String> {
+    Ok(match &settings.smtp_url {
+        Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir)?),
+        None => std::sync::Arc::new(Outbox::new(outbox_dir, settings.from.clone())),
+    })
+}
+
+/// Checks a `From` mailbox (`Name <a@b>` or `a@b`) and returns its address.
+pub fn check_from(from: &str) -> Result<lettre::Address, String> {
+    if from.chars().any(char::is_control) || !from.is_ascii() {
+        return Err("must be ASCII on one line".into());
+    }
+    from.parse::<lettre::message::Mailbox>().map(|m| m.email).map_err(|e| format!("not a mailbox like \"fxe <fax@example.org>\" ({e})"))
+}
+
+/// Checks an SMTP URL: smtp:// or smtps://, a host; warns when mail would
+/// cross the network unencrypted.
+pub fn check_smtp_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{e}"))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err("use smtps://HOST:465 or smtp://HOST:587?tls=required".into());
+    }
+    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?;
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(|e| format!("{e}"))?;
+    let encrypted = parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, v)| k == "tls" && v == "required");
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    if !encrypted && !local {
+        tracing::warn!(host, "--smtp-url sends setup links unencrypted; use smtps:// or ?tls=required");
+    }
+    Ok(())
 }
 
 fn write_private(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -169,6 +247,21 @@ pub fn setup_link_mail(to: &str, org_name: &str, link: &str, invited: bool) -> M
         body: format!(
             "{intro}\n\nOpen this link to set up your passkey and sign in:\n\n{link}\n\n\
              The link works once and expires in 24 hours. If you did not expect this mail, ignore it.\n"
+        ),
+        link: Some(link.to_owned()),
+    }
+}
+
+/// The mail `POST /auth/recover` sends: a new passkey setup link.
+pub fn recovery_mail(to: &str, org_name: &str, link: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "Your fxe recovery link".to_owned(),
+        body: format!(
+            "Someone (hopefully you) asked to recover access to {org_name} on fxe.\n\n\
+             Open this link to set up a new passkey and sign in:\n\n{link}\n\n\
+             The link works once and expires in 24 hours. Your other passkeys keep working.\n\
+             If you did not ask for this, ignore this mail: nothing changes until the link is used.\n"
         ),
         link: Some(link.to_owned()),
     }

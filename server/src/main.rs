@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use fxe_server::{
     config::ServeArgs,
-    operator::{InviteCommand, NumberCommand, OrgCommand},
+    operator::{InviteCommand, NumberCommand, OperatorCommand, OrgCommand},
 };
 
 const EXAMPLES: &str = "\
@@ -58,6 +58,10 @@ enum Command {
     /// Operator: list number claims, approve or deny them.
     #[command(subcommand)]
     Number(NumberCommand),
+
+    /// Operator accounts: add one (prints a passkey setup link), list them.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
 }
 
 #[tokio::main]
@@ -73,6 +77,7 @@ async fn main() -> ExitCode {
         Command::Invite(cmd) => return operator_exit(fxe_server::operator::run_invite(cmd).await),
         Command::Org(cmd) => return operator_exit(fxe_server::operator::run_org(cmd).await),
         Command::Number(cmd) => return operator_exit(fxe_server::operator::run_number(cmd).await),
+        Command::Operator(cmd) => return operator_exit(fxe_server::operator::run_operator(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -352,23 +352,18 @@ pub async fn upload(
     };
     crate::metrics::add_upload_bytes(staged.len());
     let env = row.envelope()?;
-    if let Some(ClaimedBody::Sha256(h)) = claimed {
-        if h != *staged.sha256() {
+    if let Some(ClaimedBody::Sha256(h)) = claimed
+        && h != *staged.sha256() {
             release_lease(state, message_id).await;
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "body_hash_mismatch", "The body does not match X-FXE-Content-SHA256."));
         }
-    }
     if staged.len() != env.ciphertext_len || *staged.sha256() != env.ciphertext_sha256 {
         release_lease(state, message_id).await;
         return Err(ApiError::unprocessable("content_mismatch", "The uploaded bytes differ from the envelope's ciphertext_len or ciphertext_sha256; nothing was kept."));
     }
 
     let key = BlobKey::new(message_id).map_err(ApiError::internal)?;
-    let published = match state.blobs.publish(staged, &key).await {
-        Err(BlobError::AlreadyExists) => Err(BlobError::AlreadyExists),
-        other => other,
-    };
-    if let Err(e) = published {
+    if let Err(e) = state.blobs.publish(staged, &key).await {
         // A blob under this key can only be a leftover of a crash between publish and commit.
         if matches!(e, BlobError::AlreadyExists) {
             tracing::warn!(message_id, "replacing a leftover blob from an interrupted upload");

@@ -281,7 +281,7 @@ pub struct OperatorArgs {
     pub storage: StorageArgs,
 
     /// The relay's public address, for the links printed (as for `serve`);
-    /// defaults to http://127.0.0.1:3000.
+    /// defaults to http://localhost:3000.
     #[arg(long, env = "FXE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 }
@@ -322,6 +322,31 @@ pub enum InviteCommand {
     Revoke {
         /// The invite's id (from `invite list`).
         id: String,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+}
+
+/// `fxe-server operator …`
+#[derive(Debug, clap::Subcommand)]
+pub enum OperatorCommand {
+    /// Add a relay operator and print their single-use passkey setup link
+    /// (24 h). For an operator who already exists, a new link is issued.
+    Add {
+        /// The operator's e-mail address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Print {"user_id","email","created","setup_url","expires_at"} as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        args: OperatorArgs,
+    },
+    /// List the relay's operators.
+    List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         args: OperatorArgs,
     },
@@ -509,6 +534,34 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
         InviteCommand::Revoke { id, args } => {
             with_db(&args, async |db| revoke_invite(db, id.trim(), &actor).await).await?;
             println!("Invite {} revoked.", id.trim());
+            Ok(())
+        }
+    }
+}
+
+/// Runs `fxe-server operator …`.
+pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
+    let actor = Actor::operator_cli();
+    match cmd {
+        OperatorCommand::Add { email, json, args } => {
+            let origin = public_origin(&args)?;
+            let setup = with_db(&args, async |db| crate::operator_accounts::add(db, &origin, &email, &actor).await).await?;
+            if json {
+                return print_json(&setup);
+            }
+            let what = if setup.created { "added" } else { "already exists; new setup link issued" };
+            println!("Operator {} {what}.", setup.email);
+            println!("Setup:   {}", setup.setup_url);
+            println!("The link works once, until {}: open it to enrol a passkey, then sign in at /login.", setup.expires_at);
+            Ok(())
+        }
+        OperatorCommand::List { json, args } => {
+            let operators = with_db(&args, async |db| crate::operator_accounts::list(db).await).await?;
+            if json {
+                return print_json(&operators);
+            }
+            let rows: Vec<Vec<String>> = operators.iter().map(|o| vec![o.user_id.clone(), o.email.clone(), o.created_at.clone(), o.passkeys.to_string()]).collect();
+            print_table(&["ID", "EMAIL", "CREATED", "PASSKEYS"], &rows);
             Ok(())
         }
     }

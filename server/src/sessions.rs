@@ -25,9 +25,8 @@ pub fn hash_id(id: &str) -> String {
 }
 
 /// The session id in the request's cookies, if any.
-pub fn cookie_value(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -55,15 +54,12 @@ fn changes_state(method: &Method) -> bool {
 /// resolved by the operator pages, not here. Returns `Ok(None)` without a
 /// cookie; 401 for an unknown, expired or revoked session.
 pub async fn caller_from_cookie(state: &AppState, parts: &Parts, address: Option<String>) -> Result<Option<Caller>, ApiError> {
-    let Some(id) = cookie_value(parts) else { return Ok(None) };
+    let Some(id) = cookie_value(&parts.headers) else { return Ok(None) };
     let Some(session) = lookup(state, &id).await? else {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Your session has ended; sign in again."));
     };
     if changes_state(&parts.method) {
-        let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        if origin != Some(state.config.public_origin().as_str()) {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "bad_origin", "This request did not come from the relay's own pages (Origin mismatch)."));
-        }
+        check_origin(state, &parts.headers)?;
     }
     let Some(org_id) = session.org_id else { return Ok(None) };
     let role = if session.role == "admin" { Role::Admin } else { Role::User };
@@ -111,4 +107,50 @@ pub async fn lookup(state: &AppState, id: &str) -> Result<Option<SessionUser>, A
         role: row.try_get("role")?,
         org_id: row.try_get("org_id")?,
     }))
+}
+
+/// Starts a session for `user_id` and returns the cookie value (shown to the
+/// browser only; the database keeps its SHA-256).
+pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String, crate::db::DbError> {
+    let b: [u8; 32] = fxe_protocol::random_bytes().map_err(|_| crate::db::DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let id = fxe_protocol::encoding::b64u_encode(&b);
+    let now = clock::now_secs();
+    sqlx::query("INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
+        .bind(hash_id(&id))
+        .bind(user_id)
+        .bind(now)
+        .bind(now + ABSOLUTE_TIMEOUT_SECS)
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Ends the session with this cookie value (if it exists).
+pub async fn revoke(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), crate::db::DbError> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_sha256 = $2 AND revoked_at IS NULL")
+        .bind(clock::now_secs())
+        .bind(hash_id(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user ("sign out everywhere").
+pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<u64, crate::db::DbError> {
+    Ok(sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(clock::now_secs())
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// A state-changing request from a browser must come from the relay's own
+/// pages: `Origin` equal to the public origin.
+pub fn check_origin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin != Some(state.config.public_origin().as_str()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "bad_origin", "This request did not come from the relay's own pages (Origin mismatch)."));
+    }
+    Ok(())
 }

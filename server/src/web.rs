@@ -47,6 +47,8 @@ pub struct AppState {
     pub mailer: Arc<dyn crate::mail::Mailer>,
     /// The webhook key, HTTP client and retry schedule.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The relay as a WebAuthn relying party (passkeys), for its public URL.
+    pub passkeys: Arc<crate::passkeys::RelyingParty>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -91,9 +93,15 @@ impl AppState {
         );
 
         let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
-        let mailer = crate::mail::Outbox::new(storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME), crate::mail::default_from(&config.public_url));
+        let mailer = crate::mail::from_settings(&config.mail, storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME))
+            .map_err(|e| anyhow::anyhow!("cannot set up mail: {e}"))?;
+        let passkeys = crate::passkeys::RelyingParty::for_public_url(&config.public_url);
+        if let Err(why) = passkeys.get() {
+            tracing::warn!("{why}");
+        }
         Ok(AppState {
-            mailer: Arc::new(mailer),
+            mailer,
+            passkeys: Arc::new(passkeys),
             leptos: config.leptos.clone(),
             config: Arc::new(config),
             db,

@@ -111,7 +111,7 @@ async fn invites_from_the_command_line() {
     let out = text.ok();
     assert!(out.contains("Numbers: any free numbers"), "{out}");
     let second = out.lines().find_map(|l| l.strip_prefix("Token:")).unwrap().trim().to_owned();
-    assert!(out.contains(&format!("Redeem:  http://127.0.0.1:3000/redeem?token={second}")), "{out}");
+    assert!(out.contains(&format!("Redeem:  http://localhost:3000/redeem?token={second}")), "{out}");
     let second_id = out.split_whitespace().nth(1).unwrap().to_owned();
     let table = fxe(&dir, url, &["invite", "list"]);
     assert!(table.ok().starts_with("ID") && table.ok().contains(&second_id) && table.ok().contains("active"), "{}", table.ok());
@@ -207,6 +207,24 @@ async fn number_claims_and_orgs() {
     let theirs = call(&server, &other, "GET", "/api/v1/audit?actor=operator", None).await;
     assert!(theirs.expect(StatusCode::OK)["items"].as_array().unwrap().is_empty());
 
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_from_the_command_line() {
+    let (server, dir, url) = relay().await;
+    let url = url.as_deref();
+    let out = fxe(&dir, url, &["operator", "add", "--email", "ops@example.org"]);
+    let text = out.ok();
+    assert!(text.contains("Operator ops@example.org added."), "{text}");
+    assert!(text.contains("Setup:   http://localhost:3000/setup/set_"), "{text}");
+    let json = fxe(&dir, url, &["operator", "add", "--email", "ops@example.org", "--json"]).json();
+    assert_eq!(json["created"], false);
+    assert!(json["setup_url"].as_str().unwrap().contains("/setup/set_"));
+    let list = fxe(&dir, url, &["operator", "list", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["email"], "ops@example.org");
+    fxe(&dir, url, &["operator", "add", "--email", "no address"]).fails(2, "is not an e-mail address");
     server.stop().await;
 }
 

@@ -307,6 +307,12 @@ async fn redemption_rules() {
     let mut body = fresh(&token, &["+15550100007"]);
     body["bundle"] = fresh(&token, &["+15550100007"])["bundle"].clone();
     assert_eq!(redeem(body).await.1, "bad_bundle");
+    // A bundle dated two days ahead of the relay's clock.
+    let identity = fxe_protocol::ids::IdentityKey::generate().unwrap();
+    let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now() + 2 * 86_400).unwrap();
+    let api = fxe_protocol::apikey::ApiKey::generate().unwrap();
+    let body = redeem_body(&token, "B", &["+15550100007".to_string()], &identity, &bundle, &api);
+    assert_eq!(redeem(body).await, (StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle".into()));
     // Nothing of the failures was kept: the token still works, once.
     assert_eq!(redeem(fresh(&token, &["+15550100007"])).await.0, StatusCode::CREATED);
     assert_eq!(redeem(fresh(&token, &["+15550100008"])).await, (StatusCode::GONE, "invite_used".into()));
@@ -322,6 +328,31 @@ async fn redemption_rules() {
     let mut body = fresh(&token, &["+15550100009"]);
     body["extra"] = 1.into();
     assert_eq!(redeem(body).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    server.stop().await;
+}
+
+/// Two orgs redeeming different invites at the same moment for one number:
+/// one gets it, the other a clean `409 number_taken` (on PostgreSQL the two
+/// transactions really run side by side), and the loser's invite still works.
+#[tokio::test]
+async fn racing_redemptions_for_one_number() {
+    let server = TestServer::start().await;
+    for round in 0..5 {
+        let number = format!("+1555011{round:04}");
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let token = invite(&server, &[]).await;
+            let identity = fxe_protocol::ids::IdentityKey::generate().unwrap();
+            let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now()).unwrap();
+            let api = fxe_protocol::apikey::ApiKey::generate().unwrap();
+            bodies.push(redeem_body(&token, "Racer", std::slice::from_ref(&number), &identity, &bundle, &api));
+        }
+        let send = |body: &Value| server.client.post(server.url("/api/v1/invites/redeem")).json(body).send();
+        let (r1, r2) = tokio::join!(send(&bodies[0]), send(&bodies[1]));
+        let mut statuses = [r1.unwrap().status(), r2.unwrap().status()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT], "round {round}");
+    }
     server.stop().await;
 }
 

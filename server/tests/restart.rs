@@ -8,12 +8,16 @@ use std::{path::Path, time::Duration};
 
 use common::{
     client::{Relay, TestOrg},
-    spawned::{free_port, spawn},
+    spawned::{self, Spawned, free_port},
 };
 use futures_util::StreamExt;
 use fxe_protocol::request::Body;
 use reqwest::StatusCode;
 use serde_json::json;
+
+async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>) -> Spawned {
+    spawned::spawn(env!("CARGO_BIN_EXE_fxe-server"), data_dir, port, db_url, &[]).await
+}
 
 /// Data files below `dir` (not the relays' `.lock` files).
 fn files_in(dir: &Path) -> usize {
@@ -30,7 +34,7 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     let pg = common::PgTestDatabase::create().await;
     let db_url = pg.as_ref().map(|p| p.url.clone());
     let port = free_port();
-    let mut relay = spawn(&data, port, db_url.as_deref(), &[]).await;
+    let mut relay = spawn(&data, port, db_url.as_deref()).await;
     let a = TestOrg::redeem(&relay, "A", &["+15550100001"]).await;
     let b = TestOrg::redeem(&relay, "B", &["+15550100002"]).await;
 
@@ -58,12 +62,10 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(files_in(&tmp_dir) > 0, "the upload is being staged");
-    relay.child.kill().unwrap();
-    relay.child.wait().unwrap();
+    relay.kill().await;
     let _ = upload.await;
-    relay.db.close().await;
 
-    let mut relay = spawn(&data, port, db_url.as_deref(), &[]).await;
+    let mut relay = spawn(&data, port, db_url.as_deref()).await;
     assert_eq!(files_in(&tmp_dir), 0, "no partial blob after restart");
     assert_eq!(files_in(&data.join("blobs").join("objects")), 0, "nothing published");
     assert!(b.queued(&relay).await.is_empty(), "nothing visible to the recipient");
@@ -76,9 +78,7 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     let (_, plaintext) = b.receive(&relay, &env.message_id).await;
     assert_eq!(plaintext, fax);
 
-    relay.child.kill().unwrap();
-    relay.child.wait().unwrap();
-    relay.db.close().await;
+    relay.kill().await;
     if let Some(pg) = pg {
         pg.drop_database().await;
     }

@@ -360,7 +360,7 @@ async fn a_relay_killed_mid_attempt_delivers_after_restart() {
     let db_url = pg.as_ref().map(|p| p.url.clone());
     let args = ["--allow-private-webhooks", "--retry-schedule", "1s,1s,1s,1s,1s,1s"];
     let port = free_port();
-    let relay = spawn(&data, port, db_url.as_deref(), &args).await;
+    let mut relay = spawn(env!("CARGO_BIN_EXE_fxe-server"), &data, port, db_url.as_deref(), &args).await;
     let receiver = Receiver::start().await;
     let a = TestOrg::redeem(&relay, "Praxis Alpha", &[A1]).await;
     let (id, secret) = endpoint(&relay, &a, &receiver.url(), &["ping"]).await;
@@ -370,7 +370,7 @@ async fn a_relay_killed_mid_attempt_delivers_after_restart() {
     relay.kill().await;
 
     // After restart the attempt runs again (PostgreSQL: once its lease runs out).
-    let relay = spawn(&data, port, db_url.as_deref(), &args).await;
+    let mut relay = spawn(env!("CARGO_BIN_EXE_fxe-server"), &data, port, db_url.as_deref(), &args).await;
     let got = receiver.wait_for(2, Duration::from_secs(60)).await;
     assert_eq!(got[1].event_id(), got[0].event_id());
     verify_both(&secret, &got[1]);

@@ -1,14 +1,14 @@
 //! The directory: who owns a number, and every org's identity and bundles
 //! (to verify senders and old receipts). Any authenticated caller.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundles, OrgPublic};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
     auth::Caller,
-    error::{ApiError, ApiJson},
+    error::{ApiError, ApiJson, ApiPath},
     orgs,
 };
 
@@ -32,7 +32,7 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
 )]
-async fn lookup(State(state): State<AppState>, _caller: Caller, Path(number): Path<String>) -> Result<ApiJson<DirectoryEntry>, ApiError> {
+async fn lookup(State(state): State<AppState>, _caller: Caller, ApiPath(number): ApiPath<String>) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
     let mut conn = state.db.pool().acquire().await?;
     let not_on_network = || ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_on_network", "This number is not on fxe; send through your usual fax carrier.");
@@ -54,7 +54,7 @@ fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn org(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<String>) -> Result<ApiJson<OrgPublic>, ApiError> {
+async fn org(State(state): State<AppState>, _caller: Caller, ApiPath(org_id): ApiPath<String>) -> Result<ApiJson<OrgPublic>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;
     let org = orgs::get(&mut conn, &org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
@@ -76,7 +76,7 @@ async fn org(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn bundles(State(state): State<AppState>, _caller: Caller, Path(org_id): Path<String>) -> Result<ApiJson<OrgBundles>, ApiError> {
+async fn bundles(State(state): State<AppState>, _caller: Caller, ApiPath(org_id): ApiPath<String>) -> Result<ApiJson<OrgBundles>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;
     if orgs::get(&mut conn, &org_id).await?.is_none() {

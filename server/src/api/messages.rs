@@ -5,7 +5,7 @@ use std::io;
 
 use axum::{
     body::Body,
-    extract::{Path, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -23,7 +23,7 @@ use crate::{
     AppState,
     auth::{Caller, ClaimedUploadHash, Need},
     blobs::{BlobKey, ByteRange},
-    error::{ApiError, ApiJson, ApiQuery},
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
     messages::{self, COLUMNS, MessageRow, Party},
     openapi::Ciphertext,
 };
@@ -84,7 +84,7 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): Ap
         (status = 422, description = "`content_mismatch`: length or SHA-256 differ from the envelope's; nothing is kept.", body = ErrorBody),
     ),
 )]
-async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, req: Request) -> Result<ApiJson<Message>, ApiError> {
+async fn upload(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, req: Request) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
     let content_length = req
@@ -109,7 +109,7 @@ async fn upload(State(state): State<AppState>, caller: Caller, Path(id): Path<St
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn show(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<ApiJson<Message>, ApiError> {
+async fn show(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
@@ -150,7 +150,7 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
         (status = 416, description = "`range_not_satisfiable`.", body = ErrorBody),
     ),
 )]
-async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn download(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, headers: HeaderMap) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
@@ -195,7 +195,7 @@ async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<
         (status = 422, description = "`invalid_receipt` (malformed), `bad_receipt` (does not verify for this message).", body = ErrorBody),
     ),
 )]
-async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+async fn receipt(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
@@ -216,7 +216,7 @@ async fn receipt(State(state): State<AppState>, caller: Caller, Path(id): Path<S
         (status = 422, description = "`invalid_refusal` (malformed), `bad_refusal` (does not verify for this message).", body = ErrorBody),
     ),
 )]
-async fn reject(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+async fn reject(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))

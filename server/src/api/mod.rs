@@ -14,6 +14,7 @@ use crate::AppState;
 
 pub mod api_keys;
 pub mod audit;
+pub mod auth;
 pub mod directory;
 pub mod messages;
 pub mod org;
@@ -32,4 +33,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(audit::routes())
         .merge(webhooks::routes())
+        .merge(auth::routes())
 }

@@ -13,6 +13,7 @@ use fxe_protocol::{
 
 use crate::{
     AppState,
+    api::org::MAX_BUNDLE_CLOCK_AHEAD_SECS,
     audit::{self, Actor},
     auth::ClientAddress,
     clock,
@@ -53,7 +54,7 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
     responses(
         (status = 201, description = "The org joined the relay.", body = RedeemResponse),
         (status = 404, description = "`invite_not_found`.", body = ErrorBody),
-        (status = 409, description = "`number_taken`, `key_exists`, `org_exists`.", body = ErrorBody),
+        (status = 409, description = "`number_taken`, `key_exists`, `org_exists`, `bundle_exists`.", body = ErrorBody),
         (status = 410, description = "`invite_used`, `invite_expired`, `invite_revoked`.", body = ErrorBody),
         (status = 422, description = "`bad_proof`, `bad_bundle`, `number_not_in_invite`, `invalid_number`, `invalid_email`, `invalid_body`.", body = ErrorBody),
     ),
@@ -86,6 +87,12 @@ async fn redeem(
     req.bundle
         .verify(&identity_pub)
         .map_err(|e| ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against the identity key: {e}.")))?;
+    // Dated at most a day ahead, as for `POST /bundles`: a bundle from the far
+    // future would make every later rotation a rollback.
+    let bundle_created_at = i64::try_from(req.bundle.created_at)
+        .ok()
+        .filter(|t| *t <= clock::now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
+        .ok_or_else(|| ApiError::unprocessable("bad_bundle", "The bundle's created_at is in the future; check the clock of the machine that made it."))?;
 
     // The API key: proof of possession over org, key id and scopes.
     apikey::validate_scopes(&req.api_key.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
@@ -119,11 +126,10 @@ async fn redeem(
         "expired" => return Err(ApiError::new(StatusCode::GONE, "invite_expired", "This invite has expired; ask the relay operator for a new one.")),
         _ => {}
     }
-    if !invite.numbers.is_empty() {
-        if let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
+    if !invite.numbers.is_empty()
+        && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
             return Err(ApiError::unprocessable("number_not_in_invite", format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", "))));
         }
-    }
     if orgs::get(&mut tx, &org_id).await?.is_some() {
         return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
     }
@@ -148,30 +154,44 @@ async fn redeem(
     if used != 1 {
         return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed."));
     }
-    sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4)")
+    // ON CONFLICT: a concurrent redemption (PostgreSQL runs them side by side)
+    // that took the org, a number or the key first makes this one a clean 409.
+    let inserted = sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
         .bind(&org_id)
         .bind(&req.org_name)
         .bind(&req.identity_pub)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if inserted != 1 {
+        return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
+    }
     for n in &req.numbers {
-        sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3)")
+        let inserted = sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (number) DO NOTHING")
             .bind(n)
             .bind(&org_id)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if inserted != 1 {
+            return Err(ApiError::conflict("number_taken", format!("{n} already belongs to another org on this relay.")));
+        }
     }
-    sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
+    let inserted = sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (bundle_id) DO NOTHING")
         .bind(&req.bundle.bundle_id)
         .bind(&org_id)
-        .bind(req.bundle.created_at as i64)
+        .bind(bundle_created_at)
         .bind(req.bundle.to_json())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .await?
+        .rows_affected();
+    if inserted != 1 {
+        return Err(ApiError::conflict("bundle_exists", "This bundle is already published on the relay."));
+    }
+    let inserted = sqlx::query("INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id) DO NOTHING")
         .bind(&key_id)
         .bind(&org_id)
         .bind(&req.api_key.public_key)
@@ -179,7 +199,11 @@ async fn redeem(
         .bind(&label)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    if inserted != 1 {
+        return Err(ApiError::conflict("key_exists", "This API key is already registered."));
+    }
     let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
     sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, 'admin', $4)")
         .bind(&user_id)

@@ -12,11 +12,11 @@ pub mod client;
 pub mod receiver;
 pub mod spawned;
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use fxe_server::{
     AppState, Config,
-    config::{DatabaseTarget, Storage, StorageArgs, leptos_options_from},
+    config::DatabaseTarget,
 };
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -68,22 +68,7 @@ impl PgTestDatabase {
 /// The configuration a test server runs with: loopback, `data_dir`, SQLite
 /// there or the given PostgreSQL URL.
 pub fn test_config(data_dir: &Path, database_url: Option<String>) -> Config {
-    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    Config {
-        bind,
-        storage: Storage::from_args(StorageArgs {
-            data_dir: data_dir.to_path_buf(),
-            database_url,
-        })
-        .expect("valid storage arguments"),
-        public_url: url::Url::parse("http://127.0.0.1").unwrap(),
-        leptos: leptos_options_from(bind, |_| None).expect("default Leptos options"),
-        message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
-        rate_limit_per_minute: fxe_server::config::DEFAULT_RATE_LIMIT_PER_MINUTE,
-        allow_private_webhooks: false,
-        secret_key_file: None,
-        retry_schedule: Default::default(),
-    }
+    Config::local(data_dir.to_path_buf(), database_url).expect("valid test configuration")
 }
 
 /// A relay running in this process.

@@ -1,5 +1,5 @@
-//! A relay run as its own process (the built `fxe-server` binary), so a test
-//! can SIGKILL it.
+//! A relay run as its own process (the `fxe-server` binary), for tests that
+//! kill it and for benchmarks that measure it apart from the client.
 
 use std::{
     net::TcpListener,
@@ -12,10 +12,12 @@ use fxe_server::{config::DatabaseTarget, db::Db};
 
 use super::client::Relay;
 
+/// A spawned `fxe-server serve`; killed when dropped.
 pub struct Spawned {
     pub child: Child,
     pub base: String,
     pub http: reqwest::Client,
+    /// The relay's database, opened beside it (for invites and checks).
     pub db: Db,
 }
 
@@ -31,15 +33,6 @@ impl Relay for Spawned {
     }
 }
 
-impl Spawned {
-    /// SIGKILL, then closes this side's database handle.
-    pub async fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.db.close().await;
-    }
-}
-
 impl Drop for Spawned {
     fn drop(&mut self) {
         // A failing test must not leave a relay running.
@@ -48,14 +41,23 @@ impl Drop for Spawned {
     }
 }
 
+impl Spawned {
+    /// Kills the relay at once (SIGKILL) and closes the side connection.
+    pub async fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.db.close().await;
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts `fxe-server serve` on `port` with `data_dir` (and PostgreSQL at
-/// `db_url` if given) plus `extra` arguments; waits until it is healthy.
-pub async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&str]) -> Spawned {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fxe-server"));
+/// Starts `binary serve` on `port` with `data_dir` (SQLite there, or
+/// `db_url`) and `extra` arguments, and waits until it is healthy.
+pub async fn spawn(binary: &str, data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&str]) -> Spawned {
+    let mut cmd = Command::new(binary);
     cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)
         .args(extra)
@@ -68,8 +70,8 @@ pub async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&s
     };
     let mut child = cmd.spawn().expect("fxe-server starts");
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    for _ in 0..200 {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    for _ in 0..400 {
         if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
             let target = match db_url {
                 Some(u) => DatabaseTarget::Postgres(u.to_owned()),
@@ -77,6 +79,9 @@ pub async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>, extra: &[&s
             };
             let db = Db::open(&target).await.unwrap();
             return Spawned { child, base, http, db };
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("fxe-server exited at start ({status}); its error is above");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -9,7 +9,6 @@ use fxe_protocol::{
     bundle::BundleKeys,
     encoding::b64u_encode,
     ids::IdentityKey,
-    redeem::RedeemClaims,
     request::{self, Body},
 };
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -17,9 +16,8 @@ use serde_json::{Value, json};
 
 use crate::common::TestServer;
 
-pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
+/// The same redemption body and clock as the other tests' client.
+pub use crate::common::client::{now, redeem_body};
 
 /// An org redeemed through the API, with its keys.
 pub struct TestOrg {
@@ -60,33 +58,6 @@ impl TestOrg {
         let setup_url = a.body["setup_url"].as_str().unwrap().to_owned();
         Ok(TestOrg { identity, bundles: vec![bundle], api, numbers, setup_url })
     }
-}
-
-/// The body of `POST /invites/redeem`: an admin key with every scope.
-pub fn redeem_body(token: &str, name: &str, numbers: &[String], identity: &IdentityKey, bundle: &BundleKeys, api: &ApiKey) -> Value {
-    let scopes = vec!["send".to_string(), "receive".to_string(), "admin".to_string()];
-    let claims = RedeemClaims {
-        token,
-        org_name: name,
-        numbers,
-        admin_email: "admin@example.org",
-        bundle_id: &bundle.bundle.bundle_id,
-        api_key_id: api.key_id(),
-    };
-    json!({
-        "token": token,
-        "org_name": name,
-        "numbers": numbers,
-        "admin_email": "admin@example.org",
-        "identity_pub": b64u_encode(&identity.public()),
-        "bundle": bundle.bundle,
-        "api_key": {
-            "public_key": b64u_encode(&api.public()),
-            "scopes": scopes,
-            "proof": b64u_encode(&api.registration_proof(&identity.org_id(), &scopes)),
-        },
-        "proof": b64u_encode(&claims.sign(identity)),
-    })
 }
 
 /// An answer: status, JSON body (Null when empty) and headers.

@@ -1,0 +1,134 @@
+//! `redeem`: join a relay with an invite.
+
+use super::Ctx;
+use crate::cli::RedeemArgs;
+use crate::error::{CliError, Result, exit, io_err};
+use crate::files;
+use crate::http::Relay;
+use crate::keys;
+use fxe_protocol::api::{ApiKeyRegistration, RedeemRequest, RedeemResponse};
+use fxe_protocol::apikey::ApiKey;
+use fxe_protocol::bundle::BundleKeys;
+use fxe_protocol::encoding::b64u_encode;
+use fxe_protocol::ids::IdentityKey;
+use fxe_protocol::keyszip::{OrgKeys, StoredApiKey};
+use fxe_protocol::redeem::RedeemClaims;
+use serde_json::json;
+use std::io::Write;
+use zeroize::Zeroizing;
+
+/// The token itself, also when the whole `/redeem?token=…` link was pasted.
+fn token_arg(s: &str) -> String {
+    let s = s.trim();
+    match s.split_once("token=") {
+        Some((_, rest)) => rest.split('&').next().unwrap_or(rest).to_owned(),
+        None => s.to_owned(),
+    }
+}
+
+/// A new passphrase, typed twice.
+pub fn new_passphrase(given: Option<&str>, ask: bool) -> Result<Option<Zeroizing<String>>> {
+    if let Some(p) = given {
+        return Ok(Some(Zeroizing::new(p.to_owned())));
+    }
+    if !ask {
+        return Ok(None);
+    }
+    let first = keys::prompt_passphrase("New passphrase for keys.zip: ")?;
+    let second = keys::prompt_passphrase("Repeat it: ")?;
+    if first != second {
+        return Err(CliError::msg("the passphrases differ"));
+    }
+    Ok(Some(first))
+}
+
+pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
+    let relay_url = ctx.global.relay.as_deref().ok_or_else(|| {
+        CliError::new(exit::USAGE, "relay_required", "redeem needs --relay URL (the relay named in your invite)")
+    })?;
+    let relay = Relay::new(relay_url, None)?;
+    let numbers = fxe_protocol::e164::normalize_list(&a.numbers).map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
+    if numbers.is_empty() {
+        return Err(CliError::new(exit::USAGE, "invalid_number", "--numbers names no number"));
+    }
+    if a.out.exists() {
+        return Err(files::refuse_overwrite(&a.out));
+    }
+    let passphrase = new_passphrase(ctx.global.passphrase.as_deref(), a.protect)?;
+    let token = token_arg(&a.token);
+    let now = crate::now();
+
+    let identity = IdentityKey::generate()?;
+    let org_id = identity.org_id();
+    let bundle = BundleKeys::generate(&identity, now)?;
+    let api = ApiKey::generate()?;
+    let scopes: Vec<String> = ["send", "receive", "admin"].map(String::from).to_vec();
+    let claims = RedeemClaims {
+        token: &token,
+        org_name: &a.org_name,
+        numbers: &numbers,
+        admin_email: &a.admin_email,
+        bundle_id: &bundle.bundle.bundle_id,
+        api_key_id: api.key_id(),
+    };
+    let body = RedeemRequest {
+        token: token.clone(),
+        org_name: a.org_name.clone(),
+        numbers: numbers.clone(),
+        admin_email: a.admin_email.clone(),
+        identity_pub: b64u_encode(&identity.public()),
+        bundle: bundle.bundle.clone(),
+        api_key: ApiKeyRegistration {
+            public_key: b64u_encode(&api.public()),
+            scopes: scopes.clone(),
+            proof: b64u_encode(&api.registration_proof(&org_id, &scopes)),
+            label: Some("fxe-client redeem".into()),
+        },
+        proof: b64u_encode(&claims.sign(&identity)),
+    };
+    let keys = OrgKeys {
+        relay_url: relay.base().to_owned(),
+        org_id: org_id.clone(),
+        org_name: a.org_name.clone(),
+        identity_pub: identity.public(),
+        identity: Some(identity),
+        bundles: vec![bundle],
+        api_keys: vec![StoredApiKey { key: api, scopes }],
+        created_at: now,
+    };
+    // keys.zip is written (to a temporary file beside --out) before the relay
+    // learns of the keys: a redeemed org never exists without its keys on disk.
+    let zip = keys::to_zip(&keys, passphrase.as_deref().map(|s| s.as_str()))?;
+    let mut tmp = files::temp_next_to(&a.out)?;
+    tmp.write_all(&zip).map_err(io_err(format!("cannot write {}", a.out.display())))?;
+    tmp.as_file().sync_all().map_err(io_err(format!("cannot write {}", a.out.display())))?;
+
+    let answer: RedeemResponse = relay.post("/invites/redeem", &body)?;
+    files::publish(tmp, &a.out, false).map_err(|e| {
+        CliError::msg(format!("the org was redeemed but keys.zip could not be written to {}: {}", a.out.display(), e.message))
+    })?;
+    let fingerprint = keys.fingerprint();
+    ctx.out.result(
+        &json!({
+            "org_id": org_id,
+            "org_name": a.org_name,
+            "fingerprint": fingerprint,
+            "numbers": numbers,
+            "keys": a.out,
+            "protected": passphrase.is_some(),
+            "setup_url": answer.setup_url,
+        }),
+        || {
+            format!(
+                "Redeemed: {} (org {org_id})\nFingerprint: {fingerprint}\nKeys written to {}{}\n\
+                 Keep keys.zip offline and backed up: the relay cannot regenerate it.\n\n\
+                 Set up the admin's passkey (single use, expires in 24 h):\n  {}",
+                a.org_name,
+                a.out.display(),
+                if passphrase.is_some() { " (passphrase-protected)" } else { "" },
+                answer.setup_url
+            )
+        },
+    );
+    Ok(exit::OK)
+}

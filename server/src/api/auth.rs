@@ -1,0 +1,498 @@
+//! Passkeys and browser sessions (API.md, Passkeys): enrol from a setup link
+//! or add another passkey, sign in with a discoverable credential, recover by
+//! mail, sign out (here or everywhere), who am I, remove a passkey.
+//!
+//! These calls are made by the relay's own pages: every `POST` must carry the
+//! relay's `Origin`. Ceremonies are single use and live 5 minutes
+//! ([`crate::passkeys`]); a ceremony that fails is used up all the same.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use fxe_protocol::api::{CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, PasskeyInfo, PasskeyRegisterStart, RecoverRequest};
+use serde::Deserialize;
+use sqlx::{AnyConnection, Row};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use crate::{
+    AppState,
+    audit::{self, Actor},
+    auth::ClientAddress,
+    clock,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    invites::hash_token,
+    mail, orgs,
+    passkeys::{self, CeremonyKind, Login, Registration},
+    sessions, setup_links,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register_start))
+        .routes(routes!(register_finish))
+        .routes(routes!(login_start))
+        .routes(routes!(login_finish))
+        .routes(routes!(recover))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(remove_passkey))
+}
+
+/// At most this many unused recovery links per user at once (a mailbox is not
+/// flooded by someone typing its address again and again).
+const MAX_LIVE_RECOVERY_LINKS: i64 = 3;
+
+fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiError> {
+    state
+        .passkeys
+        .get()
+        .map_err(|why| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "passkeys_unavailable", format!("Passkeys are not available on this relay: {why}.")))
+}
+
+fn internal_json(e: serde_json::Error) -> ApiError {
+    ApiError::internal(format!("WebAuthn options: {e}"))
+}
+
+/// An active user (not removed, org not disabled).
+struct UserRow {
+    user_id: String,
+    email: String,
+    role: String,
+    org_id: Option<String>,
+}
+
+async fn active_user(conn: &mut AnyConnection, user_id: &str) -> Result<Option<UserRow>, ApiError> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.role, u.org_id FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id \
+         WHERE u.id = $1 AND u.removed_at IS NULL AND o.disabled_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(UserRow { user_id: r.try_get("id")?, email: r.try_get("email")?, role: r.try_get("role")?, org_id: r.try_get("org_id")? }))
+}
+
+fn actor_for(user: &UserRow, address: Option<String>) -> Actor {
+    Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address }
+}
+
+/// The signed-in user, from the session cookie.
+async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<sessions::SessionUser>, ApiError> {
+    let Some(id) = sessions::cookie_value(headers) else { return Ok(None) };
+    sessions::lookup(state, &id).await
+}
+
+async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError> {
+    let org = match &user.org_id {
+        Some(org_id) => match orgs::get(&mut *conn, org_id).await? {
+            Some(o) => {
+                let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &o.identity_pub).map_err(ApiError::internal)?;
+                Some(MeOrg { org_id: o.org_id, org_name: o.org_name, fingerprint: fxe_protocol::ids::fingerprint(&identity) })
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let passkeys = passkeys::of_user(conn, &user.user_id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyInfo { id: p.id, label: p.label, created_at: clock::rfc3339(p.created_at), last_used_at: p.last_used_at.map(clock::rfc3339) })
+        .collect();
+    Ok(Me { user_id: user.user_id.clone(), email: user.email.clone(), role: user.role.clone(), org, passkeys })
+}
+
+/// A setup link's user, if the link is live: `Ok(Err(answer))` says why not.
+async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String, ApiError> {
+    let row = sqlx::query("SELECT user_id, expires_at, used_at FROM setup_tokens WHERE token_sha256 = $1")
+        .bind(hash_token(token))
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "setup_link_not_found", "This setup link is not known to the relay; check that the whole link was copied."));
+    };
+    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
+        return Err(ApiError::new(StatusCode::GONE, "setup_link_used", "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link."));
+    }
+    if row.try_get::<i64, _>("expires_at")? <= clock::now_secs() {
+        return Err(ApiError::new(StatusCode::GONE, "setup_link_expired", "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page."));
+    }
+    Ok(row.try_get("user_id")?)
+}
+
+fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body: Option<Me>) -> Response {
+    let mut res = match body {
+        Some(me) => (status, ApiJson(me)).into_response(),
+        None => status.into_response(),
+    };
+    res.headers_mut().insert(header::SET_COOKIE, sessions::set_cookie(state, session));
+    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Starts enrolling a passkey: from a setup link (`setup_token`), or for
+/// the signed-in user (no token).
+#[utoipa::path(
+    post,
+    path = "/auth/passkey/register/start",
+    operation_id = "passkey_register_start",
+    tag = "passkeys",
+    request_body = PasskeyRegisterStart,
+    responses(
+        (status = 200, description = "Options for `navigator.credentials.create()`; finish within 5 minutes.", body = CeremonyStarted),
+        (status = 401, description = "No token and not signed in.", body = ErrorBody),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 404, description = "`setup_link_not_found`.", body = ErrorBody),
+        (status = 410, description = "`setup_link_used`, `setup_link_expired`, `user_inactive`.", body = ErrorBody),
+        (status = 503, description = "`passkeys_unavailable`: the relay's public URL is not a host name.", body = ErrorBody),
+    )
+)]
+async fn register_start(State(state): State<AppState>, headers: HeaderMap, ApiJson(req): ApiJson<PasskeyRegisterStart>) -> Result<ApiJson<CeremonyStarted>, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let webauthn = webauthn(&state)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let (user_id, token_hash) = match &req.setup_token {
+        Some(token) => (setup_link_user(&mut conn, token).await?, Some(hash_token(token))),
+        None => match session_user(&state, &headers).await? {
+            Some(s) => (s.user_id, None),
+            None => return Err(crate::auth::unauthenticated()),
+        },
+    };
+    let Some(user) = active_user(&mut conn, &user_id).await? else {
+        return Err(ApiError::new(StatusCode::GONE, "user_inactive", "This account has been removed, or its org disabled."));
+    };
+    let handle = passkeys::user_handle(&user.user_id).ok_or_else(|| ApiError::internal("user id is not a UUID"))?;
+    let existing = passkeys::of_user(&mut conn, &user.user_id).await?;
+    let (ccr, reg) = webauthn
+        .start_passkey_registration(handle, &user.email, &user.email, passkeys::exclude_list(&existing))
+        .map_err(ApiError::internal)?;
+    let ceremony_id = passkeys::store_ceremony(&mut conn, CeremonyKind::Register, Some(&user.user_id), token_hash.as_deref(), &reg).await?;
+    Ok(ApiJson(CeremonyStarted { ceremony_id, options: passkeys::registration_options(&ccr).map_err(internal_json)?, email: Some(user.email) }))
+}
+
+/// Takes the ceremony in a transaction of its own: used up even if what follows fails.
+async fn take<S: serde::de::DeserializeOwned>(state: &AppState, kind: CeremonyKind, id: &str) -> Result<passkeys::Ceremony<S>, ApiError> {
+    let mut tx = state.db.begin_write().await?;
+    let ceremony = passkeys::take_ceremony::<S>(&mut tx, kind, id).await?;
+    tx.commit().await?;
+    ceremony.ok_or_else(|| {
+        ApiError::new(StatusCode::GONE, "ceremony_expired", "This passkey request has expired or was already used; start again.")
+    })
+}
+
+fn label_of(label: Option<&str>) -> Result<String, ApiError> {
+    let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("passkey");
+    if label.chars().count() > 100 || label.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable("invalid_body", "label must be at most 100 characters without control characters."));
+    }
+    Ok(label.to_owned())
+}
+
+/// Finishes enrolment: the passkey is saved, the setup link used up, and the
+/// user signed in (a new session cookie).
+#[utoipa::path(
+    post,
+    path = "/auth/passkey/register/finish",
+    operation_id = "passkey_register_finish",
+    tag = "passkeys",
+    request_body = CeremonyFinish,
+    responses(
+        (status = 201, description = "Enrolled and signed in (`Set-Cookie: fxe_session`).", body = Me),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 409, description = "`passkey_exists`: this authenticator's credential is already enrolled.", body = ErrorBody),
+        (status = 410, description = "`ceremony_expired`, `setup_link_used`, `setup_link_expired`, `user_inactive`.", body = ErrorBody),
+        (status = 422, description = "`passkey_rejected`: the authenticator's answer does not verify; `invalid_body`.", body = ErrorBody),
+    )
+)]
+async fn register_finish(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CeremonyFinish>,
+) -> Result<Response, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let webauthn = webauthn(&state)?;
+    let label = label_of(req.label.as_deref())?;
+    let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential)
+        .map_err(|e| ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn registration response: {e}.")))?;
+    let ceremony = take::<Registration>(&state, CeremonyKind::Register, &req.ceremony_id).await?;
+    let passkey = webauthn
+        .finish_passkey_registration(&credential, &ceremony.state)
+        .map_err(|e| ApiError::unprocessable("passkey_rejected", format!("The authenticator's answer does not verify ({e}); try again.")))?;
+    let user_id = ceremony.user_id.ok_or_else(|| ApiError::internal("registration ceremony without a user"))?;
+
+    let mut tx = state.db.begin_write().await?;
+    let Some(user) = active_user(&mut tx, &user_id).await? else {
+        return Err(ApiError::new(StatusCode::GONE, "user_inactive", "This account has been removed, or its org disabled."));
+    };
+    let now = clock::now_secs();
+    if let Some(token_hash) = &ceremony.setup_token_sha256 {
+        let used = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1")
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if used != 1 {
+            return Err(ApiError::new(StatusCode::GONE, "setup_link_used", "This setup link was used or expired meanwhile; ask for a new one."));
+        }
+    }
+    let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
+        return Err(ApiError::conflict("passkey_exists", "This passkey is already enrolled."));
+    };
+    let session = sessions::create(&mut tx, &user.user_id).await?;
+    let actor = actor_for(&user, address);
+    let detail = serde_json::json!({ "label": label, "via": if ceremony.setup_token_sha256.is_some() { "setup_link" } else { "signed_in" } });
+    audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "passkey.enrolled", target: Some(&passkey_id), detail: Some(detail) }).await?;
+    let me = me_of(&mut tx, &user).await?;
+    tx.commit().await?;
+    tracing::info!(user_id = %user.user_id, "passkey enrolled");
+    Ok(with_cookie(&state, Some(&session), StatusCode::CREATED, Some(me)))
+}
+
+/// Starts a sign-in with a discoverable credential (no username).
+#[utoipa::path(
+    post,
+    path = "/auth/login/start",
+    operation_id = "login_start",
+    tag = "passkeys",
+    responses(
+        (status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 503, description = "`passkeys_unavailable`.", body = ErrorBody),
+    )
+)]
+async fn login_start(State(state): State<AppState>, headers: HeaderMap) -> Result<ApiJson<CeremonyStarted>, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let webauthn = webauthn(&state)?;
+    let (rcr, login) = webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let ceremony_id = passkeys::store_ceremony(&mut conn, CeremonyKind::Login, None, None, &login).await?;
+    Ok(ApiJson(CeremonyStarted { ceremony_id, options: passkeys::authentication_options(&rcr).map_err(internal_json)?, email: None }))
+}
+
+fn sign_in_refused() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "passkey_rejected", "This passkey is not accepted here. Use Recover to set up a new one.")
+}
+
+/// Finishes a sign-in: a new session (any session the browser had ends).
+#[utoipa::path(
+    post,
+    path = "/auth/login/finish",
+    operation_id = "login_finish",
+    tag = "passkeys",
+    request_body = CeremonyFinish,
+    responses(
+        (status = 200, description = "Signed in (`Set-Cookie: fxe_session`).", body = Me),
+        (status = 401, description = "`passkey_rejected`: unknown or removed passkey, removed user, disabled org, or a signature that does not verify.", body = ErrorBody),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 410, description = "`ceremony_expired`.", body = ErrorBody),
+    )
+)]
+async fn login_finish(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CeremonyFinish>,
+) -> Result<Response, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let webauthn = webauthn(&state)?;
+    let credential: PublicKeyCredential = serde_json::from_value(req.credential)
+        .map_err(|e| ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn authentication response: {e}.")))?;
+    let ceremony = take::<Login>(&state, CeremonyKind::Login, &req.ceremony_id).await?;
+    let (handle, credential_id) = webauthn.identify_discoverable_authentication(&credential).map_err(|_| sign_in_refused())?;
+
+    let mut tx = state.db.begin_write().await?;
+    let Some(mut stored) = passkeys::by_credential(&mut tx, credential_id).await? else {
+        return Err(sign_in_refused());
+    };
+    if passkeys::user_handle(&stored.user_id) != Some(handle) {
+        return Err(sign_in_refused());
+    }
+    let Some(user) = active_user(&mut tx, &stored.user_id).await? else {
+        return Err(sign_in_refused());
+    };
+    let result = webauthn.finish_discoverable_authentication_v2(&credential, ceremony.state, &stored.passkey).map_err(|e| {
+        tracing::warn!(user_id = %user.user_id, error = %e, "passkey sign-in refused");
+        sign_in_refused()
+    })?;
+    stored.passkey.update_credential(&result);
+    passkeys::record_use(&mut tx, &stored).await?;
+    if let Some(old) = sessions::cookie_value(&headers) {
+        sessions::revoke(&mut tx, &old).await?;
+    }
+    let session = sessions::create(&mut tx, &user.user_id).await?;
+    let actor = actor_for(&user, address);
+    audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "user.signed_in", target: Some(&stored.id), detail: None }).await?;
+    let me = me_of(&mut tx, &user).await?;
+    tx.commit().await?;
+    Ok(with_cookie(&state, Some(&session), StatusCode::OK, Some(me)))
+}
+
+/// Mails a setup link to the users with this address, if any. The answer is
+/// the same either way (no account enumeration), and comes before the mail
+/// is made, so its timing says nothing either.
+#[utoipa::path(
+    post,
+    path = "/auth/recover",
+    operation_id = "recover",
+    tag = "passkeys",
+    request_body = RecoverRequest,
+    responses(
+        (status = 202, description = "If the address belongs to a user, a setup link is on its way."),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 422, description = "`invalid_email`.", body = ErrorBody),
+    )
+)]
+async fn recover(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiJson(req): ApiJson<RecoverRequest>) -> Result<StatusCode, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let email = req.email.trim().to_owned();
+    if email.len() > 254 || !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::unprocessable("invalid_email", "Enter the e-mail address your account uses."));
+    }
+    tokio::spawn(async move {
+        if let Err(e) = send_recovery(&state, &email, address).await {
+            tracing::error!(error = %e.message(), "could not send a recovery link");
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -> Result<(), ApiError> {
+    let now = clock::now_secs();
+    let mut tx = state.db.begin_write().await?;
+    let rows = sqlx::query(
+        "SELECT u.id, u.email, u.role, u.org_id, o.org_name FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id \
+         WHERE lower(u.email) = lower($1) AND u.removed_at IS NULL AND o.disabled_at IS NULL",
+    )
+    .bind(email)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut mails = Vec::new();
+    for r in rows {
+        let user = UserRow { user_id: r.try_get("id")?, email: r.try_get("email")?, role: r.try_get("role")?, org_id: r.try_get("org_id")? };
+        let org_name: Option<String> = r.try_get("org_name")?;
+        let live: i64 = sqlx::query("SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = 'recover' AND used_at IS NULL AND expires_at > $2")
+            .bind(&user.user_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if live >= MAX_LIVE_RECOVERY_LINKS {
+            tracing::warn!(user_id = %user.user_id, "recovery asked again while {MAX_LIVE_RECOVERY_LINKS} links are unused; no new link");
+            continue;
+        }
+        let token = setup_links::create(&mut tx, &user.user_id, "recover").await?;
+        let actor = Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address: address.clone() };
+        audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "user.recovery_requested", target: Some(&user.user_id), detail: None }).await?;
+        let url = setup_links::url(&state.config.public_origin(), &token);
+        mails.push(mail::recovery_mail(&user.email, org_name.as_deref().unwrap_or("the fxe relay"), &url));
+    }
+    tx.commit().await?;
+    for m in mails {
+        if let Err(e) = state.mailer.send(&m).await {
+            tracing::error!(error = %e, to = %m.to, "could not mail a recovery link");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct LogoutQuery {
+    /// `true`: end every session of this user, on every device.
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// Signs out: this session, or (`?everywhere=true`) all of the user's.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    operation_id = "logout",
+    tag = "passkeys",
+    params(LogoutQuery),
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared."),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+    )
+)]
+async fn logout(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiQuery(q): ApiQuery<LogoutQuery>) -> Result<Response, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    if let Some(id) = sessions::cookie_value(&headers) {
+        let user = sessions::lookup(&state, &id).await?;
+        let mut tx = state.db.begin_write().await?;
+        sessions::revoke(&mut tx, &id).await?;
+        if let Some(user) = user {
+            let ended = if q.everywhere { sessions::revoke_all(&mut tx, &user.user_id).await? + 1 } else { 1 };
+            let actor = Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address };
+            let action = if q.everywhere { "user.signed_out_everywhere" } else { "user.signed_out" };
+            audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action, target: Some(&user.user_id), detail: Some(serde_json::json!({ "sessions": ended })) }).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(with_cookie(&state, None, StatusCode::NO_CONTENT, None))
+}
+
+/// The signed-in user, their org (with its fingerprint) and passkeys.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    operation_id = "me",
+    tag = "passkeys",
+    responses(
+        (status = 200, description = "Signed in.", body = Me),
+        (status = 401, description = "`unauthenticated`: no session, or it ended.", body = ErrorBody),
+    )
+)]
+async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(session) = session_user(&state, &headers).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+    };
+    let mut conn = state.db.pool().acquire().await?;
+    let Some(user) = active_user(&mut conn, &session.user_id).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+    };
+    let mut res = ApiJson(me_of(&mut conn, &user).await?).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Removes one of the signed-in user's passkeys (not the last one: without
+/// any, only a recovery link would let them in again).
+#[utoipa::path(
+    delete,
+    path = "/auth/passkeys/{id}",
+    operation_id = "remove_passkey",
+    tag = "passkeys",
+    params(("id" = String, Path, description = "The passkey's id from `GET /auth/me`.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = "`unauthenticated`.", body = ErrorBody),
+        (status = 403, description = "`bad_origin`.", body = ErrorBody),
+        (status = 404, description = "Not one of your passkeys.", body = ErrorBody),
+        (status = 409, description = "`last_passkey`.", body = ErrorBody),
+    )
+)]
+async fn remove_passkey(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    sessions::check_origin(&state, &headers)?;
+    let Some(session) = session_user(&state, &headers).await? else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+    };
+    let mut tx = state.db.begin_write().await?;
+    let mine = passkeys::of_user(&mut tx, &session.user_id).await?;
+    if !mine.iter().any(|p| p.id == id) {
+        return Err(ApiError::not_found("No such passkey among yours."));
+    }
+    if mine.len() == 1 {
+        return Err(ApiError::conflict("last_passkey", "This is your only passkey; enrol another one before removing it."));
+    }
+    sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2").bind(&id).bind(&session.user_id).execute(&mut *tx).await?;
+    let actor = Actor { kind: "user", id: Some(session.user_id.clone()), label: Some(session.email.clone()), address };
+    audit::write(&mut tx, audit::Entry { org_id: session.org_id.as_deref(), actor: &actor, action: "passkey.removed", target: Some(&id), detail: None }).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

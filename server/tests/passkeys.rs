@@ -1,0 +1,306 @@
+//! Passkeys and sessions over real HTTP, with a software authenticator
+//! (webauthn-authenticator-rs `SoftPasskey`): enrol from the setup link a
+//! redemption printed, sign in without a username, use the session on the
+//! REST API, recover by mail, add and remove passkeys, sign out.
+//!
+//! The soft token cannot keep resident credentials, so the test plays the
+//! part of the browser for discoverable sign-in: it names the credential in
+//! the request and returns the user handle with the assertion, as a passkey
+//! does (the handle is not signed; the server checks it against the stored
+//! credential).
+
+mod common;
+
+use common::{TestServer, client::TestOrg, test_config};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use webauthn_authenticator_rs::{WebauthnAuthenticator, softpasskey::SoftPasskey};
+use webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse};
+
+const ORIGIN: &str = "http://localhost";
+
+async fn start() -> TestServer {
+    let data_dir = tempfile::tempdir().unwrap();
+    let pg = common::PgTestDatabase::create().await;
+    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
+    // WebAuthn needs a host name; the browser would be on this origin.
+    config.public_url = url::Url::parse(ORIGIN).unwrap();
+    TestServer::start_with(config, data_dir, pg).await
+}
+
+/// A browser: the session cookie it holds and the relay's origin on each POST.
+struct Browser<'a> {
+    server: &'a TestServer,
+    cookie: Option<String>,
+    token: SoftPasskey,
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a TestServer) -> Self {
+        Browser { server, cookie: None, token: SoftPasskey::new(true) }
+    }
+
+    async fn send(&mut self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.server.client.request(method.clone(), self.server.url(path));
+        if method != reqwest::Method::GET {
+            req = req.header("origin", ORIGIN);
+        }
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", format!("fxe_session={c}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        if let Some(set) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let value = set.split(';').next().unwrap().trim_start_matches("fxe_session=").to_owned();
+            assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+            self.cookie = (!value.is_empty()).then_some(value);
+        }
+        let text = res.text().await.unwrap();
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() })
+    }
+
+    async fn post(&mut self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// Runs an enrolment ceremony (with a setup token or signed in).
+    async fn enrol(&mut self, start: Value, label: &str) -> (StatusCode, Value) {
+        let (status, started) = self.post("/api/v1/auth/passkey/register/start", start).await;
+        if status != StatusCode::OK {
+            return (status, started);
+        }
+        let mut options = started["options"].clone();
+        assert_eq!(options["publicKey"]["authenticatorSelection"]["residentKey"], "required");
+        assert_eq!(options["publicKey"]["authenticatorSelection"]["userVerification"], "required");
+        // The soft token has no resident storage (see the module comment).
+        options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = false.into();
+        let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+        let credential = self.token.do_registration(url::Url::parse(ORIGIN).unwrap(), ccr).expect("soft token registers");
+        self.post(
+            "/api/v1/auth/passkey/register/finish",
+            json!({ "ceremony_id": started["ceremony_id"], "credential": credential, "label": label }),
+        )
+        .await
+    }
+
+    /// An assertion for a fresh sign-in ceremony, with `credential_id` (b64u) and `user_id`.
+    async fn assertion(&mut self, credential_id: &str, user_id: &str) -> (String, PublicKeyCredential) {
+        let (status, started) = self.post("/api/v1/auth/login/start", json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let mut options = started["options"].clone();
+        assert!(options.get("mediation").is_none(), "a button sign-in, not conditional UI");
+        assert_eq!(options["publicKey"]["allowCredentials"], json!([]), "discoverable: no username, no credential list");
+        options["publicKey"]["allowCredentials"] = json!([{ "type": "public-key", "id": credential_id }]);
+        let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+        let mut assertion = self.token.do_authentication(url::Url::parse(ORIGIN).unwrap(), rcr).expect("soft token signs");
+        assertion.response.user_handle = Some(uuid::Uuid::parse_str(user_id).unwrap().as_bytes().to_vec());
+        (started["ceremony_id"].as_str().unwrap().to_owned(), assertion)
+    }
+}
+
+fn setup_token(setup_url: &str) -> String {
+    setup_url.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn enrol_sign_in_use_the_api_and_sign_out() {
+    let server = start().await;
+    let org = TestOrg::redeem(&server, "Lakeside Clinic", &["+15550100001"]).await;
+    assert!(org.setup_url.starts_with("http://localhost/setup/set_"), "{}", org.setup_url);
+    let token = setup_token(&org.setup_url);
+    let mut browser = Browser::new(&server);
+
+    // Enrol from the setup link: signed in at once.
+    let (status, me) = browser.enrol(json!({ "setup_token": token }), "work laptop").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert_eq!(me["email"], "admin@example.org");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["org"]["org_name"], "Lakeside Clinic");
+    assert_eq!(me["org"]["fingerprint"], fxe_protocol::ids::fingerprint(&org.keys.identity_pub));
+    assert_eq!(me["passkeys"][0]["label"], "work laptop");
+    let user_id = me["user_id"].as_str().unwrap().to_owned();
+    let first_cookie = browser.cookie.clone().expect("a session cookie");
+
+    // The link works once.
+    let mut other = Browser::new(&server);
+    let (status, body) = other.enrol(json!({ "setup_token": token }), "again").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("setup_link_used")));
+    let (status, body) = other.enrol(json!({ "setup_token": "set_nonsense" }), "x").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("setup_link_not_found")));
+
+    // The session works on the REST API, for the org's own data.
+    let (status, me_again) = browser.get("/api/v1/auth/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me_again["user_id"], user_id.as_str());
+    let (status, org_view) = browser.get("/api/v1/org").await;
+    assert_eq!(status, StatusCode::OK, "{org_view}");
+    assert_eq!(org_view["org_id"], org.org_id());
+
+    // Sign in again, without a username; the session id changes.
+    let (_, me) = browser.get("/api/v1/auth/me").await;
+    let passkey_id = me["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    let credential_id = {
+        let mut conn = server.state.db.pool().acquire().await.unwrap();
+        let row: (String,) = sqlx::query_as("SELECT credential_id FROM passkeys WHERE id = $1").bind(&passkey_id).fetch_one(&mut *conn).await.unwrap();
+        row.0
+    };
+    let (ceremony, assertion) = browser.assertion(&credential_id, &user_id).await;
+    let (status, signed_in) = browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["user_id"], user_id.as_str());
+    let second_cookie = browser.cookie.clone().unwrap();
+    assert_ne!(first_cookie, second_cookie, "the session id is rotated at sign-in");
+    // The session the browser presented at sign-in has ended.
+    let mut stale = Browser::new(&server);
+    stale.cookie = Some(first_cookie);
+    assert_eq!(stale.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+
+    // A ceremony is single-use.
+    let (status, body) = browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("ceremony_expired")));
+
+    // A forged assertion (a signature over something else) is refused.
+    let (ceremony, mut assertion) = browser.assertion(&credential_id, &user_id).await;
+    let mut sig = assertion.response.signature.to_vec();
+    let last = sig.len() - 2;
+    sig[last] ^= 1;
+    assertion.response.signature = sig;
+    let mut attacker = Browser::new(&server);
+    let (status, body) = attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("passkey_rejected")));
+    assert!(attacker.cookie.is_none());
+
+    // Another user's handle with this credential is refused.
+    let (ceremony, mut assertion) = browser.assertion(&credential_id, &user_id).await;
+    assertion.response.user_handle = Some(uuid::Uuid::new_v4().as_bytes().to_vec());
+    let (status, _) = attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // State-changing calls need the relay's Origin.
+    let res = server.client.post(server.url("/api/v1/auth/login/start")).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = server.client.post(server.url("/api/v1/auth/logout")).header("cookie", format!("fxe_session={second_cookie}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "no Origin, no sign-out (and no CSRF)");
+
+    // Sign out: the session ends, on the API too.
+    let (status, _) = browser.post("/api/v1/auth/logout", json!(null)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(browser.cookie.is_none(), "the cookie is cleared");
+    browser.cookie = Some(second_cookie);
+    assert_eq!(browser.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
+
+    // The audit trail has the enrolment and the sign-ins.
+    let (status, audit) = org.call(&server, "GET", "/api/v1/audit", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["passkey.enrolled", "user.signed_in", "user.signed_out"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn recovery_by_mail_second_passkey_and_sign_out_everywhere() {
+    let server = start().await;
+    let org = TestOrg::redeem(&server, "Hill Law LLP", &["+15550100002"]).await;
+    let mut laptop = Browser::new(&server);
+    let (status, me) = laptop.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "laptop").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+
+    // Recovery answers the same for a known and an unknown address; only the
+    // known one gets a mail.
+    let mut phone = Browser::new(&server);
+    let (known, _) = phone.post("/api/v1/auth/recover", json!({ "email": "Admin@Example.org" })).await;
+    let (unknown, _) = phone.post("/api/v1/auth/recover", json!({ "email": "nobody@example.org" })).await;
+    assert_eq!((known, unknown), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    let (bad, body) = phone.post("/api/v1/auth/recover", json!({ "email": "not an address" })).await;
+    assert_eq!((bad, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
+    let outbox = server.state.config.storage.data_dir.join("outbox");
+    // The mail is sent after the answer: wait for it, then a little longer
+    // (a second, wrong mail would show up in that time).
+    for _ in 0..100 {
+        if std::fs::read_dir(&outbox).is_ok_and(|mut d| d.next().is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mails: Vec<String> = std::fs::read_dir(&outbox).unwrap().flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect();
+    assert_eq!(mails.len(), 1, "one mail, to the known address only");
+    assert!(mails[0].contains("To: admin@example.org"), "{}", mails[0]);
+    let link = mails[0].lines().find(|l| l.contains("/setup/set_")).expect("a setup link in the mail").trim().to_owned();
+
+    // The mailed link enrols a second passkey on another device.
+    let (status, me) = phone.enrol(json!({ "setup_token": setup_token(&link) }), "phone").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert_eq!(me["passkeys"].as_array().unwrap().len(), 2);
+
+    // A signed-in user adds a third without a link.
+    let (status, me) = phone.enrol(json!({}), "security key").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    let ids: Vec<String> = me["passkeys"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 3);
+    // Not signed in and no link: refused.
+    let (status, _) = Browser::new(&server).enrol(json!({}), "x").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Remove two; the last one stays.
+    for id in &ids[1..] {
+        let (status, body) = phone.send(reqwest::Method::DELETE, &format!("/api/v1/auth/passkeys/{id}"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    let (status, body) = phone.send(reqwest::Method::DELETE, &format!("/api/v1/auth/passkeys/{}", ids[0]), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("last_passkey")));
+
+    // Sign out everywhere ends the laptop's session too.
+    assert_eq!(laptop.get("/api/v1/auth/me").await.0, StatusCode::OK);
+    let (status, _) = phone.send(reqwest::Method::POST, "/api/v1/auth/logout?everywhere=true", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(laptop.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
+    let server = TestServer::start().await; // public URL http://127.0.0.1
+    let res = server.client.post(server.url("/api/v1/auth/login/start")).header("origin", "http://127.0.0.1").json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "passkeys_unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("--public-url http://localhost"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_operator_enrols_from_the_printed_link() {
+    let server = start().await;
+    // What `fxe-server operator add --email …` prints.
+    let setup = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "ops@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    assert!(setup.created);
+    assert!(setup.setup_url.starts_with("http://localhost/setup/set_"));
+    let mut browser = Browser::new(&server);
+    let (status, me) = browser.enrol(json!({ "setup_token": setup_token(&setup.setup_url) }), "ops laptop").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert_eq!(me["role"], "operator");
+    assert!(me["org"].is_null());
+    // An operator is not an org member: the org API refuses the session.
+    assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
+
+    // Adding the same address again issues a new link for the same operator.
+    let again = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "OPS@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.user_id, setup.user_id);
+    let listed = fxe_server::operator_accounts::list(&server.state.db).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].passkeys, 1);
+    assert!(fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "not-an-address", &fxe_server::audit::Actor::operator_cli()).await.is_err());
+    server.stop().await;
+}
