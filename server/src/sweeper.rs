@@ -127,6 +127,14 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
 
     sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1").bind(now - fxe_protocol::request::REPLAY_WINDOW as i64).execute(state.db.pool()).await?;
     sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(now - 24 * 3600).execute(state.db.pool()).await?;
+    // Ended sessions (signed out, idle or past their absolute end) and passkey
+    // ceremonies past their 5 minutes: nothing reads them again.
+    sqlx::query("DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2")
+        .bind(now)
+        .bind(now - crate::sessions::IDLE_TIMEOUT_SECS)
+        .execute(state.db.pool())
+        .await?;
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(state.db.pool()).await?;
     // Events age out with their deliveries and attempts (ON DELETE CASCADE),
     // except those still pending: those go once settled.
     sqlx::query("DELETE FROM events WHERE created_at_ms < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')")

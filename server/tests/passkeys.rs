@@ -197,6 +197,15 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
     assert_eq!(browser.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
 
+    // The relay's housekeeping forgets ended sessions; the live ones stay.
+    let sessions = |server: &TestServer| {
+        let pool = server.state.db.pool().clone();
+        async move { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions").fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(sessions(&server).await, 2, "the enrolment's and the sign-in's, both ended");
+    fxe_server::sweeper::sweep_once(&server.state).await.unwrap();
+    assert_eq!(sessions(&server).await, 0, "every session of this test has ended");
+
     // The audit trail has the enrolment and the sign-ins.
     let (status, audit) = org.call(&server, "GET", "/api/v1/audit", None).await;
     assert_eq!(status, StatusCode::OK);
