@@ -34,16 +34,10 @@ pub struct OperatorView {
     pub passkeys: i64,
 }
 
-fn valid_email(s: &str) -> bool {
-    s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'))
-}
-
 /// Adds an operator (or finds the one with this address) and issues a setup link.
 pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Result<OperatorSetup, OperatorError> {
     let email = email.trim();
-    if !valid_email(email) {
+    if !crate::api::redeem::is_email(email) {
         return Err(OperatorError::Invalid(format!("--email {email:?} is not an e-mail address")));
     }
     let mut tx = db.begin_write().await?;

@@ -39,10 +39,14 @@ pub fn validate_display_name(field: &str, s: &str) -> Result<(), ApiError> {
 
 /// A plausible e-mail address: one `@`, no spaces, at most 254 characters.
 pub fn validate_email(s: &str) -> Result<(), ApiError> {
-    let ok = s.len() <= 254
+    if is_email(s) { Ok(()) } else { Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address."))) }
+}
+
+/// The test behind [`validate_email`], for callers outside the API.
+pub fn is_email(s: &str) -> bool {
+    s.len() <= 254
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'));
-    if ok { Ok(()) } else { Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address."))) }
+        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'))
 }
 
 /// Redeems an invite: creates the org, its numbers, its first bundle and API
