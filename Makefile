@@ -69,7 +69,7 @@ test-wasm:
 # build's artifacts, so CI stays fast); FXE_SERVER_BIN picks the binary
 # (default: the release one from `make build`).
 test-e2e:
-	node --test --test-reporter=spec end2end/run.mjs
+	node --test --test-reporter=spec end2end/*.test.mjs
 
 # The server's tests again, on a throwaway PostgreSQL.
 test-postgres:

@@ -5,16 +5,30 @@
 //! `frontend` wasm bundle). Anything that only makes sense on the server sits
 //! behind `#[cfg(feature = "ssr")]`.
 
+// The web pages' view types nest deeply (Leptos builds one type per page).
+#![recursion_limit = "256"]
+
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
-    components::{A, Route, Router, Routes},
+    ParamSegment, StaticSegment,
+    components::{A, ParentRoute, Route, Router, Routes},
 };
 
+mod browser;
+mod components;
 mod pages;
+mod session;
 
-pub use pages::{home::HomePage, not_found::NotFound};
+pub use pages::{
+    dashboard::{DashboardHome, DashboardSection, DashboardShell},
+    home::HomePage,
+    login::LoginPage,
+    not_found::NotFound,
+    operator::OperatorPage,
+    redeem::RedeemPage,
+    setup::SetupPage,
+};
 
 /// The name cargo-leptos gives the bundle (`[[workspace.metadata.leptos]] name`):
 /// the browser loads `/pkg/fxe.js`, `/pkg/fxe.wasm` and `/pkg/fxe.css`.
@@ -47,6 +61,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    session::provide_session();
 
     view! {
         <Stylesheet id="fxe-style" href=format!("/pkg/{OUTPUT_NAME}.css") />
@@ -65,6 +80,14 @@ pub fn App() -> impl IntoView {
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("redeem") view=RedeemPage />
+                    <Route path=StaticSegment("login") view=LoginPage />
+                    <Route path=(StaticSegment("setup"), ParamSegment("token")) view=SetupPage />
+                    <Route path=StaticSegment("operator") view=OperatorPage />
+                    <ParentRoute path=StaticSegment("dashboard") view=DashboardShell>
+                        <Route path=StaticSegment("") view=DashboardHome />
+                        <Route path=ParamSegment("section") view=DashboardSection />
+                    </ParentRoute>
                 </Routes>
             </main>
             <SiteFooter />
@@ -82,10 +105,54 @@ fn SiteHeader() -> impl IntoView {
                     <span class="wordmark__name">{PRODUCT_NAME}</span>
                 </A>
                 <nav aria-label="Account">
-                    <a class="button button--quiet" href="/login">"Sign in"</a>
+                    <AccountMenu />
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// "Sign in", or the signed-in user with sign-out buttons.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let session = session::use_session();
+    let failure = RwSignal::new(None::<String>);
+    let sign_out = move |everywhere: bool| {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = session::sign_out(everywhere).await {
+                failure.set(Some(e.message));
+            }
+        });
+    };
+    move || match session.0.get() {
+        Some(Ok(me)) => view! {
+            <details class="account">
+                <summary class="button button--quiet" data-testid="account-menu">
+                    <span class="account__email">{me.email.clone()}</span>
+                </summary>
+                <div class="account__menu card stack-sm">
+                    <p class="muted">
+                        {match &me.org {
+                            Some(org) => format!("{} of {}", me.role, org.org_name),
+                            None => "Relay operator".to_string(),
+                        }}
+                    </p>
+                    <a class="button button--quiet" href=session::home_of(&me)>
+                        {if me.org.is_some() { "Dashboard" } else { "Operator pages" }}
+                    </a>
+                    <button type="button" class="button" id="sign-out" on:click=move |_| sign_out(false)>
+                        "Sign out"
+                    </button>
+                    <button type="button" class="button" id="sign-out-everywhere" on:click=move |_| sign_out(true)>
+                        "Sign out everywhere"
+                    </button>
+                    <p class="hint">"Everywhere: every browser where you are signed in."</p>
+                    {move || failure.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                </div>
+            </details>
+        }
+        .into_any(),
+        _ => view! { <a class="button button--quiet" href="/login">"Sign in"</a> }.into_any(),
     }
 }
 

@@ -3,6 +3,9 @@
 //! cargo-leptos builds this crate to wasm32 with the `hydrate` feature; the
 //! hydration script in the page calls [`hydrate`] once the bundle has loaded.
 
+// The web pages' view types nest deeply (Leptos builds one type per page).
+#![recursion_limit = "256"]
+
 #[cfg(feature = "hydrate")]
 use wasm_bindgen::prelude::wasm_bindgen;
 

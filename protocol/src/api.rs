@@ -638,3 +638,83 @@ pub struct Me {
     pub org: Option<MeOrg>,
     pub passkeys: Vec<PasskeyInfo>,
 }
+
+// ---------- operator (docs/api.md, "Operator API") ----------
+
+/// `POST /operator/invites`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateInviteRequest {
+    /// The numbers the org may claim (E.164; spaces, dashes and brackets are
+    /// fine). Empty: any free numbers.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    /// Seconds until the invite expires: 60 to 365 days.
+    pub expires_in_secs: i64,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A new invite: the only time its token is shown.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewInvite {
+    pub id: String,
+    pub token: String,
+    pub redeem_url: String,
+    pub numbers: Vec<String>,
+    pub expires_at: String,
+}
+
+/// An invite as listed (never its token: only its hash is stored).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteInfo {
+    pub id: String,
+    /// `active`, `used`, `revoked` or `expired`.
+    pub state: String,
+    pub numbers: Vec<String>,
+    pub note: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub used_by_org_id: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A member org as the operator sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperatorOrg {
+    pub org_id: String,
+    pub org_name: String,
+    pub fingerprint: String,
+    pub created_at: String,
+    pub disabled_at: Option<String>,
+    pub echo: bool,
+    pub numbers: Vec<String>,
+    pub pending_numbers: Vec<String>,
+    pub users: i64,
+    pub api_keys: i64,
+}
+
+/// A claimed number as the operator sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NumberClaim {
+    pub number: String,
+    /// `active` or `pending`.
+    pub status: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub created_at: String,
+    pub approved_at: Option<String>,
+}
+
+/// A list answer without pagination (operator lists are short).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}

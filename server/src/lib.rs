@@ -19,6 +19,9 @@
 //! (state and router), [`health`] (`/healthz`, `/readyz`), [`error`] (the
 //! API's JSON errors).
 
+// The web pages' view types nest deeply (Leptos builds one type per page).
+#![recursion_limit = "256"]
+
 #[cfg(not(feature = "ssr"))]
 compile_error!("fxe-server renders the web UI on the server: build it with the `ssr` feature (on by default)");
 
@@ -42,6 +45,7 @@ pub mod openapi;
 pub mod operator;
 pub mod operator_accounts;
 pub mod orgs;
+pub mod page_access;
 pub mod passkeys;
 pub mod rate_limit;
 pub mod sessions;

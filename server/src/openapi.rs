@@ -47,6 +47,7 @@ use crate::AppState;
         (name = "team", description = "The org's people (admin)."),
         (name = "audit", description = "The org's audit trail (admin)."),
         (name = "webhooks", description = "Webhook endpoints, deliveries and the 30-day event log (admin)."),
+        (name = "operator", description = "The relay operator's invites, orgs and number claims (operator sessions only)."),
         (name = "meta", description = "This document."),
     ),
     modifiers(&Security),

@@ -3,6 +3,7 @@
 //! also while the server runs. Each change writes its audit row, with the
 //! operator as actor, in the same transaction.
 
+use fxe_protocol::api::{InviteInfo, NewInvite, NumberClaim, OperatorOrg};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -37,15 +38,6 @@ impl From<sqlx::Error> for OperatorError {
 }
 
 /// A new invite: its token is shown once.
-#[derive(Debug, Serialize)]
-pub struct NewInvite {
-    pub id: String,
-    pub token: String,
-    pub redeem_url: String,
-    pub numbers: Vec<String>,
-    pub expires_at: String,
-}
-
 /// `<public origin>/redeem?token=…`
 pub fn redeem_url(public_origin: &str, token: &str) -> String {
     format!("{public_origin}/redeem?token={token}")
@@ -55,15 +47,15 @@ pub fn redeem_url(public_origin: &str, token: &str) -> String {
 /// `None` lets the org claim any numbers that are free.
 pub async fn create_invite(db: &Db, public_origin: &str, numbers: Option<&str>, expires_in_secs: i64, note: &str, actor: &Actor) -> Result<NewInvite, OperatorError> {
     let numbers = match numbers {
-        Some(n) => fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("--numbers: {e}")))?,
+        Some(n) => fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("numbers: {e}")))?,
         None => Vec::new(),
     };
     if !(60..=MAX_INVITE_SECS).contains(&expires_in_secs) {
-        return Err(OperatorError::Invalid("--expires must be between 1 minute and 365 days".into()));
+        return Err(OperatorError::Invalid("the expiry must be between 1 minute and 365 days".into()));
     }
     let note = note.trim();
     if note.chars().count() > 500 || note.chars().any(char::is_control) {
-        return Err(OperatorError::Invalid("--note must be at most 500 characters, on one line".into()));
+        return Err(OperatorError::Invalid("the note must be at most 500 characters, on one line".into()));
     }
     let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor).await?;
     Ok(NewInvite {
@@ -75,25 +67,9 @@ pub async fn create_invite(db: &Db, public_origin: &str, numbers: Option<&str>, 
     })
 }
 
-/// An invite as listed (never its token: only its hash is stored).
-#[derive(Debug, Serialize)]
-pub struct InviteView {
-    pub id: String,
-    /// `active`, `used`, `revoked` or `expired`.
-    pub state: &'static str,
-    pub numbers: Vec<String>,
-    pub note: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub used_at: Option<String>,
-    pub used_by_org_id: Option<String>,
-    pub revoked_at: Option<String>,
-}
-
-impl InviteView {
-    fn new(i: Invite, now: i64) -> InviteView {
-        InviteView {
-            state: i.state(now),
+fn invite_info(i: Invite, now: i64) -> InviteInfo {
+        InviteInfo {
+            state: i.state(now).to_owned(),
             id: i.id,
             numbers: i.numbers,
             note: i.note,
@@ -103,12 +79,11 @@ impl InviteView {
             used_by_org_id: i.used_by_org_id,
             revoked_at: i.revoked_at.map(clock::rfc3339),
         }
-    }
 }
 
-pub async fn list_invites(db: &Db) -> Result<Vec<InviteView>, OperatorError> {
+pub async fn list_invites(db: &Db) -> Result<Vec<InviteInfo>, OperatorError> {
     let now = clock::now_secs();
-    Ok(invites::list(db).await?.into_iter().map(|i| InviteView::new(i, now)).collect())
+    Ok(invites::list(db).await?.into_iter().map(|i| invite_info(i, now)).collect())
 }
 
 pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), OperatorError> {
@@ -116,27 +91,12 @@ pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), Opera
         return Ok(());
     }
     match invites::get(db, id).await? {
-        None => Err(OperatorError::NotFound(format!("there is no invite {id:?} (see `fxe-server invite list`)"))),
+        None => Err(OperatorError::NotFound(format!("there is no invite {id:?}"))),
         Some(i) => Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs())))),
     }
 }
 
-/// A member org as the operator sees it.
-#[derive(Debug, Serialize)]
-pub struct OrgSummary {
-    pub org_id: String,
-    pub org_name: String,
-    pub fingerprint: String,
-    pub created_at: String,
-    pub disabled_at: Option<String>,
-    pub echo: bool,
-    pub numbers: Vec<String>,
-    pub pending_numbers: Vec<String>,
-    pub users: i64,
-    pub api_keys: i64,
-}
-
-pub async fn list_orgs(db: &Db) -> Result<Vec<OrgSummary>, OperatorError> {
+pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
     let rows = sqlx::query(
         "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
          (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
@@ -158,7 +118,7 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OrgSummary>, OperatorError> {
             let number: String = n.try_get("number")?;
             if n.try_get::<String, _>("status")? == "active" { active.push(number) } else { pending.push(number) }
         }
-        out.push(OrgSummary {
+        out.push(OperatorOrg {
             org_name: r.try_get("org_name")?,
             fingerprint,
             created_at: clock::rfc3339(r.try_get("created_at")?),
@@ -180,7 +140,7 @@ pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Act
     let mut tx = db.begin_write().await?;
     let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1").bind(org_id).fetch_optional(&mut *tx).await?;
     let Some(row) = row else {
-        return Err(OperatorError::NotFound(format!("there is no org {org_id:?} (see `fxe-server org list`)")));
+        return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
     };
     if row.try_get::<i64, _>("is_echo")? != 0 {
         return Err(OperatorError::Conflict("the echo org is built into the relay and cannot be disabled".into()));
@@ -197,18 +157,7 @@ pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Act
     Ok(())
 }
 
-/// A number as the operator sees it.
-#[derive(Debug, Serialize)]
-pub struct NumberView {
-    pub number: String,
-    pub status: String,
-    pub org_id: String,
-    pub org_name: String,
-    pub created_at: String,
-    pub approved_at: Option<String>,
-}
-
-pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberView>, OperatorError> {
+pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim>, OperatorError> {
     let filter = if pending_only { "WHERE n.status = 'pending' " } else { "" };
     let rows = sqlx::query(&format!(
         "SELECT n.number, n.status, n.org_id, o.org_name, n.created_at, n.approved_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id \
@@ -218,7 +167,7 @@ pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberView>
     .await?;
     rows.iter()
         .map(|r| {
-            Ok(NumberView {
+            Ok(NumberClaim {
                 number: r.try_get("number")?,
                 status: r.try_get("status")?,
                 org_id: r.try_get("org_id")?,
@@ -232,7 +181,7 @@ pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberView>
 
 /// Approves (`true`: the number becomes active and enters the directory) or
 /// denies (the claim is deleted) a pending claim.
-pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberView, OperatorError> {
+pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberClaim, OperatorError> {
     let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
     let mut tx = db.begin_write().await?;
     let row = sqlx::query("SELECT n.status, n.org_id, o.org_name, n.created_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id WHERE n.number = $1")
@@ -240,7 +189,7 @@ pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> 
         .fetch_optional(&mut *tx)
         .await?;
     let Some(row) = row else {
-        return Err(OperatorError::NotFound(format!("no org holds or claims {number} (see `fxe-server number list --pending`)")));
+        return Err(OperatorError::NotFound(format!("no org holds or claims {number}")));
     };
     let status: String = row.try_get("status")?;
     if status != "pending" {
@@ -261,7 +210,7 @@ pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> 
     };
     audit::write(&mut tx, Entry { org_id: Some(&org_id), actor, action, target: Some(&number), detail: None }).await?;
     tx.commit().await?;
-    Ok(NumberView {
+    Ok(NumberClaim {
         number,
         status: view_status.into(),
         org_id,
@@ -526,7 +475,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             }
             let rows: Vec<Vec<String>> = invites
                 .iter()
-                .map(|i| vec![i.id.clone(), i.state.into(), i.expires_at.clone(), list_or_any(&i.numbers, "any"), or_dash(&i.used_by_org_id), i.note.clone()])
+                .map(|i| vec![i.id.clone(), i.state.clone(), i.expires_at.clone(), list_or_any(&i.numbers, "any"), or_dash(&i.used_by_org_id), i.note.clone()])
                 .collect();
             print_table(&["ID", "STATE", "EXPIRES", "NUMBERS", "USED BY", "NOTE"], &rows);
             Ok(())

@@ -46,7 +46,7 @@ pub fn set_cookie(state: &AppState, id: Option<&str>) -> HeaderValue {
     HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("fxe_session=; Max-Age=0"))
 }
 
-fn changes_state(method: &Method) -> bool {
+pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 

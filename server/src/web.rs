@@ -4,7 +4,8 @@
 //! * `GET /healthz`, `GET /readyz` ([`crate::health`]);
 //! * `/api/v1/…`: the REST API ([`api_router`]); unknown paths there get a
 //!   JSON 404, never the HTML one;
-//! * the web UI's pages, server-rendered by Leptos;
+//! * the web UI's pages, server-rendered by Leptos, behind
+//!   [`crate::page_access`] (sign-in, and the public host for passkeys);
 //! * everything else: a file from the site root (`/pkg/fxe.js`,
 //!   `/favicon.svg`, …) or the UI's 404 page.
 
@@ -139,6 +140,7 @@ pub fn build_router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(crate::metrics::record_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::page_access::guard))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

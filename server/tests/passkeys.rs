@@ -313,3 +313,99 @@ async fn an_operator_enrols_from_the_printed_link() {
     assert!(fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "not-an-address", &fxe_server::audit::Actor::operator_cli()).await.is_err());
     server.stop().await;
 }
+
+/// The operator's calls behind the `/operator` page, and who may open which page.
+#[tokio::test]
+async fn operator_calls_and_page_access() {
+    let server = start().await;
+    let setup = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "ops@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    let mut op = Browser::new(&server);
+    assert_eq!(op.enrol(json!({ "setup_token": setup_token(&setup.setup_url) }), "ops").await.0, StatusCode::CREATED);
+
+    // Create an invite (loose numbers are normalised), list it, revoke it.
+    let (status, invite) = op
+        .post("/api/v1/operator/invites", json!({ "numbers": ["+1 (555) 010-0009"], "expires_in_secs": 86400, "note": "Harbor Lab" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invite}");
+    assert_eq!(invite["numbers"], json!(["+15550100009"]));
+    assert!(invite["redeem_url"].as_str().unwrap().starts_with("http://localhost/redeem?token="), "{invite}");
+    let (status, listed) = op.get("/api/v1/operator/invites").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["items"][0]["state"], "active");
+    assert_eq!(listed["items"][0]["note"], "Harbor Lab");
+    assert!(listed["items"][0].get("token").is_none(), "tokens are never listed");
+    let id = invite["id"].as_str().unwrap();
+    assert_eq!(op.post(&format!("/api/v1/operator/invites/{id}/revoke"), json!(null)).await.0, StatusCode::NO_CONTENT);
+    let (status, again) = op.post(&format!("/api/v1/operator/invites/{id}/revoke"), json!(null)).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+
+    // Bad input is a 422 in words, never a 500.
+    for bad in [
+        json!({ "numbers": ["555"], "expires_in_secs": 86400 }),
+        json!({ "numbers": [], "expires_in_secs": 5 }),
+        json!({ "expires_in_secs": 86400, "note": "line\nbreak" }),
+    ] {
+        let (status, body) = op.post("/api/v1/operator/invites", bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad} → {body}");
+        assert!(body["error"]["message"].as_str().unwrap().ends_with('.'), "{body}");
+    }
+
+    // Orgs: the echo org is listed and cannot be disabled; a member org can.
+    let org = TestOrg::redeem(&server, "Lakeside Clinic", &["+15550100001"]).await;
+    let (status, orgs) = op.get("/api/v1/operator/orgs").await;
+    assert_eq!(status, StatusCode::OK);
+    let echo = orgs["items"].as_array().unwrap().iter().find(|o| o["echo"] == true).unwrap()["org_id"].as_str().unwrap().to_owned();
+    assert_eq!(op.post(&format!("/api/v1/operator/orgs/{echo}/disable"), json!(null)).await.0, StatusCode::CONFLICT);
+    assert_eq!(op.post("/api/v1/operator/orgs/nope/disable", json!(null)).await.0, StatusCode::NOT_FOUND);
+    let (status, pending) = op.get("/api/v1/operator/numbers?pending=true").await;
+    assert_eq!(status, StatusCode::OK, "{pending}");
+
+    // An org member's session may not call the operator's API, nor open its page.
+    let mut member = Browser::new(&server);
+    assert_eq!(member.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "desk").await.0, StatusCode::CREATED);
+    let (status, body) = member.get("/api/v1/operator/invites").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    assert_eq!(Browser::new(&server).get("/api/v1/operator/orgs").await.0, StatusCode::UNAUTHORIZED);
+    // State changes need the relay's Origin.
+    let res = server
+        .client
+        .post(server.url("/api/v1/operator/invites"))
+        .header("cookie", format!("fxe_session={}", op.cookie.as_deref().unwrap()))
+        .json(&json!({ "expires_in_secs": 86400 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Pages, asked for by the relay's name (Host), as a browser would.
+    let page = |path: &str, cookie: Option<&str>| {
+        let mut req = server.client.get(server.url(path)).header("host", "localhost");
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("fxe_session={c}"));
+        }
+        req.send()
+    };
+    let location = |res: &reqwest::Response| res.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    let res = page("/dashboard/team", None).await.unwrap();
+    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Fdashboard%2Fteam")));
+    let res = page("/operator", None).await.unwrap();
+    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Foperator")));
+    let res = page("/dashboard", op.cookie.as_deref()).await.unwrap();
+    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/operator")));
+    let res = page("/operator", member.cookie.as_deref()).await.unwrap();
+    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/dashboard")));
+    let res = page("/operator", op.cookie.as_deref()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let res = page("/dashboard", member.cookie.as_deref()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Public pages need no session.
+    assert_eq!(page("/login", None).await.unwrap().status(), StatusCode::OK);
+
+    // A page asked for by IP address goes to the public name (passkeys refuse IPs); the API does not move.
+    let res = server.client.get(server.url("/login?x=1")).send().await.unwrap();
+    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("http://localhost/login?x=1")));
+    assert_eq!(server.client.get(server.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(server.client.get(server.url("/api/v1/auth/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}

@@ -6,13 +6,8 @@ use crate::error::{CliError, Result, exit, io_err};
 use crate::files;
 use crate::http::Relay;
 use crate::keys;
-use fxe_protocol::api::{ApiKeyRegistration, RedeemRequest, RedeemResponse};
-use fxe_protocol::apikey::ApiKey;
-use fxe_protocol::bundle::BundleKeys;
-use fxe_protocol::encoding::b64u_encode;
-use fxe_protocol::ids::IdentityKey;
-use fxe_protocol::keyszip::{OrgKeys, StoredApiKey};
-use fxe_protocol::redeem::RedeemClaims;
+use fxe_protocol::api::RedeemResponse;
+use fxe_protocol::redeem::{RedeemInput, Redemption};
 use serde_json::json;
 use std::io::Write;
 use zeroize::Zeroizing;
@@ -58,44 +53,17 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
     let token = token_arg(&a.token);
     let now = crate::now();
 
-    let identity = IdentityKey::generate()?;
-    let org_id = identity.org_id();
-    let bundle = BundleKeys::generate(&identity, now)?;
-    let api = ApiKey::generate()?;
-    let scopes: Vec<String> = ["send", "receive", "admin"].map(String::from).to_vec();
-    let claims = RedeemClaims {
+    let Redemption { request: body, keys } = fxe_protocol::redeem::prepare(&RedeemInput {
         token: &token,
         org_name: &a.org_name,
         numbers: &numbers,
         admin_email: &a.admin_email,
-        bundle_id: &bundle.bundle.bundle_id,
-        api_key_id: api.key_id(),
-    };
-    let body = RedeemRequest {
-        token: token.clone(),
-        org_name: a.org_name.clone(),
-        numbers: numbers.clone(),
-        admin_email: a.admin_email.clone(),
-        identity_pub: b64u_encode(&identity.public()),
-        bundle: bundle.bundle.clone(),
-        api_key: ApiKeyRegistration {
-            public_key: b64u_encode(&api.public()),
-            scopes: scopes.clone(),
-            proof: b64u_encode(&api.registration_proof(&org_id, &scopes)),
-            label: Some("fxe-client redeem".into()),
-        },
-        proof: b64u_encode(&claims.sign(&identity)),
-    };
-    let keys = OrgKeys {
-        relay_url: relay.base().to_owned(),
-        org_id: org_id.clone(),
-        org_name: a.org_name.clone(),
-        identity_pub: identity.public(),
-        identity: Some(identity),
-        bundles: vec![bundle],
-        api_keys: vec![StoredApiKey { key: api, scopes }],
-        created_at: now,
-    };
+        relay_url: relay.base(),
+        now,
+        api_key_label: "fxe-client redeem",
+    })
+    .map_err(|e| CliError::msg(format!("cannot make the org's keys: {e}")))?;
+    let org_id = keys.org_id.clone();
     // keys.zip is written (to a temporary file beside --out) before the relay
     // learns of the keys: a redeemed org never exists without its keys on disk.
     let zip = keys::to_zip(&keys, passphrase.as_deref().map(|s| s.as_str()))?;

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod directory;
 pub mod messages;
+pub mod operator;
 pub mod org;
 pub mod pagination;
 pub mod redeem;
@@ -34,4 +35,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::routes())
         .merge(webhooks::routes())
         .merge(auth::routes())
+        .merge(operator::routes())
 }

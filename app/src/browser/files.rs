@@ -1,0 +1,72 @@
+//! Handing bytes to the person: a download through a Blob URL, text to the
+//! clipboard.
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Offers `bytes` as a file named `name`. The Blob URL is revoked right after
+/// the click has started the download, so the bytes are not reachable by URL
+/// afterwards.
+pub fn save(bytes: &[u8], name: &str, mime: &str) -> Result<(), String> {
+    let fail = |_| "The browser refused to save the file.".to_string();
+    let window = web_sys::window().ok_or("No browser window.")?;
+    let document = window.document().ok_or("No document.")?;
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array.buffer());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "No link element.")?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.set_attribute("hidden", "").map_err(fail)?;
+    let body = document.body().ok_or("No document body.")?;
+    body.append_child(&anchor).map_err(fail)?;
+    anchor.click();
+    let _ = body.remove_child(&anchor);
+    // Revoke after the download has started (a task later).
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 1_000);
+    Ok(())
+}
+
+/// Copies `text` to the clipboard.
+pub async fn copy(text: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("No browser window.")?;
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|_: JsValue| "The browser did not allow copying; select the text and copy it by hand.".to_string())
+}
+
+/// Seconds since 1970 by the browser's clock.
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// The page's origin (`http://localhost:3000`): the relay's public URL.
+pub fn origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// A full page load of `path` (after sign-in and sign-out, so that the
+/// server decides afresh what the session may see).
+pub fn go(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(path);
+    }
+}
+
+/// Lets the page repaint (a status line) before a stretch of work that holds
+/// the main thread, such as key generation.
+pub async fn yield_to_page() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 16);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

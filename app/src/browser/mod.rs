@@ -1,0 +1,7 @@
+//! The browser's side: API calls, passkeys, downloads. These functions are
+//! only called from event handlers and local resources, which run in the
+//! browser and never during server rendering.
+
+pub mod files;
+pub mod http;
+pub mod passkey;

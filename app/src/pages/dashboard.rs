@@ -1,0 +1,214 @@
+//! `/dashboard…`: a signed-in org member's pages. The shell shows the org and
+//! its fingerprint and the sections; the overview holds the member's account
+//! and passkeys. (The server sends signed-out visits to `/login` before the
+//! page renders: [`crate`] is never asked to draw a private page for nobody.)
+
+use fxe_protocol::api::{Me, PasskeyInfo};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
+
+use crate::{
+    browser::{files, http},
+    components::{Alert, Failure, Fingerprint, Loading, confirm, when, when_or_dash},
+    pages::{not_found::NotFound, setup::enrol},
+    session::use_session,
+};
+
+/// The dashboard's sections: path segment, name, whether only admins see it,
+/// and the `fxe-client` command that does its work today.
+const SECTIONS: [(&str, &str, bool, &str); 7] = [
+    ("inbox", "Inbox", false, "fxe-client inbox, fxe-client receive"),
+    ("send", "Send", false, "fxe-client send"),
+    ("keys", "Keys", true, "fxe-client keys show, fxe-client rotate-bundle, fxe-client api-key"),
+    ("numbers", "Numbers", true, "fxe-client numbers"),
+    ("webhooks", "Webhooks", true, "fxe-client webhook"),
+    ("team", "Team", true, "the REST API's /users calls"),
+    ("audit", "Audit", true, "the REST API's /audit call"),
+];
+
+fn is_admin(me: &Me) -> bool {
+    me.role == "admin"
+}
+
+#[component]
+pub fn DashboardShell() -> impl IntoView {
+    let session = use_session();
+    move || match session.0.get() {
+        None => view! { <div class="container"><Loading label="Opening your dashboard…" /></div> }.into_any(),
+        Some(Err(e)) if e.is_signed_out() => {
+            files::go("/login?next=/dashboard");
+            view! { <div class="container"><Loading label="Your session has ended. Opening the sign-in page…" /></div> }.into_any()
+        }
+        Some(Err(e)) => view! { <div class="container"><Failure failure=e /></div> }.into_any(),
+        Some(Ok(me)) => {
+            let Some(org) = me.org.clone() else {
+                files::go("/operator");
+                return view! { <div class="container"><Loading label="Opening the operator pages…" /></div> }.into_any();
+            };
+            let admin = is_admin(&me);
+            view! {
+                <div class="container dashboard">
+                    <header class="org-banner">
+                        <div>
+                            <p class="eyebrow">"Your organisation"</p>
+                            <h1 class="h2" id="org-name">{org.org_name.clone()}</h1>
+                        </div>
+                        <div class="org-banner__fingerprint">
+                            <span class="hint">"Fingerprint"</span>
+                            <Fingerprint value=org.fingerprint.clone() />
+                        </div>
+                    </header>
+                    <nav class="dashboard-nav" aria-label="Dashboard">
+                        <A href="/dashboard" exact=true>"Overview"</A>
+                        {SECTIONS
+                            .iter()
+                            .filter(|(_, _, admin_only, _)| admin || !admin_only)
+                            .map(|(path, name, _, _)| view! { <A href=format!("/dashboard/{path}")>{*name}</A> })
+                            .collect_view()}
+                    </nav>
+                    <div class="dashboard-body">
+                        <Outlet />
+                    </div>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// `/dashboard`: the member's account and passkeys.
+#[component]
+pub fn DashboardHome() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Title text="Dashboard" />
+        {move || session.0.get().and_then(Result::ok).map(|me| view! {
+            <div class="stack">
+                <section class="card stack-sm" aria-labelledby="account-title">
+                    <h2 id="account-title" class="h3">"Your account"</h2>
+                    <dl class="facts">
+                        <dt>"E-mail"</dt><dd id="account-email">{me.email.clone()}</dd>
+                        <dt>"Role"</dt>
+                        <dd>{if is_admin(&me) { "Admin: runs the org's keys, numbers, team and webhooks" } else { "User: sends and opens faxes" }}</dd>
+                    </dl>
+                </section>
+                <Passkeys passkeys=me.passkeys.clone() />
+            </div>
+        })}
+    }
+}
+
+/// The signed-in user's passkeys: add another, remove one (not the last).
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyInfo>) -> impl IntoView {
+    let session = use_session();
+    let label = RwSignal::new(String::new());
+    let working = RwSignal::new(false);
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let only_one = passkeys.len() <= 1;
+
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        working.set(true);
+        message.set(None);
+        let name = label.get_untracked();
+        leptos::task::spawn_local(async move {
+            match enrol(None, name).await {
+                Ok(_) => {
+                    message.set(Some(Ok("Passkey added.".into())));
+                    label.set(String::new());
+                    session.0.refetch();
+                }
+                Err(m) => message.set(Some(Err(m))),
+            }
+            working.set(false);
+        });
+    };
+    let remove = move |id: String, name: String| {
+        if !confirm(&format!("Remove the passkey \u{201c}{name}\u{201d}? It will no longer sign you in.")) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match http::call_empty("DELETE", &format!("/auth/passkeys/{}", http::segment(&id)), None::<&()>).await {
+                Ok(()) => {
+                    message.set(Some(Ok(format!("Removed \u{201c}{name}\u{201d}."))));
+                    session.0.refetch();
+                }
+                Err(e) => message.set(Some(Err(e.message))),
+            }
+        });
+    };
+
+    view! {
+        <section class="card stack" aria-labelledby="passkeys-title">
+            <h2 id="passkeys-title" class="h3">"Your passkeys"</h2>
+            <ul class="plain-list" id="passkey-list">
+                {passkeys.into_iter().map(|p| {
+                    let name = if p.label.is_empty() { "Passkey".to_string() } else { p.label.clone() };
+                    let (id, shown) = (p.id.clone(), name.clone());
+                    view! {
+                        <li class="row">
+                            <div>
+                                <strong>{name}</strong>
+                                <p class="hint">
+                                    {format!("Added {} · last used {}", when(&p.created_at), when_or_dash(&p.last_used_at))}
+                                </p>
+                            </div>
+                            <button type="button" class="button button--quiet" disabled=only_one
+                                title=if only_one { "Add another passkey before removing this one." } else { "" }
+                                on:click=move |_| remove(id.clone(), shown.clone())>
+                                "Remove"
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <form class="stack-sm" on:submit=add>
+                <div class="field">
+                    <label for="new-passkey-label">"Add a passkey on another device or security key"</label>
+                    <input id="new-passkey-label" maxlength="100" placeholder="Name, e.g. Backup security key"
+                        prop:value=move || label.get()
+                        on:input=move |ev| label.set(event_target_value(&ev)) />
+                </div>
+                <div class="button-row">
+                    <button type="submit" class="button" disabled=move || working.get()>"Add passkey"</button>
+                </div>
+            </form>
+            {move || message.get().map(|m| match m {
+                Ok(t) => view! { <Alert kind="success"><p>{t}</p></Alert> }.into_any(),
+                Err(t) => view! { <Alert kind="danger"><p>{t}</p></Alert> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// `/dashboard/{section}`.
+#[component]
+pub fn DashboardSection() -> impl IntoView {
+    let params = use_params_map();
+    let session = use_session();
+    move || {
+        let name = params.read().get("section").unwrap_or_default();
+        let Some((_, title, admin_only, cli)) = SECTIONS.iter().find(|(path, ..)| *path == name).copied() else {
+            return view! { <NotFound /> }.into_any();
+        };
+        let me = session.0.get().and_then(Result::ok);
+        if admin_only && !me.as_ref().is_some_and(is_admin) {
+            return view! {
+                <Title text=title />
+                <Alert kind="warning"><p>"This page is for your organisation's admins."</p></Alert>
+            }
+            .into_any();
+        }
+        view! {
+            <Title text=title />
+            <section class="card stack-sm" aria-labelledby="section-title">
+                <h2 id="section-title" class="h3">{title}</h2>
+                <p>"This page arrives with the next part of the web app."</p>
+                <p class="muted">"Until then, the same work is done with " <code>{cli}</code> "."</p>
+            </section>
+        }
+        .into_any()
+    }
+}

@@ -1,0 +1,351 @@
+//! `/operator`: the relay operator's page. Create an invite and copy its
+//! link, list and revoke invites, list orgs and disable one, decide pending
+//! number claims. The same actions as `fxe-server invite|org|number`.
+
+use fxe_protocol::api::{CreateInviteRequest, InviteInfo, Items, NewInvite, NumberClaim, OperatorOrg};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    browser::{
+        files,
+        http::{self, ApiFailure},
+    },
+    components::{CopyButton, Failure, FailureLine, Fingerprint, Loading, confirm, when, when_or_dash},
+    session::use_session,
+};
+
+/// Expiry choices for a new invite, in seconds.
+const EXPIRIES: [(i64, &str); 4] = [(86_400, "1 day"), (7 * 86_400, "7 days"), (30 * 86_400, "30 days"), (90 * 86_400, "90 days")];
+
+type Loaded<T> = LocalResource<Result<Items<T>, ApiFailure>>;
+
+#[component]
+pub fn OperatorPage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Title text="Operator" />
+        <div class="container stack-lg">
+            {move || match session.0.get() {
+                None => view! { <Loading label="Opening the operator pages…" /> }.into_any(),
+                Some(Err(e)) if e.is_signed_out() => {
+                    files::go("/login?next=/operator");
+                    view! { <Loading label="Your session has ended. Opening the sign-in page…" /> }.into_any()
+                }
+                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                Some(Ok(me)) if me.org.is_some() => {
+                    files::go("/dashboard");
+                    view! { <Loading label="Opening your dashboard…" /> }.into_any()
+                }
+                Some(Ok(me)) => view! {
+                    <header class="stack-sm">
+                        <p class="eyebrow">"Relay operator"</p>
+                        <h1>"Invites and member organisations"</h1>
+                        <p class="muted">{format!("Signed in as {}.", me.email)}</p>
+                    </header>
+                    <OperatorWork />
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn OperatorWork() -> impl IntoView {
+    let invites: Loaded<InviteInfo> = LocalResource::new(|| http::get("/operator/invites"));
+    let orgs: Loaded<OperatorOrg> = LocalResource::new(|| http::get("/operator/orgs"));
+    let pending: Loaded<NumberClaim> = LocalResource::new(|| http::get("/operator/numbers?pending=true"));
+    view! {
+        <CreateInvite on_created=move || invites.refetch() />
+        <InviteList invites />
+        <PendingNumbers pending on_change=move || { pending.refetch(); orgs.refetch(); } />
+        <OrgList orgs />
+    }
+}
+
+/// Posts an action (no body; the answer is not needed). On success clears
+/// `failure` and runs `done`; otherwise says why in `failure`.
+fn post_then(path: String, failure: RwSignal<Option<String>>, done: impl FnOnce() + 'static) {
+    leptos::task::spawn_local(async move {
+        match http::post_action(&path).await {
+            Ok(()) => {
+                failure.set(None);
+                done();
+            }
+            Err(e) => failure.set(Some(e.message)),
+        }
+    });
+}
+
+/// Numbers as typed, comma- or line-separated; empty means any free numbers.
+fn typed_numbers(raw: &str) -> Vec<String> {
+    raw.split([',', '\n', ';']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+#[component]
+fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let numbers = RwSignal::new(String::new());
+    let expiry = RwSignal::new(7 * 86_400_i64);
+    let note = RwSignal::new(String::new());
+    let working = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let created = RwSignal::new(None::<NewInvite>);
+    let numbers_check = Memo::new(move |_| {
+        let list = typed_numbers(&numbers.get());
+        if list.is_empty() {
+            return None;
+        }
+        Some(fxe_protocol::e164::normalize_list(&list.join(",")).map_err(|e| e.to_string()))
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(Err(e)) = numbers_check.get_untracked() {
+            failure.set(Some(format!("Numbers: {e}")));
+            return;
+        }
+        working.set(true);
+        failure.set(None);
+        let request = CreateInviteRequest {
+            numbers: typed_numbers(&numbers.get_untracked()),
+            expires_in_secs: expiry.get_untracked(),
+            note: note.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            match http::post::<NewInvite>("/operator/invites", &request).await {
+                Ok(invite) => {
+                    created.set(Some(invite));
+                    numbers.set(String::new());
+                    note.set(String::new());
+                    on_created();
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+            working.set(false);
+        });
+    };
+
+    view! {
+        <section class="card stack" aria-labelledby="create-invite-title">
+            <h2 id="create-invite-title" class="h3">"Create an invite"</h2>
+            <form class="stack" on:submit=submit>
+                <div class="field">
+                    <label for="invite-numbers">"Fax numbers the org may claim (optional)"</label>
+                    <input id="invite-numbers" spellcheck="false" placeholder="+1 555 123 4567, +1 555 123 4568"
+                        aria-invalid=move || if matches!(numbers_check.get(), Some(Err(_))) { "true" } else { "false" }
+                        prop:value=move || numbers.get()
+                        on:input=move |ev| numbers.set(event_target_value(&ev)) />
+                    <p class="hint">"Name numbers only after checking who controls them. Empty: the org may claim any free numbers, each approved by you."</p>
+                    <p aria-live="polite">
+                        {move || match numbers_check.get() {
+                            Some(Ok(list)) => Some(view! { <span class="field-ok">{format!("✓ {}", list.join(", "))}</span> }.into_any()),
+                            Some(Err(e)) => Some(view! { <span class="field-error">{e}</span> }.into_any()),
+                            None => None,
+                        }}
+                    </p>
+                </div>
+                <div class="field">
+                    <label for="invite-expiry">"Expires after"</label>
+                    <select id="invite-expiry" on:change=move |ev| {
+                        if let Ok(secs) = event_target_value(&ev).parse() { expiry.set(secs) }
+                    }>
+                        {EXPIRIES.iter().map(|(secs, name)| view! {
+                            <option value=secs.to_string() selected=*secs == 7 * 86_400>{*name}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="invite-note">"Note (optional, only you see it)"</label>
+                    <input id="invite-note" maxlength="500" placeholder="e.g. Riverside Clinic, asked by Dr. Lee"
+                        prop:value=move || note.get()
+                        on:input=move |ev| note.set(event_target_value(&ev)) />
+                </div>
+                <FailureLine failure />
+                <div class="button-row">
+                    <button type="submit" class="button button--primary" id="create-invite" disabled=move || working.get()>
+                        "Create invite"
+                    </button>
+                </div>
+            </form>
+            {move || created.get().map(|invite| view! {
+                <div class="alert alert--success stack-sm" role="status" id="new-invite">
+                    <p><strong>"Invite created."</strong>
+                        {format!(" It works once and expires {}. This is the only time its link is shown.", when(&invite.expires_at))}
+                    </p>
+                    <label for="invite-link">"Redeem link: send it to the organisation over a channel you trust"</label>
+                    <div class="copy-field">
+                        <input id="invite-link" readonly prop:value=invite.redeem_url.clone() on:focus=move |ev| {
+                            use wasm_bindgen::JsCast;
+                            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                input.select();
+                            }
+                        } />
+                        <CopyButton text=invite.redeem_url.clone() label="Copy link" />
+                    </div>
+                </div>
+            })}
+        </section>
+    }
+}
+
+fn state_badge(state: &str) -> impl IntoView + use<> {
+    let kind = match state {
+        "active" => "success",
+        "used" => "info",
+        _ => "muted",
+    };
+    view! { <span class=format!("badge badge--{kind}")>{state.to_string()}</span> }
+}
+
+#[component]
+fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
+    let failure = RwSignal::new(None::<String>);
+    let revoke = move |id: String| {
+        if !confirm("Revoke this invite? Its link will stop working.") {
+            return;
+        }
+        post_then(format!("/operator/invites/{}/revoke", http::segment(&id)), failure, move || invites.refetch());
+    };
+    view! {
+        <section class="stack" aria-labelledby="invites-title">
+            <h2 id="invites-title" class="h3">"Invites"</h2>
+            <FailureLine failure />
+            {move || match invites.get() {
+                None => view! { <Loading label="Loading invites…" /> }.into_any(),
+                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                Some(Ok(list)) if list.items.is_empty() => view! { <p class="muted">"No invites yet."</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="table-wrap">
+                        <table class="table" id="invites">
+                            <thead><tr>
+                                <th scope="col">"Created"</th><th scope="col">"State"</th><th scope="col">"Numbers"</th>
+                                <th scope="col">"Expires"</th><th scope="col">"Note"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.items.into_iter().rev().map(|i| {
+                                    let id = i.id.clone();
+                                    let active = i.state == "active";
+                                    view! {
+                                        <tr data-invite=i.id.clone()>
+                                            <td>{when(&i.created_at)}</td>
+                                            <td>{state_badge(&i.state)}</td>
+                                            <td>{if i.numbers.is_empty() { "any free".to_string() } else { i.numbers.join(", ") }}</td>
+                                            <td>{when(&i.expires_at)}</td>
+                                            <td>{i.note.clone()}</td>
+                                            <td>{active.then(|| view! {
+                                                <button type="button" class="button button--quiet" on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let failure = RwSignal::new(None::<String>);
+    let decide = move |number: String, approve: bool| {
+        let verb = if approve { "approve" } else { "deny" };
+        if !approve && !confirm(&format!("Deny the claim on {number}?")) {
+            return;
+        }
+        post_then(format!("/operator/numbers/{}/{verb}", http::segment(&number)), failure, on_change);
+    };
+    view! {
+        <section class="stack" aria-labelledby="pending-title">
+            <h2 id="pending-title" class="h3">"Number claims waiting for you"</h2>
+            <FailureLine failure />
+            {move || match pending.get() {
+                None => view! { <Loading label="Loading number claims…" /> }.into_any(),
+                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                Some(Ok(list)) if list.items.is_empty() => view! { <p class="muted">"None: every claimed number has been decided."</p> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="plain-list">
+                        {list.items.into_iter().map(|n| {
+                            let (a, d) = (n.number.clone(), n.number.clone());
+                            view! {
+                                <li class="row">
+                                    <div>
+                                        <strong>{n.number.clone()}</strong>
+                                        <p class="hint">{format!("claimed by {} on {}", n.org_name, when(&n.created_at))}</p>
+                                    </div>
+                                    <div class="button-row">
+                                        <button type="button" class="button" on:click=move |_| decide(a.clone(), true)>"Approve"</button>
+                                        <button type="button" class="button button--quiet" on:click=move |_| decide(d.clone(), false)>"Deny"</button>
+                                    </div>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
+    let failure = RwSignal::new(None::<String>);
+    let toggle = move |org_id: String, name: String, disable: bool| {
+        let question = if disable {
+            format!("Disable {name}? Its keys and sessions stop working and its numbers leave the directory. Nothing is deleted.")
+        } else {
+            format!("Enable {name} again?")
+        };
+        if !confirm(&question) {
+            return;
+        }
+        let verb = if disable { "disable" } else { "enable" };
+        post_then(format!("/operator/orgs/{}/{verb}", http::segment(&org_id)), failure, move || orgs.refetch());
+    };
+    view! {
+        <section class="stack" aria-labelledby="orgs-title">
+            <h2 id="orgs-title" class="h3">"Member organisations"</h2>
+            <FailureLine failure />
+            {move || match orgs.get() {
+                None => view! { <Loading label="Loading organisations…" /> }.into_any(),
+                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                Some(Ok(list)) => view! {
+                    <div class="table-wrap">
+                        <table class="table" id="orgs">
+                            <thead><tr>
+                                <th scope="col">"Organisation"</th><th scope="col">"Fingerprint"</th><th scope="col">"Numbers"</th>
+                                <th scope="col">"People"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.items.into_iter().map(|o| {
+                                    let disabled = o.disabled_at.is_some();
+                                    let (id, name) = (o.org_id.clone(), o.org_name.clone());
+                                    let numbers = o.numbers.iter().cloned()
+                                        .chain(o.pending_numbers.iter().map(|n| format!("{n} (pending)")))
+                                        .collect::<Vec<_>>().join(", ");
+                                    view! {
+                                        <tr data-org=o.org_id.clone()>
+                                            <td><strong>{o.org_name.clone()}</strong><br /><span class="hint">{format!("since {}", when(&o.created_at))}</span></td>
+                                            <td><Fingerprint value=o.fingerprint.clone() /></td>
+                                            <td>{numbers}</td>
+                                            <td>{format!("{} users, {} API keys", o.users, o.api_keys)}</td>
+                                            <td>{if o.echo { "built-in echo".to_string() } else if disabled { format!("disabled {}", when_or_dash(&o.disabled_at)) } else { "active".to_string() }}</td>
+                                            <td>{(!o.echo).then(|| view! {
+                                                <button type="button" class="button button--quiet"
+                                                    on:click=move |_| toggle(id.clone(), name.clone(), !disabled)>
+                                                    {if disabled { "Enable" } else { "Disable" }}
+                                                </button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}

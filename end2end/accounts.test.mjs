@@ -1,0 +1,280 @@
+// People's way into fxe, in a real browser with passkeys (Chrome's virtual
+// authenticator): an operator enrols from the link `fxe-server operator add`
+// printed and creates an invite; org A redeems it in the browser and saves
+// keys.zip (checked by an independent reader); A's admin enrols a passkey,
+// signs out and in; the used invite is refused; recovery by the mailed link
+// enrols a new passkey; sign-out ends the session; signed-out visits to the
+// dashboard go to the sign-in page. The tests run in order and build on each
+// other. Each saves a screenshot of its final state in end2end/test-results/.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkKeysZip } from './keys-reader.mjs';
+import { fitsScreen, hydrated, launchBrowser, newPerson, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+
+const ADMIN = 'admin@clinic-a.example';
+const NUMBER = '+15550001001';
+
+let relay;
+let browser;
+let operator; // the operator's browser
+let admin; // org A's admin's browser
+let redeemLink;
+let keys; // what the independent reader found in keys.zip
+let newDevice; // A's admin's second browser, enrolled by recovery
+
+before(async () => {
+  relay = await startRelay();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await relay?.stop();
+});
+
+/** Waits for a full page load to `pathname` (sign-in and sign-out reload the page). */
+async function landsOn(page, pathname) {
+  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
+  await hydrated(page);
+}
+
+test('an operator enrols a passkey from the printed link and creates an invite', async () => {
+  const printed = await relay.cli(['operator', 'add', '--email', 'operator@relay.example']);
+  const setupUrl = /Setup:\s+(\S+)/.exec(printed)?.[1];
+  assert.ok(setupUrl?.startsWith(`${relay.baseUrl}/setup/`), `a setup link on the relay's name: ${printed}`);
+
+  operator = await newPerson(browser, relay.baseUrl);
+  const { page } = operator;
+  await page.goto(setupUrl);
+  await hydrated(page);
+  await page.fill('#passkey-label', 'Operator laptop');
+  await page.click('#create-passkey');
+  await landsOn(page, '/operator');
+  assert.equal((await operator.credentials()).length, 1, 'the authenticator holds the new passkey');
+  await page.waitForSelector('text=Signed in as operator@relay.example.');
+
+  // The echo org is listed and cannot be disabled.
+  await page.waitForSelector('#orgs tbody tr');
+  assert.match(await page.locator('#orgs').innerText(), /built-in echo/);
+
+  await page.fill('#invite-numbers', '+1 (555) 000-1001');
+  await page.waitForSelector(`text=✓ ${NUMBER}`);
+  await page.fill('#invite-note', 'Clinic A, checked by phone');
+  await page.click('#create-invite');
+  await page.waitForSelector('#new-invite');
+  redeemLink = await page.inputValue('#invite-link');
+  assert.ok(redeemLink.startsWith(`${relay.baseUrl}/redeem?token=`), redeemLink);
+  await page.click('#new-invite button:has-text("Copy link")');
+  await page.waitForSelector('#new-invite >> text=Copied.');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), redeemLink);
+
+  const row = page.locator('#invites tbody tr').first();
+  await row.waitFor();
+  assert.match(await row.innerText(), /active/);
+  assert.match(await row.innerText(), /\+15550001001/);
+  await screenshot(page, 'operator-invite-created');
+  assert.deepEqual(unexpected(operator.problems), []);
+});
+
+test('org A redeems in the browser and must save keys.zip, which an independent reader accepts', async () => {
+  admin = await newPerson(browser, relay.baseUrl);
+  const { page } = admin;
+  await page.goto(redeemLink);
+  await hydrated(page);
+  assert.equal(await page.inputValue('#token'), new URL(redeemLink).searchParams.get('token'));
+
+  // Numbers are checked while typing.
+  await page.fill('#numbers', '555-0001');
+  await page.waitForSelector('#numbers-check .field-error');
+  assert.equal(await page.getAttribute('#numbers', 'aria-invalid'), 'true');
+  await page.fill('#numbers', '+1 555 000 1001');
+  await page.waitForSelector(`#numbers-check >> text=✓ ${NUMBER}`);
+
+  await page.fill('#org-name', 'Clinic A');
+  await page.fill('#email', ADMIN);
+  await page.click('#redeem-submit');
+  await page.waitForSelector('#save-keys', { timeout: 60_000 });
+
+  // Passkey set-up waits until keys.zip has been saved once.
+  assert.equal(await page.isDisabled('#setup-passkey'), true);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-keys')]);
+  assert.equal(download.suggestedFilename(), 'keys.zip');
+  const saved = path.join(resultsDir, 'clinic-a-keys.zip');
+  await download.saveAs(saved);
+  keys = checkKeysZip(await readFile(saved));
+  assert.equal(keys.orgName, 'Clinic A');
+  assert.equal(keys.relayUrl, relay.baseUrl);
+  assert.equal(keys.bundleIds.length, 1);
+  assert.deepEqual(keys.apiKeys.map((k) => k.scopes), [['send', 'receive', 'admin']]);
+
+  // What the page shows is what keys.zip holds.
+  assert.equal(await page.locator('#org-id').innerText(), keys.orgId);
+  assert.equal(await page.locator('.facts .fingerprint').innerText(), keys.fingerprint);
+
+  // The relay knows the same org: its directory serves A's number with the identity in keys.zip.
+  const orgs = await relay.cli(['org', 'list', '--json']);
+  const listed = JSON.parse(orgs).find((o) => o.org_id === keys.orgId);
+  assert.ok(listed, `the relay lists org ${keys.orgId}`);
+  assert.equal(listed.fingerprint.replaceAll(' ', ''), keys.fingerprint.replaceAll(' ', ''));
+  assert.deepEqual([...listed.numbers, ...listed.pending_numbers], [NUMBER]);
+
+  await page.waitForSelector('a#setup-passkey');
+  await screenshot(page, 'redeem-keys-saved');
+  assert.deepEqual(unexpected(admin.problems), []);
+});
+
+test("A's admin enrols a passkey and sees the dashboard with the org's fingerprint", async () => {
+  const { page } = admin;
+  await page.click('a#setup-passkey');
+  await page.waitForURL(/\/setup\//);
+  await hydrated(page);
+  await page.fill('#passkey-label', 'Front desk PC');
+  await page.click('#create-passkey');
+  await landsOn(page, '/dashboard');
+  assert.equal(await page.locator('#org-name').innerText(), 'Clinic A');
+  assert.equal(await page.locator('.org-banner .fingerprint').innerText(), keys.fingerprint);
+  await page.waitForSelector('#account-email');
+  assert.equal(await page.locator('#account-email').innerText(), ADMIN);
+  assert.match(await page.locator('#passkey-list').innerText(), /Front desk PC/);
+  const nav = await page.locator('.dashboard-nav a').allInnerTexts();
+  assert.deepEqual(nav, ['Overview', 'Inbox', 'Send', 'Keys', 'Numbers', 'Webhooks', 'Team', 'Audit']);
+  await screenshot(page, 'dashboard');
+  assert.deepEqual(unexpected(admin.problems), []);
+});
+
+test('the dashboard works at 375 px and by keyboard', async () => {
+  const { page } = admin;
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.reload();
+  await hydrated(page);
+  await page.waitForSelector('#account-email');
+  await fitsScreen(page);
+  // Tab from the top reaches the skip link, then the account menu.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Skip to content');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'account-menu');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#sign-out', { state: 'visible' });
+  await screenshot(page, 'dashboard-375');
+  await page.keyboard.press('Enter'); // closes the menu again
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.deepEqual(unexpected(admin.problems), []);
+});
+
+test('sign-out ends the session; signed-out visits go to /login; signing in with the passkey comes back', async () => {
+  const { page } = admin;
+  await page.click('[data-testid="account-menu"]');
+  await page.click('#sign-out');
+  await landsOn(page, '/login');
+  await page.waitForSelector('#signed-out-notice');
+
+  // The session is over for the API too.
+  const me = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
+  assert.equal(me, 401);
+
+  await page.goto(`${relay.baseUrl}/dashboard/team`);
+  await landsOn(page, '/login');
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/dashboard/team');
+
+  await page.click('#sign-in');
+  await landsOn(page, '/dashboard/team');
+  assert.equal(await page.locator('#org-name').innerText(), 'Clinic A');
+  await screenshot(page, 'signed-in-again');
+  assert.deepEqual(unexpected(admin.problems, [/^HTTP 401: \/api\/v1\/auth\/me$/]), []);
+});
+
+test('a second redemption with the same invite is refused in the page', async () => {
+  const someoneElse = await newPerson(browser, relay.baseUrl);
+  const { page } = someoneElse;
+  await page.goto(redeemLink);
+  await hydrated(page);
+  await page.fill('#org-name', 'Clinic A again');
+  await page.fill('#numbers', NUMBER);
+  await page.fill('#email', 'other@clinic-a.example');
+  await page.click('#redeem-submit');
+  await page.waitForSelector('#redeem-error', { timeout: 60_000 });
+  assert.match(await page.locator('#redeem-error').innerText(), /already been used|used/i);
+  assert.equal(await page.locator('#save-keys').count(), 0, 'no keys.zip is offered');
+  await screenshot(page, 'redeem-refused');
+  assert.deepEqual(unexpected(someoneElse.problems, [/^HTTP 4\d\d: \/api\/v1\/invites\/redeem$/, /status of 4\d\d/]), []);
+  await someoneElse.close();
+});
+
+test('recovery: the mailed setup link enrols a passkey on a new device', async () => {
+  newDevice = await newPerson(browser, relay.baseUrl);
+  const { page } = newDevice;
+  await page.goto(`${relay.baseUrl}/login`);
+  await hydrated(page);
+  const before = (await relay.outbox()).length;
+  await page.fill('#recover-email', ADMIN);
+  await page.click('#recover');
+  await page.waitForSelector('#recover-sent');
+
+  // The mail is written after the answer: wait for it.
+  let link;
+  for (let i = 0; i < 100 && !link; i++) {
+    const mails = await relay.outbox();
+    const mail = mails.slice(before).find((m) => m.includes(ADMIN));
+    link = mail && new RegExp(`${relay.baseUrl}/setup/[A-Za-z0-9_-]+`).exec(mail)?.[0];
+    if (!link) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(link, 'a recovery mail with a setup link is in the outbox');
+
+  await page.goto(link);
+  await hydrated(page);
+  await page.fill('#passkey-label', 'New laptop');
+  await page.click('#create-passkey');
+  await landsOn(page, '/dashboard');
+  await page.waitForSelector('#passkey-list');
+  const listed = await page.locator('#passkey-list').innerText();
+  assert.match(listed, /Front desk PC/);
+  assert.match(listed, /New laptop/);
+
+  // The new device signs in on its own.
+  await page.click('[data-testid="account-menu"]');
+  await page.click('#sign-out');
+  await landsOn(page, '/login');
+  await page.click('#sign-in');
+  await landsOn(page, '/dashboard');
+  await screenshot(page, 'recovered');
+  assert.deepEqual(unexpected(newDevice.problems), []);
+});
+
+test('sign out everywhere ends the sessions in the other browsers too', async () => {
+  const { page } = admin;
+  await page.goto(`${relay.baseUrl}/dashboard`);
+  await hydrated(page);
+  await page.waitForSelector('#account-email');
+  await page.click('[data-testid="account-menu"]');
+  await page.click('#sign-out-everywhere');
+  await landsOn(page, '/login');
+  assert.match(await page.locator('#signed-out-notice').innerText(), /every device/);
+
+  // The recovered device was signed in too; now it is not.
+  const other = newDevice.page;
+  assert.equal(await other.evaluate(async () => (await fetch('/api/v1/auth/me')).status), 401);
+  await other.goto(`${relay.baseUrl}/dashboard`);
+  await landsOn(other, '/login');
+  await screenshot(other, 'signed-out-everywhere');
+  await newDevice.close();
+});
+
+test('operators and org members each stay on their own pages', async () => {
+  const { page } = operator;
+  await page.goto(`${relay.baseUrl}/dashboard`);
+  await landsOn(page, '/operator');
+  await page.waitForSelector(`#orgs tr[data-org="${keys.orgId}"]`);
+  const row = await page.locator(`#orgs tr[data-org="${keys.orgId}"]`).innerText();
+  assert.match(row, /Clinic A/);
+  const invite = await page.locator('#invites tbody tr').first().innerText();
+  assert.match(invite, /used/);
+  await screenshot(page, 'operator-orgs');
+  assert.deepEqual(unexpected(operator.problems), []);
+  await operator.close();
+  await admin.close();
+});

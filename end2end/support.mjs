@@ -1,0 +1,203 @@
+// Shared by the end-to-end tests: a real fxe-server on a free loopback port
+// with its own data directory, Debian's Chromium through playwright-core, and
+// Chrome's virtual WebAuthn authenticator for passkeys.
+//
+// Environment: FXE_SERVER_BIN (default target/release/fxe-server),
+//              CHROMIUM_PATH (default /usr/bin/chromium).
+
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const serverBin = process.env.FXE_SERVER_BIN ?? path.join(root, 'target', 'release', 'fxe-server');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const resultsDir = path.join(root, 'end2end', 'test-results');
+
+// Chromium on a machine without outside network, as root, headless.
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The variables a relay (or its CLI) needs: no FXE_* or LEPTOS_* leaking in from the caller. */
+function cleanEnv(extra) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('FXE_') && !key.startsWith('LEPTOS_')),
+  );
+  return { ...env, ...extra };
+}
+
+/**
+ * Starts a relay. Its public URL is http://localhost:PORT (passkeys refuse IP
+ * addresses); `ipUrl` is the same relay by address.
+ */
+export async function startRelay() {
+  assert.ok(existsSync(serverBin), `${serverBin} is missing: run \`cargo leptos build\` first`);
+  await mkdir(resultsDir, { recursive: true });
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'fxe-e2e-'));
+  const port = await freePort();
+  const dataDir = path.join(tempDir, 'data');
+  const env = cleanEnv({ FXE_BIND: `127.0.0.1:${port}`, FXE_DATA_DIR: dataDir, RUST_LOG: 'info' });
+  const server = spawn(serverBin, ['serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  server.stdout.on('data', (chunk) => (log += chunk));
+  server.stderr.on('data', (chunk) => (log += chunk));
+  const stop = () => {
+    if (server.exitCode === null) server.kill('SIGTERM');
+  };
+  process.on('exit', stop);
+
+  const relay = {
+    port,
+    dataDir,
+    baseUrl: `http://localhost:${port}`,
+    ipUrl: `http://127.0.0.1:${port}`,
+    log: () => log,
+    /** Runs `fxe-server ARGS` against this relay's data directory; resolves to stdout. */
+    async cli(args) {
+      const env = cleanEnv({ FXE_DATA_DIR: dataDir, FXE_PUBLIC_URL: relay.baseUrl });
+      const { stdout } = await promisify(execFile)(serverBin, args, { cwd: root, env });
+      return stdout;
+    },
+    /** The mails in the outbox, oldest first, quoted-printable undone. */
+    async outbox() {
+      const dir = path.join(dataDir, 'outbox');
+      const names = existsSync(dir) ? (await readdir(dir)).filter((n) => n.endsWith('.eml')).sort() : [];
+      const mails = [];
+      for (const name of names) {
+        const raw = await readFile(path.join(dir, name), 'utf8');
+        mails.push(raw.replace(/=\r?\n/g, '').replace(/=3D/g, '='));
+      }
+      return mails;
+    },
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        stop();
+        await exited;
+      }
+      await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`fxe-server exited with code ${server.exitCode}:\n${log}`);
+    try {
+      if ((await fetch(`${relay.ipUrl}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`fxe-server did not become healthy within 30 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return relay;
+}
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+}
+
+/** Problems a page should never show; `allow` filters expected ones. */
+function watch(page, baseUrl, problems) {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // A download's navigation is reported as aborted; that is not a failure.
+    if (!request.url().startsWith('blob:')) problems.push(`request failed: ${request.url()}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400 && response.url().startsWith(baseUrl)) {
+      problems.push(`HTTP ${response.status()}: ${response.url().slice(baseUrl.length)}`);
+    }
+  });
+}
+
+/**
+ * The problems that matter: a signed-out page asking who is signed in gets
+ * 401 from /auth/me (and the console says so); that is how it learns.
+ */
+export function unexpected(problems, also = []) {
+  const expected = [
+    /^HTTP 401: \/api\/v1\/auth\/me$/,
+    /^console: Failed to load resource: the server responded with a status of 401/,
+    ...also,
+  ];
+  return problems.filter((p) => !expected.some((re) => re.test(p)));
+}
+
+/**
+ * A person at their own computer: a browser context and a tab with a virtual
+ * platform authenticator (CTAP2, internal, resident keys, user verified).
+ */
+export async function newPerson(browser, baseUrl, { viewport = { width: 1280, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+  const page = await context.newPage();
+  const problems = [];
+  watch(page, baseUrl, problems);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    context,
+    page,
+    problems,
+    async credentials() {
+      return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+export async function hydrated(page) {
+  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(resultsDir, `${name}.png`), fullPage: true });
+}
+
+/** The page is no wider than its screen. */
+export async function fitsScreen(page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+}

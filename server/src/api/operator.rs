@@ -1,0 +1,215 @@
+//! The operator's calls (docs/api.md, "Operator API"): the same actions as
+//! `fxe-server invite|org|number …`, for operator accounts signed in with a
+//! passkey. Only a session of a user with role `operator` (and no org) may
+//! call them; state changes must come from the relay's own pages (Origin).
+
+use axum::{
+    extract::{FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+};
+use fxe_protocol::api::{CreateInviteRequest, ErrorBody, InviteInfo, Items, NewInvite, NumberClaim, OperatorOrg};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    AppState,
+    audit::Actor,
+    auth::ClientAddress,
+    error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    operator::{self, OperatorError},
+    sessions,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invites, create_invite))
+        .routes(routes!(revoke_invite))
+        .routes(routes!(list_orgs))
+        .routes(routes!(disable_org))
+        .routes(routes!(enable_org))
+        .routes(routes!(list_numbers))
+        .routes(routes!(approve_number))
+        .routes(routes!(deny_number))
+}
+
+/// A signed-in relay operator.
+pub struct OperatorSession {
+    actor: Actor,
+}
+
+impl FromRequestParts<AppState> for OperatorSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let signed_out = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended.");
+        let id = sessions::cookie_value(&parts.headers).ok_or_else(signed_out)?;
+        let user = sessions::lookup(state, &id).await?.ok_or_else(signed_out)?;
+        if user.role != "operator" || user.org_id.is_some() {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "This call is for the relay's operators."));
+        }
+        if sessions::changes_state(&parts.method) {
+            sessions::check_origin(state, &parts.headers)?;
+        }
+        let ClientAddress(address) = ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
+        Ok(OperatorSession { actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address } })
+    }
+}
+
+/// An operator action's failure as an API answer.
+fn answer(e: OperatorError) -> ApiError {
+    let sentence = |m: String| {
+        let mut chars = m.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+        format!("{first}{}.", chars.as_str().trim_end_matches('.'))
+    };
+    match e {
+        OperatorError::Invalid(m) => ApiError::unprocessable("invalid_body", sentence(m)),
+        OperatorError::NotFound(m) => ApiError::not_found(sentence(m)),
+        OperatorError::Conflict(m) => ApiError::conflict("conflict", sentence(m)),
+        OperatorError::Db(e) => e.into(),
+    }
+}
+
+/// Every invite, newest last (never their tokens).
+#[utoipa::path(
+    get, path = "/operator/invites", operation_id = "operator_list_invites", tag = "operator",
+    responses(
+        (status = 200, description = "The invites.", body = Items<InviteInfo>),
+        (status = 401, description = "`unauthenticated`.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
+    ),
+)]
+async fn list_invites(State(state): State<AppState>, _op: OperatorSession) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
+    Ok(ApiJson(Items { items: operator::list_invites(&state.db).await.map_err(answer)? }))
+}
+
+/// Issues a single-use invite; the answer is the only time its token and
+/// redeem link are shown.
+#[utoipa::path(
+    post, path = "/operator/invites", operation_id = "operator_create_invite", tag = "operator",
+    request_body = CreateInviteRequest,
+    responses(
+        (status = 201, description = "Created.", body = NewInvite),
+        (status = 403, description = "`forbidden` or `bad_origin`.", body = ErrorBody),
+        (status = 422, description = "`invalid_body`: a number, the expiry or the note.", body = ErrorBody),
+    ),
+)]
+async fn create_invite(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiJson(req): ApiJson<CreateInviteRequest>,
+) -> Result<(StatusCode, ApiJson<NewInvite>), ApiError> {
+    let numbers = req.numbers.join(",");
+    let numbers = (!numbers.trim_matches([',', ' ']).is_empty()).then_some(numbers.as_str());
+    let origin = state.config.public_origin();
+    let invite = operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor).await.map_err(answer)?;
+    Ok((StatusCode::CREATED, ApiJson(invite)))
+}
+
+/// Revokes an active invite.
+#[utoipa::path(
+    post, path = "/operator/invites/{id}/revoke", operation_id = "operator_revoke_invite", tag = "operator",
+    params(("id" = String, Path, description = "The invite's id.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 404, description = "No such invite.", body = ErrorBody),
+        (status = 409, description = "`conflict`: already used, revoked or expired.", body = ErrorBody),
+    ),
+)]
+async fn revoke_invite(State(state): State<AppState>, op: OperatorSession, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    operator::revoke_invite(&state.db, id.trim(), &op.actor).await.map_err(answer)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every member org with its numbers and counts.
+#[utoipa::path(
+    get, path = "/operator/orgs", operation_id = "operator_list_orgs", tag = "operator",
+    responses(
+        (status = 200, description = "The orgs.", body = Items<OperatorOrg>),
+        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
+    ),
+)]
+async fn list_orgs(State(state): State<AppState>, _op: OperatorSession) -> Result<ApiJson<Items<OperatorOrg>>, ApiError> {
+    Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(answer)? }))
+}
+
+/// Disables an org: its keys and sessions stop working and its numbers
+/// leave the directory; nothing is deleted.
+#[utoipa::path(
+    post, path = "/operator/orgs/{org_id}/disable", operation_id = "operator_disable_org", tag = "operator",
+    params(("org_id" = String, Path, description = "The org's id.")),
+    responses(
+        (status = 204, description = "Disabled."),
+        (status = 404, description = "No such org.", body = ErrorBody),
+        (status = 409, description = "`conflict`: already disabled, or the echo org.", body = ErrorBody),
+    ),
+)]
+async fn disable_org(State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    operator::set_org_disabled(&state.db, &org_id, true, &op.actor).await.map_err(answer)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Enables a disabled org again.
+#[utoipa::path(
+    post, path = "/operator/orgs/{org_id}/enable", operation_id = "operator_enable_org", tag = "operator",
+    params(("org_id" = String, Path, description = "The org's id.")),
+    responses(
+        (status = 204, description = "Enabled."),
+        (status = 404, description = "No such org.", body = ErrorBody),
+        (status = 409, description = "`conflict`: not disabled.", body = ErrorBody),
+    ),
+)]
+async fn enable_org(State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    operator::set_org_disabled(&state.db, &org_id, false, &op.actor).await.map_err(answer)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct NumbersQuery {
+    /// Only claims waiting for approval.
+    #[serde(default)]
+    pending: bool,
+}
+
+/// Claimed numbers, active and pending.
+#[utoipa::path(
+    get, path = "/operator/numbers", operation_id = "operator_list_numbers", tag = "operator",
+    params(NumbersQuery),
+    responses(
+        (status = 200, description = "The numbers.", body = Items<NumberClaim>),
+        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
+    ),
+)]
+async fn list_numbers(State(state): State<AppState>, _op: OperatorSession, ApiQuery(q): ApiQuery<NumbersQuery>) -> Result<ApiJson<Items<NumberClaim>>, ApiError> {
+    Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(answer)? }))
+}
+
+/// Approves a pending claim: the number becomes active and enters the directory.
+#[utoipa::path(
+    post, path = "/operator/numbers/{number}/approve", operation_id = "operator_approve_number", tag = "operator",
+    params(("number" = String, Path, description = "The number, E.164.")),
+    responses(
+        (status = 200, description = "Approved.", body = NumberClaim),
+        (status = 404, description = "No org claims it.", body = ErrorBody),
+        (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
+    ),
+)]
+async fn approve_number(State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>) -> Result<ApiJson<NumberClaim>, ApiError> {
+    Ok(ApiJson(operator::decide_number(&state.db, &number, true, &op.actor).await.map_err(answer)?))
+}
+
+/// Denies a pending claim (the claim is deleted).
+#[utoipa::path(
+    post, path = "/operator/numbers/{number}/deny", operation_id = "operator_deny_number", tag = "operator",
+    params(("number" = String, Path, description = "The number, E.164.")),
+    responses(
+        (status = 200, description = "Denied.", body = NumberClaim),
+        (status = 404, description = "No org claims it.", body = ErrorBody),
+        (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
+    ),
+)]
+async fn deny_number(State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>) -> Result<ApiJson<NumberClaim>, ApiError> {
+    Ok(ApiJson(operator::decide_number(&state.db, &number, false, &op.actor).await.map_err(answer)?))
+}
