@@ -363,6 +363,8 @@ async fn operator_calls_and_page_access() {
     // An org member's session may not call the operator's API, nor open its page.
     let mut member = Browser::new(&server);
     assert_eq!(member.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "desk").await.0, StatusCode::CREATED);
+    let (status, team) = member.get("/api/v1/users").await;
+    assert_eq!((status, &team["items"][0]["passkeys"]), (StatusCode::OK, &json!(1)), "the team list counts passkeys");
     let (status, body) = member.get("/api/v1/operator/invites").await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
     assert_eq!(Browser::new(&server).get("/api/v1/operator/orgs").await.0, StatusCode::UNAUTHORIZED);

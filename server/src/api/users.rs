@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(new_setup_link))
 }
 
-const COLUMNS: &str = "id, email, role, created_at";
+const COLUMNS: &str = "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -35,9 +35,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         email: row.try_get("email")?,
         role: row.try_get("role")?,
         created_at: clock::rfc3339(row.try_get("created_at")?),
-        // Passkeys are enrolled through the setup link; until the passkey
-        // store exists no user has one.
-        passkeys: 0,
+        passkeys: u64::try_from(row.try_get::<i64, _>("passkeys")?).unwrap_or(0),
     })
 }
 
