@@ -166,6 +166,47 @@ test('the dashboard works at 375 px and by keyboard', async () => {
   assert.deepEqual(unexpected(admin.problems), []);
 });
 
+test('the admin invites a teammate as user, who enrols and cannot reach the admin pages', async () => {
+  const { page } = admin;
+  await page.goto(`${relay.baseUrl}/dashboard/team`);
+  await hydrated(page);
+  await page.waitForSelector(`#members tr[data-user="${ADMIN}"]`);
+  await page.fill('#member-email', 'nurse@clinic-a.example');
+  await page.selectOption('#member-role', 'user');
+  await page.click('#invite-member');
+  await page.waitForSelector('#member-link');
+  const setupUrl = await page.inputValue('#member-setup-url');
+  assert.ok(setupUrl.startsWith(`${relay.baseUrl}/setup/`), setupUrl);
+  await page.waitForSelector('#members tr[data-user="nurse@clinic-a.example"]');
+  await screenshot(page, 'team-invited');
+
+  const teammate = await newPerson(browser, relay.baseUrl);
+  await teammate.page.goto(setupUrl);
+  await hydrated(teammate.page);
+  await teammate.page.click('#create-passkey');
+  await landsOn(teammate.page, '/dashboard');
+  const nav = await teammate.page.locator('.dashboard-nav a').allInnerTexts();
+  assert.deepEqual(nav, ['Overview', 'Inbox', 'Send']);
+  await teammate.page.goto(`${relay.baseUrl}/dashboard/team`);
+  await hydrated(teammate.page);
+  await teammate.page.waitForSelector('text=This page is for your organisation\'s admins.');
+  const status = await teammate.page.evaluate(async () => (await fetch('/api/v1/users')).status);
+  assert.equal(status, 403, 'the API refuses a user the team list');
+  await screenshot(teammate.page, 'teammate-no-admin-pages');
+  assert.deepEqual(unexpected(teammate.problems), []);
+  await teammate.close();
+
+  // The audit trail shows the enrolment, filtered by action.
+  await page.goto(`${relay.baseUrl}/dashboard/audit`);
+  await hydrated(page);
+  await page.fill('#audit-action', 'passkey.*');
+  await page.click('form.filters button[type="submit"]');
+  await page.waitForSelector('#audit >> text=nurse@clinic-a.example');
+  assert.doesNotMatch(await page.locator('#audit tbody').innerText(), /user\.created/);
+  await screenshot(page, 'audit');
+  assert.deepEqual(unexpected(admin.problems), []);
+});
+
 test('sign-out ends the session; signed-out visits go to /login; signing in with the passkey comes back', async () => {
   const { page } = admin;
   await page.click('[data-testid="account-menu"]');

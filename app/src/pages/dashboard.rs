@@ -11,7 +11,7 @@ use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
 use crate::{
     browser::{files, http},
     components::{Alert, Failure, Fingerprint, Loading, confirm, when, when_or_dash},
-    pages::{not_found::NotFound, setup::enrol},
+    pages::{audit::AuditPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage},
     session::use_session,
 };
 
@@ -200,6 +200,12 @@ pub fn DashboardSection() -> impl IntoView {
                 <Alert kind="warning"><p>"This page is for your organisation's admins."</p></Alert>
             }
             .into_any();
+        }
+        match name.as_str() {
+            "team" => return view! { <TeamPage /> }.into_any(),
+            "numbers" => return view! { <NumbersPage /> }.into_any(),
+            "audit" => return view! { <AuditPage /> }.into_any(),
+            _ => {}
         }
         view! {
             <Title text=title />

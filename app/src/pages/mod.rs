@@ -1,7 +1,10 @@
+pub mod audit;
 pub mod dashboard;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod numbers;
 pub mod operator;
 pub mod redeem;
 pub mod setup;
+pub mod team;

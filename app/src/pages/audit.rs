@@ -1,0 +1,103 @@
+//! `/dashboard/audit` (admins): the org's audit trail, newest first, filtered
+//! by actor and action, a page at a time.
+
+use fxe_protocol::api::{AuditEntry, Page};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    browser::http,
+    components::{FailureLine, Loading, when},
+};
+
+const PAGE: u32 = 50;
+
+fn query(actor: &str, action: &str, cursor: Option<&str>) -> String {
+    let mut q = format!("/audit?limit={PAGE}");
+    for (name, value) in [("actor", actor.trim()), ("action", action.trim()), ("cursor", cursor.unwrap_or(""))] {
+        if !value.is_empty() {
+            q.push_str(&format!("&{name}={}", js_sys::encode_uri_component(value)));
+        }
+    }
+    q
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let actor = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let entries = RwSignal::new(Vec::<AuditEntry>::new());
+    let next = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(true);
+    let failure = RwSignal::new(None::<String>);
+
+    let load = move |more: bool| {
+        loading.set(true);
+        failure.set(None);
+        let cursor = if more { next.get_untracked() } else { None };
+        let path = query(&actor.get_untracked(), &action.get_untracked(), cursor.as_deref());
+        leptos::task::spawn_local(async move {
+            match http::get::<Page<AuditEntry>>(&path).await {
+                Ok(page) => {
+                    if more {
+                        entries.update(|e| e.extend(page.items));
+                    } else {
+                        entries.set(page.items);
+                    }
+                    next.set(page.next_cursor);
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+            loading.set(false);
+        });
+    };
+    Effect::new(move |_| load(false));
+
+    view! {
+        <Title text="Audit" />
+        <div class="stack">
+            <form class="card filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); load(false) }>
+                <div class="field">
+                    <label for="audit-actor">"Actor"</label>
+                    <input id="audit-actor" placeholder="e-mail, user or key id, or user / api_key / operator"
+                        prop:value=move || actor.get() on:input=move |ev| actor.set(event_target_value(&ev)) />
+                </div>
+                <div class="field">
+                    <label for="audit-action">"Action"</label>
+                    <input id="audit-action" placeholder="e.g. message.* or user.signed_in"
+                        prop:value=move || action.get() on:input=move |ev| action.set(event_target_value(&ev)) />
+                </div>
+                <div class="button-row"><button type="submit" class="button">"Filter"</button></div>
+            </form>
+            <FailureLine failure />
+            <div class="table-wrap">
+                <table class="table" id="audit">
+                    <thead><tr>
+                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                        <th scope="col">"Target"</th><th scope="col">"From"</th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=move || entries.get() key=|e| e.id.clone() let:e>
+                            <tr>
+                                <td>{when(&e.at)}</td>
+                                <td>{e.actor.label.clone().or(e.actor.id.clone()).unwrap_or_else(|| e.actor.kind.clone())}<br /><span class="hint">{e.actor.kind.clone()}</span></td>
+                                <td><code>{e.action.clone()}</code></td>
+                                <td class="mono">{e.target.clone().unwrap_or_default()}</td>
+                                <td>{e.address.clone().unwrap_or_default()}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            {move || if loading.get() {
+                view! { <Loading label="Loading the audit trail…" /> }.into_any()
+            } else if next.get().is_some() {
+                view! { <div class="button-row"><button type="button" class="button" on:click=move |_| load(true)>"Older entries"</button></div> }.into_any()
+            } else if entries.with(Vec::is_empty) {
+                view! { <p class="muted">"Nothing matches."</p> }.into_any()
+            } else {
+                view! { <p class="muted">"That is the whole trail."</p> }.into_any()
+            }}
+        </div>
+    }
+}

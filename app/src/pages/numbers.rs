@@ -1,0 +1,99 @@
+//! `/dashboard/numbers` (admins): the org's fax numbers. Claim one (pending
+//! until the relay's operator approves it) or release one.
+
+use fxe_protocol::api::{ClaimNumberRequest, NumberInfo, Org};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    browser::http::{self, ApiFailure},
+    components::{Failure, FailureLine, Loading, confirm, when},
+};
+
+#[component]
+pub fn NumbersPage() -> impl IntoView {
+    let org: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
+    let number = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<String>);
+    let check = Memo::new(move |_| {
+        let n = number.get();
+        (!n.trim().is_empty()).then(|| fxe_protocol::e164::normalize(&n).map_err(|e| e.to_string()))
+    });
+
+    let claim = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let normalised = match check.get_untracked() {
+            Some(Ok(n)) => n,
+            Some(Err(e)) => return failure.set(Some(e)),
+            None => return failure.set(Some("Enter the number to claim.".into())),
+        };
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match http::post::<NumberInfo>("/numbers", &ClaimNumberRequest { number: normalised }).await {
+                Ok(_) => {
+                    number.set(String::new());
+                    org.refetch();
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+        });
+    };
+    let release = move |n: String| {
+        if !confirm(&format!("Release {n}? Faxes to it will no longer reach you through fxe.")) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match http::call_empty("DELETE", &format!("/numbers/{}", http::segment(&n)), None::<&()>).await {
+                Ok(()) => org.refetch(),
+                Err(e) => failure.set(Some(e.message)),
+            }
+        });
+    };
+
+    view! {
+        <Title text="Numbers" />
+        <div class="stack">
+            <FailureLine failure />
+            {move || match org.get() {
+                None => view! { <Loading label="Loading your numbers…" /> }.into_any(),
+                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                Some(Ok(org)) => view! {
+                    <ul class="plain-list card" id="numbers">
+                        {org.numbers.into_iter().map(|n| {
+                            let number = n.number.clone();
+                            view! {
+                                <li class="row" data-number=n.number.clone()>
+                                    <div>
+                                        <strong class="mono">{n.number.clone()}</strong>
+                                        <p class="hint">{if n.status == "active" {
+                                            format!("active since {}", when(&n.created_at))
+                                        } else {
+                                            "waiting for the relay operator's approval".to_string()
+                                        }}</p>
+                                    </div>
+                                    <button type="button" class="button button--quiet" on:click=move |_| release(number.clone())>"Release"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+            <form class="card stack" on:submit=claim aria-labelledby="claim-title">
+                <h2 id="claim-title" class="h3">"Claim a number"</h2>
+                <div class="field">
+                    <label for="claim-number">"Fax number"</label>
+                    <input id="claim-number" spellcheck="false" placeholder="+1 555 123 4567"
+                        prop:value=move || number.get()
+                        on:input=move |ev| number.set(event_target_value(&ev)) />
+                    <p class="hint">"The relay's operator checks that your organisation controls it before it is listed."</p>
+                    <p aria-live="polite">{move || match check.get() {
+                        Some(Ok(n)) => Some(view! { <span class="field-ok">{format!("✓ {n}")}</span> }.into_any()),
+                        Some(Err(e)) => Some(view! { <span class="field-error">{e}</span> }.into_any()),
+                        None => None,
+                    }}</p>
+                </div>
+                <div class="button-row"><button type="submit" class="button">"Claim"</button></div>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,139 @@
+//! `/dashboard/team` (admins): the org's people. Invite an admin or a user by
+//! e-mail (a single-use passkey setup link, mailed and shown once), issue a
+//! new link, remove someone (their sessions end).
+
+use fxe_protocol::api::{CreateUserRequest, Page, User, UserWithSetupLink};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    browser::http::{self, ApiFailure},
+    components::{Alert, CopyButton, Failure, FailureLine, Loading, confirm, when},
+};
+
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    let users: LocalResource<Result<Page<User>, ApiFailure>> = LocalResource::new(|| http::get("/users?limit=500"));
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new("user".to_string());
+    let working = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let link = RwSignal::new(None::<UserWithSetupLink>);
+
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = CreateUserRequest { email: email.get_untracked().trim().to_string(), role: role.get_untracked() };
+        working.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match http::post::<UserWithSetupLink>("/users", &request).await {
+                Ok(answer) => {
+                    link.set(Some(answer));
+                    email.set(String::new());
+                    users.refetch();
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+            working.set(false);
+        });
+    };
+    let new_link = move |user: User| {
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            let path = format!("/users/{}/setup-link", http::segment(&user.id));
+            match http::call::<UserWithSetupLink>("POST", &path, None::<&()>).await {
+                Ok(answer) => link.set(Some(answer)),
+                Err(e) => failure.set(Some(e.message)),
+            }
+        });
+    };
+    let remove = move |user: User| {
+        if !confirm(&format!("Remove {} from the org? Their sessions end and their passkeys stop working.", user.email)) {
+            return;
+        }
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match http::call_empty("DELETE", &format!("/users/{}", http::segment(&user.id)), None::<&()>).await {
+                Ok(()) => users.refetch(),
+                Err(e) => failure.set(Some(e.message)),
+            }
+        });
+    };
+
+    view! {
+        <Title text="Team" />
+        <div class="stack">
+            <section class="card stack" aria-labelledby="invite-title">
+                <h2 id="invite-title" class="h3">"Invite someone"</h2>
+                <form class="stack" on:submit=invite>
+                    <div class="field">
+                        <label for="member-email">"E-mail address"</label>
+                        <input id="member-email" type="email" autocomplete="off" required
+                            prop:value=move || email.get()
+                            on:input=move |ev| email.set(event_target_value(&ev)) />
+                    </div>
+                    <div class="field">
+                        <label for="member-role">"Role"</label>
+                        <select id="member-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                            <option value="user" selected=true>"User: sends and opens faxes"</option>
+                            <option value="admin">"Admin: also keys, numbers, team and webhooks"</option>
+                        </select>
+                    </div>
+                    <div class="button-row">
+                        <button type="submit" class="button button--primary" id="invite-member" disabled=move || working.get()>
+                            "Send invitation"
+                        </button>
+                    </div>
+                </form>
+                <FailureLine failure />
+                {move || link.get().map(|answer| view! {
+                    <div class="alert alert--success stack-sm" role="status" id="member-link">
+                        <p>{format!(
+                            "A setup link for {} was mailed to them. It works once, for 24 hours; you can also pass it on yourself:",
+                            answer.user.email
+                        )}</p>
+                        <div class="copy-field">
+                            <input readonly aria-label="Setup link" id="member-setup-url" prop:value=answer.setup_url.clone() />
+                            <CopyButton text=answer.setup_url.clone() label="Copy link" />
+                        </div>
+                    </div>
+                })}
+            </section>
+            <section class="stack" aria-labelledby="members-title">
+                <h2 id="members-title" class="h3">"People"</h2>
+                {move || match users.get() {
+                    None => view! { <Loading label="Loading the team…" /> }.into_any(),
+                    Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+                    Some(Ok(page)) => view! {
+                        <div class="table-wrap">
+                            <table class="table" id="members">
+                                <thead><tr>
+                                    <th scope="col">"E-mail"</th><th scope="col">"Role"</th><th scope="col">"Passkeys"</th>
+                                    <th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|u| {
+                                        let (a, b) = (u.clone(), u.clone());
+                                        view! {
+                                            <tr data-user=u.email.clone()>
+                                                <td>{u.email.clone()}</td>
+                                                <td>{u.role.clone()}</td>
+                                                <td>{if u.passkeys == 0 { "none yet".to_string() } else { u.passkeys.to_string() }}</td>
+                                                <td>{when(&u.created_at)}</td>
+                                                <td class="button-row">
+                                                    <button type="button" class="button button--quiet" on:click=move |_| new_link(a.clone())>"New setup link"</button>
+                                                    <button type="button" class="button button--quiet" on:click=move |_| remove(b.clone())>"Remove"</button>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <Alert kind="info"><p>"A setup link also lets someone who lost their passkey in; existing passkeys keep working."</p></Alert>
+                    }.into_any(),
+                }}
+            </section>
+        </div>
+    }
+}
