@@ -106,7 +106,7 @@ test('unknown pages answer 404 with a way back', async () => {
   await page.close();
 });
 
-test('a page asked for by IP address moves to the relay's name, where passkeys work', async () => {
+test("a page asked for by IP address moves to the relay's name, where passkeys work", async () => {
   const { page, problems } = await openPage();
   await page.goto(`${relay.ipUrl}/login`);
   assert.equal(page.url(), `${baseUrl}/login`);

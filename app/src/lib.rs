@@ -19,6 +19,7 @@ mod browser;
 mod components;
 mod pages;
 mod session;
+mod vault;
 
 pub use pages::{
     dashboard::{DashboardHome, DashboardSection, DashboardShell},

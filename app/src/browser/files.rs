@@ -70,3 +70,11 @@ pub async fn yield_to_page() {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// The bytes of a file the person chose or dropped.
+pub async fn read(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "The browser could not read that file.".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

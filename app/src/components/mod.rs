@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+mod unlock;
+pub use unlock::UnlockKeys;
+
 use crate::browser::http::ApiFailure;
 
 /// A message box. `kind`: `info`, `success`, `warning` or `danger`.
@@ -69,6 +72,23 @@ pub fn when(rfc3339: &str) -> String {
     }
 }
 
+/// Unix seconds as `2026-11-22 10:00 UTC` (proleptic Gregorian calendar).
+pub fn unix_date(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hh:02}:{mm:02} UTC")
+}
+
 /// An optional time, or a dash.
 pub fn when_or_dash(t: &Option<String>) -> String {
     t.as_deref().map(when).unwrap_or_else(|| "—".into())
@@ -77,4 +97,17 @@ pub fn when_or_dash(t: &Option<String>) -> String {
 /// Asks the person to confirm a consequential action (the browser's dialog).
 pub fn confirm(question: &str) -> bool {
     web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{unix_date, when};
+
+    #[test]
+    fn dates_read_the_same_both_ways() {
+        assert_eq!(unix_date(0), "1970-01-01 00:00 UTC");
+        assert_eq!(unix_date(1_795_347_000), "2026-11-22 11:30 UTC");
+        assert_eq!(unix_date(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(when("2026-11-22T08:50:00Z"), "2026-11-22 08:50 UTC");
+    }
 }

@@ -11,8 +11,9 @@ use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
 use crate::{
     browser::{files, http},
     components::{Alert, Failure, Fingerprint, Loading, confirm, when, when_or_dash},
-    pages::{audit::AuditPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage},
+    pages::{audit::AuditPage, keys::KeysPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage},
     session::use_session,
+    vault::Vault,
 };
 
 /// The dashboard's sections: path segment, name, whether only admins see it,
@@ -20,11 +21,11 @@ use crate::{
 const SECTIONS: [(&str, &str, bool, &str); 7] = [
     ("inbox", "Inbox", false, "fxe-client inbox, fxe-client receive"),
     ("send", "Send", false, "fxe-client send"),
-    ("keys", "Keys", true, "fxe-client keys show, fxe-client rotate-bundle, fxe-client api-key"),
-    ("numbers", "Numbers", true, "fxe-client numbers"),
+    ("keys", "Keys", true, ""),
+    ("numbers", "Numbers", true, ""),
     ("webhooks", "Webhooks", true, "fxe-client webhook"),
-    ("team", "Team", true, "the REST API's /users calls"),
-    ("audit", "Audit", true, "the REST API's /audit call"),
+    ("team", "Team", true, ""),
+    ("audit", "Audit", true, ""),
 ];
 
 fn is_admin(me: &Me) -> bool {
@@ -34,6 +35,8 @@ fn is_admin(me: &Me) -> bool {
 #[component]
 pub fn DashboardShell() -> impl IntoView {
     let session = use_session();
+    // Keys unlocked on any dashboard page stay unlocked while the tab moves between them.
+    Vault::provide();
     move || match session.0.get() {
         None => view! { <div class="container"><Loading label="Opening your dashboard…" /></div> }.into_any(),
         Some(Err(e)) if e.is_signed_out() => {
@@ -205,6 +208,7 @@ pub fn DashboardSection() -> impl IntoView {
             "team" => return view! { <TeamPage /> }.into_any(),
             "numbers" => return view! { <NumbersPage /> }.into_any(),
             "audit" => return view! { <AuditPage /> }.into_any(),
+            "keys" => return view! { <KeysPage /> }.into_any(),
             _ => {}
         }
         view! {

@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod dashboard;
 pub mod home;
+pub mod keys;
 pub mod login;
 pub mod not_found;
 pub mod numbers;
