@@ -31,6 +31,8 @@ before(async () => {
 });
 
 after(async () => {
+  await operator?.close();
+  await admin?.close();
   await browser?.close();
   await relay?.stop();
 });
@@ -316,6 +318,72 @@ test('operators and org members each stay on their own pages', async () => {
   assert.match(invite, /used/);
   await screenshot(page, 'operator-orgs');
   assert.deepEqual(unexpected(operator.problems), []);
-  await operator.close();
-  await admin.close();
+});
+
+/** Redeems an invite made with `fxe-server invite create` in a new browser; returns the saved keys.zip's path. */
+async function redeemInBrowser(name, number, email) {
+  const printed = await relay.cli(['invite', 'create', '--numbers', number]);
+  const link = /Redeem:\s+(\S+)/.exec(printed)[1];
+  const person = await newPerson(browser, relay.baseUrl);
+  await person.page.goto(link);
+  await hydrated(person.page);
+  await person.page.fill('#org-name', name);
+  await person.page.fill('#numbers', number);
+  await person.page.fill('#email', email);
+  await person.page.click('#redeem-submit');
+  await person.page.waitForSelector('#save-keys', { timeout: 60_000 });
+  const [download] = await Promise.all([person.page.waitForEvent('download'), person.page.click('#save-keys')]);
+  const saved = path.join(resultsDir, `${name.replaceAll(' ', '-').toLowerCase()}-keys.zip`);
+  await download.saveAs(saved);
+  await person.close();
+  return saved;
+}
+
+test("keys: another org's keys.zip is refused; A unlocks its own, rotates its bundle and makes an API key", async () => {
+  const otherKeys = await redeemInBrowser('Law Office B', '+15550002002', 'admin@law-b.example');
+  const { page } = admin;
+  await page.goto(`${relay.baseUrl}/login`);
+  await hydrated(page);
+  await page.click('#sign-in');
+  await landsOn(page, '/dashboard');
+  await page.click('.dashboard-nav a:has-text("Keys")');
+  await page.waitForSelector('#keys-file', { state: 'attached' });
+  assert.equal(await page.isDisabled('#rotate-bundle'), true, 'rotation needs the keys unlocked');
+
+  await page.setInputFiles('#keys-file', otherKeys);
+  await page.waitForSelector('#unlock-error');
+  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organisation/);
+  await page.setInputFiles('#keys-file', path.join(resultsDir, 'clinic-a-keys.zip'));
+  await page.waitForSelector('#keys-unlocked');
+  assert.equal(await page.locator('#keys-unlocked .fingerprint').innerText(), keys.fingerprint);
+
+  // Rotation: the new keys.zip is saved before the bundle is published.
+  await page.click('#rotate-bundle');
+  await page.waitForSelector('#publish-bundle');
+  assert.equal(await page.isDisabled('#publish-bundle'), true);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rotated-keys-save')]);
+  const rotated = path.join(resultsDir, 'clinic-a-keys-rotated.zip');
+  await download.saveAs(rotated);
+  const after = checkKeysZip(await readFile(rotated));
+  assert.equal(after.orgId, keys.orgId);
+  assert.equal(after.bundleIds.length, 2, 'the old bundle is kept');
+  assert.equal(after.bundleIds[0], keys.bundleIds[0]);
+  await page.click('#publish-bundle');
+  await page.waitForSelector('#bundle-published');
+  await page.waitForSelector(`#bundles >> text=${after.bundleIds[1]}`);
+
+  // An API key made in the page: its secret is shown once.
+  await page.fill('#api-key-label', 'Records fax server');
+  await page.click('#create-api-key');
+  await page.waitForSelector('#api-key-secret');
+  const secret = await page.locator('#api-key-secret-value').inputValue();
+  assert.match(secret, /^fxe_sk_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/);
+  const keyId = `ak_${secret.split('_')[2]}`;
+  await page.waitForSelector(`#api-keys tr[data-key="${keyId}"]`);
+  await screenshot(page, 'keys');
+
+  // Lock forgets them.
+  await page.click('#lock-keys');
+  await page.waitForSelector('#keys-file', { state: 'attached' });
+  assert.deepEqual(unexpected(admin.problems), []);
 });

@@ -55,8 +55,9 @@ fn save_keys(keys: &OrgKeys, passphrase: &str) -> Result<(), String> {
 }
 
 /// "Save the new keys.zip" with an optional passphrase; `saved` turns true.
+/// `id` prefixes the element ids (`{id}-passphrase`, `{id}-save`).
 #[component]
-fn SaveNewKeys(saved: RwSignal<bool>) -> impl IntoView {
+fn SaveNewKeys(saved: RwSignal<bool>, id: &'static str) -> impl IntoView {
     let vault = Vault::get();
     let passphrase = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<String>);
@@ -71,11 +72,11 @@ fn SaveNewKeys(saved: RwSignal<bool>) -> impl IntoView {
     view! {
         <div class="stack-sm">
             <div class="field">
-                <label for="new-keys-passphrase">"Passphrase for the new keys.zip (optional)"</label>
-                <input id="new-keys-passphrase" type="password" autocomplete="new-password"
+                <label for=format!("{id}-passphrase")>"Passphrase for the new keys.zip (optional)"</label>
+                <input id=format!("{id}-passphrase") type="password" autocomplete="new-password"
                     prop:value=move || passphrase.get() on:input=move |ev| passphrase.set(event_target_value(&ev)) />
             </div>
-            <button type="button" class="button button--primary" id="save-new-keys" on:click=save>"Save the new keys.zip"</button>
+            <button type="button" class="button button--primary" id=format!("{id}-save") on:click=save>"Save the new keys.zip"</button>
             {move || saved.get().then(|| view! { <p class="field-ok" role="status">"✓ Saved. Replace every older copy of keys.zip with this one."</p> })}
             <FailureLine failure />
         </div>
@@ -154,7 +155,7 @@ fn Bundles(org_id: String) -> impl IntoView {
             {move || match stage.get() {
                 1 => view! {
                     <Alert kind="warning"><p>"A new bundle is ready in this tab. Save the new keys.zip first: once the bundle is published, faxes sealed to it open only with that file."</p></Alert>
-                    <SaveNewKeys saved />
+                    <SaveNewKeys saved id="rotated-keys" />
                     <button type="button" class="button button--primary" id="publish-bundle" disabled=move || !saved.get() on:click=publish>
                         "Publish the new bundle"
                     </button>
@@ -300,11 +301,11 @@ fn ApiKeys() -> impl IntoView {
                 <div class="alert alert--warning stack-sm" role="status" id="api-key-secret">
                     <p><strong>{format!("{id} is registered. Its secret is shown only now:")}</strong></p>
                     <div class="copy-field">
-                        <input readonly aria-label="API key secret" prop:value=s.clone() />
+                        <input readonly aria-label="API key secret" id="api-key-secret-value" prop:value=s.clone() />
                         <CopyButton text=s.clone() label="Copy secret" />
                     </div>
                     <p>"It is also in the keys held by this tab; save keys.zip again to keep it there."</p>
-                    <SaveNewKeys saved />
+                    <SaveNewKeys saved id="api-keys-zip" />
                 </div>
             })}
             <FailureLine failure />
