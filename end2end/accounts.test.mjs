@@ -10,6 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
 import { fitsScreen, hydrated, launchBrowser, newPerson, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
@@ -26,7 +27,8 @@ let keys; // what the independent reader found in keys.zip
 let newDevice; // A's admin's second browser, enrolled by recovery
 
 before(async () => {
-  relay = await startRelay();
+  // Webhooks go to a receiver on loopback in these tests.
+  relay = await startRelay({ env: { FXE_ALLOW_PRIVATE_WEBHOOKS: 'true' } });
   browser = await launchBrowser();
 });
 
@@ -386,4 +388,48 @@ test("keys: another org's keys.zip is refused; A unlocks its own, rotates its bu
   await page.click('#lock-keys');
   await page.waitForSelector('#keys-file', { state: 'attached' });
   assert.deepEqual(unexpected(admin.problems), []);
+});
+
+test('webhooks: A adds an endpoint, sees its secret once, and a test ping reaches a local receiver', async () => {
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ type: req.headers['x-fxe-event-type'], signature: req.headers['x-fxe-signature'], body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${receiver.address().port}/fxe-events`;
+  try {
+    const { page } = admin;
+    await page.goto(`${relay.baseUrl}/dashboard/webhooks`);
+    await hydrated(page);
+    await page.fill('#webhook-url', hook);
+    await page.check('input[value="ping"]');
+    await page.fill('#webhook-description', 'Records system');
+    await page.click('#create-webhook');
+    await page.waitForSelector('#webhook-secret');
+    assert.ok((await page.inputValue('#webhook-secret-value')).length >= 32, 'a signing secret is shown');
+    const card = page.locator('section.webhook').first();
+    await card.waitFor();
+    assert.match(await card.innerText(), /fxe-events/);
+
+    await card.locator('button:has-text("Send test ping")').click();
+    for (let i = 0; i < 100 && !received.some((r) => r.type === 'ping'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(received.some((r) => r.type === 'ping' && r.signature), 'the receiver got a signed ping');
+    // The delivery shows as succeeded, with its attempt.
+    for (let i = 0; i < 50; i++) {
+      await card.locator('button:has-text("Refresh")').click();
+      if ((await card.locator('.delivery[data-status="succeeded"]').count()) > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const delivery = card.locator('.delivery[data-status="succeeded"]').first();
+    assert.match(await delivery.innerText(), /HTTP 204/);
+    await screenshot(page, 'webhooks');
+    assert.deepEqual(unexpected(admin.problems), []);
+  } finally {
+    receiver.close();
+  }
 });

@@ -53,16 +53,16 @@ function cleanEnv(extra) {
 }
 
 /**
- * Starts a relay. Its public URL is http://localhost:PORT (passkeys refuse IP
+ * Starts a relay (with `env` added to its environment). Its public URL is http://localhost:PORT (passkeys refuse IP
  * addresses); `ipUrl` is the same relay by address.
  */
-export async function startRelay() {
+export async function startRelay({ env: extraEnv = {} } = {}) {
   assert.ok(existsSync(serverBin), `${serverBin} is missing: run \`cargo leptos build\` first`);
   await mkdir(resultsDir, { recursive: true });
   const tempDir = await mkdtemp(path.join(os.tmpdir(), 'fxe-e2e-'));
   const port = await freePort();
   const dataDir = path.join(tempDir, 'data');
-  const env = cleanEnv({ FXE_BIND: `127.0.0.1:${port}`, FXE_DATA_DIR: dataDir, RUST_LOG: 'info' });
+  const env = cleanEnv({ FXE_BIND: `127.0.0.1:${port}`, FXE_DATA_DIR: dataDir, RUST_LOG: 'info', ...extraEnv });
   const server = spawn(serverBin, ['serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   server.stdout.on('data', (chunk) => (log += chunk));

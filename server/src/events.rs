@@ -21,16 +21,8 @@ pub const ORG_USER_REMOVED: &str = "org.user.removed";
 pub const BUNDLE_ROTATED: &str = "bundle.rotated";
 pub const PING: &str = "ping";
 
-pub const ALL: [&str; 8] = [
-    MESSAGE_RECEIVED,
-    MESSAGE_DELIVERED,
-    MESSAGE_REJECTED,
-    MESSAGE_EXPIRED,
-    ORG_USER_ADDED,
-    ORG_USER_REMOVED,
-    BUNDLE_ROTATED,
-    PING,
-];
+/// Every event type: the protocol crate's list, which the web UI shows too.
+pub const ALL: [&str; 8] = fxe_protocol::webhook::EVENT_TYPES;
 
 /// Wakes whoever waits for new events (the webhook worker, the echo org).
 #[derive(Clone, Default)]
@@ -89,4 +81,15 @@ pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, da
         .execute(conn)
         .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod event_type_tests {
+    #[test]
+    fn every_named_event_is_in_the_list() {
+        for name in [super::MESSAGE_RECEIVED, super::MESSAGE_DELIVERED, super::MESSAGE_REJECTED, super::MESSAGE_EXPIRED,
+            super::ORG_USER_ADDED, super::ORG_USER_REMOVED, super::BUNDLE_ROTATED, super::PING] {
+            assert!(super::ALL.contains(&name), "{name}");
+        }
+    }
 }

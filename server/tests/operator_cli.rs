@@ -127,7 +127,7 @@ async fn invites_from_the_command_line() {
     fxe(&dir, url, &["invite", "create", "--numbers", "+15550400001,+1 555 040 0001"]).fails(2, "listed twice");
     fxe(&dir, url, &["invite", "create", "--expires", "400d"]).fails(2, "365 days");
     fxe(&dir, url, &["invite", "create", "--expires", "soon"]).fails(2, "duration");
-    fxe(&dir, url, &["invite", "create", "--note", "a\nb"]).fails(2, "--note");
+    fxe(&dir, url, &["invite", "create", "--note", "a\nb"]).fails(2, "note must be at most 500 characters");
     fxe(&dir, url, &["invite", "create", "--public-url", "https://fax.example.org/x"]).fails(2, "--public-url");
 
     // Audited as the operator, relay-wide.

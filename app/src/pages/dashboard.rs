@@ -11,7 +11,7 @@ use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
 use crate::{
     browser::{files, http},
     components::{Alert, Failure, Fingerprint, Loading, confirm, when, when_or_dash},
-    pages::{audit::AuditPage, keys::KeysPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage},
+    pages::{audit::AuditPage, keys::KeysPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage},
     session::use_session,
     vault::Vault,
 };
@@ -23,7 +23,7 @@ const SECTIONS: [(&str, &str, bool, &str); 7] = [
     ("send", "Send", false, "fxe-client send"),
     ("keys", "Keys", true, ""),
     ("numbers", "Numbers", true, ""),
-    ("webhooks", "Webhooks", true, "fxe-client webhook"),
+    ("webhooks", "Webhooks", true, ""),
     ("team", "Team", true, ""),
     ("audit", "Audit", true, ""),
 ];
@@ -209,6 +209,7 @@ pub fn DashboardSection() -> impl IntoView {
             "numbers" => return view! { <NumbersPage /> }.into_any(),
             "audit" => return view! { <AuditPage /> }.into_any(),
             "keys" => return view! { <KeysPage /> }.into_any(),
+            "webhooks" => return view! { <WebhooksPage /> }.into_any(),
             _ => {}
         }
         view! {

@@ -9,3 +9,4 @@ pub mod operator;
 pub mod redeem;
 pub mod setup;
 pub mod team;
+pub mod webhooks;
