@@ -64,6 +64,21 @@ pub fn CopyButton(#[prop(into)] text: String, #[prop(default = "Copy")] label: &
     }
 }
 
+/// A secret shown once, with Copy: the box has id `{id}`, the field `{id}-value`.
+#[component]
+pub fn ShownOnce(id: &'static str, #[prop(into)] title: String, value: String, children: Children) -> impl IntoView {
+    view! {
+        <div class="alert alert--warning stack-sm" role="status" id=id>
+            <p><strong>{title}</strong></p>
+            <div class="copy-field">
+                <input readonly aria-label="Secret" id=format!("{id}-value") prop:value=value.clone() />
+                <CopyButton text=value label="Copy secret" />
+            </div>
+            {children()}
+        </div>
+    }
+}
+
 /// `2026-11-22T10:00:00Z` as `2026-11-22 10:00 UTC`.
 pub fn when(rfc3339: &str) -> String {
     match (rfc3339.get(..10), rfc3339.get(11..16)) {

@@ -19,7 +19,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{Alert, CopyButton, Failure, FailureLine, Fingerprint, Loading, UnlockKeys, confirm, unix_date, when, when_or_dash},
+    components::{Alert, Failure, FailureLine, Fingerprint, Loading, ShownOnce, UnlockKeys, confirm, unix_date, when, when_or_dash},
     session::use_session,
     vault::Vault,
 };
@@ -298,15 +298,10 @@ fn ApiKeys() -> impl IntoView {
                 <button type="submit" class="button" id="create-api-key" disabled=move || vault.unlocked().is_none()>"Create API key"</button>
             </form>
             {move || secret.get().map(|(id, s)| view! {
-                <div class="alert alert--warning stack-sm" role="status" id="api-key-secret">
-                    <p><strong>{format!("{id} is registered. Its secret is shown only now:")}</strong></p>
-                    <div class="copy-field">
-                        <input readonly aria-label="API key secret" id="api-key-secret-value" prop:value=s.clone() />
-                        <CopyButton text=s.clone() label="Copy secret" />
-                    </div>
+                <ShownOnce id="api-key-secret" title=format!("{id} is registered. Its secret is shown only now:") value=s>
                     <p>"It is also in the keys held by this tab; save keys.zip again to keep it there."</p>
                     <SaveNewKeys saved id="api-keys-zip" />
-                </div>
+                </ShownOnce>
             })}
             <FailureLine failure />
         </section>

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{CopyButton, Failure, FailureLine, Loading, confirm, when, when_or_dash},
+    components::{Failure, FailureLine, Loading, ShownOnce, confirm, when, when_or_dash},
 };
 
 type Endpoints = LocalResource<Result<Page<WebhookEndpoint>, ApiFailure>>;
@@ -29,14 +29,9 @@ pub fn WebhooksPage() -> impl IntoView {
         <div class="stack">
             <CreateEndpoint endpoints secret />
             {move || secret.get().map(|(id, s)| view! {
-                <div class="alert alert--warning stack-sm" role="status" id="webhook-secret">
-                    <p><strong>{format!("The signing secret of {id}, shown only now:")}</strong></p>
-                    <div class="copy-field">
-                        <input readonly aria-label="Signing secret" id="webhook-secret-value" prop:value=s.clone() />
-                        <CopyButton text=s.clone() label="Copy secret" />
-                    </div>
+                <ShownOnce id="webhook-secret" title=format!("The signing secret of {id}, shown only now:") value=s>
                     <p class="hint">"Your endpoint checks each delivery's signature with it (API.md, Webhooks)."</p>
-                </div>
+                </ShownOnce>
             })}
             <FailureLine failure />
             {move || match endpoints.get() {
