@@ -207,12 +207,14 @@ fn ApiKeys() -> impl IntoView {
             match http::post::<ApiKeyInfo>("/api-keys", &request).await {
                 Ok(info) => {
                     secret.set(Some((info.key_id.clone(), key.secret_string().to_string())));
-                    vault.with(|k| {
+                    let updated = vault.with(|k| {
                         let mut next = k.clone();
                         next.api_keys.push(StoredApiKey { key, scopes: chosen });
                         next
-                    })
-                    .map(|next| vault.keep(next));
+                    });
+                    if let Some(next) = updated {
+                        vault.keep(next);
+                    }
                     saved.set(false);
                     label.set(String::new());
                     keys.refetch();
