@@ -143,6 +143,8 @@ test("A's admin enrols a passkey and sees the dashboard with the org's fingerpri
   await page.waitForSelector('#account-email');
   assert.equal(await page.locator('#account-email').innerText(), ADMIN);
   assert.match(await page.locator('#passkey-list').innerText(), /Front desk PC/);
+  await page.waitForSelector('#org-summary');
+  assert.match(await page.locator('#org-summary').innerText(), /\+15550001001/);
   const nav = await page.locator('.dashboard-nav a').allInnerTexts();
   assert.deepEqual(nav, ['Overview', 'Inbox', 'Send', 'Keys', 'Numbers', 'Webhooks', 'Team', 'Audit']);
   await screenshot(page, 'dashboard');
@@ -224,10 +226,16 @@ test('sign-out ends the session; signed-out visits go to /login; signing in with
 
   await page.goto(`${relay.baseUrl}/dashboard/team`);
   await landsOn(page, '/login');
+  assert.equal(await page.locator('#signed-in-already').count(), 0, 'signed out: no "signed in as" note');
   assert.equal(new URL(page.url()).searchParams.get('next'), '/dashboard/team');
 
   await page.click('#sign-in');
   await landsOn(page, '/dashboard/team');
+  await page.goto(`${relay.baseUrl}/login`);
+  await hydrated(page);
+  await page.waitForSelector('#signed-in-already');
+  await page.click('#signed-in-already a');
+  await landsOn(page, '/dashboard');
   assert.equal(await page.locator('#org-name').innerText(), 'Clinic A');
   await screenshot(page, 'signed-in-again');
   assert.deepEqual(unexpected(admin.problems, [/^HTTP 401: \/api\/v1\/auth\/me$/]), []);

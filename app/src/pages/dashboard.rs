@@ -88,6 +88,7 @@ pub fn DashboardHome() -> impl IntoView {
         <Title text="Dashboard" />
         {move || session.0.get().and_then(Result::ok).map(|me| view! {
             <div class="stack">
+                <OrgSummary />
                 <section class="card stack-sm" aria-labelledby="account-title">
                     <h2 id="account-title" class="h3">"Your account"</h2>
                     <dl class="facts">
@@ -99,6 +100,38 @@ pub fn DashboardHome() -> impl IntoView {
                 <Passkeys passkeys=me.passkeys.clone() />
             </div>
         })}
+    }
+}
+
+/// The org at a glance: numbers and message counts (`GET /org`).
+#[component]
+fn OrgSummary() -> impl IntoView {
+    let org: LocalResource<Result<fxe_protocol::api::Org, http::ApiFailure>> = LocalResource::new(|| http::get("/org"));
+    move || match org.get() {
+        None => view! { <Loading label="Loading your organisation…" /> }.into_any(),
+        Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
+        Some(Ok(org)) => {
+            let numbers = org
+                .numbers
+                .iter()
+                .map(|n| if n.status == "active" { n.number.clone() } else { format!("{} (waiting for approval)", n.number) })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let c = org.counts;
+            view! {
+                <section class="card" aria-labelledby="org-summary-title">
+                    <h2 id="org-summary-title" class="visually-hidden">"At a glance"</h2>
+                    <dl class="facts" id="org-summary">
+                        <dt>"Fax numbers"</dt><dd>{if numbers.is_empty() { "none yet".to_string() } else { numbers }}</dd>
+                        <dt>"Waiting in the inbox"</dt><dd>{c.inbox_queued}</dd>
+                        <dt>"Received"</dt><dd>{c.messages_received}</dd>
+                        <dt>"Sent"</dt><dd>{c.messages_sent}</dd>
+                        <dt>"People"</dt><dd>{format!("{} · {} API keys", c.users, c.api_keys)}</dd>
+                    </dl>
+                </section>
+            }
+            .into_any()
+        }
     }
 }
 

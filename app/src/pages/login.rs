@@ -64,6 +64,7 @@ pub fn LoginPage() -> impl IntoView {
                         </p>
                     </Alert>
                 })}
+                <SignedInAlready />
                 <div class="card stack">
                     <p>"Use the passkey you set up for this relay: your device will ask for its screen lock or your security key."</p>
                     {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="login-error">{m}</p></Alert> })}
@@ -76,6 +77,24 @@ pub fn LoginPage() -> impl IntoView {
             </section>
             <Recover />
         </div>
+    }
+}
+
+/// A note for someone who is signed in already, with the way to their pages.
+#[component]
+fn SignedInAlready() -> impl IntoView {
+    let session = crate::session::use_session();
+    move || {
+        session.0.get().and_then(Result::ok).map(|me| {
+            view! {
+                <Alert kind="info">
+                    <p id="signed-in-already">
+                        {format!("You are signed in as {}. ", me.email)}
+                        <a href=home_of(&me)>{if me.org.is_some() { "Open your dashboard" } else { "Open the operator pages" }}</a>
+                    </p>
+                </Alert>
+            }
+        })
     }
 }
 
