@@ -38,6 +38,24 @@ pub fn FailureLine(failure: RwSignal<Option<String>>) -> impl IntoView {
     move || failure.get().map(|m| view! { <Alert kind="danger"><p>{m}</p></Alert> })
 }
 
+/// What shows a resource from the API: "Loading …" (`loading`) until it
+/// answers, its failure in words, or `show` of its value.
+pub fn loaded<T, V>(
+    resource: LocalResource<Result<T, ApiFailure>>,
+    loading: &'static str,
+    show: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl Fn() -> AnyView + Send + Sync + 'static
+where
+    T: Clone + 'static,
+    V: IntoView + 'static,
+{
+    move || match resource.get() {
+        None => view! { <Loading label=loading /> }.into_any(),
+        Some(Err(failure)) => view! { <Failure failure /> }.into_any(),
+        Some(Ok(value)) => show(value).into_any(),
+    }
+}
+
 /// An org's key fingerprint, grouped for reading aloud.
 #[component]
 pub fn Fingerprint(#[prop(into)] value: String) -> impl IntoView {

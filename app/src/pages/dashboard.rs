@@ -10,7 +10,7 @@ use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
 
 use crate::{
     browser::{files, http},
-    components::{Alert, Failure, Fingerprint, Loading, confirm, when, when_or_dash},
+    components::{Alert, Failure, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
     pages::{audit::AuditPage, keys::KeysPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage},
     session::use_session,
     vault::Vault,
@@ -107,10 +107,7 @@ pub fn DashboardHome() -> impl IntoView {
 #[component]
 fn OrgSummary() -> impl IntoView {
     let org: LocalResource<Result<fxe_protocol::api::Org, http::ApiFailure>> = LocalResource::new(|| http::get("/org"));
-    move || match org.get() {
-        None => view! { <Loading label="Loading your organisation…" /> }.into_any(),
-        Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-        Some(Ok(org)) => {
+    loaded(org, "Loading your organisation…", |org| {
             let numbers = org
                 .numbers
                 .iter()
@@ -130,9 +127,7 @@ fn OrgSummary() -> impl IntoView {
                     </dl>
                 </section>
             }
-            .into_any()
-        }
-    }
+    })
 }
 
 /// The signed-in user's passkeys: add another, remove one (not the last).

@@ -19,7 +19,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{Alert, Failure, FailureLine, Fingerprint, Loading, ShownOnce, UnlockKeys, confirm, unix_date, when, when_or_dash},
+    components::{Alert, FailureLine, Fingerprint, ShownOnce, UnlockKeys, confirm, loaded, unix_date, when, when_or_dash},
     session::use_session,
     vault::Vault,
 };
@@ -134,10 +134,7 @@ fn Bundles(org_id: String) -> impl IntoView {
         <section class="card stack" aria-labelledby="bundles-title">
             <h2 id="bundles-title" class="h3">"Bundles"</h2>
             <p>"A bundle is the pair of keys others seal faxes to and your receipts are signed with. Rotating makes a new one; older bundles are kept in keys.zip so earlier faxes still open."</p>
-            {move || match bundles.get() {
-                None => view! { <Loading label="Loading bundles…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(list)) => view! {
+            {loaded(bundles, "Loading bundles…", move |list| view! {
                     <ul class="plain-list" id="bundles">
                         {list.into_iter().rev().map(|b| view! {
                             <li class="row">
@@ -150,8 +147,8 @@ fn Bundles(org_id: String) -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
-                }.into_any(),
-            }}
+                }
+            )}
             {move || match stage.get() {
                 1 => view! {
                     <Alert kind="warning"><p>"A new bundle is ready in this tab. Save the new keys.zip first: once the bundle is published, faxes sealed to it open only with that file."</p></Alert>
@@ -247,10 +244,7 @@ fn ApiKeys() -> impl IntoView {
         <section class="card stack" aria-labelledby="api-keys-title">
             <h2 id="api-keys-title" class="h3">"API keys"</h2>
             <p>"For fax software and scripts (fxe-client, your own code). Each key is made in this browser; the relay keeps only its public half."</p>
-            {move || match keys.get() {
-                None => view! { <Loading label="Loading API keys…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(page)) => view! {
+            {loaded(keys, "Loading API keys…", move |page| view! {
                     <div class="table-wrap">
                         <table class="table" id="api-keys">
                             <thead><tr>
@@ -276,8 +270,8 @@ fn ApiKeys() -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                }.into_any(),
-            }}
+                }
+            )}
             <form class="stack-sm" on:submit=create>
                 <div class="field">
                     <label for="api-key-label">"New key's label"</label>

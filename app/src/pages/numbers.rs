@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Failure, FailureLine, Loading, confirm, when},
+    components::{FailureLine, confirm, loaded, when},
 };
 
 #[component]
@@ -54,10 +54,7 @@ pub fn NumbersPage() -> impl IntoView {
         <Title text="Numbers" />
         <div class="stack">
             <FailureLine failure />
-            {move || match org.get() {
-                None => view! { <Loading label="Loading your numbers…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(org)) => view! {
+            {loaded(org, "Loading your numbers…", move |org| view! {
                     <ul class="plain-list card" id="numbers">
                         {org.numbers.into_iter().map(|n| {
                             let number = n.number.clone();
@@ -76,8 +73,8 @@ pub fn NumbersPage() -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
-                }.into_any(),
-            }}
+                }
+            )}
             <form class="card stack" on:submit=claim aria-labelledby="claim-title">
                 <h2 id="claim-title" class="h3">"Claim a number"</h2>
                 <div class="field">

@@ -11,7 +11,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{CopyButton, Failure, FailureLine, Fingerprint, Loading, confirm, when, when_or_dash},
+    components::{CopyButton, Failure, FailureLine, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
     session::use_session,
 };
 
@@ -210,11 +210,9 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
         <section class="stack" aria-labelledby="invites-title">
             <h2 id="invites-title" class="h3">"Invites"</h2>
             <FailureLine failure />
-            {move || match invites.get() {
-                None => view! { <Loading label="Loading invites…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(list)) if list.items.is_empty() => view! { <p class="muted">"No invites yet."</p> }.into_any(),
-                Some(Ok(list)) => view! {
+            {loaded(invites, "Loading invites…", move |value| match value {
+                list if list.items.is_empty() => view! { <p class="muted">"No invites yet."</p> }.into_any(),
+                list => view! {
                     <div class="table-wrap">
                         <table class="table" id="invites">
                             <thead><tr>
@@ -242,7 +240,7 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                         </table>
                     </div>
                 }.into_any(),
-            }}
+            })}
         </section>
     }
 }
@@ -261,11 +259,9 @@ fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Se
         <section class="stack" aria-labelledby="pending-title">
             <h2 id="pending-title" class="h3">"Number claims waiting for you"</h2>
             <FailureLine failure />
-            {move || match pending.get() {
-                None => view! { <Loading label="Loading number claims…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(list)) if list.items.is_empty() => view! { <p class="muted">"None: every claimed number has been decided."</p> }.into_any(),
-                Some(Ok(list)) => view! {
+            {loaded(pending, "Loading number claims…", move |value| match value {
+                list if list.items.is_empty() => view! { <p class="muted">"None: every claimed number has been decided."</p> }.into_any(),
+                list => view! {
                     <ul class="plain-list">
                         {list.items.into_iter().map(|n| {
                             let (a, d) = (n.number.clone(), n.number.clone());
@@ -284,7 +280,7 @@ fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Se
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-            }}
+            })}
         </section>
     }
 }
@@ -308,10 +304,7 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
         <section class="stack" aria-labelledby="orgs-title">
             <h2 id="orgs-title" class="h3">"Member organisations"</h2>
             <FailureLine failure />
-            {move || match orgs.get() {
-                None => view! { <Loading label="Loading organisations…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(list)) => view! {
+            {loaded(orgs, "Loading organisations…", move |list| view! {
                     <div class="table-wrap">
                         <table class="table" id="orgs">
                             <thead><tr>
@@ -344,8 +337,8 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                             </tbody>
                         </table>
                     </div>
-                }.into_any(),
-            }}
+                }
+            )}
         </section>
     }
 }

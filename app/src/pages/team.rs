@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Alert, CopyButton, Failure, FailureLine, Loading, confirm, when},
+    components::{Alert, CopyButton, FailureLine, confirm, loaded, when},
 };
 
 #[component]
@@ -101,10 +101,7 @@ pub fn TeamPage() -> impl IntoView {
             </section>
             <section class="stack" aria-labelledby="members-title">
                 <h2 id="members-title" class="h3">"People"</h2>
-                {move || match users.get() {
-                    None => view! { <Loading label="Loading the team…" /> }.into_any(),
-                    Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                    Some(Ok(page)) => view! {
+                {loaded(users, "Loading the team…", move |page| view! {
                         <div class="table-wrap">
                             <table class="table" id="members">
                                 <thead><tr>
@@ -131,8 +128,8 @@ pub fn TeamPage() -> impl IntoView {
                             </table>
                         </div>
                         <Alert kind="info"><p>"A setup link also lets someone who lost their passkey in; existing passkeys keep working."</p></Alert>
-                    }.into_any(),
-                }}
+                    }
+                )}
             </section>
         </div>
     }

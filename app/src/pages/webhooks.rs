@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Failure, FailureLine, Loading, ShownOnce, confirm, when, when_or_dash},
+    components::{FailureLine, ShownOnce, confirm, loaded, when, when_or_dash},
 };
 
 type Endpoints = LocalResource<Result<Page<WebhookEndpoint>, ApiFailure>>;
@@ -34,12 +34,10 @@ pub fn WebhooksPage() -> impl IntoView {
                 </ShownOnce>
             })}
             <FailureLine failure />
-            {move || match endpoints.get() {
-                None => view! { <Loading label="Loading endpoints…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(page)) if page.items.is_empty() => view! { <p class="muted">"No endpoints yet."</p> }.into_any(),
-                Some(Ok(page)) => page.items.into_iter().map(|e| view! { <Endpoint endpoint=e endpoints secret failure /> }).collect_view().into_any(),
-            }}
+            {loaded(endpoints, "Loading endpoints…", move |value| match value {
+                page if page.items.is_empty() => view! { <p class="muted">"No endpoints yet."</p> }.into_any(),
+                page => page.items.into_iter().map(|e| view! { <Endpoint endpoint=e endpoints secret failure /> }).collect_view().into_any(),
+            })}
         </div>
     }
 }
@@ -189,11 +187,9 @@ fn Endpoint(endpoint: WebhookEndpoint, endpoints: Endpoints, secret: Shown, fail
                 <h3 class="h4">"Recent deliveries"</h3>
                 <button type="button" class="button button--quiet" on:click=move |_| deliveries.refetch()>"Refresh"</button>
             </div>
-            {move || match deliveries.get() {
-                None => view! { <Loading label="Loading deliveries…" /> }.into_any(),
-                Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
-                Some(Ok(page)) if page.items.is_empty() => view! { <p class="muted">"None yet."</p> }.into_any(),
-                Some(Ok(page)) => view! {
+            {loaded(deliveries, "Loading deliveries…", move |value| match value {
+                page if page.items.is_empty() => view! { <p class="muted">"None yet."</p> }.into_any(),
+                page => view! {
                     <ul class="plain-list deliveries">
                         {page.items.into_iter().map(|d| {
                             let delivery = d.id.clone();
@@ -220,7 +216,7 @@ fn Endpoint(endpoint: WebhookEndpoint, endpoints: Endpoints, secret: Shown, fail
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-            }}
+            })}
         </section>
     }
 }
