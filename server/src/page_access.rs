@@ -78,12 +78,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if !dashboard && !operator {
         return next.run(req).await;
     }
-    let user = match sessions::cookie_value(req.headers()) {
-        Some(id) => match sessions::lookup(&state, &id).await {
-            Ok(user) => user,
-            Err(e) => return e.into_response(),
-        },
-        None => None,
+    let user = match sessions::current(&state, req.headers()).await {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
     };
     match user {
         None => see_other(&login_redirect(&req)),

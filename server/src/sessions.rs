@@ -36,6 +36,17 @@ pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// The signed-in user of this request (its session cookie), if the session is live.
+pub async fn current(state: &AppState, headers: &axum::http::HeaderMap) -> Result<Option<SessionUser>, ApiError> {
+    let Some(id) = cookie_value(headers) else { return Ok(None) };
+    lookup(state, &id).await
+}
+
+/// The answer to a call that needs a session when there is none.
+pub fn signed_out() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended.")
+}
+
 /// The `Set-Cookie` value for a new session id (or for clearing it with `None`).
 pub fn set_cookie(state: &AppState, id: Option<&str>) -> HeaderValue {
     let secure = if state.config.public_url_is_https() { "; Secure" } else { "" };

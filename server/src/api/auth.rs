@@ -80,12 +80,6 @@ fn actor_for(user: &UserRow, address: Option<String>) -> Actor {
     Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address }
 }
 
-/// The signed-in user, from the session cookie.
-async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<sessions::SessionUser>, ApiError> {
-    let Some(id) = sessions::cookie_value(headers) else { return Ok(None) };
-    sessions::lookup(state, &id).await
-}
-
 async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError> {
     let org = match &user.org_id {
         Some(org_id) => match orgs::get(&mut *conn, org_id).await? {
@@ -156,7 +150,7 @@ async fn register_start(State(state): State<AppState>, headers: HeaderMap, ApiJs
     let mut conn = state.db.pool().acquire().await?;
     let (user_id, token_hash) = match &req.setup_token {
         Some(token) => (setup_link_user(&mut conn, token).await?, Some(hash_token(token))),
-        None => match session_user(&state, &headers).await? {
+        None => match sessions::current(&state, &headers).await? {
             Some(s) => (s.user_id, None),
             None => return Err(crate::auth::unauthenticated()),
         },
@@ -449,12 +443,12 @@ async fn logout(State(state): State<AppState>, ClientAddress(address): ClientAdd
     )
 )]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(session) = session_user(&state, &headers).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+    let Some(session) = sessions::current(&state, &headers).await? else {
+        return Err(sessions::signed_out());
     };
     let mut conn = state.db.pool().acquire().await?;
     let Some(user) = active_user(&mut conn, &session.user_id).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+        return Err(sessions::signed_out());
     };
     let mut res = ApiJson(me_of(&mut conn, &user).await?).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -479,8 +473,8 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Respons
 )]
 async fn remove_passkey(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
     sessions::check_origin(&state, &headers)?;
-    let Some(session) = session_user(&state, &headers).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended."));
+    let Some(session) = sessions::current(&state, &headers).await? else {
+        return Err(sessions::signed_out());
     };
     let mut tx = state.db.begin_write().await?;
     let mine = passkeys::of_user(&mut tx, &session.user_id).await?;

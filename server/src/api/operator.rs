@@ -42,9 +42,7 @@ impl FromRequestParts<AppState> for OperatorSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let signed_out = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended.");
-        let id = sessions::cookie_value(&parts.headers).ok_or_else(signed_out)?;
-        let user = sessions::lookup(state, &id).await?.ok_or_else(signed_out)?;
+        let user = sessions::current(state, &parts.headers).await?.ok_or_else(sessions::signed_out)?;
         if user.role != "operator" || user.org_id.is_some() {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "This call is for the relay's operators."));
         }
