@@ -17,6 +17,7 @@ use leptos_router::{
 
 mod browser;
 mod components;
+mod fax;
 mod pages;
 mod session;
 mod vault;
@@ -25,6 +26,7 @@ pub use pages::{
     dashboard::{DashboardHome, DashboardSection, DashboardShell},
     home::HomePage,
     login::LoginPage,
+    message::MessagePage,
     not_found::NotFound,
     operator::OperatorPage,
     redeem::RedeemPage,
@@ -88,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=StaticSegment("dashboard") view=DashboardShell>
                         <Route path=StaticSegment("") view=DashboardHome />
                         <Route path=ParamSegment("section") view=DashboardSection />
+                        <Route path=(StaticSegment("messages"), ParamSegment("id")) view=MessagePage />
                     </ParentRoute>
                 </Routes>
             </main>

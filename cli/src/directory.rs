@@ -7,7 +7,7 @@ use crate::http::{Relay, encode};
 use crate::state::State;
 use fxe_protocol::api::{DirectoryEntry, OrgBundles, OrgPublic};
 use fxe_protocol::bundle::Bundle;
-use fxe_protocol::encoding::b64u_fixed;
+use fxe_protocol::directory::{self, NumberOwner, OrgKeys};
 use fxe_protocol::ids;
 use fxe_protocol::pins::PinStatus;
 use serde_json::{Value, json};
@@ -47,14 +47,6 @@ fn unverifiable(what: &str, e: impl std::fmt::Display) -> CliError {
         .with_hint("the relay may be faulty or hostile; nothing was sent or opened")
 }
 
-fn identity(what: &str, identity_pub: &str, org_id: &str) -> Result<[u8; 32]> {
-    let id = b64u_fixed::<32>("identity_pub", identity_pub).map_err(|e| unverifiable(what, e))?;
-    if ids::org_id(&id) != org_id {
-        return Err(unverifiable(what, "the org id is not the identity's"));
-    }
-    Ok(id)
-}
-
 /// The hint printed with a pin failure.
 fn trust_hint(target: &str, offered_fingerprint: &str) -> String {
     format!(
@@ -76,74 +68,47 @@ fn check_pins(state: &State, number: Option<&str>, target: &str, identity_pub: &
 }
 
 /// The raw directory answer, verified (identity → bundle → org), not yet pinned.
-fn directory_entry(relay: &Relay, number: &str) -> Result<Option<(DirectoryEntry, [u8; 32])>> {
+fn directory_entry(relay: &Relay, number: &str) -> Result<Option<NumberOwner>> {
     let entry: DirectoryEntry = match relay.get(&format!("/directory/{}", encode(number))) {
         Ok(e) => e,
         Err(e) if e.kind == "not_on_network" => return Ok(None),
         Err(e) => return Err(e),
     };
-    if entry.number != number {
-        return Err(unverifiable(number, format!("it answers for {} instead", entry.number)));
-    }
-    let id = identity(number, &entry.identity_pub, &entry.org_id)?;
-    entry.bundle.verify(&id).map_err(|e| unverifiable(number, e))?;
-    Ok(Some((entry, id)))
+    directory::verify_entry(number, entry).map(Some).map_err(|e| unverifiable(number, e))
 }
 
 /// Looks a number up: `None` when it is not on the network.
 pub fn lookup(relay: &Relay, state: &State, number: &str) -> Result<Option<Verified>> {
-    let Some((entry, id)) = directory_entry(relay, number)? else {
+    let Some(owner) = directory_entry(relay, number)? else {
         return Ok(None);
     };
-    let first_contact = check_pins(state, Some(number), number, &id, &entry.bundle)?;
+    let first_contact = check_pins(state, Some(number), number, &owner.identity_pub, &owner.bundle)?;
     Ok(Some(Verified {
-        number: Some(number.to_owned()),
-        org_id: entry.org_id,
-        org_name: entry.org_name,
-        identity_pub: id,
-        bundle: entry.bundle,
+        number: Some(owner.number),
+        org_id: owner.org_id,
+        org_name: owner.org_name,
+        identity_pub: owner.identity_pub,
+        bundle: owner.bundle,
         first_contact,
     }))
 }
 
-/// An org, its identity, and every bundle it published (with whether it is
-/// active), each verified against the identity.
-type OrgKeys = (OrgPublic, [u8; 32], Vec<(Bundle, bool)>);
-
+/// An org, its identity, and every bundle it published, each verified against the identity.
 fn org_keys(relay: &Relay, org_id: &str) -> Result<OrgKeys> {
     fxe_protocol::encoding::validate_id32("org_id", org_id).map_err(|e| CliError::new(exit::USAGE, "invalid_org_id", e.to_string()))?;
     let org: OrgPublic = relay.get(&format!("/orgs/{org_id}"))?;
-    let what = format!("org {org_id}");
-    if org.org_id != org_id {
-        return Err(unverifiable(&what, "it answers for another org"));
-    }
-    let id = identity(&what, &org.identity_pub, org_id)?;
     let bundles: OrgBundles = relay.get(&format!("/orgs/{org_id}/bundles"))?;
-    let mut out = Vec::new();
-    for b in bundles.items {
-        b.bundle.verify(&id).map_err(|e| unverifiable(&what, e))?;
-        out.push((b.bundle, b.active));
-    }
-    Ok((org, id, out))
+    directory::verify_org(org_id, org, bundles).map_err(|e| unverifiable(&format!("org {org_id}"), e))
 }
 
 /// The identity of `org_id` (pinned) and its bundle `bundle_id` (verified against it).
 pub fn org_bundle(relay: &Relay, state: &State, org_id: &str, bundle_id: &str) -> Result<([u8; 32], Bundle)> {
-    let (_, id, bundles) = org_keys(relay, org_id)?;
+    let org = org_keys(relay, org_id)?;
     let what = format!("org {org_id}");
-    let newest = bundles
-        .iter()
-        .filter(|(_, active)| *active)
-        .map(|(b, _)| b)
-        .max_by_key(|b| b.created_at)
-        .ok_or_else(|| unverifiable(&what, "no active bundle"))?;
-    check_pins(state, None, org_id, &id, newest)?;
-    let bundle = bundles
-        .into_iter()
-        .map(|(b, _)| b)
-        .find(|b| b.bundle_id == bundle_id)
-        .ok_or_else(|| unverifiable(&what, format!("bundle {bundle_id} is not among its bundles")))?;
-    Ok((id, bundle))
+    let newest = org.newest_active().map_err(|e| unverifiable(&what, e))?;
+    check_pins(state, None, org_id, &org.identity_pub, newest)?;
+    let bundle = org.bundle(bundle_id).map_err(|e| unverifiable(&what, e))?.clone();
+    Ok((org.identity_pub, bundle))
 }
 
 /// A person confirmed `fingerprint` for a number (`+…`) or an org id: the
@@ -151,17 +116,12 @@ pub fn org_bundle(relay: &Relay, state: &State, org_id: &str, bundle_id: &str) -
 pub fn trust(relay: &Relay, state: &State, target: &str, fingerprint: &str) -> Result<Verified> {
     let verified = if target.starts_with('+') || target.starts_with("00") {
         let number = fxe_protocol::e164::normalize(target).map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
-        let (entry, id) = directory_entry(relay, &number)?.ok_or_else(|| CliError::not_on_network(&number))?;
-        Verified { number: Some(number), org_id: entry.org_id, org_name: entry.org_name, identity_pub: id, bundle: entry.bundle, first_contact: false }
+        let o = directory_entry(relay, &number)?.ok_or_else(|| CliError::not_on_network(&number))?;
+        Verified { number: Some(number), org_id: o.org_id, org_name: o.org_name, identity_pub: o.identity_pub, bundle: o.bundle, first_contact: false }
     } else {
-        let (org, id, bundles) = org_keys(relay, target)?;
-        let bundle = bundles
-            .into_iter()
-            .filter(|(_, active)| *active)
-            .map(|(b, _)| b)
-            .max_by_key(|b| b.created_at)
-            .ok_or_else(|| unverifiable(target, "no active bundle"))?;
-        Verified { number: None, org_id: org.org_id, org_name: org.org_name, identity_pub: id, bundle, first_contact: false }
+        let org = org_keys(relay, target)?;
+        let bundle = org.newest_active().map_err(|e| unverifiable(target, e))?.clone();
+        Verified { number: None, org_id: org.org_id, org_name: org.org_name, identity_pub: org.identity_pub, bundle, first_contact: false }
     };
     let mut pins = state.load_pins()?;
     pins.trust(verified.number.as_deref(), &verified.identity_pub, &verified.bundle, fingerprint).map_err(|e| {

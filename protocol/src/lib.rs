@@ -11,6 +11,7 @@
 pub mod api;
 pub mod apikey;
 pub mod bundle;
+pub mod directory;
 pub mod e164;
 pub mod encoding;
 pub mod envelope;

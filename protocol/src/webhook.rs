@@ -98,6 +98,18 @@ pub fn verify_standard(secret: &WebhookSecret, id: &str, timestamp: &str, signat
     }
 }
 
+/// Every webhook event type (API.md, Webhooks), in the order people are shown them.
+pub const EVENT_TYPES: [&str; 8] = [
+    "message.received",
+    "message.delivered",
+    "message.rejected",
+    "message.expired",
+    "org.user.added",
+    "org.user.removed",
+    "bundle.rotated",
+    "ping",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,15 +136,3 @@ mod tests {
         assert!(WebhookSecret::parse("sk_x").is_err());
     }
 }
-
-/// Every webhook event type (API.md, Webhooks), in the order people are shown them.
-pub const EVENT_TYPES: [&str; 8] = [
-    "message.received",
-    "message.delivered",
-    "message.rejected",
-    "message.expired",
-    "org.user.added",
-    "org.user.removed",
-    "bundle.rotated",
-    "ping",
-];

@@ -24,7 +24,7 @@ impl ApiFailure {
         ApiFailure { status: 0, code: code.into(), message: message.into() }
     }
 
-    fn unreachable() -> ApiFailure {
+    pub(crate) fn unreachable() -> ApiFailure {
         ApiFailure::local("network", "The relay could not be reached. Check your connection and try again.")
     }
 
@@ -40,30 +40,43 @@ impl std::fmt::Display for ApiFailure {
     }
 }
 
-async fn send(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
+/// Starts a same-origin request; the answer's status and headers are in,
+/// its body not yet read.
+pub(crate) async fn respond(method: &str, path: &str, body: Option<(&JsValue, &str)>) -> Result<web_sys::Response, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(|_| ApiFailure::unreachable())?;
     let _ = headers.set("Accept", "application/json");
-    if let Some(body) = &body {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(body));
+    if let Some((body, content_type)) = body {
+        let _ = headers.set("Content-Type", content_type);
+        init.set_body(body);
     }
     init.set_headers(&headers);
     let url = format!("{API}{path}");
     let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(|_| ApiFailure::unreachable())?;
     let response = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|_| ApiFailure::unreachable())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| ApiFailure::unreachable())?;
-    let text = match response.text() {
+    response.dyn_into().map_err(|_| ApiFailure::unreachable())
+}
+
+/// The whole body of an answer as text.
+pub(crate) async fn text(response: &web_sys::Response) -> String {
+    match response.text() {
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
-    };
+    }
+}
+
+async fn send(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiFailure> {
+    let body = body.map(|b| JsValue::from_str(&b));
+    let response = respond(method, path, body.as_ref().map(|b| (b, "application/json"))).await?;
+    let text = text(&response).await;
     Ok((response.status(), text))
 }
 
-fn failure(status: u16, text: &str) -> ApiFailure {
+/// An error answer in words (the API's `{error:{code,message}}`, or a generic one).
+pub(crate) fn failure(status: u16, text: &str) -> ApiFailure {
     #[derive(serde::Deserialize)]
     struct Body {
         error: fxe_protocol::api::ErrorDetail,
@@ -85,7 +98,12 @@ pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<&i
     if !(200..300).contains(&status) {
         return Err(failure(status, &text));
     }
-    serde_json::from_str(&text).map_err(|e| ApiFailure {
+    parse(status, &text)
+}
+
+/// A 2xx answer's JSON body.
+pub(crate) fn parse<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ApiFailure> {
+    serde_json::from_str(text).map_err(|e| ApiFailure {
         status,
         code: "unexpected_answer".into(),
         message: format!("The relay's answer could not be read ({e})."),

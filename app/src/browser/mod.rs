@@ -5,3 +5,4 @@
 pub mod files;
 pub mod http;
 pub mod passkey;
+pub mod transfer;

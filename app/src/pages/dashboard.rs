@@ -11,21 +11,24 @@ use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
 use crate::{
     browser::{files, http},
     components::{Alert, Failure, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
-    pages::{audit::AuditPage, keys::KeysPage, not_found::NotFound, numbers::NumbersPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage},
+    pages::{
+        audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage, send::SendPage, setup::enrol,
+        team::TeamPage, webhooks::WebhooksPage,
+    },
     session::use_session,
     vault::Vault,
 };
 
-/// The dashboard's sections: path segment, name, whether only admins see it,
-/// and the `fxe-client` command that does its work today.
-const SECTIONS: [(&str, &str, bool, &str); 7] = [
-    ("inbox", "Inbox", false, "fxe-client inbox, fxe-client receive"),
-    ("send", "Send", false, "fxe-client send"),
-    ("keys", "Keys", true, ""),
-    ("numbers", "Numbers", true, ""),
-    ("webhooks", "Webhooks", true, ""),
-    ("team", "Team", true, ""),
-    ("audit", "Audit", true, ""),
+/// The dashboard's sections in the navigation: path segment, name, and
+/// whether only admins see it. (The outbox is a tab of the inbox.)
+const SECTIONS: [(&str, &str, bool); 7] = [
+    ("inbox", "Inbox", false),
+    ("send", "Send", false),
+    ("keys", "Keys", true),
+    ("numbers", "Numbers", true),
+    ("webhooks", "Webhooks", true),
+    ("team", "Team", true),
+    ("audit", "Audit", true),
 ];
 
 fn is_admin(me: &Me) -> bool {
@@ -66,8 +69,8 @@ pub fn DashboardShell() -> impl IntoView {
                         <A href="/dashboard" exact=true>"Overview"</A>
                         {SECTIONS
                             .iter()
-                            .filter(|(_, _, admin_only, _)| admin || !admin_only)
-                            .map(|(path, name, _, _)| view! { <A href=format!("/dashboard/{path}")>{*name}</A> })
+                            .filter(|(_, _, admin_only)| admin || !admin_only)
+                            .map(|(path, name, _)| view! { <A href=format!("/dashboard/{path}")>{*name}</A> })
                             .collect_view()}
                     </nav>
                     <div class="dashboard-body">
@@ -221,7 +224,10 @@ pub fn DashboardSection() -> impl IntoView {
     let session = use_session();
     move || {
         let name = params.read().get("section").unwrap_or_default();
-        let Some((_, title, admin_only, cli)) = SECTIONS.iter().find(|(path, ..)| *path == name).copied() else {
+        if name == "outbox" {
+            return view! { <MessagesPage inbox=false /> }.into_any();
+        }
+        let Some((_, title, admin_only)) = SECTIONS.iter().find(|(path, ..)| *path == name).copied() else {
             return view! { <NotFound /> }.into_any();
         };
         let me = session.0.get().and_then(Result::ok);
@@ -233,21 +239,13 @@ pub fn DashboardSection() -> impl IntoView {
             .into_any();
         }
         match name.as_str() {
-            "team" => return view! { <TeamPage /> }.into_any(),
-            "numbers" => return view! { <NumbersPage /> }.into_any(),
-            "audit" => return view! { <AuditPage /> }.into_any(),
-            "keys" => return view! { <KeysPage /> }.into_any(),
-            "webhooks" => return view! { <WebhooksPage /> }.into_any(),
-            _ => {}
+            "inbox" => view! { <MessagesPage inbox=true /> }.into_any(),
+            "send" => view! { <SendPage /> }.into_any(),
+            "team" => view! { <TeamPage /> }.into_any(),
+            "numbers" => view! { <NumbersPage /> }.into_any(),
+            "audit" => view! { <AuditPage /> }.into_any(),
+            "keys" => view! { <KeysPage /> }.into_any(),
+            _ => view! { <WebhooksPage /> }.into_any(),
         }
-        view! {
-            <Title text=title />
-            <section class="card stack-sm" aria-labelledby="section-title">
-                <h2 id="section-title" class="h3">{title}</h2>
-                <p>"This page arrives with the next part of the web app."</p>
-                <p class="muted">"Until then, the same work is done with " <code>{cli}</code> "."</p>
-            </section>
-        }
-        .into_any()
     }
 }

@@ -1,0 +1,58 @@
+//! The browser benchmark (`make bench`): seal and open a Blob through the
+//! same code paths as the Send and message pages, with keys made for the
+//! occasion. Headless Chromium calls `fxeBenchSealOpen` from the page.
+
+use fxe_protocol::bundle::BundleKeys;
+use fxe_protocol::envelope::{CONTENT_TYPE_PDF, Opener, Recipient, SealRandomness, SealRequest, Sealer};
+use fxe_protocol::ids::IdentityKey;
+use fxe_protocol::stream::V1_CHUNK_SIZE;
+use wasm_bindgen::prelude::*;
+
+use super::open::{BlobSource, open_source};
+use super::seal::seal_file;
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now)
+}
+
+/// Seals `plaintext`, opens the result, and answers
+/// `{seal_ms, open_ms, ciphertext_len, same_size}`.
+#[wasm_bindgen(js_name = fxeBenchSealOpen)]
+pub async fn bench_seal_open(plaintext: web_sys::Blob) -> Result<JsValue, JsValue> {
+    let err = |e: String| JsValue::from_str(&e);
+    let sender_id = IdentityKey::generate().map_err(|e| err(e.to_string()))?;
+    let recipient_id = IdentityKey::generate().map_err(|e| err(e.to_string()))?;
+    let sender = BundleKeys::generate(&sender_id, 1_800_000_000).map_err(|e| err(e.to_string()))?;
+    let recipient = BundleKeys::generate(&recipient_id, 1_800_000_000).map_err(|e| err(e.to_string()))?;
+    let numbers = vec!["+15550009002".to_string()];
+    let req = SealRequest {
+        message_id: "00000000-0000-4000-8000-000000000000",
+        created_at: 1_800_000_000,
+        sender: &sender,
+        recipient_identity_pub: &recipient_id.public(),
+        recipient_bundle: &recipient.bundle,
+        from_number: "+15550009001",
+        from_name: "Benchmark",
+        to_number: &numbers[0],
+        content_type: CONTENT_TYPE_PDF,
+        chunk_size: V1_CHUNK_SIZE,
+    };
+    let t0 = now_ms();
+    let sealer = Sealer::new(&req, SealRandomness::random().map_err(|e| err(e.to_string()))?).map_err(|e| err(e.to_string()))?;
+    let sealed = seal_file(sealer, &plaintext, |_, _| {}, || false).await.map_err(err)?;
+    let t1 = now_ms();
+    let bundles = [recipient];
+    let to = Recipient { org_id: &bundles[0].bundle.org_id, numbers: &numbers, bundles: &bundles };
+    let opener = Opener::new(&sealed.envelope, &sender_id.public(), &sender.bundle, &to).map_err(|e| err(e.to_string()))?;
+    let mut source = BlobSource { blob: sealed.ciphertext.clone(), offset: 0 };
+    let opened = open_source(opener, &mut source, "application/pdf", |_, _| {}).await.map_err(|e| err(format!("{e:?}")))?;
+    let t2 = now_ms();
+    let out = js_sys::Object::new();
+    let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
+    set("seal_ms", (t1 - t0).into())?;
+    set("open_ms", (t2 - t1).into())?;
+    set("ciphertext_len", (sealed.envelope.ciphertext_len as f64).into())?;
+    set("same_size", (opened.size() == plaintext.size()).into())?;
+    set("opened", opened.into())?;
+    Ok(out.into())
+}

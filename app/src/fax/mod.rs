@@ -1,0 +1,21 @@
+//! Faxes in the browser: who is on the network (verified and pinned),
+//! sealing a PDF for upload, and opening a download. The protocol itself is
+//! `fxe_protocol`'s; these modules feed it the browser's files and streams.
+
+pub mod open;
+pub mod peers;
+pub mod pins;
+pub mod seal;
+#[cfg(target_arch = "wasm32")]
+pub mod bench;
+
+/// Sealing and opening hold the page for one chunk (1 MiB) at a time, then
+/// let it repaint and take clicks (Cancel) before the next.
+pub(crate) async fn breathe() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,187 @@
+//! `/dashboard/inbox` and `/dashboard/outbox`: the org's message log, newest
+//! first, filtered by status and number, a page at a time. The first page
+//! refreshes itself every few seconds, so new arrivals and receipts appear
+//! without reloading.
+
+use fxe_protocol::api::{Message, MessageStatus, Org, Page};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::{
+    browser::http::{self, ApiFailure},
+    components::{FailureLine, Loading, when},
+    pages::send::size_text,
+};
+
+const PAGE: u32 = 50;
+const REFRESH: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Every status, in the order a fax moves through them.
+pub const STATUSES: [MessageStatus; 6] = [
+    MessageStatus::AwaitingUpload,
+    MessageStatus::Queued,
+    MessageStatus::Delivered,
+    MessageStatus::Rejected,
+    MessageStatus::Expired,
+    MessageStatus::Failed,
+];
+
+/// A status in words, for people.
+pub fn status_text(s: MessageStatus) -> &'static str {
+    match s {
+        MessageStatus::AwaitingUpload => "Uploading",
+        MessageStatus::Queued => "Waiting to be opened",
+        MessageStatus::Delivered => "Delivered",
+        MessageStatus::Rejected => "Refused",
+        MessageStatus::Expired => "Expired",
+        MessageStatus::Failed => "Upload failed",
+    }
+}
+
+/// A status badge.
+#[component]
+pub fn StatusBadge(status: MessageStatus) -> impl IntoView {
+    view! { <span class=format!("badge badge--{}", status.as_str()) data-status=status.as_str()>{status_text(status)}</span> }
+}
+
+fn query(inbox: bool, status: &str, number: &str, cursor: Option<&str>) -> String {
+    let mut q = format!("/messages?box={}&limit={PAGE}", if inbox { "inbox" } else { "outbox" });
+    for (name, value) in [("status", status), ("number", number), ("cursor", cursor.unwrap_or(""))] {
+        if !value.is_empty() {
+            q.push_str(&format!("&{name}={}", http::segment(value)));
+        }
+    }
+    q
+}
+
+#[component]
+pub fn MessagesPage(inbox: bool) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let number = RwSignal::new(String::new());
+    let items = RwSignal::new(Vec::<Message>::new());
+    let next = RwSignal::new(None::<String>);
+    let loading = RwSignal::new(true);
+    let failure = RwSignal::new(None::<String>);
+    let org: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
+
+    // `more`: the next page after the last one shown; otherwise the first page
+    // (on a refresh, what is already shown below it stays).
+    let load = move |more: bool, refresh: bool| {
+        if !refresh {
+            loading.set(true);
+            failure.set(None);
+        }
+        let cursor = if more { next.get_untracked() } else { None };
+        let path = query(inbox, &status.get_untracked(), &number.get_untracked(), cursor.as_deref());
+        leptos::task::spawn_local(async move {
+            match http::get::<Page<Message>>(&path).await {
+                Ok(page) if more => {
+                    items.update(|e| e.extend(page.items));
+                    next.set(page.next_cursor);
+                }
+                Ok(page) if refresh && items.with_untracked(|i| i.len() > PAGE as usize) => {
+                    items.update(|shown| {
+                        let fresh: Vec<&str> = page.items.iter().map(|m| m.message_id.as_str()).collect();
+                        let older: Vec<Message> = shown.drain(..).filter(|m| !fresh.contains(&m.message_id.as_str())).collect();
+                        *shown = page.items.clone();
+                        shown.extend(older);
+                    });
+                }
+                Ok(page) => {
+                    items.set(page.items);
+                    next.set(page.next_cursor);
+                    failure.set(None);
+                }
+                Err(e) if refresh => {
+                    if e.is_signed_out() {
+                        failure.set(Some(e.message));
+                    }
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+            if !refresh {
+                loading.set(false);
+            }
+        });
+    };
+    Effect::new(move |_| load(false, false));
+    // Live refresh while the page is open (only in the browser: effects do not run on the server).
+    let timer = StoredValue::new_local(None::<leptos::prelude::IntervalHandle>);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || load(false, true), REFRESH) {
+            timer.set_value(Some(handle));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(h) = timer.try_get_value().flatten() {
+            h.clear();
+        }
+    });
+
+    let (title, empty) = if inbox { ("Inbox", "No faxes have arrived yet.") } else { ("Outbox", "You have not sent a fax yet.") };
+    view! {
+        <Title text=title />
+        <div class="stack">
+            <nav class="tabs" aria-label="Message boxes">
+                <A href="/dashboard/inbox">"Inbox"</A>
+                <A href="/dashboard/outbox">"Outbox"</A>
+            </nav>
+            <form class="card filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); load(false, false) }>
+                <div class="field">
+                    <label for="filter-status">"Status"</label>
+                    <select id="filter-status" prop:value=move || status.get()
+                        on:change=move |ev| { status.set(event_target_value(&ev)); load(false, false) }>
+                        <option value="">"Any"</option>
+                        {STATUSES.iter().map(|s| view! { <option value=s.as_str()>{status_text(*s)}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="filter-number">"Number"</label>
+                    <select id="filter-number" prop:value=move || number.get()
+                        on:change=move |ev| { number.set(event_target_value(&ev)); load(false, false) }>
+                        <option value="">"Any of ours"</option>
+                        {move || org.get().and_then(Result::ok).map(|o| o.numbers.into_iter().map(|n| {
+                            let v = n.number.clone();
+                            view! { <option value=v.clone()>{v.clone()}</option> }
+                        }).collect_view())}
+                    </select>
+                </div>
+            </form>
+            <FailureLine failure />
+            <div class="table-wrap">
+                <table class="table" id="messages" data-box=if inbox { "inbox" } else { "outbox" }>
+                    <thead><tr>
+                        <th scope="col">"When"</th>
+                        <th scope="col">{if inbox { "From" } else { "To" }}</th>
+                        <th scope="col">{if inbox { "To" } else { "From" }}</th>
+                        <th scope="col">"Status"</th><th scope="col">"Size"</th>
+                    </tr></thead>
+                    <tbody>
+                        <For each=move || items.get() key=|m| (m.message_id.clone(), m.status.as_str()) let:m>
+                            <tr data-message=m.message_id.clone()>
+                                <td><A href=format!("/dashboard/messages/{}", m.message_id)>{when(&m.created_at)}</A></td>
+                                <td>
+                                    {if inbox { m.from_number.clone() } else { m.to_number.clone() }}
+                                    {(inbox && !m.from_name.is_empty()).then(|| view! { <br /><span class="hint">{m.from_name.clone()}</span> })}
+                                </td>
+                                <td>{if inbox { m.to_number.clone() } else { m.from_number.clone() }}</td>
+                                <td><StatusBadge status=m.status /></td>
+                                <td>{size_text(m.ciphertext_len)}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            {move || if loading.get() {
+                view! { <Loading label="Loading faxes…" /> }.into_any()
+            } else if next.get().is_some() {
+                view! { <div class="button-row"><button type="button" id="older-messages" class="button" on:click=move |_| load(true, false)>"Older faxes"</button></div> }.into_any()
+            } else if items.with(Vec::is_empty) {
+                view! { <p class="muted" id="no-messages">{empty}</p> }.into_any()
+            } else {
+                ().into_any()
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,447 @@
+//! `/dashboard/send`: a fax to a number on fxe. The recipient is looked up as
+//! the number is typed (verified and checked against this browser's pins);
+//! the PDF is sealed in WASM chunk by chunk and uploaded with real progress,
+//! both cancellable. A changed recipient key blocks sending until an admin
+//! confirms the new fingerprint.
+
+use fxe_protocol::{
+    api::{CreateMessageRequest, CreateMessageResponse, Message, MeOrg, Org},
+    directory::NumberOwner,
+    envelope::{CONTENT_TYPE_PDF, MAX_FROM_NAME_LEN, SealRandomness, SealRequest, Sealer},
+    stream::V1_CHUNK_SIZE,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use wasm_bindgen::JsCast;
+
+use crate::{
+    browser::{
+        files,
+        http::{self, ApiFailure},
+        transfer::{self, Upload},
+    },
+    components::{Alert, FailureLine, Fingerprint, UnlockKeys, loaded},
+    fax::{
+        peers::{self, PeerError, PinChange, Pinned},
+        seal,
+    },
+    session::use_session,
+    vault::Vault,
+};
+
+/// What the recipient field has found.
+#[derive(Clone, Debug, PartialEq)]
+enum Recipient {
+    Empty,
+    Invalid(String),
+    Checking,
+    OnNetwork(Box<Pinned<NumberOwner>>),
+    NotOnNetwork(String),
+    Failed(PeerError),
+}
+
+/// Where a send is.
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    Idle,
+    Sealing(f64),
+    Uploading(f64),
+    Sent(String),
+    Failed(String),
+}
+
+#[component]
+pub fn SendPage() -> impl IntoView {
+    let session = use_session();
+    let org = move || session.0.get().and_then(Result::ok).and_then(|me| {
+        let admin = me.role == "admin";
+        me.org.map(|o| (o, admin))
+    });
+    view! {
+        <Title text="Send a fax" />
+        {move || org().map(|(org, admin)| view! {
+            <div class="stack">
+                <UnlockKeys org_id=org.org_id.clone() />
+                <SendForm org=org admin=admin />
+            </div>
+        })}
+    }
+}
+
+/// A pause of `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[component]
+fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
+    let vault = Vault::get();
+    let me = StoredValue::new(org.org_id.clone());
+    let numbers: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
+    let to = RwSignal::new(String::new());
+    let recipient = RwSignal::new(Recipient::Empty);
+    let from = RwSignal::new(String::new());
+    let caller = RwSignal::new(org.org_name.clone());
+    let file = StoredValue::new_local(None::<web_sys::File>);
+    let file_shown = RwSignal::new(None::<(String, f64)>);
+    let not_pdf = RwSignal::new(false);
+    let send_anyway = RwSignal::new(false);
+    let stage = RwSignal::new(Stage::Idle);
+    let cancelled = StoredValue::new(false);
+    let upload = StoredValue::new_local(None::<Upload>);
+    let over = RwSignal::new(false);
+    let generation = StoredValue::new(0u64);
+    let file_problem = RwSignal::new(None::<String>);
+
+    // The recipient is looked up a moment after typing stops.
+    let look_up = move |value: String| {
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        let trimmed = value.trim().to_string();
+        if trimmed.is_empty() {
+            recipient.set(Recipient::Empty);
+            return;
+        }
+        let number = match fxe_protocol::e164::normalize(&trimmed) {
+            Ok(n) => n,
+            Err(e) => {
+                recipient.set(Recipient::Invalid(e.to_string()));
+                return;
+            }
+        };
+        recipient.set(Recipient::Checking);
+        leptos::task::spawn_local(async move {
+            sleep(300).await;
+            if generation.get_value() != mine {
+                return;
+            }
+            let found = match peers::lookup(&me.get_value(), &number).await {
+                Ok(Some(owner)) => Recipient::OnNetwork(Box::new(owner)),
+                Ok(None) => Recipient::NotOnNetwork(number),
+                Err(e) => Recipient::Failed(e),
+            };
+            if generation.get_value() == mine {
+                recipient.set(found);
+            }
+        });
+    };
+
+    let take = move |f: web_sys::File| {
+        file_problem.set(None);
+        send_anyway.set(false);
+        stage.set(Stage::Idle);
+        let shown = (f.name(), f.size());
+        leptos::task::spawn_local(async move {
+            let head = transfer::slice(&f, 0, 5).await;
+            match head {
+                Ok(head) => {
+                    not_pdf.set(head != b"%PDF-");
+                    if !seal::fits(f.size() as u64, V1_CHUNK_SIZE) {
+                        file_problem.set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
+                    }
+                    file.set_value(Some(f));
+                    file_shown.set(Some(shown));
+                }
+                Err(m) => file_problem.set(Some(m)),
+            }
+        });
+    };
+    let picked = move |ev: leptos::ev::Event| {
+        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        if let Some(f) = input.as_ref().and_then(|i| i.files()).and_then(|l| l.get(0)) {
+            take(f);
+        }
+        if let Some(i) = input {
+            i.set_value("");
+        }
+    };
+    let dropped = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        over.set(false);
+        if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+            take(f);
+        }
+    };
+
+    let busy = move || matches!(stage.get(), Stage::Sealing(_) | Stage::Uploading(_));
+    let blocker = move || -> Option<&'static str> {
+        if vault.unlocked().is_none() {
+            return Some("Unlock your keys to send.");
+        }
+        if !matches!(recipient.get(), Recipient::OnNetwork(_)) {
+            return Some("Enter a recipient number that is on fxe.");
+        }
+        if from.get().is_empty() {
+            return Some("Choose the number you send from.");
+        }
+        if caller.get().len() > MAX_FROM_NAME_LEN {
+            return Some("The caller name is too long.");
+        }
+        if file_shown.get().is_none() || file_problem.get().is_some() {
+            return Some("Choose the PDF to send.");
+        }
+        if not_pdf.get() && !send_anyway.get() {
+            return Some("Confirm that you want to send a file that is not a PDF.");
+        }
+        None
+    };
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if blocker().is_some() || busy() {
+            return;
+        }
+        let Recipient::OnNetwork(owner) = recipient.get_untracked() else { return };
+        let Some(f) = file.get_value() else { return };
+        let (from_number, from_name) = (from.get_untracked(), caller.get_untracked().trim().to_string());
+        cancelled.set_value(false);
+        stage.set(Stage::Sealing(0.0));
+        leptos::task::spawn_local(async move {
+            match send_fax(vault, owner.value, from_number, from_name, f, stage, cancelled, upload).await {
+                Ok(id) => stage.set(Stage::Sent(id)),
+                Err(m) => stage.set(Stage::Failed(m)),
+            }
+            upload.set_value(None);
+        });
+    };
+    let cancel = move |_| {
+        cancelled.set_value(true);
+        if let Some(u) = upload.get_value() {
+            u.cancel();
+        }
+    };
+
+    let numbers_view = loaded(numbers, "Loading your numbers…", move |org: Org| {
+        let active: Vec<String> = org.numbers.iter().filter(|n| n.status == "active").map(|n| n.number.clone()).collect();
+        if let (true, Some(first)) = (from.get_untracked().is_empty(), active.first()) {
+            from.set(first.clone());
+        }
+        if active.is_empty() {
+            return view! { <Alert kind="warning"><p>"Your organisation has no active fax number yet, so it cannot send. An admin adds one under Numbers."</p></Alert> }.into_any();
+        }
+        view! {
+            <div class="field">
+                <label for="send-from">"From"</label>
+                <select id="send-from" on:change=move |ev| from.set(event_target_value(&ev)) prop:value=move || from.get()>
+                    {active.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+        }.into_any()
+    });
+
+    view! {
+        <form class="card stack" aria-labelledby="send-title" on:submit=send novalidate>
+            <h2 id="send-title" class="h3">"Send a fax"</h2>
+            <div class="field">
+                <label for="send-to">"To (fax number)"</label>
+                <input id="send-to" inputmode="tel" autocomplete="off" placeholder="+1 555 123 4567"
+                    aria-describedby="recipient"
+                    prop:value=move || to.get()
+                    on:input=move |ev| { let v = event_target_value(&ev); to.set(v.clone()); look_up(v) } />
+                <div id="recipient" aria-live="polite">
+                    {move || recipient_view(recipient.get(), admin, me.get_value(), move || look_up(to.get_untracked()))}
+                </div>
+            </div>
+            {numbers_view}
+            <div class="field">
+                <label for="send-name">"Caller name"</label>
+                <input id="send-name" maxlength=MAX_FROM_NAME_LEN.to_string() prop:value=move || caller.get()
+                    on:input=move |ev| caller.set(event_target_value(&ev)) />
+                <p class="hint">"Shown to the recipient with your number."</p>
+            </div>
+            <div class="dropzone file-drop stack-sm" class:dropzone--over=move || over.get()
+                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
+                on:dragleave=move |_| over.set(false)
+                on:drop=dropped>
+                <label class="button" for="send-file">"Choose PDF"</label>
+                <input id="send-file" class="visually-hidden" type="file" accept="application/pdf,.pdf" on:change=picked />
+                <span class="hint">" or drop it here"</span>
+                {move || file_shown.get().map(|(name, size)| view! {
+                    <p id="send-file-name"><strong>{name}</strong> {format!(" · {}", size_text(size as u64))}</p>
+                })}
+                <FailureLine failure=file_problem />
+                {move || not_pdf.get().then(|| view! {
+                    <Alert kind="warning">
+                        <p id="not-pdf-warning">"This file is not a PDF (it does not start with %PDF-). The recipient's fax software may refuse it."</p>
+                        <label class="check">
+                            <input type="checkbox" id="send-anyway" prop:checked=move || send_anyway.get()
+                                on:change=move |ev| send_anyway.set(event_target_checked(&ev)) />
+                            " Send it anyway"
+                        </label>
+                    </Alert>
+                })}
+            </div>
+            <div class="button-row">
+                <button type="submit" id="send-submit" class="button button--primary"
+                    disabled=move || blocker().is_some() || busy()>"Seal and send"</button>
+                {move || busy().then(|| view! { <button type="button" id="send-cancel" class="button" on:click=cancel>"Cancel"</button> })}
+                <span class="hint">{move || if busy() { None } else { blocker() }}</span>
+            </div>
+            {move || progress_view(stage.get())}
+        </form>
+    }
+}
+
+/// Seals `file` to `owner`, creates the message and uploads it; the message id.
+#[allow(clippy::too_many_arguments)]
+async fn send_fax(
+    vault: Vault,
+    owner: NumberOwner,
+    from_number: String,
+    from_name: String,
+    file: web_sys::File,
+    stage: RwSignal<Stage>,
+    cancelled: StoredValue<bool>,
+    upload: StoredValue<Option<Upload>, LocalStorage>,
+) -> Result<String, String> {
+    let message_id = fxe_protocol::encoding::new_uuid_v4().map_err(|e| e.to_string())?;
+    let sealer = vault
+        .with(|keys| -> Result<Sealer, String> {
+            let sender = keys.active_bundle().map_err(|e| e.to_string())?;
+            let req = SealRequest {
+                message_id: &message_id,
+                created_at: files::now_secs(),
+                sender,
+                recipient_identity_pub: &owner.identity_pub,
+                recipient_bundle: &owner.bundle,
+                from_number: &from_number,
+                from_name: &from_name,
+                to_number: &owner.number,
+                content_type: CONTENT_TYPE_PDF,
+                chunk_size: V1_CHUNK_SIZE,
+            };
+            let rnd = SealRandomness::random().map_err(|e| e.to_string())?;
+            Sealer::new(&req, rnd).map_err(|e| format!("Cannot seal to this recipient: {e}"))
+        })
+        .ok_or("Your keys were locked. Unlock them and send again.")??;
+    let sealed = seal::seal_file(sealer, &file, |done, total| stage.set(Stage::Sealing(fraction(done, total))), || cancelled.get_value()).await?;
+    if cancelled.get_value() {
+        return Err("Cancelled. Nothing was sent.".into());
+    }
+    let created: CreateMessageResponse =
+        http::post("/messages", &CreateMessageRequest { envelope: sealed.envelope }).await.map_err(|f| f.message)?;
+    stage.set(Stage::Uploading(0.0));
+    let path = format!("/messages/{}/content", http::segment(&created.message.message_id));
+    let (handle, done) = transfer::put(&path, &sealed.ciphertext, move |sent, total| stage.set(Stage::Uploading(fraction(sent as u64, total as u64))))
+        .map_err(|f| f.message)?;
+    upload.set_value(Some(handle));
+    if let (true, Some(u)) = (cancelled.get_value(), upload.get_value()) {
+        u.cancel();
+    }
+    match done.finish::<Message>().await {
+        Ok(_) => Ok(message_id),
+        Err(f) if f.code == "cancelled" => {
+            Err("Cancelled. Nothing was delivered: the relay discards the unfinished fax within the hour.".into())
+        }
+        Err(f) => Err(format!("The upload failed: {} Nothing was delivered; send it again.", f.message)),
+    }
+}
+
+fn fraction(done: u64, total: u64) -> f64 {
+    if total == 0 { 1.0 } else { done as f64 / total as f64 }
+}
+
+/// `1234567` as `1.2 MB`.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1_000.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+fn progress_view(stage: Stage) -> impl IntoView {
+    let bar = |label: &'static str, f: f64| {
+        let pct = (f * 100.0).round().clamp(0.0, 100.0);
+        view! {
+            <div class="progress stack-sm" role="status">
+                <label for="send-progress">{format!("{label} {pct}%")}</label>
+                <progress id="send-progress" max="100" value=pct.to_string()></progress>
+            </div>
+        }
+        .into_any()
+    };
+    match stage {
+        Stage::Idle => ().into_any(),
+        Stage::Sealing(f) => bar("Sealing in this tab…", f),
+        Stage::Uploading(f) => bar("Uploading the sealed fax…", f),
+        Stage::Sent(id) => view! {
+            <Alert kind="success">
+                <p id="send-result">"Sent. The recipient's receipt will show on "
+                    <A href=format!("/dashboard/messages/{id}")>"the fax's page"</A> "."</p>
+            </Alert>
+        }
+        .into_any(),
+        Stage::Failed(m) => view! { <Alert kind="danger"><p id="send-error">{m}</p></Alert> }.into_any(),
+    }
+}
+
+fn recipient_view(r: Recipient, admin: bool, me: String, again: impl Fn() + Copy + Send + Sync + 'static) -> AnyView {
+    match r {
+        Recipient::Empty => view! { <p class="hint">"Type a number: fxe checks whether it is on the network."</p> }.into_any(),
+        Recipient::Invalid(m) => view! { <p class="field-error">{m}</p> }.into_any(),
+        Recipient::Checking => view! { <p class="hint">"Looking up…"</p> }.into_any(),
+        Recipient::NotOnNetwork(n) => view! {
+            <p class="hint" id="not-on-network">{format!("{n} is not on fxe: send through your usual fax carrier.")}</p>
+        }
+        .into_any(),
+        Recipient::OnNetwork(p) => view! {
+            <div class="recipient" id="recipient-found">
+                <p><strong id="recipient-org">{p.value.org_name.clone()}</strong> " · fingerprint " <Fingerprint value=p.value.fingerprint() /></p>
+                {p.first_contact.then(|| view! {
+                    <p class="hint" id="first-contact">"First fax to this organisation from this browser: its fingerprint is remembered now. Check it with them by phone for sensitive faxes."</p>
+                })}
+            </div>
+        }
+        .into_any(),
+        Recipient::Failed(PeerError::Changed(change)) => view! { <KeyChanged change=*change admin=admin me=me again=again /> }.into_any(),
+        Recipient::Failed(e) => view! { <Alert kind="danger"><p id="recipient-error">{e.message()}</p></Alert> }.into_any(),
+    }
+}
+
+/// A recipient's key differs from the one this browser pinned: sending is
+/// blocked; an admin who checked the new fingerprint out of band confirms it.
+#[component]
+pub fn KeyChanged(change: PinChange, admin: bool, me: String, again: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<String>);
+    let change = StoredValue::new(change);
+    let confirm = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match peers::confirm(&me, &change.get_value(), &typed.get_untracked()) {
+            Ok(()) => again(),
+            Err(m) => failure.set(Some(m)),
+        }
+    };
+    view! {
+        <Alert kind="danger">
+            <div class="stack-sm" id="key-changed">
+                <p><strong>{format!("{}'s key has changed. Sending is blocked.", change.get_value().org_name)}</strong></p>
+                <p>{change.get_value().message}</p>
+                <p>"The relay now offers fingerprint " <Fingerprint value=change.get_value().offered_fingerprint() />
+                   ". This happens when an organisation replaces its keys, and also when someone tries to intercept faxes."</p>
+                {if admin {
+                    view! {
+                        <form class="stack-sm" on:submit=confirm>
+                            <div class="field">
+                                <label for="confirm-fingerprint">"Call the organisation on a number you already know, read the fingerprint together, and type it here"</label>
+                                <input id="confirm-fingerprint" autocomplete="off" prop:value=move || typed.get()
+                                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+                            </div>
+                            <button type="submit" class="button">"Confirm the new key"</button>
+                            <FailureLine failure />
+                        </form>
+                    }.into_any()
+                } else {
+                    view! { <p>"Ask an admin of your organisation to check the new fingerprint with them and confirm it in this browser."</p> }.into_any()
+                }}
+            </div>
+        </Alert>
+    }
+}
