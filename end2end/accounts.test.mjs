@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
-import { fitsScreen, hydrated, launchBrowser, newPerson, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const ADMIN = 'admin@clinic-a.example';
 const NUMBER = '+15550001001';
@@ -330,27 +330,10 @@ test('operators and org members each stay on their own pages', async () => {
   assert.deepEqual(unexpected(operator.problems), []);
 });
 
-/** Redeems an invite made with `fxe-server invite create` in a new browser; returns the saved keys.zip's path. */
-async function redeemInBrowser(name, number, email) {
-  const printed = await relay.cli(['invite', 'create', '--numbers', number]);
-  const link = /Redeem:\s+(\S+)/.exec(printed)[1];
-  const person = await newPerson(browser, relay.baseUrl);
-  await person.page.goto(link);
-  await hydrated(person.page);
-  await person.page.fill('#org-name', name);
-  await person.page.fill('#numbers', number);
-  await person.page.fill('#email', email);
-  await person.page.click('#redeem-submit');
-  await person.page.waitForSelector('#save-keys', { timeout: 60_000 });
-  const [download] = await Promise.all([person.page.waitForEvent('download'), person.page.click('#save-keys')]);
-  const saved = path.join(resultsDir, `${name.replaceAll(' ', '-').toLowerCase()}-keys.zip`);
-  await download.saveAs(saved);
-  await person.close();
-  return saved;
-}
-
 test("keys: another org's keys.zip is refused; A unlocks its own, rotates its bundle and makes an API key", async () => {
-  const otherKeys = await redeemInBrowser('Law Office B', '+15550002002', 'admin@law-b.example');
+  const other = await redeemInBrowser(relay, browser, { name: 'Law Office B', number: '+15550002002', email: 'admin@law-b.example' });
+  await other.person.close();
+  const otherKeys = other.keysPath;
   const { page } = admin;
   await page.goto(`${relay.baseUrl}/login`);
   await hydrated(page);

@@ -130,8 +130,9 @@ function watch(page, baseUrl, problems) {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => {
-    // A download's navigation is reported as aborted; that is not a failure.
-    if (!request.url().startsWith('blob:')) problems.push(`request failed: ${request.url()}`);
+    // Only the relay's own requests count: a download's navigation (blob:) is reported as aborted, and Chromium's
+    // PDF viewer loads its own resources.
+    if (request.url().startsWith(baseUrl)) problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
   });
   page.on('response', (response) => {
     if (response.status() >= 400 && response.url().startsWith(baseUrl)) {
@@ -202,4 +203,37 @@ export async function screenshot(page, name) {
 export async function fitsScreen(page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+}
+
+/**
+ * Redeems an invite made with `fxe-server invite create` in a new browser and
+ * saves keys.zip; resolves to `{ person, keysPath }` (the person's page is on
+ * the redeem page, with the passkey set-up link enabled).
+ */
+export async function redeemInBrowser(relay, browser, { name, number, email }) {
+  const printed = await relay.cli(['invite', 'create', '--numbers', number]);
+  const link = /Redeem:\s+(\S+)/.exec(printed)[1];
+  const person = await newPerson(browser, relay.baseUrl);
+  await person.page.goto(link);
+  await hydrated(person.page);
+  await person.page.fill('#org-name', name);
+  await person.page.fill('#numbers', number);
+  await person.page.fill('#email', email);
+  await person.page.click('#redeem-submit');
+  await person.page.waitForSelector('#save-keys', { timeout: 60_000 });
+  const [download] = await Promise.all([person.page.waitForEvent('download'), person.page.click('#save-keys')]);
+  const keysPath = path.join(resultsDir, `${name.replaceAll(' ', '-').toLowerCase()}-keys.zip`);
+  await download.saveAs(keysPath);
+  return { person, keysPath };
+}
+
+/** Follows the redeem page's link to enrol the admin's passkey; resolves on the dashboard. */
+export async function enrolAdmin(person) {
+  const { page } = person;
+  await page.click('a#setup-passkey');
+  await page.waitForURL(/\/setup\//);
+  await hydrated(page);
+  await page.click('#create-passkey');
+  await page.waitForURL((url) => url.pathname === '/dashboard', { timeout: 30_000 });
+  await hydrated(page);
 }

@@ -116,6 +116,26 @@ pub fn MessagePage() -> impl IntoView {
         }
     });
     let refetch = move || fax.refetch();
+    // A sent fax still on its way: follow it until the receipt or refusal arrives.
+    let timer = StoredValue::new_local(None::<IntervalHandle>);
+    Effect::new(move |_| {
+        let follow = move || {
+            if let Some(Some(Ok(f))) = fax.get_untracked()
+                && !f.incoming
+                && matches!(f.msg.status, MessageStatus::AwaitingUpload | MessageStatus::Queued)
+            {
+                fax.refetch();
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(follow, std::time::Duration::from_secs(3)) {
+            timer.set_value(Some(handle));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(h) = timer.try_get_value().flatten() {
+            h.clear();
+        }
+    });
 
     view! {
         <Title text="Fax" />
@@ -154,10 +174,11 @@ fn FaxView(
         Err(e) => view! { <dd><Alert kind="danger"><p>{e.message()}</p></Alert></dd> }.into_any(),
     };
     let title = if incoming { format!("Fax from {}", msg.from_number) } else { format!("Fax to {}", msg.to_number) };
+    let vault = Vault::get();
     let stored = StoredValue::new((msg.clone(), env.clone(), peer.clone().ok().map(|p| p.value), org_id.clone()));
     let open_it = move |_| {
         let (msg, env, peer, org_id) = stored.get_value();
-        leptos::task::spawn_local(open_fax(msg, env, peer, org_id, opening, receipt_note, refetch));
+        leptos::task::spawn_local(open_fax(vault, msg, env, peer, org_id, opening, receipt_note, refetch));
     };
     let reason = RwSignal::new("policy".to_string());
     let refuse_it = move |_| {
@@ -167,7 +188,7 @@ fn FaxView(
         let env = stored.get_value().1;
         let why = RefusalReason::parse(&reason.get_untracked()).unwrap_or(RefusalReason::Other);
         leptos::task::spawn_local(async move {
-            match refuse(&env, why).await {
+            match refuse(vault, &env, why).await {
                 Ok(()) => {
                     opening.set(Opening::Refused(format!("Refused ({}). The sender sees your signed refusal.", why.as_str())));
                     refetch();
@@ -176,7 +197,6 @@ fn FaxView(
             }
         });
     };
-    let vault = Vault::get();
     let steps = timeline(&msg);
     let proof = proof_view(&msg, &proof, incoming);
 
@@ -291,8 +311,8 @@ fn opening_view(o: Opening) -> AnyView {
 }
 
 /// Signs a refusal with the keys held in this tab and posts it.
-async fn refuse(env: &Envelope, reason: RefusalReason) -> Result<(), String> {
-    let refusal: Refusal = Vault::get()
+async fn refuse(vault: Vault, env: &Envelope, reason: RefusalReason) -> Result<(), String> {
+    let refusal: Refusal = vault
         .with(|k| Refusal::make(env, &k.bundles, files::now_secs(), reason))
         .ok_or("Your keys were locked. Unlock them first.")?
         .map_err(|e| format!("Cannot sign the refusal: {e}"))?;
@@ -300,7 +320,9 @@ async fn refuse(env: &Envelope, reason: RefusalReason) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn open_fax(
+    vault: Vault,
     msg: Message,
     env: Envelope,
     sender: Option<OrgKeys>,
@@ -309,11 +331,10 @@ async fn open_fax(
     receipt_note: RwSignal<Option<Result<String, String>>>,
     refetch: impl Fn() + Copy + 'static,
 ) {
-    let vault = Vault::get();
     let refuse_with = |reason: RefusalReason, why: String| {
         let env = env.clone();
         async move {
-            match refuse(&env, reason).await {
+            match refuse(vault, &env, reason).await {
                 Ok(()) => opening.set(Opening::Refused(format!("This fax failed verification ({why}) and was refused with your signature. It was not shown."))),
                 Err(m) => opening.set(Opening::Failed(format!("This fax failed verification ({why}); the refusal could not be sent: {m}"))),
             }

@@ -1,0 +1,332 @@
+// Faxes through the web UI, in a real browser, with every key operation in
+// WASM: two orgs (A and B) each redeem and enrol in their own browser. A's
+// wrong keys.zip is refused; A sends a PDF to B (the recipient is looked up
+// while typing, a non-PDF is warned about); B opens it and the bytes shown
+// are the bytes sent; A sees it delivered with a receipt verified in the
+// browser; A's pins catch a changed key until an admin confirms it; A sends
+// to the echo number and opens the echo; A rotates its bundle and still
+// opens a fax sealed to the old one; a teammate invited as user sends and
+// opens, and cannot reach Team or Webhooks. The tests run in order and build
+// on each other. Each saves a screenshot of its final state.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkKeysZip } from './keys-reader.mjs';
+import { enrolAdmin, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+
+const A_NUMBER = '+15550003001';
+const B_NUMBER = '+15550004002';
+const ECHO = '+10000000000';
+
+let relay;
+let browser;
+let a; // A's admin: { person, keysPath, keys }
+let b; // B's admin
+let pdf; // { path, bytes } of the fax A sends B
+let sentToB; // its message id
+
+before(async () => {
+  relay = await startRelay();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await a?.person.close();
+  await b?.person.close();
+  await browser?.close();
+  await relay?.stop();
+});
+
+/**
+ * Chromium reports a download read to its end through a stream reader as aborted (net::ERR_ABORTED) once the
+ * reader is done with it; the fax's bytes are all there (their hash is checked before anything is shown).
+ */
+const STREAMED = /^request failed: .*\/api\/v1\/messages\/[0-9a-f-]+\/content \(net::ERR_ABORTED\)$/;
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** A PDF-looking file of `size` bytes (random body), written to the results folder. */
+async function makePdf(name, size) {
+  const head = Buffer.from('%PDF-1.7\n%fxe test fax\n');
+  const bytes = Buffer.concat([head, randomBytes(size - head.length)]);
+  const file = path.join(resultsDir, name);
+  await writeFile(file, bytes);
+  return { path: file, bytes };
+}
+
+/** Moves inside the dashboard by its navigation (keys unlocked in the tab stay unlocked). */
+async function nav(page, name) {
+  await page.click(`.dashboard-nav a:has-text("${name}")`);
+}
+
+/** Unlocks keys.zip on the current dashboard page. */
+async function unlock(page, keysPath) {
+  await page.waitForSelector('#keys-file, #keys-unlocked', { state: 'attached' });
+  if ((await page.locator('#keys-unlocked').count()) === 0) {
+    await page.setInputFiles('#keys-file', keysPath);
+    await page.waitForSelector('#keys-unlocked');
+  }
+}
+
+/** Seals and sends `file` to `number` from the Send page; resolves to the message id. */
+async function send(page, number, file, { expectOrg } = {}) {
+  await page.fill('#send-to', number);
+  await page.waitForSelector('#recipient-found', { timeout: 30_000 });
+  if (expectOrg) assert.equal(await page.locator('#recipient-org').innerText(), expectOrg);
+  await page.setInputFiles('#send-file', file);
+  await page.waitForSelector('#send-file-name');
+  await page.waitForSelector('#send-submit:not([disabled])');
+  const started = Date.now();
+  await page.click('#send-submit');
+  await page.waitForSelector('#send-result, #send-error', { timeout: 120_000 }).catch(async (e) => {
+    await screenshot(page, 'send-stuck');
+    throw new Error(`${e.message}\nthe page shows: ${await page.locator('main').innerText()}`);
+  });
+  if ((await page.locator('#send-error').count()) > 0) assert.fail(await page.locator('#send-error').innerText());
+  console.log(`sealed and sent ${path.basename(file)} in ${Date.now() - started} ms`);
+  const href = await page.locator('#send-result a').getAttribute('href');
+  return href.split('/').pop();
+}
+
+/**
+ * Opens fax `id` from the inbox page (which refreshes itself), unlocking `keysPath` on the fax's page if the tab
+ * holds no keys; resolves to the SHA-256 of what is shown.
+ */
+async function openFromInbox(page, id, keysPath) {
+  await page.waitForSelector(`#messages tr[data-message="${id}"]`, { timeout: 30_000 });
+  await page.click(`#messages tr[data-message="${id}"] a`);
+  await page.waitForSelector('#open-fax');
+  await unlock(page, keysPath);
+  await page.waitForSelector('#open-fax:not([disabled])');
+  const started = Date.now();
+  await page.click('#open-fax');
+  await page.waitForSelector('#fax-view, #fax-refused, #open-error', { timeout: 120_000 }).catch(async (e) => {
+    await screenshot(page, `open-stuck-${id}`);
+    throw new Error(`${e.message}\nthe page shows: ${await page.locator('main').innerText()}`);
+  });
+  if ((await page.locator('#fax-view').count()) === 0) assert.fail(await page.locator('#fax-refused, #open-error').innerText());
+  await page.waitForSelector('#receipt-sent');
+  console.log(`opened ${id} in ${Date.now() - started} ms`);
+  const src = await page.getAttribute('#fax-view', 'src');
+  assert.match(src, /^blob:/);
+  return page.evaluate(async (url) => {
+    const bytes = await (await fetch(url)).arrayBuffer();
+    const hash = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(hash), (x) => x.toString(16).padStart(2, '0')).join('');
+  }, src);
+}
+
+test('two orgs redeem and enrol, each in its own browser', async () => {
+  a = await redeemInBrowser(relay, browser, { name: 'Clinic A', number: A_NUMBER, email: 'admin@clinic-a.example' });
+  b = await redeemInBrowser(relay, browser, { name: 'Law Office B', number: B_NUMBER, email: 'admin@law-b.example' });
+  a.keys = checkKeysZip(await readFile(a.keysPath));
+  b.keys = checkKeysZip(await readFile(b.keysPath));
+  await enrolAdmin(a.person);
+  await enrolAdmin(b.person);
+  assert.equal(await a.person.page.locator('#org-name').innerText(), 'Clinic A');
+  assert.equal(await b.person.page.locator('#org-name').innerText(), 'Law Office B');
+});
+
+test("sending needs A's own keys: another org's keys.zip is refused with a clear message", async () => {
+  const { page } = a.person;
+  await nav(page, 'Send');
+  await page.waitForSelector('#keys-file', { state: 'attached' });
+  assert.equal(await page.isDisabled('#send-submit'), true);
+  await page.setInputFiles('#keys-file', b.keysPath);
+  await page.waitForSelector('#unlock-error');
+  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organisation/);
+  await page.setInputFiles('#keys-file', a.keysPath);
+  await page.waitForSelector('#keys-unlocked');
+  assert.equal(await page.locator('#keys-unlocked .fingerprint').innerText(), a.keys.fingerprint);
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
+test('A sends a PDF to B: the recipient is looked up while typing, a non-PDF is warned about', async () => {
+  const { page } = a.person;
+  // A number that is not on fxe.
+  await page.fill('#send-to', '+1 555 000 9999');
+  await page.waitForSelector('#not-on-network');
+  assert.match(await page.locator('#not-on-network').innerText(), /not on fxe: send through your usual fax carrier/);
+  // B's number: B's org and fingerprint, remembered on first contact.
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#recipient-found');
+  assert.equal(await page.locator('#recipient-org').innerText(), 'Law Office B');
+  assert.equal(await page.locator('#recipient-found .fingerprint').innerText(), b.keys.fingerprint);
+  await page.waitForSelector('#first-contact');
+  assert.equal(await page.inputValue('#send-from'), A_NUMBER);
+
+  // Not a PDF: a warning, and sending needs a confirmation.
+  const text = path.join(resultsDir, 'not-a-pdf.txt');
+  await writeFile(text, 'hello, this is not a PDF\n');
+  await page.setInputFiles('#send-file', text);
+  await page.waitForSelector('#not-pdf-warning');
+  assert.equal(await page.isDisabled('#send-submit'), true);
+  await page.check('#send-anyway');
+  await page.waitForSelector('#send-submit:not([disabled])');
+
+  // The real fax: 2.5 MB, three chunks.
+  pdf = await makePdf('fax-a-to-b.pdf', 2_500_000);
+  await page.fill('#send-name', 'Clinic A front desk');
+  sentToB = await send(page, B_NUMBER, pdf.path, { expectOrg: 'Law Office B' });
+  assert.equal(await page.locator('#not-pdf-warning').count(), 0, 'a PDF has no warning');
+  assert.match(sentToB, /^[0-9a-f-]{36}$/);
+  await screenshot(page, 'send-sent');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED, /^HTTP 404: \/api\/v1\/directory\/%2B15550009999$/, /status of 404/]), []);
+  a.person.problems.length = 0; // the 404 above was expected
+});
+
+test('B opens it in the browser: the bytes shown are the bytes sent, and the PDF downloads', async () => {
+  const { page } = b.person;
+  await nav(page, 'Inbox');
+  await page.waitForSelector(`#messages tr[data-message="${sentToB}"]`, { timeout: 30_000 });
+  assert.match(await page.locator(`#messages tr[data-message="${sentToB}"]`).innerText(), /Clinic A front desk/);
+  await page.click(`#messages tr[data-message="${sentToB}"] a`);
+  await page.waitForSelector('#open-fax');
+  assert.equal(await page.locator('#peer-org strong').innerText(), 'Clinic A');
+  assert.equal(await page.locator('#peer-org .fingerprint').innerText(), a.keys.fingerprint);
+  await nav(page, 'Inbox');
+  const shown = await openFromInbox(page, sentToB, b.keysPath);
+  assert.equal(shown, sha256(pdf.bytes), 'the PDF shown is the PDF sent');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#fax-download')]);
+  const saved = path.join(resultsDir, 'fax-received-by-b.pdf');
+  await download.saveAs(saved);
+  assert.equal(sha256(await readFile(saved)), sha256(pdf.bytes), 'the downloaded PDF is the PDF sent');
+  await page.waitForSelector('#message[data-status="delivered"]');
+  await screenshot(page, 'fax-opened');
+  assert.deepEqual(unexpected(b.person.problems, [STREAMED]), []);
+});
+
+test('A sees the fax delivered, with the receipt verified in the browser', async () => {
+  const { page } = a.person;
+  await nav(page, 'Inbox');
+  await page.click('.tabs a:has-text("Outbox")');
+  await page.waitForSelector(`#messages tr[data-message="${sentToB}"] .badge[data-status="delivered"]`, { timeout: 30_000 });
+  await page.click(`#messages tr[data-message="${sentToB}"] a`);
+  await page.waitForSelector('#receipt-verified');
+  assert.match(await page.locator('#receipt-verified').innerText(), /signed by the recipient and verified in this browser/);
+  assert.match(await page.locator('#timeline').innerText(), /Opened by the recipient/);
+  await screenshot(page, 'fax-delivered');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
+test("a changed key for B blocks sending until an admin confirms B's fingerprint", async () => {
+  const { page } = a.person;
+  // What a substituted key looks like to this browser: B's pin now holds another identity.
+  await page.evaluate(([me, them]) => {
+    const key = `fxe-pins/${me}`;
+    const pins = JSON.parse(localStorage.getItem(key));
+    pins.orgs[them].identity_pub = 'A'.repeat(43);
+    localStorage.setItem(key, JSON.stringify(pins));
+  }, [a.keys.orgId, b.keys.orgId]);
+  await nav(page, 'Send');
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#key-changed');
+  assert.match(await page.locator('#key-changed').innerText(), /key has changed\. Sending is blocked/);
+  assert.equal(await page.isDisabled('#send-submit'), true);
+  await page.fill('#confirm-fingerprint', a.keys.fingerprint);
+  await page.click('#key-changed button[type="submit"]');
+  await page.waitForSelector('#key-changed >> text=That is not the fingerprint the relay offers');
+  await screenshot(page, 'key-changed');
+  await page.fill('#confirm-fingerprint', b.keys.fingerprint);
+  await page.click('#key-changed button[type="submit"]');
+  await page.waitForSelector('#recipient-found');
+  assert.equal(await page.locator('#recipient-org').innerText(), 'Law Office B');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
+test('A sends to the echo number and opens the echo', async () => {
+  const { page } = a.person;
+  const echoPdf = await makePdf('fax-to-echo.pdf', 300_000);
+  await page.reload();
+  await hydrated(page);
+  await unlock(page, a.keysPath);
+  const id = await send(page, ECHO, echoPdf.path);
+  // The fax's page follows it until the echo's receipt arrives.
+  await page.click('#send-result a');
+  await page.waitForSelector('#receipt-verified', { timeout: 30_000 });
+  assert.equal(await page.locator('#message').getAttribute('data-status'), 'delivered');
+  await nav(page, 'Inbox');
+  const echoRow = page.locator(`#messages tr:has-text("${ECHO}")`).first();
+  await echoRow.waitFor({ timeout: 30_000 });
+  const echoId = await echoRow.getAttribute('data-message');
+  assert.notEqual(echoId, id);
+  assert.equal(await openFromInbox(page, echoId, a.keysPath), sha256(echoPdf.bytes), 'the echo is the PDF sent');
+  await screenshot(page, 'echo-opened');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
+test('A rotates its bundle and still opens a fax sealed to the old one', async () => {
+  // B sends A a fax, sealed to A's current bundle.
+  const bPage = b.person.page;
+  await nav(bPage, 'Send');
+  await unlock(bPage, b.keysPath);
+  const oldFax = await makePdf('fax-b-to-a.pdf', 1_200_000);
+  const id = await send(bPage, A_NUMBER, oldFax.path, { expectOrg: 'Clinic A' });
+
+  // A rotates (the new keys.zip, with the old bundle kept, is saved first).
+  const { page } = a.person;
+  await nav(page, 'Keys');
+  await unlock(page, a.keysPath);
+  await page.click('#rotate-bundle');
+  await page.waitForSelector('#publish-bundle');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rotated-keys-save')]);
+  a.keysPath = path.join(resultsDir, 'clinic-a-keys-rotated-2.zip');
+  await download.saveAs(a.keysPath);
+  assert.equal(checkKeysZip(await readFile(a.keysPath)).bundleIds.length, 2);
+  await page.click('#publish-bundle');
+  await page.waitForSelector('#bundle-published');
+
+  await nav(page, 'Inbox');
+  assert.equal(await openFromInbox(page, id, a.keysPath), sha256(oldFax.bytes), 'the old fax opens with the kept bundle');
+  await screenshot(page, 'opened-after-rotation');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+  assert.deepEqual(unexpected(b.person.problems, [STREAMED]), []);
+});
+
+test('a teammate invited as user sends and opens, and cannot reach Team or Webhooks', async () => {
+  const { page } = a.person;
+  await nav(page, 'Team');
+  await page.fill('#member-email', 'clerk@clinic-a.example');
+  await page.selectOption('#member-role', 'user');
+  await page.click('#invite-member');
+  await page.waitForSelector('#member-link');
+  const setupUrl = await page.inputValue('#member-setup-url');
+
+  const clerk = await newPerson(browser, relay.baseUrl);
+  try {
+    const cp = clerk.page;
+    await cp.goto(setupUrl);
+    await hydrated(cp);
+    await cp.click('#create-passkey');
+    await cp.waitForURL((url) => url.pathname === '/dashboard', { timeout: 30_000 });
+    await hydrated(cp);
+    assert.deepEqual(await cp.locator('.dashboard-nav a').allInnerTexts(), ['Overview', 'Inbox', 'Send']);
+
+    await nav(cp, 'Send');
+    await unlock(cp, a.keysPath);
+    const clerkPdf = await makePdf('fax-clerk-to-echo.pdf', 100_000);
+    const id = await send(cp, ECHO, clerkPdf.path);
+    await nav(cp, 'Inbox');
+    // The echo of the clerk's fax: the newest one from the echo number that is not yet opened.
+    const row = cp.locator(`#messages tr:has-text("${ECHO}"):has(.badge[data-status="queued"])`).first();
+    await row.waitFor({ timeout: 30_000 });
+    const echoId = await row.getAttribute('data-message');
+    assert.notEqual(echoId, id);
+    assert.equal(await openFromInbox(cp, echoId, a.keysPath), sha256(clerkPdf.bytes));
+    await screenshot(cp, 'teammate-opened');
+
+    for (const section of ['team', 'webhooks']) {
+      await cp.goto(`${relay.baseUrl}/dashboard/${section}`);
+      await hydrated(cp);
+      await cp.waitForSelector("text=This page is for your organisation's admins.");
+    }
+    const statuses = await cp.evaluate(async () => [(await fetch('/api/v1/users')).status, (await fetch('/api/v1/webhooks')).status]);
+    assert.deepEqual(statuses, [403, 403]);
+    assert.deepEqual(unexpected(clerk.problems, [STREAMED, /^HTTP 403: \/api\/v1\/(users|webhooks)$/, /status of 403/]), []);
+  } finally {
+    await clerk.close();
+  }
+});
