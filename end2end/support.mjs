@@ -150,7 +150,7 @@ export function unexpected(problems, also = []) {
     /^HTTP 401: \/api\/v1\/auth\/me$/,
     /^console: Failed to load resource: the server responded with a status of 401/,
     // A full page load (sign-in, sign-out) cancels the previous page's pending question.
-    /^request failed: .*\/api\/v1\/auth\/me$/,
+    /^request failed: .*\/api\/v1\/auth\/me \(net::ERR_ABORTED\)$/,
     ...also,
   ];
   return problems.filter((p) => !expected.some((re) => re.test(p)));
