@@ -78,6 +78,8 @@ test-postgres:
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
+	@$(TIMED) build cargo leptos build --release
+	@$(TIMED) bench-browser env FXE_SERVER_BIN=target/release/fxe-server node end2end/bench.mjs
 
 fuzz: tools
 	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_SECONDS)

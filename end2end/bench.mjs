@@ -1,0 +1,83 @@
+// The browser benchmark (`make bench`): in headless Chromium, against the
+// release build, seal and open 1 MiB and 100 MiB through the web app's own
+// code (WASM, chunk by chunk, Blob in and Blob out), next to raw WebCrypto
+// AES-256-GCM over the same bytes in the same 1 MiB chunks; and the size of
+// the WASM bundle, plain and gzipped. Results: target/bench-results/browser.json.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { hydrated, launchBrowser, newPerson, root, startRelay } from './support.mjs';
+
+// 1 MiB, and the largest fax: 100 MiB of ciphertext, i.e. 100 MiB less 100 chunk tags of plaintext.
+const LARGEST = (100 << 20) - 100 * 16;
+const SIZES = [1 << 20, LARGEST];
+const ROUNDS = { [1 << 20]: 5, [LARGEST]: 2 };
+
+const relay = await startRelay();
+const browser = await launchBrowser();
+const results = { when: new Date().toISOString(), runs: [] };
+try {
+  const { page } = await newPerson(browser, relay.baseUrl);
+  await page.goto(relay.baseUrl);
+  await hydrated(page);
+  for (const size of SIZES) {
+    for (let round = 0; round < ROUNDS[size]; round++) {
+      const run = await page.evaluate(async (size) => {
+        const mod = await import('/pkg/fxe.js');
+        // The plaintext: random bytes, made in 64 KiB pieces (getRandomValues' limit).
+        const plain = new Uint8Array(size);
+        for (let i = 0; i < size; i += 65536) crypto.getRandomValues(plain.subarray(i, Math.min(size, i + 65536)));
+        const blob = new Blob([plain], { type: 'application/pdf' });
+        const fxe = await mod.fxeBenchSealOpen(blob);
+        const opened = new Uint8Array(await fxe.opened.arrayBuffer());
+        let same = opened.length === plain.length;
+        for (let i = 0; same && i < plain.length; i += 4099) same = opened[i] === plain[i];
+        // Raw WebCrypto over the same bytes, 1 MiB at a time.
+        const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+        const chunk = 1 << 20;
+        const sealed = [];
+        let t = performance.now();
+        for (let i = 0, n = 0; i < size; i += chunk, n++) {
+          const iv = new Uint8Array(12);
+          new DataView(iv.buffer).setUint32(8, n);
+          sealed.push([iv, await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, plain.subarray(i, Math.min(size, i + chunk)))]);
+        }
+        const rawSeal = performance.now() - t;
+        t = performance.now();
+        for (const [iv, ct] of sealed) await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, key, ct);
+        const rawOpen = performance.now() - t;
+        return { size, seal_ms: fxe.seal_ms, open_ms: fxe.open_ms, webcrypto_seal_ms: rawSeal, webcrypto_open_ms: rawOpen, round_trip_ok: same && fxe.same_size };
+      }, size);
+      results.runs.push(run);
+    }
+  }
+} finally {
+  await browser.close();
+  await relay.stop();
+}
+
+const wasm = await readFile(path.join(root, 'target', 'site', 'pkg', 'fxe.wasm'));
+results.wasm_bytes = wasm.length;
+results.wasm_gzip_bytes = gzipSync(wasm, { level: 9 }).length;
+
+const mib = (bytes, ms) => ((bytes / 1048576) / (ms / 1000)).toFixed(1);
+const best = (size, key) => Math.min(...results.runs.filter((r) => r.size === size).map((r) => r[key]));
+results.summary = SIZES.map((size) => ({
+  size_mib: Number((size / 1048576).toFixed(2)),
+  fxe_seal_mib_s: Number(mib(size, best(size, 'seal_ms'))),
+  fxe_open_mib_s: Number(mib(size, best(size, 'open_ms'))),
+  webcrypto_seal_mib_s: Number(mib(size, best(size, 'webcrypto_seal_ms'))),
+  webcrypto_open_mib_s: Number(mib(size, best(size, 'webcrypto_open_ms'))),
+  round_trip_ok: results.runs.filter((r) => r.size === size).every((r) => r.round_trip_ok),
+}));
+const out = path.join(root, 'target', 'bench-results');
+await mkdir(out, { recursive: true });
+await writeFile(path.join(out, 'browser.json'), JSON.stringify(results, null, 2) + '\n');
+console.log('size      fxe seal   fxe open   WebCrypto seal   WebCrypto open   (MiB/s, best run)');
+for (const s of results.summary) {
+  console.log(`${String(s.size_mib).padStart(4)} MiB  ${String(s.fxe_seal_mib_s).padStart(8)}   ${String(s.fxe_open_mib_s).padStart(8)}   ${String(s.webcrypto_seal_mib_s).padStart(14)}   ${String(s.webcrypto_open_mib_s).padStart(14)}   ${s.round_trip_ok ? '' : 'ROUND TRIP FAILED'}`);
+}
+console.log(`WASM bundle: ${(results.wasm_bytes / 1024).toFixed(0)} KiB, ${(results.wasm_gzip_bytes / 1024).toFixed(0)} KiB gzipped`);
+console.log(`written to ${path.join(out, 'browser.json')}`);
+if (!results.summary.every((s) => s.round_trip_ok)) process.exit(1);
