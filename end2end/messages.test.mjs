@@ -237,6 +237,25 @@ test("a changed key for B blocks sending until an admin confirms B's fingerprint
   assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
 });
 
+test('Cancel stops a send while it is sealed, and nothing reaches the relay', async () => {
+  const { page } = a.person;
+  const big = await makePdf('fax-cancelled.pdf', 60_000_000);
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#recipient-found');
+  await page.setInputFiles('#send-file', big.path);
+  await page.waitForSelector('#send-submit:not([disabled])');
+  const posted = [];
+  page.on('request', (r) => r.method() === 'POST' && r.url().endsWith('/api/v1/messages') && posted.push(r.url()));
+  await page.click('#send-submit');
+  await page.waitForSelector('#send-progress');
+  await page.click('#send-cancel');
+  await page.waitForSelector('#send-error');
+  assert.match(await page.locator('#send-error').innerText(), /Cancelled\. Nothing was sent\./);
+  assert.deepEqual(posted, [], 'no message was created');
+  await screenshot(page, 'send-cancelled');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
 test('A sends to the echo number and opens the echo', async () => {
   const { page } = a.person;
   const echoPdf = await makePdf('fax-to-echo.pdf', 300_000);

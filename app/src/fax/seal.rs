@@ -50,7 +50,7 @@ pub async fn seal_file(
         }
         super::breathe().await;
         if cancelled() {
-            return Err("Cancelled.".into());
+            return Err("Cancelled. Nothing was sent.".into());
         }
     }
     let envelope = sealer.finish().map_err(|e| format!("Sealing failed: {e}"))?;
