@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
-import { enrolAdmin, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { enrolAdmin, fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const A_NUMBER = '+15550003001';
 const B_NUMBER = '+15550004002';
@@ -134,6 +134,7 @@ test("sending needs A's own keys: another org's keys.zip is refused with a clear
   const { page } = a.person;
   await nav(page, 'Send');
   await page.waitForSelector('#keys-file', { state: 'attached' });
+  await fitsScreen(page);
   assert.equal(await page.isDisabled('#send-submit'), true);
   await page.setInputFiles('#keys-file', b.keysPath);
   await page.waitForSelector('#unlock-error');
@@ -174,6 +175,11 @@ test('A sends a PDF to B: the recipient is looked up while typing, a non-PDF is 
   assert.equal(await page.locator('#not-pdf-warning').count(), 0, 'a PDF has no warning');
   assert.match(sentToB, /^[0-9a-f-]{36}$/);
   await screenshot(page, 'send-sent');
+  // The Send page fits a phone too.
+  await page.setViewportSize({ width: 375, height: 812 });
+  await fitsScreen(page);
+  await screenshot(page, 'send-375');
+  await page.setViewportSize({ width: 1280, height: 900 });
   assert.deepEqual(unexpected(a.person.problems, [STREAMED, /^HTTP 404: \/api\/v1\/directory\/%2B15550009999$/, /status of 404/]), []);
   a.person.problems.length = 0; // the 404 above was expected
 });
@@ -195,6 +201,7 @@ test('B opens it in the browser: the bytes shown are the bytes sent, and the PDF
   await download.saveAs(saved);
   assert.equal(sha256(await readFile(saved)), sha256(pdf.bytes), 'the downloaded PDF is the PDF sent');
   await page.waitForSelector('#message[data-status="delivered"]');
+  await fitsScreen(page);
   await screenshot(page, 'fax-opened');
   assert.deepEqual(unexpected(b.person.problems, [STREAMED]), []);
 });
