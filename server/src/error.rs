@@ -187,9 +187,20 @@ impl From<DbError> for ApiError {
             DbError::Query(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::unavailable(error)
             }
+            DbError::Query(sqlx::Error::Database(ref e)) if is_contended(e.code().as_deref()) => {
+                ApiError::unavailable(error).with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             other => ApiError::internal(other),
         }
     }
+}
+
+/// A database too busy to take this write now: SQLite's busy or locked
+/// (after its busy timeout), PostgreSQL's serialisation failure, deadlock or
+/// lock timeout. The request did nothing and may simply be repeated, so the
+/// answer is 503 with `Retry-After`, not 500.
+fn is_contended(code: Option<&str>) -> bool {
+    matches!(code, Some("5" | "6" | "261" | "262" | "517" | "773" | "40001" | "40P01" | "55P03"))
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -262,6 +273,24 @@ pub async fn method_not_allowed() -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that finds the SQLite database locked by another gets 503 with Retry-After.
+    #[tokio::test]
+    async fn a_locked_database_is_unavailable_not_an_internal_error() {
+        use sqlx::{Connection, Executor, sqlite::SqliteConnectOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::new().filename(dir.path().join("t.db")).create_if_missing(true);
+        let mut holder = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+        holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        holder.execute("BEGIN IMMEDIATE").await.unwrap();
+        let mut other = sqlx::SqliteConnection::connect_with(&opts.busy_timeout(std::time::Duration::ZERO)).await.unwrap();
+        let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
+        let api: ApiError = err.into();
+        assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{api}");
+        assert_eq!(api.code, "unavailable");
+        assert!(api.headers.iter().any(|(n, v)| n == header::RETRY_AFTER && v == "1"));
+        assert!(!is_contended(Some("19")), "a constraint violation stays a real error");
+    }
     use axum::{Router, body::Body, http::Request, routing::post};
     use http_body_util::BodyExt;
     use serde::Deserialize;

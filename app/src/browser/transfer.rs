@@ -57,10 +57,12 @@ impl UploadDone {
     /// The relay's JSON answer, or why there is none.
     pub async fn finish<T: DeserializeOwned>(self) -> Result<T, ApiFailure> {
         let _ = JsFuture::from(self.settled).await;
-        if *self.upload.cancelled.borrow() {
+        // An answer counts even if Cancel came too late to stop the upload:
+        // the fax may have been delivered, and the page must say so.
+        let status = self.upload.xhr.status().unwrap_or(0);
+        if status == 0 && *self.upload.cancelled.borrow() {
             return Err(ApiFailure::local("cancelled", "Cancelled."));
         }
-        let status = self.upload.xhr.status().unwrap_or(0);
         if status == 0 {
             return Err(ApiFailure::local("network", "The upload was interrupted: the relay could not be reached. Try again."));
         }

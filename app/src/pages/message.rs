@@ -110,11 +110,22 @@ pub fn MessagePage() -> impl IntoView {
     });
     let opening = RwSignal::new(Opening::Idle);
     let receipt_note = RwSignal::new(None::<Result<String, String>>);
-    on_cleanup(move || {
+    // The opened PDF belongs to one fax: forget it when the page shows another or closes.
+    let forget = move || {
         if let Some(Opening::Shown { url, .. }) = opening.try_get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&url);
         }
+        opening.try_set(Opening::Idle);
+        receipt_note.try_set(None);
+    };
+    Effect::new(move |previous: Option<String>| {
+        let current = id();
+        if previous.is_some_and(|p| p != current) {
+            forget();
+        }
+        current
     });
+    on_cleanup(forget);
     let refetch = move || fax.refetch();
     // A sent fax still on its way: follow it until the receipt or refusal arrives.
     let timer = StoredValue::new_local(None::<IntervalHandle>);
