@@ -30,6 +30,7 @@ pub mod audit;
 pub mod auth;
 pub mod blobs;
 pub mod clock;
+pub mod completion;
 pub mod config;
 pub mod db;
 pub mod echo;

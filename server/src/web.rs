@@ -115,12 +115,14 @@ impl AppState {
 
 /// The REST API under `/api/v1` (routes: [`crate::api`]); unknown paths
 /// answer a JSON 404. A request meets, in order: authentication, the rate
-/// limit, `Idempotency-Key` handling, the handler.
+/// limit, `Idempotency-Key` handling, the handler (which runs to its end even
+/// if the client hangs up: [`crate::completion`]).
 pub fn api_router(state: &AppState) -> Router<AppState> {
     let limiter = Arc::new(crate::rate_limit::RateLimiter::new(state.config.rate_limit_per_minute));
     let (routes, _openapi) = crate::openapi::api_routes().split_for_parts();
     routes
         .fallback(api_not_found)
+        .layer(axum::middleware::from_fn(crate::completion::run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(limiter, crate::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
