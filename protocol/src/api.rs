@@ -171,6 +171,16 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
+    /// Every status, in the order a message moves through them.
+    pub const ALL: [MessageStatus; 6] = [
+        MessageStatus::AwaitingUpload,
+        MessageStatus::Queued,
+        MessageStatus::Delivered,
+        MessageStatus::Rejected,
+        MessageStatus::Expired,
+        MessageStatus::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::AwaitingUpload => "awaiting_upload",

@@ -93,7 +93,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         let _ = writeln!(out, "fxe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}", escape(route), escape(method));
     }
 
-    let statuses: Vec<&'static str> = MESSAGE_STATUSES.iter().map(|s| s.as_str()).collect();
+    let statuses: Vec<&'static str> = MessageStatus::ALL.iter().map(|s| s.as_str()).collect();
     status_gauge(&mut out, &state, "fxe_messages", "Messages the relay holds, by status.", "messages", &statuses).await;
 
     let _ = writeln!(out, "# HELP fxe_upload_bytes_total Ciphertext bytes received by uploads.");
@@ -111,15 +111,6 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
-
-const MESSAGE_STATUSES: [MessageStatus; 6] = [
-    MessageStatus::AwaitingUpload,
-    MessageStatus::Queued,
-    MessageStatus::Delivered,
-    MessageStatus::Rejected,
-    MessageStatus::Expired,
-    MessageStatus::Failed,
-];
 
 /// Writes gauge `name`: the rows of `table` by `status`, every one of `all` (0 when none).
 async fn status_gauge(out: &mut String, state: &AppState, name: &str, help: &str, table: &str, all: &[&str]) {

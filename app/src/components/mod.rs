@@ -105,21 +105,9 @@ pub fn when(rfc3339: &str) -> String {
     }
 }
 
-/// Unix seconds as `2026-11-22 10:00 UTC` (proleptic Gregorian calendar).
+/// Unix seconds as `2026-11-22 10:00 UTC`.
 pub fn unix_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hh:02}:{mm:02} UTC")
+    when(&fxe_protocol::time::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
 /// An optional time, or a dash.

@@ -17,16 +17,6 @@ use crate::{
 const PAGE: u32 = 50;
 const REFRESH: std::time::Duration = std::time::Duration::from_secs(4);
 
-/// Every status, in the order a fax moves through them.
-pub const STATUSES: [MessageStatus; 6] = [
-    MessageStatus::AwaitingUpload,
-    MessageStatus::Queued,
-    MessageStatus::Delivered,
-    MessageStatus::Rejected,
-    MessageStatus::Expired,
-    MessageStatus::Failed,
-];
-
 /// A status in words, for people.
 pub fn status_text(s: MessageStatus) -> &'static str {
     match s {
@@ -133,7 +123,7 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                     <select id="filter-status" prop:value=move || status.get()
                         on:change=move |ev| { status.set(event_target_value(&ev)); load(false, false) }>
                         <option value="">"Any"</option>
-                        {STATUSES.iter().map(|s| view! { <option value=s.as_str()>{status_text(*s)}</option> }).collect_view()}
+                        {MessageStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{status_text(*s)}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
