@@ -60,15 +60,39 @@ pub fn go(path: &str) {
     }
 }
 
-/// Lets the page repaint (a status line) before a stretch of work that holds
-/// the main thread, such as key generation.
-pub async fn yield_to_page() {
+/// Waits `ms` milliseconds without holding the page (a browser timer).
+pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 16);
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Lets the page repaint (a status line) before a stretch of work that holds
+/// the main thread, such as key generation.
+pub async fn yield_to_page() {
+    sleep(16).await;
+}
+
+/// Runs `f` every `period` while the calling component is shown (only in the
+/// browser: effects do not run on the server). The timer stops with it.
+pub fn every(period: std::time::Duration, f: impl Fn() + 'static) {
+    use leptos::prelude::*;
+    let timer = StoredValue::new_local(None::<IntervalHandle>);
+    let f = std::rc::Rc::new(f);
+    Effect::new(move |_| {
+        let f = f.clone();
+        if let Ok(handle) = set_interval_with_handle(move || f(), period) {
+            timer.set_value(Some(handle));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(h) = timer.try_get_value().flatten() {
+            h.clear();
+        }
+    });
 }
 
 /// The bytes of a file the person chose or dropped.
@@ -77,4 +101,20 @@ pub async fn read(file: &web_sys::File) -> Result<Vec<u8>, String> {
         .await
         .map_err(|_| "The browser could not read that file.".to_string())?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// The file picked in a file input's `change` event. The input is cleared,
+/// so picking the same file again is seen too.
+pub fn picked(ev: &web_sys::Event) -> Option<web_sys::File> {
+    let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())?;
+    let file = input.files().and_then(|f| f.get(0));
+    input.set_value("");
+    file
+}
+
+/// The first file of a `drop` event (the browser's own handling, opening
+/// the file, is prevented).
+pub fn dropped(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
+    ev.prevent_default();
+    ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0))
 }

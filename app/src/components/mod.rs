@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 
+mod key_changed;
 mod unlock;
+pub use key_changed::KeyChanged;
 pub use unlock::UnlockKeys;
 
 use crate::browser::http::ApiFailure;
@@ -108,6 +110,15 @@ pub fn when(rfc3339: &str) -> String {
 /// Unix seconds as `2026-11-22 10:00 UTC`.
 pub fn unix_date(secs: u64) -> String {
     when(&fxe_protocol::time::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX)))
+}
+
+/// `1234567` as `1.2 MB`.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1_000.0),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// An optional time, or a dash.

@@ -1,7 +1,6 @@
 //! "Unlock your keys": keys.zip chosen or dropped, read in this tab only.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::{
     browser::files,
@@ -54,18 +53,13 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
         });
     };
     let picked = move |ev: leptos::ev::Event| {
-        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
-        if let Some(file) = input.as_ref().and_then(|i| i.files()).and_then(|f| f.get(0)) {
+        if let Some(file) = files::picked(&ev) {
             take(file);
-        }
-        if let Some(i) = input {
-            i.set_value("");
         }
     };
     let dropped = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
         over.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+        if let Some(file) = files::dropped(&ev) {
             take(file);
         }
     };

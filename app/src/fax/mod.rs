@@ -12,10 +12,5 @@ pub mod bench;
 /// Sealing and opening hold the page for one chunk (1 MiB) at a time, then
 /// let it repaint and take clicks (Cancel) before the next.
 pub(crate) async fn breathe() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    crate::browser::files::sleep(0).await;
 }

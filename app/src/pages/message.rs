@@ -17,15 +17,12 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     browser::{files, http},
-    components::{Alert, Fingerprint, Loading, UnlockKeys, confirm, unix_date, when},
+    components::{Alert, Fingerprint, KeyChanged, Loading, UnlockKeys, confirm, size_text, unix_date, when},
     fax::{
         open::{self, OpenFailure},
         peers::{self, PeerError, Pinned},
     },
-    pages::{
-        messages::StatusBadge,
-        send::{KeyChanged, size_text},
-    },
+    pages::messages::StatusBadge,
     session::use_session,
     vault::Vault,
 };
@@ -128,23 +125,12 @@ pub fn MessagePage() -> impl IntoView {
     on_cleanup(forget);
     let refetch = move || fax.refetch();
     // A sent fax still on its way: follow it until the receipt or refusal arrives.
-    let timer = StoredValue::new_local(None::<IntervalHandle>);
-    Effect::new(move |_| {
-        let follow = move || {
-            if let Some(Some(Ok(f))) = fax.get_untracked()
-                && !f.incoming
-                && matches!(f.msg.status, MessageStatus::AwaitingUpload | MessageStatus::Queued)
-            {
-                fax.refetch();
-            }
-        };
-        if let Ok(handle) = set_interval_with_handle(follow, std::time::Duration::from_secs(3)) {
-            timer.set_value(Some(handle));
-        }
-    });
-    on_cleanup(move || {
-        if let Some(h) = timer.try_get_value().flatten() {
-            h.clear();
+    files::every(std::time::Duration::from_secs(3), move || {
+        if let Some(Some(Ok(f))) = fax.get_untracked()
+            && !f.incoming
+            && matches!(f.msg.status, MessageStatus::AwaitingUpload | MessageStatus::Queued)
+        {
+            fax.refetch();
         }
     });
 

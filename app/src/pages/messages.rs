@@ -9,9 +9,11 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    browser::http::{self, ApiFailure},
-    components::{FailureLine, Loading, when},
-    pages::send::size_text,
+    browser::{
+        files,
+        http::{self, ApiFailure},
+    },
+    components::{FailureLine, Loading, size_text, when},
 };
 
 const PAGE: u32 = 50;
@@ -96,18 +98,8 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
         });
     };
     Effect::new(move |_| load(false, false));
-    // Live refresh while the page is open (only in the browser: effects do not run on the server).
-    let timer = StoredValue::new_local(None::<leptos::prelude::IntervalHandle>);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || load(false, true), REFRESH) {
-            timer.set_value(Some(handle));
-        }
-    });
-    on_cleanup(move || {
-        if let Some(h) = timer.try_get_value().flatten() {
-            h.clear();
-        }
-    });
+    // Live refresh while the page is open.
+    files::every(REFRESH, move || load(false, true));
 
     let (title, empty) = if inbox { ("Inbox", "No faxes have arrived yet.") } else { ("Outbox", "You have not sent a fax yet.") };
     view! {

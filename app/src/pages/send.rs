@@ -13,7 +13,6 @@ use fxe_protocol::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use wasm_bindgen::JsCast;
 
 use crate::{
     browser::{
@@ -21,9 +20,9 @@ use crate::{
         http::{self, ApiFailure},
         transfer::{self, Upload},
     },
-    components::{Alert, FailureLine, Fingerprint, UnlockKeys, loaded},
+    components::{Alert, FailureLine, Fingerprint, KeyChanged, UnlockKeys, loaded, size_text},
     fax::{
-        peers::{self, PeerError, PinChange, Pinned},
+        peers::{self, PeerError, Pinned},
         seal,
     },
     session::use_session,
@@ -69,16 +68,6 @@ pub fn SendPage() -> impl IntoView {
     }
 }
 
-/// A pause of `ms` milliseconds.
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
 #[component]
 fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
     let vault = Vault::get();
@@ -117,7 +106,7 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
         };
         recipient.set(Recipient::Checking);
         leptos::task::spawn_local(async move {
-            sleep(300).await;
+            files::sleep(300).await;
             if generation.get_value() != mine {
                 return;
             }
@@ -153,19 +142,14 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
         });
     };
     let picked = move |ev: leptos::ev::Event| {
-        let input = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
-        if let Some(f) = input.as_ref().and_then(|i| i.files()).and_then(|l| l.get(0)) {
-            take(f);
-        }
-        if let Some(i) = input {
-            i.set_value("");
+        if let Some(file) = files::picked(&ev) {
+            take(file);
         }
     };
     let dropped = move |ev: leptos::ev::DragEvent| {
-        ev.prevent_default();
         over.set(false);
-        if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-            take(f);
+        if let Some(file) = files::dropped(&ev) {
+            take(file);
         }
     };
 
@@ -347,15 +331,6 @@ fn fraction(done: u64, total: u64) -> f64 {
     if total == 0 { 1.0 } else { done as f64 / total as f64 }
 }
 
-/// `1234567` as `1.2 MB`.
-pub fn size_text(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
-        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1_000.0),
-        b => format!("{b} bytes"),
-    }
-}
-
 fn progress_view(stage: Stage) -> impl IntoView {
     let bar = |label: &'static str, f: f64| {
         let pct = (f * 100.0).round().clamp(0.0, 100.0);
@@ -402,46 +377,5 @@ fn recipient_view(r: Recipient, admin: bool, me: String, again: impl Fn() + Copy
         .into_any(),
         Recipient::Failed(PeerError::Changed(change)) => view! { <KeyChanged change=*change admin=admin me=me again=again /> }.into_any(),
         Recipient::Failed(e) => view! { <Alert kind="danger"><p id="recipient-error">{e.message()}</p></Alert> }.into_any(),
-    }
-}
-
-/// A recipient's key differs from the one this browser pinned: sending is
-/// blocked; an admin who checked the new fingerprint out of band confirms it.
-#[component]
-pub fn KeyChanged(change: PinChange, admin: bool, me: String, again: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let typed = RwSignal::new(String::new());
-    let failure = RwSignal::new(None::<String>);
-    let change = StoredValue::new(change);
-    let confirm = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        match peers::confirm(&me, &change.get_value(), &typed.get_untracked()) {
-            Ok(()) => again(),
-            Err(m) => failure.set(Some(m)),
-        }
-    };
-    view! {
-        <Alert kind="danger">
-            <div class="stack-sm" id="key-changed">
-                <p><strong>{format!("{}'s key has changed. Sending is blocked.", change.get_value().org_name)}</strong></p>
-                <p>{change.get_value().message}</p>
-                <p>"The relay now offers fingerprint " <Fingerprint value=change.get_value().offered_fingerprint() />
-                   ". This happens when an organisation replaces its keys, and also when someone tries to intercept faxes."</p>
-                {if admin {
-                    view! {
-                        <form class="stack-sm" on:submit=confirm>
-                            <div class="field">
-                                <label for="confirm-fingerprint">"Call the organisation on a number you already know, read the fingerprint together, and type it here"</label>
-                                <input id="confirm-fingerprint" autocomplete="off" prop:value=move || typed.get()
-                                    on:input=move |ev| typed.set(event_target_value(&ev)) />
-                            </div>
-                            <button type="submit" class="button">"Confirm the new key"</button>
-                            <FailureLine failure />
-                        </form>
-                    }.into_any()
-                } else {
-                    view! { <p>"Ask an admin of your organisation to check the new fingerprint with them and confirm it in this browser."</p> }.into_any()
-                }}
-            </div>
-        </Alert>
     }
 }
