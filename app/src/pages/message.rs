@@ -67,25 +67,26 @@ async fn load(me: String, id: String) -> Result<Fax, String> {
     let incoming = msg.recipient_org_id == me;
     let other = if incoming { msg.sender_org_id.clone() } else { msg.recipient_org_id.clone() };
     let peer = peers::org(&me, &other).await;
-    // The receipt is signed by the recipient: the other org for a sent fax, this one for a received one.
-    let recipient = if incoming { peers::org(&me, &me).await.map(|p| p.value) } else { peer.clone().map(|p| p.value) };
     let proof = match (&msg.receipt, &msg.refusal) {
         (None, None) => Proof::None,
-        (receipt, refusal) => match recipient.as_ref().map(|keys| keys.bundle(&env.recipient_bundle_id)) {
-            Ok(Ok(bundle)) => {
-                let checked = match (receipt, refusal) {
-                    (Some(r), _) => r.verify(&env, bundle),
-                    (None, Some(r)) => r.verify(&env, bundle),
-                    (None, None) => Ok(()),
-                };
-                match checked {
-                    Ok(()) => Proof::Verified,
-                    Err(e) => Proof::Forged(e.to_string()),
+        (receipt, refusal) => {
+            // Signed by the recipient: the other org for a sent fax, this one for a received one.
+            let recipient = if incoming { peers::org(&me, &me).await.map(|p| p.value) } else { peer.clone().map(|p| p.value) };
+            match recipient.as_ref().map(|keys| keys.bundle(&env.recipient_bundle_id)) {
+                Ok(Ok(bundle)) => {
+                    let checked = match receipt {
+                        Some(r) => r.verify(&env, bundle),
+                        None => refusal.as_ref().map_or(Ok(()), |r| r.verify(&env, bundle)),
+                    };
+                    match checked {
+                        Ok(()) => Proof::Verified,
+                        Err(e) => Proof::Forged(e.to_string()),
+                    }
                 }
+                Ok(Err(e)) => Proof::Forged(e.to_string()),
+                Err(e) => Proof::Unchecked(e.message()),
             }
-            Ok(Err(e)) => Proof::Forged(e.to_string()),
-            Err(e) => Proof::Unchecked(e.message()),
-        },
+        }
     };
     Ok(Fax { msg, env, incoming, peer, proof })
 }
