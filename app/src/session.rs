@@ -6,7 +6,10 @@
 use fxe_protocol::api::Me;
 use leptos::prelude::*;
 
-use crate::browser::{files, http::{self, ApiFailure}};
+use crate::browser::{
+    files,
+    http::{self, ApiFailure},
+};
 
 /// The signed-in user, once known.
 #[derive(Clone, Copy)]

@@ -2,7 +2,10 @@
 //! kept there only, never in storage. Locking, signing out or closing the tab
 //! drops them (their secrets are zeroised on drop).
 
-use fxe_protocol::{error::Error, keyszip::{self, OrgKeys}};
+use fxe_protocol::{
+    error::Error,
+    keyszip::{self, OrgKeys},
+};
 use leptos::prelude::*;
 
 /// What the page may show about the unlocked keys.
@@ -47,7 +50,9 @@ impl Vault {
         let keys = match keyszip::read(bytes, passphrase) {
             Ok(keys) => keys,
             Err(Error::PassphraseRequired) => return Err(UnlockError::NeedsPassphrase),
-            Err(Error::WrongPassphrase) => return Err(UnlockError::Refused("The passphrase is not right for this keys.zip.".into())),
+            Err(Error::WrongPassphrase) => {
+                return Err(UnlockError::Refused("The passphrase is not right for this keys.zip.".into()));
+            }
             Err(e) => return Err(UnlockError::Refused(format!("This is not a keys.zip fxe can read: {e}"))),
         };
         if keys.org_id != org_id {

@@ -29,7 +29,8 @@ fn best(mut f: impl FnMut() -> Duration) -> Duration {
 }
 
 fn find_rage() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".cargo/bin"));
     }
@@ -98,7 +99,9 @@ fn main() {
         let _ = std::fs::remove_file(&opened);
         let t = Instant::now();
         let reader = std::fs::File::open(&sealed).unwrap();
-        crypto::open_to_file(&env, &sender_id.public(), &sender.bundle, &recipient, reader, &opened).map_err(|e| format!("{e:?}")).unwrap();
+        crypto::open_to_file(&env, &sender_id.public(), &sender.bundle, &recipient, reader, &opened)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
         t.elapsed()
     });
     assert_eq!(std::fs::metadata(&opened).unwrap().len(), LEN as u64);
@@ -129,13 +132,29 @@ fn main() {
                 run(Command::new(&rage).arg("-d").arg("-i").arg(&key).arg("-o").arg(&age_out).arg(&age_ct));
                 t.elapsed()
             });
-            records.push(Record::new("seal 100 MiB file (fxe-client vs rage)", secs(seal), "s").with_peer("rage", secs(rage_seal)));
-            records.push(Record::new("open 100 MiB file (fxe-client vs rage)", secs(open), "s").with_peer("rage", secs(rage_open)));
-            records.push(Record::new("seal time ratio fxe-client / rage", round(seal.as_secs_f64() / rage_seal.as_secs_f64()), "x"));
-            records.push(Record::new("open time ratio fxe-client / rage", round(open.as_secs_f64() / rage_open.as_secs_f64()), "x"));
+            records.push(
+                Record::new("seal 100 MiB file (fxe-client vs rage)", secs(seal), "s")
+                    .with_peer("rage", secs(rage_seal)),
+            );
+            records.push(
+                Record::new("open 100 MiB file (fxe-client vs rage)", secs(open), "s")
+                    .with_peer("rage", secs(rage_open)),
+            );
+            records.push(Record::new(
+                "seal time ratio fxe-client / rage",
+                round(seal.as_secs_f64() / rage_seal.as_secs_f64()),
+                "x",
+            ));
+            records.push(Record::new(
+                "open time ratio fxe-client / rage",
+                round(open.as_secs_f64() / rage_open.as_secs_f64()),
+                "x",
+            ));
         }
         None => {
-            eprintln!("rage not found on PATH: reporting fxe-client alone (run `cargo install rage` for the comparison)");
+            eprintln!(
+                "rage not found on PATH: reporting fxe-client alone (run `cargo install rage` for the comparison)"
+            );
             records.push(Record::new("seal 100 MiB file (fxe-client)", secs(seal), "s"));
             records.push(Record::new("open 100 MiB file (fxe-client)", secs(open), "s"));
         }

@@ -63,7 +63,9 @@ pub struct Global {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Join a relay with an invite: make identity, bundle and API key locally, redeem, write keys.zip.
-    #[command(after_help = "Example:\n  fxe-client redeem --relay https://relay.example --token inv_... --org-name 'Clinic' \\\n      --numbers '+1 555 123 0001,+15551230002' --admin-email admin@clinic.example --out keys.zip --protect")]
+    #[command(
+        after_help = "Example:\n  fxe-client redeem --relay https://relay.example --token inv_... --org-name 'Clinic' \\\n      --numbers '+1 555 123 0001,+15551230002' --admin-email admin@clinic.example --out keys.zip --protect"
+    )]
     Redeem(RedeemArgs),
     /// Is a number on the network? Exit 0 yes (org and fingerprint shown), 3 no.
     #[command(after_help = "Example:\n  fxe-client lookup +15559870002 --json")]
@@ -72,7 +74,9 @@ pub enum Command {
         number: String,
     },
     /// Seal a PDF to the recipient and upload it; prints the message id.
-    #[command(after_help = "Examples:\n  fxe-client send --to +15559870002 --from +15551230001 scan.pdf\n  fxe-client send --to +15559870002 --from +15551230001 --from-name 'Front desk' scan.pdf --wait --json")]
+    #[command(
+        after_help = "Examples:\n  fxe-client send --to +15559870002 --from +15551230001 scan.pdf\n  fxe-client send --to +15559870002 --from +15551230001 --from-name 'Front desk' scan.pdf --wait --json"
+    )]
     Send(SendArgs),
     /// Received messages (newest first).
     #[command(after_help = "Example:\n  fxe-client inbox --status queued --json")]
@@ -81,13 +85,13 @@ pub enum Command {
     #[command(after_help = "Example:\n  fxe-client outbox --status delivered")]
     Outbox(ListArgs),
     /// Fetch, open and verify queued faxes, save each PDF atomically, then sign its receipt.
-    #[command(after_help = "Examples:\n  fxe-client receive --out-dir ./incoming\n  fxe-client receive --out-dir ./incoming --watch --interval 5 --json")]
+    #[command(
+        after_help = "Examples:\n  fxe-client receive --out-dir ./incoming\n  fxe-client receive --out-dir ./incoming --watch --interval 5 --json"
+    )]
     Receive(ReceiveArgs),
     /// A message's status, with its receipt or refusal verified.
     #[command(after_help = "Example:\n  fxe-client status 0f8e3a52-5d7c-4b1e-9a0f-6c2d1e4b7a90")]
-    Status {
-        message_id: String,
-    },
+    Status { message_id: String },
     /// Refuse a queued fax with a signed refusal.
     #[command(after_help = "Example:\n  fxe-client reject 0f8e3a52-5d7c-4b1e-9a0f-6c2d1e4b7a90 --reason policy")]
     Reject {
@@ -204,7 +208,9 @@ pub enum ApiKeyCommand {
 #[derive(Subcommand, Debug)]
 pub enum WebhookCommand {
     /// Check a webhook delivery by hand: exit 0 when the signature verifies.
-    #[command(after_help = "Example:\n  fxe-client webhook verify --secret whsec_... \\\n      --header 'X-FXE-Timestamp: 1767225600' --header 'X-FXE-Signature: v1=...' --body-file body.json")]
+    #[command(
+        after_help = "Example:\n  fxe-client webhook verify --secret whsec_... \\\n      --header 'X-FXE-Timestamp: 1767225600' --header 'X-FXE-Signature: v1=...' --body-file body.json"
+    )]
     Verify {
         #[arg(long, env = "FXE_WEBHOOK_SECRET", hide_env_values = true)]
         secret: String,

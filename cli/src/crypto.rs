@@ -57,7 +57,9 @@ pub fn open_to_file(
     let reader = BufReader::with_capacity(1 << 20, reader);
     match envelope::open_stream(env, sender_identity, sender_bundle, recipient, reader, writer) {
         Ok(()) => {}
-        Err(fxe_protocol::Error::Io(e)) => return Err(OpenFailure::Local(CliError::msg(format!("transfer failed: {e}")))),
+        Err(fxe_protocol::Error::Io(e)) => {
+            return Err(OpenFailure::Local(CliError::msg(format!("transfer failed: {e}"))));
+        }
         Err(e) => return Err(OpenFailure::Verification(e)),
     }
     files::publish(tmp, dest, false).map_err(OpenFailure::Local)

@@ -55,12 +55,19 @@ fn trust_hint(target: &str, offered_fingerprint: &str) -> String {
 }
 
 /// Checks an answer against the pins and records it; a change stops with exit 4.
-fn check_pins(state: &State, number: Option<&str>, target: &str, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<bool> {
+fn check_pins(
+    state: &State,
+    number: Option<&str>,
+    target: &str,
+    identity_pub: &[u8; 32],
+    bundle: &Bundle,
+) -> Result<bool> {
     let mut pins = state.load_pins()?;
     let before = pins.clone();
-    let status = pins
-        .check_and_record(number, identity_pub, bundle)
-        .map_err(|e| CliError::new(exit::PIN, "pin_mismatch", e.to_string()).with_hint(trust_hint(target, &ids::fingerprint(identity_pub))))?;
+    let status = pins.check_and_record(number, identity_pub, bundle).map_err(|e| {
+        CliError::new(exit::PIN, "pin_mismatch", e.to_string())
+            .with_hint(trust_hint(target, &ids::fingerprint(identity_pub)))
+    })?;
     if pins != before {
         state.save_pins(&pins)?;
     }
@@ -95,7 +102,8 @@ pub fn lookup(relay: &Relay, state: &State, number: &str) -> Result<Option<Verif
 
 /// An org, its identity, and every bundle it published, each verified against the identity.
 fn org_keys(relay: &Relay, org_id: &str) -> Result<OrgKeys> {
-    fxe_protocol::encoding::validate_id32("org_id", org_id).map_err(|e| CliError::new(exit::USAGE, "invalid_org_id", e.to_string()))?;
+    fxe_protocol::encoding::validate_id32("org_id", org_id)
+        .map_err(|e| CliError::new(exit::USAGE, "invalid_org_id", e.to_string()))?;
     let org: OrgPublic = relay.get(&format!("/orgs/{org_id}"))?;
     let bundles: OrgBundles = relay.get(&format!("/orgs/{org_id}/bundles"))?;
     directory::verify_org(org_id, org, bundles).map_err(|e| unverifiable(&format!("org {org_id}"), e))
@@ -115,13 +123,28 @@ pub fn org_bundle(relay: &Relay, state: &State, org_id: &str, bundle_id: &str) -
 /// pins are replaced with what the relay offers now, if it matches.
 pub fn trust(relay: &Relay, state: &State, target: &str, fingerprint: &str) -> Result<Verified> {
     let verified = if target.starts_with('+') || target.starts_with("00") {
-        let number = fxe_protocol::e164::normalize(target).map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
+        let number = fxe_protocol::e164::normalize(target)
+            .map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
         let o = directory_entry(relay, &number)?.ok_or_else(|| CliError::not_on_network(&number))?;
-        Verified { number: Some(number), org_id: o.org_id, org_name: o.org_name, identity_pub: o.identity_pub, bundle: o.bundle, first_contact: false }
+        Verified {
+            number: Some(number),
+            org_id: o.org_id,
+            org_name: o.org_name,
+            identity_pub: o.identity_pub,
+            bundle: o.bundle,
+            first_contact: false,
+        }
     } else {
         let org = org_keys(relay, target)?;
         let bundle = org.newest_active().map_err(|e| unverifiable(target, e))?.clone();
-        Verified { number: None, org_id: org.org_id, org_name: org.org_name, identity_pub: org.identity_pub, bundle, first_contact: false }
+        Verified {
+            number: None,
+            org_id: org.org_id,
+            org_name: org.org_name,
+            identity_pub: org.identity_pub,
+            bundle,
+            first_contact: false,
+        }
     };
     let mut pins = state.load_pins()?;
     pins.trust(verified.number.as_deref(), &verified.identity_pub, &verified.bundle, fingerprint).map_err(|e| {

@@ -79,11 +79,7 @@ impl Relay {
 
     fn send(&self, req: RequestBuilder) -> Result<Response> {
         let res = req.send().map_err(|e| self.transport_error(e))?;
-        if res.status().is_success() {
-            Ok(res)
-        } else {
-            Err(api_error(res))
-        }
+        if res.status().is_success() { Ok(res) } else { Err(api_error(res)) }
     }
 
     pub fn transport_error(&self, e: reqwest::Error) -> CliError {
@@ -93,7 +89,11 @@ impl Relay {
             detail = src.to_string();
             inner = src;
         }
-        CliError::new(exit::UNREACHABLE, "relay_unreachable", format!("cannot reach the relay at {}: {detail}", self.base))
+        CliError::new(
+            exit::UNREACHABLE,
+            "relay_unreachable",
+            format!("cannot reach the relay at {}: {detail}", self.base),
+        )
     }
 
     /// A JSON call; `body` is sent as JSON with its SHA-256 signed.
@@ -109,7 +109,8 @@ impl Relay {
         let res = self.send(req)?;
         let text = res.text().map_err(|e| self.transport_error(e))?;
         let text = if text.is_empty() { "null" } else { &text };
-        serde_json::from_str(text).map_err(|e| CliError::msg(format!("unexpected answer from the relay to {path}: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| CliError::msg(format!("unexpected answer from the relay to {path}: {e}")))
     }
 
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -152,10 +153,13 @@ fn api_error(res: Response) -> CliError {
         (401, _) | (403, "forbidden") => exit::AUTH,
         _ => exit::ERROR,
     };
-    let mut err = CliError::new(exit_code, code.clone(), format!("the relay refused ({} {code}): {message}", status.as_u16()));
+    let mut err =
+        CliError::new(exit_code, code.clone(), format!("the relay refused ({} {code}): {message}", status.as_u16()));
     err.status = Some(status.as_u16());
     if exit_code == exit::AUTH {
-        err = err.with_hint("check that keys.zip belongs to this relay and that its API key is not revoked and has the needed scope");
+        err = err.with_hint(
+            "check that keys.zip belongs to this relay and that its API key is not revoked and has the needed scope",
+        );
     }
     err
 }

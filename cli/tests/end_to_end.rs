@@ -27,7 +27,20 @@ fn send_receive_and_verified_receipt() {
 
     // A sends and waits; B receives meanwhile.
     let sender = common::client(a.path())
-        .args(["send", "--to", "+15550000002", "--from", "+15550000001", "--from-name", "Front desk", "scan.pdf", "--wait", "--timeout", "60", "--json"])
+        .args([
+            "send",
+            "--to",
+            "+15550000002",
+            "--from",
+            "+15550000001",
+            "--from-name",
+            "Front desk",
+            "scan.pdf",
+            "--wait",
+            "--timeout",
+            "60",
+            "--json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -75,7 +88,18 @@ fn echo_number_sends_the_fax_back() {
     let a = Org::redeem(&relay, "Clinic A", "+15550000011");
     let fax = pdf_bytes(40_000, 2);
     std::fs::write(a.path().join("scan.pdf"), &fax).unwrap();
-    let r = a.run(&["send", "--to", "+10000000000", "--from", "+15550000011", "scan.pdf", "--wait", "--timeout", "30", "--json"]);
+    let r = a.run(&[
+        "send",
+        "--to",
+        "+10000000000",
+        "--from",
+        "+15550000011",
+        "scan.pdf",
+        "--wait",
+        "--timeout",
+        "30",
+        "--json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["receipt_verified"], true);
     let files = a.receive_until("echo", 1);

@@ -72,7 +72,19 @@ fn bad_inputs_give_one_line_errors_and_exit_codes() {
 
     // redeem never overwrites keys.zip.
     let token = relay.invite();
-    let r = a.run(&["redeem", "--relay", &relay.base_url, "--token", &token, "--org-name", "C", "--numbers", "+15550000043", "--admin-email", "c@example.org"]);
+    let r = a.run(&[
+        "redeem",
+        "--relay",
+        &relay.base_url,
+        "--token",
+        &token,
+        "--org-name",
+        "C",
+        "--numbers",
+        "+15550000043",
+        "--admin-email",
+        "c@example.org",
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("refusing to overwrite"), "{}", r.stderr);
 }
@@ -98,7 +110,11 @@ fn passphrases_machine_keys_rotation_and_api_keys() {
     assert!(r.stderr.contains("passphrase"), "{}", r.stderr);
     let r = a.run(&["keys", "show", "--keys", "gw.zip", "--passphrase", "wrong"]);
     r.assert_one_line_error();
-    let r = common::client(a.path()).args(["keys", "show", "--keys", "gw.zip", "--json"]).env("FXE_PASSPHRASE", "correct horse").output().unwrap();
+    let r = common::client(a.path())
+        .args(["keys", "show", "--keys", "gw.zip", "--json"])
+        .env("FXE_PASSPHRASE", "correct horse")
+        .output()
+        .unwrap();
     let r: common::Run = r.into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["kind"], "machine");
@@ -107,7 +123,18 @@ fn passphrases_machine_keys_rotation_and_api_keys() {
 
     // The machine keys send; they cannot rotate.
     std::fs::write(a.path().join("scan.pdf"), pdf_bytes(3_000, 5)).unwrap();
-    let r = a.run(&["send", "--keys", "gw.zip", "--passphrase", "correct horse", "--to", "+15550000052", "--from", "+15550000051", "scan.pdf"]);
+    let r = a.run(&[
+        "send",
+        "--keys",
+        "gw.zip",
+        "--passphrase",
+        "correct horse",
+        "--to",
+        "+15550000052",
+        "--from",
+        "+15550000051",
+        "scan.pdf",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = a.run(&["rotate-bundle", "--keys", "gw.zip", "--passphrase", "correct horse"]);
     r.assert_one_line_error();
@@ -142,10 +169,15 @@ fn passphrases_machine_keys_rotation_and_api_keys() {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert_eq!(a.run(&["api-key", "revoke", &key_id]).code, 0);
     let shown = a.run(&["keys", "show", "--json"]).json();
-    assert!(!shown["api_keys"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str()), "dropped from keys.zip");
+    assert!(
+        !shown["api_keys"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str()),
+        "dropped from keys.zip"
+    );
     assert_eq!(a.run(&["receive", "--out-dir", "in"]).code, 0, "receive signs with a key still valid");
     let list = a.run(&["api-key", "list", "--json"]).json();
-    assert!(list["items"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str() && !k["revoked_at"].is_null()));
+    assert!(
+        list["items"].as_array().unwrap().iter().any(|k| k["key_id"] == key_id.as_str() && !k["revoked_at"].is_null())
+    );
 }
 
 #[test]
@@ -157,7 +189,14 @@ fn changed_pins_stop_with_exit_4_until_trusted() {
     // Pretend the number belonged to another org before (as after a substitution).
     let pins_path = a.path().join("fxe-pins.json");
     let pins = std::fs::read_to_string(&pins_path).unwrap();
-    std::fs::write(&pins_path, pins.replace(&format!("\"+15550000062\": \"{}\"", b.org_id), &format!("\"+15550000062\": \"{}\"", "ab".repeat(16)))).unwrap();
+    std::fs::write(
+        &pins_path,
+        pins.replace(
+            &format!("\"+15550000062\": \"{}\"", b.org_id),
+            &format!("\"+15550000062\": \"{}\"", "ab".repeat(16)),
+        ),
+    )
+    .unwrap();
     let r = a.run(&["lookup", "+15550000062"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stderr.contains("KEY CHANGE"), "{}", r.stderr);
@@ -193,14 +232,48 @@ fn webhook_verify_checks_both_signature_schemes() {
     let s = secret.to_secret_string();
     let fxe_sig = format!("X-FXE-Signature: {}", secret.fxe_signature(now, body));
     let ts = format!("X-FXE-Timestamp: {now}");
-    let r = run(dir.path(), &["webhook", "verify", "--secret", &s, "--header", &ts, "--header", &fxe_sig, "--body-file", "body.json", "--json"]);
+    let r = run(
+        dir.path(),
+        &[
+            "webhook",
+            "verify",
+            "--secret",
+            &s,
+            "--header",
+            &ts,
+            "--header",
+            &fxe_sig,
+            "--body-file",
+            "body.json",
+            "--json",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["valid"], true);
     let std_sig = format!("webhook-signature: {}", secret.standard_signature("e1", now, body));
-    let r = run(dir.path(), &["webhook", "verify", "--secret", &s, "--header", "webhook-id: e1", "--header", &format!("webhook-timestamp: {now}"), "--header", &std_sig, "--body-file", "body.json"]);
+    let r = run(
+        dir.path(),
+        &[
+            "webhook",
+            "verify",
+            "--secret",
+            &s,
+            "--header",
+            "webhook-id: e1",
+            "--header",
+            &format!("webhook-timestamp: {now}"),
+            "--header",
+            &std_sig,
+            "--body-file",
+            "body.json",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::write(dir.path().join("body.json"), b"{}").unwrap();
-    let r = run(dir.path(), &["webhook", "verify", "--secret", &s, "--header", &ts, "--header", &fxe_sig, "--body-file", "body.json"]);
+    let r = run(
+        dir.path(),
+        &["webhook", "verify", "--secret", &s, "--header", &ts, "--header", &fxe_sig, "--body-file", "body.json"],
+    );
     assert_eq!(r.code, 1);
     r.assert_one_line_error();
 }

@@ -77,7 +77,10 @@ pub fn fixture() -> &'static Fixture {
             identity_pub: recipient_pub,
             identity: Some(recipient_identity.clone()),
             bundles: vec![recipient.clone()],
-            api_keys: vec![StoredApiKey { key: ApiKey::from_seed(&[9; 32]), scopes: vec!["send".into(), "receive".into()] }],
+            api_keys: vec![StoredApiKey {
+                key: ApiKey::from_seed(&[9; 32]),
+                scopes: vec!["send".into(), "receive".into()],
+            }],
             created_at: 1_700_000_001,
         };
         Fixture {
@@ -119,7 +122,8 @@ fn open_both(fx: &Fixture, env: &Envelope, ct: &[u8], step: usize) {
     let sender_pub = fx.sender_identity.public();
     let mem = envelope::open(env, &sender_pub, &fx.sender.bundle, &rec, ct);
     let mut out = Vec::new();
-    let streamed = envelope::open_stream(env, &sender_pub, &fx.sender.bundle, &rec, ShortReader { data: ct, step }, &mut out);
+    let streamed =
+        envelope::open_stream(env, &sender_pub, &fx.sender.bundle, &rec, ShortReader { data: ct, step }, &mut out);
     if let Ok(pt) = &mem {
         assert!(pt[..] == fx.plaintext[..], "an envelope opened to something that was never sealed");
     }
@@ -282,8 +286,15 @@ pub fn request_headers(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
     let lines: Vec<&str> = s.split('\n').collect();
     let line = |i: usize| lines.get(i).copied();
-    let names = [request::HEADER_KEY, request::HEADER_TIMESTAMP, request::HEADER_CONTENT_SHA256, request::HEADER_NONCE, request::HEADER_SIGNATURE];
-    let get = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name)).and_then(line).filter(|v| !v.is_empty());
+    let names = [
+        request::HEADER_KEY,
+        request::HEADER_TIMESTAMP,
+        request::HEADER_CONTENT_SHA256,
+        request::HEADER_NONCE,
+        request::HEADER_SIGNATURE,
+    ];
+    let get =
+        |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name)).and_then(line).filter(|v| !v.is_empty());
     let method = line(5).unwrap_or("GET");
     let path = line(6).unwrap_or("/");
     let body = line(7).unwrap_or("").as_bytes();
@@ -369,16 +380,38 @@ fn tagged(tag: u8, body: &[u8]) -> Vec<u8> {
 pub fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let fx = fixture();
     let receipt = Receipt::make(&fx.envelope, std::slice::from_ref(&fx.recipient), 1_700_000_200).expect("receipt");
-    let refusal = Refusal::make(&fx.envelope, std::slice::from_ref(&fx.recipient), 1_700_000_200, RefusalReason::NotAPdf).expect("refusal");
+    let refusal =
+        Refusal::make(&fx.envelope, std::slice::from_ref(&fx.recipient), 1_700_000_200, RefusalReason::NotAPdf)
+            .expect("refusal");
     let mut pins = PinStore::new();
     pins.record(Some("+15550000002"), &fx.recipient_identity.public(), &fx.recipient.bundle);
     let plain = keyszip::write(&fx.keys, None).expect("keys.zip");
     let protected = keyszip::write(&fx.keys, Some(PASSPHRASE)).expect("keys.zip");
     let machine = keyszip::write(&fx.keys.machine(), None).expect("keys.zip");
-    let h = request::sign_request_with_nonce(&fx.api_key, "POST", "/api/v1/messages", 1_767_230_000, Body::Bytes(b"{}"), &[7; 16]);
-    let headers = format!("{}\n{}\n{}\n{}\n{}\nPOST\n/api/v1/messages\n{{}}", h.key, h.timestamp, h.content_sha256, h.nonce, h.signature);
-    let u = request::sign_request_with_nonce(&fx.api_key, "PUT", "/api/v1/messages/x/content", 1_767_230_000, Body::Unsigned, &[8; 16]);
-    let unsigned = format!("{}\n{}\n{}\n{}\n{}\nPUT\n/api/v1/messages/x/content\n", u.key, u.timestamp, u.content_sha256, u.nonce, u.signature);
+    let h = request::sign_request_with_nonce(
+        &fx.api_key,
+        "POST",
+        "/api/v1/messages",
+        1_767_230_000,
+        Body::Bytes(b"{}"),
+        &[7; 16],
+    );
+    let headers = format!(
+        "{}\n{}\n{}\n{}\n{}\nPOST\n/api/v1/messages\n{{}}",
+        h.key, h.timestamp, h.content_sha256, h.nonce, h.signature
+    );
+    let u = request::sign_request_with_nonce(
+        &fx.api_key,
+        "PUT",
+        "/api/v1/messages/x/content",
+        1_767_230_000,
+        Body::Unsigned,
+        &[8; 16],
+    );
+    let unsigned = format!(
+        "{}\n{}\n{}\n{}\n{}\nPUT\n/api/v1/messages/x/content\n",
+        u.key, u.timestamp, u.content_sha256, u.nonce, u.signature
+    );
     // One of every edit, each at a harmless position.
     let edits: Vec<u8> = (0u8..18).flat_map(|op| [op, 1, 0, 3]).collect();
     vec![

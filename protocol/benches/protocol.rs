@@ -27,11 +27,21 @@ const MIB: u64 = 1024 * 1024;
 const LARGEST: u64 = fxe_protocol::MAX_CIPHERTEXT_LEN - 100 * 16;
 
 /// Runs `routine` under criterion and returns the median time per iteration of the same runs.
-fn measure(c: &mut Criterion, group: &str, id: &str, bytes: Option<u64>, big: bool, mut routine: impl FnMut()) -> Duration {
+fn measure(
+    c: &mut Criterion,
+    group: &str,
+    id: &str,
+    bytes: Option<u64>,
+    big: bool,
+    mut routine: impl FnMut(),
+) -> Duration {
     let timings = RefCell::new(Timings::default());
     let mut g = c.benchmark_group(group);
     if big {
-        g.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+        g.sample_size(10)
+            .sampling_mode(SamplingMode::Flat)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(3));
     } else {
         g.sample_size(30).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_millis(1500));
     }
@@ -160,7 +170,9 @@ fn main() {
     let pairs = h.pairs();
     let api_pub = key.public();
     let t = measure(&mut c, "request", "verify", None, false, || {
-        let auth = RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v)).unwrap().unwrap();
+        let auth = RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v))
+            .unwrap()
+            .unwrap();
         auth.verify_signature(&api_pub, "POST", path).unwrap();
         auth.check_body(&fxe_protocol::transcript::sha256(body), false).unwrap();
     });

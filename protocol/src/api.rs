@@ -328,8 +328,8 @@ pub struct AuditEntry {
 mod openapi_schemas {
     use super::{Bundle, Envelope, Receipt, Refusal};
     use std::borrow::Cow;
-    use utoipa::openapi::schema::{AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
     use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
     use utoipa::{PartialSchema, ToSchema};
 
     const B64U: &str = "^[A-Za-z0-9_-]*$";
@@ -352,7 +352,9 @@ mod openapi_schemas {
         let mut o = ObjectBuilder::new().description(Some(description));
         for (name, field) in fields {
             let property = match field {
-                Field::Text(d, pattern) => ObjectBuilder::new().schema_type(Type::String).description(Some(*d)).pattern(*pattern),
+                Field::Text(d, pattern) => {
+                    ObjectBuilder::new().schema_type(Type::String).description(Some(*d)).pattern(*pattern)
+                }
                 Field::Bytes(d, n) => ObjectBuilder::new()
                     .schema_type(Type::String)
                     .description(Some(format!("{d} (b64u, {n} bytes)")))
@@ -364,8 +366,14 @@ mod openapi_schemas {
                     .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
                     .minimum(Some(0))
                     .description(Some(*d)),
-                Field::Enum(d, values) => ObjectBuilder::new().schema_type(Type::String).description(Some(*d)).enum_values(Some(values.iter().copied())),
-                Field::Version => ObjectBuilder::new().schema_type(Type::Integer).description(Some("protocol version")).enum_values(Some([1])),
+                Field::Enum(d, values) => ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(*d))
+                    .enum_values(Some(values.iter().copied())),
+                Field::Version => ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .description(Some("protocol version"))
+                    .enum_values(Some([1])),
             };
             o = o.property(*name, property).required(*name);
         }

@@ -87,20 +87,21 @@ impl ApiKey {
     /// Parses a secret string, checking its key id matches its seed.
     pub fn parse_secret(s: &str) -> Result<ApiKey> {
         let s = s.trim();
-        let rest = s
-            .strip_prefix("fxe_sk_")
-            .ok_or_else(|| Error::invalid("API secret", "must start with fxe_sk_"))?;
-        let (id_hex, seed_b64) = rest
-            .split_once('_')
-            .ok_or_else(|| Error::invalid("API secret", "must be fxe_sk_<key id>_<secret>"))?;
-        validate_key_id(&format!("ak_{id_hex}")).map_err(|_| Error::invalid("API secret", "the key id part must be 24 lowercase hex characters"))?;
-        let seed = Zeroizing::new(
-            encoding::b64u_fixed::<32>("API secret", seed_b64)
-                .map_err(|_| Error::invalid("API secret", "the secret part must be 43 base64url characters (32 bytes)"))?,
-        );
+        let rest = s.strip_prefix("fxe_sk_").ok_or_else(|| Error::invalid("API secret", "must start with fxe_sk_"))?;
+        let (id_hex, seed_b64) =
+            rest.split_once('_').ok_or_else(|| Error::invalid("API secret", "must be fxe_sk_<key id>_<secret>"))?;
+        validate_key_id(&format!("ak_{id_hex}"))
+            .map_err(|_| Error::invalid("API secret", "the key id part must be 24 lowercase hex characters"))?;
+        let seed =
+            Zeroizing::new(encoding::b64u_fixed::<32>("API secret", seed_b64).map_err(|_| {
+                Error::invalid("API secret", "the secret part must be 43 base64url characters (32 bytes)")
+            })?);
         let key = ApiKey::from_seed(&seed);
         if key.key_id[3..] != *id_hex {
-            return Err(Error::invalid("API secret", "the key id does not match the secret (a truncated or altered secret?)"));
+            return Err(Error::invalid(
+                "API secret",
+                "the key id does not match the secret (a truncated or altered secret?)",
+            ));
         }
         Ok(key)
     }

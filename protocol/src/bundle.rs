@@ -52,13 +52,7 @@ mod serde_kem_pub {
 }
 
 fn tbs(org_id: &str, created_at: u64, kem_pub: &[u8], sign_pub: &[u8; 32]) -> Vec<u8> {
-    Transcript::new("fxe/v1 bundle")
-        .str(org_id)
-        .u64(created_at)
-        .str(KEM_ALG)
-        .bytes(kem_pub)
-        .bytes(sign_pub)
-        .finish()
+    Transcript::new("fxe/v1 bundle").str(org_id).u64(created_at).str(KEM_ALG).bytes(kem_pub).bytes(sign_pub).finish()
 }
 
 impl Bundle {
@@ -136,7 +130,12 @@ impl BundleKeys {
         Ok(Self::from_parts(identity, created_at, kem, signing))
     }
 
-    pub fn from_seeds(identity: &IdentityKey, created_at: u64, kem_seed: &[u8; 32], sign_seed: &[u8; 32]) -> BundleKeys {
+    pub fn from_seeds(
+        identity: &IdentityKey,
+        created_at: u64,
+        kem_seed: &[u8; 32],
+        sign_seed: &[u8; 32],
+    ) -> BundleKeys {
         Self::from_parts(identity, created_at, KemSecret::from_seed(kem_seed), SecretSigningKey::from_seed(sign_seed))
     }
 

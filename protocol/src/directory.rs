@@ -45,7 +45,13 @@ pub fn verify_entry(asked: &str, entry: DirectoryEntry) -> Result<NumberOwner> {
     }
     let id = identity(&entry.identity_pub, &entry.org_id)?;
     entry.bundle.verify(&id).map_err(|e| unverifiable(e.to_string()))?;
-    Ok(NumberOwner { number: entry.number, org_id: entry.org_id, org_name: entry.org_name, identity_pub: id, bundle: entry.bundle })
+    Ok(NumberOwner {
+        number: entry.number,
+        org_id: entry.org_id,
+        org_name: entry.org_name,
+        identity_pub: id,
+        bundle: entry.bundle,
+    })
 }
 
 /// An org and every bundle it published, verified against its identity.
@@ -149,9 +155,16 @@ mod tests {
         let (identity, id, keys) = org();
         let org_id = ids::org_id(&id);
         let newer = BundleKeys::generate(&identity, 1_800_000_100).unwrap();
-        let public = OrgPublic { org_id: org_id.clone(), org_name: "Clinic".into(), identity_pub: crate::encoding::b64u_encode(&id), fingerprint: String::new() };
+        let public = OrgPublic {
+            org_id: org_id.clone(),
+            org_name: "Clinic".into(),
+            identity_pub: crate::encoding::b64u_encode(&id),
+            fingerprint: String::new(),
+        };
         let item = |b: &BundleKeys, active| OrgBundle { bundle: b.bundle.clone(), active, retired_at: None };
-        let ok = verify_org(&org_id, public.clone(), OrgBundles { items: vec![item(&newer, true), item(&keys, false)] }).unwrap();
+        let ok =
+            verify_org(&org_id, public.clone(), OrgBundles { items: vec![item(&newer, true), item(&keys, false)] })
+                .unwrap();
         assert_eq!(ok.newest_active().unwrap().bundle_id, newer.bundle.bundle_id);
         assert_eq!(ok.bundle(&keys.bundle.bundle_id).unwrap().bundle_id, keys.bundle.bundle_id);
         assert!(ok.bundle("nope").is_err());

@@ -46,7 +46,12 @@ pub fn normalize(input: &str) -> Result<String> {
         match c {
             '0'..='9' => out.push(c),
             ' ' | '-' | '.' | '(' | ')' | '/' | '\u{a0}' => {}
-            _ => return Err(Error::invalid("number", format!("{input:?} contains {c:?}, which is not part of a fax number"))),
+            _ => {
+                return Err(Error::invalid(
+                    "number",
+                    format!("{input:?} contains {c:?}, which is not part of a fax number"),
+                ));
+            }
         }
     }
     validate("number", &out)?;

@@ -14,17 +14,13 @@ pub fn b64u_encode(bytes: &[u8]) -> String {
 
 /// Decodes strict base64url (no padding, canonical).
 pub fn b64u_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|e| Error::invalid(field, format!("not canonical unpadded base64url ({e})")))
+    URL_SAFE_NO_PAD.decode(s).map_err(|e| Error::invalid(field, format!("not canonical unpadded base64url ({e})")))
 }
 
 /// Decodes strict base64url of exactly `N` bytes.
 pub fn b64u_fixed<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
     let v = b64u_decode(field, s)?;
-    v.as_slice()
-        .try_into()
-        .map_err(|_| Error::invalid(field, format!("must be {N} bytes, got {}", v.len())))
+    v.as_slice().try_into().map_err(|_| Error::invalid(field, format!("must be {N} bytes, got {}", v.len())))
 }
 
 pub fn b64_std_encode(bytes: &[u8]) -> String {
@@ -33,9 +29,7 @@ pub fn b64_std_encode(bytes: &[u8]) -> String {
 
 /// Decodes standard base64 with padding, canonical.
 pub fn b64_std_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
-    STANDARD
-        .decode(s)
-        .map_err(|e| Error::invalid(field, format!("not canonical base64 ({e})")))
+    STANDARD.decode(s).map_err(|e| Error::invalid(field, format!("not canonical base64 ({e})")))
 }
 
 pub fn hex_encode(bytes: &[u8]) -> String {
@@ -80,11 +74,7 @@ pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
             19 => matches!(c, b'8' | b'9' | b'a' | b'b'),
             _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(field, "must be a lowercase hyphenated UUIDv4"))
-    }
+    if ok { Ok(()) } else { Err(Error::invalid(field, "must be a lowercase hyphenated UUIDv4")) }
 }
 
 /// A fresh random UUIDv4 (lowercase, hyphenated), e.g. for `message_id`.

@@ -83,14 +83,15 @@ fn derive_from_cek(cek: &[u8; 32], message_id: &str) -> Keys {
     Keys { payload_key, cek_commit: *commit }
 }
 
-fn kek(ss: &[u8; 32], message_id: &str, s_org: &str, s_bundle: &str, r_org: &str, r_bundle: &str) -> Zeroizing<[u8; 32]> {
-    let info = Transcript::new("fxe/v1 kek")
-        .str(message_id)
-        .str(s_org)
-        .str(s_bundle)
-        .str(r_org)
-        .str(r_bundle)
-        .finish();
+fn kek(
+    ss: &[u8; 32],
+    message_id: &str,
+    s_org: &str,
+    s_bundle: &str,
+    r_org: &str,
+    r_bundle: &str,
+) -> Zeroizing<[u8; 32]> {
+    let info = Transcript::new("fxe/v1 kek").str(message_id).str(s_org).str(s_bundle).str(r_org).str(r_bundle).finish();
     hkdf32(ss, &info)
 }
 
@@ -329,7 +330,10 @@ pub fn seal_stream<R: Read, W: Write>(
         let last = cur.len() < cs || stream::read_up_to(&mut reader, &mut next, cs)? == 0;
         written += cur.len() as u64 + stream::TAG_LEN;
         if written > MAX_CIPHERTEXT_LEN {
-            return Err(Error::invalid("plaintext", format!("too large: the sealed fax would exceed {MAX_CIPHERTEXT_LEN} bytes")));
+            return Err(Error::invalid(
+                "plaintext",
+                format!("too large: the sealed fax would exceed {MAX_CIPHERTEXT_LEN} bytes"),
+            ));
         }
         sealer.seal_in_place(&mut cur, last)?;
         writer.write_all(&cur).map_err(|e| Error::Io(e.to_string()))?;

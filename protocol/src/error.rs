@@ -118,9 +118,7 @@ impl RequestError {
         match self {
             RequestError::MalformedHeaders | RequestError::BadSignature => "bad_request_signature",
             RequestError::TimestampSkew => "timestamp_skew",
-            RequestError::BodyHashMismatch | RequestError::UnsignedPayloadNotAllowed => {
-                "body_hash_mismatch"
-            }
+            RequestError::BodyHashMismatch | RequestError::UnsignedPayloadNotAllowed => "body_hash_mismatch",
         }
     }
 }
@@ -132,21 +130,12 @@ pub enum PinError {
         "KEY CHANGE: {number} used to belong to org {pinned_org_id} but the relay now says org {offered_org_id} \
          (fingerprint {offered_fingerprint}). Check the new fingerprint with the recipient out of band before trusting it."
     )]
-    NumberOrgChanged {
-        number: String,
-        pinned_org_id: String,
-        offered_org_id: String,
-        offered_fingerprint: String,
-    },
+    NumberOrgChanged { number: String, pinned_org_id: String, offered_org_id: String, offered_fingerprint: String },
     #[error(
         "KEY CHANGE: org {org_id} is pinned to identity fingerprint {pinned_fingerprint} but the relay now offers {offered_fingerprint}. \
          Check it with the org out of band before trusting it."
     )]
-    IdentityChanged {
-        org_id: String,
-        pinned_fingerprint: String,
-        offered_fingerprint: String,
-    },
+    IdentityChanged { org_id: String, pinned_fingerprint: String, offered_fingerprint: String },
     #[error(
         "KEY ROLLBACK: the relay offers bundle {offered_bundle_id} of org {org_id} created at {offered_created_at}, \
          older than the newest bundle seen ({newest_bundle_id}, created at {newest_created_at})"

@@ -16,11 +16,7 @@ pub fn org_id(identity_pub: &[u8; 32]) -> String {
 /// The full fingerprint, 64 hex characters in 8 groups of 8 separated by spaces.
 pub fn fingerprint(identity_pub: &[u8; 32]) -> String {
     let h = encoding::hex_encode(&org_digest(identity_pub));
-    h.as_bytes()
-        .chunks(8)
-        .map(|c| core::str::from_utf8(c).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
+    h.as_bytes().chunks(8).map(|c| core::str::from_utf8(c).unwrap_or_default()).collect::<Vec<_>>().join(" ")
 }
 
 /// Compares a fingerprint a person typed (any spacing or case) with an identity.

@@ -36,9 +36,8 @@ impl KemSecret {
 
     /// Decapsulates; fails on a malformed ciphertext or an all-zero X25519 secret.
     pub fn decapsulate(&self, ct: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
-        let ct: &x_wing::Ciphertext = ct
-            .try_into()
-            .map_err(|_| Error::invalid("kem_ct", format!("must be {CIPHERTEXT_LEN} bytes")))?;
+        let ct: &x_wing::Ciphertext =
+            ct.try_into().map_err(|_| Error::invalid("kem_ct", format!("must be {CIPHERTEXT_LEN} bytes")))?;
         let ss = self.key.try_decapsulate(ct).map_err(|_| Error::Open(OpenError::Decapsulation))?;
         Ok(Zeroizing::new(ss.into()))
     }

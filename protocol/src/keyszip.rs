@@ -151,13 +151,14 @@ impl OrgKeys {
 
     /// Parses and validates `fxe-keys.json`.
     pub fn from_json(s: &str) -> Result<OrgKeys> {
-        let w: WireKeys = serde_json::from_str(s).map_err(|e| Error::KeysZip(format!("{KEYS_ENTRY} is malformed: {e}")))?;
+        let w: WireKeys =
+            serde_json::from_str(s).map_err(|e| Error::KeysZip(format!("{KEYS_ENTRY} is malformed: {e}")))?;
         let bad = |m: String| Error::KeysZip(m);
         if w.format != FORMAT {
             return Err(bad(format!("unsupported format {:?} (expected {FORMAT:?})", w.format)));
         }
-        let identity_pub = encoding::b64u_fixed::<32>("identity.public", &w.identity.public)
-            .map_err(|e| bad(e.to_string()))?;
+        let identity_pub =
+            encoding::b64u_fixed::<32>("identity.public", &w.identity.public).map_err(|e| bad(e.to_string()))?;
         crate::sign::parse_public("identity.public", &identity_pub).map_err(|e| bad(e.to_string()))?;
         if ids::org_id(&identity_pub) != w.org_id {
             return Err(bad("org_id does not belong to the identity key".into()));
@@ -165,7 +166,8 @@ impl OrgKeys {
         let identity = match &w.identity.secret {
             None => None,
             Some(s) => {
-                let seed = Zeroizing::new(encoding::b64u_fixed::<32>("identity.secret", s).map_err(|e| bad(e.to_string()))?);
+                let seed =
+                    Zeroizing::new(encoding::b64u_fixed::<32>("identity.secret", s).map_err(|e| bad(e.to_string()))?);
                 let id = IdentityKey::from_seed(&seed);
                 if id.public() != identity_pub {
                     return Err(bad("identity.secret does not match identity.public".into()));
@@ -193,9 +195,16 @@ impl OrgKeys {
                     b.bundle.created_at, prev.bundle.bundle_id, prev.bundle.created_at
                 )));
             }
-            let kem_seed = Zeroizing::new(encoding::b64u_fixed::<32>("kem_seed", &b.kem_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?);
-            let sign_seed = Zeroizing::new(encoding::b64u_fixed::<32>("sign_seed", &b.sign_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?);
-            bundles.push(BundleKeys::from_stored(b.bundle, &kem_seed, &sign_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?);
+            let kem_seed = Zeroizing::new(
+                encoding::b64u_fixed::<32>("kem_seed", &b.kem_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?,
+            );
+            let sign_seed = Zeroizing::new(
+                encoding::b64u_fixed::<32>("sign_seed", &b.sign_seed).map_err(|e| bad(format!("bundle {id}: {e}")))?,
+            );
+            bundles.push(
+                BundleKeys::from_stored(b.bundle, &kem_seed, &sign_seed)
+                    .map_err(|e| bad(format!("bundle {id}: {e}")))?,
+            );
         }
         let mut api_keys = Vec::with_capacity(w.api_keys.len());
         for k in w.api_keys {
@@ -264,7 +273,8 @@ pub fn write(keys: &OrgKeys, passphrase: Option<&str>) -> Result<Vec<u8>> {
         return Err(Error::KeysZip("the passphrase must not be empty".into()));
     }
     let json = keys.to_json();
-    OrgKeys::from_json(&json).map_err(|e| Error::KeysZip(format!("refusing to write keys that do not validate: {e}")))?;
+    OrgKeys::from_json(&json)
+        .map_err(|e| Error::KeysZip(format!("refusing to write keys that do not validate: {e}")))?;
     let mut zw = zip::ZipWriter::new_stream(Vec::new());
     let plain = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -285,7 +295,8 @@ fn open_archive(bytes: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>> {
     if bytes.len() > MAX_ZIP_LEN {
         return Err(Error::KeysZip(format!("file is larger than {} MiB: not a keys.zip", MAX_ZIP_LEN >> 20)));
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::KeysZip(format!("not a zip archive ({e})")))?;
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::KeysZip(format!("not a zip archive ({e})")))?;
     if archive.len() > MAX_ENTRIES {
         return Err(Error::KeysZip("too many entries: not a keys.zip".into()));
     }
@@ -322,7 +333,9 @@ fn keys_encryption(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, idx: usize) -> 
     }
     match archive.get_aes_verification_key_and_salt(idx) {
         Ok(Some(info)) if matches!(info.aes_mode, zip::AesMode::Aes256) => Ok(true),
-        Ok(Some(_)) => Err(Error::KeysZip(format!("{KEYS_ENTRY} is encrypted with a weaker AES key size; keys.zip uses AES-256"))),
+        Ok(Some(_)) => {
+            Err(Error::KeysZip(format!("{KEYS_ENTRY} is encrypted with a weaker AES key size; keys.zip uses AES-256")))
+        }
         Ok(None) => Err(Error::KeysZip(format!(
             "{KEYS_ENTRY} is encrypted with legacy ZipCrypto, which is not secure; keys.zip uses AES-256"
         ))),
@@ -350,13 +363,17 @@ pub fn read(bytes: &[u8], passphrase: Option<&str>) -> Result<OrgKeys> {
                 zip::result::ZipError::InvalidPassword => Error::WrongPassphrase,
                 e => Error::KeysZip(format!("cannot decrypt {KEYS_ENTRY}: {e}")),
             })?,
-            (false, _) => archive.by_index(idx).map_err(|e| Error::KeysZip(format!("cannot read {KEYS_ENTRY}: {e}")))?,
+            (false, _) => {
+                archive.by_index(idx).map_err(|e| Error::KeysZip(format!("cannot read {KEYS_ENTRY}: {e}")))?
+            }
         };
         // The decompressed size is bounded here, whatever the headers claim.
         file.take(MAX_JSON_LEN + 1).read_to_end(&mut json).map_err(|e| {
             if encrypted {
                 // AES: the authentication code failed (a 1-in-65536 wrong passphrase gets this far).
-                Error::KeysZip(format!("{KEYS_ENTRY} does not authenticate: the passphrase is wrong or the file is damaged ({e})"))
+                Error::KeysZip(format!(
+                    "{KEYS_ENTRY} does not authenticate: the passphrase is wrong or the file is damaged ({e})"
+                ))
             } else {
                 Error::KeysZip(format!("{KEYS_ENTRY} is damaged ({e})"))
             }

@@ -119,7 +119,12 @@ impl PinStore {
     }
 
     /// Checks and records in one step.
-    pub fn check_and_record(&mut self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<PinStatus, PinError> {
+    pub fn check_and_record(
+        &mut self,
+        number: Option<&str>,
+        identity_pub: &[u8; 32],
+        bundle: &Bundle,
+    ) -> Result<PinStatus, PinError> {
         let s = self.check(number, identity_pub, bundle)?;
         self.record(number, identity_pub, bundle);
         Ok(s)
@@ -127,7 +132,13 @@ impl PinStore {
 
     /// A person confirmed `fingerprint` out of band: replace the pins for this
     /// number and org with the offered identity and bundle.
-    pub fn trust(&mut self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle, fingerprint: &str) -> Result<()> {
+    pub fn trust(
+        &mut self,
+        number: Option<&str>,
+        identity_pub: &[u8; 32],
+        bundle: &Bundle,
+        fingerprint: &str,
+    ) -> Result<()> {
         if !ids::fingerprint_matches(identity_pub, fingerprint) {
             return Err(Error::invalid("fingerprint", "does not match the identity the relay offers; do not trust it"));
         }
@@ -150,10 +161,10 @@ impl PinStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use crate::bundle::BundleKeys;
     use crate::ids::IdentityKey;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn tofu_then_refuse_changes_until_trusted() {

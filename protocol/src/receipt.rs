@@ -85,7 +85,14 @@ fn receipt_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &s
     Transcript::new("fxe/v1 receipt").str(message_id).bytes(envelope_hash).str(org).str(bundle).u64(at).finish()
 }
 
-fn refusal_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &str, at: u64, reason: RefusalReason) -> Vec<u8> {
+fn refusal_tbs(
+    message_id: &str,
+    envelope_hash: &[u8; 32],
+    org: &str,
+    bundle: &str,
+    at: u64,
+    reason: RefusalReason,
+) -> Vec<u8> {
     Transcript::new("fxe/v1 refusal")
         .str(message_id)
         .bytes(envelope_hash)
@@ -133,7 +140,13 @@ impl Receipt {
     pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
         let b = signing_bundle(envelope, bundles)?;
         let envelope_hash = envelope.hash();
-        let t = receipt_tbs(&envelope.message_id, &envelope_hash, &envelope.recipient_org_id, &envelope.recipient_bundle_id, received_at);
+        let t = receipt_tbs(
+            &envelope.message_id,
+            &envelope_hash,
+            &envelope.recipient_org_id,
+            &envelope.recipient_bundle_id,
+            received_at,
+        );
         Ok(Receipt {
             message_id: envelope.message_id.clone(),
             envelope_hash,
@@ -161,23 +174,49 @@ impl Receipt {
     }
 
     pub fn tbs(&self) -> Vec<u8> {
-        receipt_tbs(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, self.received_at)
+        receipt_tbs(
+            &self.message_id,
+            &self.envelope_hash,
+            &self.recipient_org_id,
+            &self.recipient_bundle_id,
+            self.received_at,
+        )
     }
 
     /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
     /// (the bundle the envelope was sealed to, whose chain the caller verified).
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
         self.check_shape()?;
-        check_claims("receipt", &self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, envelope, recipient_bundle)?;
+        check_claims(
+            "receipt",
+            &self.message_id,
+            &self.envelope_hash,
+            &self.recipient_org_id,
+            &self.recipient_bundle_id,
+            envelope,
+            recipient_bundle,
+        )?;
         sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "receipt")
     }
 }
 
 impl Refusal {
-    pub fn make(envelope: &Envelope, bundles: &[BundleKeys], refused_at: u64, reason: RefusalReason) -> Result<Refusal> {
+    pub fn make(
+        envelope: &Envelope,
+        bundles: &[BundleKeys],
+        refused_at: u64,
+        reason: RefusalReason,
+    ) -> Result<Refusal> {
         let b = signing_bundle(envelope, bundles)?;
         let envelope_hash = envelope.hash();
-        let t = refusal_tbs(&envelope.message_id, &envelope_hash, &envelope.recipient_org_id, &envelope.recipient_bundle_id, refused_at, reason);
+        let t = refusal_tbs(
+            &envelope.message_id,
+            &envelope_hash,
+            &envelope.recipient_org_id,
+            &envelope.recipient_bundle_id,
+            refused_at,
+            reason,
+        );
         Ok(Refusal {
             message_id: envelope.message_id.clone(),
             envelope_hash,
@@ -206,12 +245,27 @@ impl Refusal {
     }
 
     pub fn tbs(&self) -> Vec<u8> {
-        refusal_tbs(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, self.refused_at, self.reason)
+        refusal_tbs(
+            &self.message_id,
+            &self.envelope_hash,
+            &self.recipient_org_id,
+            &self.recipient_bundle_id,
+            self.refused_at,
+            self.reason,
+        )
     }
 
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
         self.check_shape()?;
-        check_claims("refusal", &self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id, envelope, recipient_bundle)?;
+        check_claims(
+            "refusal",
+            &self.message_id,
+            &self.envelope_hash,
+            &self.recipient_org_id,
+            &self.recipient_bundle_id,
+            envelope,
+            recipient_bundle,
+        )?;
         sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "refusal")
     }
 }

@@ -19,7 +19,14 @@ pub const TIMESTAMP_WINDOW: u64 = 300;
 /// How long a `(key_id, nonce)` pair is remembered, in seconds.
 pub const REPLAY_WINDOW: u64 = 600;
 
-pub fn request_tbs(method: &str, path_and_query: &str, timestamp: &str, nonce: &str, content_sha256: &str, key_id: &str) -> Vec<u8> {
+pub fn request_tbs(
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    content_sha256: &str,
+    key_id: &str,
+) -> Vec<u8> {
     Transcript::new("fxe/v1 request")
         .str(method)
         .str(path_and_query)
@@ -74,7 +81,13 @@ impl SignedHeaders {
 }
 
 /// Signs a request with a fresh random nonce.
-pub fn sign_request(key: &ApiKey, method: &str, path_and_query: &str, timestamp: u64, body: Body<'_>) -> Result<SignedHeaders> {
+pub fn sign_request(
+    key: &ApiKey,
+    method: &str,
+    path_and_query: &str,
+    timestamp: u64,
+    body: Body<'_>,
+) -> Result<SignedHeaders> {
     Ok(sign_request_with_nonce(key, method, path_and_query, timestamp, body, &crate::random_bytes()?))
 }
 
@@ -163,7 +176,14 @@ impl RequestAuth {
         if apikey::key_id(api_pub) != self.key_id {
             return Err(RequestError::BadSignature);
         }
-        let t = request_tbs(method, path_and_query, &self.timestamp_str, &self.nonce, &self.content_sha256_str, &self.key_id);
+        let t = request_tbs(
+            method,
+            path_and_query,
+            &self.timestamp_str,
+            &self.nonce,
+            &self.content_sha256_str,
+            &self.key_id,
+        );
         sign::verify(api_pub, &t, &self.signature, "request").map_err(|_| RequestError::BadSignature)
     }
 
@@ -186,16 +206,15 @@ mod tests {
 
     fn parse(h: &SignedHeaders) -> RequestAuth {
         let pairs = h.pairs();
-        RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v))
-            .unwrap()
-            .unwrap()
+        RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v)).unwrap().unwrap()
     }
 
     #[test]
     fn sign_verify_and_tamper() {
         let k = ApiKey::from_seed(&[1; 32]);
         let body = br#"{"a":1}"#;
-        let h = sign_request_with_nonce(&k, "POST", "/api/v1/messages?x=%2B1", 1_700_000_000, Body::Bytes(body), &[7; 16]);
+        let h =
+            sign_request_with_nonce(&k, "POST", "/api/v1/messages?x=%2B1", 1_700_000_000, Body::Bytes(body), &[7; 16]);
         let a = parse(&h);
         a.verify_signature(&k.public(), "POST", "/api/v1/messages?x=%2B1").unwrap();
         a.check_body(&sha256(body), false).unwrap();
@@ -206,7 +225,10 @@ mod tests {
         assert_eq!(a.check_body(&sha256(b"{}"), false), Err(RequestError::BodyHashMismatch));
         let mut h2 = h.clone();
         h2.timestamp = "1700000001".into();
-        assert_eq!(parse(&h2).verify_signature(&k.public(), "POST", "/api/v1/messages?x=%2B1"), Err(RequestError::BadSignature));
+        assert_eq!(
+            parse(&h2).verify_signature(&k.public(), "POST", "/api/v1/messages?x=%2B1"),
+            Err(RequestError::BadSignature)
+        );
         let u = sign_request_with_nonce(&k, "PUT", "/c", 1, Body::Unsigned, &[7; 16]);
         assert_eq!(parse(&u).check_body(&sha256(b"x"), false), Err(RequestError::UnsignedPayloadNotAllowed));
         parse(&u).check_body(&sha256(b"x"), true).unwrap();

@@ -182,7 +182,8 @@ impl PayloadOpener {
         let split = buf.len() - TAG_LEN as usize;
         let tag: [u8; 16] = buf[split..].try_into().map_err(|_| Error::Open(OpenError::ChunkTag))?;
         buf.truncate(split);
-        let r = self.cipher.decrypt_inout_detached(&nonce(self.index, last), &[], buf.as_mut_slice().into(), &tag.into());
+        let r =
+            self.cipher.decrypt_inout_detached(&nonce(self.index, last), &[], buf.as_mut_slice().into(), &tag.into());
         if r.is_err() {
             zeroize::Zeroize::zeroize(buf);
             buf.clear();

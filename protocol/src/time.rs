@@ -57,7 +57,13 @@ pub fn parse_rfc3339_millis(s: &str) -> Result<i64> {
 pub fn parse_rfc3339(s: &str) -> Result<i64> {
     let bad = || Error::invalid("time", format!("{s:?} is not an RFC 3339 timestamp like 2026-01-31T12:00:00Z"));
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return Err(bad());
     }
     let num = |r: core::ops::Range<usize>| -> Result<i64> {

@@ -51,12 +51,6 @@ mod tests {
     #[test]
     fn encodes_label_nul_and_length_prefixed_fields() {
         let t = Transcript::new("ab").str("xyz").u64(258).bytes(&[]).finish();
-        assert_eq!(
-            t,
-            [
-                b'a', b'b', 0, 0, 0, 0, 3, b'x', b'y', b'z', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 1, 2, 0,
-                0, 0, 0
-            ]
-        );
+        assert_eq!(t, [b'a', b'b', 0, 0, 0, 0, 3, b'x', b'y', b'z', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0]);
     }
 }

@@ -26,9 +26,13 @@ impl WebhookSecret {
     }
 
     pub fn parse(s: &str) -> Result<Self> {
-        let b64 = s.trim().strip_prefix("whsec_").ok_or_else(|| Error::invalid("webhook secret", "must start with whsec_"))?;
+        let b64 = s
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or_else(|| Error::invalid("webhook secret", "must start with whsec_"))?;
         let v = Zeroizing::new(encoding::b64_std_decode("webhook secret", b64)?);
-        let b: [u8; 32] = v.as_slice().try_into().map_err(|_| Error::invalid("webhook secret", "must hold 32 bytes"))?;
+        let b: [u8; 32] =
+            v.as_slice().try_into().map_err(|_| Error::invalid("webhook secret", "must hold 32 bytes"))?;
         Ok(WebhookSecret(Zeroizing::new(b)))
     }
 
@@ -73,7 +77,14 @@ fn ct_contains(header: &str, want: &str) -> bool {
 
 /// Verifies an `X-FXE-Signature` header: one of its values must match, and the
 /// timestamp must be within `tolerance` seconds of `now`.
-pub fn verify_fxe(secret: &WebhookSecret, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64) -> Result<()> {
+pub fn verify_fxe(
+    secret: &WebhookSecret,
+    timestamp: &str,
+    signature_header: &str,
+    body: &[u8],
+    now: u64,
+    tolerance: u64,
+) -> Result<()> {
     let ts = encoding::parse_timestamp("X-FXE-Timestamp", timestamp)?;
     if ts.abs_diff(now) > tolerance {
         return Err(Error::invalid("X-FXE-Timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));
@@ -86,7 +97,15 @@ pub fn verify_fxe(secret: &WebhookSecret, timestamp: &str, signature_header: &st
 }
 
 /// Verifies the Standard Webhooks headers.
-pub fn verify_standard(secret: &WebhookSecret, id: &str, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64) -> Result<()> {
+pub fn verify_standard(
+    secret: &WebhookSecret,
+    id: &str,
+    timestamp: &str,
+    signature_header: &str,
+    body: &[u8],
+    now: u64,
+    tolerance: u64,
+) -> Result<()> {
     let ts = encoding::parse_timestamp("webhook-timestamp", timestamp)?;
     if ts.abs_diff(now) > tolerance {
         return Err(Error::invalid("webhook-timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));

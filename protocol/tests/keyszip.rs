@@ -185,7 +185,9 @@ fn machine_keys_zip_has_no_identity_secret() {
         let mut archive = zip::ZipArchive::new(Cursor::new(&zip[..])).unwrap();
         let mut json = String::new();
         match pass {
-            Some(p) => archive.by_name_decrypt(keyszip::KEYS_ENTRY, p.as_bytes()).unwrap().read_to_string(&mut json).unwrap(),
+            Some(p) => {
+                archive.by_name_decrypt(keyszip::KEYS_ENTRY, p.as_bytes()).unwrap().read_to_string(&mut json).unwrap()
+            }
             None => archive.by_name(keyszip::KEYS_ENTRY).unwrap().read_to_string(&mut json).unwrap(),
         };
         let v: Value = serde_json::from_str(&json).unwrap();
@@ -245,7 +247,10 @@ fn independent_reader_sees_the_documented_format() {
         assert_eq!(k, ["bundle", "kem_seed", "sign_seed"]);
         assert_eq!(b64(&b["kem_seed"]).len(), 32);
         let sign_seed: [u8; 32] = b64(&b["sign_seed"]).try_into().unwrap();
-        assert_eq!(ed25519_dalek::SigningKey::from_bytes(&sign_seed).verifying_key().to_bytes().to_vec(), b64(&b["bundle"]["sign_pub"]));
+        assert_eq!(
+            ed25519_dalek::SigningKey::from_bytes(&sign_seed).verifying_key().to_bytes().to_vec(),
+            b64(&b["bundle"]["sign_pub"])
+        );
         assert_eq!(b["bundle"]["org_id"], v["org_id"]);
         assert_eq!(b["bundle"]["kem_alg"], "X-Wing");
         assert_eq!(b64(&b["bundle"]["kem_pub"]).len(), 1216);
@@ -277,8 +282,16 @@ fn not_a_keys_zip() {
         ("a PDF", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec(), "not a zip"),
         ("zip without fxe-keys.json", build_zip(&[("README.txt", b"hello")]), "missing"),
         ("empty zip", build_zip(&[]), "missing"),
-        ("fxe-keys.json in a folder", build_zip(&[("keys/fxe-keys.json", keys.to_json().as_bytes())]), "unexpected entry"),
-        ("an extra entry", build_zip(&[("fxe-keys.json", keys.to_json().as_bytes()), ("notes.txt", b"x")]), "unexpected entry"),
+        (
+            "fxe-keys.json in a folder",
+            build_zip(&[("keys/fxe-keys.json", keys.to_json().as_bytes())]),
+            "unexpected entry",
+        ),
+        (
+            "an extra entry",
+            build_zip(&[("fxe-keys.json", keys.to_json().as_bytes()), ("notes.txt", b"x")]),
+            "unexpected entry",
+        ),
         ("garbage JSON", zip_with_json("{not json"), "malformed"),
         ("JSON array", zip_with_json("[]"), "malformed"),
         ("empty JSON", zip_with_json(""), "malformed"),
@@ -333,7 +346,8 @@ fn corrupted_bytes_never_panic() {
 fn duplicate_entry_names_are_refused() {
     let keys = org_keys();
     let other = OrgKeys { org_name: "Someone Else".into(), ..org_keys() };
-    let mut zip = build_zip(&[(keyszip::KEYS_ENTRY, keys.to_json().as_bytes()), ("fxe-keys.jsoX", other.to_json().as_bytes())]);
+    let mut zip =
+        build_zip(&[(keyszip::KEYS_ENTRY, keys.to_json().as_bytes()), ("fxe-keys.jsoX", other.to_json().as_bytes())]);
     // Rename the second entry in its local header and in the central directory.
     let needle = b"fxe-keys.jsoX";
     let mut n = 0;
@@ -409,44 +423,89 @@ fn inconsistent_keys_are_refused() {
     type Mutation = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Mutation, &str)> = vec![
         ("org_id of another identity", Box::new(move |v| v["org_id"] = json!(other.org_id())), "org_id"),
-        ("identity.public of another identity", Box::new(|v| v["identity"]["public"] = json!(b64(&IdentityKey::from_seed(&[9; 32]).public()))), "org_id"),
-        ("identity secret not matching", Box::new(|v| v["identity"]["secret"] = json!(b64(&[9; 32]))), "identity.secret"),
+        (
+            "identity.public of another identity",
+            Box::new(|v| v["identity"]["public"] = json!(b64(&IdentityKey::from_seed(&[9; 32]).public()))),
+            "org_id",
+        ),
+        (
+            "identity secret not matching",
+            Box::new(|v| v["identity"]["secret"] = json!(b64(&[9; 32]))),
+            "identity.secret",
+        ),
         ("identity secret null", Box::new(|v| v["identity"]["secret"] = Value::Null), "malformed"),
         ("identity secret too short", Box::new(|v| v["identity"]["secret"] = json!(b64(&[9; 31]))), "identity.secret"),
-        ("identity public small order", Box::new(|v| {
-            let mut p = [0u8; 32];
-            p[0] = 1;
-            v["identity"]["public"] = json!(b64(&p));
-        }), "identity.public"),
-        ("a bundle of another identity", {
-            let ob = serde_json::to_value(&other_bundle.bundle).unwrap();
-            Box::new(move |v| v["bundles"][0]["bundle"] = ob.clone())
-        }, "bundle"),
-        ("a bundle forged with another identity's signature", Box::new(|v| {
-            let mut b: fxe_protocol::bundle::Bundle = serde_json::from_value(v["bundles"][0]["bundle"].clone()).unwrap();
-            b.sig = IdentityKey::from_seed(&[9; 32]).sign(&b.tbs());
-            v["bundles"][0]["bundle"] = serde_json::to_value(&b).unwrap();
-        }), "does not verify"),
-        ("kem seed not matching its bundle", Box::new(|v| v["bundles"][1]["kem_seed"] = v["bundles"][0]["kem_seed"].clone()), "kem_seed"),
-        ("sign seed not matching its bundle", Box::new(|v| v["bundles"][0]["sign_seed"] = json!(b64(&[0; 32]))), "sign_seed"),
-        ("duplicate bundle", Box::new(|v| {
-            let b = v["bundles"][1].clone();
-            v["bundles"].as_array_mut().unwrap().push(b);
-        }), "twice"),
+        (
+            "identity public small order",
+            Box::new(|v| {
+                let mut p = [0u8; 32];
+                p[0] = 1;
+                v["identity"]["public"] = json!(b64(&p));
+            }),
+            "identity.public",
+        ),
+        (
+            "a bundle of another identity",
+            {
+                let ob = serde_json::to_value(&other_bundle.bundle).unwrap();
+                Box::new(move |v| v["bundles"][0]["bundle"] = ob.clone())
+            },
+            "bundle",
+        ),
+        (
+            "a bundle forged with another identity's signature",
+            Box::new(|v| {
+                let mut b: fxe_protocol::bundle::Bundle =
+                    serde_json::from_value(v["bundles"][0]["bundle"].clone()).unwrap();
+                b.sig = IdentityKey::from_seed(&[9; 32]).sign(&b.tbs());
+                v["bundles"][0]["bundle"] = serde_json::to_value(&b).unwrap();
+            }),
+            "does not verify",
+        ),
+        (
+            "kem seed not matching its bundle",
+            Box::new(|v| v["bundles"][1]["kem_seed"] = v["bundles"][0]["kem_seed"].clone()),
+            "kem_seed",
+        ),
+        (
+            "sign seed not matching its bundle",
+            Box::new(|v| v["bundles"][0]["sign_seed"] = json!(b64(&[0; 32]))),
+            "sign_seed",
+        ),
+        (
+            "duplicate bundle",
+            Box::new(|v| {
+                let b = v["bundles"][1].clone();
+                v["bundles"].as_array_mut().unwrap().push(b);
+            }),
+            "twice",
+        ),
         ("bundles newest first", Box::new(|v| v["bundles"].as_array_mut().unwrap().reverse()), "oldest first"),
         ("no bundle", Box::new(|v| v["bundles"] = json!([])), "no bundle"),
-        ("api key secret of another key id", Box::new(|v| v["api_keys"][0]["secret"] = v["api_keys"][1]["secret"].clone()), "belongs to"),
-        ("api key secret altered", Box::new(|v| {
-            let s = v["api_keys"][0]["secret"].as_str().unwrap().to_owned();
-            let mut c: Vec<char> = s.chars().collect();
-            let i = c.len() - 5;
-            c[i] = if c[i] == 'A' { 'B' } else { 'A' };
-            v["api_keys"][0]["secret"] = json!(c.into_iter().collect::<String>());
-        }), "api key"),
-        ("api key listed twice", Box::new(|v| {
-            let k = v["api_keys"][0].clone();
-            v["api_keys"].as_array_mut().unwrap().push(k);
-        }), "twice"),
+        (
+            "api key secret of another key id",
+            Box::new(|v| v["api_keys"][0]["secret"] = v["api_keys"][1]["secret"].clone()),
+            "belongs to",
+        ),
+        (
+            "api key secret altered",
+            Box::new(|v| {
+                let s = v["api_keys"][0]["secret"].as_str().unwrap().to_owned();
+                let mut c: Vec<char> = s.chars().collect();
+                let i = c.len() - 5;
+                c[i] = if c[i] == 'A' { 'B' } else { 'A' };
+                v["api_keys"][0]["secret"] = json!(c.into_iter().collect::<String>());
+            }),
+            "api key",
+        ),
+        (
+            "api key listed twice",
+            Box::new(|v| {
+                let k = v["api_keys"][0].clone();
+                v["api_keys"].as_array_mut().unwrap().push(k);
+            }),
+            "twice",
+        ),
         ("unknown scope", Box::new(|v| v["api_keys"][0]["scopes"] = json!(["send", "root"])), "scope"),
         ("no scope", Box::new(|v| v["api_keys"][0]["scopes"] = json!([])), "scopes"),
         ("another format", Box::new(|v| v["format"] = json!("fxe-keys/v2")), "format"),
@@ -454,33 +513,68 @@ fn inconsistent_keys_are_refused() {
         ("unknown top-level field", Box::new(|v| v["comment"] = json!("x")), "unknown field"),
         ("unknown identity field", Box::new(|v| v["identity"]["private"] = json!("x")), "unknown field"),
         ("unknown bundle entry field", Box::new(|v| v["bundles"][0]["active"] = json!(true)), "unknown field"),
-        ("unknown field inside a bundle", Box::new(|v| v["bundles"][0]["bundle"]["active"] = json!(true)), "unknown field"),
+        (
+            "unknown field inside a bundle",
+            Box::new(|v| v["bundles"][0]["bundle"]["active"] = json!(true)),
+            "unknown field",
+        ),
         ("unknown api key field", Box::new(|v| v["api_keys"][0]["label"] = json!("x")), "unknown field"),
         ("missing relay_url", Box::new(|v| drop(v.as_object_mut().unwrap().remove("relay_url"))), "missing field"),
-        ("missing identity.public", Box::new(|v| drop(v["identity"].as_object_mut().unwrap().remove("public"))), "missing field"),
-        ("missing kem_seed", Box::new(|v| drop(v["bundles"][0].as_object_mut().unwrap().remove("kem_seed"))), "missing field"),
+        (
+            "missing identity.public",
+            Box::new(|v| drop(v["identity"].as_object_mut().unwrap().remove("public"))),
+            "missing field",
+        ),
+        (
+            "missing kem_seed",
+            Box::new(|v| drop(v["bundles"][0].as_object_mut().unwrap().remove("kem_seed"))),
+            "missing field",
+        ),
         ("missing api_keys", Box::new(|v| drop(v.as_object_mut().unwrap().remove("api_keys"))), "missing field"),
         ("created_at as a string", Box::new(|v| v["created_at"] = json!("1700100001")), "invalid type"),
         ("created_at as a float", Box::new(|v| v["created_at"] = json!(1.5)), "invalid type"),
-        ("bundle created_at as a string", Box::new(|v| v["bundles"][0]["bundle"]["created_at"] = json!("1700000000")), "invalid type"),
-        ("identity as an array", Box::new(|v| {
-            let p = v["identity"]["public"].clone();
-            let s = v["identity"]["secret"].clone();
-            v["identity"] = json!([p, s]);
-        }), "invalid type"),
-        ("a bundle as an array", Box::new(|v| {
-            let b = v["bundles"][0]["bundle"].clone();
-            let arr: Vec<Value> = ["org_id", "created_at", "kem_alg", "kem_pub", "sign_pub", "bundle_id", "sig"].iter().map(|k| b[*k].clone()).collect();
-            v["bundles"][0]["bundle"] = Value::Array(arr);
-        }), "invalid type"),
-        ("padded b64u seed", Box::new(|v| {
-            let s = v["bundles"][0]["kem_seed"].as_str().unwrap().to_owned();
-            v["bundles"][0]["kem_seed"] = json!(format!("{s}="));
-        }), "kem_seed"),
-        ("uppercase org_id", Box::new(|v| {
-            let s = v["org_id"].as_str().unwrap().to_uppercase();
-            v["org_id"] = json!(s);
-        }), "org_id"),
+        (
+            "bundle created_at as a string",
+            Box::new(|v| v["bundles"][0]["bundle"]["created_at"] = json!("1700000000")),
+            "invalid type",
+        ),
+        (
+            "identity as an array",
+            Box::new(|v| {
+                let p = v["identity"]["public"].clone();
+                let s = v["identity"]["secret"].clone();
+                v["identity"] = json!([p, s]);
+            }),
+            "invalid type",
+        ),
+        (
+            "a bundle as an array",
+            Box::new(|v| {
+                let b = v["bundles"][0]["bundle"].clone();
+                let arr: Vec<Value> = ["org_id", "created_at", "kem_alg", "kem_pub", "sign_pub", "bundle_id", "sig"]
+                    .iter()
+                    .map(|k| b[*k].clone())
+                    .collect();
+                v["bundles"][0]["bundle"] = Value::Array(arr);
+            }),
+            "invalid type",
+        ),
+        (
+            "padded b64u seed",
+            Box::new(|v| {
+                let s = v["bundles"][0]["kem_seed"].as_str().unwrap().to_owned();
+                v["bundles"][0]["kem_seed"] = json!(format!("{s}="));
+            }),
+            "kem_seed",
+        ),
+        (
+            "uppercase org_id",
+            Box::new(|v| {
+                let s = v["org_id"].as_str().unwrap().to_uppercase();
+                v["org_id"] = json!(s);
+            }),
+            "org_id",
+        ),
     ];
     let good = keys_value();
     read_value(&good).unwrap();

@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use fxe_protocol::Error;
+use fxe_protocol::apikey::ApiKey;
 use fxe_protocol::bundle::{Bundle, BundleKeys};
 use fxe_protocol::envelope::{self, Envelope, Recipient};
 use fxe_protocol::error::{OpenError, RequestError};
@@ -14,7 +15,6 @@ use fxe_protocol::ids::IdentityKey;
 use fxe_protocol::kem::KemSecret;
 use fxe_protocol::receipt::{Receipt, Refusal, RefusalReason};
 use fxe_protocol::request::{self, Body, RequestAuth, SignedHeaders};
-use fxe_protocol::apikey::ApiKey;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 
@@ -226,7 +226,10 @@ fn resigned_header_tampering_reaches_the_right_check() {
         (("message_id", Box::new(|e| e.message_id = OTHER_MID.into())), OpenError::Unwrap),
         (("recipient_org_id", Box::new(|e| e.recipient_org_id = "0".repeat(32))), OpenError::WrongRecipientOrg),
         (("to_number", Box::new(|e| e.to_number = "+15550000009".into())), OpenError::WrongRecipientNumber),
-        (("recipient_bundle_id", Box::new(|e| e.recipient_bundle_id = "0".repeat(32))), OpenError::UnknownRecipientBundle),
+        (
+            ("recipient_bundle_id", Box::new(|e| e.recipient_bundle_id = "0".repeat(32))),
+            OpenError::UnknownRecipientBundle,
+        ),
         (("sender_org_id", Box::new(|e| e.sender_org_id = "0".repeat(32))), OpenError::SenderBundleMismatch),
         (("sender_bundle_id", Box::new(|e| e.sender_bundle_id = "0".repeat(32))), OpenError::SenderBundleMismatch),
         (("kem_ct (ML-KEM part)", Box::new(|e| e.kem_ct[0] ^= 1)), OpenError::Unwrap),
@@ -351,7 +354,11 @@ fn streaming_opener_never_writes_an_unauthenticated_byte() {
             for env in [resign_for(&f.s, &f.env, &ct), f.env.clone()] {
                 let (res, out) = open_stream_as(&f, &env, &ct[..]);
                 assert_eq!(res.unwrap_err(), Error::Open(OpenError::ChunkTag), "chunk {k}");
-                assert_eq!(out, f.pt[..k * CS as usize], "after a tag failure in chunk {k}, only chunks < {k} were written");
+                assert_eq!(
+                    out,
+                    f.pt[..k * CS as usize],
+                    "after a tag failure in chunk {k}, only chunks < {k} were written"
+                );
             }
         }
     }
@@ -396,7 +403,10 @@ fn sealing_with_a_bad_request_is_an_error_not_a_panic() {
     let r_pub = f.r.identity.public();
     for cs in [0, 1, 1000, CS - 1, 3 * CS, 32 * 1024 * 1024, u64::MAX] {
         let req = request(&f.s, &f.r, &r_pub, MID, cs);
-        assert!(matches!(envelope::seal(&req, &f.pt), Err(Error::Invalid { field: "chunk_size", .. })), "chunk size {cs}");
+        assert!(
+            matches!(envelope::seal(&req, &f.pt), Err(Error::Invalid { field: "chunk_size", .. })),
+            "chunk size {cs}"
+        );
         assert!(envelope::seal(&req, &[]).is_err(), "chunk size {cs}, empty");
     }
     let mut req = request(&f.s, &f.r, &r_pub, "not-a-uuid", CS);
@@ -425,7 +435,8 @@ fn a_plaintext_over_the_cap_is_refused() {
     // 100 chunks of 1 MiB: 104,857,600 + 1,600 bytes sealed, over the cap by the tags.
     let big = vec![0u8; 100 << 20];
     let mut sink = std::io::sink();
-    let err = envelope::seal_stream(&req, envelope::SealRandomness::random().unwrap(), &big[..], &mut sink).unwrap_err();
+    let err =
+        envelope::seal_stream(&req, envelope::SealRandomness::random().unwrap(), &big[..], &mut sink).unwrap_err();
     assert!(matches!(err, Error::Invalid { field: "plaintext", .. }), "{err:?}");
 }
 
@@ -444,16 +455,29 @@ fn wrong_recipient_org_number_bundle_or_key() {
     let mine = vec![f.r.bundle.clone()];
     // Another organization entirely.
     let c = Party::seeded(20, "+15550000003");
-    assert_eq!(try_open(&c.org_id(), &c.numbers, std::slice::from_ref(&c.bundle)), Error::Open(OpenError::WrongRecipientOrg));
+    assert_eq!(
+        try_open(&c.org_id(), &c.numbers, std::slice::from_ref(&c.bundle)),
+        Error::Open(OpenError::WrongRecipientOrg)
+    );
     // The right org, not one of its numbers.
     assert_eq!(try_open(&org, &["+15550000004".to_string()], &mine), Error::Open(OpenError::WrongRecipientNumber));
     assert_eq!(try_open(&org, &[], &mine), Error::Open(OpenError::WrongRecipientNumber));
     // The right org and number, but only a newer bundle (the sealed-to one was lost).
     let newer = BundleKeys::from_seeds(&f.r.identity, 1_800_000_000, &[40; 32], &[41; 32]);
-    assert_eq!(try_open(&org, &f.r.numbers, std::slice::from_ref(&newer)), Error::Open(OpenError::UnknownRecipientBundle));
+    assert_eq!(
+        try_open(&org, &f.r.numbers, std::slice::from_ref(&newer)),
+        Error::Open(OpenError::UnknownRecipientBundle)
+    );
     // Both bundles: the right one is found among them.
     assert_eq!(
-        *envelope::open(&f.env, &sender_pub, &f.s.bundle.bundle, &Recipient { org_id: &org, numbers: &f.r.numbers, bundles: &[newer.clone(), f.r.bundle.clone()] }, &f.ct).unwrap(),
+        *envelope::open(
+            &f.env,
+            &sender_pub,
+            &f.s.bundle.bundle,
+            &Recipient { org_id: &org, numbers: &f.r.numbers, bundles: &[newer.clone(), f.r.bundle.clone()] },
+            &f.ct
+        )
+        .unwrap(),
         f.pt
     );
     // The right bundle id with the wrong X-Wing secret: ML-KEM's implicit rejection
@@ -469,7 +493,8 @@ fn wrong_sender_identity_or_bundle() {
     let org = f.r.org_id();
     let bundles = vec![f.r.bundle.clone()];
     let rec = Recipient { org_id: &org, numbers: &f.r.numbers, bundles: &bundles };
-    let open_with = |identity: &[u8; 32], bundle: &Bundle| envelope::open(&f.env, identity, bundle, &rec, &f.ct).unwrap_err();
+    let open_with =
+        |identity: &[u8; 32], bundle: &Bundle| envelope::open(&f.env, identity, bundle, &rec, &f.ct).unwrap_err();
     // The bundle does not belong to the identity given for the sender.
     let mallory = IdentityKey::from_seed(&[66; 32]);
     assert_eq!(open_with(&mallory.public(), &f.s.bundle.bundle), Error::Open(OpenError::SenderBundle));
@@ -551,7 +576,8 @@ fn receipts_bind_envelope_bundle_and_time() {
 fn refusals_bind_their_reason() {
     let f = fixture();
     let rb = &f.r.bundle.bundle;
-    let refusal = Refusal::make(&f.env, std::slice::from_ref(&f.r.bundle), 1_700_000_300, RefusalReason::NotAPdf).unwrap();
+    let refusal =
+        Refusal::make(&f.env, std::slice::from_ref(&f.r.bundle), 1_700_000_300, RefusalReason::NotAPdf).unwrap();
     refusal.verify(&f.env, rb).unwrap();
     for reason in [RefusalReason::CannotOpen, RefusalReason::Policy, RefusalReason::Other] {
         let mut t = refusal.clone();
@@ -618,7 +644,10 @@ fn requests_with_changed_method_path_body_or_timestamp_fail() {
     ] {
         assert_eq!(a.verify_signature(&key.public(), "POST", p), bad, "path {p}");
     }
-    assert_eq!(a.check_body(&sha2::Sha256::digest(b"{\"envelope\":{} }").into(), false), Err(RequestError::BodyHashMismatch));
+    assert_eq!(
+        a.check_body(&sha2::Sha256::digest(b"{\"envelope\":{} }").into(), false),
+        Err(RequestError::BodyHashMismatch)
+    );
     assert_eq!(a.check_body(&sha2::Sha256::digest(b"").into(), false), Err(RequestError::BodyHashMismatch));
     assert_eq!(a.check_timestamp(1_767_230_000 + 301), Err(RequestError::TimestampSkew));
     assert_eq!(a.check_timestamp(1_767_230_000 - 301), Err(RequestError::TimestampSkew));
@@ -648,7 +677,10 @@ fn requests_with_changed_method_path_body_or_timestamp_fail() {
     assert_eq!(parse_headers(&t).verify_signature(&key.public(), "POST", path), bad);
     // UNSIGNED-PAYLOAD is refused where not allowed.
     let u = request::sign_request_with_nonce(&key, "POST", path, 1_767_230_000, Body::Unsigned, &[9; 16]);
-    assert_eq!(parse_headers(&u).check_body(&sha2::Sha256::digest(body).into(), false), Err(RequestError::UnsignedPayloadNotAllowed));
+    assert_eq!(
+        parse_headers(&u).check_body(&sha2::Sha256::digest(body).into(), false),
+        Err(RequestError::UnsignedPayloadNotAllowed)
+    );
 }
 
 #[test]
@@ -700,10 +732,16 @@ fn malformed_request_headers_are_refused() {
         assert_eq!(r.err(), Some(RequestError::MalformedHeaders), "{name}: {value:?}");
     }
     // Each header missing (except X-FXE-Key, whose absence means "not a signed request").
-    for missing in [request::HEADER_TIMESTAMP, request::HEADER_NONCE, request::HEADER_CONTENT_SHA256, request::HEADER_SIGNATURE] {
+    for missing in
+        [request::HEADER_TIMESTAMP, request::HEADER_NONCE, request::HEADER_CONTENT_SHA256, request::HEADER_SIGNATURE]
+    {
         let pairs = h.pairs();
         let r = RequestAuth::parse(|n| {
-            if n.eq_ignore_ascii_case(missing) { None } else { pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v) }
+            if n.eq_ignore_ascii_case(missing) {
+                None
+            } else {
+                pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v)
+            }
         });
         assert_eq!(r.err(), Some(RequestError::MalformedHeaders), "missing {missing}");
     }
@@ -738,7 +776,8 @@ enum Kind {
 
 fn mutations(kind: Kind, good: &Value) -> Vec<(String, Value)> {
     let s = good.as_str().map(str::to_owned);
-    let mut out: Vec<(String, Value)> = vec![("null".into(), Value::Null), ("array".into(), json!([good.clone()])), ("object".into(), json!({}))];
+    let mut out: Vec<(String, Value)> =
+        vec![("null".into(), Value::Null), ("array".into(), json!([good.clone()])), ("object".into(), json!({}))];
     match kind {
         Kind::Int => {
             let n = good.as_u64().unwrap();
@@ -760,7 +799,10 @@ fn mutations(kind: Kind, good: &Value) -> Vec<(String, Value)> {
                 out.push(("padded b64u".into(), json!(format!("{s}{pad}"))));
             }
             out.push(("one byte short".into(), json!(fxe_protocol::encoding::b64u_encode(&bytes[1..]))));
-            out.push(("one byte long".into(), json!(fxe_protocol::encoding::b64u_encode(&[&bytes[..], &[0]].concat()))));
+            out.push((
+                "one byte long".into(),
+                json!(fxe_protocol::encoding::b64u_encode(&[&bytes[..], &[0]].concat())),
+            ));
             out.push(("empty".into(), json!("")));
             let std_alpha = fxe_protocol::encoding::b64_std_encode(&bytes);
             if std_alpha.trim_end_matches('=') != s {
@@ -945,13 +987,15 @@ fn receipt_and_refusal_json_are_strict() {
     let f = fixture();
     use Kind::*;
     // Receipts and refusals share their first four fields.
-    let head = [("message_id", Uuid), ("envelope_hash", Hex32), ("recipient_org_id", Id32), ("recipient_bundle_id", Id32)];
+    let head =
+        [("message_id", Uuid), ("envelope_hash", Hex32), ("recipient_org_id", Id32), ("recipient_bundle_id", Id32)];
     let receipt = Receipt::make(&f.env, std::slice::from_ref(&f.r.bundle), 1_700_000_200).unwrap();
     let good = serde_json::to_value(&receipt).unwrap();
     let fields = [&head[..], &[("received_at", Int), ("sig", B64(64))]].concat();
     check_strict_json("receipt", &good, &fields, &|s| Receipt::from_json(s).map(drop));
 
-    let refusal = Refusal::make(&f.env, std::slice::from_ref(&f.r.bundle), 1_700_000_200, RefusalReason::Policy).unwrap();
+    let refusal =
+        Refusal::make(&f.env, std::slice::from_ref(&f.r.bundle), 1_700_000_200, RefusalReason::Policy).unwrap();
     let good = serde_json::to_value(&refusal).unwrap();
     let fields = [&head[..], &[("refused_at", Int), ("reason", Word), ("sig", B64(64))]].concat();
     check_strict_json("refusal", &good, &fields, &|s| Refusal::from_json(s).map(drop));
@@ -965,7 +1009,8 @@ fn json_field_names_and_order_follow_the_spec() {
         let mut out = Vec::new();
         let mut de = serde_json::Deserializer::from_str(json);
         let m: serde_json::Map<String, Value> = serde::Deserialize::deserialize(&mut de).unwrap();
-        let mut pos: Vec<(usize, String)> = m.keys().map(|k| (json.find(&format!("\"{k}\":")).unwrap(), k.clone())).collect();
+        let mut pos: Vec<(usize, String)> =
+            m.keys().map(|k| (json.find(&format!("\"{k}\":")).unwrap(), k.clone())).collect();
         pos.sort();
         out.extend(pos.into_iter().map(|(_, k)| k));
         out
@@ -973,14 +1018,35 @@ fn json_field_names_and_order_follow_the_spec() {
     assert_eq!(
         keys(&f.env.to_json()),
         [
-            "v", "message_id", "created_at", "sender_org_id", "sender_bundle_id", "recipient_org_id", "recipient_bundle_id",
-            "from_number", "from_name", "to_number", "content_type", "chunk_size", "ciphertext_len", "ciphertext_sha256",
-            "kem_ct", "wrapped_cek", "cek_commit", "sig"
+            "v",
+            "message_id",
+            "created_at",
+            "sender_org_id",
+            "sender_bundle_id",
+            "recipient_org_id",
+            "recipient_bundle_id",
+            "from_number",
+            "from_name",
+            "to_number",
+            "content_type",
+            "chunk_size",
+            "ciphertext_len",
+            "ciphertext_sha256",
+            "kem_ct",
+            "wrapped_cek",
+            "cek_commit",
+            "sig"
         ]
     );
-    assert_eq!(keys(&f.s.bundle.bundle.to_json()), ["org_id", "created_at", "kem_alg", "kem_pub", "sign_pub", "bundle_id", "sig"]);
+    assert_eq!(
+        keys(&f.s.bundle.bundle.to_json()),
+        ["org_id", "created_at", "kem_alg", "kem_pub", "sign_pub", "bundle_id", "sig"]
+    );
     let receipt = Receipt::make(&f.env, std::slice::from_ref(&f.r.bundle), 1).unwrap();
-    assert_eq!(keys(&receipt.to_json()), ["message_id", "envelope_hash", "recipient_org_id", "recipient_bundle_id", "received_at", "sig"]);
+    assert_eq!(
+        keys(&receipt.to_json()),
+        ["message_id", "envelope_hash", "recipient_org_id", "recipient_bundle_id", "received_at", "sig"]
+    );
     let refusal = Refusal::make(&f.env, std::slice::from_ref(&f.r.bundle), 1, RefusalReason::CannotOpen).unwrap();
     assert_eq!(
         keys(&refusal.to_json()),

@@ -174,11 +174,14 @@ impl Field {
 }
 
 fn encode(label: &str, fields: &[Field]) -> Vec<u8> {
-    fields.iter().fold(Transcript::new(label), |t, f| match f {
-        Field::Str(s) => t.str(s),
-        Field::U64(n) => t.u64(*n),
-        Field::Bytes(b) => t.bytes(b),
-    }).finish()
+    fields
+        .iter()
+        .fold(Transcript::new(label), |t, f| match f {
+            Field::Str(s) => t.str(s),
+            Field::U64(n) => t.u64(*n),
+            Field::Bytes(b) => t.bytes(b),
+        })
+        .finish()
 }
 
 /// `ascii(label) || 0x00 || (u32be(len) || bytes)*`, refusing anything left over.

@@ -74,15 +74,28 @@ fn seed64(label: &str) -> String {
 
 /// Computes every output of an envelope case from its inputs, and the ciphertext.
 fn build(c: &EnvelopeCase) -> (EnvelopeCase, Vec<u8>) {
-    let s = Party::from_seeds(h32(&c.sender_identity_seed), h32(&c.sender_kem_seed), h32(&c.sender_sign_seed), c.sender_bundle_created_at, &c.from_number);
-    let r = Party::from_seeds(h32(&c.recipient_identity_seed), h32(&c.recipient_kem_seed), h32(&c.recipient_sign_seed), c.recipient_bundle_created_at, &c.to_number);
+    let s = Party::from_seeds(
+        h32(&c.sender_identity_seed),
+        h32(&c.sender_kem_seed),
+        h32(&c.sender_sign_seed),
+        c.sender_bundle_created_at,
+        &c.from_number,
+    );
+    let r = Party::from_seeds(
+        h32(&c.recipient_identity_seed),
+        h32(&c.recipient_kem_seed),
+        h32(&c.recipient_sign_seed),
+        c.recipient_bundle_created_at,
+        &c.to_number,
+    );
     let r_pub = r.identity.public();
     let mut req = request(&s, &r, &r_pub, &c.message_id, fxe_protocol::stream::V1_CHUNK_SIZE);
     req.created_at = c.created_at;
     req.from_name = &c.from_name;
     req.content_type = &c.content_type;
     let eseed: [u8; 64] = hex::decode(&c.kem_eseed).unwrap().try_into().unwrap();
-    let (env, ct) = envelope::seal_with(&req, fixed_rnd(h32(&c.cek), eseed), &plaintext(c.plaintext_len as usize)).unwrap();
+    let (env, ct) =
+        envelope::seal_with(&req, fixed_rnd(h32(&c.cek), eseed), &plaintext(c.plaintext_len as usize)).unwrap();
     let receipt = Receipt::make(&env, std::slice::from_ref(&r.bundle), c.receipt_received_at).unwrap();
     let mut out = c.clone();
     out.sender_bundle = serde_json::to_value(&s.bundle.bundle).unwrap();
@@ -169,9 +182,21 @@ fn request_inputs() -> Vec<RequestCase> {
         headers: Default::default(),
     };
     vec![
-        mk("GET with a query string", "GET", "/api/v1/messages?box=inbox&status=queued&number=%2B15551230001&limit=50", None, None),
+        mk(
+            "GET with a query string",
+            "GET",
+            "/api/v1/messages?box=inbox&status=queued&number=%2B15551230001&limit=50",
+            None,
+            None,
+        ),
         mk("POST with a JSON body", "POST", "/api/v1/messages", Some(hex::encode(body)), None),
-        mk("PUT with UNSIGNED-PAYLOAD", "PUT", "/api/v1/messages/0f8fad5b-d9cb-469f-a165-708677289501/content", None, Some(true)),
+        mk(
+            "PUT with UNSIGNED-PAYLOAD",
+            "PUT",
+            "/api/v1/messages/0f8fad5b-d9cb-469f-a165-708677289501/content",
+            None,
+            Some(true),
+        ),
         mk("DELETE without a body", "DELETE", "/api/v1/api-keys/ak_000102030405060708090a0b", None, None),
     ]
 }
@@ -199,14 +224,31 @@ fn envelope_vectors_regenerate_and_open() {
     assert!(cases.len() >= 5);
     for c in &cases {
         let (rebuilt, ct) = build(c);
-        assert_eq!(serde_json::to_value(&rebuilt).unwrap(), serde_json::to_value(c).unwrap(), "vector {:?} differs", c.name);
+        assert_eq!(
+            serde_json::to_value(&rebuilt).unwrap(),
+            serde_json::to_value(c).unwrap(),
+            "vector {:?} differs",
+            c.name
+        );
 
         // Parse the stored JSON forms as an independent reader would, and open.
         let env = Envelope::from_json(&c.envelope.to_string()).unwrap();
         let sb = Bundle::from_json(&c.sender_bundle.to_string()).unwrap();
         let rb = Bundle::from_json(&c.recipient_bundle.to_string()).unwrap();
-        let s = Party::from_seeds(h32(&c.sender_identity_seed), h32(&c.sender_kem_seed), h32(&c.sender_sign_seed), c.sender_bundle_created_at, &c.from_number);
-        let r = Party::from_seeds(h32(&c.recipient_identity_seed), h32(&c.recipient_kem_seed), h32(&c.recipient_sign_seed), c.recipient_bundle_created_at, &c.to_number);
+        let s = Party::from_seeds(
+            h32(&c.sender_identity_seed),
+            h32(&c.sender_kem_seed),
+            h32(&c.sender_sign_seed),
+            c.sender_bundle_created_at,
+            &c.from_number,
+        );
+        let r = Party::from_seeds(
+            h32(&c.recipient_identity_seed),
+            h32(&c.recipient_kem_seed),
+            h32(&c.recipient_sign_seed),
+            c.recipient_bundle_created_at,
+            &c.to_number,
+        );
         sb.verify(&s.identity.public()).unwrap();
         rb.verify(&r.identity.public()).unwrap();
         assert_eq!(hex::encode(env.ciphertext_sha256), c.ciphertext_sha256);
@@ -226,9 +268,11 @@ fn request_vectors_regenerate_and_verify() {
     for c in &cases {
         assert_eq!(serde_json::to_value(build_request(c)).unwrap(), serde_json::to_value(c).unwrap(), "{}", c.name);
         let key = ApiKey::parse_secret(&c.secret).unwrap();
-        let auth = request::RequestAuth::parse(|n| c.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str()))
-            .unwrap()
-            .unwrap();
+        let auth = request::RequestAuth::parse(|n| {
+            c.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str())
+        })
+        .unwrap()
+        .unwrap();
         auth.verify_signature(&key.public(), &c.method, &c.path_and_query).unwrap();
         let body = c.body_hex.as_ref().map(|h| hex::decode(h).unwrap()).unwrap_or_default();
         use sha2::Digest;
@@ -242,7 +286,10 @@ fn request_vectors_regenerate_and_verify() {
         }
         let mut h = c.headers.clone();
         h.insert(request::HEADER_TIMESTAMP.into(), (c.timestamp + 1).to_string());
-        let moved = request::RequestAuth::parse(|n| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str())).unwrap().unwrap();
+        let moved =
+            request::RequestAuth::parse(|n| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str()))
+                .unwrap()
+                .unwrap();
         assert!(moved.verify_signature(&key.public(), &c.method, &c.path_and_query).is_err());
     }
 }

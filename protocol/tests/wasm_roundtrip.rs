@@ -30,19 +30,30 @@ fn platform_randomness_works() {
 fn generated_keys_seal_and_open() {
     let s_id = IdentityKey::generate().unwrap();
     let r_id = IdentityKey::generate().unwrap();
-    let s = Party { bundle: BundleKeys::generate(&s_id, 1_767_225_600).unwrap(), identity: s_id, numbers: vec!["+15550001111".into()] };
-    let r = Party { bundle: BundleKeys::generate(&r_id, 1_767_225_600).unwrap(), identity: r_id, numbers: vec!["+15550002222".into()] };
+    let s = Party {
+        bundle: BundleKeys::generate(&s_id, 1_767_225_600).unwrap(),
+        identity: s_id,
+        numbers: vec!["+15550001111".into()],
+    };
+    let r = Party {
+        bundle: BundleKeys::generate(&r_id, 1_767_225_600).unwrap(),
+        identity: r_id,
+        numbers: vec!["+15550002222".into()],
+    };
     s.bundle.bundle.verify(&s.identity.public()).unwrap();
     let r_pub = r.identity.public();
     let mid = encoding::new_uuid_v4().unwrap();
-    for (cs, len) in [(16384u64, 0usize), (16384, 1), (16384, 16384), (16384, 16385), (32768, 100_000), (1 << 20, 70_000)] {
+    for (cs, len) in
+        [(16384u64, 0usize), (16384, 1), (16384, 16384), (16384, 16385), (32768, 100_000), (1 << 20, 70_000)]
+    {
         let req = request(&s, &r, &r_pub, &mid, cs);
         let pt = plaintext(len);
         let (env, ct) = envelope::seal(&req, &pt).unwrap();
         assert_eq!(*open_as(&r, &s, &env, &ct).unwrap(), pt, "{cs}/{len}");
 
         let mut sealed = Vec::new();
-        let env2 = envelope::seal_stream(&req, envelope::SealRandomness::random().unwrap(), &pt[..], &mut sealed).unwrap();
+        let env2 =
+            envelope::seal_stream(&req, envelope::SealRandomness::random().unwrap(), &pt[..], &mut sealed).unwrap();
         let org = r.org_id();
         let bundles = vec![r.bundle.clone()];
         let rec = Recipient { org_id: &org, numbers: &r.numbers, bundles: &bundles };
@@ -64,7 +75,9 @@ fn signed_request_round_trip() {
     let body = br#"{"envelope":{}}"#;
     let h = request::sign_request(&back, "POST", "/api/v1/messages", 1_767_230_000, Body::Bytes(body)).unwrap();
     let pairs = h.pairs();
-    let auth = RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v)).unwrap().unwrap();
+    let auth = RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v))
+        .unwrap()
+        .unwrap();
     auth.verify_signature(&key.public(), "POST", "/api/v1/messages").unwrap();
     assert!(auth.verify_signature(&key.public(), "POST", "/api/v1/messages?x=1").is_err());
 }
@@ -79,7 +92,10 @@ fn keys_zip_round_trip() {
         identity_pub: identity.public(),
         bundles: vec![BundleKeys::generate(&identity, 1_767_225_600).unwrap()],
         identity: Some(identity),
-        api_keys: vec![StoredApiKey { key: ApiKey::generate().unwrap(), scopes: vec!["send".into(), "receive".into(), "admin".into()] }],
+        api_keys: vec![StoredApiKey {
+            key: ApiKey::generate().unwrap(),
+            scopes: vec!["send".into(), "receive".into(), "admin".into()],
+        }],
         created_at: 1_767_225_601,
     };
     let plain = keyszip::write(&keys, None).unwrap();

@@ -209,8 +209,16 @@ async fn large_fax(records: &mut Vec<Record>) {
     records.push(Record::new("100 MiB upload", round(ct_len / MIB / upload.as_secs_f64()), "MiB/s"));
     records.push(Record::new("100 MiB download", round(ct_len / MIB / download.as_secs_f64()), "MiB/s"));
     if can_reset {
-        records.push(Record::new("100 MiB upload: relay RSS growth", round(peak_upload.saturating_sub(before) as f64 / MIB), "MiB"));
-        records.push(Record::new("100 MiB download: relay RSS growth", round(peak_download.saturating_sub(before_download) as f64 / MIB), "MiB"));
+        records.push(Record::new(
+            "100 MiB upload: relay RSS growth",
+            round(peak_upload.saturating_sub(before) as f64 / MIB),
+            "MiB",
+        ));
+        records.push(Record::new(
+            "100 MiB download: relay RSS growth",
+            round(peak_download.saturating_sub(before_download) as f64 / MIB),
+            "MiB",
+        ));
     } else {
         println!("(this kernel cannot reset a process's peak RSS; memory figures skipped)");
     }

@@ -37,7 +37,14 @@ async fn run() -> Vec<Record> {
     let receiver = Receiver::start().await;
     let a = TestOrg::redeem(&server, "Sender", &["+15550100001"]).await;
     let b = TestOrg::redeem(&server, "Recipient", &["+15550200001"]).await;
-    let (status, ep) = b.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": receiver.url(), "events": ["message.received", "ping"] }))).await;
+    let (status, ep) = b
+        .call(
+            &server,
+            "POST",
+            "/api/v1/webhooks",
+            Some(&json!({ "url": receiver.url(), "events": ["message.received", "ping"] })),
+        )
+        .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{ep}");
 
     // Upload commit → first byte at the receiver, one fax at a time.
@@ -73,9 +80,21 @@ async fn run() -> Vec<Record> {
     server.stop().await;
 
     vec![
-        Record::new(format!("webhook upload commit to first byte p50 ({backend})"), report::round(percentile(&latencies, 0.5)), "ms"),
-        Record::new(format!("webhook upload commit to first byte p99 ({backend})"), report::round(percentile(&latencies, 0.99)), "ms"),
-        Record::new(format!("webhook deliveries sustained ({backend})"), report::round(BULK as f64 / elapsed.as_secs_f64()), "deliveries/s"),
+        Record::new(
+            format!("webhook upload commit to first byte p50 ({backend})"),
+            report::round(percentile(&latencies, 0.5)),
+            "ms",
+        ),
+        Record::new(
+            format!("webhook upload commit to first byte p99 ({backend})"),
+            report::round(percentile(&latencies, 0.99)),
+            "ms",
+        ),
+        Record::new(
+            format!("webhook deliveries sustained ({backend})"),
+            report::round(BULK as f64 / elapsed.as_secs_f64()),
+            "deliveries/s",
+        ),
     ]
 }
 
@@ -84,7 +103,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let records = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(run());
+    let records =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(run());
     let path = report::write("webhooks", &records).expect("bench results written");
     eprintln!("wrote {}", path.display());
 }

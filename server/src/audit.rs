@@ -25,7 +25,12 @@ impl Actor {
     /// An operator acting from the command line of the relay's machine.
     pub fn operator_cli() -> Actor {
         let who = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).ok();
-        Actor { kind: "operator", id: None, label: Some(format!("command line ({})", who.unwrap_or_else(|| "unknown".into()))), address: None }
+        Actor {
+            kind: "operator",
+            id: None,
+            label: Some(format!("command line ({})", who.unwrap_or_else(|| "unknown".into()))),
+            address: None,
+        }
     }
 }
 
@@ -40,7 +45,8 @@ pub struct Entry<'a> {
 
 /// Writes an audit row on `conn` (inside the caller's transaction).
 pub async fn write(conn: &mut AnyConnection, e: Entry<'_>) -> Result<(), DbError> {
-    let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let id = fxe_protocol::encoding::new_uuid_v4()
+        .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     sqlx::query(
         "INSERT INTO audit (id, org_id, at_ms, actor_type, actor_id, actor_label, action, target, address, detail_json) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

@@ -186,16 +186,16 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     let (mut parts, body) = req.into_parts();
     let address = client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>());
     let headers = &parts.headers;
-    let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
-        ApiError::new(StatusCode::UNAUTHORIZED, e.code(), format!("Request signature headers: {e}."))
-    })?;
+    let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok()))
+        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), format!("Request signature headers: {e}.")))?;
     let Some(auth) = auth else {
         // The passkey and session calls (`/auth/…`) read the cookie themselves:
         // an ended session must not stand in the way of signing in again.
         if !parts.uri.path().starts_with("/auth/")
-            && let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await? {
-                parts.extensions.insert(caller);
-            }
+            && let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await?
+        {
+            parts.extensions.insert(caller);
+        }
         return Ok(Request::from_parts(parts, body));
     };
 
@@ -214,22 +214,31 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         return Err(unauthorized("key_revoked", "This API key has been revoked."));
     }
     if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "org_disabled", "This organization has been disabled by the relay operator."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "org_disabled",
+            "This organization has been disabled by the relay operator.",
+        ));
     }
     let now = clock::now_secs();
-    auth.check_timestamp(now as u64)
-        .map_err(|_| unauthorized("timestamp_skew", "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock."))?;
+    auth.check_timestamp(now as u64).map_err(|_| {
+        unauthorized(
+            "timestamp_skew",
+            "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",
+        )
+    })?;
 
     let public_key: String = row.try_get("public_key")?;
     let public = fxe_protocol::encoding::b64u_fixed::<32>("public_key", &public_key).map_err(ApiError::internal)?;
-    let target = parts
-        .extensions
-        .get::<OriginalUri>()
-        .map(|OriginalUri(u)| u.clone())
-        .unwrap_or_else(|| parts.uri.clone());
+    let target =
+        parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
     let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    auth.verify_signature(&public, parts.method.as_str(), path_and_query)
-        .map_err(|_| unauthorized("bad_request_signature", "The request signature does not verify for this method, path and headers."))?;
+    auth.verify_signature(&public, parts.method.as_str(), path_and_query).map_err(|_| {
+        unauthorized(
+            "bad_request_signature",
+            "The request signature does not verify for this method, path and headers.",
+        )
+    })?;
 
     // The body: buffered and hashed, except the streamed ciphertext upload.
     let body = if is_upload(&parts.method, parts.uri.path()) {
@@ -257,7 +266,10 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         .await?
         .rows_affected();
     if fresh == 0 {
-        return Err(unauthorized("replayed_request", "This request (key and nonce) was already seen; sign every request with a new nonce."));
+        return Err(unauthorized(
+            "replayed_request",
+            "This request (key and nonce) was already seen; sign every request with a new nonce.",
+        ));
     }
     let last_used: Option<i64> = row.try_get("last_used_at")?;
     if last_used.is_none_or(|t| t < now - 60) {
@@ -283,7 +295,13 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
 
 /// Reads a JSON-sized body: 413 `too_large` past [`MAX_JSON_BODY`].
 async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("The body is larger than {MAX_JSON_BODY} bytes."));
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("The body is larger than {MAX_JSON_BODY} bytes."),
+        )
+    };
     let declared = parts
         .headers
         .get(axum::http::header::CONTENT_LENGTH)

@@ -48,9 +48,7 @@ impl BlobKey {
         let key = key.into();
         let valid = !key.is_empty()
             && key.len() <= MAX_KEY_LEN
-            && key
-                .bytes()
-                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
+            && key.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_'));
         if valid { Ok(BlobKey(key)) } else { Err(BlobError::InvalidKey) }
     }
 
@@ -142,12 +140,7 @@ impl StagedBlob {
     /// Builds a staged blob for a [`BlobStore`] implementation; `discard`
     /// runs on drop unless the store disarms it when publishing.
     pub fn new(id: TempId, len: u64, sha256: [u8; 32], discard: Box<dyn FnOnce() + Send + Sync>) -> Self {
-        StagedBlob {
-            id,
-            len,
-            sha256,
-            discard: Some(discard),
-        }
+        StagedBlob { id, len, sha256, discard: Some(discard) }
     }
 
     pub fn temp_id(&self) -> &TempId {
@@ -331,12 +324,14 @@ impl LocalBlobStore {
             let own_lock = dir.join(format!("{ours}{LOCK_SUFFIX}"));
             if !own_lock.exists()
                 && let Ok(file) = take_lock(&own_lock)
-                    && let Ok(mut guard) = held.lock() {
-                        *guard = file;
-                    }
+                && let Ok(mut guard) = held.lock()
+            {
+                *guard = file;
+            }
             let mut live = std::collections::HashSet::from([ours.clone()]);
             let mut dead_locks = Vec::new();
-            let names: Vec<String> = std::fs::read_dir(&dir)?.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+            let names: Vec<String> =
+                std::fs::read_dir(&dir)?.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
             for name in &names {
                 let Some(inst) = name.strip_suffix(LOCK_SUFFIX) else { continue };
                 if inst == ours {
@@ -357,10 +352,9 @@ impl LocalBlobStore {
                 let owner = stem.split_once('-').map(|(i, _)| i);
                 // Files of a live relay stay; files named before instances existed are left to the age-based sweep.
                 match owner {
-                    Some(i) if !live.contains(i)
-                        && std::fs::remove_file(dir.join(name)).is_ok() => {
-                            removed += 1;
-                        }
+                    Some(i) if !live.contains(i) && std::fs::remove_file(dir.join(name)).is_ok() => {
+                        removed += 1;
+                    }
                     _ => {}
                 }
             }
@@ -460,9 +454,7 @@ impl BlobStore for LocalBlobStore {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(BlobError::AlreadyExists),
             Err(e) => return Err(e.into()),
         }
-        tokio::task::spawn_blocking(move || sync_dir(&dir))
-            .await
-            .map_err(io::Error::other)??;
+        tokio::task::spawn_blocking(move || sync_dir(&dir)).await.map_err(io::Error::other)??;
         Ok(())
     }
 
@@ -473,18 +465,12 @@ impl BlobStore for LocalBlobStore {
             Err(e) => return Err(e.into()),
         };
         let total_len = file.metadata().await?.len();
-        let range = range
-            .resolve(total_len)
-            .ok_or(BlobError::RangeNotSatisfiable { len: total_len })?;
+        let range = range.resolve(total_len).ok_or(BlobError::RangeNotSatisfiable { len: total_len })?;
         if range.start > 0 {
             file.seek(io::SeekFrom::Start(range.start)).await?;
         }
         let reader = file.take(range.end - range.start);
-        Ok(BlobRead {
-            total_len,
-            range,
-            body: Box::pin(ReaderStream::with_capacity(reader, READ_CHUNK)),
-        })
+        Ok(BlobRead { total_len, range, body: Box::pin(ReaderStream::with_capacity(reader, READ_CHUNK)) })
     }
 
     async fn len(&self, key: &BlobKey) -> Result<u64, BlobError> {
@@ -504,10 +490,7 @@ impl BlobStore for LocalBlobStore {
         let mut found = Vec::new();
         while let Some(entry) = entries.next_entry().await? {
             let name = entry.file_name();
-            let Some(id) = name
-                .to_str()
-                .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-                .and_then(|n| TempId::new(n).ok())
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(TEMP_SUFFIX)).and_then(|n| TempId::new(n).ok())
             else {
                 continue;
             };
@@ -518,11 +501,7 @@ impl BlobStore for LocalBlobStore {
                 Err(e) => return Err(e.into()),
             };
             if meta.is_file() {
-                found.push(TempBlob {
-                    id,
-                    len: meta.len(),
-                    modified: meta.modified()?,
-                });
+                found.push(TempBlob { id, len: meta.len(), modified: meta.modified()? });
             }
         }
         Ok(found)
@@ -695,10 +674,7 @@ mod tests {
 
         let staged = store.stage(body(&[b"hello ", b"world"]), 1024).await.unwrap();
         assert_eq!(staged.len(), 11);
-        assert_eq!(
-            hex::encode(staged.sha256()),
-            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
-        );
+        assert_eq!(hex::encode(staged.sha256()), "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
         assert_eq!(store.list_temp().await.unwrap().len(), 1);
         assert!(matches!(store.open(&k, ByteRange::Full).await, Err(BlobError::NotFound)));
 
@@ -713,10 +689,7 @@ mod tests {
         assert_eq!(read_all(part).await, b"wo");
         let tail = store.open(&k, ByteRange::Suffix(3)).await.unwrap();
         assert_eq!(read_all(tail).await, b"rld");
-        assert!(matches!(
-            store.open(&k, ByteRange::From(11)).await,
-            Err(BlobError::RangeNotSatisfiable { len: 11 })
-        ));
+        assert!(matches!(store.open(&k, ByteRange::From(11)).await, Err(BlobError::RangeNotSatisfiable { len: 11 })));
 
         assert!(store.delete(&k).await.unwrap());
         assert!(!store.delete(&k).await.unwrap());

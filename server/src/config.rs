@@ -124,7 +124,9 @@ pub struct RetrySchedule(pub Vec<std::time::Duration>);
 impl Default for RetrySchedule {
     /// 30 s, 2 min, 10 min, 1 h, 6 h, 24 h (API.md).
     fn default() -> Self {
-        RetrySchedule([30, 120, 600, 3600, 6 * 3600, 24 * 3600].into_iter().map(std::time::Duration::from_secs).collect())
+        RetrySchedule(
+            [30, 120, 600, 3600, 6 * 3600, 24 * 3600].into_iter().map(std::time::Duration::from_secs).collect(),
+        )
     }
 }
 
@@ -135,7 +137,12 @@ pub fn parse_retry_schedule(raw: &str) -> Result<RetrySchedule, String> {
         .map(|step| {
             let step = step.trim();
             match step.strip_suffix("ms") {
-                Some(ms) => ms.parse::<u64>().ok().filter(|&n| n > 0).map(std::time::Duration::from_millis).ok_or_else(|| format!("{step:?} is not a duration")),
+                Some(ms) => ms
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .map(std::time::Duration::from_millis)
+                    .ok_or_else(|| format!("{step:?} is not a duration")),
                 None => parse_duration(step),
             }
         })
@@ -201,8 +208,12 @@ pub struct MailSettings {
 
 impl MailSettings {
     pub fn new(smtp_url: Option<String>, from: Option<String>, public_url: &Url) -> Result<MailSettings, ConfigError> {
-        let from = from.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| crate::mail::default_from(public_url));
-        crate::mail::check_from(&from).map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
+        let from = from
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| crate::mail::default_from(public_url));
+        crate::mail::check_from(&from)
+            .map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
         let smtp_url = smtp_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         if let Some(url) = &smtp_url {
             crate::mail::check_smtp_url(url).map_err(|reason| ConfigError::Mail(format!("--smtp-url: {reason}")))?;
@@ -248,7 +259,8 @@ impl Config {
     /// tools that run a relay in-process; change fields as needed.
     pub fn local(data_dir: std::path::PathBuf, database_url: Option<String>) -> Result<Config, ConfigError> {
         let bind: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
-        let public_url = Url::parse("http://127.0.0.1").map_err(|_| ConfigError::PublicUrl { url: "http://127.0.0.1".into(), reason: "does not parse" })?;
+        let public_url = Url::parse("http://127.0.0.1")
+            .map_err(|_| ConfigError::PublicUrl { url: "http://127.0.0.1".into(), reason: "does not parse" })?;
         Ok(Config {
             bind,
             storage: Storage::from_args(StorageArgs { data_dir, database_url })?,
@@ -322,10 +334,7 @@ impl Storage {
             None => DatabaseTarget::SqliteFile(args.data_dir.join(SQLITE_FILE_NAME)),
             Some(url) => parse_database_url(&url)?,
         };
-        Ok(Storage {
-            data_dir: args.data_dir,
-            database,
-        })
+        Ok(Storage { data_dir: args.data_dir, database })
     }
 
     /// The folder of the blob store.
@@ -347,9 +356,7 @@ fn parse_database_url(raw: &str) -> Result<DatabaseTarget, ConfigError> {
             Ok(DatabaseTarget::Postgres(raw.to_string()))
         }
         "sqlite" => Ok(DatabaseTarget::SqliteUrl(raw.to_string())),
-        other => Err(ConfigError::DatabaseScheme {
-            scheme: other.to_string(),
-        }),
+        other => Err(ConfigError::DatabaseScheme { scheme: other.to_string() }),
     }
 }
 
@@ -357,10 +364,7 @@ fn parse_database_url(raw: &str) -> Result<DatabaseTarget, ConfigError> {
 /// or fragment (fxe is served at the root of its host). The result has no
 /// trailing slash when formatted with [`Url::origin`].
 pub fn parse_public_url(raw: &str) -> Result<Url, ConfigError> {
-    let err = |reason| ConfigError::PublicUrl {
-        url: raw.to_string(),
-        reason,
-    };
+    let err = |reason| ConfigError::PublicUrl { url: raw.to_string(), reason };
     let url = Url::parse(raw.trim()).map_err(|_| err("not a URL"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(err("the scheme must be http or https"));
@@ -418,24 +422,18 @@ pub fn leptos_options_from(
     bind: SocketAddr,
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<LeptosOptions, ConfigError> {
-    let output_name = var("LEPTOS_OUTPUT_NAME")
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| app::OUTPUT_NAME.to_string());
+    let output_name =
+        var("LEPTOS_OUTPUT_NAME").filter(|s| !s.is_empty()).unwrap_or_else(|| app::OUTPUT_NAME.to_string());
     let site_root = match var("LEPTOS_SITE_ROOT").filter(|s| !s.is_empty()) {
         Some(root) => root,
         None => default_site_root().to_string_lossy().into_owned(),
     };
-    let site_pkg_dir = var("LEPTOS_SITE_PKG_DIR")
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "pkg".to_string());
+    let site_pkg_dir = var("LEPTOS_SITE_PKG_DIR").filter(|s| !s.is_empty()).unwrap_or_else(|| "pkg".to_string());
     let env = match var("LEPTOS_ENV").as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("") | Some("prod") | Some("production") => Env::PROD,
         Some("dev") | Some("development") => Env::DEV,
         Some(other) => {
-            return Err(ConfigError::Env {
-                name: "LEPTOS_ENV",
-                reason: format!("{other:?} is neither DEV nor PROD"),
-            });
+            return Err(ConfigError::Env { name: "LEPTOS_ENV", reason: format!("{other:?} is neither DEV nor PROD") });
         }
     };
     let reload_port = match var("LEPTOS_RELOAD_PORT") {
@@ -455,9 +453,7 @@ pub fn leptos_options_from(
             });
         }
     };
-    let hash_file = var("LEPTOS_HASH_FILE_NAME")
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "hash.txt".to_string());
+    let hash_file = var("LEPTOS_HASH_FILE_NAME").filter(|s| !s.is_empty()).unwrap_or_else(|| "hash.txt".to_string());
 
     Ok(LeptosOptions::builder()
         .output_name(output_name)
@@ -504,7 +500,14 @@ mod tests {
     fn retry_schedules() {
         assert_eq!(RetrySchedule::default().0.len(), 6);
         let s = parse_retry_schedule("1s, 500ms,2m").unwrap();
-        assert_eq!(s.0, vec![std::time::Duration::from_secs(1), std::time::Duration::from_millis(500), std::time::Duration::from_secs(120)]);
+        assert_eq!(
+            s.0,
+            vec![
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_millis(500),
+                std::time::Duration::from_secs(120)
+            ]
+        );
         for bad in ["", "1x", "0ms", "1s,,2s"] {
             assert!(parse_retry_schedule(bad).is_err(), "{bad}");
         }
@@ -533,10 +536,7 @@ mod tests {
     #[test]
     fn default_public_url_follows_bind() {
         assert_eq!(default_public_url(bind()).as_str(), "http://localhost:3000/");
-        assert_eq!(
-            default_public_url("0.0.0.0:8080".parse().unwrap()).as_str(),
-            "http://localhost:8080/"
-        );
+        assert_eq!(default_public_url("0.0.0.0:8080".parse().unwrap()).as_str(), "http://localhost:8080/");
         assert_eq!(default_public_url("[::1]:3000".parse().unwrap()).as_str(), "http://localhost:3000/");
         assert_eq!(default_public_url("192.0.2.7:3000".parse().unwrap()).as_str(), "http://192.0.2.7:3000/");
     }
@@ -559,10 +559,7 @@ mod tests {
             Storage::from_args(args(Some("postgresql://db/fxe"))).unwrap().database,
             DatabaseTarget::Postgres(_)
         ));
-        assert!(matches!(
-            Storage::from_args(args(Some("mysql://db/fxe"))),
-            Err(ConfigError::DatabaseScheme { .. })
-        ));
+        assert!(matches!(Storage::from_args(args(Some("mysql://db/fxe"))), Err(ConfigError::DatabaseScheme { .. })));
         assert!(Storage::from_args(args(Some("not a url"))).is_err());
     }
 

@@ -32,11 +32,7 @@ use std::{
     time::Duration,
 };
 
-use sqlx::{
-    AnyPool, Executor, Row,
-    any::AnyPoolOptions,
-    migrate::Migrator,
-};
+use sqlx::{AnyPool, Executor, Row, any::AnyPoolOptions, migrate::Migrator};
 
 use crate::config::DatabaseTarget;
 
@@ -96,10 +92,7 @@ pub struct Db {
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .field("connections", &self.pool.size())
-            .finish()
+        f.debug_struct("Db").field("backend", &self.backend).field("connections", &self.pool.size()).finish()
     }
 }
 
@@ -118,22 +111,17 @@ impl Db {
         let options = match backend {
             // One writer at a time in SQLite; a few connections let readers
             // (WAL) go on while it writes.
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
-                .min_connections(1)
-                .after_connect(|conn, _meta| {
+            Backend::Sqlite => {
+                AnyPoolOptions::new().max_connections(8).min_connections(1).after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(SQLITE_PRAGMAS).await?;
                         Ok(())
                     })
-                }),
+                })
+            }
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
         };
-        let pool = options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(&url)
-            .await
-            .map_err(DbError::Connect)?;
+        let pool = options.acquire_timeout(ACQUIRE_TIMEOUT).connect(&url).await.map_err(DbError::Connect)?;
         Ok(Db { pool, backend })
     }
 
@@ -179,10 +167,8 @@ impl Db {
 
     /// Reads a value of the `relay_meta` table.
     pub async fn meta_get(&self, key: &str) -> Result<Option<String>, DbError> {
-        let row = sqlx::query("SELECT value FROM relay_meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT value FROM relay_meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(match row {
             Some(row) => Some(row.try_get::<String, _>("value")?),
             None => None,
@@ -225,9 +211,7 @@ fn sqlite_file_url(path: &Path) -> Result<String, DbError> {
     let mut url = String::from("sqlite://");
     for byte in text.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
-                url.push(char::from(byte))
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => url.push(char::from(byte)),
             other => url.push_str(&format!("%{other:02X}")),
         }
     }
@@ -252,11 +236,7 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_migrations() {
-        let list = |m: &Migrator| {
-            m.iter()
-                .map(|mig| (mig.version, mig.description.to_string()))
-                .collect::<Vec<_>>()
-        };
+        let list = |m: &Migrator| m.iter().map(|mig| (mig.version, mig.description.to_string())).collect::<Vec<_>>();
         let sqlite = list(&SQLITE_MIGRATOR);
         assert!(!sqlite.is_empty());
         assert_eq!(

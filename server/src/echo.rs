@@ -7,6 +7,7 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use futures_util::StreamExt;
 use fxe_protocol::{
     api::{ECHO_NUMBER, MessageStatus},
     bundle::BundleKeys,
@@ -16,7 +17,6 @@ use fxe_protocol::{
     receipt::{Receipt, Refusal, RefusalReason},
     stream::V1_CHUNK_SIZE,
 };
-use futures_util::StreamExt;
 use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
@@ -56,17 +56,24 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     };
     let mut tx = state.db.begin_write().await?;
     // Another relay instance may have created it meanwhile.
-    if let Some(row) = sqlx::query("SELECT value FROM relay_meta WHERE key = $1").bind(META_KEY).fetch_optional(&mut *tx).await? {
+    if let Some(row) =
+        sqlx::query("SELECT value FROM relay_meta WHERE key = $1").bind(META_KEY).fetch_optional(&mut *tx).await?
+    {
         tx.rollback().await?;
         let json: String = row.try_get("value")?;
         return Ok(Arc::new(OrgKeys::from_json(&json)?));
     }
-    let taken = sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(ECHO_NUMBER).fetch_optional(&mut *tx).await?;
+    let taken =
+        sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(ECHO_NUMBER).fetch_optional(&mut *tx).await?;
     if taken.is_some() {
         anyhow::bail!("{ECHO_NUMBER} is held by an org, so the echo org cannot be created");
     }
     let bundle = &keys.bundles[0].bundle;
-    sqlx::query("INSERT INTO relay_meta (key, value) VALUES ($1, $2)").bind(META_KEY).bind(keys.to_json().as_str()).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO relay_meta (key, value) VALUES ($1, $2)")
+        .bind(META_KEY)
+        .bind(keys.to_json().as_str())
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at, is_echo) VALUES ($1, $2, $3, $4, 1)")
         .bind(&keys.org_id)
         .bind(ECHO_ORG_NAME)
@@ -74,12 +81,14 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3)")
-        .bind(ECHO_NUMBER)
-        .bind(&keys.org_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3)",
+    )
+    .bind(ECHO_NUMBER)
+    .bind(&keys.org_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
         .bind(&bundle.bundle_id)
         .bind(&keys.org_id)
@@ -88,7 +97,17 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    audit::write(&mut tx, audit::Entry { org_id: Some(&keys.org_id), actor: &Actor::relay(), action: "org.created", target: Some(&keys.org_id), detail: Some(serde_json::json!({"echo": true})) }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: Some(&keys.org_id),
+            actor: &Actor::relay(),
+            action: "org.created",
+            target: Some(&keys.org_id),
+            detail: Some(serde_json::json!({"echo": true})),
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org_id = %keys.org_id, number = ECHO_NUMBER, "created the echo org");
     Ok(Arc::new(keys))
@@ -148,7 +167,9 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     let mut conn = state.db.pool().acquire().await?;
     let sender = crate::orgs::get(&mut conn, &row.sender_org_id).await?.context("sender org missing")?;
     let sender_identity = sender.identity_bytes()?;
-    let sender_bundle = crate::orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id).await?.context("sender bundle missing")?;
+    let sender_bundle = crate::orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id)
+        .await?
+        .context("sender bundle missing")?;
     drop(conn);
 
     let dir = state.config.storage.data_dir.join("echo-tmp");
@@ -190,12 +211,19 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
 
     // Seal the same bytes back to the sender's active bundle.
     let mut conn = state.db.pool().acquire().await?;
-    let reply_bundle = crate::orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
+    let reply_bundle =
+        crate::orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
     drop(conn);
     let reply_id = fxe_protocol::encoding::new_uuid_v4()?;
     let reply_env = {
-        let (keys, reply_id, to_number, content_type, pt_path, reply_path) =
-            (keys.clone(), reply_id.clone(), env.from_number.clone(), env.content_type.clone(), pt_path.clone(), reply_path.clone());
+        let (keys, reply_id, to_number, content_type, pt_path, reply_path) = (
+            keys.clone(),
+            reply_id.clone(),
+            env.from_number.clone(),
+            env.content_type.clone(),
+            pt_path.clone(),
+            reply_path.clone(),
+        );
         tokio::task::spawn_blocking(move || -> anyhow::Result<envelope::Envelope> {
             let sender = keys.active_bundle()?;
             let req = SealRequest {
@@ -221,7 +249,9 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     messages::create(state, party, serde_json::to_value(&reply_env)?).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let file = tokio::fs::File::open(&reply_path).await?;
     let body = tokio_util::io::ReaderStream::new(file);
-    messages::upload(state, party, &reply_id, Box::pin(body), Some(len), None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    messages::upload(state, party, &reply_id, Box::pin(body), Some(len), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(message_id = %row.message_id, reply_id = %reply_id, "echoed a fax");
     drop(scratch);
     Ok(())

@@ -33,12 +33,7 @@ pub struct ApiError {
 impl ApiError {
     /// `code` is part of the API contract: snake_case, stable.
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            headers: Vec::new(),
-        }
+        ApiError { status, code: code.into(), message: message.into(), headers: Vec::new() }
     }
 
     /// 400.
@@ -122,12 +117,7 @@ struct ErrorDetail<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: &self.code,
-                message: &self.message,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: &self.code, message: &self.message } };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -149,9 +139,10 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => {
                 ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", e.body_text()))
             }
-            JsonRejection::JsonDataError(e) => {
-                ApiError::unprocessable("invalid_body", format!("The JSON body does not fit this call: {}", e.body_text()))
-            }
+            JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+                "invalid_body",
+                format!("The JSON body does not fit this call: {}", e.body_text()),
+            ),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The body is too large for this call.")
             }
@@ -213,7 +204,9 @@ impl From<BlobError> for ApiError {
     fn from(error: BlobError) -> Self {
         match error {
             BlobError::NotFound => ApiError::not_found("No such content."),
-            BlobError::AlreadyExists => ApiError::conflict("already_uploaded", "This content has already been uploaded."),
+            BlobError::AlreadyExists => {
+                ApiError::conflict("already_uploaded", "This content has already been uploaded.")
+            }
             BlobError::TooLarge { max } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -263,11 +256,7 @@ pub async fn api_not_found() -> ApiError {
 
 /// The JSON 405 for a known path called with the wrong method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "This path does not accept this method.",
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not accept this method.")
 }
 
 #[cfg(test)]
@@ -283,7 +272,8 @@ mod tests {
         let mut holder = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
         holder.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
         holder.execute("BEGIN IMMEDIATE").await.unwrap();
-        let mut other = sqlx::SqliteConnection::connect_with(&opts.busy_timeout(std::time::Duration::ZERO)).await.unwrap();
+        let mut other =
+            sqlx::SqliteConnection::connect_with(&opts.busy_timeout(std::time::Duration::ZERO)).await.unwrap();
         let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
         let api: ApiError = err.into();
         assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{api}");

@@ -63,7 +63,8 @@ pub async fn emit(conn: &mut AnyConnection, org_id: &str, event_type: &str, data
 
 /// Writes one event without queueing deliveries (see [`emit`]).
 pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value) -> Result<String, DbError> {
-    let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let id = fxe_protocol::encoding::new_uuid_v4()
+        .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let now = clock::now_ms();
     let payload = json!({
         "id": id,
@@ -87,8 +88,16 @@ pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, da
 mod event_type_tests {
     #[test]
     fn every_named_event_is_in_the_list() {
-        for name in [super::MESSAGE_RECEIVED, super::MESSAGE_DELIVERED, super::MESSAGE_REJECTED, super::MESSAGE_EXPIRED,
-            super::ORG_USER_ADDED, super::ORG_USER_REMOVED, super::BUNDLE_ROTATED, super::PING] {
+        for name in [
+            super::MESSAGE_RECEIVED,
+            super::MESSAGE_DELIVERED,
+            super::MESSAGE_REJECTED,
+            super::MESSAGE_EXPIRED,
+            super::ORG_USER_ADDED,
+            super::ORG_USER_REMOVED,
+            super::BUNDLE_ROTATED,
+            super::PING,
+        ] {
             assert!(super::ALL.contains(&name), "{name}");
         }
     }

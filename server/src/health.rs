@@ -26,10 +26,8 @@ pub async fn healthz() -> Response {
 /// 503 with the same `checks` (each `"ok"` or `"failed"`) and an `error`
 /// member in the API's error shape. Failure details go to the log only.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let (database_ok, storage_ok) = tokio::join!(
-        check("database", state.db.ping()),
-        check("storage", state.blobs.check_writable()),
-    );
+    let (database_ok, storage_ok) =
+        tokio::join!(check("database", state.db.ping()), check("storage", state.blobs.check_writable()),);
 
     let word = |ok: bool| if ok { "ok" } else { "failed" };
     let checks = json!({ "database": word(database_ok), "storage": word(storage_ok) });
@@ -66,8 +64,6 @@ async fn check<E: std::fmt::Display>(name: &'static str, probe: impl Future<Outp
 }
 
 fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     response
 }

@@ -69,7 +69,10 @@ enum Found {
     New,
     Running,
     Reused,
-    Done { status: u16, sealed: String },
+    Done {
+        status: u16,
+        sealed: String,
+    },
 }
 
 #[derive(Clone)]
@@ -87,7 +90,8 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     let (parts, body) = req.into_parts();
     let key = parse_key(&parts).map_err(IntoResponse::into_response)?;
     let body = read_body(body, &parts).await.map_err(IntoResponse::into_response)?;
-    let target = parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
+    let target =
+        parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
     let target = target.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
     let digest = request_digest(parts.method.as_str(), &target, &body);
     let scope = scope(parts.extensions.get::<Caller>().map(Caller::principal_id), &digest);
@@ -102,10 +106,18 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     match claim(&state, &record).await.map_err(IntoResponse::into_response)? {
         Found::New => {}
         Found::Running => {
-            return Err(ApiError::conflict("idempotency_in_progress", "A request with this Idempotency-Key is still running; retry when it has finished.").into_response());
+            return Err(ApiError::conflict(
+                "idempotency_in_progress",
+                "A request with this Idempotency-Key is still running; retry when it has finished.",
+            )
+            .into_response());
         }
         Found::Reused => {
-            return Err(ApiError::conflict("idempotency_key_reused", "This Idempotency-Key was used for a different request in the last 24 hours; use a new key.").into_response());
+            return Err(ApiError::conflict(
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request in the last 24 hours; use a new key.",
+            )
+            .into_response());
         }
         Found::Done { status, sealed } => return Ok(replay(&record, status, &sealed)),
     }
@@ -167,8 +179,11 @@ fn parse_key(parts: &Parts) -> Result<String, ApiError> {
 }
 
 async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("The body is larger than {MAX_BODY} bytes."));
-    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    let too_large = || {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("The body is larger than {MAX_BODY} bytes."))
+    };
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Err(too_large());
     }
@@ -204,9 +219,16 @@ async fn claim(state: &AppState, r: &Record) -> Result<Found, ApiError> {
                 return Ok(Found::Running);
             }
             let sealed: Option<String> = row.try_get("response_json")?;
-            return Ok(Found::Done { status: u16::try_from(status).unwrap_or(500), sealed: sealed.unwrap_or_default() });
+            return Ok(Found::Done {
+                status: u16::try_from(status).unwrap_or(500),
+                sealed: sealed.unwrap_or_default(),
+            });
         }
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2").bind(&r.scope).bind(&r.key_hash).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
+            .bind(&r.scope)
+            .bind(&r.key_hash)
+            .execute(&mut *tx)
+            .await?;
     }
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status_code, response_json, created_at) VALUES ($1, $2, $3, 0, NULL, $4) \
@@ -236,19 +258,22 @@ async fn finish(state: &AppState, r: &Record, response: Response) -> Response {
         Ok(b) => b,
         Err(e) => {
             forget(state, r).await;
-            return ApiError::internal(format!("could not buffer the answer for the idempotency record: {e}")).into_response();
+            return ApiError::internal(format!("could not buffer the answer for the idempotency record: {e}"))
+                .into_response();
         }
     };
     let stored = match seal(&r.seal_key, status.as_u16(), &bytes) {
-        Some(sealed) => sqlx::query("UPDATE idempotency_keys SET status_code = $1, response_json = $2 WHERE scope = $3 AND idem_key = $4")
-            .bind(i64::from(status.as_u16()))
-            .bind(sealed)
-            .bind(&r.scope)
-            .bind(&r.key_hash)
-            .execute(state.db.pool())
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+        Some(sealed) => sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $1, response_json = $2 WHERE scope = $3 AND idem_key = $4",
+        )
+        .bind(i64::from(status.as_u16()))
+        .bind(sealed)
+        .bind(&r.scope)
+        .bind(&r.key_hash)
+        .execute(state.db.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string()),
         None => Err("no randomness to seal the answer".into()),
     };
     if let Err(e) = stored {
@@ -311,7 +336,9 @@ fn replay(r: &Record, status: u16, sealed: &str) -> Response {
 fn purge_now_and_then(state: &AppState, now: i64) {
     static LAST_PURGE: AtomicI64 = AtomicI64::new(0);
     let last = LAST_PURGE.load(Ordering::Relaxed);
-    if now - last < PURGE_EVERY_SECS || LAST_PURGE.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+    if now - last < PURGE_EVERY_SECS
+        || LAST_PURGE.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+    {
         return;
     }
     let db = state.db.clone();
@@ -326,7 +353,11 @@ fn purge_now_and_then(state: &AppState, now: i64) {
 
 /// Deletes records older than 24 h.
 pub async fn purge_expired(db: &crate::db::Db) -> Result<u64, crate::db::DbError> {
-    let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1").bind(clock::now_secs() - RETENTION_SECS).execute(db.pool()).await?.rows_affected();
+    let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+        .bind(clock::now_secs() - RETENTION_SECS)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
     Ok(n)
 }
 

@@ -15,7 +15,8 @@ pub fn hash_token(token: &str) -> String {
 
 /// A fresh token: `inv_` + 32 random bytes b64u.
 pub fn new_token() -> Result<String, DbError> {
-    let b: [u8; 32] = fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let b: [u8; 32] =
+        fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     Ok(format!("inv_{}", fxe_protocol::encoding::b64u_encode(&b)))
 }
 
@@ -64,27 +65,41 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Invite, DbError> {
 const COLUMNS: &str = "id, numbers, note, created_at, expires_at, used_at, used_by_org_id, revoked_at";
 
 /// Creates an invite; returns it and its token (shown once).
-pub async fn create(db: &Db, numbers: &[String], expires_in_secs: i64, note: &str, actor: &Actor) -> Result<(Invite, String), DbError> {
+pub async fn create(
+    db: &Db,
+    numbers: &[String],
+    expires_in_secs: i64,
+    note: &str,
+    actor: &Actor,
+) -> Result<(Invite, String), DbError> {
     let token = new_token()?;
-    let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let id = fxe_protocol::encoding::new_uuid_v4()
+        .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let now = clock::now_secs();
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO invites (id, token_sha256, numbers, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(hash_token(&token))
-        .bind(numbers.join(","))
-        .bind(note)
-        .bind(now)
-        .bind(now + expires_in_secs)
-        .execute(&mut *tx)
-        .await?;
-    audit::write(&mut tx, audit::Entry {
-        org_id: None,
-        actor,
-        action: "invite.created",
-        target: Some(&id),
-        detail: Some(serde_json::json!({ "numbers": numbers, "expires_at": clock::rfc3339(now + expires_in_secs) })),
-    })
+    sqlx::query(
+        "INSERT INTO invites (id, token_sha256, numbers, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(hash_token(&token))
+    .bind(numbers.join(","))
+    .bind(note)
+    .bind(now)
+    .bind(now + expires_in_secs)
+    .execute(&mut *tx)
+    .await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: None,
+            actor,
+            action: "invite.created",
+            target: Some(&id),
+            detail: Some(
+                serde_json::json!({ "numbers": numbers, "expires_at": clock::rfc3339(now + expires_in_secs) }),
+            ),
+        },
+    )
     .await?;
     tx.commit().await?;
     let invite = get(db, &id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
@@ -92,7 +107,8 @@ pub async fn create(db: &Db, numbers: &[String], expires_in_secs: i64, note: &st
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Invite>, DbError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM invites WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
+    let row =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM invites WHERE id = $1")).bind(id).fetch_optional(db.pool()).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -106,7 +122,9 @@ pub async fn by_token(conn: &mut sqlx::AnyConnection, token: &str) -> Result<Opt
 
 /// Newest first.
 pub async fn list(db: &Db) -> Result<Vec<Invite>, DbError> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM invites ORDER BY created_at DESC, id DESC")).fetch_all(db.pool()).await?;
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM invites ORDER BY created_at DESC, id DESC"))
+        .fetch_all(db.pool())
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -120,7 +138,11 @@ pub async fn revoke(db: &Db, id: &str, actor: &Actor) -> Result<bool, DbError> {
         .await?
         .rows_affected();
     if n == 1 {
-        audit::write(&mut tx, audit::Entry { org_id: None, actor, action: "invite.revoked", target: Some(id), detail: None }).await?;
+        audit::write(
+            &mut tx,
+            audit::Entry { org_id: None, actor, action: "invite.revoked", target: Some(id), detail: None },
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(n == 1)

@@ -91,9 +91,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let state = AppState::init(config).await?;
-    let listener = TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("cannot listen on {bind}"))?;
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(address = %bind, public_url = %public_url, site_root = %site_root, "fxe relay listening");
 
     let shutdown = CancellationToken::new();
@@ -112,7 +110,8 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
         webhooks::worker::spawn(state.clone(), shutdown.clone()),
     ];
     let router = build_router(state);
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
 
     let result = tokio::select! {
         result = server => result.context("the HTTP server failed"),

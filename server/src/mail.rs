@@ -70,7 +70,8 @@ impl Outbox {
 impl Mailer for Outbox {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let now_ms = clock::now_ms();
-        let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| MailError::Malformed("no randomness for a message id"))?;
+        let id = fxe_protocol::encoding::new_uuid_v4()
+            .map_err(|_| MailError::Malformed("no randomness for a message id"))?;
         let domain = self.from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
         let text = render(mail, &self.from, &format!("<{id}@{domain}>"), now_ms / 1000)?;
         let stamp = clock::rfc3339_ms(now_ms).replace([':', '-', '.'], "");
@@ -82,8 +83,12 @@ impl Mailer for Outbox {
             .map_err(|e| MailError::Outbox { path: path.clone(), source: std::io::Error::other(e) })?
             .map_err(|source| MailError::Outbox { path: path.clone(), source })?;
         match &mail.link {
-            Some(link) => tracing::info!(to = %mail.to, subject = %mail.subject, link = %link, file = %path.display(), "mail written to the outbox (no SMTP configured)"),
-            None => tracing::info!(to = %mail.to, subject = %mail.subject, file = %path.display(), "mail written to the outbox (no SMTP configured)"),
+            Some(link) => {
+                tracing::info!(to = %mail.to, subject = %mail.subject, link = %link, file = %path.display(), "mail written to the outbox (no SMTP configured)")
+            }
+            None => {
+                tracing::info!(to = %mail.to, subject = %mail.subject, file = %path.display(), "mail written to the outbox (no SMTP configured)")
+            }
         }
         Ok(())
     }
@@ -114,10 +119,13 @@ impl Smtp {
 #[async_trait]
 impl Mailer for Smtp {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| MailError::Malformed("no randomness for a message id"))?;
+        let id = fxe_protocol::encoding::new_uuid_v4()
+            .map_err(|_| MailError::Malformed("no randomness for a message id"))?;
         let text = render(mail, &self.from, &format!("<{id}@{}>", self.envelope_from.domain()), clock::now_secs())?;
-        let to: lettre::Address = mail.to.parse().map_err(|_| MailError::Malformed("the recipient is not an address"))?;
-        let envelope = lettre::address::Envelope::new(Some(self.envelope_from.clone()), vec![to]).map_err(|_| MailError::Malformed("no recipient"))?;
+        let to: lettre::Address =
+            mail.to.parse().map_err(|_| MailError::Malformed("the recipient is not an address"))?;
+        let envelope = lettre::address::Envelope::new(Some(self.envelope_from.clone()), vec![to])
+            .map_err(|_| MailError::Malformed("no recipient"))?;
         match lettre::AsyncTransport::send_raw(&self.transport, &envelope, text.as_bytes()).await {
             Ok(_) => {
                 tracing::info!(to = %mail.to, subject = %mail.subject, "mail sent");
@@ -133,7 +141,10 @@ impl Mailer for Smtp {
 }
 
 /// The mailer `settings` ask for: SMTP, or the outbox folder in `outbox_dir`.
-pub fn from_settings(settings: &crate::config::MailSettings, outbox_dir: PathBuf) -> Result<std::sync::Arc<dyn Mailer>, String> {
+pub fn from_settings(
+    settings: &crate::config::MailSettings,
+    outbox_dir: PathBuf,
+) -> Result<std::sync::Arc<dyn Mailer>, String> {
     Ok(match &settings.smtp_url {
         Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir)?),
         None => std::sync::Arc::new(Outbox::new(outbox_dir, settings.from.clone())),
@@ -145,7 +156,9 @@ pub fn check_from(from: &str) -> Result<lettre::Address, String> {
     if from.chars().any(char::is_control) || !from.is_ascii() {
         return Err("must be ASCII on one line".into());
     }
-    from.parse::<lettre::message::Mailbox>().map(|m| m.email).map_err(|e| format!("not a mailbox like \"fxe <fax@example.org>\" ({e})"))
+    from.parse::<lettre::message::Mailbox>()
+        .map(|m| m.email)
+        .map_err(|e| format!("not a mailbox like \"fxe <fax@example.org>\" ({e})"))
 }
 
 /// Checks an SMTP URL: smtp:// or smtps://, a host; warns when mail would
@@ -225,7 +238,11 @@ pub fn rfc5322_date(unix_secs: i64) -> String {
     // `YYYY-MM-DDTHH:MM:SSZ`
     let iso = clock::rfc3339(unix_secs);
     let weekday = DAYS[unix_secs.div_euclid(86_400).rem_euclid(7) as usize];
-    let month = iso.get(5..7).and_then(|m| m.parse::<usize>().ok()).and_then(|m| MONTHS.get(m.wrapping_sub(1))).unwrap_or(&"Jan");
+    let month = iso
+        .get(5..7)
+        .and_then(|m| m.parse::<usize>().ok())
+        .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+        .unwrap_or(&"Jan");
     format!("{weekday}, {} {month} {} {} +0000", &iso[8..10], &iso[..4], &iso[11..19])
 }
 
@@ -239,7 +256,10 @@ pub fn setup_link_mail(to: &str, org_name: &str, link: &str, invited: bool) -> M
     let (subject, intro) = if invited {
         ("You have been invited to fxe", format!("You have been added to {org_name} on fxe, the encrypted fax relay."))
     } else {
-        ("Your fxe passkey setup link", format!("An administrator of {org_name} on fxe sent you a new passkey setup link."))
+        (
+            "Your fxe passkey setup link",
+            format!("An administrator of {org_name} on fxe sent you a new passkey setup link."),
+        )
     };
     Mail {
         to: to.to_owned(),

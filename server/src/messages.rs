@@ -115,8 +115,18 @@ impl MessageRow {
             created_at: clock::rfc3339_ms(self.created_at_ms),
             updated_at: clock::rfc3339_ms(self.updated_at_ms),
             expires_at: clock::rfc3339(self.expires_at),
-            receipt: self.receipt_json.as_deref().map(Receipt::from_json).transpose().map_err(|_| decode_err("receipt"))?,
-            refusal: self.refusal_json.as_deref().map(Refusal::from_json).transpose().map_err(|_| decode_err("refusal"))?,
+            receipt: self
+                .receipt_json
+                .as_deref()
+                .map(Receipt::from_json)
+                .transpose()
+                .map_err(|_| decode_err("receipt"))?,
+            refusal: self
+                .refusal_json
+                .as_deref()
+                .map(Refusal::from_json)
+                .transpose()
+                .map_err(|_| decode_err("refusal"))?,
             envelope: if with_envelope { Some(self.envelope()?) } else { None },
         })
     }
@@ -153,7 +163,8 @@ pub async fn visible_row(conn: &mut AnyConnection, org_id: &str, message_id: &st
     }
     let row = get_row(conn, message_id).await?.ok_or_else(not_found)?;
     let visible = row.sender_org_id == org_id
-        || (row.recipient_org_id == org_id && !matches!(row.status, MessageStatus::AwaitingUpload | MessageStatus::Failed));
+        || (row.recipient_org_id == org_id
+            && !matches!(row.status, MessageStatus::AwaitingUpload | MessageStatus::Failed));
     if visible { Ok(row) } else { Err(not_found()) }
 }
 
@@ -167,10 +178,18 @@ fn create_response(row: &MessageRow) -> Result<CreateMessageResponse, ApiError> 
 
 /// `POST /messages`: the checks of API.md in their order, then a new
 /// `awaiting_upload` message. Idempotent on `message_id` + envelope hash.
-pub async fn create(state: &AppState, party: Party<'_>, envelope: Value) -> Result<(StatusCode, CreateMessageResponse), ApiError> {
+pub async fn create(
+    state: &AppState,
+    party: Party<'_>,
+    envelope: Value,
+) -> Result<(StatusCode, CreateMessageResponse), ApiError> {
     // 1. Well formed.
     if envelope.get("ciphertext_len").and_then(Value::as_u64).is_some_and(|n| n > MAX_CIPHERTEXT_LEN) {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext.")));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext."),
+        ));
     }
     let env = Envelope::from_value(envelope).map_err(|e| ApiError::unprocessable("invalid_envelope", e.to_string()))?;
     let hash = env.hash_hex();
@@ -179,30 +198,47 @@ pub async fn create(state: &AppState, party: Party<'_>, envelope: Value) -> Resu
         if existing.sender_org_id == party.org_id && existing.envelope_hash == hash {
             return Ok((StatusCode::OK, create_response(&existing)?));
         }
-        return Err(ApiError::conflict("message_id_conflict", "This message_id is already used by a different envelope."));
+        return Err(ApiError::conflict(
+            "message_id_conflict",
+            "This message_id is already used by a different envelope.",
+        ));
     }
     // 2. The sender is the caller's org, with its active bundle (or one retired < 1 h ago).
     if env.sender_org_id != party.org_id {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "sender_mismatch", "sender_org_id is not your org."));
     }
     let Some(sender_bundle) = orgs::usable_bundle(&mut conn, party.org_id, &env.sender_bundle_id).await? else {
-        return Err(ApiError::unprocessable("stale_bundle", "sender_bundle_id is not your org's active bundle; seal with the active bundle."));
+        return Err(ApiError::unprocessable(
+            "stale_bundle",
+            "sender_bundle_id is not your org's active bundle; seal with the active bundle.",
+        ));
     };
     // 3. The signature.
-    env.verify_signature(&sender_bundle)
-        .map_err(|_| ApiError::unprocessable("bad_signature", "The envelope signature does not verify with the sender bundle."))?;
+    env.verify_signature(&sender_bundle).map_err(|_| {
+        ApiError::unprocessable("bad_signature", "The envelope signature does not verify with the sender bundle.")
+    })?;
     // 4. from_number is the caller org's.
     let from_owner = orgs::owner_of(&mut conn, &env.from_number).await?;
     if from_owner.as_ref().map(|o| o.org_id.as_str()) != Some(party.org_id) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "from_number_not_yours", format!("{} is not an active number of your org.", env.from_number)));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "from_number_not_yours",
+            format!("{} is not an active number of your org.", env.from_number),
+        ));
     }
     // 5. to_number is the recipient's, sealed to its active bundle (or one retired < 1 h ago).
     let to_owner = orgs::owner_of(&mut conn, &env.to_number).await?;
     if to_owner.as_ref().map(|o| o.org_id.as_str()) != Some(env.recipient_org_id.as_str()) {
-        return Err(ApiError::unprocessable("to_number_mismatch", format!("{} does not belong to org {}.", env.to_number, env.recipient_org_id)));
+        return Err(ApiError::unprocessable(
+            "to_number_mismatch",
+            format!("{} does not belong to org {}.", env.to_number, env.recipient_org_id),
+        ));
     }
     if orgs::usable_bundle(&mut conn, &env.recipient_org_id, &env.recipient_bundle_id).await?.is_none() {
-        return Err(ApiError::unprocessable("to_number_mismatch", "recipient_bundle_id is not the recipient's active bundle; look the number up again."));
+        return Err(ApiError::unprocessable(
+            "to_number_mismatch",
+            "recipient_bundle_id is not the recipient's active bundle; look the number up again.",
+        ));
     }
     drop(conn);
 
@@ -237,15 +273,21 @@ pub async fn create(state: &AppState, party: Party<'_>, envelope: Value) -> Resu
         if existing.sender_org_id == party.org_id && existing.envelope_hash == hash {
             return Ok((StatusCode::OK, create_response(&existing)?));
         }
-        return Err(ApiError::conflict("message_id_conflict", "This message_id is already used by a different envelope."));
+        return Err(ApiError::conflict(
+            "message_id_conflict",
+            "This message_id is already used by a different envelope.",
+        ));
     }
-    audit::write(&mut tx, audit::Entry {
-        org_id: Some(party.org_id),
-        actor: party.actor,
-        action: "message.created",
-        target: Some(&env.message_id),
-        detail: Some(json!({ "to_number": env.to_number, "ciphertext_len": env.ciphertext_len })),
-    })
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: Some(party.org_id),
+            actor: party.actor,
+            action: "message.created",
+            target: Some(&env.message_id),
+            detail: Some(json!({ "to_number": env.to_number, "ciphertext_len": env.ciphertext_len })),
+        },
+    )
     .await?;
     let row = get_row(&mut tx, &env.message_id).await?.ok_or_else(not_found)?;
     tx.commit().await?;
@@ -283,25 +325,37 @@ pub async fn upload(
     match row.status {
         MessageStatus::AwaitingUpload if row.upload_expires_at > now => {}
         MessageStatus::AwaitingUpload | MessageStatus::Failed => {
-            return Err(ApiError::new(StatusCode::GONE, "upload_expired", "The upload window (1 hour) has passed; create the message again with a new message_id."));
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "upload_expired",
+                "The upload window (1 hour) has passed; create the message again with a new message_id.",
+            ));
         }
         _ => return Err(ApiError::conflict("already_uploaded", "This message's content has already been uploaded.")),
     }
     if content_length.is_some_and(|n| n > MAX_CIPHERTEXT_LEN) {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext.")));
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext."),
+        ));
     }
     if content_length.is_some_and(|n| n != row.ciphertext_len as u64) {
-        return Err(ApiError::unprocessable("content_mismatch", format!("Content-Length differs from the envelope's ciphertext_len ({}).", row.ciphertext_len)));
+        return Err(ApiError::unprocessable(
+            "content_mismatch",
+            format!("Content-Length differs from the envelope's ciphertext_len ({}).", row.ciphertext_len),
+        ));
     }
     // The lease of a relay that died mid-upload (its lock is free) is taken over at once.
-    let holder: Option<String> = sqlx::query("SELECT upload_lease_owner FROM messages WHERE message_id = $1 AND upload_lease_until >= $2")
-        .bind(message_id)
-        .bind(now)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get::<Option<String>, _>("upload_lease_owner"))
-        .transpose()?
-        .flatten();
+    let holder: Option<String> =
+        sqlx::query("SELECT upload_lease_owner FROM messages WHERE message_id = $1 AND upload_lease_until >= $2")
+            .bind(message_id)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get::<Option<String>, _>("upload_lease_owner"))
+            .transpose()?
+            .flatten();
     let takeover = match holder {
         Some(h) if !state.blobs.instance_alive(&h).await => h,
         _ => String::new(),
@@ -330,11 +384,13 @@ pub async fn upload(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs((UPLOAD_LEASE_SECS / 4) as u64)).await;
-                let _ = sqlx::query("UPDATE messages SET upload_lease_until = $1 WHERE message_id = $2 AND status = 'awaiting_upload'")
-                    .bind(clock::now_secs() + UPLOAD_LEASE_SECS)
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await;
+                let _ = sqlx::query(
+                    "UPDATE messages SET upload_lease_until = $1 WHERE message_id = $2 AND status = 'awaiting_upload'",
+                )
+                .bind(clock::now_secs() + UPLOAD_LEASE_SECS)
+                .bind(&id)
+                .execute(db.pool())
+                .await;
             }
         })
     };
@@ -345,7 +401,11 @@ pub async fn upload(
         Err(e) => {
             release_lease(state, message_id).await;
             return Err(match e {
-                BlobError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext; the upload was cut off.")),
+                BlobError::TooLarge { .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("A fax may be at most {MAX_CIPHERTEXT_LEN} bytes of ciphertext; the upload was cut off."),
+                ),
                 other => other.into(),
             });
         }
@@ -353,13 +413,21 @@ pub async fn upload(
     crate::metrics::add_upload_bytes(staged.len());
     let env = row.envelope()?;
     if let Some(ClaimedBody::Sha256(h)) = claimed
-        && h != *staged.sha256() {
-            release_lease(state, message_id).await;
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "body_hash_mismatch", "The body does not match X-FXE-Content-SHA256."));
-        }
+        && h != *staged.sha256()
+    {
+        release_lease(state, message_id).await;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "body_hash_mismatch",
+            "The body does not match X-FXE-Content-SHA256.",
+        ));
+    }
     if staged.len() != env.ciphertext_len || *staged.sha256() != env.ciphertext_sha256 {
         release_lease(state, message_id).await;
-        return Err(ApiError::unprocessable("content_mismatch", "The uploaded bytes differ from the envelope's ciphertext_len or ciphertext_sha256; nothing was kept."));
+        return Err(ApiError::unprocessable(
+            "content_mismatch",
+            "The uploaded bytes differ from the envelope's ciphertext_len or ciphertext_sha256; nothing was kept.",
+        ));
     }
 
     let key = BlobKey::new(message_id).map_err(ApiError::internal)?;
@@ -370,7 +438,11 @@ pub async fn upload(
             let _ = state.blobs.delete(&key).await;
         }
         release_lease(state, message_id).await;
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "The relay could not store the upload; please upload again."));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "The relay could not store the upload; please upload again.",
+        ));
     }
 
     let now_ms = clock::now_ms_monotonic();
@@ -450,7 +522,11 @@ async fn conclude(state: &AppState, party: Party<'_>, message_id: &str, outcome:
     let mut conn = state.db.pool().acquire().await?;
     let row = visible_row(&mut conn, party.org_id, message_id).await?;
     if row.recipient_org_id != party.org_id {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "Only the recipient can receipt or refuse a message."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Only the recipient can receipt or refuse a message.",
+        ));
     }
     let env = row.envelope()?;
     let bundle = orgs::any_bundle(&mut conn, &row.recipient_org_id, &env.recipient_bundle_id)
@@ -459,11 +535,21 @@ async fn conclude(state: &AppState, party: Party<'_>, message_id: &str, outcome:
     drop(conn);
     let (json, new_status, event, action) = match &outcome {
         Outcome::Receipt(r) => {
-            r.verify(&env, &bundle).map_err(|_| ApiError::unprocessable("bad_receipt", "The receipt does not verify for this message and the bundle it was sealed to."))?;
+            r.verify(&env, &bundle).map_err(|_| {
+                ApiError::unprocessable(
+                    "bad_receipt",
+                    "The receipt does not verify for this message and the bundle it was sealed to.",
+                )
+            })?;
             (r.to_json(), MessageStatus::Delivered, events::MESSAGE_DELIVERED, "message.receipted")
         }
         Outcome::Refusal(r) => {
-            r.verify(&env, &bundle).map_err(|_| ApiError::unprocessable("bad_refusal", "The refusal does not verify for this message and the bundle it was sealed to."))?;
+            r.verify(&env, &bundle).map_err(|_| {
+                ApiError::unprocessable(
+                    "bad_refusal",
+                    "The refusal does not verify for this message and the bundle it was sealed to.",
+                )
+            })?;
             (r.to_json(), MessageStatus::Rejected, events::MESSAGE_REJECTED, "message.refused")
         }
     };
@@ -474,9 +560,15 @@ async fn conclude(state: &AppState, party: Party<'_>, message_id: &str, outcome:
     match row.status {
         MessageStatus::Queued => {}
         s if s == new_status && stored == Some(json.as_str()) => return Ok(row.to_api(false)?),
-        MessageStatus::Delivered => return Err(ApiError::conflict("already_delivered", "This message already has a receipt.")),
-        MessageStatus::Rejected => return Err(ApiError::conflict("already_rejected", "This message was already refused.")),
-        MessageStatus::Expired => return Err(ApiError::new(StatusCode::GONE, "gone", "This message expired before it was received.")),
+        MessageStatus::Delivered => {
+            return Err(ApiError::conflict("already_delivered", "This message already has a receipt."));
+        }
+        MessageStatus::Rejected => {
+            return Err(ApiError::conflict("already_rejected", "This message was already refused."));
+        }
+        MessageStatus::Expired => {
+            return Err(ApiError::new(StatusCode::GONE, "gone", "This message expired before it was received."));
+        }
         _ => return Err(ApiError::conflict("not_queued", "This message has not been uploaded.")),
     }
     let now_ms = clock::now_ms_monotonic();
@@ -497,7 +589,11 @@ async fn conclude(state: &AppState, party: Party<'_>, message_id: &str, outcome:
         return Err(ApiError::conflict("not_queued", "This message changed meanwhile; fetch it again."));
     }
     events::emit(&mut tx, &row.sender_org_id, event, row.event_data(new_status)).await?;
-    audit::write(&mut tx, audit::Entry { org_id: Some(party.org_id), actor: party.actor, action, target: Some(message_id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry { org_id: Some(party.org_id), actor: party.actor, action, target: Some(message_id), detail: None },
+    )
+    .await?;
     let updated = get_row(&mut tx, message_id).await?.ok_or_else(not_found)?;
     tx.commit().await?;
     state.events.notify();
@@ -507,14 +603,21 @@ async fn conclude(state: &AppState, party: Party<'_>, message_id: &str, outcome:
     Ok(updated.to_api(false)?)
 }
 
-pub async fn receipt(state: &AppState, party: Party<'_>, message_id: &str, receipt: Value) -> Result<Message, ApiError> {
-    let r: Receipt = serde_json::from_value(receipt).map_err(|e| ApiError::unprocessable("invalid_receipt", format!("The receipt is malformed: {e}")))?;
+pub async fn receipt(
+    state: &AppState,
+    party: Party<'_>,
+    message_id: &str,
+    receipt: Value,
+) -> Result<Message, ApiError> {
+    let r: Receipt = serde_json::from_value(receipt)
+        .map_err(|e| ApiError::unprocessable("invalid_receipt", format!("The receipt is malformed: {e}")))?;
     r.check_shape().map_err(|e| ApiError::unprocessable("invalid_receipt", e.to_string()))?;
     conclude(state, party, message_id, Outcome::Receipt(r)).await
 }
 
 pub async fn refuse(state: &AppState, party: Party<'_>, message_id: &str, refusal: Value) -> Result<Message, ApiError> {
-    let r: Refusal = serde_json::from_value(refusal).map_err(|e| ApiError::unprocessable("invalid_refusal", format!("The refusal is malformed: {e}")))?;
+    let r: Refusal = serde_json::from_value(refusal)
+        .map_err(|e| ApiError::unprocessable("invalid_refusal", format!("The refusal is malformed: {e}")))?;
     r.check_shape().map_err(|e| ApiError::unprocessable("invalid_refusal", e.to_string()))?;
     conclude(state, party, message_id, Outcome::Refusal(r)).await
 }

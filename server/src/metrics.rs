@@ -90,7 +90,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# TYPE fxe_http_requests_total counter");
     let requests = REQUESTS.lock().unwrap_or_else(|p| p.into_inner()).clone();
     for ((route, method, status), n) in &requests {
-        let _ = writeln!(out, "fxe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}", escape(route), escape(method));
+        let _ = writeln!(
+            out,
+            "fxe_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
+            escape(route),
+            escape(method)
+        );
     }
 
     let statuses: Vec<&'static str> = MessageStatus::ALL.iter().map(|s| s.as_str()).collect();
@@ -102,12 +107,26 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
     let _ = writeln!(out, "# HELP fxe_webhook_attempts_total Webhook attempts by result.");
     let _ = writeln!(out, "# TYPE fxe_webhook_attempts_total counter");
-    let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"succeeded\"}} {}", WEBHOOK_SUCCEEDED.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "fxe_webhook_attempts_total{{result=\"succeeded\"}} {}",
+        WEBHOOK_SUCCEEDED.load(Ordering::Relaxed)
+    );
     let _ = writeln!(out, "fxe_webhook_attempts_total{{result=\"failed\"}} {}", WEBHOOK_FAILED.load(Ordering::Relaxed));
-    status_gauge(&mut out, &state, "fxe_webhook_deliveries", "Webhook deliveries the relay holds, by status.", "webhook_deliveries", &["pending", "succeeded", "dead"]).await;
+    status_gauge(
+        &mut out,
+        &state,
+        "fxe_webhook_deliveries",
+        "Webhook deliveries the relay holds, by status.",
+        "webhook_deliveries",
+        &["pending", "succeeded", "dead"],
+    )
+    .await;
 
     let mut response = (StatusCode::OK, out).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -115,7 +134,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// Writes gauge `name`: the rows of `table` by `status`, every one of `all` (0 when none).
 async fn status_gauge(out: &mut String, state: &AppState, name: &str, help: &str, table: &str, all: &[&str]) {
     let counts = async {
-        let rows = sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {table} GROUP BY status")).fetch_all(state.db.pool()).await?;
+        let rows = sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {table} GROUP BY status"))
+            .fetch_all(state.db.pool())
+            .await?;
         let mut by_status = BTreeMap::new();
         for row in rows {
             by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);

@@ -115,10 +115,12 @@ pub fn document() -> &'static openapi::OpenApi {
 )]
 async fn openapi_json() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| document().to_json().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "cannot serialise the OpenAPI document");
-        String::from("{}")
-    }));
+    let json = JSON.get_or_init(|| {
+        document().to_json().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot serialise the OpenAPI document");
+            String::from("{}")
+        })
+    });
     let mut response = json.as_str().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
@@ -167,7 +169,11 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                     "`unauthenticated` (no credentials), `unknown_key`, `key_revoked`, `timestamp_skew`, \
                      `bad_request_signature`, `body_hash_mismatch`, `replayed_request`.",
                 );
-                add_response(op, "403", "`forbidden`: the role or API key scope does not allow this; `org_disabled`; `bad_origin` (session without the relay's Origin).");
+                add_response(
+                    op,
+                    "403",
+                    "`forbidden`: the role or API key scope does not allow this; `org_disabled`; `bad_origin` (session without the relay's Origin).",
+                );
                 let retry_after = HeaderBuilder::new()
                     .schema(ObjectBuilder::new().schema_type(Type::Integer))
                     .description(Some("Seconds to wait."))
@@ -220,7 +226,13 @@ mod tests {
         let doc = document();
         let mut out = BTreeSet::new();
         for (path, item) in &doc.paths.paths {
-            for (method, op) in [("GET", &item.get), ("PUT", &item.put), ("POST", &item.post), ("DELETE", &item.delete), ("PATCH", &item.patch)] {
+            for (method, op) in [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
                 if op.is_some() {
                     out.insert((method.to_owned(), path.clone()));
                 }
@@ -306,7 +318,17 @@ mod tests {
             }
         }
         assert_eq!(json["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
-        for schema in ["Org", "Bundle", "Envelope", "Receipt", "Refusal", "Message", "ErrorBody", "AuditEntry", "UserWithSetupLink"] {
+        for schema in [
+            "Org",
+            "Bundle",
+            "Envelope",
+            "Receipt",
+            "Refusal",
+            "Message",
+            "ErrorBody",
+            "AuditEntry",
+            "UserWithSetupLink",
+        ] {
             assert!(json["components"]["schemas"].get(schema).is_some(), "schema {schema} missing");
         }
         let claim = &json["paths"]["/numbers"]["post"];

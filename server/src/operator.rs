@@ -45,9 +45,18 @@ pub fn redeem_url(public_origin: &str, token: &str) -> String {
 
 /// Creates an invite. `numbers` is loose input (`+1 (555) 123-4567, +44…`);
 /// `None` lets the org claim any numbers that are free.
-pub async fn create_invite(db: &Db, public_origin: &str, numbers: Option<&str>, expires_in_secs: i64, note: &str, actor: &Actor) -> Result<NewInvite, OperatorError> {
+pub async fn create_invite(
+    db: &Db,
+    public_origin: &str,
+    numbers: Option<&str>,
+    expires_in_secs: i64,
+    note: &str,
+    actor: &Actor,
+) -> Result<NewInvite, OperatorError> {
     let numbers = match numbers {
-        Some(n) => fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("numbers: {e}")))?,
+        Some(n) => {
+            fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("numbers: {e}")))?
+        }
         None => Vec::new(),
     };
     if !(60..=MAX_INVITE_SECS).contains(&expires_in_secs) {
@@ -68,17 +77,17 @@ pub async fn create_invite(db: &Db, public_origin: &str, numbers: Option<&str>, 
 }
 
 fn invite_info(i: Invite, now: i64) -> InviteInfo {
-        InviteInfo {
-            state: i.state(now).to_owned(),
-            id: i.id,
-            numbers: i.numbers,
-            note: i.note,
-            created_at: clock::rfc3339(i.created_at),
-            expires_at: clock::rfc3339(i.expires_at),
-            used_at: i.used_at.map(clock::rfc3339),
-            used_by_org_id: i.used_by_org_id,
-            revoked_at: i.revoked_at.map(clock::rfc3339),
-        }
+    InviteInfo {
+        state: i.state(now).to_owned(),
+        id: i.id,
+        numbers: i.numbers,
+        note: i.note,
+        created_at: clock::rfc3339(i.created_at),
+        expires_at: clock::rfc3339(i.expires_at),
+        used_at: i.used_at.map(clock::rfc3339),
+        used_by_org_id: i.used_by_org_id,
+        revoked_at: i.revoked_at.map(clock::rfc3339),
+    }
 }
 
 pub async fn list_invites(db: &Db) -> Result<Vec<InviteInfo>, OperatorError> {
@@ -92,7 +101,9 @@ pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), Opera
     }
     match invites::get(db, id).await? {
         None => Err(OperatorError::NotFound(format!("there is no invite {id:?}"))),
-        Some(i) => Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs())))),
+        Some(i) => {
+            Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs()))))
+        }
     }
 }
 
@@ -105,7 +116,8 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
     )
     .fetch_all(db.pool())
     .await?;
-    let numbers = sqlx::query("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?;
+    let numbers =
+        sqlx::query("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let org_id: String = r.try_get("org_id")?;
@@ -138,7 +150,10 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
 /// sessions stop working and its numbers leave the directory; nothing is deleted.
 pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Actor) -> Result<(), OperatorError> {
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1").bind(org_id).fetch_optional(&mut *tx).await?;
+    let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(row) = row else {
         return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
     };
@@ -147,7 +162,10 @@ pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Act
     }
     let is_disabled = row.try_get::<Option<i64>, _>("disabled_at")?.is_some();
     if is_disabled == disabled {
-        return Err(OperatorError::Conflict(format!("org {org_id} is already {}", if disabled { "disabled" } else { "enabled" })));
+        return Err(OperatorError::Conflict(format!(
+            "org {org_id} is already {}",
+            if disabled { "disabled" } else { "enabled" }
+        )));
     }
     let at = disabled.then(clock::now_secs);
     sqlx::query("UPDATE orgs SET disabled_at = $1 WHERE org_id = $2").bind(at).bind(org_id).execute(&mut *tx).await?;
@@ -205,7 +223,10 @@ pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> 
             .await?;
         ("number.approved", "active", Some(clock::rfc3339(now)))
     } else {
-        sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'").bind(&number).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'")
+            .bind(&number)
+            .execute(&mut *tx)
+            .await?;
         ("number.denied", "denied", None)
     };
     audit::write(&mut tx, Entry { org_id: Some(&org_id), actor, action, target: Some(&number), detail: None }).await?;
@@ -397,15 +418,20 @@ impl From<ConfigError> for CliError {
 async fn open(args: &OperatorArgs) -> Result<Db, CliError> {
     let storage = Storage::from_args(args.storage.clone())?;
     if matches!(storage.database, config::DatabaseTarget::SqliteFile(_)) {
-        crate::blobs::create_private_dir(&storage.data_dir)
-            .await
-            .map_err(|e| CliError::Failed(format!("cannot create the data directory {}: {e}", storage.data_dir.display())))?;
+        crate::blobs::create_private_dir(&storage.data_dir).await.map_err(|e| {
+            CliError::Failed(format!("cannot create the data directory {}: {e}", storage.data_dir.display()))
+        })?;
     }
-    Db::open(&storage.database).await.map_err(|e| CliError::Failed(format!("cannot open the database ({}): {e}", storage.database.redacted())))
+    Db::open(&storage.database)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot open the database ({}): {e}", storage.database.redacted())))
 }
 
 /// Runs `action` on the database named by `args`, then closes it.
-async fn with_db<T>(args: &OperatorArgs, action: impl AsyncFnOnce(&Db) -> Result<T, OperatorError>) -> Result<T, CliError> {
+async fn with_db<T>(
+    args: &OperatorArgs,
+    action: impl AsyncFnOnce(&Db) -> Result<T, OperatorError>,
+) -> Result<T, CliError> {
     let db = open(args).await?;
     let result = action(&db).await;
     db.close().await;
@@ -458,7 +484,9 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
         InviteCommand::Create { numbers, expires, note, json, args } => {
             let origin = public_origin(&args)?;
             let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
-            let invite = with_db(&args, async |db| create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await).await?;
+            let invite =
+                with_db(&args, async |db| create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await)
+                    .await?;
             if json {
                 return print_json(&invite);
             }
@@ -475,7 +503,16 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             }
             let rows: Vec<Vec<String>> = invites
                 .iter()
-                .map(|i| vec![i.id.clone(), i.state.clone(), i.expires_at.clone(), list_or_any(&i.numbers, "any"), or_dash(&i.used_by_org_id), i.note.clone()])
+                .map(|i| {
+                    vec![
+                        i.id.clone(),
+                        i.state.clone(),
+                        i.expires_at.clone(),
+                        list_or_any(&i.numbers, "any"),
+                        or_dash(&i.used_by_org_id),
+                        i.note.clone(),
+                    ]
+                })
                 .collect();
             print_table(&["ID", "STATE", "EXPIRES", "NUMBERS", "USED BY", "NOTE"], &rows);
             Ok(())
@@ -494,14 +531,18 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
     match cmd {
         OperatorCommand::Add { email, json, args } => {
             let origin = public_origin(&args)?;
-            let setup = with_db(&args, async |db| crate::operator_accounts::add(db, &origin, &email, &actor).await).await?;
+            let setup =
+                with_db(&args, async |db| crate::operator_accounts::add(db, &origin, &email, &actor).await).await?;
             if json {
                 return print_json(&setup);
             }
             let what = if setup.created { "added" } else { "already exists; new setup link issued" };
             println!("Operator {} {what}.", setup.email);
             println!("Setup:   {}", setup.setup_url);
-            println!("The link works once, until {}: open it to enrol a passkey, then sign in at /login.", setup.expires_at);
+            println!(
+                "The link works once, until {}: open it to enrol a passkey, then sign in at /login.",
+                setup.expires_at
+            );
             Ok(())
         }
         OperatorCommand::List { json, args } => {
@@ -509,7 +550,10 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
             if json {
                 return print_json(&operators);
             }
-            let rows: Vec<Vec<String>> = operators.iter().map(|o| vec![o.user_id.clone(), o.email.clone(), o.created_at.clone(), o.passkeys.to_string()]).collect();
+            let rows: Vec<Vec<String>> = operators
+                .iter()
+                .map(|o| vec![o.user_id.clone(), o.email.clone(), o.created_at.clone(), o.passkeys.to_string()])
+                .collect();
             print_table(&["ID", "EMAIL", "CREATED", "PASSKEYS"], &rows);
             Ok(())
         }
@@ -527,9 +571,26 @@ pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
             let rows: Vec<Vec<String>> = orgs
                 .iter()
                 .map(|o| {
-                    let state = if o.echo { "echo" } else if o.disabled_at.is_some() { "disabled" } else { "active" };
-                    let pending = if o.pending_numbers.is_empty() { String::new() } else { format!(" (pending: {})", o.pending_numbers.join(",")) };
-                    vec![o.org_id.clone(), state.into(), o.org_name.clone(), format!("{}{pending}", list_or_any(&o.numbers, "-")), o.users.to_string(), o.created_at.clone()]
+                    let state = if o.echo {
+                        "echo"
+                    } else if o.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "active"
+                    };
+                    let pending = if o.pending_numbers.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pending: {})", o.pending_numbers.join(","))
+                    };
+                    vec![
+                        o.org_id.clone(),
+                        state.into(),
+                        o.org_name.clone(),
+                        format!("{}{pending}", list_or_any(&o.numbers, "-")),
+                        o.users.to_string(),
+                        o.created_at.clone(),
+                    ]
                 })
                 .collect();
             print_table(&["ORG ID", "STATE", "NAME", "NUMBERS", "USERS", "JOINED"], &rows);
@@ -555,8 +616,12 @@ pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
             if json {
                 return print_json(&numbers);
             }
-            let rows: Vec<Vec<String>> =
-                numbers.iter().map(|n| vec![n.number.clone(), n.status.clone(), n.org_id.clone(), n.org_name.clone(), n.created_at.clone()]).collect();
+            let rows: Vec<Vec<String>> = numbers
+                .iter()
+                .map(|n| {
+                    vec![n.number.clone(), n.status.clone(), n.org_id.clone(), n.org_name.clone(), n.created_at.clone()]
+                })
+                .collect();
             print_table(&["NUMBER", "STATUS", "ORG ID", "ORG", "SINCE"], &rows);
             Ok(())
         }

@@ -48,19 +48,32 @@ pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Re
     let (user_id, created) = match existing {
         Some(row) => (row.try_get::<String, _>("id")?, false),
         None => {
-            let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| OperatorError::Invalid("no randomness available".into()))?;
-            sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, NULL, $2, 'operator', $3)")
-                .bind(&id)
-                .bind(email)
-                .bind(clock::now_secs())
-                .execute(&mut *tx)
-                .await?;
+            let id = fxe_protocol::encoding::new_uuid_v4()
+                .map_err(|_| OperatorError::Invalid("no randomness available".into()))?;
+            sqlx::query(
+                "INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, NULL, $2, 'operator', $3)",
+            )
+            .bind(&id)
+            .bind(email)
+            .bind(clock::now_secs())
+            .execute(&mut *tx)
+            .await?;
             (id, true)
         }
     };
     let token = setup_links::create(&mut tx, &user_id, "operator").await?;
     let action = if created { "operator.added" } else { "operator.setup_link_issued" };
-    audit::write(&mut tx, audit::Entry { org_id: None, actor, action, target: Some(&user_id), detail: Some(serde_json::json!({ "email": email })) }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: None,
+            actor,
+            action,
+            target: Some(&user_id),
+            detail: Some(serde_json::json!({ "email": email })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(OperatorSetup {
         user_id,

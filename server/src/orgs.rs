@@ -20,15 +20,18 @@ pub struct OrgRow {
 
 impl OrgRow {
     pub fn identity_bytes(&self) -> Result<[u8; 32], DbError> {
-        fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &self.identity_pub).map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
+        fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &self.identity_pub)
+            .map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
     }
 }
 
 pub async fn get(conn: &mut AnyConnection, org_id: &str) -> Result<Option<OrgRow>, DbError> {
-    let row = sqlx::query("SELECT org_id, org_name, identity_pub, created_at, disabled_at, is_echo FROM orgs WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT org_id, org_name, identity_pub, created_at, disabled_at, is_echo FROM orgs WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .fetch_optional(conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(OrgRow {
         org_id: row.try_get("org_id")?,
@@ -46,7 +49,10 @@ fn parse_bundle(json: &str) -> Result<Bundle, DbError> {
 
 /// The org's active bundle.
 pub async fn active_bundle(conn: &mut AnyConnection, org_id: &str) -> Result<Option<Bundle>, DbError> {
-    let row = sqlx::query("SELECT bundle_json FROM bundles WHERE org_id = $1 AND active = 1").bind(org_id).fetch_optional(conn).await?;
+    let row = sqlx::query("SELECT bundle_json FROM bundles WHERE org_id = $1 AND active = 1")
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await?;
     row.map(|r| parse_bundle(&r.try_get::<String, _>("bundle_json")?)).transpose()
 }
 
@@ -134,8 +140,18 @@ pub async fn org_view(conn: &mut AnyConnection, org_id: &str) -> Result<Option<a
     let identity = org.identity_bytes()?;
     let active = active_bundle(conn, org_id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
     let counts = OrgCounts {
-        inbox_queued: count(conn, "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status = 'queued'", org_id).await?,
-        messages_received: count(conn, "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status NOT IN ('awaiting_upload', 'failed')", org_id).await?,
+        inbox_queued: count(
+            conn,
+            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status = 'queued'",
+            org_id,
+        )
+        .await?,
+        messages_received: count(
+            conn,
+            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status NOT IN ('awaiting_upload', 'failed')",
+            org_id,
+        )
+        .await?,
         messages_sent: count(conn, "SELECT COUNT(*) FROM messages WHERE sender_org_id = $1", org_id).await?,
         users: count(conn, "SELECT COUNT(*) FROM users WHERE org_id = $1 AND removed_at IS NULL", org_id).await?,
         api_keys: count(conn, "SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL", org_id).await?,
@@ -159,6 +175,10 @@ pub async fn org_view(conn: &mut AnyConnection, org_id: &str) -> Result<Option<a
 /// read-then-write checks such as "not the last admin" or "newer than the
 /// active bundle". `Ok(false)` when there is no such org.
 pub async fn lock(conn: &mut AnyConnection, org_id: &str) -> Result<bool, DbError> {
-    let n = sqlx::query("UPDATE orgs SET org_name = org_name WHERE org_id = $1").bind(org_id).execute(conn).await?.rows_affected();
+    let n = sqlx::query("UPDATE orgs SET org_name = org_name WHERE org_id = $1")
+        .bind(org_id)
+        .execute(conn)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }

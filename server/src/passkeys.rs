@@ -11,8 +11,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use sqlx::{AnyConnection, Row};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration, RequestChallengeResponse,
-    Uuid, Webauthn, WebauthnBuilder,
+    CreationChallengeResponse, CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration,
+    RequestChallengeResponse, Uuid, Webauthn, WebauthnBuilder,
 };
 
 use crate::{clock, db::DbError};
@@ -116,7 +116,8 @@ pub async fn store_ceremony<S: Serialize>(
 ) -> Result<String, DbError> {
     let b: [u8; 24] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
     let id = format!("wac_{}", fxe_protocol::encoding::b64u_encode(&b));
-    let json = serde_json::to_string(state).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("ceremony state: {e}"))))?;
+    let json = serde_json::to_string(state)
+        .map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("ceremony state: {e}"))))?;
     let now = clock::now_secs();
     // Expired ceremonies go as new ones start: the table stays small.
     sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(&mut *conn).await?;
@@ -135,21 +136,33 @@ pub async fn store_ceremony<S: Serialize>(
 }
 
 /// Takes a live ceremony of `kind` (single use: it is deleted whatever happens next).
-pub async fn take_ceremony<S: DeserializeOwned>(conn: &mut AnyConnection, kind: CeremonyKind, id: &str) -> Result<Option<Ceremony<S>>, DbError> {
+pub async fn take_ceremony<S: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    kind: CeremonyKind,
+    id: &str,
+) -> Result<Option<Ceremony<S>>, DbError> {
     let row = sqlx::query("SELECT user_id, setup_token_sha256, state_json, expires_at FROM webauthn_ceremonies WHERE id = $1 AND kind = $2")
         .bind(id)
         .bind(kind.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let deleted = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected();
+    let deleted = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     let expires_at: i64 = row.try_get("expires_at")?;
     if deleted != 1 || expires_at <= clock::now_secs() {
         return Ok(None);
     }
     let json: String = row.try_get("state_json")?;
     let Ok(state) = serde_json::from_str(&json) else { return Ok(None) };
-    Ok(Some(Ceremony { user_id: row.try_get("user_id")?, setup_token_sha256: row.try_get("setup_token_sha256")?, state }))
+    Ok(Some(Ceremony {
+        user_id: row.try_get("user_id")?,
+        setup_token_sha256: row.try_get("setup_token_sha256")?,
+        state,
+    }))
 }
 
 pub type Registration = PasskeyRegistration;
@@ -171,9 +184,15 @@ fn credential_key(id: &CredentialID) -> String {
 
 /// Saves a newly enrolled passkey; `Ok(false)` when the credential is
 /// already registered (to anyone).
-pub async fn insert(conn: &mut AnyConnection, user_id: &str, label: &str, passkey: &Passkey) -> Result<Option<String>, DbError> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    label: &str,
+    passkey: &Passkey,
+) -> Result<Option<String>, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| no_randomness())?;
-    let json = serde_json::to_string(passkey).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
+    let json =
+        serde_json::to_string(passkey).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
     let inserted = sqlx::query(
         "INSERT INTO passkeys (id, user_id, credential_id, passkey_json, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (credential_id) DO NOTHING",
@@ -208,10 +227,12 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<Option<StoredPasskey>, DbError> {
 
 /// The passkey with this credential id.
 pub async fn by_credential(conn: &mut AnyConnection, credential_id: &[u8]) -> Result<Option<StoredPasskey>, DbError> {
-    let row = sqlx::query("SELECT id, user_id, label, created_at, last_used_at, passkey_json FROM passkeys WHERE credential_id = $1")
-        .bind(fxe_protocol::encoding::b64u_encode(credential_id))
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, user_id, label, created_at, last_used_at, passkey_json FROM passkeys WHERE credential_id = $1",
+    )
+    .bind(fxe_protocol::encoding::b64u_encode(credential_id))
+    .fetch_optional(conn)
+    .await?;
     match row {
         Some(r) => from_row(&r),
         None => Ok(None),
@@ -233,7 +254,8 @@ pub async fn of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Stor
 
 /// Records a sign-in: the updated credential (counter, backup state) and the time.
 pub async fn record_use(conn: &mut AnyConnection, stored: &StoredPasskey) -> Result<(), DbError> {
-    let json = serde_json::to_string(&stored.passkey).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
+    let json = serde_json::to_string(&stored.passkey)
+        .map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
     sqlx::query("UPDATE passkeys SET passkey_json = $1, last_used_at = $2 WHERE id = $3")
         .bind(json)
         .bind(clock::now_secs())

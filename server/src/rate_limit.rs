@@ -75,7 +75,10 @@ pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: 
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("Too many requests for this key or session (limit {} a minute); retry in {secs} s.", limiter.per_minute),
+            format!(
+                "Too many requests for this key or session (limit {} a minute); retry in {secs} s.",
+                limiter.per_minute
+            ),
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from(secs))
         .into_response();

@@ -51,7 +51,9 @@ pub fn signed_out() -> ApiError {
 pub fn set_cookie(state: &AppState, id: Option<&str>) -> HeaderValue {
     let secure = if state.config.public_url_is_https() { "; Secure" } else { "" };
     let v = match id {
-        Some(id) => format!("{COOKIE_NAME}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ABSOLUTE_TIMEOUT_SECS}{secure}"),
+        Some(id) => {
+            format!("{COOKIE_NAME}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ABSOLUTE_TIMEOUT_SECS}{secure}")
+        }
         None => format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     };
     HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("fxe_session=; Max-Age=0"))
@@ -64,10 +66,18 @@ pub fn changes_state(method: &Method) -> bool {
 /// Resolves the session cookie to an org member. Operators (no org) are
 /// resolved by the operator pages, not here. Returns `Ok(None)` without a
 /// cookie; 401 for an unknown, expired or revoked session.
-pub async fn caller_from_cookie(state: &AppState, parts: &Parts, address: Option<String>) -> Result<Option<Caller>, ApiError> {
+pub async fn caller_from_cookie(
+    state: &AppState,
+    parts: &Parts,
+    address: Option<String>,
+) -> Result<Option<Caller>, ApiError> {
     let Some(id) = cookie_value(&parts.headers) else { return Ok(None) };
     let Some(session) = lookup(state, &id).await? else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Your session has ended; sign in again."));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Your session has ended; sign in again.",
+        ));
     };
     if changes_state(&parts.method) {
         check_origin(state, &parts.headers)?;
@@ -123,16 +133,19 @@ pub async fn lookup(state: &AppState, id: &str) -> Result<Option<SessionUser>, A
 /// Starts a session for `user_id` and returns the cookie value (shown to the
 /// browser only; the database keeps its SHA-256).
 pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String, crate::db::DbError> {
-    let b: [u8; 32] = fxe_protocol::random_bytes().map_err(|_| crate::db::DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
+    let b: [u8; 32] = fxe_protocol::random_bytes()
+        .map_err(|_| crate::db::DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let id = fxe_protocol::encoding::b64u_encode(&b);
     let now = clock::now_secs();
-    sqlx::query("INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
-        .bind(hash_id(&id))
-        .bind(user_id)
-        .bind(now)
-        .bind(now + ABSOLUTE_TIMEOUT_SECS)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(hash_id(&id))
+    .bind(user_id)
+    .bind(now)
+    .bind(now + ABSOLUTE_TIMEOUT_SECS)
+    .execute(conn)
+    .await?;
     Ok(id)
 }
 
@@ -161,7 +174,11 @@ pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result
 pub fn check_origin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin != Some(state.config.public_origin().as_str()) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "bad_origin", "This request did not come from the relay's own pages (Origin mismatch)."));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_origin",
+            "This request did not come from the relay's own pages (Origin mismatch).",
+        ));
     }
     Ok(())
 }

@@ -54,10 +54,11 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
     let relay = Actor::relay();
 
     // Queued messages past their TTL.
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE status = 'queued' AND expires_at <= $1 LIMIT 500"))
-        .bind(now)
-        .fetch_all(state.db.pool())
-        .await?;
+    let rows =
+        sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE status = 'queued' AND expires_at <= $1 LIMIT 500"))
+            .bind(now)
+            .fetch_all(state.db.pool())
+            .await?;
     for row in rows {
         let row = MessageRow::from_row(&row)?;
         let now_ms = clock::now_ms_monotonic();
@@ -73,7 +74,17 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
         }
         for org in [&row.sender_org_id, &row.recipient_org_id] {
             events::emit(&mut tx, org, events::MESSAGE_EXPIRED, row.event_data(MessageStatus::Expired)).await?;
-            audit::write(&mut tx, audit::Entry { org_id: Some(org), actor: &relay, action: "message.expired", target: Some(&row.message_id), detail: None }).await?;
+            audit::write(
+                &mut tx,
+                audit::Entry {
+                    org_id: Some(org),
+                    actor: &relay,
+                    action: "message.expired",
+                    target: Some(&row.message_id),
+                    detail: None,
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         report.expired += 1;
@@ -105,7 +116,17 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
         if n != 1 {
             continue;
         }
-        audit::write(&mut tx, audit::Entry { org_id: Some(&org), actor: &relay, action: "message.upload_failed", target: Some(&id), detail: None }).await?;
+        audit::write(
+            &mut tx,
+            audit::Entry {
+                org_id: Some(&org),
+                actor: &relay,
+                action: "message.upload_failed",
+                target: Some(&id),
+                detail: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
         report.failed += 1;
         // A blob published just before a crash, never committed.
@@ -115,9 +136,11 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
     }
 
     // Deletions a crash interrupted.
-    let rows = sqlx::query("SELECT message_id, blob_key FROM messages WHERE blob_key IS NOT NULL AND status <> 'queued' LIMIT 500")
-        .fetch_all(state.db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT message_id, blob_key FROM messages WHERE blob_key IS NOT NULL AND status <> 'queued' LIMIT 500",
+    )
+    .fetch_all(state.db.pool())
+    .await?;
     for row in rows {
         let id: String = row.try_get("message_id")?;
         let key: String = row.try_get("blob_key")?;
@@ -125,8 +148,14 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
         report.blobs_dropped += 1;
     }
 
-    sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1").bind(now - fxe_protocol::request::REPLAY_WINDOW as i64).execute(state.db.pool()).await?;
-    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(now - 24 * 3600).execute(state.db.pool()).await?;
+    sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1")
+        .bind(now - fxe_protocol::request::REPLAY_WINDOW as i64)
+        .execute(state.db.pool())
+        .await?;
+    sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(now - 24 * 3600)
+        .execute(state.db.pool())
+        .await?;
     // Ended sessions (signed out, idle or past their absolute end) and passkey
     // ceremonies past their 5 minutes: nothing reads them again.
     sqlx::query("DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2")

@@ -73,7 +73,12 @@ async fn relay_mailing_to(port: u16) -> TestServer {
     let data_dir = tempfile::tempdir().unwrap();
     let pg = common::PgTestDatabase::create().await;
     let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.mail = MailSettings::new(Some(format!("smtp://127.0.0.1:{port}")), Some("fxe test <fax@relay.example.org>".into()), &config.public_url).unwrap();
+    config.mail = MailSettings::new(
+        Some(format!("smtp://127.0.0.1:{port}")),
+        Some("fxe test <fax@relay.example.org>".into()),
+        &config.public_url,
+    )
+    .unwrap();
     TestServer::start_with(config, data_dir, pg).await
 }
 
@@ -86,7 +91,9 @@ async fn setup_links_go_out_over_smtp() {
     let (port, received) = smtp_sink(false).await;
     let server = relay_mailing_to(port).await;
     let org = TestOrg::redeem(&server, "Lakeside Clinic", &["+15550100001"]).await;
-    let (status, body) = org.call(&server, "POST", "/api/v1/users", Some(&json!({ "email": "nurse@example.org", "role": "user" }))).await;
+    let (status, body) = org
+        .call(&server, "POST", "/api/v1/users", Some(&json!({ "email": "nurse@example.org", "role": "user" })))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let link = body["setup_url"].as_str().unwrap().to_owned();
 
@@ -106,7 +113,9 @@ async fn a_refused_mail_is_kept_in_the_outbox() {
     let (port, received) = smtp_sink(true).await;
     let server = relay_mailing_to(port).await;
     let org = TestOrg::redeem(&server, "Hill Law LLP", &["+15550100002"]).await;
-    let (status, body) = org.call(&server, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@example.org", "role": "user" }))).await;
+    let (status, body) = org
+        .call(&server, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@example.org", "role": "user" })))
+        .await;
     // The admin still gets the link in the answer; the mail is not lost.
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert!(received.lock().unwrap().is_empty());
@@ -117,7 +126,9 @@ async fn a_refused_mail_is_kept_in_the_outbox() {
 #[test]
 fn bad_mail_settings_are_refused_with_a_reason() {
     let public = url::Url::parse("https://fax.example.org").unwrap();
-    let err = |smtp: Option<&str>, from: Option<&str>| MailSettings::new(smtp.map(Into::into), from.map(Into::into), &public).unwrap_err().to_string();
+    let err = |smtp: Option<&str>, from: Option<&str>| {
+        MailSettings::new(smtp.map(Into::into), from.map(Into::into), &public).unwrap_err().to_string()
+    };
     assert!(err(Some("http://mail.example.org"), None).contains("--smtp-url"));
     assert!(err(Some("smtps://"), None).contains("--smtp-url"));
     assert!(err(None, Some("not a mailbox")).contains("--mail-from"));

@@ -80,10 +80,23 @@ async fn invites_from_the_command_line() {
     let url = url.as_deref();
 
     // --json, with numbers named loosely: the token and the link, once.
-    let created = fxe(&dir, url, &[
-        "invite", "create", "--numbers", "+1 (555) 040-0001, +15550400002", "--expires", "2d", "--note", "Praxis Alpha",
-        "--public-url", "https://fax.example.org", "--json",
-    ])
+    let created = fxe(
+        &dir,
+        url,
+        &[
+            "invite",
+            "create",
+            "--numbers",
+            "+1 (555) 040-0001, +15550400002",
+            "--expires",
+            "2d",
+            "--note",
+            "Praxis Alpha",
+            "--public-url",
+            "https://fax.example.org",
+            "--json",
+        ],
+    )
     .json();
     let token = created["token"].as_str().unwrap();
     assert!(token.starts_with("inv_") && token.len() > 40, "{token}");
@@ -114,7 +127,11 @@ async fn invites_from_the_command_line() {
     assert!(out.contains(&format!("Redeem:  http://localhost:3000/redeem?token={second}")), "{out}");
     let second_id = out.split_whitespace().nth(1).unwrap().to_owned();
     let table = fxe(&dir, url, &["invite", "list"]);
-    assert!(table.ok().starts_with("ID") && table.ok().contains(&second_id) && table.ok().contains("active"), "{}", table.ok());
+    assert!(
+        table.ok().starts_with("ID") && table.ok().contains(&second_id) && table.ok().contains("active"),
+        "{}",
+        table.ok()
+    );
     assert!(fxe(&dir, url, &["invite", "revoke", &second_id]).ok().contains("revoked"));
     fxe(&dir, url, &["invite", "revoke", &second_id]).fails(1, "is revoked");
     fxe(&dir, url, &["invite", "revoke", &invite_id]).fails(1, "is used");
@@ -131,10 +148,11 @@ async fn invites_from_the_command_line() {
     fxe(&dir, url, &["invite", "create", "--public-url", "https://fax.example.org/x"]).fails(2, "--public-url");
 
     // Audited as the operator, relay-wide.
-    let actions: Vec<String> = sqlx::query_scalar("SELECT action FROM audit WHERE actor_type = 'operator' AND org_id IS NULL ORDER BY at_ms")
-        .fetch_all(server.state.db.pool())
-        .await
-        .unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit WHERE actor_type = 'operator' AND org_id IS NULL ORDER BY at_ms")
+            .fetch_all(server.state.db.pool())
+            .await
+            .unwrap();
     assert_eq!(actions, ["invite.created", "invite.created", "invite.revoked"]);
 
     server.stop().await;
@@ -148,8 +166,12 @@ async fn number_claims_and_orgs() {
     let other = TestOrg::redeem(&server, "Praxis Gamma", &["+15550600001"]).await;
 
     // A claim waits for the operator.
-    call(&server, &org, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500002" }))).await.expect(StatusCode::CREATED);
-    call(&server, &org, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500003" }))).await.expect(StatusCode::CREATED);
+    call(&server, &org, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500002" })))
+        .await
+        .expect(StatusCode::CREATED);
+    call(&server, &org, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500003" })))
+        .await
+        .expect(StatusCode::CREATED);
     let pending = fxe(&dir, url, &["number", "list", "--pending", "--json"]).json();
     let pending: Vec<&str> = pending.as_array().unwrap().iter().map(|n| n["number"].as_str().unwrap()).collect();
     assert_eq!(pending, ["+15550500002", "+15550500003"]);
@@ -173,9 +195,16 @@ async fn number_claims_and_orgs() {
     assert!(fxe(&dir, url, &["number", "deny", "+15550500003"]).ok().contains("denied"));
     fxe(&dir, url, &["number", "deny", "+15550500003"]).fails(1, "no org holds or claims");
     let numbers = call(&server, &org, "GET", "/api/v1/org", None).await;
-    let numbers: Vec<&str> = numbers.expect(StatusCode::OK)["numbers"].as_array().unwrap().iter().map(|n| n["number"].as_str().unwrap()).collect::<Vec<_>>();
+    let numbers: Vec<&str> = numbers.expect(StatusCode::OK)["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["number"].as_str().unwrap())
+        .collect::<Vec<_>>();
     assert_eq!(numbers, ["+15550500001", "+15550500002"]);
-    call(&server, &other, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500003" }))).await.expect(StatusCode::CREATED);
+    call(&server, &other, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550500003" })))
+        .await
+        .expect(StatusCode::CREATED);
     assert!(fxe(&dir, url, &["number", "list", "--pending"]).ok().contains("Praxis Gamma"));
 
     // Orgs: listed, disabled (keys stop working, numbers leave the directory), enabled again.
@@ -257,7 +286,16 @@ async fn first_use_creates_the_storage_and_help_documents_the_options() {
     assert!(!bad.stderr.contains("panicked"));
 
     let help = fxe(&data_dir, None, &["invite", "create", "--help"]);
-    for needle in ["--numbers", "--expires", "--note", "--json", "--data-dir", "--database-url", "--public-url", "FXE_DATABASE_URL"] {
+    for needle in [
+        "--numbers",
+        "--expires",
+        "--note",
+        "--json",
+        "--data-dir",
+        "--database-url",
+        "--public-url",
+        "FXE_DATABASE_URL",
+    ] {
         assert!(help.ok().contains(needle), "`invite create --help` lacks {needle}:\n{}", help.ok());
     }
     let top = fxe(&data_dir, None, &["--help"]);

@@ -37,7 +37,10 @@ async fn org_view_and_number_claims() {
     let org = org.expect(StatusCode::OK);
     assert_eq!(org["org_id"], a.org_id());
     assert_eq!(org["org_name"], "Praxis Alpha");
-    assert_eq!(org["numbers"], json!([{ "number": A1, "status": "active", "created_at": org["numbers"][0]["created_at"] }]));
+    assert_eq!(
+        org["numbers"],
+        json!([{ "number": A1, "status": "active", "created_at": org["numbers"][0]["created_at"] }])
+    );
     assert_eq!(org["active_bundle"]["bundle_id"], a.bundles[0].bundle.bundle_id);
     assert_eq!(org["fingerprint"].as_str().unwrap().len(), 71, "8 groups of 8 hex characters");
     assert_eq!(org["counts"]["users"], 1);
@@ -57,40 +60,69 @@ async fn org_view_and_number_claims() {
 
     // Nobody else can take a number another org holds or claims.
     for n in ["+15550100002", A1, "+1 555 010 0001"] {
-        call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": n }))).await.expect_error(StatusCode::CONFLICT, "number_taken");
+        call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": n })))
+            .await
+            .expect_error(StatusCode::CONFLICT, "number_taken");
     }
-    call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": fxe_protocol::api::ECHO_NUMBER }))).await.expect_error(StatusCode::CONFLICT, "number_taken");
+    call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": fxe_protocol::api::ECHO_NUMBER })))
+        .await
+        .expect_error(StatusCode::CONFLICT, "number_taken");
     for bad in ["5550100003", "+1 555 CALL NOW", "+0123", ""] {
-        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": bad }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
+        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": bad })))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
     }
-    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": A1, "extra": 1 }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!("+15550100003"))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": A1, "extra": 1 })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!("+15550100003")))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
 
     // Releasing: only one's own numbers.
-    call(&server, &b, "DELETE", "/api/v1/numbers/%2B15550100002", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "DELETE", "/api/v1/numbers/not-a-number", None).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
-    call(&server, &a, "DELETE", "/api/v1/numbers/%FF%FE", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_path");
+    call(&server, &b, "DELETE", "/api/v1/numbers/%2B15550100002", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "DELETE", "/api/v1/numbers/not-a-number", None)
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
+    call(&server, &a, "DELETE", "/api/v1/numbers/%FF%FE", None)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_path");
     call(&server, &a, "DELETE", "/api/v1/users/%C0", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_path");
     call(&server, &a, "DELETE", "/api/v1/numbers/%2B1%20555%20010%200002", None).await.expect(StatusCode::NO_CONTENT);
-    call(&server, &a, "DELETE", "/api/v1/numbers/%2B15550100002", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "DELETE", "/api/v1/numbers/%2B15550100002", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
     // Now another org may claim it.
-    call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100002" }))).await.expect(StatusCode::CREATED);
+    call(&server, &b, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100002" })))
+        .await
+        .expect(StatusCode::CREATED);
 
     // The claim cap.
     for i in 0..19 {
-        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": format!("+1555011{i:04}") }))).await.expect(StatusCode::CREATED);
+        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": format!("+1555011{i:04}") })))
+            .await
+            .expect(StatusCode::CREATED);
     }
     let capped = call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550119999" }))).await;
     capped.expect(StatusCode::CREATED);
-    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550129999" }))).await.expect_error(StatusCode::CONFLICT, "too_many_pending_numbers");
+    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550129999" })))
+        .await
+        .expect_error(StatusCode::CONFLICT, "too_many_pending_numbers");
 
     // Releasing an active number takes it out of the directory.
-    call(&server, &a, "DELETE", &format!("/api/v1/numbers/{}", path_number(A1)), None).await.expect(StatusCode::NO_CONTENT);
-    call(&server, &b, "GET", &format!("/api/v1/directory/{}", path_number(A1)), None).await.expect_error(StatusCode::NOT_FOUND, "not_on_network");
+    call(&server, &a, "DELETE", &format!("/api/v1/numbers/{}", path_number(A1)), None)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    call(&server, &b, "GET", &format!("/api/v1/directory/{}", path_number(A1)), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_on_network");
 
     // Each change is in the audit trail, only the org's own.
     let audit = call(&server, &a, "GET", "/api/v1/audit?action=number.*", None).await;
-    let actions: Vec<&str> = items(audit.expect(StatusCode::OK)).iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        items(audit.expect(StatusCode::OK)).iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "number.claimed").count(), 21);
     assert_eq!(actions.iter().filter(|a| **a == "number.released").count(), 2);
     assert_eq!(actions[0], "number.released", "newest first");
@@ -108,22 +140,34 @@ async fn bundle_rotation() {
 
     // Older than the active one: refused (no rollback).
     let older = bundle_for(&a, old.created_at - 5);
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": older.bundle }))).await.expect_error(StatusCode::CONFLICT, "bundle_rollback");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": older.bundle })))
+        .await
+        .expect_error(StatusCode::CONFLICT, "bundle_rollback");
     // Not signed by this org's identity.
     let stranger = IdentityKey::generate().unwrap();
     let foreign = fxe_protocol::bundle::BundleKeys::generate(&stranger, now()).unwrap();
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": foreign.bundle }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": foreign.bundle })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
     // B cannot publish A's bundle.
     let newer = bundle_for(&a, now());
-    call(&server, &b, "POST", "/api/v1/bundles", Some(&json!({ "bundle": newer.bundle }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
+    call(&server, &b, "POST", "/api/v1/bundles", Some(&json!({ "bundle": newer.bundle })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
     // Tampered.
     let mut tampered = serde_json::to_value(&newer.bundle).unwrap();
     tampered["created_at"] = json!(newer.bundle.created_at + 1);
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": tampered }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": tampered })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
     // Dated far in the future (it would block every later rotation).
     let future = bundle_for(&a, now() + 3 * 86_400);
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": future.bundle }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": { "org_id": &a.org_id() } }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": future.bundle })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_bundle");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": { "org_id": &a.org_id() } })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
 
     // The rotation.
     let published = call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": newer.bundle }))).await;
@@ -133,21 +177,35 @@ async fn bundle_rotation() {
     // The same again: already active.
     call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": newer.bundle }))).await.expect(StatusCode::OK);
     // The retired one cannot come back.
-    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": old }))).await.expect_error(StatusCode::CONFLICT, "bundle_exists");
+    call(&server, &a, "POST", "/api/v1/bundles", Some(&json!({ "bundle": old })))
+        .await
+        .expect_error(StatusCode::CONFLICT, "bundle_exists");
 
     let org = call(&server, &a, "GET", "/api/v1/org", None).await;
     assert_eq!(org.expect(StatusCode::OK)["active_bundle"]["bundle_id"], newer.bundle.bundle_id);
     let entry = call(&server, &b, "GET", &format!("/api/v1/directory/{}", path_number(A1)), None).await;
-    assert_eq!(entry.expect(StatusCode::OK)["bundle"]["bundle_id"], newer.bundle.bundle_id, "the directory hands out the new bundle");
+    assert_eq!(
+        entry.expect(StatusCode::OK)["bundle"]["bundle_id"],
+        newer.bundle.bundle_id,
+        "the directory hands out the new bundle"
+    );
     let list = call(&server, &b, "GET", &format!("/api/v1/orgs/{}/bundles", &a.org_id()), None).await;
     let list = items(list.expect(StatusCode::OK));
     assert_eq!(list.len(), 2);
-    assert_eq!((list[0]["bundle"]["bundle_id"].as_str(), list[0]["active"].as_bool()), (Some(newer.bundle.bundle_id.as_str()), Some(true)));
-    assert_eq!((list[1]["bundle"]["bundle_id"].as_str(), list[1]["active"].as_bool()), (Some(old.bundle_id.as_str()), Some(false)));
+    assert_eq!(
+        (list[0]["bundle"]["bundle_id"].as_str(), list[0]["active"].as_bool()),
+        (Some(newer.bundle.bundle_id.as_str()), Some(true))
+    );
+    assert_eq!(
+        (list[1]["bundle"]["bundle_id"].as_str(), list[1]["active"].as_bool()),
+        (Some(old.bundle_id.as_str()), Some(false))
+    );
     assert!(list[1]["retired_at"].is_string());
 
     // bundle.rotated fired for A; audited.
-    let events = count(&server, "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'bundle.rotated'", &a.org_id()).await;
+    let events =
+        count(&server, "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'bundle.rotated'", &a.org_id())
+            .await;
     assert_eq!(events, 1);
     let audit = call(&server, &a, "GET", "/api/v1/audit?action=bundle.published&limit=1", None).await;
     let entry = &items(audit.expect(StatusCode::OK))[0];
@@ -164,7 +222,14 @@ async fn api_keys_scopes_and_isolation() {
     let (a, b) = two_orgs(&server).await;
 
     let send_only = ApiKey::generate().unwrap();
-    let created = call(&server, &a, "POST", "/api/v1/api-keys", Some(&key_registration(&a.org_id(), &send_only, &["send"], "fax gateway"))).await;
+    let created = call(
+        &server,
+        &a,
+        "POST",
+        "/api/v1/api-keys",
+        Some(&key_registration(&a.org_id(), &send_only, &["send"], "fax gateway")),
+    )
+    .await;
     let created = created.expect(StatusCode::CREATED);
     assert_eq!(created["key_id"], send_only.key_id());
     assert_eq!(created["scopes"], json!(["send"]));
@@ -172,24 +237,36 @@ async fn api_keys_scopes_and_isolation() {
     assert!(created["revoked_at"].is_null());
 
     // The same key again, anywhere: 409.
-    call(&server, &a, "POST", "/api/v1/api-keys", Some(&key_registration(&a.org_id(), &send_only, &["send"], ""))).await.expect_error(StatusCode::CONFLICT, "key_exists");
+    call(&server, &a, "POST", "/api/v1/api-keys", Some(&key_registration(&a.org_id(), &send_only, &["send"], "")))
+        .await
+        .expect_error(StatusCode::CONFLICT, "key_exists");
     // A proof made for another org, or other scopes, does not verify.
     let other = ApiKey::generate().unwrap();
-    call(&server, &b, "POST", "/api/v1/api-keys", Some(&key_registration(&a.org_id(), &other, &["send"], ""))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
+    call(&server, &b, "POST", "/api/v1/api-keys", Some(&key_registration(&a.org_id(), &other, &["send"], "")))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
     let mut widened = key_registration(&a.org_id(), &other, &["send"], "");
     widened["scopes"] = json!(["send", "admin"]);
-    call(&server, &a, "POST", "/api/v1/api-keys", Some(&widened)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
+    call(&server, &a, "POST", "/api/v1/api-keys", Some(&widened))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
     let mut garbled = key_registration(&a.org_id(), &other, &["send"], "");
     garbled["public_key"] = json!("not-a-key");
-    call(&server, &a, "POST", "/api/v1/api-keys", Some(&garbled)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
+    call(&server, &a, "POST", "/api/v1/api-keys", Some(&garbled))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "bad_proof");
     for scopes in [json!([]), json!(["send", "send"]), json!(["root"])] {
         let mut body = key_registration(&a.org_id(), &other, &["send"], "");
         body["scopes"] = scopes;
-        call(&server, &a, "POST", "/api/v1/api-keys", Some(&body)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        call(&server, &a, "POST", "/api/v1/api-keys", Some(&body))
+            .await
+            .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     }
     let mut long_label = key_registration(&a.org_id(), &other, &["send"], "");
     long_label["label"] = json!("x".repeat(201));
-    call(&server, &a, "POST", "/api/v1/api-keys", Some(&long_label)).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/api-keys", Some(&long_label))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
 
     // A send-only key: the org view and sending, nothing of the admin's.
     signed(&server, &send_only, "GET", "/api/v1/org", None, &[]).await.expect(StatusCode::OK);
@@ -204,7 +281,9 @@ async fn api_keys_scopes_and_isolation() {
         ("DELETE", &*format!("/api/v1/numbers/{}", path_number(A1)), None),
         ("POST", "/api/v1/bundles", Some(json!({ "bundle": bundle_for(&a, now()).bundle }))),
     ] {
-        signed(&server, &send_only, method, path, body.as_ref(), &[]).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+        signed(&server, &send_only, method, path, body.as_ref(), &[])
+            .await
+            .expect_error(StatusCode::FORBIDDEN, "forbidden");
     }
 
     // Listing: A sees its two keys, newest first; B only its own.
@@ -226,27 +305,43 @@ async fn api_keys_scopes_and_isolation() {
     assert_eq!(items(next).len(), 1);
     assert_ne!(items(next)[0]["key_id"], items(page)[0]["key_id"]);
     assert!(next["next_cursor"].is_null());
-    call(&server, &a, "GET", "/api/v1/api-keys?limit=0", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
-    call(&server, &a, "GET", "/api/v1/api-keys?cursor=%21%21", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
-    call(&server, &a, "GET", "/api/v1/api-keys?sort=up", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+    call(&server, &a, "GET", "/api/v1/api-keys?limit=0", None)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+    call(&server, &a, "GET", "/api/v1/api-keys?cursor=%21%21", None)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+    call(&server, &a, "GET", "/api/v1/api-keys?sort=up", None)
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
 
     // Revoking: B cannot touch A's key; A can, once; the key stops working.
     let path = format!("/api/v1/api-keys/{}", send_only.key_id());
     call(&server, &b, "DELETE", &path, None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "DELETE", "/api/v1/api-keys/ak_nothex", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "DELETE", "/api/v1/api-keys/ak_nothex", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
     call(&server, &a, "DELETE", &path, None).await.expect(StatusCode::NO_CONTENT);
     call(&server, &a, "DELETE", &path, None).await.expect(StatusCode::NO_CONTENT);
-    signed(&server, &send_only, "GET", "/api/v1/org", None, &[]).await.expect_error(StatusCode::UNAUTHORIZED, "key_revoked");
+    signed(&server, &send_only, "GET", "/api/v1/org", None, &[])
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "key_revoked");
     let list = call(&server, &a, "GET", "/api/v1/api-keys", None).await;
-    let revoked = items(list.expect(StatusCode::OK)).iter().find(|k| k["key_id"] == send_only.key_id()).unwrap().clone();
+    let revoked =
+        items(list.expect(StatusCode::OK)).iter().find(|k| k["key_id"] == send_only.key_id()).unwrap().clone();
     assert!(revoked["revoked_at"].is_string());
     assert!(revoked["last_used_at"].is_string());
     let org = call(&server, &a, "GET", "/api/v1/org", None).await;
     assert_eq!(org.expect(StatusCode::OK)["counts"]["api_keys"], 1);
 
     let audit = call(&server, &a, "GET", "/api/v1/audit?action=api_key.*", None).await;
-    let actions: Vec<&str> = items(audit.expect(StatusCode::OK)).iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["api_key.revoked", "api_key.created", "api_key.created"], "one revocation, the new key and the one made at redemption");
+    let actions: Vec<&str> =
+        items(audit.expect(StatusCode::OK)).iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["api_key.revoked", "api_key.created", "api_key.created"],
+        "one revocation, the new key and the one made at redemption"
+    );
 
     server.stop().await;
 }
@@ -256,7 +351,9 @@ async fn team_invites_removal_and_sessions() {
     let server = TestServer::start().await;
     let (a, b) = two_orgs(&server).await;
 
-    let added = call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@alpha.example", "role": "user" }))).await;
+    let added =
+        call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@alpha.example", "role": "user" })))
+            .await;
     let added = added.expect(StatusCode::CREATED).clone();
     let user_id = added["user"]["id"].as_str().unwrap().to_owned();
     assert_eq!(added["user"]["email"], "clerk@alpha.example");
@@ -266,18 +363,29 @@ async fn team_invites_removal_and_sessions() {
 
     // The link was mailed: without SMTP, to the outbox in the data directory.
     let outbox = server.state.config.storage.data_dir.join("outbox");
-    let mails: Vec<String> = std::fs::read_dir(&outbox).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    let mails: Vec<String> =
+        std::fs::read_dir(&outbox).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: clerk@alpha.example\r\n") && mails[0].contains(setup_url), "{}", mails[0]);
     assert!(mails[0].contains("Praxis Alpha"));
 
     // Errors.
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "CLERK@alpha.example", "role": "admin" }))).await.expect_error(StatusCode::CONFLICT, "user_exists");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "not an address", "role": "user" }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example", "role": "owner" }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example" }))).await.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "CLERK@alpha.example", "role": "admin" })))
+        .await
+        .expect_error(StatusCode::CONFLICT, "user_exists");
+    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "not an address", "role": "user" })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
+    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example", "role": "owner" })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example" })))
+        .await
+        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
     // The same address may be in another org.
-    call(&server, &b, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@alpha.example", "role": "admin" }))).await.expect(StatusCode::CREATED);
+    call(&server, &b, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@alpha.example", "role": "admin" })))
+        .await
+        .expect(StatusCode::CREATED);
 
     // Lists: each org its own people.
     let list = call(&server, &a, "GET", "/api/v1/users", None).await;
@@ -299,47 +407,85 @@ async fn team_invites_removal_and_sessions() {
     let live_sql = format!("SELECT COUNT(*) FROM setup_tokens WHERE token_sha256 = $1 AND expires_at > {}", now());
     let live = count(&server, &live_sql, &fxe_server::invites::hash_token(&old_token)).await;
     assert_eq!(live, 0, "the first link no longer works");
-    call(&server, &b, "POST", &format!("/api/v1/users/{user_id}/setup-link"), None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "POST", "/api/v1/users/not-an-id/setup-link", None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &b, "POST", &format!("/api/v1/users/{user_id}/setup-link"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "POST", "/api/v1/users/not-an-id/setup-link", None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
 
     // People with sessions: the clerk (a user) can read the org, not manage it.
     let clerk = session_for(&server, &user_id).await;
     let origin = server.state.config.public_origin();
     with_session(&server, &clerk, "GET", "/api/v1/org", None, None).await.expect(StatusCode::OK);
-    with_session(&server, &clerk, "GET", "/api/v1/users", None, None).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
-    with_session(&server, &clerk, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), Some(&origin)).await.expect_error(StatusCode::FORBIDDEN, "forbidden");
+    with_session(&server, &clerk, "GET", "/api/v1/users", None, None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    with_session(&server, &clerk, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), Some(&origin))
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
     // The admin's session manages; a state change needs the relay's Origin.
     let admin = session_for(&server, &admin_id).await;
-    with_session(&server, &admin, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), None).await.expect_error(StatusCode::FORBIDDEN, "bad_origin");
-    with_session(&server, &admin, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), Some(&origin)).await.expect(StatusCode::CREATED);
+    with_session(&server, &admin, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), None)
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "bad_origin");
+    with_session(&server, &admin, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100007" })), Some(&origin))
+        .await
+        .expect(StatusCode::CREATED);
     let audit = call(&server, &a, "GET", "/api/v1/audit?actor=admin@example.org&limit=1", None).await;
     let entry = &items(audit.expect(StatusCode::OK))[0];
-    assert_eq!((entry["action"].as_str(), entry["actor"]["type"].as_str(), entry["actor"]["id"].as_str()), (Some("number.claimed"), Some("user"), Some(admin_id.as_str())));
+    assert_eq!(
+        (entry["action"].as_str(), entry["actor"]["type"].as_str(), entry["actor"]["id"].as_str()),
+        (Some("number.claimed"), Some("user"), Some(admin_id.as_str()))
+    );
     assert_eq!(entry["address"], "127.0.0.1");
 
     // Removing: not by another org; the last admin stays; the clerk's session ends.
-    call(&server, &b, "DELETE", &format!("/api/v1/users/{user_id}"), None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "DELETE", &format!("/api/v1/users/{admin_id}"), None).await.expect_error(StatusCode::CONFLICT, "last_admin");
-    with_session(&server, &admin, "DELETE", &format!("/api/v1/users/{admin_id}"), None, Some(&origin)).await.expect_error(StatusCode::CONFLICT, "last_admin");
+    call(&server, &b, "DELETE", &format!("/api/v1/users/{user_id}"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "DELETE", &format!("/api/v1/users/{admin_id}"), None)
+        .await
+        .expect_error(StatusCode::CONFLICT, "last_admin");
+    with_session(&server, &admin, "DELETE", &format!("/api/v1/users/{admin_id}"), None, Some(&origin))
+        .await
+        .expect_error(StatusCode::CONFLICT, "last_admin");
     call(&server, &a, "DELETE", &format!("/api/v1/users/{user_id}"), None).await.expect(StatusCode::NO_CONTENT);
-    call(&server, &a, "DELETE", &format!("/api/v1/users/{user_id}"), None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    with_session(&server, &clerk, "GET", "/api/v1/org", None, None).await.expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
-    let revoked = count(&server, "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NOT NULL", &user_id).await;
+    call(&server, &a, "DELETE", &format!("/api/v1/users/{user_id}"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    with_session(&server, &clerk, "GET", "/api/v1/org", None, None)
+        .await
+        .expect_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    let revoked =
+        count(&server, "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NOT NULL", &user_id).await;
     assert_eq!(revoked, 1);
-    let usable_sql = format!("SELECT COUNT(*) FROM setup_tokens WHERE user_id = $1 AND used_at IS NULL AND expires_at > {}", now());
+    let usable_sql =
+        format!("SELECT COUNT(*) FROM setup_tokens WHERE user_id = $1 AND used_at IS NULL AND expires_at > {}", now());
     let usable = count(&server, &usable_sql, &user_id).await;
     assert_eq!(usable, 0, "a removed user's setup links stop working");
-    call(&server, &a, "POST", &format!("/api/v1/users/{user_id}/setup-link"), None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
+    call(&server, &a, "POST", &format!("/api/v1/users/{user_id}/setup-link"), None)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(items(call(&server, &a, "GET", "/api/v1/users", None).await.expect(StatusCode::OK)).len(), 1);
 
     // A second admin may remove the first.
-    let second = call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "boss@alpha.example", "role": "admin" }))).await;
+    let second =
+        call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "boss@alpha.example", "role": "admin" })))
+            .await;
     assert_eq!(second.expect(StatusCode::CREATED)["user"]["role"], "admin");
     call(&server, &a, "DELETE", &format!("/api/v1/users/{admin_id}"), None).await.expect(StatusCode::NO_CONTENT);
 
     // Events for webhooks.
-    let added = count(&server, "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'org.user.added'", &a.org_id()).await;
-    let removed = count(&server, "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'org.user.removed'", &a.org_id()).await;
+    let added =
+        count(&server, "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'org.user.added'", &a.org_id())
+            .await;
+    let removed = count(
+        &server,
+        "SELECT COUNT(*) FROM events WHERE org_id = $1 AND event_type = 'org.user.removed'",
+        &a.org_id(),
+    )
+    .await;
     assert_eq!((added, removed), (2, 2));
 
     server.stop().await;
@@ -350,7 +496,9 @@ async fn audit_trail_filters_and_pages() {
     let server = TestServer::start().await;
     let (a, b) = two_orgs(&server).await;
     for i in 0..5 {
-        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": format!("+1555013000{i}") }))).await.expect(StatusCode::CREATED);
+        call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": format!("+1555013000{i}") })))
+            .await
+            .expect(StatusCode::CREATED);
     }
 
     let all = call(&server, &a, "GET", "/api/v1/audit", None).await;
@@ -392,7 +540,9 @@ async fn audit_trail_filters_and_pages() {
     let none = call(&server, &a, "GET", "/api/v1/audit?action=number.claimed&actor=user", None).await;
     assert!(items(none.expect(StatusCode::OK)).is_empty());
     for bad in ["action=", "action=DROP%20TABLE", "action=%25", "limit=501", "cursor=abc", "actor=", "verbose=1"] {
-        call(&server, &a, "GET", &format!("/api/v1/audit?{bad}"), None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_query");
+        call(&server, &a, "GET", &format!("/api/v1/audit?{bad}"), None)
+            .await
+            .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
     }
 
     // B sees none of A's trail, even with A's ids as filters.
@@ -423,40 +573,78 @@ async fn idempotency_keys() {
     let (a, b) = two_orgs(&server).await;
     let body = json!({ "email": "once@alpha.example", "role": "user" });
 
-    let first = signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await;
+    let first =
+        signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await;
     let first_body = first.expect(StatusCode::CREATED).clone();
     assert!(first.headers.get("idempotency-replayed").is_none());
     // The same request again: the first answer, setup link and all; no second user.
-    let again = signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await;
+    let again =
+        signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await;
     assert_eq!(again.expect(StatusCode::CREATED), &first_body);
     assert_eq!(again.headers["idempotency-replayed"], "true");
     assert_eq!(again.headers["content-type"], "application/json");
     assert_eq!(count(&server, "SELECT COUNT(*) FROM users WHERE email = $1", "once@alpha.example").await, 1);
     // The stored answer is not readable from the database.
-    let stored: Vec<String> = sqlx::query_scalar("SELECT response_json FROM idempotency_keys").fetch_all(server.state.db.pool()).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT response_json FROM idempotency_keys")
+        .fetch_all(server.state.db.pool())
+        .await
+        .unwrap();
     assert!(!stored.is_empty() && stored.iter().all(|s| !s.contains("setup")), "{stored:?}");
 
     // Another body with the key: 409. Another path: 409.
     let other = json!({ "email": "twice@alpha.example", "role": "user" });
-    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", "add-once-1")]).await.expect_error(StatusCode::CONFLICT, "idempotency_key_reused");
-    signed(&server, &a.api, "POST", "/api/v1/numbers", Some(&json!({ "number": "+15550100005" })), &[("Idempotency-Key", "add-once-1")])
+    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", "add-once-1")])
         .await
         .expect_error(StatusCode::CONFLICT, "idempotency_key_reused");
+    signed(
+        &server,
+        &a.api,
+        "POST",
+        "/api/v1/numbers",
+        Some(&json!({ "number": "+15550100005" })),
+        &[("Idempotency-Key", "add-once-1")],
+    )
+    .await
+    .expect_error(StatusCode::CONFLICT, "idempotency_key_reused");
     // Keys are per principal: B's key of the same name is its own.
-    signed(&server, &b.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await.expect(StatusCode::CREATED);
+    signed(&server, &b.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")])
+        .await
+        .expect(StatusCode::CREATED);
     // Errors are answers too: the same 4xx again.
-    let conflict = signed(&server, &b.api, "POST", "/api/v1/numbers", Some(&json!({ "number": A1 })), &[("Idempotency-Key", "k2")]).await;
+    let conflict = signed(
+        &server,
+        &b.api,
+        "POST",
+        "/api/v1/numbers",
+        Some(&json!({ "number": A1 })),
+        &[("Idempotency-Key", "k2")],
+    )
+    .await;
     conflict.expect_error(StatusCode::CONFLICT, "number_taken");
-    let replayed = signed(&server, &b.api, "POST", "/api/v1/numbers", Some(&json!({ "number": A1 })), &[("Idempotency-Key", "k2")]).await;
+    let replayed = signed(
+        &server,
+        &b.api,
+        "POST",
+        "/api/v1/numbers",
+        Some(&json!({ "number": A1 })),
+        &[("Idempotency-Key", "k2")],
+    )
+    .await;
     replayed.expect_error(StatusCode::CONFLICT, "number_taken");
     assert_eq!(replayed.headers["idempotency-replayed"], "true");
 
     // Bad keys.
     let long = "k".repeat(256);
-    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", &long)]).await.expect_error(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
-    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", "")]).await.expect_error(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
+    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", &long)])
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
+    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", "")])
+        .await
+        .expect_error(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
     let max = "k".repeat(255);
-    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", &max)]).await.expect(StatusCode::CREATED);
+    signed(&server, &a.api, "POST", "/api/v1/users", Some(&other), &[("Idempotency-Key", &max)])
+        .await
+        .expect(StatusCode::CREATED);
 
     // While the first request with a key runs, a repeat is 409; a record
     // left running by a stopped relay is taken over after five minutes.
@@ -473,12 +661,18 @@ async fn idempotency_keys() {
         .execute(server.state.db.pool())
         .await
         .unwrap();
-    signed(&server, &a.api, "POST", "/api/v1/numbers", Some(&pending), &[("Idempotency-Key", "running")]).await.expect_error(StatusCode::CONFLICT, "idempotency_in_progress");
+    signed(&server, &a.api, "POST", "/api/v1/numbers", Some(&pending), &[("Idempotency-Key", "running")])
+        .await
+        .expect_error(StatusCode::CONFLICT, "idempotency_in_progress");
     age_idempotency_record(&server, "running", &a.api, 301).await;
-    signed(&server, &a.api, "POST", "/api/v1/numbers", Some(&pending), &[("Idempotency-Key", "running")]).await.expect(StatusCode::CREATED);
+    signed(&server, &a.api, "POST", "/api/v1/numbers", Some(&pending), &[("Idempotency-Key", "running")])
+        .await
+        .expect(StatusCode::CREATED);
     // Older than 24 h: forgotten, the request runs again.
     age_idempotency_record(&server, "add-once-1", &a.api, 86_400).await;
-    signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")]).await.expect_error(StatusCode::CONFLICT, "user_exists");
+    signed(&server, &a.api, "POST", "/api/v1/users", Some(&body), &[("Idempotency-Key", "add-once-1")])
+        .await
+        .expect_error(StatusCode::CONFLICT, "user_exists");
     age_idempotency_record(&server, "k2", &b.api, 86_400).await;
     assert_eq!(fxe_server::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
 
@@ -486,12 +680,17 @@ async fn idempotency_keys() {
     signed(&server, &a.api, "GET", "/api/v1/org", None, &[("Idempotency-Key", &long)]).await.expect(StatusCode::OK);
 
     // Redemption (no credentials): a retry with the same key and body gets the first answer.
-    let (_, token) = fxe_server::invites::create(&server.state.db, &[], 3600, "", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    let (_, token) =
+        fxe_server::invites::create(&server.state.db, &[], 3600, "", &fxe_server::audit::Actor::operator_cli())
+            .await
+            .unwrap();
     let identity = IdentityKey::generate().unwrap();
     let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now()).unwrap();
     let api = ApiKey::generate().unwrap();
     let redeem = redeem_body(&token, "Gamma", &["+15550300001".to_string()], &identity, &bundle, &api);
-    let post = |key: &'static str| server.client.post(server.url("/api/v1/invites/redeem")).header("Idempotency-Key", key).json(&redeem).send();
+    let post = |key: &'static str| {
+        server.client.post(server.url("/api/v1/invites/redeem")).header("Idempotency-Key", key).json(&redeem).send()
+    };
     let first = post("redeem-1").await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
@@ -531,7 +730,9 @@ async fn rate_limit_per_key_and_session() {
     for _ in 0..5 {
         with_session(&server, &session, "GET", "/api/v1/org", None, None).await.expect(StatusCode::OK);
     }
-    with_session(&server, &session, "GET", "/api/v1/org", None, None).await.expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    with_session(&server, &session, "GET", "/api/v1/org", None, None)
+        .await
+        .expect_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     // A token comes back every 12 s at 5 a minute.
     tokio::time::sleep(Duration::from_secs(retry_after)).await;
     call(&server, &a, "GET", "/api/v1/org", None).await.expect(StatusCode::OK);
@@ -581,10 +782,15 @@ async fn metrics_and_openapi() {
             .replace("{org_id}", &a.org_id())
             .replace("{id}", "0b8f5d1e-2c3a-4b5c-8d9e-0f1a2b3c4d5e")
             .replace("{key_id}", a.api.key_id());
-        for method in item.as_object().unwrap().keys().filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str())) {
+        for method in
+            item.as_object().unwrap().keys().filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str()))
+        {
             let res = server
                 .client
-                .request(reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), server.url(&format!("/api/v1{concrete}")))
+                .request(
+                    reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    server.url(&format!("/api/v1{concrete}")),
+                )
                 .send()
                 .await
                 .unwrap();

@@ -82,7 +82,8 @@ impl<'a> Browser<'a> {
         // The soft token has no resident storage (see the module comment).
         options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = false.into();
         let ccr: CreationChallengeResponse = serde_json::from_value(options).unwrap();
-        let credential = self.token.do_registration(url::Url::parse(ORIGIN).unwrap(), ccr).expect("soft token registers");
+        let credential =
+            self.token.do_registration(url::Url::parse(ORIGIN).unwrap(), ccr).expect("soft token registers");
         self.post(
             "/api/v1/auth/passkey/register/finish",
             json!({ "ceremony_id": started["ceremony_id"], "credential": credential, "label": label }),
@@ -96,10 +97,15 @@ impl<'a> Browser<'a> {
         assert_eq!(status, StatusCode::OK, "{started}");
         let mut options = started["options"].clone();
         assert!(options.get("mediation").is_none(), "a button sign-in, not conditional UI");
-        assert_eq!(options["publicKey"]["allowCredentials"], json!([]), "discoverable: no username, no credential list");
+        assert_eq!(
+            options["publicKey"]["allowCredentials"],
+            json!([]),
+            "discoverable: no username, no credential list"
+        );
         options["publicKey"]["allowCredentials"] = json!([{ "type": "public-key", "id": credential_id }]);
         let rcr: RequestChallengeResponse = serde_json::from_value(options).unwrap();
-        let mut assertion = self.token.do_authentication(url::Url::parse(ORIGIN).unwrap(), rcr).expect("soft token signs");
+        let mut assertion =
+            self.token.do_authentication(url::Url::parse(ORIGIN).unwrap(), rcr).expect("soft token signs");
         assertion.response.user_handle = Some(uuid::Uuid::parse_str(user_id).unwrap().as_bytes().to_vec());
         (started["ceremony_id"].as_str().unwrap().to_owned(), assertion)
     }
@@ -148,11 +154,16 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
     let passkey_id = me["passkeys"][0]["id"].as_str().unwrap().to_owned();
     let credential_id = {
         let mut conn = server.state.db.pool().acquire().await.unwrap();
-        let row: (String,) = sqlx::query_as("SELECT credential_id FROM passkeys WHERE id = $1").bind(&passkey_id).fetch_one(&mut *conn).await.unwrap();
+        let row: (String,) = sqlx::query_as("SELECT credential_id FROM passkeys WHERE id = $1")
+            .bind(&passkey_id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
         row.0
     };
     let (ceremony, assertion) = browser.assertion(&credential_id, &user_id).await;
-    let (status, signed_in) = browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    let (status, signed_in) =
+        browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(signed_in["user_id"], user_id.as_str());
     let second_cookie = browser.cookie.clone().unwrap();
@@ -163,7 +174,8 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
     assert_eq!(stale.get("/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
 
     // A ceremony is single-use.
-    let (status, body) = browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    let (status, body) =
+        browser.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("ceremony_expired")));
 
     // A forged assertion (a signature over something else) is refused.
@@ -173,20 +185,35 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
     sig[last] ^= 1;
     assertion.response.signature = sig;
     let mut attacker = Browser::new(&server);
-    let (status, body) = attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    let (status, body) =
+        attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("passkey_rejected")));
     assert!(attacker.cookie.is_none());
 
     // Another user's handle with this credential is refused.
     let (ceremony, mut assertion) = browser.assertion(&credential_id, &user_id).await;
     assertion.response.user_handle = Some(uuid::Uuid::new_v4().as_bytes().to_vec());
-    let (status, _) = attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
+    let (status, _) =
+        attacker.post("/api/v1/auth/login/finish", json!({ "ceremony_id": ceremony, "credential": assertion })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // State-changing calls need the relay's Origin.
-    let res = server.client.post(server.url("/api/v1/auth/login/start")).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    let res = server
+        .client
+        .post(server.url("/api/v1/auth/login/start"))
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = server.client.post(server.url("/api/v1/auth/logout")).header("cookie", format!("fxe_session={second_cookie}")).send().await.unwrap();
+    let res = server
+        .client
+        .post(server.url("/api/v1/auth/logout"))
+        .header("cookie", format!("fxe_session={second_cookie}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "no Origin, no sign-out (and no CSRF)");
 
     // Sign out: the session ends, on the API too.
@@ -242,10 +269,12 @@ async fn recovery_by_mail_second_passkey_and_sign_out_everywhere() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let mails: Vec<String> = std::fs::read_dir(&outbox).unwrap().flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect();
+    let mails: Vec<String> =
+        std::fs::read_dir(&outbox).unwrap().flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect();
     assert_eq!(mails.len(), 1, "one mail, to the known address only");
     assert!(mails[0].contains("To: admin@example.org"), "{}", mails[0]);
-    let link = mails[0].lines().find(|l| l.contains("/setup/set_")).expect("a setup link in the mail").trim().to_owned();
+    let link =
+        mails[0].lines().find(|l| l.contains("/setup/set_")).expect("a setup link in the mail").trim().to_owned();
 
     // The mailed link enrols a second passkey on another device.
     let (status, me) = phone.enrol(json!({ "setup_token": setup_token(&link) }), "phone").await;
@@ -255,7 +284,8 @@ async fn recovery_by_mail_second_passkey_and_sign_out_everywhere() {
     // A signed-in user adds a third without a link.
     let (status, me) = phone.enrol(json!({}), "security key").await;
     assert_eq!(status, StatusCode::CREATED, "{me}");
-    let ids: Vec<String> = me["passkeys"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> =
+        me["passkeys"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 3);
     // Not signed in and no link: refused.
     let (status, _) = Browser::new(&server).enrol(json!({}), "x").await;
@@ -280,7 +310,14 @@ async fn recovery_by_mail_second_passkey_and_sign_out_everywhere() {
 #[tokio::test]
 async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
     let server = TestServer::start().await; // public URL http://127.0.0.1
-    let res = server.client.post(server.url("/api/v1/auth/login/start")).header("origin", "http://127.0.0.1").json(&json!({})).send().await.unwrap();
+    let res = server
+        .client
+        .post(server.url("/api/v1/auth/login/start"))
+        .header("origin", "http://127.0.0.1")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "passkeys_unavailable");
@@ -292,7 +329,14 @@ async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
 async fn an_operator_enrols_from_the_printed_link() {
     let server = start().await;
     // What `fxe-server operator add --email …` prints.
-    let setup = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "ops@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    let setup = fxe_server::operator_accounts::add(
+        &server.state.db,
+        ORIGIN,
+        "ops@example.org",
+        &fxe_server::audit::Actor::operator_cli(),
+    )
+    .await
+    .unwrap();
     assert!(setup.created);
     assert!(setup.setup_url.starts_with("http://localhost/setup/set_"));
     let mut browser = Browser::new(&server);
@@ -304,13 +348,29 @@ async fn an_operator_enrols_from_the_printed_link() {
     assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
 
     // Adding the same address again issues a new link for the same operator.
-    let again = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "OPS@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    let again = fxe_server::operator_accounts::add(
+        &server.state.db,
+        ORIGIN,
+        "OPS@example.org",
+        &fxe_server::audit::Actor::operator_cli(),
+    )
+    .await
+    .unwrap();
     assert!(!again.created);
     assert_eq!(again.user_id, setup.user_id);
     let listed = fxe_server::operator_accounts::list(&server.state.db).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].passkeys, 1);
-    assert!(fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "not-an-address", &fxe_server::audit::Actor::operator_cli()).await.is_err());
+    assert!(
+        fxe_server::operator_accounts::add(
+            &server.state.db,
+            ORIGIN,
+            "not-an-address",
+            &fxe_server::audit::Actor::operator_cli()
+        )
+        .await
+        .is_err()
+    );
     server.stop().await;
 }
 
@@ -318,13 +378,23 @@ async fn an_operator_enrols_from_the_printed_link() {
 #[tokio::test]
 async fn operator_calls_and_page_access() {
     let server = start().await;
-    let setup = fxe_server::operator_accounts::add(&server.state.db, ORIGIN, "ops@example.org", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    let setup = fxe_server::operator_accounts::add(
+        &server.state.db,
+        ORIGIN,
+        "ops@example.org",
+        &fxe_server::audit::Actor::operator_cli(),
+    )
+    .await
+    .unwrap();
     let mut op = Browser::new(&server);
     assert_eq!(op.enrol(json!({ "setup_token": setup_token(&setup.setup_url) }), "ops").await.0, StatusCode::CREATED);
 
     // Create an invite (loose numbers are normalised), list it, revoke it.
     let (status, invite) = op
-        .post("/api/v1/operator/invites", json!({ "numbers": ["+1 (555) 010-0009"], "expires_in_secs": 86400, "note": "Harbor Lab" }))
+        .post(
+            "/api/v1/operator/invites",
+            json!({ "numbers": ["+1 (555) 010-0009"], "expires_in_secs": 86400, "note": "Harbor Lab" }),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invite}");
     assert_eq!(invite["numbers"], json!(["+15550100009"]));
@@ -354,7 +424,10 @@ async fn operator_calls_and_page_access() {
     let org = TestOrg::redeem(&server, "Lakeside Clinic", &["+15550100001"]).await;
     let (status, orgs) = op.get("/api/v1/operator/orgs").await;
     assert_eq!(status, StatusCode::OK);
-    let echo = orgs["items"].as_array().unwrap().iter().find(|o| o["echo"] == true).unwrap()["org_id"].as_str().unwrap().to_owned();
+    let echo = orgs["items"].as_array().unwrap().iter().find(|o| o["echo"] == true).unwrap()["org_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(op.post(&format!("/api/v1/operator/orgs/{echo}/disable"), json!(null)).await.0, StatusCode::CONFLICT);
     assert_eq!(op.post("/api/v1/operator/orgs/nope/disable", json!(null)).await.0, StatusCode::NOT_FOUND);
     let (status, pending) = op.get("/api/v1/operator/numbers?pending=true").await;
@@ -362,7 +435,10 @@ async fn operator_calls_and_page_access() {
 
     // An org member's session may not call the operator's API, nor open its page.
     let mut member = Browser::new(&server);
-    assert_eq!(member.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "desk").await.0, StatusCode::CREATED);
+    assert_eq!(
+        member.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "desk").await.0,
+        StatusCode::CREATED
+    );
     let (status, team) = member.get("/api/v1/users").await;
     assert_eq!((status, &team["items"][0]["passkeys"]), (StatusCode::OK, &json!(1)), "the team list counts passkeys");
     let (status, body) = member.get("/api/v1/operator/invites").await;
@@ -389,7 +465,10 @@ async fn operator_calls_and_page_access() {
     };
     let location = |res: &reqwest::Response| res.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
     let res = page("/dashboard/team", None).await.unwrap();
-    assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Fdashboard%2Fteam")));
+    assert_eq!(
+        (res.status(), location(&res).as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login?next=%2Fdashboard%2Fteam"))
+    );
     let res = page("/operator", None).await.unwrap();
     assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Foperator")));
     let res = page("/dashboard", op.cookie.as_deref()).await.unwrap();
@@ -408,6 +487,9 @@ async fn operator_calls_and_page_access() {
     let res = server.client.get(server.url("/login?x=1")).send().await.unwrap();
     assert_eq!((res.status(), location(&res).as_deref()), (StatusCode::SEE_OTHER, Some("http://localhost/login?x=1")));
     assert_eq!(server.client.get(server.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(server.client.get(server.url("/api/v1/auth/me")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.client.get(server.url("/api/v1/auth/me")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     server.stop().await;
 }

@@ -64,7 +64,9 @@ async fn two_orgs_send_open_and_receipt() {
     // The ciphertext is gone from the relay.
     let (status, body) = b.call(&server, "GET", &path, None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("gone")));
-    let blobs = std::fs::read_dir(server.state.config.storage.blobs_dir().join("objects")).map(|d| d.flatten().count()).unwrap_or(0);
+    let blobs = std::fs::read_dir(server.state.config.storage.blobs_dir().join("objects"))
+        .map(|d| d.flatten().count())
+        .unwrap_or(0);
     let mut left = 0;
     if blobs > 0 {
         for d in std::fs::read_dir(server.state.config.storage.blobs_dir().join("objects")).unwrap().flatten() {
@@ -74,7 +76,14 @@ async fn two_orgs_send_open_and_receipt() {
     assert_eq!(left, 0, "no ciphertext left after delivery");
 
     // Repeating the same receipt is a no-op 200; the outbox lists it.
-    let (status, _) = b.call(&server, "POST", &format!("/api/v1/messages/{id}/receipt"), Some(&serde_json::to_value(&receipt).unwrap())).await;
+    let (status, _) = b
+        .call(
+            &server,
+            "POST",
+            &format!("/api/v1/messages/{id}/receipt"),
+            Some(&serde_json::to_value(&receipt).unwrap()),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, out) = a.call(&server, "GET", "/api/v1/messages?box=outbox", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -194,7 +203,8 @@ async fn send_checks_run_in_order() {
     assert_eq!((status, code(&body).as_str()), (StatusCode::CONFLICT, "already_uploaded"));
 
     // Cross-org reads: C sees nothing of A→B.
-    for path in [format!("/api/v1/messages/{}", env.message_id), format!("/api/v1/messages/{}/content", env.message_id)] {
+    for path in [format!("/api/v1/messages/{}", env.message_id), format!("/api/v1/messages/{}/content", env.message_id)]
+    {
         let (status, _) = c.call(&server, "GET", &path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
@@ -205,10 +215,24 @@ async fn send_checks_run_in_order() {
     // A receipt for another envelope is refused; a signed refusal works.
     let (other_env, _) = a.seal_to(&server, "+15550100002", b"%PDF-z").await;
     let wrong = Receipt::make(&other_env, &b.keys.bundles, now()).unwrap();
-    let (status, body) = b.call(&server, "POST", &format!("/api/v1/messages/{}/receipt", env.message_id), Some(&serde_json::to_value(&wrong).unwrap())).await;
+    let (status, body) = b
+        .call(
+            &server,
+            "POST",
+            &format!("/api/v1/messages/{}/receipt", env.message_id),
+            Some(&serde_json::to_value(&wrong).unwrap()),
+        )
+        .await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "bad_receipt"));
     let refusal = Refusal::make(&env, &b.keys.bundles, now(), RefusalReason::Policy).unwrap();
-    let (status, body) = b.call(&server, "POST", &format!("/api/v1/messages/{}/reject", env.message_id), Some(&serde_json::to_value(&refusal).unwrap())).await;
+    let (status, body) = b
+        .call(
+            &server,
+            "POST",
+            &format!("/api/v1/messages/{}/reject", env.message_id),
+            Some(&serde_json::to_value(&refusal).unwrap()),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "rejected");
     let (_, msg) = a.call(&server, "GET", &format!("/api/v1/messages/{}", env.message_id), None).await;
@@ -250,16 +274,28 @@ async fn signed_request_failures_each_have_their_code() {
 
     // Changed method / path.
     let h = a.sign("GET", path, Body::Bytes(b""));
-    assert_eq!(code(send(&h, reqwest::Method::GET, "/api/v1/messages?box=outbox", vec![]).await.unwrap()).await, unauth("bad_request_signature"));
+    assert_eq!(
+        code(send(&h, reqwest::Method::GET, "/api/v1/messages?box=outbox", vec![]).await.unwrap()).await,
+        unauth("bad_request_signature")
+    );
     let h = a.sign("POST", path, Body::Bytes(b""));
-    assert_eq!(code(send(&h, reqwest::Method::GET, path, vec![]).await.unwrap()).await, unauth("bad_request_signature"));
+    assert_eq!(
+        code(send(&h, reqwest::Method::GET, path, vec![]).await.unwrap()).await,
+        unauth("bad_request_signature")
+    );
 
     // Changed body.
     let h = a.sign("POST", "/api/v1/messages", Body::Bytes(b"{}"));
-    assert_eq!(code(send(&h, reqwest::Method::POST, "/api/v1/messages", b"{ }".to_vec()).await.unwrap()).await, unauth("body_hash_mismatch"));
+    assert_eq!(
+        code(send(&h, reqwest::Method::POST, "/api/v1/messages", b"{ }".to_vec()).await.unwrap()).await,
+        unauth("body_hash_mismatch")
+    );
     // UNSIGNED-PAYLOAD outside the upload.
     let h = a.sign("POST", "/api/v1/messages", Body::Unsigned);
-    assert_eq!(code(send(&h, reqwest::Method::POST, "/api/v1/messages", b"{}".to_vec()).await.unwrap()).await, unauth("body_hash_mismatch"));
+    assert_eq!(
+        code(send(&h, reqwest::Method::POST, "/api/v1/messages", b"{}".to_vec()).await.unwrap()).await,
+        unauth("body_hash_mismatch")
+    );
 
     // Unknown key.
     let stranger = fxe_protocol::apikey::ApiKey::generate().unwrap();
@@ -267,7 +303,11 @@ async fn signed_request_failures_each_have_their_code() {
     assert_eq!(code(send(&h, reqwest::Method::GET, path, vec![]).await.unwrap()).await, unauth("unknown_key"));
 
     // Revoked key.
-    sqlx::query("UPDATE api_keys SET revoked_at = 1 WHERE key_id = $1").bind(a.api.key_id()).execute(server.state.db.pool()).await.unwrap();
+    sqlx::query("UPDATE api_keys SET revoked_at = 1 WHERE key_id = $1")
+        .bind(a.api.key_id())
+        .execute(server.state.db.pool())
+        .await
+        .unwrap();
     let h = a.sign("GET", path, Body::Bytes(b""));
     assert_eq!(code(send(&h, reqwest::Method::GET, path, vec![]).await.unwrap()).await, unauth("key_revoked"));
     server.stop().await;
@@ -295,7 +335,10 @@ async fn redemption_rules() {
     };
 
     let token = invite(&server, &["+15550100005"]).await;
-    assert_eq!(redeem(fresh(&token, &["+15550100006"])).await, (StatusCode::UNPROCESSABLE_ENTITY, "number_not_in_invite".into()));
+    assert_eq!(
+        redeem(fresh(&token, &["+15550100006"])).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "number_not_in_invite".into())
+    );
     let token = invite(&server, &[]).await;
     assert_eq!(redeem(fresh(&token, &["+15550100001"])).await, (StatusCode::CONFLICT, "number_taken".into()));
     assert_eq!(redeem(fresh(&token, &[ECHO_NUMBER])).await, (StatusCode::CONFLICT, "number_taken".into()));
@@ -323,7 +366,14 @@ async fn redemption_rules() {
     fxe_server::invites::revoke(&server.state.db, &id, &fxe_server::audit::Actor::operator_cli()).await.unwrap();
     assert_eq!(redeem(fresh(&token, &["+15550100009"])).await, (StatusCode::GONE, "invite_revoked".into()));
     // Malformed JSON and unknown fields.
-    let r = server.client.post(server.url("/api/v1/invites/redeem")).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    let r = server
+        .client
+        .post(server.url("/api/v1/invites/redeem"))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let mut body = fresh(&token, &["+15550100009"]);
     body["extra"] = 1.into();
@@ -369,15 +419,25 @@ async fn polling_feed_and_expiry() {
     let second = a.send(&server, "+15550100002", b"%PDF-2").await;
 
     // The ascending feed, resumed from the last updated_at seen.
-    let (status, page) = b.call(&server, "GET", "/api/v1/messages?box=inbox&updated_since=2000-01-01T00:00:00Z&order=asc&limit=1", None).await;
+    let (status, page) = b
+        .call(&server, "GET", "/api/v1/messages?box=inbox&updated_since=2000-01-01T00:00:00Z&order=asc&limit=1", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"][0]["message_id"], first);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (_, page2) = b.call(&server, "GET", &format!("/api/v1/messages?box=inbox&updated_since=2000-01-01T00:00:00Z&order=asc&limit=1&cursor={cursor}"), None).await;
+    let (_, page2) = b
+        .call(
+            &server,
+            "GET",
+            &format!("/api/v1/messages?box=inbox&updated_since=2000-01-01T00:00:00Z&order=asc&limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
     assert_eq!(page2["items"][0]["message_id"], second);
     assert!(page2["next_cursor"].is_null());
     let since = page2["items"][0]["updated_at"].as_str().unwrap().to_owned();
-    let (_, page3) = b.call(&server, "GET", &format!("/api/v1/messages?box=inbox&updated_since={since}&order=asc"), None).await;
+    let (_, page3) =
+        b.call(&server, "GET", &format!("/api/v1/messages?box=inbox&updated_since={since}&order=asc"), None).await;
     assert_eq!(page3["items"].as_array().unwrap().len(), 1, "inclusive: the last one seen again, nothing missed");
 
     // Past the TTL, the sweeper expires both and deletes their ciphertext.
@@ -388,7 +448,10 @@ async fn polling_feed_and_expiry() {
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("gone")));
     let (_, msg) = a.call(&server, "GET", &format!("/api/v1/messages/{first}"), None).await;
     assert_eq!(msg["status"], "expired");
-    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'message.expired'").fetch_one(server.state.db.pool()).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'message.expired'")
+        .fetch_one(server.state.db.pool())
+        .await
+        .unwrap();
     assert_eq!(events, 4, "both orgs hear of each expiry");
     server.stop().await;
 }

@@ -23,7 +23,13 @@ async fn spawn(data_dir: &Path, port: u16, db_url: Option<&str>) -> Spawned {
 fn files_in(dir: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
     rd.flatten()
-        .map(|e| if e.path().is_dir() { files_in(&e.path()) } else { usize::from(!e.file_name().to_string_lossy().ends_with(".lock")) })
+        .map(|e| {
+            if e.path().is_dir() {
+                files_in(&e.path())
+            } else {
+                usize::from(!e.file_name().to_string_lossy().ends_with(".lock"))
+            }
+        })
         .sum()
 }
 
@@ -56,7 +62,12 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     let upload = tokio::spawn(req.body(reqwest::Body::wrap_stream(stream)).send());
     let tmp_dir = data.join("blobs").join("tmp");
     for _ in 0..200 {
-        if files_in(&tmp_dir) > 0 && std::fs::read_dir(&tmp_dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().unwrap().len() > 0) {
+        if files_in(&tmp_dir) > 0
+            && std::fs::read_dir(&tmp_dir)
+                .unwrap()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().unwrap().len() > 0)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;

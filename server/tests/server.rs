@@ -54,18 +54,12 @@ async fn health_readiness_and_home_page() {
 
     let home = server.get("/").await;
     assert_eq!(home.status(), StatusCode::OK);
-    assert!(
-        home.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
-        "HTML expected"
-    );
+    assert!(home.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "HTML expected");
     assert_eq!(home.headers()["x-content-type-options"], "nosniff");
     assert_eq!(home.headers()["x-frame-options"], "DENY");
     let html = home.text().await.unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html:.200}");
-    assert!(
-        html.contains("<title>Encrypted fax between organisations · fxe</title>"),
-        "page title missing:\n{html}"
-    );
+    assert!(html.contains("<title>Encrypted fax between organisations · fxe</title>"), "page title missing:\n{html}");
     assert!(html.contains("/pkg/fxe.js"), "hydration script missing:\n{html}");
     assert!(html.contains("hydrate"), "hydrate call missing:\n{html}");
     assert!(html.contains("/pkg/fxe.css"), "stylesheet missing:\n{html}");

@@ -36,7 +36,9 @@ async fn start(schedule: &str, allow_private: bool) -> TestServer {
 
 /// Creates an endpoint; returns its id and secret.
 async fn endpoint(server: &impl Relay, org: &TestOrg, url: &str, events: &[&str]) -> (String, String) {
-    let (status, body) = org.call(server, "POST", "/api/v1/webhooks", Some(&json!({ "url": url, "events": events, "description": "test" }))).await;
+    let (status, body) = org
+        .call(server, "POST", "/api/v1/webhooks", Some(&json!({ "url": url, "events": events, "description": "test" })))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     (body["id"].as_str().unwrap().to_owned(), body["secret"].as_str().unwrap().to_owned())
 }
@@ -54,7 +56,14 @@ async fn deliveries(server: &impl Relay, org: &TestOrg, id: &str) -> Vec<Value> 
 }
 
 /// Polls the endpoint's deliveries until `done` holds for the one with `delivery_id`.
-async fn wait_delivery(server: &impl Relay, org: &TestOrg, endpoint_id: &str, delivery_id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+async fn wait_delivery(
+    server: &impl Relay,
+    org: &TestOrg,
+    endpoint_id: &str,
+    delivery_id: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let list = deliveries(server, org, endpoint_id).await;
@@ -82,7 +91,8 @@ fn standard_webhooks_verify(secret: &str, r: &common::receiver::Received) -> boo
 
 fn verify_both(secret: &str, r: &common::receiver::Received) {
     let s = WebhookSecret::parse(secret).unwrap();
-    verify_fxe(&s, r.header("x-fxe-timestamp"), r.header("x-fxe-signature"), &r.body, now(), 300).expect("X-FXE-Signature verifies");
+    verify_fxe(&s, r.header("x-fxe-timestamp"), r.header("x-fxe-signature"), &r.body, now(), 300)
+        .expect("X-FXE-Signature verifies");
     assert!(standard_webhooks_verify(secret, r), "Standard Webhooks signature verifies");
 }
 
@@ -120,7 +130,10 @@ async fn signed_deliveries_carry_events_and_verify() {
     assert_eq!(r.header("x-fxe-event-type"), "ping");
     assert_eq!(r.header("webhook-timestamp"), r.header("x-fxe-timestamp"));
     assert_eq!(r.header("content-type"), "application/json");
-    let done = wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    let done = wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
     assert_eq!(done["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(done["attempts"][0]["status_code"], 200);
     assert_eq!(done["attempts"][0]["response_body"], "answer 200");
@@ -159,7 +172,9 @@ async fn signed_deliveries_carry_events_and_verify() {
     assert!(metrics.contains(r#"fxe_webhook_attempts_total{result="succeeded"} "#), "{metrics}");
 
     // Bad input answers clearly.
-    let (status, body) = a.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": receiver.url(), "events": ["message.nope"] }))).await;
+    let (status, body) = a
+        .call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": receiver.url(), "events": ["message.nope"] })))
+        .await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_events")));
     let (status, body) = a.call(&server, "GET", "/api/v1/events?since=yesterday", None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
@@ -184,10 +199,14 @@ async fn failures_are_retried_in_order_with_the_same_event_id() {
     receiver.wait_for(2, Duration::from_secs(10)).await;
     // …then connection refused while the receiver is down…
     receiver.stop();
-    wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(20), |d| d["attempts"].as_array().is_some_and(|a| a.len() >= 3)).await;
+    wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(20), |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() >= 3)
+    })
+    .await;
     receiver.restart().await;
     // …then a redirect (not followed), then success.
-    let done = wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(15), |d| d["status"] == "succeeded").await;
+    let done =
+        wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(15), |d| d["status"] == "succeeded").await;
     let attempts = done["attempts"].as_array().unwrap();
     let codes: Vec<Value> = attempts.iter().map(|a| a["status_code"].clone()).collect();
     assert_eq!(codes, vec![json!(500), Value::Null, Value::Null, json!(302), json!(200)], "{done:#}");
@@ -224,7 +243,8 @@ async fn dead_after_the_sixth_retry_and_redelivered_by_hand() {
     let (status, again) = a.call(&server, "POST", &format!("/api/v1/deliveries/{delivery_id}/redeliver"), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(again["status"], "pending");
-    let done = wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    let done =
+        wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(10), |d| d["status"] == "succeeded").await;
     assert_eq!(done["attempts"].as_array().unwrap().len(), 8);
     let got = receiver.received();
     assert_eq!(got.len(), 8);
@@ -243,9 +263,13 @@ async fn gone_disables_the_endpoint_until_re_enabled() {
     receiver.script([Reply::Status(500), Reply::Status(410)]);
     let first = ping(&server, &a, &id).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
-    wait_delivery(&server, &a, &id, first["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["attempts"].as_array().is_some_and(|a| a.len() == 1)).await;
+    wait_delivery(&server, &a, &id, first["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
     let second = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, second["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "dead").await;
+    wait_delivery(&server, &a, &id, second["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "dead")
+        .await;
 
     let (_, ep) = a.call(&server, "GET", &format!("/api/v1/webhooks/{id}"), None).await;
     assert_eq!(ep["enabled"], false);
@@ -257,12 +281,16 @@ async fn gone_disables_the_endpoint_until_re_enabled() {
     let (_, audit) = a.call(&server, "GET", "/api/v1/audit?action=webhook.disabled", None).await;
     assert_eq!(audit["items"][0]["actor"]["type"], "relay", "{audit}");
 
-    let (status, ep) = a.call(&server, "PATCH", &format!("/api/v1/webhooks/{id}"), Some(&json!({ "enabled": true }))).await;
+    let (status, ep) =
+        a.call(&server, "PATCH", &format!("/api/v1/webhooks/{id}"), Some(&json!({ "enabled": true }))).await;
     assert_eq!(status, StatusCode::OK, "{ep}");
     assert_eq!(ep["enabled"], true);
     assert!(ep.get("disabled_reason").is_none());
     let third = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, third["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    wait_delivery(&server, &a, &id, third["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
     server.stop().await;
 }
 
@@ -284,7 +312,11 @@ async fn rotation_signs_with_both_secrets_for_a_day() {
     verify_both(new, r);
     verify_both(&old, r);
     // The old secret is dropped once 24 h have passed.
-    sqlx::query("UPDATE webhook_endpoints SET old_secret_until_ms = 1 WHERE id = $1").bind(&id).execute(server.state.db.pool()).await.unwrap();
+    sqlx::query("UPDATE webhook_endpoints SET old_secret_until_ms = 1 WHERE id = $1")
+        .bind(&id)
+        .execute(server.state.db.pool())
+        .await
+        .unwrap();
     ping(&server, &a, &id).await;
     let r = &receiver.wait_for(2, Duration::from_secs(10)).await[1];
     assert_eq!(r.header("x-fxe-signature").split(' ').count(), 1);
@@ -297,14 +329,39 @@ async fn the_guard_refuses_non_public_addresses_unless_allowed() {
     let server = start("1s", false).await;
     let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
     for url in [
-        "https://127.0.0.1/hook", "https://10.0.0.8/hook", "https://172.20.1.1/hook", "https://192.168.0.10/hook", "https://169.254.169.254/latest/meta-data",
-        "https://100.64.1.1/", "https://224.0.0.251/", "https://0.0.0.0/", "https://192.0.2.10/", "https://198.51.100.1/", "https://203.0.113.5/",
-        "https://[::1]/", "https://[::]/", "https://[::ffff:127.0.0.1]/", "https://[::ffff:169.254.169.254]/", "https://[::127.0.0.1]/", "https://[fd00::1]/",
-        "https://[fe80::1]/", "https://[ff02::1]/", "https://[2001:db8::1]/", "https://localhost/hook", "https://localhost.:8443/hook",
-        "http://hooks.example.com/", "ftp://hooks.example.com/", "https://user:pw@hooks.example.com/",
+        "https://127.0.0.1/hook",
+        "https://10.0.0.8/hook",
+        "https://172.20.1.1/hook",
+        "https://192.168.0.10/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://100.64.1.1/",
+        "https://224.0.0.251/",
+        "https://0.0.0.0/",
+        "https://192.0.2.10/",
+        "https://198.51.100.1/",
+        "https://203.0.113.5/",
+        "https://[::1]/",
+        "https://[::]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://[::127.0.0.1]/",
+        "https://[fd00::1]/",
+        "https://[fe80::1]/",
+        "https://[ff02::1]/",
+        "https://[2001:db8::1]/",
+        "https://localhost/hook",
+        "https://localhost.:8443/hook",
+        "http://hooks.example.com/",
+        "ftp://hooks.example.com/",
+        "https://user:pw@hooks.example.com/",
     ] {
-        let (status, body) = a.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": url, "events": ["ping"] }))).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_url")), "{url}: {body}");
+        let (status, body) =
+            a.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": url, "events": ["ping"] }))).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_url")),
+            "{url}: {body}"
+        );
     }
 
     // Saved while allowed, refused at the attempt once it no longer is.
@@ -316,13 +373,17 @@ async fn the_guard_refuses_non_public_addresses_unless_allowed() {
         endpoint(&allowed, &a, url, &["org.user.added"]).await;
     }
     let (id, _) = endpoint(&allowed, &a, &receiver.url(), &["ping"]).await;
-    let (status, body) = a.call(&allowed, "PATCH", &format!("/api/v1/webhooks/{id}"), Some(&json!({ "url": "ftp://x/" }))).await;
+    let (status, body) =
+        a.call(&allowed, "PATCH", &format!("/api/v1/webhooks/{id}"), Some(&json!({ "url": "ftp://x/" }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let mut kept = allowed.stop_keeping_data().await;
     kept.config.allow_private_webhooks = false;
     let strict = kept.restart().await;
     let d = ping(&strict, &a, &id).await;
-    let refused = wait_delivery(&strict, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["attempts"].as_array().is_some_and(|a| !a.is_empty())).await;
+    let refused = wait_delivery(&strict, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["attempts"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
     assert!(refused["attempts"][0]["error"].as_str().unwrap().starts_with("refused"), "{refused}");
     assert!(receiver.received().is_empty());
     strict.stop().await;
@@ -338,7 +399,8 @@ async fn redeliver_since_resends_the_event_log() {
     ping(&server, &a, &id).await;
     ping(&server, &a, &id).await;
     let first = receiver.wait_for(2, Duration::from_secs(10)).await;
-    let (status, answer) = a.call(&server, "POST", &format!("/api/v1/webhooks/{id}/redeliver?since={since}"), None).await;
+    let (status, answer) =
+        a.call(&server, "POST", &format!("/api/v1/webhooks/{id}/redeliver?since={since}"), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     assert_eq!(answer["queued"], 2);
     let all = receiver.wait_for(4, Duration::from_secs(10)).await;
@@ -374,7 +436,8 @@ async fn a_relay_killed_mid_attempt_delivers_after_restart() {
     let got = receiver.wait_for(2, Duration::from_secs(60)).await;
     assert_eq!(got[1].event_id(), got[0].event_id());
     verify_both(&secret, &got[1]);
-    wait_delivery(&relay, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    wait_delivery(&relay, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded")
+        .await;
     relay.kill().await;
     if let Some(pg) = pg {
         pg.drop_database().await;
@@ -407,7 +470,11 @@ async fn two_relays_on_one_postgres_deliver_every_event_once() {
     const N: usize = 40;
     receiver.script(std::iter::repeat_n(Reply::Slow(Duration::from_millis(40)), N));
     for i in 0..N {
-        if i % 2 == 0 { ping(&a_relay, &org, &id).await } else { ping(&b_relay, &org, &id).await };
+        if i % 2 == 0 {
+            ping(&a_relay, &org, &id).await
+        } else {
+            ping(&b_relay, &org, &id).await
+        };
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -441,9 +508,15 @@ async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
     receiver.script([Reply::Status(500)]);
     let pending = ping(&server, &a, &id).await;
     receiver.wait_for(1, Duration::from_secs(10)).await;
-    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["attempts"].as_array().is_some_and(|a| a.len() == 1)).await;
+    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
     let done = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, done["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    wait_delivery(&server, &a, &id, done["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
 
     // Both events are 31 days old now; the sweeper keeps the one still pending.
     let old = fxe_server::clock::now_ms() - 31 * 24 * 3600 * 1000;
@@ -456,13 +529,22 @@ async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
     assert_eq!(left[0]["attempts"].as_array().unwrap().len(), 1);
     let (_, log) = a.call(&server, "GET", "/api/v1/events", None).await;
     let ids: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&pending["event_id"].as_str().unwrap()) && !ids.contains(&done["event_id"].as_str().unwrap()), "{ids:?}");
-    let (status, _) = a.call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", done["id"].as_str().unwrap()), None).await;
+    assert!(
+        ids.contains(&pending["event_id"].as_str().unwrap()) && !ids.contains(&done["event_id"].as_str().unwrap()),
+        "{ids:?}"
+    );
+    let (status, _) =
+        a.call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", done["id"].as_str().unwrap()), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "its event is gone");
     // The pending one is still delivered when asked.
-    let (status, _) = a.call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", pending["id"].as_str().unwrap()), None).await;
+    let (status, _) = a
+        .call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", pending["id"].as_str().unwrap()), None)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
     server.stop().await;
 }
 
@@ -478,6 +560,7 @@ async fn retry_after_lengthens_a_wait_up_to_twice_its_step() {
     let gap = got[1].at - got[0].at;
     assert!(gap >= Duration::from_millis(600), "Retry-After lengthened the 300 ms step to 600 ms, waited {gap:?}");
     assert!(gap < Duration::from_secs(60), "but not to an hour: {gap:?}");
-    wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded")
+        .await;
     server.stop().await;
 }

@@ -16,7 +16,8 @@ pub fn save(bytes: &[u8], name: &str, mime: &str) -> Result<(), String> {
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_buffer_source_sequence_and_options(&parts, &options).map_err(fail)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
-    let anchor: web_sys::HtmlAnchorElement = document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "No link element.")?;
+    let anchor: web_sys::HtmlAnchorElement =
+        document.create_element("a").map_err(fail)?.dyn_into().map_err(|_| "No link element.")?;
     anchor.set_href(&url);
     anchor.set_download(name);
     anchor.set_attribute("hidden", "").map_err(fail)?;

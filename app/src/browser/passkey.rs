@@ -19,7 +19,8 @@ impl std::fmt::Display for PasskeyFailure {
 
 fn unsupported() -> PasskeyFailure {
     PasskeyFailure(
-        "This browser cannot use passkeys on this page. Use a current version of Chrome, Edge, Firefox or Safari.".into(),
+        "This browser cannot use passkeys on this page. Use a current version of Chrome, Edge, Firefox or Safari."
+            .into(),
     )
 }
 
@@ -49,7 +50,8 @@ fn public_key_options(options: &serde_json::Value, parser: &str) -> Result<JsVal
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok())
         .ok_or_else(unsupported)?;
-    let json = JSON::parse(&public_key.to_string()).map_err(|_| PasskeyFailure("The relay's passkey options could not be read.".into()))?;
+    let json = JSON::parse(&public_key.to_string())
+        .map_err(|_| PasskeyFailure("The relay's passkey options could not be read.".into()))?;
     let parsed = parse
         .call1(&class, &json)
         .map_err(|_| PasskeyFailure("The relay's passkey options were refused by the browser.".into()))?;

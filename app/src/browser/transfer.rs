@@ -28,12 +28,18 @@ impl Upload {
 
 /// Starts `PUT {path}` with `blob` as the body; `progress(sent, total)` is
 /// called as bytes leave. Await [`finish`] for the answer.
-pub fn put(path: &str, blob: &web_sys::Blob, progress: impl Fn(f64, f64) + 'static) -> Result<(Upload, UploadDone), ApiFailure> {
+pub fn put(
+    path: &str,
+    blob: &web_sys::Blob,
+    progress: impl Fn(f64, f64) + 'static,
+) -> Result<(Upload, UploadDone), ApiFailure> {
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiFailure::unreachable())?;
     xhr.open_with_async("PUT", &format!("{API}{path}"), true).map_err(|_| ApiFailure::unreachable())?;
     let _ = xhr.set_request_header("Content-Type", "application/octet-stream");
     let _ = xhr.set_request_header("Accept", "application/json");
-    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| progress(e.loaded(), e.total()));
+    let on_progress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        progress(e.loaded(), e.total())
+    });
     if let Ok(upload) = xhr.upload() {
         upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
     }
@@ -64,7 +70,10 @@ impl UploadDone {
             return Err(ApiFailure::local("cancelled", "Cancelled."));
         }
         if status == 0 {
-            return Err(ApiFailure::local("network", "The upload was interrupted: the relay could not be reached. Try again."));
+            return Err(ApiFailure::local(
+                "network",
+                "The upload was interrupted: the relay could not be reached. Try again.",
+            ));
         }
         let text = self.upload.xhr.response_text().ok().flatten().unwrap_or_default();
         if !(200..300).contains(&status) {
@@ -88,7 +97,10 @@ impl Download {
             return Err(http::failure(response.status(), &text));
         }
         let body = response.body().ok_or_else(|| ApiFailure::local("network", "The relay sent no content."))?;
-        let reader = body.get_reader().dyn_into::<web_sys::ReadableStreamDefaultReader>().map_err(|_| ApiFailure::unreachable())?;
+        let reader = body
+            .get_reader()
+            .dyn_into::<web_sys::ReadableStreamDefaultReader>()
+            .map_err(|_| ApiFailure::unreachable())?;
         Ok(Download { reader })
     }
 
@@ -114,7 +126,8 @@ impl Download {
 pub fn blob(parts: &js_sys::Array, mime: &str) -> Result<web_sys::Blob, String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &options).map_err(|_| "The browser could not hold the file.".to_string())
+    web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &options)
+        .map_err(|_| "The browser could not hold the file.".to_string())
 }
 
 /// The bytes `[start, end)` of a file the person chose.

@@ -12,7 +12,12 @@ use crate::{
 /// and opening its faxes are blocked; an admin who checked the new
 /// fingerprint out of band confirms it, then `again` looks it up anew.
 #[component]
-pub fn KeyChanged(change: PinChange, admin: bool, me: String, again: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn KeyChanged(
+    change: PinChange,
+    admin: bool,
+    me: String,
+    again: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<String>);
     let change = StoredValue::new(change);

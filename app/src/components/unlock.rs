@@ -64,7 +64,8 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
         }
     };
 
-    move || match vault.unlocked() {
+    move || {
+        match vault.unlocked() {
         Some(u) => view! {
             <div class="unlocked card" id="keys-unlocked">
                 <div>
@@ -99,5 +100,6 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
                 {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="unlock-error">{m}</p></Alert> })}
             </section>
         }.into_any(),
+    }
     }
 }

@@ -38,14 +38,17 @@ pub async fn bench_seal_open(plaintext: web_sys::Blob) -> Result<JsValue, JsValu
         chunk_size: V1_CHUNK_SIZE,
     };
     let t0 = now_ms();
-    let sealer = Sealer::new(&req, SealRandomness::random().map_err(|e| err(e.to_string()))?).map_err(|e| err(e.to_string()))?;
+    let sealer =
+        Sealer::new(&req, SealRandomness::random().map_err(|e| err(e.to_string()))?).map_err(|e| err(e.to_string()))?;
     let sealed = seal_file(sealer, &plaintext, |_, _| {}, || false).await.map_err(err)?;
     let t1 = now_ms();
     let bundles = [recipient];
     let to = Recipient { org_id: &bundles[0].bundle.org_id, numbers: &numbers, bundles: &bundles };
-    let opener = Opener::new(&sealed.envelope, &sender_id.public(), &sender.bundle, &to).map_err(|e| err(e.to_string()))?;
+    let opener =
+        Opener::new(&sealed.envelope, &sender_id.public(), &sender.bundle, &to).map_err(|e| err(e.to_string()))?;
     let mut source = BlobSource { blob: sealed.ciphertext.clone(), offset: 0 };
-    let opened = open_source(opener, &mut source, "application/pdf", |_, _| {}).await.map_err(|e| err(format!("{e:?}")))?;
+    let opened =
+        open_source(opener, &mut source, "application/pdf", |_, _| {}).await.map_err(|e| err(format!("{e:?}")))?;
     let t2 = now_ms();
     let out = js_sys::Object::new();
     let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);

@@ -54,7 +54,12 @@ impl Source for BlobSource {
 
 /// Opens what `source` yields with `opener` into a Blob typed `mime`.
 /// `progress(done, total)` counts sealed bytes.
-pub async fn open_source(mut opener: Opener, source: &mut impl Source, mime: &str, progress: impl Fn(u64, u64)) -> Result<web_sys::Blob, OpenFailure> {
+pub async fn open_source(
+    mut opener: Opener,
+    source: &mut impl Source,
+    mime: &str,
+    progress: impl Fn(u64, u64),
+) -> Result<web_sys::Blob, OpenFailure> {
     let total = opener.envelope().ciphertext_len;
     let parts = js_sys::Array::new();
     let mut pending: Vec<u8> = Vec::new();
@@ -78,7 +83,9 @@ pub async fn open_source(mut opener: Opener, source: &mut impl Source, mime: &st
         progress(done, total);
         super::breathe().await;
     }
-    if !pending.is_empty() || (!ended && source.next().await.map_err(|f| OpenFailure::Local(f.message))?.is_some_and(|p| !p.is_empty())) {
+    if !pending.is_empty()
+        || (!ended && source.next().await.map_err(|f| OpenFailure::Local(f.message))?.is_some_and(|p| !p.is_empty()))
+    {
         return Err(OpenFailure::Verification(OpenError::TrailingData.into()));
     }
     opener.finish().map_err(OpenFailure::Verification)?;
@@ -86,7 +93,12 @@ pub async fn open_source(mut opener: Opener, source: &mut impl Source, mime: &st
 }
 
 /// Opens a fax downloaded from `path`.
-pub async fn open_download(opener: Opener, path: &str, mime: &str, progress: impl Fn(u64, u64)) -> Result<web_sys::Blob, OpenFailure> {
+pub async fn open_download(
+    opener: Opener,
+    path: &str,
+    mime: &str,
+    progress: impl Fn(u64, u64),
+) -> Result<web_sys::Blob, OpenFailure> {
     let mut download = Download::start(path).await.map_err(|f| OpenFailure::Local(f.message))?;
     let result = open_source(opener, &mut download, mime, progress).await;
     if result.is_err() {

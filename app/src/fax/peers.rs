@@ -46,7 +46,9 @@ impl PeerError {
     pub fn message(&self) -> String {
         match self {
             PeerError::Api(f) => f.message.clone(),
-            PeerError::Unverifiable(m) => format!("The relay's answer does not verify ({m}). It may be faulty or tampered with: nothing was sent or opened."),
+            PeerError::Unverifiable(m) => format!(
+                "The relay's answer does not verify ({m}). It may be faulty or tampered with: nothing was sent or opened."
+            ),
             PeerError::Changed(c) => c.message.clone(),
             PeerError::Pins(m) => m.clone(),
         }
@@ -62,7 +64,13 @@ pub struct Pinned<T> {
 }
 
 /// Compares an answer with the pins of `me` (this browser's org) and records it.
-fn check_pins(me: &str, number: Option<&str>, org_name: &str, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<bool, PeerError> {
+fn check_pins(
+    me: &str,
+    number: Option<&str>,
+    org_name: &str,
+    identity_pub: &[u8; 32],
+    bundle: &Bundle,
+) -> Result<bool, PeerError> {
     let mut store = pins::load(me).map_err(PeerError::Pins)?;
     let before = store.clone();
     let status = store.check_and_record(number, identity_pub, bundle).map_err(|e| {
@@ -95,10 +103,12 @@ pub async fn lookup(me: &str, number: &str) -> Result<Option<Pinned<NumberOwner>
 /// An org by id with every bundle it published, its identity pinned.
 pub async fn org(me: &str, org_id: &str) -> Result<Pinned<OrgKeys>, PeerError> {
     let public: OrgPublic = http::get(&format!("/orgs/{}", http::segment(org_id))).await.map_err(PeerError::Api)?;
-    let bundles: OrgBundles = http::get(&format!("/orgs/{}/bundles", http::segment(org_id))).await.map_err(PeerError::Api)?;
+    let bundles: OrgBundles =
+        http::get(&format!("/orgs/{}/bundles", http::segment(org_id))).await.map_err(PeerError::Api)?;
     let keys = directory::verify_org(org_id, public, bundles).map_err(|e| PeerError::Unverifiable(e.to_string()))?;
     let newest = keys.newest_active().map_err(|e| PeerError::Unverifiable(e.to_string()))?.clone();
-    let first_contact = if org_id == me { false } else { check_pins(me, None, &keys.org_name, &keys.identity_pub, &newest)? };
+    let first_contact =
+        if org_id == me { false } else { check_pins(me, None, &keys.org_name, &keys.identity_pub, &newest)? };
     Ok(Pinned { value: keys, first_contact })
 }
 

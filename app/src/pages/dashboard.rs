@@ -6,14 +6,17 @@
 use fxe_protocol::api::{Me, PasskeyInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::{A, Outlet}, hooks::use_params_map};
+use leptos_router::{
+    components::{A, Outlet},
+    hooks::use_params_map,
+};
 
 use crate::{
     browser::{files, http},
     components::{Alert, Failure, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
     pages::{
-        audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage, send::SendPage, setup::enrol,
-        team::TeamPage, webhooks::WebhooksPage,
+        audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage,
+        send::SendPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage,
     },
     session::use_session,
     vault::Vault,
@@ -44,13 +47,15 @@ pub fn DashboardShell() -> impl IntoView {
         None => view! { <div class="container"><Loading label="Opening your dashboard…" /></div> }.into_any(),
         Some(Err(e)) if e.is_signed_out() => {
             files::go("/login?next=/dashboard");
-            view! { <div class="container"><Loading label="Your session has ended. Opening the sign-in page…" /></div> }.into_any()
+            view! { <div class="container"><Loading label="Your session has ended. Opening the sign-in page…" /></div> }
+                .into_any()
         }
         Some(Err(e)) => view! { <div class="container"><Failure failure=e /></div> }.into_any(),
         Some(Ok(me)) => {
             let Some(org) = me.org.clone() else {
                 files::go("/operator");
-                return view! { <div class="container"><Loading label="Opening the operator pages…" /></div> }.into_any();
+                return view! { <div class="container"><Loading label="Opening the operator pages…" /></div> }
+                    .into_any();
             };
             let admin = is_admin(&me);
             view! {
@@ -111,25 +116,27 @@ pub fn DashboardHome() -> impl IntoView {
 fn OrgSummary() -> impl IntoView {
     let org: LocalResource<Result<fxe_protocol::api::Org, http::ApiFailure>> = LocalResource::new(|| http::get("/org"));
     loaded(org, "Loading your organisation…", |org| {
-            let numbers = org
-                .numbers
+        let numbers =
+            org.numbers
                 .iter()
-                .map(|n| if n.status == "active" { n.number.clone() } else { format!("{} (waiting for approval)", n.number) })
+                .map(|n| {
+                    if n.status == "active" { n.number.clone() } else { format!("{} (waiting for approval)", n.number) }
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let c = org.counts;
-            view! {
-                <section class="card" aria-labelledby="org-summary-title">
-                    <h2 id="org-summary-title" class="visually-hidden">"At a glance"</h2>
-                    <dl class="facts" id="org-summary">
-                        <dt>"Fax numbers"</dt><dd>{if numbers.is_empty() { "none yet".to_string() } else { numbers }}</dd>
-                        <dt>"Waiting in the inbox"</dt><dd>{c.inbox_queued}</dd>
-                        <dt>"Received"</dt><dd>{c.messages_received}</dd>
-                        <dt>"Sent"</dt><dd>{c.messages_sent}</dd>
-                        <dt>"People"</dt><dd>{format!("{} · {} API keys", c.users, c.api_keys)}</dd>
-                    </dl>
-                </section>
-            }
+        let c = org.counts;
+        view! {
+            <section class="card" aria-labelledby="org-summary-title">
+                <h2 id="org-summary-title" class="visually-hidden">"At a glance"</h2>
+                <dl class="facts" id="org-summary">
+                    <dt>"Fax numbers"</dt><dd>{if numbers.is_empty() { "none yet".to_string() } else { numbers }}</dd>
+                    <dt>"Waiting in the inbox"</dt><dd>{c.inbox_queued}</dd>
+                    <dt>"Received"</dt><dd>{c.messages_received}</dd>
+                    <dt>"Sent"</dt><dd>{c.messages_sent}</dd>
+                    <dt>"People"</dt><dd>{format!("{} · {} API keys", c.users, c.api_keys)}</dd>
+                </dl>
+            </section>
+        }
     })
 }
 

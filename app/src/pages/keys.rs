@@ -19,7 +19,9 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{Alert, FailureLine, Fingerprint, ShownOnce, UnlockKeys, confirm, loaded, unix_date, when, when_or_dash},
+    components::{
+        Alert, FailureLine, Fingerprint, ShownOnce, UnlockKeys, confirm, loaded, unix_date, when, when_or_dash,
+    },
     session::use_session,
     vault::Vault,
 };
@@ -88,7 +90,9 @@ fn Bundles(org_id: String) -> impl IntoView {
     let vault = Vault::get();
     let org_id = StoredValue::new(org_id);
     let bundles: LocalResource<Result<Vec<OrgBundle>, ApiFailure>> = LocalResource::new(move || async move {
-        http::get::<fxe_protocol::api::OrgBundles>(&format!("/orgs/{}/bundles", org_id.get_value())).await.map(|b| b.items)
+        http::get::<fxe_protocol::api::OrgBundles>(&format!("/orgs/{}/bundles", org_id.get_value()))
+            .await
+            .map(|b| b.items)
     });
     // A prepared bundle waits here until the keys.zip holding it is saved.
     let prepared = StoredValue::new_local(None::<BundleKeys>);
@@ -99,7 +103,9 @@ fn Bundles(org_id: String) -> impl IntoView {
     let prepare = move |_| {
         failure.set(None);
         let made = vault.with(|keys| -> Result<OrgKeys, String> {
-            let identity = keys.identity().map_err(|_| "These are machine keys: rotating needs the full keys.zip with the identity key.".to_string())?;
+            let identity = keys.identity().map_err(|_| {
+                "These are machine keys: rotating needs the full keys.zip with the identity key.".to_string()
+            })?;
             let bundle = BundleKeys::generate(identity, files::now_secs()).map_err(|e| e.to_string())?;
             prepared.set_value(Some(bundle.clone()));
             let mut next = keys.clone();
@@ -170,12 +176,14 @@ fn Bundles(org_id: String) -> impl IntoView {
     }
 }
 
-const SCOPES: [(&str, &str); 3] = [("send", "Send faxes"), ("receive", "Receive and open faxes"), ("admin", "Administer the org")];
+const SCOPES: [(&str, &str); 3] =
+    [("send", "Send faxes"), ("receive", "Receive and open faxes"), ("admin", "Administer the org")];
 
 #[component]
 fn ApiKeys() -> impl IntoView {
     let vault = Vault::get();
-    let keys: LocalResource<Result<Page<ApiKeyInfo>, ApiFailure>> = LocalResource::new(|| http::get("/api-keys?limit=500"));
+    let keys: LocalResource<Result<Page<ApiKeyInfo>, ApiFailure>> =
+        LocalResource::new(|| http::get("/api-keys?limit=500"));
     let label = RwSignal::new(String::new());
     let scopes = RwSignal::new(vec!["send".to_string(), "receive".to_string()]);
     let failure = RwSignal::new(None::<String>);

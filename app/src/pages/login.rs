@@ -115,7 +115,8 @@ fn Recover() -> impl IntoView {
         }
         working.set(true);
         leptos::task::spawn_local(async move {
-            let result = http::call_empty("POST", "/auth/recover", Some(&RecoverRequest { email: address.clone() })).await;
+            let result =
+                http::call_empty("POST", "/auth/recover", Some(&RecoverRequest { email: address.clone() })).await;
             answer.set(Some(match result {
                 Ok(()) => Ok(format!(
                     "If {address} belongs to an fxe account, a setup link is on its way. It works once, for 24 hours. Your existing passkeys keep working."
@@ -156,7 +157,8 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        let me = Me { user_id: "u".into(), email: "a@b.c".into(), role: "operator".into(), org: None, passkeys: vec![] };
+        let me =
+            Me { user_id: "u".into(), email: "a@b.c".into(), role: "operator".into(), org: None, passkeys: vec![] };
         assert_eq!(after_sign_in(Some("/dashboard/keys".into()), &me), "/dashboard/keys");
         assert_eq!(after_sign_in(Some("//evil.example".into()), &me), "/operator");
         assert_eq!(after_sign_in(Some("https://evil.example".into()), &me), "/operator");

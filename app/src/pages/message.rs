@@ -71,7 +71,8 @@ async fn load(me: String, id: String) -> Result<Fax, String> {
         (None, None) => Proof::None,
         (receipt, refusal) => {
             // Signed by the recipient: the other org for a sent fax, this one for a received one.
-            let recipient = if incoming { peers::org(&me, &me).await.map(|p| p.value) } else { peer.clone().map(|p| p.value) };
+            let recipient =
+                if incoming { peers::org(&me, &me).await.map(|p| p.value) } else { peer.clone().map(|p| p.value) };
             match recipient.as_ref().map(|keys| keys.bundle(&env.recipient_bundle_id)) {
                 Ok(Ok(bundle)) => {
                     let checked = match receipt {
@@ -188,7 +189,10 @@ fn FaxView(
         leptos::task::spawn_local(async move {
             match refuse(vault, &env, why).await {
                 Ok(()) => {
-                    opening.set(Opening::Refused(format!("Refused ({}). The sender sees your signed refusal.", why.as_str())));
+                    opening.set(Opening::Refused(format!(
+                        "Refused ({}). The sender sees your signed refusal.",
+                        why.as_str()
+                    )));
                     refetch();
                 }
                 Err(m) => opening.set(Opening::Failed(m)),
@@ -254,7 +258,9 @@ fn timeline(msg: &Message) -> AnyView {
     let mut steps: Vec<(String, String)> = vec![(when(&msg.created_at), "Sealed and sent".into())];
     match msg.status {
         MessageStatus::AwaitingUpload => steps.push((String::new(), "Uploading…".into())),
-        MessageStatus::Queued => steps.push((String::new(), format!("Waiting to be opened (until {})", when(&msg.expires_at)))),
+        MessageStatus::Queued => {
+            steps.push((String::new(), format!("Waiting to be opened (until {})", when(&msg.expires_at))))
+        }
         MessageStatus::Failed => steps.push((when(&msg.updated_at), "The upload was not completed".into())),
         MessageStatus::Expired => steps.push((when(&msg.updated_at), "Expired unopened; the relay deleted it".into())),
         MessageStatus::Delivered | MessageStatus::Rejected => {}
@@ -265,7 +271,11 @@ fn timeline(msg: &Message) -> AnyView {
     if let Some(r) = &msg.refusal {
         steps.push((unix_date(r.refused_at), format!("Refused by the recipient: {}", r.reason.as_str())));
     }
-    steps.into_iter().map(|(at, what)| view! { <li><span class="hint">{at}</span> " " {what}</li> }).collect_view().into_any()
+    steps
+        .into_iter()
+        .map(|(at, what)| view! { <li><span class="hint">{at}</span> " " {what}</li> })
+        .collect_view()
+        .into_any()
 }
 
 fn proof_view(msg: &Message, proof: &Proof, incoming: bool) -> AnyView {
@@ -314,7 +324,9 @@ async fn refuse(vault: Vault, env: &Envelope, reason: RefusalReason) -> Result<(
         .with(|k| Refusal::make(env, &k.bundles, files::now_secs(), reason))
         .ok_or("Your keys were locked. Unlock them first.")?
         .map_err(|e| format!("Cannot sign the refusal: {e}"))?;
-    http::post::<Message>(&format!("/messages/{}/reject", http::segment(&env.message_id)), &refusal).await.map_err(|f| f.message)?;
+    http::post::<Message>(&format!("/messages/{}/reject", http::segment(&env.message_id)), &refusal)
+        .await
+        .map_err(|f| f.message)?;
     Ok(())
 }
 
@@ -333,14 +345,20 @@ async fn open_fax(
         let env = env.clone();
         async move {
             match refuse(vault, &env, reason).await {
-                Ok(()) => opening.set(Opening::Refused(format!("This fax failed verification ({why}) and was refused with your signature. It was not shown."))),
-                Err(m) => opening.set(Opening::Failed(format!("This fax failed verification ({why}); the refusal could not be sent: {m}"))),
+                Ok(()) => opening.set(Opening::Refused(format!(
+                    "This fax failed verification ({why}) and was refused with your signature. It was not shown."
+                ))),
+                Err(m) => opening.set(Opening::Failed(format!(
+                    "This fax failed verification ({why}); the refusal could not be sent: {m}"
+                ))),
             }
             refetch();
         }
     };
     let Some(sender) = sender else {
-        opening.set(Opening::Failed("The sender's keys could not be checked (see above), so the fax stays closed.".into()));
+        opening.set(Opening::Failed(
+            "The sender's keys could not be checked (see above), so the fax stays closed.".into(),
+        ));
         return;
     };
     if env.content_type != CONTENT_TYPE_PDF {
@@ -372,16 +390,23 @@ async fn open_fax(
     let blob = match open::open_download(opener, &path, "application/pdf", progress).await {
         Ok(b) => b,
         Err(OpenFailure::Verification(e)) => return refuse_with(RefusalReason::CannotOpen, e.to_string()).await,
-        Err(OpenFailure::Local(m)) => return opening.set(Opening::Failed(format!("{m} The fax is still waiting on the relay."))),
+        Err(OpenFailure::Local(m)) => {
+            return opening.set(Opening::Failed(format!("{m} The fax is still waiting on the relay.")));
+        }
     };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
         return opening.set(Opening::Failed("The browser could not show the fax.".into()));
     };
-    opening.set(Opening::Shown { url, name: format!("fax-{}-{}.pdf", msg.from_number.trim_start_matches('+'), &msg.message_id[..8]) });
+    opening.set(Opening::Shown {
+        url,
+        name: format!("fax-{}-{}.pdf", msg.from_number.trim_start_matches('+'), &msg.message_id[..8]),
+    });
     // Shown: now the signed receipt.
     let receipt = vault.with(|k| Receipt::make(&env, &k.bundles, files::now_secs()));
     let sent = match receipt {
-        Some(Ok(r)) => http::post::<Message>(&format!("/messages/{}/receipt", http::segment(&env.message_id)), &r).await.map_err(|f| f.message),
+        Some(Ok(r)) => http::post::<Message>(&format!("/messages/{}/receipt", http::segment(&env.message_id)), &r)
+            .await
+            .map_err(|f| f.message),
         Some(Err(e)) => Err(e.to_string()),
         None => Err("your keys were locked".into()),
     };

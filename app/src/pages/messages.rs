@@ -75,7 +75,8 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                 Ok(page) if refresh && items.with_untracked(|i| i.len() > PAGE as usize) => {
                     items.update(|shown| {
                         let fresh: Vec<&str> = page.items.iter().map(|m| m.message_id.as_str()).collect();
-                        let older: Vec<Message> = shown.drain(..).filter(|m| !fresh.contains(&m.message_id.as_str())).collect();
+                        let older: Vec<Message> =
+                            shown.drain(..).filter(|m| !fresh.contains(&m.message_id.as_str())).collect();
                         *shown = page.items.clone();
                         shown.extend(older);
                     });
@@ -101,7 +102,8 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
     // Live refresh while the page is open.
     files::every(REFRESH, move || load(false, true));
 
-    let (title, empty) = if inbox { ("Inbox", "No faxes have arrived yet.") } else { ("Outbox", "You have not sent a fax yet.") };
+    let (title, empty) =
+        if inbox { ("Inbox", "No faxes have arrived yet.") } else { ("Outbox", "You have not sent a fax yet.") };
     view! {
         <Title text=title />
         <div class="stack">

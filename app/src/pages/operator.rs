@@ -16,7 +16,8 @@ use crate::{
 };
 
 /// Expiry choices for a new invite, in seconds.
-const EXPIRIES: [(i64, &str); 4] = [(86_400, "1 day"), (7 * 86_400, "7 days"), (30 * 86_400, "30 days"), (90 * 86_400, "90 days")];
+const EXPIRIES: [(i64, &str); 4] =
+    [(86_400, "1 day"), (7 * 86_400, "7 days"), (30 * 86_400, "30 days"), (90 * 86_400, "90 days")];
 
 type Loaded<T> = LocalResource<Result<Items<T>, ApiFailure>>;
 
@@ -290,7 +291,9 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
     let toggle = move |org_id: String, name: String, disable: bool| {
         let question = if disable {
-            format!("Disable {name}? Its keys and sessions stop working and its numbers leave the directory. Nothing is deleted.")
+            format!(
+                "Disable {name}? Its keys and sessions stop working and its numbers leave the directory. Nothing is deleted."
+            )
         } else {
             format!("Enable {name} again?")
         };

@@ -5,8 +5,7 @@
 
 use fxe_protocol::{
     api::RedeemResponse,
-    e164,
-    keyszip,
+    e164, keyszip,
     redeem::{RedeemInput, prepare},
 };
 use leptos::prelude::*;
@@ -337,7 +336,10 @@ mod tests {
     #[test]
     fn numbers_are_checked_while_typing() {
         assert_eq!(parse_numbers("  "), None);
-        assert_eq!(parse_numbers("+1 555 123 0001\n+15551230002"), Some(Ok(vec!["+15551230001".into(), "+15551230002".into()])));
+        assert_eq!(
+            parse_numbers("+1 555 123 0001\n+15551230002"),
+            Some(Ok(vec!["+15551230001".into(), "+15551230002".into()]))
+        );
         assert!(matches!(parse_numbers("555"), Some(Err(_))));
     }
 

@@ -5,7 +5,7 @@
 //! confirms the new fingerprint.
 
 use fxe_protocol::{
-    api::{CreateMessageRequest, CreateMessageResponse, Message, MeOrg, Org},
+    api::{CreateMessageRequest, CreateMessageResponse, MeOrg, Message, Org},
     directory::NumberOwner,
     envelope::{CONTENT_TYPE_PDF, MAX_FROM_NAME_LEN, SealRandomness, SealRequest, Sealer},
     stream::V1_CHUNK_SIZE,
@@ -53,10 +53,12 @@ enum Stage {
 #[component]
 pub fn SendPage() -> impl IntoView {
     let session = use_session();
-    let org = move || session.0.get().and_then(Result::ok).and_then(|me| {
-        let admin = me.role == "admin";
-        me.org.map(|o| (o, admin))
-    });
+    let org = move || {
+        session.0.get().and_then(Result::ok).and_then(|me| {
+            let admin = me.role == "admin";
+            me.org.map(|o| (o, admin))
+        })
+    };
     view! {
         <Title text="Send a fax" />
         {move || org().map(|(org, admin)| view! {
@@ -132,7 +134,8 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
                 Ok(head) => {
                     not_pdf.set(head != b"%PDF-");
                     if !seal::fits(f.size() as u64, V1_CHUNK_SIZE) {
-                        file_problem.set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
+                        file_problem
+                            .set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
                     }
                     file.set_value(Some(f));
                     file_shown.set(Some(shown));
@@ -202,7 +205,8 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
     };
 
     let numbers_view = loaded(numbers, "Loading your numbers…", move |org: Org| {
-        let active: Vec<String> = org.numbers.iter().filter(|n| n.status == "active").map(|n| n.number.clone()).collect();
+        let active: Vec<String> =
+            org.numbers.iter().filter(|n| n.status == "active").map(|n| n.number.clone()).collect();
         if let (true, Some(first)) = (from.get_untracked().is_empty(), active.first()) {
             from.set(first.clone());
         }
@@ -304,7 +308,13 @@ async fn send_fax(
             Sealer::new(&req, rnd).map_err(|e| format!("Cannot seal to this recipient: {e}"))
         })
         .ok_or("Your keys were locked. Unlock them and send again.")??;
-    let sealed = seal::seal_file(sealer, &file, |done, total| stage.set(Stage::Sealing(fraction(done, total))), || cancelled.get_value()).await?;
+    let sealed = seal::seal_file(
+        sealer,
+        &file,
+        |done, total| stage.set(Stage::Sealing(fraction(done, total))),
+        || cancelled.get_value(),
+    )
+    .await?;
     if cancelled.get_value() {
         return Err("Cancelled. Nothing was sent.".into());
     }
@@ -312,8 +322,10 @@ async fn send_fax(
         http::post("/messages", &CreateMessageRequest { envelope: sealed.envelope }).await.map_err(|f| f.message)?;
     stage.set(Stage::Uploading(0.0));
     let path = format!("/messages/{}/content", http::segment(&created.message.message_id));
-    let (handle, done) = transfer::put(&path, &sealed.ciphertext, move |sent, total| stage.set(Stage::Uploading(fraction(sent as u64, total as u64))))
-        .map_err(|f| f.message)?;
+    let (handle, done) = transfer::put(&path, &sealed.ciphertext, move |sent, total| {
+        stage.set(Stage::Uploading(fraction(sent as u64, total as u64)))
+    })
+    .map_err(|f| f.message)?;
     upload.set_value(Some(handle));
     if let (true, Some(u)) = (cancelled.get_value(), upload.get_value()) {
         u.cancel();

@@ -20,7 +20,8 @@ pub async fn enrol(setup_token: Option<String>, label: String) -> Result<Me, Str
         .map_err(|e| e.message)?;
     let credential = passkey::create(&started.options).await.map_err(|e| e.0)?;
     let label = label.trim().to_string();
-    let finish = CeremonyFinish { ceremony_id: started.ceremony_id, credential, label: (!label.is_empty()).then_some(label) };
+    let finish =
+        CeremonyFinish { ceremony_id: started.ceremony_id, credential, label: (!label.is_empty()).then_some(label) };
     http::post::<Me>("/auth/passkey/register/finish", &finish).await.map_err(|e| e.message)
 }
 

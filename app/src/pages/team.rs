@@ -48,7 +48,8 @@ pub fn TeamPage() -> impl IntoView {
         });
     };
     let remove = move |user: User| {
-        if !confirm(&format!("Remove {} from the org? Their sessions end and their passkeys stop working.", user.email)) {
+        if !confirm(&format!("Remove {} from the org? Their sessions end and their passkeys stop working.", user.email))
+        {
             return;
         }
         failure.set(None);

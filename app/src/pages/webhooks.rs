@@ -110,10 +110,16 @@ fn CreateEndpoint(endpoints: Endpoints, secret: Shown) -> impl IntoView {
 }
 
 #[component]
-fn Endpoint(endpoint: WebhookEndpoint, endpoints: Endpoints, secret: Shown, failure: RwSignal<Option<String>>) -> impl IntoView {
+fn Endpoint(
+    endpoint: WebhookEndpoint,
+    endpoints: Endpoints,
+    secret: Shown,
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
     let id = StoredValue::new(endpoint.id.clone());
-    let deliveries: LocalResource<Result<Page<WebhookDelivery>, ApiFailure>> =
-        LocalResource::new(move || async move { http::get(&format!("/webhooks/{}/deliveries?limit=20", http::segment(&id.get_value()))).await });
+    let deliveries: LocalResource<Result<Page<WebhookDelivery>, ApiFailure>> = LocalResource::new(move || async move {
+        http::get(&format!("/webhooks/{}/deliveries?limit=20", http::segment(&id.get_value()))).await
+    });
     let path = move |rest: &str| format!("/webhooks/{}{rest}", http::segment(&id.get_value()));
     let report = move |r: Result<(), ApiFailure>| match r {
         Ok(()) => failure.set(None),
@@ -156,7 +162,12 @@ fn Endpoint(endpoint: WebhookEndpoint, endpoints: Endpoints, secret: Shown, fail
     };
     let redeliver = move |delivery: String| {
         leptos::task::spawn_local(async move {
-            let r = http::call::<WebhookDelivery>("POST", &format!("/deliveries/{}/redeliver", http::segment(&delivery)), None::<&()>).await;
+            let r = http::call::<WebhookDelivery>(
+                "POST",
+                &format!("/deliveries/{}/redeliver", http::segment(&delivery)),
+                None::<&()>,
+            )
+            .await;
             report(r.map(|_| ()));
             deliveries.refetch();
         })

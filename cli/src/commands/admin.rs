@@ -29,7 +29,11 @@ pub fn rotate_bundle(ctx: &Ctx) -> Result<i32> {
     let staged = loaded.stage(&keys)?;
     let _: OrgBundle = relay.post("/bundles", &PublishBundleRequest { bundle: new.bundle.clone() })?;
     files::publish(staged, &loaded.path, true).map_err(|e| {
-        CliError::msg(format!("the bundle was published but {} could not be replaced: {}", loaded.path.display(), e.message))
+        CliError::msg(format!(
+            "the bundle was published but {} could not be replaced: {}",
+            loaded.path.display(),
+            e.message
+        ))
     })?;
     let state = ctx.state(&loaded);
     // Our own org, if pinned here, moves on to the new bundle.
@@ -52,8 +56,10 @@ pub fn api_key(ctx: &Ctx, c: ApiKeyCommand) -> Result<i32> {
     match c {
         ApiKeyCommand::Create { scopes, label } => {
             loaded.keys.identity()?;
-            let scopes: Vec<String> = scopes.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-            apikey::validate_scopes(&scopes).map_err(|e| CliError::new(exit::USAGE, "invalid_scopes", e.to_string()))?;
+            let scopes: Vec<String> =
+                scopes.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+            apikey::validate_scopes(&scopes)
+                .map_err(|e| CliError::new(exit::USAGE, "invalid_scopes", e.to_string()))?;
             let key = ApiKey::generate()?;
             let body = CreateApiKeyRequest {
                 public_key: b64u_encode(&key.public()),
@@ -79,13 +85,20 @@ pub fn api_key(ctx: &Ctx, c: ApiKeyCommand) -> Result<i32> {
                         Some(at) => format!("revoked {at}"),
                         None => "active".into(),
                     };
-                    s.push_str(&format!("{:<28}  {:<20}  {:<20}  {state}  {}\n", k.key_id, k.scopes.join(","), k.created_at, k.label));
+                    s.push_str(&format!(
+                        "{:<28}  {:<20}  {:<20}  {state}  {}\n",
+                        k.key_id,
+                        k.scopes.join(","),
+                        k.created_at,
+                        k.label
+                    ));
                 }
                 s
             });
         }
         ApiKeyCommand::Revoke { key_id } => {
-            apikey::validate_key_id(&key_id).map_err(|e| CliError::new(exit::USAGE, "invalid_key_id", e.to_string()))?;
+            apikey::validate_key_id(&key_id)
+                .map_err(|e| CliError::new(exit::USAGE, "invalid_key_id", e.to_string()))?;
             // A revoked key is also dropped from keys.zip, so no command signs with it again.
             let held = loaded.keys.api_keys.iter().any(|k| k.key.key_id() == key_id);
             let staged = if held {
@@ -100,7 +113,11 @@ pub fn api_key(ctx: &Ctx, c: ApiKeyCommand) -> Result<i32> {
                 files::publish(staged, &loaded.path, true)?;
             }
             ctx.out.result(&json!({"key_id": key_id, "revoked": true, "removed_from_keys": held}), || {
-                if held { format!("Revoked {key_id} and removed it from {}.", loaded.path.display()) } else { format!("Revoked {key_id}.") }
+                if held {
+                    format!("Revoked {key_id} and removed it from {}.", loaded.path.display())
+                } else {
+                    format!("Revoked {key_id}.")
+                }
             });
         }
     }
@@ -118,7 +135,8 @@ pub fn keys(ctx: &Ctx, c: KeysCommand) -> Result<i32> {
                 .iter()
                 .map(|b| json!({"bundle_id": b.bundle.bundle_id, "created_at": b.bundle.created_at, "active": b.bundle.bundle_id == active}))
                 .collect();
-            let api_keys: Vec<Value> = k.api_keys.iter().map(|a| json!({"key_id": a.key.key_id(), "scopes": a.scopes})).collect();
+            let api_keys: Vec<Value> =
+                k.api_keys.iter().map(|a| json!({"key_id": a.key.key_id(), "scopes": a.scopes})).collect();
             let v = json!({
                 "org_id": k.org_id, "org_name": k.org_name, "fingerprint": k.fingerprint(), "relay_url": k.relay_url,
                 "kind": if k.is_machine() { "machine" } else { "full" }, "protected": loaded.passphrase.is_some(),

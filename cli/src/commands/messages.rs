@@ -28,7 +28,9 @@ pub fn lookup(ctx: &Ctx, number: &str) -> Result<i32> {
             Ok(exit::OK)
         }
         None => {
-            ctx.out.result(&json!({"on_network": false, "number": number}), || format!("{number} is not on the fxe network"));
+            ctx.out.result(&json!({"on_network": false, "number": number}), || {
+                format!("{number} is not on the fxe network")
+            });
             Ok(exit::NOT_ON_NETWORK)
         }
     }
@@ -60,8 +62,12 @@ pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
     }
     if !files::looks_like_pdf(&a.file)? {
         if !a.force {
-            return Err(CliError::new(exit::ERROR, "not_a_pdf", format!("{} is not a PDF (it does not start with %PDF-)", a.file.display()))
-                .with_hint("pass --force to send it anyway"));
+            return Err(CliError::new(
+                exit::ERROR,
+                "not_a_pdf",
+                format!("{} is not a PDF (it does not start with %PDF-)", a.file.display()),
+            )
+            .with_hint("pass --force to send it anyway"));
         }
         ctx.out.warn(format!("{} is not a PDF; sending it anyway (--force)", a.file.display()));
     }
@@ -72,7 +78,11 @@ pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
     let state = ctx.state(&keys);
     let recipient = directory::lookup(&relay, &state, &to)?.ok_or_else(|| CliError::not_on_network(&to))?;
     if recipient.first_contact {
-        ctx.out.note(format!("First contact with {} ({to}): fingerprint {} pinned.", recipient.org_name, recipient.fingerprint()));
+        ctx.out.note(format!(
+            "First contact with {} ({to}): fingerprint {} pinned.",
+            recipient.org_name,
+            recipient.fingerprint()
+        ));
     }
 
     let message_id = fxe_protocol::encoding::new_uuid_v4()?;
@@ -124,7 +134,11 @@ pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
             let mut out = sent;
             merge(&mut out, json!({"status": msg.status, "summary": "no receipt yet"}));
             ctx.out.result(&out, || message_id.clone());
-            return Err(CliError::new(exit::TIMEOUT, "timeout", format!("no receipt for {message_id} within {} s (still {})", a.timeout, msg.status.as_str())));
+            return Err(CliError::new(
+                exit::TIMEOUT,
+                "timeout",
+                format!("no receipt for {message_id} within {} s (still {})", a.timeout, msg.status.as_str()),
+            ));
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -145,18 +159,30 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
     };
     Ok(match msg.status {
         MessageStatus::Delivered => {
-            let r = msg.receipt.as_ref().ok_or_else(|| CliError::msg(format!("{} is delivered but has no receipt", msg.message_id)))?;
+            let r = msg
+                .receipt
+                .as_ref()
+                .ok_or_else(|| CliError::msg(format!("{} is delivered but has no receipt", msg.message_id)))?;
             r.verify(env, recipient_bundle).map_err(|e| forged("receipt", e))?;
             let at = fxe_protocol::time::format_rfc3339(r.received_at as i64);
-            (json!({"status": "delivered", "receipt_verified": true, "received_at": at,
-                    "summary": format!("delivered: receipt signed by the recipient and verified (received {at})")}), exit::OK)
+            (
+                json!({"status": "delivered", "receipt_verified": true, "received_at": at,
+                    "summary": format!("delivered: receipt signed by the recipient and verified (received {at})")}),
+                exit::OK,
+            )
         }
         MessageStatus::Rejected => {
-            let r = msg.refusal.as_ref().ok_or_else(|| CliError::msg(format!("{} is rejected but has no refusal", msg.message_id)))?;
+            let r = msg
+                .refusal
+                .as_ref()
+                .ok_or_else(|| CliError::msg(format!("{} is rejected but has no refusal", msg.message_id)))?;
             r.verify(env, recipient_bundle).map_err(|e| forged("refusal", e))?;
             let reason = r.reason.as_str();
-            (json!({"status": "rejected", "refusal_verified": true, "reason": reason,
-                    "summary": format!("refused by the recipient ({reason}); the refusal is signed and verified")}), exit::REFUSED)
+            (
+                json!({"status": "rejected", "refusal_verified": true, "reason": reason,
+                    "summary": format!("refused by the recipient ({reason}); the refusal is signed and verified")}),
+                exit::REFUSED,
+            )
         }
         MessageStatus::Queued | MessageStatus::AwaitingUpload => {
             (json!({"status": msg.status, "summary": format!("{}: not received yet", msg.status.as_str())}), exit::OK)
@@ -183,7 +209,12 @@ fn recipient_bundle(relay: &Relay, state: &State, keys: &LoadedKeys, env: &Envel
             .iter()
             .find(|b| b.bundle.bundle_id == env.recipient_bundle_id)
             .map(|b| b.bundle.clone())
-            .ok_or_else(|| CliError::msg(format!("{} was sealed to bundle {}, which keys.zip does not hold", env.message_id, env.recipient_bundle_id)))
+            .ok_or_else(|| {
+                CliError::msg(format!(
+                    "{} was sealed to bundle {}, which keys.zip does not hold",
+                    env.message_id, env.recipient_bundle_id
+                ))
+            })
     } else {
         Ok(directory::org_bundle(relay, state, &env.recipient_org_id, &env.recipient_bundle_id)?.1)
     }
@@ -216,7 +247,8 @@ pub fn status(ctx: &Ctx, id: &str) -> Result<i32> {
 
 pub fn reject(ctx: &Ctx, id: &str, reason: &str) -> Result<i32> {
     let id = message_id_arg(id)?;
-    let reason = RefusalReason::parse(reason).map_err(|e| CliError::new(exit::USAGE, "invalid_reason", e.to_string()))?;
+    let reason =
+        RefusalReason::parse(reason).map_err(|e| CliError::new(exit::USAGE, "invalid_reason", e.to_string()))?;
     let keys = ctx.keys()?;
     let relay = ctx.relay(&keys, "receive")?;
     let (_, env) = fetch(&relay, &id)?;
@@ -237,7 +269,11 @@ pub fn list(ctx: &Ctx, box_: &str, a: ListArgs) -> Result<i32> {
     let mut query = format!("/messages?box={box_}&limit={}", a.limit.clamp(1, 500));
     if let Some(s) = &a.status {
         if MessageStatus::parse(s).is_none() {
-            return Err(CliError::new(exit::USAGE, "invalid_status", format!("unknown status {s:?}: awaiting_upload, queued, delivered, rejected, expired or failed")));
+            return Err(CliError::new(
+                exit::USAGE,
+                "invalid_status",
+                format!("unknown status {s:?}: awaiting_upload, queued, delivered, rejected, expired or failed"),
+            ));
         }
         query.push_str(&format!("&status={s}"));
     }
@@ -251,7 +287,10 @@ pub fn list(ctx: &Ctx, box_: &str, a: ListArgs) -> Result<i32> {
         if page.items.is_empty() {
             return format!("(no messages in the {box_})");
         }
-        let mut s = format!("{:<36}  {:<15}  {:<16}  {:<16}  {:>10}  {}\n", "MESSAGE", "STATUS", "FROM", "TO", "BYTES", "CREATED");
+        let mut s = format!(
+            "{:<36}  {:<15}  {:<16}  {:<16}  {:>10}  {}\n",
+            "MESSAGE", "STATUS", "FROM", "TO", "BYTES", "CREATED"
+        );
         for m in &page.items {
             s.push_str(&format!(
                 "{:<36}  {:<15}  {:<16}  {:<16}  {:>10}  {}\n",

@@ -42,7 +42,8 @@ pub fn number_arg(s: &str) -> Result<String> {
 
 pub fn message_id_arg(s: &str) -> Result<String> {
     let s = s.trim().to_ascii_lowercase();
-    fxe_protocol::encoding::validate_uuid_v4("message_id", &s).map_err(|e| CliError::new(exit::USAGE, "invalid_message_id", e.to_string()))?;
+    fxe_protocol::encoding::validate_uuid_v4("message_id", &s)
+        .map_err(|e| CliError::new(exit::USAGE, "invalid_message_id", e.to_string()))?;
     Ok(s)
 }
 

@@ -42,7 +42,8 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
         CliError::new(exit::USAGE, "relay_required", "redeem needs --relay URL (the relay named in your invite)")
     })?;
     let relay = Relay::new(relay_url, None)?;
-    let numbers = fxe_protocol::e164::normalize_list(&a.numbers).map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
+    let numbers = fxe_protocol::e164::normalize_list(&a.numbers)
+        .map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
     if numbers.is_empty() {
         return Err(CliError::new(exit::USAGE, "invalid_number", "--numbers names no number"));
     }
@@ -73,7 +74,11 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
 
     let answer: RedeemResponse = relay.post("/invites/redeem", &body)?;
     files::publish(tmp, &a.out, false).map_err(|e| {
-        CliError::msg(format!("the org was redeemed but keys.zip could not be written to {}: {}", a.out.display(), e.message))
+        CliError::msg(format!(
+            "the org was redeemed but keys.zip could not be written to {}: {}",
+            a.out.display(),
+            e.message
+        ))
     })?;
     let fingerprint = keys.fingerprint();
     ctx.out.result(

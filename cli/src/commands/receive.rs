@@ -46,12 +46,24 @@ pub fn receive(ctx: &Ctx, a: ReceiveArgs) -> Result<i32> {
     let relay = ctx.relay(&keys, "receive")?;
     let org: Org = relay.get("/org")?;
     let numbers = org.numbers.into_iter().map(|n| n.number).collect();
-    let r = Receiver { ctx, keys: &keys, state: ctx.state(&keys), relay, out_dir: a.out_dir.clone(), numbers, watch: a.watch };
+    let r = Receiver {
+        ctx,
+        keys: &keys,
+        state: ctx.state(&keys),
+        relay,
+        out_dir: a.out_dir.clone(),
+        numbers,
+        watch: a.watch,
+    };
     if !a.watch {
         let failed = r.round()?;
         return Ok(if failed == 0 { exit::OK } else { exit::ERROR });
     }
-    ctx.out.note(format!("Watching for faxes every {} s; saving to {} (Ctrl-C stops).", a.interval.max(1), a.out_dir.display()));
+    ctx.out.note(format!(
+        "Watching for faxes every {} s; saving to {} (Ctrl-C stops).",
+        a.interval.max(1),
+        a.out_dir.display()
+    ));
     loop {
         match r.round() {
             Ok(_) => {}
@@ -101,7 +113,10 @@ impl Receiver<'_> {
                 Err(e) => {
                     failed += 1;
                     eprintln!("error: {}: {}", m.message_id, e.message);
-                    self.ctx.out.event(&json!({"event": "failed", "message_id": m.message_id, "error": e.kind, "message": e.message}), String::new);
+                    self.ctx.out.event(
+                        &json!({"event": "failed", "message_id": m.message_id, "error": e.kind, "message": e.message}),
+                        String::new,
+                    );
                 }
             }
         }
@@ -111,9 +126,21 @@ impl Receiver<'_> {
     fn report(&self, m: &Message, outcome: Outcome) {
         let base = json!({"message_id": m.message_id, "from_number": m.from_number, "from_name": m.from_name, "to_number": m.to_number, "sender_org_id": m.sender_org_id});
         let (event, extra, human): (&str, Value, String) = match outcome {
-            Outcome::Received(p) => ("received", json!({"path": p}), format!("{}  from {} {}  saved {}", m.message_id, m.from_number, m.from_name, p.display())),
-            Outcome::AlreadyReceived(p) => ("already_received", json!({"path": p}), format!("{}  already saved as {} (receipt sent)", m.message_id, p.display())),
-            Outcome::Refused(r, why) => ("refused", json!({"reason": r.as_str(), "error": why}), format!("{}  REFUSED ({}): {why}", m.message_id, r.as_str())),
+            Outcome::Received(p) => (
+                "received",
+                json!({"path": p}),
+                format!("{}  from {} {}  saved {}", m.message_id, m.from_number, m.from_name, p.display()),
+            ),
+            Outcome::AlreadyReceived(p) => (
+                "already_received",
+                json!({"path": p}),
+                format!("{}  already saved as {} (receipt sent)", m.message_id, p.display()),
+            ),
+            Outcome::Refused(r, why) => (
+                "refused",
+                json!({"reason": r.as_str(), "error": why}),
+                format!("{}  REFUSED ({}): {why}", m.message_id, r.as_str()),
+            ),
         };
         let mut v = base;
         if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
@@ -148,7 +175,8 @@ impl Receiver<'_> {
         if env.content_type != CONTENT_TYPE_PDF {
             return refuse(RefusalReason::NotAPdf, format!("content type {:?}", env.content_type));
         }
-        let (sender_identity, sender_bundle) = directory::org_bundle(&self.relay, &self.state, &env.sender_org_id, &env.sender_bundle_id)?;
+        let (sender_identity, sender_bundle) =
+            directory::org_bundle(&self.relay, &self.state, &env.sender_org_id, &env.sender_bundle_id)?;
         let recipient = Recipient { org_id, numbers: &self.numbers, bundles: &self.keys.keys.bundles };
         let body = self.relay.download(&format!("/messages/{}/content", env.message_id))?;
         let reader = ProgressReader { inner: body, bar: self.ctx.out.bar(env.ciphertext_len, "receiving") };
@@ -191,4 +219,3 @@ fn lock_out_dir(dir: &Path) -> Result<std::fs::File> {
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
-

@@ -78,12 +78,14 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
     /// The error is one line (plus an optional `hint:` line) starting with `error:`.
     pub fn assert_one_line_error(&self) {
         assert_ne!(self.code, 0, "expected a failure: {}", self.stderr);
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.starts_with("hint:") && !l.starts_with("  ")).collect();
+        let lines: Vec<&str> =
+            self.stderr.lines().filter(|l| !l.starts_with("hint:") && !l.starts_with("  ")).collect();
         assert_eq!(lines.len(), 1, "one error line expected, got:\n{}", self.stderr);
         assert!(lines[0].starts_with("error: "), "{}", self.stderr);
     }
@@ -118,8 +120,18 @@ impl Org {
         let r = run(
             dir.path(),
             &[
-                "redeem", "--relay", &relay.base_url, "--token", &token, "--org-name", name, "--numbers", number,
-                "--admin-email", "admin@example.org", "--json",
+                "redeem",
+                "--relay",
+                &relay.base_url,
+                "--token",
+                &token,
+                "--org-name",
+                name,
+                "--numbers",
+                number,
+                "--admin-email",
+                "admin@example.org",
+                "--json",
             ],
         );
         assert_eq!(r.code, 0, "redeem failed: {}", r.stderr);

@@ -60,18 +60,33 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyInfo, sqlx::Error> {
         (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> Result<ApiJson<Page<ApiKeyInfo>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<ApiJson<Page<ApiKeyInfo>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let select = format!("SELECT {COLUMNS} FROM api_keys WHERE org_id = $1");
-    let keys = pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at", "key_id"), &page, from_row).await?;
+    let keys = pagination::fetch(
+        state.db.pool(),
+        &select,
+        std::slice::from_ref(&caller.org_id),
+        ("created_at", "key_id"),
+        &page,
+        from_row,
+    )
+    .await?;
     Ok(ApiJson(keys))
 }
 
 /// Checks a label people will see: at most 200 characters, no control characters.
 pub fn validate_label(label: &str) -> Result<(), ApiError> {
     if label.chars().count() > 200 || label.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("invalid_body", "label must be at most 200 characters without control characters."));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "label must be at most 200 characters without control characters.",
+        ));
     }
     Ok(())
 }
@@ -88,7 +103,11 @@ pub fn validate_label(label: &str) -> Result<(), ApiError> {
         (status = 422, description = "`bad_proof`: the key or its proof does not verify; `invalid_body`: scopes or label.", body = ErrorBody),
     ),
 )]
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateApiKeyRequest>) -> Result<(StatusCode, ApiJson<ApiKeyInfo>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateApiKeyRequest>,
+) -> Result<(StatusCode, ApiJson<ApiKeyInfo>), ApiError> {
     caller.require(Need::Admin)?;
     apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
     let label = req.label.trim();
@@ -97,7 +116,8 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
     let public = encoding::b64u_fixed::<32>("public_key", &req.public_key).map_err(|_| bad_proof("public key"))?;
     fxe_protocol::sign::parse_public("public_key", &public).map_err(|_| bad_proof("public key"))?;
     let proof = encoding::b64u_fixed::<64>("proof", &req.proof).map_err(|_| bad_proof("registration proof"))?;
-    apikey::verify_registration(&public, &caller.org_id, &req.scopes, &proof).map_err(|_| bad_proof("registration proof (for this org, key and scopes)"))?;
+    apikey::verify_registration(&public, &caller.org_id, &req.scopes, &proof)
+        .map_err(|_| bad_proof("registration proof (for this org, key and scopes)"))?;
     let key_id = apikey::key_id(&public);
 
     let now = clock::now_secs();
@@ -119,15 +139,21 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         return Err(ApiError::conflict("key_exists", "This API key is already registered."));
     }
     let actor = caller.actor();
-    audit::write(&mut tx, Entry {
-        org_id: Some(&caller.org_id),
-        actor: &actor,
-        action: "api_key.created",
-        target: Some(&key_id),
-        detail: Some(json!({ "scopes": req.scopes, "label": label })),
-    })
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "api_key.created",
+            target: Some(&key_id),
+            detail: Some(json!({ "scopes": req.scopes, "label": label })),
+        },
+    )
     .await?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE key_id = $1")).bind(&key_id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE key_id = $1"))
+        .bind(&key_id)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, scopes = ?req.scopes, "API key registered");
     Ok((StatusCode::CREATED, ApiJson(from_row(&row)?)))
@@ -143,7 +169,11 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         (status = 404, description = "`not_found`: not one of this org's keys.", body = ErrorBody),
     ),
 )]
-async fn revoke(State(state): State<AppState>, caller: Caller, ApiPath(key_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(key_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let not_found = || ApiError::not_found("No such API key in this org.");
     apikey::validate_key_id(&key_id).map_err(|_| not_found())?;
@@ -163,7 +193,17 @@ async fn revoke(State(state): State<AppState>, caller: Caller, ApiPath(key_id): 
         .execute(&mut *tx)
         .await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "api_key.revoked", target: Some(&key_id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "api_key.revoked",
+            target: Some(&key_id),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)

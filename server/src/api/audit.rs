@@ -50,10 +50,16 @@ fn invalid(message: &'static str) -> ApiError {
         (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<ApiJson<Page<AuditEntry>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<ApiJson<Page<AuditEntry>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let mut sql = String::from("SELECT id, at_ms, actor_type, actor_id, actor_label, action, target, address, detail_json FROM audit WHERE org_id = $1");
+    let mut sql = String::from(
+        "SELECT id, at_ms, actor_type, actor_id, actor_label, action, target, address, detail_json FROM audit WHERE org_id = $1",
+    );
     let mut binds: Vec<String> = vec![caller.org_id.clone()];
     let placeholder = |value: String, binds: &mut Vec<String>| {
         binds.push(value);
@@ -69,8 +75,13 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
     if let Some(action) = q.action.as_deref().map(str::trim) {
         let prefix = action.strip_suffix('*');
         let body = prefix.unwrap_or(action);
-        if body.len() > 100 || !body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.') || (prefix.is_none() && body.is_empty()) {
-            return Err(invalid("action must be an action name such as api_key.created, or a prefix ending in * such as message.*"));
+        if body.len() > 100
+            || !body.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
+            || (prefix.is_none() && body.is_empty())
+        {
+            return Err(invalid(
+                "action must be an action name such as api_key.created, or a prefix ending in * such as message.*",
+            ));
         }
         if let Some(prefix) = prefix {
             // `_` is a LIKE wildcard; compare the prefix exactly instead.
@@ -89,7 +100,11 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
         Ok(AuditEntry {
             id: r.try_get("id")?,
             at: clock::rfc3339_ms(at_ms),
-            actor: Actor { kind: r.try_get("actor_type")?, id: r.try_get("actor_id")?, label: r.try_get("actor_label")? },
+            actor: Actor {
+                kind: r.try_get("actor_type")?,
+                id: r.try_get("actor_id")?,
+                label: r.try_get("actor_label")?,
+            },
             action: r.try_get("action")?,
             target: r.try_get("target")?,
             address: r.try_get("address")?,

@@ -11,7 +11,9 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use fxe_protocol::api::{CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, PasskeyInfo, PasskeyRegisterStart, RecoverRequest};
+use fxe_protocol::api::{
+    CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, PasskeyInfo, PasskeyRegisterStart, RecoverRequest,
+};
 use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -46,10 +48,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 const MAX_LIVE_RECOVERY_LINKS: i64 = 3;
 
 fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiError> {
-    state
-        .passkeys
-        .get()
-        .map_err(|why| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "passkeys_unavailable", format!("Passkeys are not available on this relay: {why}.")))
+    state.passkeys.get().map_err(|why| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "passkeys_unavailable",
+            format!("Passkeys are not available on this relay: {why}."),
+        )
+    })
 }
 
 fn internal_json(e: serde_json::Error) -> ApiError {
@@ -73,7 +78,12 @@ async fn active_user(conn: &mut AnyConnection, user_id: &str) -> Result<Option<U
     .fetch_optional(conn)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    Ok(Some(UserRow { user_id: r.try_get("id")?, email: r.try_get("email")?, role: r.try_get("role")?, org_id: r.try_get("org_id")? }))
+    Ok(Some(UserRow {
+        user_id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        role: r.try_get("role")?,
+        org_id: r.try_get("org_id")?,
+    }))
 }
 
 fn actor_for(user: &UserRow, address: Option<String>) -> Actor {
@@ -84,8 +94,13 @@ async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError>
     let org = match &user.org_id {
         Some(org_id) => match orgs::get(&mut *conn, org_id).await? {
             Some(o) => {
-                let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &o.identity_pub).map_err(ApiError::internal)?;
-                Some(MeOrg { org_id: o.org_id, org_name: o.org_name, fingerprint: fxe_protocol::ids::fingerprint(&identity) })
+                let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &o.identity_pub)
+                    .map_err(ApiError::internal)?;
+                Some(MeOrg {
+                    org_id: o.org_id,
+                    org_name: o.org_name,
+                    fingerprint: fxe_protocol::ids::fingerprint(&identity),
+                })
             }
             None => None,
         },
@@ -94,7 +109,12 @@ async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError>
     let passkeys = passkeys::of_user(conn, &user.user_id)
         .await?
         .into_iter()
-        .map(|p| PasskeyInfo { id: p.id, label: p.label, created_at: clock::rfc3339(p.created_at), last_used_at: p.last_used_at.map(clock::rfc3339) })
+        .map(|p| PasskeyInfo {
+            id: p.id,
+            label: p.label,
+            created_at: clock::rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(clock::rfc3339),
+        })
         .collect();
     Ok(Me { user_id: user.user_id.clone(), email: user.email.clone(), role: user.role.clone(), org, passkeys })
 }
@@ -106,13 +126,25 @@ async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String
         .fetch_optional(conn)
         .await?;
     let Some(row) = row else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "setup_link_not_found", "This setup link is not known to the relay; check that the whole link was copied."));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "setup_link_not_found",
+            "This setup link is not known to the relay; check that the whole link was copied.",
+        ));
     };
     if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
-        return Err(ApiError::new(StatusCode::GONE, "setup_link_used", "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "setup_link_used",
+            "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link.",
+        ));
     }
     if row.try_get::<i64, _>("expires_at")? <= clock::now_secs() {
-        return Err(ApiError::new(StatusCode::GONE, "setup_link_expired", "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "setup_link_expired",
+            "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page.",
+        ));
     }
     Ok(row.try_get("user_id")?)
 }
@@ -144,7 +176,11 @@ fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body
         (status = 503, description = "`passkeys_unavailable`: the relay's public URL is not a host name.", body = ErrorBody),
     )
 )]
-async fn register_start(State(state): State<AppState>, headers: HeaderMap, ApiJson(req): ApiJson<PasskeyRegisterStart>) -> Result<ApiJson<CeremonyStarted>, ApiError> {
+async fn register_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PasskeyRegisterStart>,
+) -> Result<ApiJson<CeremonyStarted>, ApiError> {
     sessions::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -156,31 +192,52 @@ async fn register_start(State(state): State<AppState>, headers: HeaderMap, ApiJs
         },
     };
     let Some(user) = active_user(&mut conn, &user_id).await? else {
-        return Err(ApiError::new(StatusCode::GONE, "user_inactive", "This account has been removed, or its org disabled."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "user_inactive",
+            "This account has been removed, or its org disabled.",
+        ));
     };
     let handle = passkeys::user_handle(&user.user_id).ok_or_else(|| ApiError::internal("user id is not a UUID"))?;
     let existing = passkeys::of_user(&mut conn, &user.user_id).await?;
     let (ccr, reg) = webauthn
         .start_passkey_registration(handle, &user.email, &user.email, passkeys::exclude_list(&existing))
         .map_err(ApiError::internal)?;
-    let ceremony_id = passkeys::store_ceremony(&mut conn, CeremonyKind::Register, Some(&user.user_id), token_hash.as_deref(), &reg).await?;
-    Ok(ApiJson(CeremonyStarted { ceremony_id, options: passkeys::registration_options(&ccr).map_err(internal_json)?, email: Some(user.email) }))
+    let ceremony_id =
+        passkeys::store_ceremony(&mut conn, CeremonyKind::Register, Some(&user.user_id), token_hash.as_deref(), &reg)
+            .await?;
+    Ok(ApiJson(CeremonyStarted {
+        ceremony_id,
+        options: passkeys::registration_options(&ccr).map_err(internal_json)?,
+        email: Some(user.email),
+    }))
 }
 
 /// Takes the ceremony in a transaction of its own: used up even if what follows fails.
-async fn take<S: serde::de::DeserializeOwned>(state: &AppState, kind: CeremonyKind, id: &str) -> Result<passkeys::Ceremony<S>, ApiError> {
+async fn take<S: serde::de::DeserializeOwned>(
+    state: &AppState,
+    kind: CeremonyKind,
+    id: &str,
+) -> Result<passkeys::Ceremony<S>, ApiError> {
     let mut tx = state.db.begin_write().await?;
     let ceremony = passkeys::take_ceremony::<S>(&mut tx, kind, id).await?;
     tx.commit().await?;
     ceremony.ok_or_else(|| {
-        ApiError::new(StatusCode::GONE, "ceremony_expired", "This passkey request has expired or was already used; start again.")
+        ApiError::new(
+            StatusCode::GONE,
+            "ceremony_expired",
+            "This passkey request has expired or was already used; start again.",
+        )
     })
 }
 
 fn label_of(label: Option<&str>) -> Result<String, ApiError> {
     let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("passkey");
     if label.chars().count() > 100 || label.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("invalid_body", "label must be at most 100 characters without control characters."));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "label must be at most 100 characters without control characters.",
+        ));
     }
     Ok(label.to_owned())
 }
@@ -210,28 +267,42 @@ async fn register_finish(
     sessions::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let label = label_of(req.label.as_deref())?;
-    let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential)
-        .map_err(|e| ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn registration response: {e}.")))?;
+    let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
+        ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn registration response: {e}."))
+    })?;
     let ceremony = take::<Registration>(&state, CeremonyKind::Register, &req.ceremony_id).await?;
-    let passkey = webauthn
-        .finish_passkey_registration(&credential, &ceremony.state)
-        .map_err(|e| ApiError::unprocessable("passkey_rejected", format!("The authenticator's answer does not verify ({e}); try again.")))?;
+    let passkey = webauthn.finish_passkey_registration(&credential, &ceremony.state).map_err(|e| {
+        ApiError::unprocessable(
+            "passkey_rejected",
+            format!("The authenticator's answer does not verify ({e}); try again."),
+        )
+    })?;
     let user_id = ceremony.user_id.ok_or_else(|| ApiError::internal("registration ceremony without a user"))?;
 
     let mut tx = state.db.begin_write().await?;
     let Some(user) = active_user(&mut tx, &user_id).await? else {
-        return Err(ApiError::new(StatusCode::GONE, "user_inactive", "This account has been removed, or its org disabled."));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "user_inactive",
+            "This account has been removed, or its org disabled.",
+        ));
     };
     let now = clock::now_secs();
     if let Some(token_hash) = &ceremony.setup_token_sha256 {
-        let used = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1")
-            .bind(now)
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let used = sqlx::query(
+            "UPDATE setup_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if used != 1 {
-            return Err(ApiError::new(StatusCode::GONE, "setup_link_used", "This setup link was used or expired meanwhile; ask for a new one."));
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "setup_link_used",
+                "This setup link was used or expired meanwhile; ask for a new one.",
+            ));
         }
     }
     let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
@@ -240,7 +311,17 @@ async fn register_finish(
     let session = sessions::create(&mut tx, &user.user_id).await?;
     let actor = actor_for(&user, address);
     let detail = serde_json::json!({ "label": label, "via": if ceremony.setup_token_sha256.is_some() { "setup_link" } else { "signed_in" } });
-    audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "passkey.enrolled", target: Some(&passkey_id), detail: Some(detail) }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: user.org_id.as_deref(),
+            actor: &actor,
+            action: "passkey.enrolled",
+            target: Some(&passkey_id),
+            detail: Some(detail),
+        },
+    )
+    .await?;
     let me = me_of(&mut tx, &user).await?;
     tx.commit().await?;
     tracing::info!(user_id = %user.user_id, "passkey enrolled");
@@ -265,11 +346,19 @@ async fn login_start(State(state): State<AppState>, headers: HeaderMap) -> Resul
     let (rcr, login) = webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
     let mut conn = state.db.pool().acquire().await?;
     let ceremony_id = passkeys::store_ceremony(&mut conn, CeremonyKind::Login, None, None, &login).await?;
-    Ok(ApiJson(CeremonyStarted { ceremony_id, options: passkeys::authentication_options(&rcr).map_err(internal_json)?, email: None }))
+    Ok(ApiJson(CeremonyStarted {
+        ceremony_id,
+        options: passkeys::authentication_options(&rcr).map_err(internal_json)?,
+        email: None,
+    }))
 }
 
 fn sign_in_refused() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "passkey_rejected", "This passkey is not accepted here. Use Recover to set up a new one.")
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "passkey_rejected",
+        "This passkey is not accepted here. Use Recover to set up a new one.",
+    )
 }
 
 /// Finishes a sign-in: a new session (any session the browser had ends).
@@ -294,10 +383,12 @@ async fn login_finish(
 ) -> Result<Response, ApiError> {
     sessions::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
-    let credential: PublicKeyCredential = serde_json::from_value(req.credential)
-        .map_err(|e| ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn authentication response: {e}.")))?;
+    let credential: PublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
+        ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn authentication response: {e}."))
+    })?;
     let ceremony = take::<Login>(&state, CeremonyKind::Login, &req.ceremony_id).await?;
-    let (handle, credential_id) = webauthn.identify_discoverable_authentication(&credential).map_err(|_| sign_in_refused())?;
+    let (handle, credential_id) =
+        webauthn.identify_discoverable_authentication(&credential).map_err(|_| sign_in_refused())?;
 
     let mut tx = state.db.begin_write().await?;
     let Some(mut stored) = passkeys::by_credential(&mut tx, credential_id).await? else {
@@ -309,10 +400,11 @@ async fn login_finish(
     let Some(user) = active_user(&mut tx, &stored.user_id).await? else {
         return Err(sign_in_refused());
     };
-    let result = webauthn.finish_discoverable_authentication_v2(&credential, ceremony.state, &stored.passkey).map_err(|e| {
-        tracing::warn!(user_id = %user.user_id, error = %e, "passkey sign-in refused");
-        sign_in_refused()
-    })?;
+    let result =
+        webauthn.finish_discoverable_authentication_v2(&credential, ceremony.state, &stored.passkey).map_err(|e| {
+            tracing::warn!(user_id = %user.user_id, error = %e, "passkey sign-in refused");
+            sign_in_refused()
+        })?;
     stored.passkey.update_credential(&result);
     passkeys::record_use(&mut tx, &stored).await?;
     if let Some(old) = sessions::cookie_value(&headers) {
@@ -320,7 +412,17 @@ async fn login_finish(
     }
     let session = sessions::create(&mut tx, &user.user_id).await?;
     let actor = actor_for(&user, address);
-    audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "user.signed_in", target: Some(&stored.id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: user.org_id.as_deref(),
+            actor: &actor,
+            action: "user.signed_in",
+            target: Some(&stored.id),
+            detail: None,
+        },
+    )
+    .await?;
     let me = me_of(&mut tx, &user).await?;
     tx.commit().await?;
     Ok(with_cookie(&state, Some(&session), StatusCode::OK, Some(me)))
@@ -341,7 +443,12 @@ async fn login_finish(
         (status = 422, description = "`invalid_email`.", body = ErrorBody),
     )
 )]
-async fn recover(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiJson(req): ApiJson<RecoverRequest>) -> Result<StatusCode, ApiError> {
+async fn recover(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<RecoverRequest>,
+) -> Result<StatusCode, ApiError> {
     sessions::check_origin(&state, &headers)?;
     let email = req.email.trim().to_owned();
     if email.len() > 254 || !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -367,7 +474,12 @@ async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -
     .await?;
     let mut mails = Vec::new();
     for r in rows {
-        let user = UserRow { user_id: r.try_get("id")?, email: r.try_get("email")?, role: r.try_get("role")?, org_id: r.try_get("org_id")? };
+        let user = UserRow {
+            user_id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            role: r.try_get("role")?,
+            org_id: r.try_get("org_id")?,
+        };
         let org_name: Option<String> = r.try_get("org_name")?;
         let live: i64 = sqlx::query("SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = 'recover' AND used_at IS NULL AND expires_at > $2")
             .bind(&user.user_id)
@@ -380,8 +492,23 @@ async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -
             continue;
         }
         let token = setup_links::create(&mut tx, &user.user_id, "recover").await?;
-        let actor = Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address: address.clone() };
-        audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action: "user.recovery_requested", target: Some(&user.user_id), detail: None }).await?;
+        let actor = Actor {
+            kind: "user",
+            id: Some(user.user_id.clone()),
+            label: Some(user.email.clone()),
+            address: address.clone(),
+        };
+        audit::write(
+            &mut tx,
+            audit::Entry {
+                org_id: user.org_id.as_deref(),
+                actor: &actor,
+                action: "user.recovery_requested",
+                target: Some(&user.user_id),
+                detail: None,
+            },
+        )
+        .await?;
         let url = setup_links::url(&state.config.public_origin(), &token);
         mails.push(mail::recovery_mail(&user.email, org_name.as_deref().unwrap_or("the fxe relay"), &url));
     }
@@ -414,7 +541,12 @@ struct LogoutQuery {
         (status = 403, description = "`bad_origin`.", body = ErrorBody),
     )
 )]
-async fn logout(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiQuery(q): ApiQuery<LogoutQuery>) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<LogoutQuery>,
+) -> Result<Response, ApiError> {
     sessions::check_origin(&state, &headers)?;
     if let Some(id) = sessions::cookie_value(&headers) {
         let user = sessions::lookup(&state, &id).await?;
@@ -422,9 +554,20 @@ async fn logout(State(state): State<AppState>, ClientAddress(address): ClientAdd
         sessions::revoke(&mut tx, &id).await?;
         if let Some(user) = user {
             let ended = if q.everywhere { sessions::revoke_all(&mut tx, &user.user_id).await? + 1 } else { 1 };
-            let actor = Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address };
+            let actor =
+                Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address };
             let action = if q.everywhere { "user.signed_out_everywhere" } else { "user.signed_out" };
-            audit::write(&mut tx, audit::Entry { org_id: user.org_id.as_deref(), actor: &actor, action, target: Some(&user.user_id), detail: Some(serde_json::json!({ "sessions": ended })) }).await?;
+            audit::write(
+                &mut tx,
+                audit::Entry {
+                    org_id: user.org_id.as_deref(),
+                    actor: &actor,
+                    action,
+                    target: Some(&user.user_id),
+                    detail: Some(serde_json::json!({ "sessions": ended })),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
     }
@@ -471,7 +614,12 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Respons
         (status = 409, description = "`last_passkey`.", body = ErrorBody),
     )
 )]
-async fn remove_passkey(State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn remove_passkey(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     sessions::check_origin(&state, &headers)?;
     let Some(session) = sessions::current(&state, &headers).await? else {
         return Err(sessions::signed_out());
@@ -482,11 +630,28 @@ async fn remove_passkey(State(state): State<AppState>, ClientAddress(address): C
         return Err(ApiError::not_found("No such passkey among yours."));
     }
     if mine.len() == 1 {
-        return Err(ApiError::conflict("last_passkey", "This is your only passkey; enrol another one before removing it."));
+        return Err(ApiError::conflict(
+            "last_passkey",
+            "This is your only passkey; enrol another one before removing it.",
+        ));
     }
-    sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2").bind(&id).bind(&session.user_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
+        .bind(&id)
+        .bind(&session.user_id)
+        .execute(&mut *tx)
+        .await?;
     let actor = Actor { kind: "user", id: Some(session.user_id.clone()), label: Some(session.email.clone()), address };
-    audit::write(&mut tx, audit::Entry { org_id: session.org_id.as_deref(), actor: &actor, action: "passkey.removed", target: Some(&id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        audit::Entry {
+            org_id: session.org_id.as_deref(),
+            actor: &actor,
+            action: "passkey.removed",
+            target: Some(&id),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -32,13 +32,29 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
 )]
-async fn lookup(State(state): State<AppState>, _caller: Caller, ApiPath(number): ApiPath<String>) -> Result<ApiJson<DirectoryEntry>, ApiError> {
+async fn lookup(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiPath(number): ApiPath<String>,
+) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
     let mut conn = state.db.pool().acquire().await?;
-    let not_on_network = || ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_on_network", "This number is not on fxe; send through your usual fax carrier.");
+    let not_on_network = || {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_on_network",
+            "This number is not on fxe; send through your usual fax carrier.",
+        )
+    };
     let Some(org) = orgs::owner_of(&mut conn, &number).await? else { return Err(not_on_network()) };
     let Some(bundle) = orgs::active_bundle(&mut conn, &org.org_id).await? else { return Err(not_on_network()) };
-    Ok(ApiJson(DirectoryEntry { number, org_id: org.org_id, org_name: org.org_name, identity_pub: org.identity_pub, bundle }))
+    Ok(ApiJson(DirectoryEntry {
+        number,
+        org_id: org.org_id,
+        org_name: org.org_name,
+        identity_pub: org.identity_pub,
+        bundle,
+    }))
 }
 
 fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
@@ -54,7 +70,11 @@ fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn org(State(state): State<AppState>, _caller: Caller, ApiPath(org_id): ApiPath<String>) -> Result<ApiJson<OrgPublic>, ApiError> {
+async fn org(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiPath(org_id): ApiPath<String>,
+) -> Result<ApiJson<OrgPublic>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;
     let org = orgs::get(&mut conn, &org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
@@ -76,7 +96,11 @@ async fn org(State(state): State<AppState>, _caller: Caller, ApiPath(org_id): Ap
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn bundles(State(state): State<AppState>, _caller: Caller, ApiPath(org_id): ApiPath<String>) -> Result<ApiJson<OrgBundles>, ApiError> {
+async fn bundles(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiPath(org_id): ApiPath<String>,
+) -> Result<ApiJson<OrgBundles>, ApiError> {
     validate_org_id(&org_id)?;
     let mut conn = state.db.pool().acquire().await?;
     if orgs::get(&mut conn, &org_id).await?.is_none() {

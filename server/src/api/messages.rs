@@ -52,14 +52,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 422, description = "`invalid_envelope`, `stale_bundle`, `bad_signature`, `to_number_mismatch`, `invalid_body`.", body = ErrorBody),
     ),
 )]
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<Value>) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
     caller.require(Need::Send)?;
     let Value::Object(mut body) = body else {
         return Err(ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."));
     };
-    let envelope = body.remove("envelope").ok_or_else(|| ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."))?;
+    let envelope = body
+        .remove("envelope")
+        .ok_or_else(|| ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."))?;
     if let Some(extra) = body.keys().next() {
-        return Err(ApiError::unprocessable("invalid_body", format!("Unknown field {extra:?}; the body must be {{\"envelope\": {{…}}}}.")));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            format!("Unknown field {extra:?}; the body must be {{\"envelope\": {{…}}}}."),
+        ));
     }
     let actor = caller.actor();
     let (status, answer) = messages::create(&state, Party { org_id: &caller.org_id, actor: &actor }, envelope).await?;
@@ -84,7 +93,12 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): Ap
         (status = 422, description = "`content_mismatch`: length or SHA-256 differ from the envelope's; nothing is kept.", body = ErrorBody),
     ),
 )]
-async fn upload(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, req: Request) -> Result<ApiJson<Message>, ApiError> {
+async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    req: Request,
+) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
     let content_length = req
@@ -95,7 +109,15 @@ async fn upload(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
         .transpose()?;
     let body = req.into_body().into_data_stream().map_err(io::Error::other);
     let actor = caller.actor();
-    let message = messages::upload(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, Box::pin(body), content_length, claimed).await?;
+    let message = messages::upload(
+        &state,
+        Party { org_id: &caller.org_id, actor: &actor },
+        &id,
+        Box::pin(body),
+        content_length,
+        claimed,
+    )
+    .await?;
     Ok(ApiJson(message))
 }
 
@@ -109,7 +131,11 @@ async fn upload(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn show(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<ApiJson<Message>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
@@ -119,7 +145,13 @@ async fn show(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPat
 /// Parses a single `Range: bytes=…` header; `None` for the whole content.
 fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
     let Some(v) = headers.get(header::RANGE) else { return Ok(ByteRange::Full) };
-    let bad = || ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", "Only one range of the form bytes=a-b, bytes=a- or bytes=-n is supported.");
+    let bad = || {
+        ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            "Only one range of the form bytes=a-b, bytes=a- or bytes=-n is supported.",
+        )
+    };
     let s = v.to_str().map_err(|_| bad())?.trim();
     let spec = s.strip_prefix("bytes=").ok_or_else(bad)?;
     if spec.contains(',') {
@@ -150,7 +182,12 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
         (status = 416, description = "`range_not_satisfiable`.", body = ErrorBody),
     ),
 )]
-async fn download(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
@@ -160,7 +197,13 @@ async fn download(State(state): State<AppState>, caller: Caller, ApiPath(id): Ap
     }
     let key = match (row.status, &row.blob_key) {
         (MessageStatus::Queued, Some(k)) => BlobKey::new(k.clone()).map_err(ApiError::internal)?,
-        _ => return Err(ApiError::new(StatusCode::GONE, "gone", "The ciphertext is gone: the message was delivered, refused or expired.")),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "gone",
+                "The ciphertext is gone: the message was delivered, refused or expired.",
+            ));
+        }
     };
     let range = parse_range(&headers)?;
     let read = state.blobs.open(&key, range).await?;
@@ -195,7 +238,12 @@ async fn download(State(state): State<AppState>, caller: Caller, ApiPath(id): Ap
         (status = 422, description = "`invalid_receipt` (malformed), `bad_receipt` (does not verify for this message).", body = ErrorBody),
     ),
 )]
-async fn receipt(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+async fn receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
@@ -216,7 +264,12 @@ async fn receipt(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
         (status = 422, description = "`invalid_refusal` (malformed), `bad_refusal` (does not verify for this message).", body = ErrorBody),
     ),
 )]
-async fn reject(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<Value>) -> Result<ApiJson<Message>, ApiError> {
+async fn reject(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
@@ -243,7 +296,8 @@ fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
 }
 
 fn time_ms(field: &str, v: &str) -> Result<i64, ApiError> {
-    fxe_protocol::time::parse_rfc3339_millis(v).map_err(|_| invalid(format!("{field} must be an RFC 3339 time like 2026-01-31T12:00:00Z.")))
+    fxe_protocol::time::parse_rfc3339_millis(v)
+        .map_err(|_| invalid(format!("{field} must be an RFC 3339 time like 2026-01-31T12:00:00Z.")))
 }
 
 fn encode_cursor(ms: i64, id: &str) -> String {
@@ -273,7 +327,11 @@ fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
 )]
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiJson<Page<Message>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<ApiJson<Page<Message>>, ApiError> {
     let inbox = match q.mailbox.as_str() {
         "inbox" => true,
         "outbox" => false,
@@ -353,7 +411,9 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
     let mut items: Vec<MessageRow> = rows.iter().map(MessageRow::from_row).collect::<Result<_, _>>()?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| encode_cursor(if time_col == "updated_at_ms" { m.updated_at_ms } else { m.created_at_ms }, &m.message_id))
+        items.last().map(|m| {
+            encode_cursor(if time_col == "updated_at_ms" { m.updated_at_ms } else { m.created_at_ms }, &m.message_id)
+        })
     } else {
         None
     };

@@ -49,8 +49,11 @@ impl FromRequestParts<AppState> for OperatorSession {
         if sessions::changes_state(&parts.method) {
             sessions::check_origin(state, &parts.headers)?;
         }
-        let ClientAddress(address) = ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
-        Ok(OperatorSession { actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address } })
+        let ClientAddress(address) =
+            ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
+        Ok(OperatorSession {
+            actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address },
+        })
     }
 }
 
@@ -78,7 +81,10 @@ fn answer(e: OperatorError) -> ApiError {
         (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
     ),
 )]
-async fn list_invites(State(state): State<AppState>, _op: OperatorSession) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
+async fn list_invites(
+    State(state): State<AppState>,
+    _op: OperatorSession,
+) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_invites(&state.db).await.map_err(answer)? }))
 }
 
@@ -101,7 +107,9 @@ async fn create_invite(
     let numbers = req.numbers.join(",");
     let numbers = (!numbers.trim_matches([',', ' ']).is_empty()).then_some(numbers.as_str());
     let origin = state.config.public_origin();
-    let invite = operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor).await.map_err(answer)?;
+    let invite = operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor)
+        .await
+        .map_err(answer)?;
     Ok((StatusCode::CREATED, ApiJson(invite)))
 }
 
@@ -115,7 +123,11 @@ async fn create_invite(
         (status = 409, description = "`conflict`: already used, revoked or expired.", body = ErrorBody),
     ),
 )]
-async fn revoke_invite(State(state): State<AppState>, op: OperatorSession, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn revoke_invite(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     operator::revoke_invite(&state.db, id.trim(), &op.actor).await.map_err(answer)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -128,7 +140,10 @@ async fn revoke_invite(State(state): State<AppState>, op: OperatorSession, ApiPa
         (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
     ),
 )]
-async fn list_orgs(State(state): State<AppState>, _op: OperatorSession) -> Result<ApiJson<Items<OperatorOrg>>, ApiError> {
+async fn list_orgs(
+    State(state): State<AppState>,
+    _op: OperatorSession,
+) -> Result<ApiJson<Items<OperatorOrg>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(answer)? }))
 }
 
@@ -143,7 +158,11 @@ async fn list_orgs(State(state): State<AppState>, _op: OperatorSession) -> Resul
         (status = 409, description = "`conflict`: already disabled, or the echo org.", body = ErrorBody),
     ),
 )]
-async fn disable_org(State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn disable_org(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(org_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     operator::set_org_disabled(&state.db, &org_id, true, &op.actor).await.map_err(answer)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -158,7 +177,11 @@ async fn disable_org(State(state): State<AppState>, op: OperatorSession, ApiPath
         (status = 409, description = "`conflict`: not disabled.", body = ErrorBody),
     ),
 )]
-async fn enable_org(State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn enable_org(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(org_id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     operator::set_org_disabled(&state.db, &org_id, false, &op.actor).await.map_err(answer)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -180,7 +203,11 @@ struct NumbersQuery {
         (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
     ),
 )]
-async fn list_numbers(State(state): State<AppState>, _op: OperatorSession, ApiQuery(q): ApiQuery<NumbersQuery>) -> Result<ApiJson<Items<NumberClaim>>, ApiError> {
+async fn list_numbers(
+    State(state): State<AppState>,
+    _op: OperatorSession,
+    ApiQuery(q): ApiQuery<NumbersQuery>,
+) -> Result<ApiJson<Items<NumberClaim>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(answer)? }))
 }
 
@@ -194,7 +221,11 @@ async fn list_numbers(State(state): State<AppState>, _op: OperatorSession, ApiQu
         (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
     ),
 )]
-async fn approve_number(State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>) -> Result<ApiJson<NumberClaim>, ApiError> {
+async fn approve_number(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(number): ApiPath<String>,
+) -> Result<ApiJson<NumberClaim>, ApiError> {
     Ok(ApiJson(operator::decide_number(&state.db, &number, true, &op.actor).await.map_err(answer)?))
 }
 
@@ -208,6 +239,10 @@ async fn approve_number(State(state): State<AppState>, op: OperatorSession, ApiP
         (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
     ),
 )]
-async fn deny_number(State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>) -> Result<ApiJson<NumberClaim>, ApiError> {
+async fn deny_number(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(number): ApiPath<String>,
+) -> Result<ApiJson<NumberClaim>, ApiError> {
     Ok(ApiJson(operator::decide_number(&state.db, &number, false, &op.actor).await.map_err(answer)?))
 }

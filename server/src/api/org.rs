@@ -57,7 +57,11 @@ async fn get_org(State(state): State<AppState>, caller: Caller) -> Result<ApiJso
         (status = 422, description = "`invalid_number`, `invalid_body`.", body = ErrorBody),
     ),
 )]
-async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ClaimNumberRequest>) -> Result<(StatusCode, ApiJson<NumberInfo>), ApiError> {
+async fn claim_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ClaimNumberRequest>,
+) -> Result<(StatusCode, ApiJson<NumberInfo>), ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&req.number)?;
     let now = clock::now_secs();
@@ -77,23 +81,45 @@ async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req
         .await?
         .rows_affected();
     if inserted == 0 {
-        let row = sqlx::query("SELECT org_id, status, created_at FROM numbers WHERE number = $1").bind(&number).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query("SELECT org_id, status, created_at FROM numbers WHERE number = $1")
+            .bind(&number)
+            .fetch_optional(&mut *tx)
+            .await?;
         return match row {
             Some(row) if row.try_get::<String, _>("org_id")? == caller.org_id => {
-                let info = NumberInfo { number, status: row.try_get("status")?, created_at: clock::rfc3339(row.try_get("created_at")?) };
+                let info = NumberInfo {
+                    number,
+                    status: row.try_get("status")?,
+                    created_at: clock::rfc3339(row.try_get("created_at")?),
+                };
                 Ok((StatusCode::OK, ApiJson(info)))
             }
-            _ => Err(ApiError::conflict("number_taken", format!("{number} is held or claimed by another org on this relay."))),
+            _ => Err(ApiError::conflict(
+                "number_taken",
+                format!("{number} is held or claimed by another org on this relay."),
+            )),
         };
     }
     if pending >= MAX_PENDING_CLAIMS {
         return Err(ApiError::conflict(
             "too_many_pending_numbers",
-            format!("This org already has {pending} claims waiting for the relay operator; withdraw some or wait for approval."),
+            format!(
+                "This org already has {pending} claims waiting for the relay operator; withdraw some or wait for approval."
+            ),
         ));
     }
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "number.claimed", target: Some(&number), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "number.claimed",
+            target: Some(&number),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, number = %number, "number claimed; awaiting operator approval");
     Ok((StatusCode::CREATED, ApiJson(NumberInfo { number, status: "pending".into(), created_at: clock::rfc3339(now) })))
@@ -110,7 +136,11 @@ async fn claim_number(State(state): State<AppState>, caller: Caller, ApiJson(req
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
 )]
-async fn release_number(State(state): State<AppState>, caller: Caller, ApiPath(number): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn release_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(number): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&number)?;
     let mut tx = state.db.begin_write().await?;
@@ -125,8 +155,17 @@ async fn release_number(State(state): State<AppState>, caller: Caller, ApiPath(n
         return Err(ApiError::not_found(format!("{number} is not one of this org's numbers.")));
     };
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "number.released", target: Some(&number), detail: Some(json!({ "status": status })) })
-        .await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "number.released",
+            target: Some(&number),
+            detail: Some(json!({ "status": status })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, number = %number, "number released");
     Ok(StatusCode::NO_CONTENT)
@@ -148,31 +187,50 @@ async fn release_number(State(state): State<AppState>, caller: Caller, ApiPath(n
         (status = 422, description = "`bad_bundle`: does not verify against the org's identity key, or dated in the future; `invalid_body`.", body = ErrorBody),
     ),
 )]
-async fn publish_bundle(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<PublishBundleRequest>) -> Result<(StatusCode, ApiJson<OrgBundle>), ApiError> {
+async fn publish_bundle(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PublishBundleRequest>,
+) -> Result<(StatusCode, ApiJson<OrgBundle>), ApiError> {
     caller.require(Need::Admin)?;
     let bundle = req.bundle;
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
-    bundle
-        .verify(&org.identity_bytes()?)
-        .map_err(|e| ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against this org's identity key: {e}.")))?;
-    let created_at = i64::try_from(bundle.created_at).ok().filter(|t| *t <= now + MAX_BUNDLE_CLOCK_AHEAD_SECS).ok_or_else(|| {
-        ApiError::unprocessable("bad_bundle", "The bundle's created_at is in the future; check the clock of the machine that made it.")
+    bundle.verify(&org.identity_bytes()?).map_err(|e| {
+        ApiError::unprocessable(
+            "bad_bundle",
+            format!("The bundle does not verify against this org's identity key: {e}."),
+        )
     })?;
-    let active = orgs::active_bundle(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::internal("org without an active bundle"))?;
+    let created_at =
+        i64::try_from(bundle.created_at).ok().filter(|t| *t <= now + MAX_BUNDLE_CLOCK_AHEAD_SECS).ok_or_else(|| {
+            ApiError::unprocessable(
+                "bad_bundle",
+                "The bundle's created_at is in the future; check the clock of the machine that made it.",
+            )
+        })?;
+    let active = orgs::active_bundle(&mut tx, &caller.org_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("org without an active bundle"))?;
     if active.bundle_id == bundle.bundle_id {
         return Ok((StatusCode::OK, ApiJson(OrgBundle { bundle: active, active: true, retired_at: None })));
     }
-    let known = sqlx::query("SELECT bundle_id FROM bundles WHERE bundle_id = $1").bind(&bundle.bundle_id).fetch_optional(&mut *tx).await?;
+    let known = sqlx::query("SELECT bundle_id FROM bundles WHERE bundle_id = $1")
+        .bind(&bundle.bundle_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if known.is_some() {
         return Err(ApiError::conflict("bundle_exists", "This bundle was published before; make a new one to rotate."));
     }
     if bundle.created_at <= active.created_at {
         return Err(ApiError::conflict(
             "bundle_rollback",
-            format!("The bundle must be newer than the active one (created_at {} ≤ {}).", bundle.created_at, active.created_at),
+            format!(
+                "The bundle must be newer than the active one (created_at {} ≤ {}).",
+                bundle.created_at, active.created_at
+            ),
         ));
     }
     sqlx::query("UPDATE bundles SET active = 0, retired_at = $1 WHERE org_id = $2 AND active = 1")
@@ -189,19 +247,27 @@ async fn publish_bundle(State(state): State<AppState>, caller: Caller, ApiJson(r
         .execute(&mut *tx)
         .await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry {
-        org_id: Some(&caller.org_id),
-        actor: &actor,
-        action: "bundle.published",
-        target: Some(&bundle.bundle_id),
-        detail: Some(json!({ "retired_bundle_id": active.bundle_id })),
-    })
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "bundle.published",
+            target: Some(&bundle.bundle_id),
+            detail: Some(json!({ "retired_bundle_id": active.bundle_id })),
+        },
+    )
     .await?;
-    events::emit(&mut tx, &caller.org_id, events::BUNDLE_ROTATED, json!({
-        "bundle_id": bundle.bundle_id,
-        "created_at": clock::rfc3339(created_at),
-        "retired_bundle_id": active.bundle_id,
-    }))
+    events::emit(
+        &mut tx,
+        &caller.org_id,
+        events::BUNDLE_ROTATED,
+        json!({
+            "bundle_id": bundle.bundle_id,
+            "created_at": clock::rfc3339(created_at),
+            "retired_bundle_id": active.bundle_id,
+        }),
+    )
     .await?;
     tx.commit().await?;
     state.events.notify();

@@ -29,7 +29,8 @@ impl Cursor {
         let bytes = fxe_protocol::encoding::b64u_decode("cursor", raw).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (time, id) = text.split_once(':').ok_or_else(bad)?;
-        let id_ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let id_ok =
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !id_ok {
             return Err(bad());
         }
@@ -119,7 +120,13 @@ mod tests {
     fn cursors_round_trip_and_reject_junk() {
         let c = Cursor { time: 1_700_000_000_123, id: "ak_0123456789abcdef01234567".into() };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        for bad in ["", "!!", "bm90LWEtY3Vyc29y", &fxe_protocol::encoding::b64u_encode(b"12:a b"), &fxe_protocol::encoding::b64u_encode(b"x:abc")] {
+        for bad in [
+            "",
+            "!!",
+            "bm90LWEtY3Vyc29y",
+            &fxe_protocol::encoding::b64u_encode(b"12:a b"),
+            &fxe_protocol::encoding::b64u_encode(b"x:abc"),
+        ] {
             assert_eq!(Cursor::decode(bad).unwrap_err().code(), "invalid_query", "{bad}");
         }
     }

@@ -32,21 +32,30 @@ fn bad_proof(what: &str) -> ApiError {
 /// Checks a display name people will see: 1 to 200 characters, no control characters.
 pub fn validate_display_name(field: &str, s: &str) -> Result<(), ApiError> {
     if s.trim().is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("invalid_body", format!("{field} must be 1 to 200 characters without control characters.")));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            format!("{field} must be 1 to 200 characters without control characters."),
+        ));
     }
     Ok(())
 }
 
 /// A plausible e-mail address: one `@`, no spaces, at most 254 characters.
 pub fn validate_email(s: &str) -> Result<(), ApiError> {
-    if is_email(s) { Ok(()) } else { Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address."))) }
+    if is_email(s) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address.")))
+    }
 }
 
 /// The test behind [`validate_email`], for callers outside the API.
 pub fn is_email(s: &str) -> bool {
     s.len() <= 254
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.'))
+        && s.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.')
+        })
 }
 
 /// Redeems an invite: creates the org, its numbers, its first bundle and API
@@ -83,26 +92,35 @@ async fn redeem(
             return Err(ApiError::unprocessable("invalid_number", format!("{n} is listed twice.")));
         }
     }
-    let identity_pub = encoding::b64u_fixed::<32>("identity_pub", &req.identity_pub).map_err(|_| bad_proof("identity key"))?;
+    let identity_pub =
+        encoding::b64u_fixed::<32>("identity_pub", &req.identity_pub).map_err(|_| bad_proof("identity key"))?;
     fxe_protocol::sign::parse_public("identity_pub", &identity_pub).map_err(|_| bad_proof("identity key"))?;
     let org_id = fxe_protocol::ids::org_id(&identity_pub);
 
     // The bundle: signed by this identity, for this org.
-    req.bundle
-        .verify(&identity_pub)
-        .map_err(|e| ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against the identity key: {e}.")))?;
+    req.bundle.verify(&identity_pub).map_err(|e| {
+        ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against the identity key: {e}."))
+    })?;
     // Dated at most a day ahead, as for `POST /bundles`: a bundle from the far
     // future would make every later rotation a rollback.
     let bundle_created_at = i64::try_from(req.bundle.created_at)
         .ok()
         .filter(|t| *t <= clock::now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
-        .ok_or_else(|| ApiError::unprocessable("bad_bundle", "The bundle's created_at is in the future; check the clock of the machine that made it."))?;
+        .ok_or_else(|| {
+            ApiError::unprocessable(
+                "bad_bundle",
+                "The bundle's created_at is in the future; check the clock of the machine that made it.",
+            )
+        })?;
 
     // The API key: proof of possession over org, key id and scopes.
     apikey::validate_scopes(&req.api_key.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
-    let api_pub = encoding::b64u_fixed::<32>("api_key.public_key", &req.api_key.public_key).map_err(|_| bad_proof("API key"))?;
-    let api_proof = encoding::b64u_fixed::<64>("api_key.proof", &req.api_key.proof).map_err(|_| bad_proof("API key proof"))?;
-    apikey::verify_registration(&api_pub, &org_id, &req.api_key.scopes, &api_proof).map_err(|_| bad_proof("API key proof"))?;
+    let api_pub =
+        encoding::b64u_fixed::<32>("api_key.public_key", &req.api_key.public_key).map_err(|_| bad_proof("API key"))?;
+    let api_proof =
+        encoding::b64u_fixed::<64>("api_key.proof", &req.api_key.proof).map_err(|_| bad_proof("API key proof"))?;
+    apikey::verify_registration(&api_pub, &org_id, &req.api_key.scopes, &api_proof)
+        .map_err(|_| bad_proof("API key proof"))?;
     let key_id = apikey::key_id(&api_pub);
     let label = req.api_key.label.clone().unwrap_or_else(|| "created at redemption".into());
 
@@ -122,52 +140,81 @@ async fn redeem(
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
     let Some(invite) = invites::by_token(&mut tx, &req.token).await? else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "invite_not_found", "This invite token is not known to the relay; check the link."));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invite_not_found",
+            "This invite token is not known to the relay; check the link.",
+        ));
     };
     match invite.state(now) {
         "used" => return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed.")),
-        "revoked" => return Err(ApiError::new(StatusCode::GONE, "invite_revoked", "This invite was revoked by the relay operator.")),
-        "expired" => return Err(ApiError::new(StatusCode::GONE, "invite_expired", "This invite has expired; ask the relay operator for a new one.")),
+        "revoked" => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "invite_revoked",
+                "This invite was revoked by the relay operator.",
+            ));
+        }
+        "expired" => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "invite_expired",
+                "This invite has expired; ask the relay operator for a new one.",
+            ));
+        }
         _ => {}
     }
     if !invite.numbers.is_empty()
-        && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n)) {
-            return Err(ApiError::unprocessable("number_not_in_invite", format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", "))));
-        }
+        && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n))
+    {
+        return Err(ApiError::unprocessable(
+            "number_not_in_invite",
+            format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", ")),
+        ));
+    }
     if orgs::get(&mut tx, &org_id).await?.is_some() {
         return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
-        let taken = sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(n).fetch_optional(&mut *tx).await?;
+        let taken =
+            sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(n).fetch_optional(&mut *tx).await?;
         if taken.is_some() {
-            return Err(ApiError::conflict("number_taken", format!("{n} already belongs to another org on this relay.")));
+            return Err(ApiError::conflict(
+                "number_taken",
+                format!("{n} already belongs to another org on this relay."),
+            ));
         }
     }
-    let key_taken = sqlx::query("SELECT key_id FROM api_keys WHERE key_id = $1").bind(&key_id).fetch_optional(&mut *tx).await?;
+    let key_taken =
+        sqlx::query("SELECT key_id FROM api_keys WHERE key_id = $1").bind(&key_id).fetch_optional(&mut *tx).await?;
     if key_taken.is_some() {
         return Err(ApiError::conflict("key_exists", "This API key is already registered."));
     }
 
-    let used = sqlx::query("UPDATE invites SET used_at = $1, used_by_org_id = $2 WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL")
-        .bind(now)
-        .bind(&org_id)
-        .bind(&invite.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let used = sqlx::query(
+        "UPDATE invites SET used_at = $1, used_by_org_id = $2 WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(&org_id)
+    .bind(&invite.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if used != 1 {
         return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed."));
     }
     // ON CONFLICT: a concurrent redemption (PostgreSQL runs them side by side)
     // that took the org, a number or the key first makes this one a clean 409.
-    let inserted = sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-        .bind(&org_id)
-        .bind(&req.org_name)
-        .bind(&req.identity_pub)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let inserted = sqlx::query(
+        "INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(&org_id)
+    .bind(&req.org_name)
+    .bind(&req.identity_pub)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if inserted != 1 {
         return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
     }
@@ -180,7 +227,10 @@ async fn redeem(
             .await?
             .rows_affected();
         if inserted != 1 {
-            return Err(ApiError::conflict("number_taken", format!("{n} already belongs to another org on this relay.")));
+            return Err(ApiError::conflict(
+                "number_taken",
+                format!("{n} already belongs to another org on this relay."),
+            ));
         }
     }
     let inserted = sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (bundle_id) DO NOTHING")
@@ -224,10 +274,18 @@ async fn redeem(
         ("api_key.created", key_id.as_str()),
         ("user.added", user_id.as_str()),
     ] {
-        audit::write(&mut tx, audit::Entry { org_id: Some(&org_id), actor: &actor, action, target: Some(target), detail: None }).await?;
+        audit::write(
+            &mut tx,
+            audit::Entry { org_id: Some(&org_id), actor: &actor, action, target: Some(target), detail: None },
+        )
+        .await?;
     }
-    let org = orgs::org_view(&mut tx, &org_id).await?.ok_or_else(|| ApiError::internal("org vanished during redemption"))?;
+    let org =
+        orgs::org_view(&mut tx, &org_id).await?.ok_or_else(|| ApiError::internal("org vanished during redemption"))?;
     tx.commit().await?;
     tracing::info!(org_id = %org_id, numbers = ?req.numbers, "invite redeemed");
-    Ok((StatusCode::CREATED, ApiJson(RedeemResponse { org, setup_url: setup_links::url(&state.config.public_origin(), &token) })))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(RedeemResponse { org, setup_url: setup_links::url(&state.config.public_origin(), &token) }),
+    ))
 }

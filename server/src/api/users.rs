@@ -21,13 +21,11 @@ use crate::{
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(remove))
-        .routes(routes!(new_setup_link))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(remove)).routes(routes!(new_setup_link))
 }
 
-const COLUMNS: &str = "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";
+const COLUMNS: &str =
+    "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -62,11 +60,23 @@ async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result
         (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> Result<ApiJson<Page<User>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<ApiJson<Page<User>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let select = format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 AND removed_at IS NULL");
-    let users = pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at", "id"), &page, from_row).await?;
+    let users = pagination::fetch(
+        state.db.pool(),
+        &select,
+        std::slice::from_ref(&caller.org_id),
+        ("created_at", "id"),
+        &page,
+        from_row,
+    )
+    .await?;
     Ok(ApiJson(users))
 }
 
@@ -98,7 +108,11 @@ async fn mail_link(state: &AppState, to: &str, org_name: &str, url: &str, invite
         (status = 422, description = "`invalid_email`, `invalid_body` (role).", body = ErrorBody),
     ),
 )]
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateUserRequest>) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let email = req.email.trim();
     crate::api::redeem::validate_email(email)?;
@@ -109,11 +123,12 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
-    let exists = sqlx::query("SELECT id FROM users WHERE org_id = $1 AND removed_at IS NULL AND LOWER(email) = LOWER($2)")
-        .bind(&caller.org_id)
-        .bind(email)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let exists =
+        sqlx::query("SELECT id FROM users WHERE org_id = $1 AND removed_at IS NULL AND LOWER(email) = LOWER($2)")
+            .bind(&caller.org_id)
+            .bind(email)
+            .fetch_optional(&mut *tx)
+            .await?;
     if exists.is_some() {
         return Err(ApiError::conflict("user_exists", format!("{email} is already a member of this org.")));
     }
@@ -127,15 +142,24 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         .await?;
     let token = setup_links::create(&mut tx, &user_id, "invite").await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry {
-        org_id: Some(&caller.org_id),
-        actor: &actor,
-        action: "user.added",
-        target: Some(&user_id),
-        detail: Some(json!({ "email": email, "role": role })),
-    })
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "user.added",
+            target: Some(&user_id),
+            detail: Some(json!({ "email": email, "role": role })),
+        },
+    )
     .await?;
-    events::emit(&mut tx, &caller.org_id, events::ORG_USER_ADDED, json!({ "user_id": user_id, "email": email, "role": role })).await?;
+    events::emit(
+        &mut tx,
+        &caller.org_id,
+        events::ORG_USER_ADDED,
+        json!({ "user_id": user_id, "email": email, "role": role }),
+    )
+    .await?;
     let user = member(&mut tx, &caller.org_id, &user_id).await?;
     tx.commit().await?;
     state.events.notify();
@@ -158,20 +182,28 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         (status = 409, description = "`last_admin`: the org needs at least one admin.", body = ErrorBody),
     ),
 )]
-async fn remove(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
     if user.role == "admin" {
-        let admins: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'admin' AND removed_at IS NULL")
-            .bind(&caller.org_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
+        let admins: i64 =
+            sqlx::query("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'admin' AND removed_at IS NULL")
+                .bind(&caller.org_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
         if admins <= 1 {
-            return Err(ApiError::conflict("last_admin", "This is the org's last admin; make someone else an admin first."));
+            return Err(ApiError::conflict(
+                "last_admin",
+                "This is the org's last admin; make someone else an admin first.",
+            ));
         }
     }
     sqlx::query("UPDATE users SET removed_at = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *tx).await?;
@@ -183,15 +215,24 @@ async fn remove(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
         .rows_affected();
     expire_setup_links(&mut tx, &id, now).await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry {
-        org_id: Some(&caller.org_id),
-        actor: &actor,
-        action: "user.removed",
-        target: Some(&id),
-        detail: Some(json!({ "email": user.email, "role": user.role, "sessions_ended": sessions })),
-    })
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "user.removed",
+            target: Some(&id),
+            detail: Some(json!({ "email": user.email, "role": user.role, "sessions_ended": sessions })),
+        },
+    )
     .await?;
-    events::emit(&mut tx, &caller.org_id, events::ORG_USER_REMOVED, json!({ "user_id": id, "email": user.email, "role": user.role })).await?;
+    events::emit(
+        &mut tx,
+        &caller.org_id,
+        events::ORG_USER_REMOVED,
+        json!({ "user_id": id, "email": user.email, "role": user.role }),
+    )
+    .await?;
     tx.commit().await?;
     state.events.notify();
     tracing::info!(org_id = %caller.org_id, user_id = %id, sessions_ended = sessions, "user removed");
@@ -219,7 +260,11 @@ async fn expire_setup_links(conn: &mut AnyConnection, user_id: &str, now: i64) -
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
     ),
 )]
-async fn new_setup_link(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
+async fn new_setup_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
@@ -228,7 +273,17 @@ async fn new_setup_link(State(state): State<AppState>, caller: Caller, ApiPath(i
     expire_setup_links(&mut tx, &id, now).await?;
     let token = setup_links::create(&mut tx, &id, "recover").await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "user.setup_link_created", target: Some(&id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "user.setup_link_created",
+            target: Some(&id),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
 
     let setup_url = setup_links::url(&state.config.public_origin(), &token);

@@ -3,7 +3,10 @@
 
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
-    api::{CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent},
+    api::{
+        CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookAttempt,
+        WebhookDelivery, WebhookEndpoint, WebhookEvent,
+    },
     webhook::WebhookSecret,
 };
 use serde::Deserialize;
@@ -76,7 +79,9 @@ async fn load(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Webhoo
 }
 
 async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    let url = guard::check(raw, state.webhooks.allow_private).await.map_err(|e| ApiError::unprocessable("invalid_url", e.to_string()))?;
+    let url = guard::check(raw, state.webhooks.allow_private)
+        .await
+        .map_err(|e| ApiError::unprocessable("invalid_url", e.to_string()))?;
     Ok(url.to_string())
 }
 
@@ -85,7 +90,10 @@ fn checked_events(list: &[String]) -> Result<String, ApiError> {
     let mut out: Vec<&str> = Vec::new();
     for e in list {
         let Some(known) = events::ALL.iter().find(|k| **k == e.as_str()) else {
-            return Err(ApiError::unprocessable("invalid_events", format!("{e:?} is not an event type; use {}.", events::ALL.join(", "))));
+            return Err(ApiError::unprocessable(
+                "invalid_events",
+                format!("{e:?} is not an event type; use {}.", events::ALL.join(", ")),
+            ));
         };
         if !out.contains(known) {
             out.push(known);
@@ -101,7 +109,10 @@ fn checked_events(list: &[String]) -> Result<String, ApiError> {
 fn checked_description(d: &str) -> Result<String, ApiError> {
     let d = d.trim();
     if d.chars().count() > 500 || d.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("invalid_body", "description must be at most 500 characters without control characters."));
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "description must be at most 500 characters without control characters.",
+        ));
     }
     Ok(d.to_owned())
 }
@@ -124,11 +135,25 @@ fn seal(state: &AppState, id: &str, secret: &WebhookSecret) -> Result<String, Ap
         (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let select = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE org_id = $1");
-    Ok(ApiJson(pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at_ms", "id"), &page, endpoint_from_row).await?))
+    Ok(ApiJson(
+        pagination::fetch(
+            state.db.pool(),
+            &select,
+            std::slice::from_ref(&caller.org_id),
+            ("created_at_ms", "id"),
+            &page,
+            endpoint_from_row,
+        )
+        .await?,
+    ))
 }
 
 /// Adds an endpoint. The answer holds its signing secret, shown this once.
@@ -142,7 +167,11 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
         (status = 422, description = "`invalid_url` (not https, or not a public address), `invalid_events`, `invalid_body`.", body = ErrorBody),
     ),
 )]
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateWebhookRequest>) -> Result<(StatusCode, ApiJson<WebhookEndpoint>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateWebhookRequest>,
+) -> Result<(StatusCode, ApiJson<WebhookEndpoint>), ApiError> {
     caller.require(Need::Admin)?;
     let event_list = checked_events(&req.events)?;
     let description = checked_description(&req.description)?;
@@ -152,9 +181,16 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
     let sealed = seal(&state, &id, &secret)?;
     let now = clock::now_ms();
     let mut tx = state.db.begin_write().await?;
-    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE org_id = $1").bind(&caller.org_id).fetch_one(&mut *tx).await?.try_get("n")?;
+    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE org_id = $1")
+        .bind(&caller.org_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
     if count >= MAX_ENDPOINTS {
-        return Err(ApiError::conflict("too_many_webhooks", format!("An org may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first.")));
+        return Err(ApiError::conflict(
+            "too_many_webhooks",
+            format!("An org may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first."),
+        ));
     }
     sqlx::query(
         "INSERT INTO webhook_endpoints (id, org_id, url, events, description, enabled, secret_sealed, created_at_ms, updated_at_ms) \
@@ -170,7 +206,17 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
     .execute(&mut *tx)
     .await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.created", target: Some(&id), detail: Some(json!({ "url": url, "events": event_list.split(',').collect::<Vec<_>>() })) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.created",
+            target: Some(&id),
+            detail: Some(json!({ "url": url, "events": event_list.split(',').collect::<Vec<_>>() })),
+        },
+    )
+    .await?;
     let mut endpoint = load(&mut tx, &caller.org_id, &id).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, endpoint_id = %id, "webhook endpoint created");
@@ -188,7 +234,11 @@ async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): Api
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn get_one(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
+async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
     let mut conn = state.db.pool().acquire().await?;
     Ok(ApiJson(load(&mut conn, &caller.org_id, &id).await?))
@@ -208,7 +258,12 @@ async fn get_one(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
         (status = 422, description = "`invalid_url`, `invalid_events`, `invalid_body`.", body = ErrorBody),
     ),
 )]
-async fn update(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiJson(req): ApiJson<UpdateWebhookRequest>) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateWebhookRequest>,
+) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
     let url = match &req.url {
         Some(u) => Some(checked_url(&state, u).await?),
@@ -236,7 +291,17 @@ async fn update(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
     }
     let actor = caller.actor();
     let detail = json!({ "url": url, "events": req.events, "description": description, "enabled": req.enabled });
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.updated", target: Some(&id), detail: Some(detail) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.updated",
+            target: Some(&id),
+            detail: Some(detail),
+        },
+    )
+    .await?;
     let endpoint = load(&mut tx, &caller.org_id, &id).await?;
     tx.commit().await?;
     Ok(ApiJson(endpoint))
@@ -252,13 +317,27 @@ async fn update(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn delete(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let mut tx = state.db.begin_write().await?;
     let endpoint = load(&mut tx, &caller.org_id, &id).await?;
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(&id).execute(&mut *tx).await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.deleted", target: Some(&id), detail: Some(json!({ "url": endpoint.url })) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.deleted",
+            target: Some(&id),
+            detail: Some(json!({ "url": endpoint.url })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -274,7 +353,11 @@ async fn delete(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiP
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn rotate_secret(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
+async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
     let secret = new_secret()?;
     let sealed = seal(&state, &id, &secret)?;
@@ -289,7 +372,17 @@ async fn rotate_secret(State(state): State<AppState>, caller: Caller, ApiPath(id
         .execute(&mut *tx)
         .await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.secret_rotated", target: Some(&id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.secret_rotated",
+            target: Some(&id),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     endpoint.secret = Some(secret.to_secret_string().to_string());
     Ok(ApiJson(endpoint))
@@ -306,7 +399,11 @@ async fn rotate_secret(State(state): State<AppState>, caller: Caller, ApiPath(id
         (status = 409, description = "`webhook_disabled`: enable it first.", body = ErrorBody),
     ),
 )]
-async fn test(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
+async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     caller.require(Need::Admin)?;
     let mut tx = state.db.begin_write().await?;
     let endpoint = load(&mut tx, &caller.org_id, &id).await?;
@@ -314,7 +411,17 @@ async fn test(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPat
     let event_id = events::insert(&mut tx, &caller.org_id, events::PING, json!({ "endpoint_id": id })).await?;
     queue::queue(&mut tx, &id, &caller.org_id, events::PING, &event_id).await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.test_sent", target: Some(&id), detail: Some(json!({ "event_id": event_id })) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.test_sent",
+            target: Some(&id),
+            detail: Some(json!({ "event_id": event_id })),
+        },
+    )
+    .await?;
     let delivery = delivery_by_event(&mut tx, &id, &event_id).await?;
     tx.commit().await?;
     state.events.notify();
@@ -325,7 +432,10 @@ fn require_enabled(endpoint: &WebhookEndpoint) -> Result<(), ApiError> {
     if endpoint.enabled {
         Ok(())
     } else {
-        Err(ApiError::conflict("webhook_disabled", "This endpoint is disabled; enable it with PATCH {\"enabled\": true} first."))
+        Err(ApiError::conflict(
+            "webhook_disabled",
+            "This endpoint is disabled; enable it with PATCH {\"enabled\": true} first.",
+        ))
     }
 }
 
@@ -338,7 +448,11 @@ fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
         event_id: row.try_get("event_id")?,
         event_type: row.try_get("event_type")?,
         endpoint_id: row.try_get("endpoint_id")?,
-        next_attempt_at: if status == "pending" { row.try_get::<Option<i64>, _>("next_attempt_at_ms")?.map(clock::rfc3339_ms) } else { None },
+        next_attempt_at: if status == "pending" {
+            row.try_get::<Option<i64>, _>("next_attempt_at_ms")?.map(clock::rfc3339_ms)
+        } else {
+            None
+        },
         status,
         attempts: Vec::new(),
         created_at: clock::rfc3339(row.try_get::<i64, _>("created_at_ms")? / 1000),
@@ -346,12 +460,17 @@ fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
 }
 
 /// Fills in the attempts of `list`, oldest first.
-async fn with_attempts(conn: &mut AnyConnection, mut list: Vec<WebhookDelivery>) -> Result<Vec<WebhookDelivery>, ApiError> {
+async fn with_attempts(
+    conn: &mut AnyConnection,
+    mut list: Vec<WebhookDelivery>,
+) -> Result<Vec<WebhookDelivery>, ApiError> {
     if list.is_empty() {
         return Ok(list);
     }
     let placeholders = (1..=list.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!("SELECT delivery_id, at_ms, status_code, latency_ms, error, response_body FROM webhook_attempts WHERE delivery_id IN ({placeholders}) ORDER BY at_ms, id");
+    let sql = format!(
+        "SELECT delivery_id, at_ms, status_code, latency_ms, error, response_body FROM webhook_attempts WHERE delivery_id IN ({placeholders}) ORDER BY at_ms, id"
+    );
     let mut query = sqlx::query(&sql);
     for d in &list {
         query = query.bind(d.id.as_str());
@@ -372,12 +491,18 @@ async fn with_attempts(conn: &mut AnyConnection, mut list: Vec<WebhookDelivery>)
     Ok(list)
 }
 
-async fn delivery_by_event(conn: &mut AnyConnection, endpoint_id: &str, event_id: &str) -> Result<WebhookDelivery, ApiError> {
-    let row = sqlx::query(&format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2"))
-        .bind(endpoint_id)
-        .bind(event_id)
-        .fetch_one(&mut *conn)
-        .await?;
+async fn delivery_by_event(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    event_id: &str,
+) -> Result<WebhookDelivery, ApiError> {
+    let row = sqlx::query(&format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2"
+    ))
+    .bind(endpoint_id)
+    .bind(event_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let list = with_attempts(conn, vec![delivery_from_row(&row)?]).await?;
     list.into_iter().next().ok_or_else(|| ApiError::internal("a delivery vanished"))
 }
@@ -407,7 +532,12 @@ struct DeliveriesQuery {
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
-async fn deliveries(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<DeliveriesQuery>) -> Result<ApiJson<Page<WebhookDelivery>>, ApiError> {
+async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
+) -> Result<ApiJson<Page<WebhookDelivery>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut select = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1");
@@ -418,7 +548,15 @@ async fn deliveries(State(state): State<AppState>, caller: Caller, ApiPath(id): 
     }
     let mut conn = state.db.pool().acquire().await?;
     load(&mut conn, &caller.org_id, &id).await?;
-    let page = pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&id), ("created_at_ms", "id"), &page, delivery_from_row).await?;
+    let page = pagination::fetch(
+        state.db.pool(),
+        &select,
+        std::slice::from_ref(&id),
+        ("created_at_ms", "id"),
+        &page,
+        delivery_from_row,
+    )
+    .await?;
     Ok(ApiJson(Page { items: with_attempts(&mut conn, page.items).await?, next_cursor: page.next_cursor }))
 }
 
@@ -434,20 +572,36 @@ async fn deliveries(State(state): State<AppState>, caller: Caller, ApiPath(id): 
         (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
     ),
 )]
-async fn redeliver(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
+async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     caller.require(Need::Admin)?;
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query("SELECT endpoint_id, event_id, event_type FROM webhook_deliveries WHERE id = $1 AND org_id = $2")
-        .bind(&id)
-        .bind(&caller.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such delivery in this org."))?;
-    let (endpoint_id, event_id, event_type): (String, String, String) = (row.try_get("endpoint_id")?, row.try_get("event_id")?, row.try_get("event_type")?);
+    let row =
+        sqlx::query("SELECT endpoint_id, event_id, event_type FROM webhook_deliveries WHERE id = $1 AND org_id = $2")
+            .bind(&id)
+            .bind(&caller.org_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ApiError::not_found("No such delivery in this org."))?;
+    let (endpoint_id, event_id, event_type): (String, String, String) =
+        (row.try_get("endpoint_id")?, row.try_get("event_id")?, row.try_get("event_type")?);
     require_enabled(&load(&mut tx, &caller.org_id, &endpoint_id).await?)?;
     queue::queue(&mut tx, &endpoint_id, &caller.org_id, &event_type, &event_id).await?;
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.redelivered", target: Some(&id), detail: Some(json!({ "endpoint_id": endpoint_id, "event_id": event_id })) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.redelivered",
+            target: Some(&id),
+            detail: Some(json!({ "endpoint_id": endpoint_id, "event_id": event_id })),
+        },
+    )
+    .await?;
     let delivery = delivery_by_event(&mut tx, &endpoint_id, &event_id).await?;
     tx.commit().await?;
     state.events.notify();
@@ -464,7 +618,9 @@ struct SinceQuery {
 }
 
 fn parse_since(raw: &str) -> Result<i64, ApiError> {
-    fxe_protocol::time::parse_rfc3339_millis(raw).map_err(|_| ApiError::bad_request("invalid_query", "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z."))
+    fxe_protocol::time::parse_rfc3339_millis(raw).map_err(|_| {
+        ApiError::bad_request("invalid_query", "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z.")
+    })
 }
 
 /// Queues again every event since `since` (of the endpoint's event types,
@@ -481,7 +637,12 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
         (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
     ),
 )]
-async fn redeliver_since(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<SinceQuery>) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
+async fn redeliver_since(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SinceQuery>,
+) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
     caller.require(Need::Admin)?;
     let since = parse_since(&q.since)?;
     let mut tx = state.db.begin_write().await?;
@@ -501,7 +662,17 @@ async fn redeliver_since(State(state): State<AppState>, caller: Caller, ApiPath(
         queued += queue::queue(&mut tx, &id, &caller.org_id, &event_type, &event_id).await?;
     }
     let actor = caller.actor();
-    audit::write(&mut tx, Entry { org_id: Some(&caller.org_id), actor: &actor, action: "webhook.redelivered_since", target: Some(&id), detail: Some(json!({ "since": q.since, "queued": queued })) }).await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            org_id: Some(&caller.org_id),
+            actor: &actor,
+            action: "webhook.redelivered_since",
+            target: Some(&id),
+            detail: Some(json!({ "since": q.since, "queued": queued })),
+        },
+    )
+    .await?;
     tx.commit().await?;
     state.events.notify();
     Ok((StatusCode::ACCEPTED, ApiJson(RedeliverSinceAnswer { queued })))
@@ -536,12 +707,26 @@ fn event_from_row(row: &AnyRow) -> Result<WebhookEvent, sqlx::Error> {
         (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
-async fn event_log(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<ApiJson<Page<WebhookEvent>>, ApiError> {
+async fn event_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<ApiJson<Page<WebhookEvent>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let mut select = String::from("SELECT id, created_at_ms, payload_json FROM events WHERE org_id = $1");
     if let Some(since) = q.since.as_deref() {
         select += &format!(" AND created_at_ms >= {}", parse_since(since)?);
     }
-    Ok(ApiJson(pagination::fetch(state.db.pool(), &select, std::slice::from_ref(&caller.org_id), ("created_at_ms", "id"), &page, event_from_row).await?))
+    Ok(ApiJson(
+        pagination::fetch(
+            state.db.pool(),
+            &select,
+            std::slice::from_ref(&caller.org_id),
+            ("created_at_ms", "id"),
+            &page,
+            event_from_row,
+        )
+        .await?,
+    ))
 }

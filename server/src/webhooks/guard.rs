@@ -183,7 +183,9 @@ impl reqwest::dns::Resolve for GuardResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let addrs = resolve(name.as_str(), 0, allow_private).await.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs = resolve(name.as_str(), 0, allow_private)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -202,16 +204,54 @@ mod tests {
     #[test]
     fn blocked_and_public_addresses() {
         for ip in [
-            "127.0.0.1", "127.9.9.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "100.127.255.255", "0.0.0.0", "224.0.0.1", "239.255.255.250", "255.255.255.255", "192.0.2.1", "198.51.100.7", "203.0.113.9",
-            "198.18.0.1", "::", "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1", "::10.0.0.1",
-            "64:ff9b::a9fe:a9fe", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1", "2001:db8::1", "3fff::1", "2002:a00:1::1",
+            "127.0.0.1",
+            "127.9.9.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "224.0.0.1",
+            "239.255.255.250",
+            "255.255.255.255",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "198.18.0.1",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "2001:db8::1",
+            "3fff::1",
+            "2002:a00:1::1",
             "100::1",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(blocked_range(ip).is_some(), "{ip} must be blocked");
         }
-        for ip in ["1.1.1.1", "8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        for ip in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert_eq!(blocked_range(ip), None, "{ip} is public");
         }
@@ -220,7 +260,17 @@ mod tests {
     #[test]
     fn url_forms() {
         assert!(check_url("https://hooks.example.com/x?y=1", false).is_ok());
-        for bad in ["http://hooks.example.com/", "ftp://x", "https://u:p@hooks.example.com/", "https://hooks.example.com/#f", "not a url", "https://127.0.0.1/", "https://[::1]/", "https://[::ffff:7f00:1]/", "https://169.254.169.254/latest"] {
+        for bad in [
+            "http://hooks.example.com/",
+            "ftp://x",
+            "https://u:p@hooks.example.com/",
+            "https://hooks.example.com/#f",
+            "not a url",
+            "https://127.0.0.1/",
+            "https://[::1]/",
+            "https://[::ffff:7f00:1]/",
+            "https://169.254.169.254/latest",
+        ] {
             assert!(check_url(bad, false).is_err(), "{bad}");
         }
         assert!(check_url("http://127.0.0.1:9/", true).is_ok());
@@ -251,7 +301,8 @@ mod tests {
         assert!(chain.contains("loopback"), "{chain}");
         let name = || "localhost".parse::<reqwest::dns::Name>().unwrap();
         assert!(reqwest::dns::Resolve::resolve(&GuardResolver { allow_private: false }, name()).await.is_err());
-        let addrs: Vec<SocketAddr> = reqwest::dns::Resolve::resolve(&GuardResolver { allow_private: true }, name()).await.unwrap().collect();
+        let addrs: Vec<SocketAddr> =
+            reqwest::dns::Resolve::resolve(&GuardResolver { allow_private: true }, name()).await.unwrap().collect();
         assert!(addrs.iter().all(|a| a.ip().is_loopback()) && !addrs.is_empty());
     }
 

@@ -9,8 +9,7 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::{
-    audit,
-    clock,
+    audit, clock,
     config::RetrySchedule,
     db::{Backend, Db, DbError},
 };
@@ -37,14 +36,17 @@ pub fn subscribes(n: usize) -> String {
 
 /// Queues `event_id` to every enabled endpoint of `org_id` subscribed to `event_type`.
 pub async fn fan_out(conn: &mut AnyConnection, org_id: &str, event_type: &str, event_id: &str) -> Result<u64, DbError> {
-    let endpoints: Vec<String> = sqlx::query(&format!("SELECT id FROM webhook_endpoints WHERE org_id = $1 AND enabled = 1 AND {}", subscribes(2)))
-        .bind(org_id)
-        .bind(event_type)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
+    let endpoints: Vec<String> = sqlx::query(&format!(
+        "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND enabled = 1 AND {}",
+        subscribes(2)
+    ))
+    .bind(org_id)
+    .bind(event_type)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get("id"))
+    .collect::<Result<_, _>>()?;
     let mut n = 0;
     for endpoint_id in endpoints {
         n += queue(conn, &endpoint_id, org_id, event_type, event_id).await?;
@@ -55,7 +57,13 @@ pub async fn fan_out(conn: &mut AnyConnection, org_id: &str, event_type: &str, e
 /// Queues (or queues again) one event to one endpoint for an attempt now:
 /// a delivery that exists becomes pending with its retry count reset and
 /// keeps its attempts. Returns 1.
-pub async fn queue(conn: &mut AnyConnection, endpoint_id: &str, org_id: &str, event_type: &str, event_id: &str) -> Result<u64, DbError> {
+pub async fn queue(
+    conn: &mut AnyConnection,
+    endpoint_id: &str,
+    org_id: &str,
+    event_type: &str,
+    event_id: &str,
+) -> Result<u64, DbError> {
     let now = clock::now_ms();
     let id = new_id("dl_")?;
     sqlx::query(
@@ -131,10 +139,12 @@ pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
 /// Drops every lease (SQLite: one relay, one worker, so any lease at start
 /// belongs to a relay that stopped mid-attempt; its attempts run again now).
 pub async fn release_all(db: &Db) -> Result<u64, DbError> {
-    Ok(sqlx::query("UPDATE webhook_deliveries SET lease_token = NULL, lease_until_ms = NULL WHERE lease_token IS NOT NULL")
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(sqlx::query(
+        "UPDATE webhook_deliveries SET lease_token = NULL, lease_until_ms = NULL WHERE lease_token IS NOT NULL",
+    )
+    .execute(db.pool())
+    .await?
+    .rows_affected())
 }
 
 /// What one attempt got.
@@ -161,7 +171,12 @@ impl Outcome {
 /// The wait before the attempt after failed attempt number `failed` (1-based),
 /// or `None` when that was the last. ±10 % jitter from `jitter` (0..=1);
 /// `Retry-After` may lengthen it to at most twice the step.
-pub fn next_wait(schedule: &RetrySchedule, failed: usize, jitter: f64, retry_after: Option<Duration>) -> Option<Duration> {
+pub fn next_wait(
+    schedule: &RetrySchedule,
+    failed: usize,
+    jitter: f64,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
     let step = *schedule.0.get(failed.checked_sub(1)?)?;
     let jittered = step.mul_f64(0.9 + 0.2 * jitter.clamp(0.0, 1.0));
     Some(match retry_after {
@@ -199,7 +214,13 @@ pub async fn settle(db: &Db, schedule: &RetrySchedule, finished: &[Finished]) ->
 /// next attempt's time, or dead. A 410 disables the endpoint and kills its
 /// pending deliveries. A delivery this worker no longer holds (requeued by
 /// hand meanwhile, or killed by a 410) only gets the attempt recorded.
-async fn settle_one(tx: &mut AnyConnection, claim: &Claim, schedule: &RetrySchedule, attempt_at_ms: i64, outcome: &Outcome) -> Result<&'static str, DbError> {
+async fn settle_one(
+    tx: &mut AnyConnection,
+    claim: &Claim,
+    schedule: &RetrySchedule,
+    attempt_at_ms: i64,
+    outcome: &Outcome,
+) -> Result<&'static str, DbError> {
     let attempt_id = new_id("at_")?;
     sqlx::query(
         "INSERT INTO webhook_attempts (id, delivery_id, at_ms, status_code, latency_ms, error, response_body) \
@@ -258,7 +279,17 @@ async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> 
     kill_pending(conn, endpoint_id, now).await?;
     if let Some(row) = row {
         let org_id: String = row.try_get("org_id")?;
-        audit::write(conn, audit::Entry { org_id: Some(&org_id), actor: &audit::Actor::relay(), action: "webhook.disabled", target: Some(endpoint_id), detail: Some(json!({ "reason": reason })) }).await?;
+        audit::write(
+            conn,
+            audit::Entry {
+                org_id: Some(&org_id),
+                actor: &audit::Actor::relay(),
+                action: "webhook.disabled",
+                target: Some(endpoint_id),
+                detail: Some(json!({ "reason": reason })),
+            },
+        )
+        .await?;
         tracing::info!(endpoint_id, "webhook endpoint answered 410 Gone: disabled");
     }
     Ok(())

@@ -59,20 +59,32 @@ impl RelayKey {
 
     /// Opens what [`RelayKey::seal`] made for this endpoint.
     pub fn open(&self, endpoint_id: &str, sealed: &str) -> anyhow::Result<WebhookSecret> {
-        let wrong = || anyhow::anyhow!("a webhook secret does not open with this relay's key (is --secret-key-file the same on every relay?)");
+        let wrong = || {
+            anyhow::anyhow!(
+                "a webhook secret does not open with this relay's key (is --secret-key-file the same on every relay?)"
+            )
+        };
         let raw = sealed.strip_prefix(SEALED_PREFIX).ok_or_else(wrong)?;
         let raw = encoding::b64u_decode("sealed secret", raw).map_err(|_| wrong())?;
         let (nonce, ciphertext) = raw.split_at_checked(12).ok_or_else(wrong)?;
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| wrong())?;
         let cipher = Aes256Gcm::new(&(*self.0).into());
-        let plain = Zeroizing::new(cipher.decrypt(&nonce.into(), Payload { msg: ciphertext, aad: &Self::aad(endpoint_id) }).map_err(|_| wrong())?);
+        let plain = Zeroizing::new(
+            cipher
+                .decrypt(&nonce.into(), Payload { msg: ciphertext, aad: &Self::aad(endpoint_id) })
+                .map_err(|_| wrong())?,
+        );
         let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| wrong())?;
         Ok(WebhookSecret::from_bytes(bytes))
     }
 }
 
 async fn read(path: &Path) -> anyhow::Result<RelayKey> {
-    let text = Zeroizing::new(tokio::fs::read_to_string(path).await.with_context(|| format!("cannot read the webhook secret key file {}", path.display()))?);
+    let text = Zeroizing::new(
+        tokio::fs::read_to_string(path)
+            .await
+            .with_context(|| format!("cannot read the webhook secret key file {}", path.display()))?,
+    );
     let bytes = Zeroizing::new(hex::decode(text.trim()).unwrap_or_default());
     let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) else {
         bail!("the webhook secret key file {} must hold 64 hex characters (32 bytes)", path.display());
@@ -87,7 +99,10 @@ async fn create(path: &PathBuf) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options.open(path).await.with_context(|| format!("cannot create the webhook secret key file {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .await
+        .with_context(|| format!("cannot create the webhook secret key file {}", path.display()))?;
     tokio::io::AsyncWriteExt::write_all(&mut file, text.as_bytes()).await?;
     file.sync_all().await?;
     tracing::info!(path = %path.display(), "created the webhook secret key");

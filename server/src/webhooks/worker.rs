@@ -17,7 +17,10 @@ use super::{
     Webhooks, guard,
     queue::{self, Claim, Finished, Outcome},
 };
-use crate::{AppState, clock, db::{Backend, DbError}};
+use crate::{
+    AppState, clock,
+    db::{Backend, DbError},
+};
 
 /// How long an endpoint has to answer (API.md: 2xx within 10 s).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,7 +79,10 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
             }
         }
         // Let attempts in flight finish and settle; cut off, they run again later.
-        let _ = tokio::time::timeout(TIMEOUT + Duration::from_secs(2), async { while running.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(TIMEOUT + Duration::from_secs(2), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
         running.abort_all();
         drop(finished);
         let _ = settler.await;
@@ -100,7 +106,9 @@ async fn settler(state: AppState, mut to_settle: mpsc::Receiver<Finished>, settl
                     metrics_and_log(&f.claim, &f.outcome, status);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts could not be recorded; they run again when their leases end"),
+            Err(e) => {
+                tracing::warn!(error = %e, attempts = batch.len(), "webhook attempts could not be recorded; they run again when their leases end")
+            }
         }
         settled.notify_one();
     }
@@ -121,7 +129,9 @@ async fn attempt(state: AppState, claim: Claim, finished: mpsc::Sender<Finished>
             let _ = finished.send(Finished { claim, attempt_at_ms, outcome }).await;
         }
         Ok(None) => {}
-        Err(e) => tracing::warn!(delivery_id = %claim.delivery_id, error = %e, "webhook attempt failed before sending; it runs again when its lease ends"),
+        Err(e) => {
+            tracing::warn!(delivery_id = %claim.delivery_id, error = %e, "webhook attempt failed before sending; it runs again when its lease ends")
+        }
     }
 }
 
@@ -174,9 +184,20 @@ fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: &str) {
 }
 
 /// POSTs one signed event; never follows redirects.
-pub async fn send(hooks: &Webhooks, url: &str, event_id: &str, event_type: &str, body: &[u8], secrets: &[fxe_protocol::webhook::WebhookSecret]) -> Outcome {
+pub async fn send(
+    hooks: &Webhooks,
+    url: &str,
+    event_id: &str,
+    event_type: &str,
+    body: &[u8],
+    secrets: &[fxe_protocol::webhook::WebhookSecret],
+) -> Outcome {
     let started = Instant::now();
-    let fail = |error: String| Outcome { error: Some(error), latency_ms: started.elapsed().as_millis() as u64, ..Default::default() };
+    let fail = |error: String| Outcome {
+        error: Some(error),
+        latency_ms: started.elapsed().as_millis() as u64,
+        ..Default::default()
+    };
     // Checked at every attempt; the client's resolver checks the address it connects to.
     let url = match guard::check(url, hooks.allow_private).await {
         Ok(u) => u,
@@ -231,7 +252,13 @@ async fn read_prefix(mut response: reqwest::Response) -> String {
 
 fn describe(e: &reqwest::Error) -> String {
     use std::error::Error;
-    let mut text = if e.is_connect() { "connection failed".to_owned() } else if e.is_timeout() { "timed out".to_owned() } else { "request failed".to_owned() };
+    let mut text = if e.is_connect() {
+        "connection failed".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
     let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");

@@ -47,9 +47,15 @@ pub fn now() -> u64 {
 /// A fresh invite token from the operator side.
 pub async fn invite(server: &impl Relay, numbers: &[&str]) -> String {
     let numbers: Vec<String> = numbers.iter().map(|s| s.to_string()).collect();
-    let (_, token) = fxe_server::invites::create(server.db(), &numbers, 7 * 86_400, "test", &fxe_server::audit::Actor::operator_cli())
-        .await
-        .expect("invite created");
+    let (_, token) = fxe_server::invites::create(
+        server.db(),
+        &numbers,
+        7 * 86_400,
+        "test",
+        &fxe_server::audit::Actor::operator_cli(),
+    )
+    .await
+    .expect("invite created");
     token
 }
 
@@ -62,7 +68,14 @@ pub struct TestOrg {
 }
 
 /// The body of `POST /invites/redeem` for new keys.
-pub fn redeem_body(token: &str, name: &str, numbers: &[String], identity: &IdentityKey, bundle: &BundleKeys, api: &ApiKey) -> Value {
+pub fn redeem_body(
+    token: &str,
+    name: &str,
+    numbers: &[String],
+    identity: &IdentityKey,
+    bundle: &BundleKeys,
+    api: &ApiKey,
+) -> Value {
     let org_id = identity.org_id();
     let scopes = vec!["send".to_string(), "receive".to_string(), "admin".to_string()];
     let claims = RedeemClaims {
@@ -108,7 +121,10 @@ impl TestOrg {
             identity_pub: identity.public(),
             identity: Some(identity),
             bundles: vec![bundle],
-            api_keys: vec![StoredApiKey { key: api.clone(), scopes: vec!["send".into(), "receive".into(), "admin".into()] }],
+            api_keys: vec![StoredApiKey {
+                key: api.clone(),
+                scopes: vec!["send".into(), "receive".into(), "admin".into()],
+            }],
             created_at: now(),
         };
         TestOrg { keys, api, numbers, setup_url: answer["setup_url"].as_str().unwrap().to_owned() }
@@ -124,7 +140,13 @@ impl TestOrg {
     }
 
     /// A signed JSON request; returns status and JSON body (Null when empty).
-    pub async fn call(&self, server: &impl Relay, method: &str, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        server: &impl Relay,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
         let headers = self.sign(method, path, Body::Bytes(&bytes));
         let mut req = server.http().request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path));
@@ -205,8 +227,10 @@ impl TestOrg {
     pub async fn sender_keys(&self, server: &impl Relay, env: &Envelope) -> ([u8; 32], Bundle) {
         let (status, org) = self.call(server, "GET", &format!("/api/v1/orgs/{}", env.sender_org_id), None).await;
         assert_eq!(status, StatusCode::OK);
-        let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", org["identity_pub"].as_str().unwrap()).unwrap();
-        let (status, bundles) = self.call(server, "GET", &format!("/api/v1/orgs/{}/bundles", env.sender_org_id), None).await;
+        let identity =
+            fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", org["identity_pub"].as_str().unwrap()).unwrap();
+        let (status, bundles) =
+            self.call(server, "GET", &format!("/api/v1/orgs/{}/bundles", env.sender_org_id), None).await;
         assert_eq!(status, StatusCode::OK);
         let bundle = bundles["items"]
             .as_array()
@@ -238,7 +262,14 @@ impl TestOrg {
         let rec = Recipient { org_id: &self.keys.org_id, numbers: &numbers, bundles: &self.keys.bundles };
         let pt = envelope::open(&env, &identity, &bundle, &rec, &ct).expect("message opens");
         let receipt = Receipt::make(&env, &self.keys.bundles, now()).unwrap();
-        let (status, body) = self.call(server, "POST", &format!("/api/v1/messages/{message_id}/receipt"), Some(&serde_json::to_value(&receipt).unwrap())).await;
+        let (status, body) = self
+            .call(
+                server,
+                "POST",
+                &format!("/api/v1/messages/{message_id}/receipt"),
+                Some(&serde_json::to_value(&receipt).unwrap()),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["status"], "delivered");
         (env, pt.to_vec())

@@ -14,10 +14,7 @@ pub mod spawned;
 
 use std::{path::Path, time::Duration};
 
-use fxe_server::{
-    AppState, Config,
-    config::DatabaseTarget,
-};
+use fxe_server::{AppState, Config, config::DatabaseTarget};
 use sqlx::{AnyConnection, Connection, Executor};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -41,25 +38,17 @@ impl PgTestDatabase {
         let mut conn = AnyConnection::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_URL_VAR}: {e}"));
-        conn.execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("CREATE DATABASE");
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("CREATE DATABASE");
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin_url).expect("FXE_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
-        Some(PgTestDatabase {
-            url: url.to_string(),
-            admin_url,
-            name,
-        })
+        Some(PgTestDatabase { url: url.to_string(), admin_url, name })
     }
 
     /// Drops the database (after the server using it has stopped).
     pub async fn drop_database(self) {
         if let Ok(mut conn) = AnyConnection::connect(&self.admin_url).await {
-            let _ = conn
-                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
-                .await;
+            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await;
             let _ = conn.close().await;
         }
     }
@@ -108,15 +97,7 @@ impl TestServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        TestServer {
-            base_url,
-            state,
-            client,
-            data_dir,
-            shutdown,
-            task,
-            pg,
-        }
+        TestServer { base_url, state, client, data_dir, shutdown, task, pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -147,11 +128,7 @@ impl TestServer {
             .expect("server task did not panic");
         result.expect("server ran without error");
         self.state.db.close().await;
-        KeptData {
-            config: (*self.state.config).clone(),
-            data_dir: self.data_dir,
-            pg: self.pg,
-        }
+        KeptData { config: (*self.state.config).clone(), data_dir: self.data_dir, pg: self.pg }
     }
 }
 

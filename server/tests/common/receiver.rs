@@ -126,7 +126,12 @@ impl Receiver {
                 return got;
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "expected {n} webhook requests within {timeout:?}, got {}: {:?}", got.len(), got.iter().map(|r| &r.path).collect::<Vec<_>>());
+            assert!(
+                !left.is_zero(),
+                "expected {n} webhook requests within {timeout:?}, got {}: {:?}",
+                got.len(),
+                got.iter().map(|r| &r.path).collect::<Vec<_>>()
+            );
             let _ = tokio::time::timeout(left, wake).await;
         }
     }
@@ -140,7 +145,13 @@ impl Drop for Receiver {
 
 async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     let event_id = headers.get("x-fxe-event-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    shared.received.lock().unwrap().push(Received { at: Instant::now(), at_system: std::time::SystemTime::now(), path: uri.path().to_owned(), headers, body });
+    shared.received.lock().unwrap().push(Received {
+        at: Instant::now(),
+        at_system: std::time::SystemTime::now(),
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
     {
         let mut map = shared.in_flight.lock().unwrap();
         let entry = map.entry(event_id.clone()).or_default();
@@ -151,7 +162,9 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers
     let reply = shared.script.lock().unwrap().pop_front().unwrap_or(Reply::Status(200));
     let response = match reply {
         Reply::Status(s) => (StatusCode::from_u16(s).unwrap(), format!("answer {s}")).into_response(),
-        Reply::RetryAfter(s, secs) => (StatusCode::from_u16(s).unwrap(), [("retry-after", secs.to_string())], "later").into_response(),
+        Reply::RetryAfter(s, secs) => {
+            (StatusCode::from_u16(s).unwrap(), [("retry-after", secs.to_string())], "later").into_response()
+        }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()

@@ -36,12 +36,26 @@ impl TestOrg {
 
     /// Redeems a new invite (any numbers) as `name` with `numbers`.
     pub async fn redeem(server: &TestServer, name: &str, numbers: &[&str]) -> TestOrg {
-        let (_, token) = fxe_server::invites::create(&server.state.db, &[], 7 * 86_400, "test", &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+        let (_, token) = fxe_server::invites::create(
+            &server.state.db,
+            &[],
+            7 * 86_400,
+            "test",
+            &fxe_server::audit::Actor::operator_cli(),
+        )
+        .await
+        .unwrap();
         Self::redeem_token(server, &token, name, numbers, None).await.expect("redeemed")
     }
 
     /// Redeems `token`; the answer when it is not 201. With `idempotency_key`, sends that header.
-    pub async fn redeem_token(server: &TestServer, token: &str, name: &str, numbers: &[&str], idempotency_key: Option<&str>) -> Result<TestOrg, Answer> {
+    pub async fn redeem_token(
+        server: &TestServer,
+        token: &str,
+        name: &str,
+        numbers: &[&str],
+        idempotency_key: Option<&str>,
+    ) -> Result<TestOrg, Answer> {
         let identity = IdentityKey::generate().unwrap();
         let bundle = BundleKeys::generate(&identity, now() - 10).unwrap();
         let api = ApiKey::generate().unwrap();
@@ -96,7 +110,14 @@ async fn answer(res: reqwest::Response) -> Answer {
 }
 
 /// A request signed with `key`, with a JSON body and extra headers.
-pub async fn signed(server: &TestServer, key: &ApiKey, method: &str, path: &str, body: Option<&Value>, extra: &[(&str, &str)]) -> Answer {
+pub async fn signed(
+    server: &TestServer,
+    key: &ApiKey,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    extra: &[(&str, &str)],
+) -> Answer {
     let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
     let headers = request::sign_request(key, method, path, now(), Body::Bytes(&bytes)).unwrap();
     let mut req = server.client.request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path));
@@ -118,8 +139,18 @@ pub async fn call(server: &TestServer, org: &TestOrg, method: &str, path: &str, 
 }
 
 /// A request with a session cookie (and the relay's Origin).
-pub async fn with_session(server: &TestServer, cookie: &str, method: &str, path: &str, body: Option<&Value>, origin: Option<&str>) -> Answer {
-    let mut req = server.client.request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path)).header("cookie", format!("fxe_session={cookie}"));
+pub async fn with_session(
+    server: &TestServer,
+    cookie: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    origin: Option<&str>,
+) -> Answer {
+    let mut req = server
+        .client
+        .request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path))
+        .header("cookie", format!("fxe_session={cookie}"));
     if let Some(origin) = origin {
         req = req.header("origin", origin);
     }
@@ -134,14 +165,16 @@ pub async fn with_session(server: &TestServer, cookie: &str, method: &str, path:
 pub async fn session_for(server: &TestServer, user_id: &str) -> String {
     let cookie = format!("test-session-{}", uuid::Uuid::new_v4().simple());
     let now = now() as i64;
-    sqlx::query("INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)")
-        .bind(fxe_server::sessions::hash_id(&cookie))
-        .bind(user_id)
-        .bind(now)
-        .bind(now + 3600)
-        .execute(server.state.db.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(fxe_server::sessions::hash_id(&cookie))
+    .bind(user_id)
+    .bind(now)
+    .bind(now + 3600)
+    .execute(server.state.db.pool())
+    .await
+    .unwrap();
     cookie
 }
 
@@ -159,7 +192,9 @@ pub fn key_registration(org_id: &str, key: &ApiKey, scopes: &[&str], label: &str
 /// Registers a new key with `scopes` for `org`; returns it.
 pub async fn new_key(server: &TestServer, org: &TestOrg, scopes: &[&str]) -> ApiKey {
     let key = ApiKey::generate().unwrap();
-    let a = call(server, org, "POST", "/api/v1/api-keys", Some(&key_registration(&org.org_id(), &key, scopes, "test key"))).await;
+    let a =
+        call(server, org, "POST", "/api/v1/api-keys", Some(&key_registration(&org.org_id(), &key, scopes, "test key")))
+            .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     key
 }
