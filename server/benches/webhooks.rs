@@ -69,7 +69,9 @@ async fn run() -> Vec<Record> {
     let before = receiver.received().len();
     let mut tx = server.state.db.begin_write().await.unwrap();
     for i in 0..BULK {
-        fxe_server::events::emit(&mut tx, b.org_id(), fxe_server::events::PING, json!({ "n": i })).await.unwrap();
+        fxe_server::webhooks::events::emit(&mut tx, b.org_id(), fxe_server::webhooks::events::PING, json!({ "n": i }))
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     let started = Instant::now();

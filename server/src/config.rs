@@ -208,22 +208,19 @@ pub struct MailSettings {
 
 impl MailSettings {
     pub fn new(smtp_url: Option<String>, from: Option<String>, public_url: &Url) -> Result<MailSettings, ConfigError> {
-        let from = from
-            .map(|f| f.trim().to_owned())
-            .filter(|f| !f.is_empty())
-            .unwrap_or_else(|| crate::mail::default_from(public_url));
-        crate::mail::check_from(&from)
-            .map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
+        let from =
+            from.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).unwrap_or_else(|| default_from(public_url));
+        check_from(&from).map_err(|reason| ConfigError::Mail(format!("--mail-from {from:?}: {reason}")))?;
         let smtp_url = smtp_url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         if let Some(url) = &smtp_url {
-            crate::mail::check_smtp_url(url).map_err(|reason| ConfigError::Mail(format!("--smtp-url: {reason}")))?;
+            check_smtp_url(url).map_err(|reason| ConfigError::Mail(format!("--smtp-url: {reason}")))?;
         }
         Ok(MailSettings { smtp_url, from })
     }
 
     /// The outbox folder, with the default sender.
     pub fn outbox(public_url: &Url) -> MailSettings {
-        MailSettings { smtp_url: None, from: crate::mail::default_from(public_url) }
+        MailSettings { smtp_url: None, from: default_from(public_url) }
     }
 }
 
@@ -485,6 +482,38 @@ pub fn default_site_root() -> PathBuf {
         return beside_exe;
     }
     relative
+}
+
+/// Checks a `From` mailbox (`Name <a@b>` or `a@b`) and returns its address.
+pub fn check_from(from: &str) -> Result<lettre::Address, String> {
+    if from.chars().any(char::is_control) || !from.is_ascii() {
+        return Err("must be ASCII on one line".into());
+    }
+    from.parse::<lettre::message::Mailbox>()
+        .map(|m| m.email)
+        .map_err(|e| format!("not a mailbox like \"fxe <fax@example.org>\" ({e})"))
+}
+
+/// Checks an SMTP URL: smtp:// or smtps://, a host; warns when mail would
+/// cross the network unencrypted.
+pub fn check_smtp_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{e}"))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err("use smtps://HOST:465 or smtp://HOST:587?tls=required".into());
+    }
+    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?;
+    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(|e| format!("{e}"))?;
+    let encrypted = parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, v)| k == "tls" && v == "required");
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    if !encrypted && !local {
+        tracing::warn!(host, "--smtp-url sends setup links unencrypted; use smtps:// or ?tls=required");
+    }
+    Ok(())
+}
+
+/// `fxe relay <noreply@HOST>` for the relay's public host.
+pub fn default_from(public_url: &url::Url) -> String {
+    format!("fxe relay <noreply@{}>", public_url.host_str().unwrap_or("localhost").trim_matches(['[', ']']))
 }
 
 #[cfg(test)]

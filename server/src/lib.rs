@@ -25,34 +25,19 @@
 #[cfg(not(feature = "ssr"))]
 compile_error!("fxe-server renders the web UI on the server: build it with the `ssr` feature (on by default)");
 
+pub mod accounts;
 pub mod api;
-pub mod audit;
-pub mod auth;
 pub mod blobs;
+pub mod cli;
 pub mod clock;
-pub mod completion;
 pub mod config;
 pub mod db;
-pub mod echo;
-pub mod error;
-pub mod events;
-pub mod health;
-pub mod idempotency;
-pub mod invites;
+pub mod housekeeping;
+pub mod http;
 pub mod mail;
 pub mod messages;
-pub mod metrics;
-pub mod openapi;
-pub mod operator;
-pub mod operator_accounts;
-pub mod orgs;
-pub mod page_access;
-pub mod passkeys;
-pub mod rate_limit;
-pub mod sessions;
-pub mod setup_links;
-pub mod sweeper;
-pub mod web;
+pub mod router;
+pub mod state;
 pub mod webhooks;
 
 use std::time::Duration;
@@ -62,7 +47,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
-pub use web::{AppState, build_router};
+pub use router::build_router;
+pub use state::AppState;
 
 /// How long open requests may go on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -103,10 +89,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// requests finish (for at most 30 s) and closes the database.
 pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = state.db.clone();
-    let echo_keys = echo::ensure(&state).await.context("cannot set up the echo org")?;
+    let echo_keys = messages::echo::ensure(&state).await.context("cannot set up the echo org")?;
     let workers = [
-        echo::spawn(state.clone(), echo_keys, shutdown.clone()),
-        sweeper::spawn(state.clone(), shutdown.clone()),
+        messages::echo::spawn(state.clone(), echo_keys, shutdown.clone()),
+        housekeeping::spawn(state.clone(), shutdown.clone()),
         webhooks::worker::spawn(state.clone(), shutdown.clone()),
     ];
     let router = build_router(state);

@@ -110,7 +110,7 @@ impl Smtp {
             .map_err(|e| format!("not a usable SMTP URL ({e})"))?
             .timeout(Some(std::time::Duration::from_secs(20)))
             .build();
-        let envelope_from = check_from(&from)?;
+        let envelope_from = crate::config::check_from(&from)?;
         let fallback = Outbox::new(fallback_dir, from.clone());
         Ok(Smtp { transport, from, envelope_from, fallback })
     }
@@ -149,33 +149,6 @@ pub fn from_settings(
         Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir)?),
         None => std::sync::Arc::new(Outbox::new(outbox_dir, settings.from.clone())),
     })
-}
-
-/// Checks a `From` mailbox (`Name <a@b>` or `a@b`) and returns its address.
-pub fn check_from(from: &str) -> Result<lettre::Address, String> {
-    if from.chars().any(char::is_control) || !from.is_ascii() {
-        return Err("must be ASCII on one line".into());
-    }
-    from.parse::<lettre::message::Mailbox>()
-        .map(|m| m.email)
-        .map_err(|e| format!("not a mailbox like \"fxe <fax@example.org>\" ({e})"))
-}
-
-/// Checks an SMTP URL: smtp:// or smtps://, a host; warns when mail would
-/// cross the network unencrypted.
-pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("{e}"))?;
-    if !matches!(parsed.scheme(), "smtp" | "smtps") {
-        return Err("use smtps://HOST:465 or smtp://HOST:587?tls=required".into());
-    }
-    let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or("the URL names no host")?;
-    lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).map_err(|e| format!("{e}"))?;
-    let encrypted = parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, v)| k == "tls" && v == "required");
-    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    if !encrypted && !local {
-        tracing::warn!(host, "--smtp-url sends setup links unencrypted; use smtps:// or ?tls=required");
-    }
-    Ok(())
 }
 
 fn write_private(dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -244,11 +217,6 @@ pub fn rfc5322_date(unix_secs: i64) -> String {
         .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
         .unwrap_or(&"Jan");
     format!("{weekday}, {} {month} {} {} +0000", &iso[8..10], &iso[..4], &iso[11..19])
-}
-
-/// `fxe relay <noreply@HOST>` for the relay's public host.
-pub fn default_from(public_url: &url::Url) -> String {
-    format!("fxe relay <noreply@{}>", public_url.host_str().unwrap_or("localhost").trim_matches(['[', ']']))
 }
 
 /// The setup-link mail for a teammate (`purpose` says why it was sent).

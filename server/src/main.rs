@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use fxe_server::{
+    cli::operator::{InviteCommand, NumberCommand, OperatorCommand, OrgCommand},
     config::ServeArgs,
-    operator::{InviteCommand, NumberCommand, OperatorCommand, OrgCommand},
 };
 
 const EXAMPLES: &str = "\
@@ -74,10 +74,10 @@ async fn main() -> ExitCode {
             Ok(config) => fxe_server::serve(config).await,
             Err(e) => Err(e.into()),
         },
-        Command::Invite(cmd) => return operator_exit(fxe_server::operator::run_invite(cmd).await),
-        Command::Org(cmd) => return operator_exit(fxe_server::operator::run_org(cmd).await),
-        Command::Number(cmd) => return operator_exit(fxe_server::operator::run_number(cmd).await),
-        Command::Operator(cmd) => return operator_exit(fxe_server::operator::run_operator(cmd).await),
+        Command::Invite(cmd) => return operator_exit(fxe_server::cli::operator::run_invite(cmd).await),
+        Command::Org(cmd) => return operator_exit(fxe_server::cli::operator::run_org(cmd).await),
+        Command::Number(cmd) => return operator_exit(fxe_server::cli::operator::run_number(cmd).await),
+        Command::Operator(cmd) => return operator_exit(fxe_server::cli::operator::run_operator(cmd).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,7 +90,7 @@ async fn main() -> ExitCode {
 
 /// Operator commands: 0, or the message on stderr and 1 (could not be done)
 /// or 2 (bad arguments).
-fn operator_exit(result: Result<(), fxe_server::operator::CliError>) -> ExitCode {
+fn operator_exit(result: Result<(), fxe_server::cli::operator::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

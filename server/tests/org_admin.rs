@@ -405,7 +405,7 @@ async fn team_invites_removal_and_sessions() {
     assert_ne!(fresh["setup_url"], added["setup_url"]);
     assert_eq!(fresh["user"]["id"], user_id.as_str());
     let live_sql = format!("SELECT COUNT(*) FROM setup_tokens WHERE token_sha256 = $1 AND expires_at > {}", now());
-    let live = count(&server, &live_sql, &fxe_server::invites::hash_token(&old_token)).await;
+    let live = count(&server, &live_sql, &fxe_server::db::invites::hash_token(&old_token)).await;
     assert_eq!(live, 0, "the first link no longer works");
     call(&server, &b, "POST", &format!("/api/v1/users/{user_id}/setup-link"), None)
         .await
@@ -558,7 +558,7 @@ async fn audit_trail_filters_and_pages() {
 async fn age_idempotency_record(server: &TestServer, key: &str, api: &ApiKey, secs: i64) {
     let n = sqlx::query("UPDATE idempotency_keys SET created_at = created_at - $1 WHERE idem_key = $2 AND scope = $3")
         .bind(secs)
-        .bind(fxe_server::idempotency::key_hash(key))
+        .bind(fxe_server::http::idempotency::key_hash(key))
         .bind(format!("principal:{}", api.key_id()))
         .execute(server.state.db.pool())
         .await
@@ -650,12 +650,12 @@ async fn idempotency_keys() {
     // left running by a stopped relay is taken over after five minutes.
     let pending = json!({ "number": "+15550100006" });
     let bytes = serde_json::to_vec(&pending).unwrap();
-    let digest = fxe_server::idempotency::request_digest("POST", "/api/v1/numbers", &bytes);
-    let scope = fxe_server::idempotency::scope(Some(a.api.key_id()), &digest);
+    let digest = fxe_server::http::idempotency::request_digest("POST", "/api/v1/numbers", &bytes);
+    let scope = fxe_server::http::idempotency::scope(Some(a.api.key_id()), &digest);
     let insert = "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status_code, response_json, created_at) VALUES ($1, $2, $3, 0, NULL, $4)";
     sqlx::query(insert)
         .bind(&scope)
-        .bind(fxe_server::idempotency::key_hash("running"))
+        .bind(fxe_server::http::idempotency::key_hash("running"))
         .bind(hex::encode(digest))
         .bind(now() as i64)
         .execute(server.state.db.pool())
@@ -674,14 +674,14 @@ async fn idempotency_keys() {
         .await
         .expect_error(StatusCode::CONFLICT, "user_exists");
     age_idempotency_record(&server, "k2", &b.api, 86_400).await;
-    assert_eq!(fxe_server::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
+    assert_eq!(fxe_server::http::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
 
     // GET ignores the header.
     signed(&server, &a.api, "GET", "/api/v1/org", None, &[("Idempotency-Key", &long)]).await.expect(StatusCode::OK);
 
     // Redemption (no credentials): a retry with the same key and body gets the first answer.
     let (_, token) =
-        fxe_server::invites::create(&server.state.db, &[], 3600, "", &fxe_server::audit::Actor::operator_cli())
+        fxe_server::db::invites::create(&server.state.db, &[], 3600, "", &fxe_server::db::audit::Actor::operator_cli())
             .await
             .unwrap();
     let identity = IdentityKey::generate().unwrap();

@@ -230,7 +230,7 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
         async move { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions").fetch_one(&pool).await.unwrap() }
     };
     assert_eq!(sessions(&server).await, 2, "the enrolment's and the sign-in's, both ended");
-    fxe_server::sweeper::sweep_once(&server.state).await.unwrap();
+    fxe_server::housekeeping::sweep_once(&server.state).await.unwrap();
     assert_eq!(sessions(&server).await, 0, "every session of this test has ended");
 
     // The audit trail has the enrolment and the sign-ins.
@@ -329,11 +329,11 @@ async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
 async fn an_operator_enrols_from_the_printed_link() {
     let server = start().await;
     // What `fxe-server operator add --email …` prints.
-    let setup = fxe_server::operator_accounts::add(
+    let setup = fxe_server::accounts::operators::add(
         &server.state.db,
         ORIGIN,
         "ops@example.org",
-        &fxe_server::audit::Actor::operator_cli(),
+        &fxe_server::db::audit::Actor::operator_cli(),
     )
     .await
     .unwrap();
@@ -348,25 +348,25 @@ async fn an_operator_enrols_from_the_printed_link() {
     assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
 
     // Adding the same address again issues a new link for the same operator.
-    let again = fxe_server::operator_accounts::add(
+    let again = fxe_server::accounts::operators::add(
         &server.state.db,
         ORIGIN,
         "OPS@example.org",
-        &fxe_server::audit::Actor::operator_cli(),
+        &fxe_server::db::audit::Actor::operator_cli(),
     )
     .await
     .unwrap();
     assert!(!again.created);
     assert_eq!(again.user_id, setup.user_id);
-    let listed = fxe_server::operator_accounts::list(&server.state.db).await.unwrap();
+    let listed = fxe_server::accounts::operators::list(&server.state.db).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].passkeys, 1);
     assert!(
-        fxe_server::operator_accounts::add(
+        fxe_server::accounts::operators::add(
             &server.state.db,
             ORIGIN,
             "not-an-address",
-            &fxe_server::audit::Actor::operator_cli()
+            &fxe_server::db::audit::Actor::operator_cli()
         )
         .await
         .is_err()
@@ -378,11 +378,11 @@ async fn an_operator_enrols_from_the_printed_link() {
 #[tokio::test]
 async fn operator_calls_and_page_access() {
     let server = start().await;
-    let setup = fxe_server::operator_accounts::add(
+    let setup = fxe_server::accounts::operators::add(
         &server.state.db,
         ORIGIN,
         "ops@example.org",
-        &fxe_server::audit::Actor::operator_cli(),
+        &fxe_server::db::audit::Actor::operator_cli(),
     )
     .await
     .unwrap();

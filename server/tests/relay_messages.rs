@@ -360,10 +360,12 @@ async fn redemption_rules() {
     assert_eq!(redeem(fresh(&token, &["+15550100007"])).await.0, StatusCode::CREATED);
     assert_eq!(redeem(fresh(&token, &["+15550100008"])).await, (StatusCode::GONE, "invite_used".into()));
     // Revoked invite.
-    let operator = fxe_server::audit::Actor::operator_cli();
-    let (inv, token) = fxe_server::invites::create(&server.state.db, &[], 86_400, "", &operator).await.unwrap();
+    let operator = fxe_server::db::audit::Actor::operator_cli();
+    let (inv, token) = fxe_server::db::invites::create(&server.state.db, &[], 86_400, "", &operator).await.unwrap();
     let id = inv.id;
-    fxe_server::invites::revoke(&server.state.db, &id, &fxe_server::audit::Actor::operator_cli()).await.unwrap();
+    fxe_server::db::invites::revoke(&server.state.db, &id, &fxe_server::db::audit::Actor::operator_cli())
+        .await
+        .unwrap();
     assert_eq!(redeem(fresh(&token, &["+15550100009"])).await, (StatusCode::GONE, "invite_revoked".into()));
     // Malformed JSON and unknown fields.
     let r = server
@@ -442,7 +444,7 @@ async fn polling_feed_and_expiry() {
 
     // Past the TTL, the sweeper expires both and deletes their ciphertext.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let report = fxe_server::sweeper::sweep_once(&server.state).await.unwrap();
+    let report = fxe_server::housekeeping::sweep_once(&server.state).await.unwrap();
     assert_eq!(report.expired, 2);
     let (status, body) = b.call(&server, "GET", &format!("/api/v1/messages/{first}/content"), None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("gone")));

@@ -13,12 +13,12 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::pagination::{self, PageRequest};
+use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
-    audit::{self, Entry},
-    auth::{Caller, Need},
-    clock,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    AppState, clock,
+    db::audit::{self, Entry},
+    http::auth::{Caller, Need},
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -84,7 +84,7 @@ async fn list(
 pub fn validate_label(label: &str) -> Result<(), ApiError> {
     if label.chars().count() > 200 || label.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "label must be at most 200 characters without control characters.",
         ));
     }
@@ -109,10 +109,10 @@ async fn create(
     ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, ApiJson<ApiKeyInfo>), ApiError> {
     caller.require(Need::Admin)?;
-    apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
+    apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, e.to_string()))?;
     let label = req.label.trim();
     validate_label(label)?;
-    let bad_proof = |what: &str| ApiError::unprocessable("bad_proof", format!("The {what} does not verify."));
+    let bad_proof = |what: &str| ApiError::unprocessable(ErrorCode::BadProof, format!("The {what} does not verify."));
     let public = encoding::b64u_fixed::<32>("public_key", &req.public_key).map_err(|_| bad_proof("public key"))?;
     fxe_protocol::sign::parse_public("public_key", &public).map_err(|_| bad_proof("public key"))?;
     let proof = encoding::b64u_fixed::<64>("proof", &req.proof).map_err(|_| bad_proof("registration proof"))?;
@@ -136,7 +136,7 @@ async fn create(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(ApiError::conflict("key_exists", "This API key is already registered."));
+        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
     let actor = caller.actor();
     audit::write(

@@ -8,11 +8,11 @@ use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::pagination::{self, PageRequest};
+use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
-    auth::{Caller, Need},
-    clock,
-    error::{ApiError, ApiJson, ApiQuery},
+    AppState, clock,
+    http::auth::{Caller, Need},
+    http::error::{ApiError, ApiJson, ApiQuery},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -36,7 +36,7 @@ struct AuditQuery {
 }
 
 fn invalid(message: &'static str) -> ApiError {
-    ApiError::bad_request("invalid_query", message)
+    ApiError::bad_request(ErrorCode::InvalidQuery, message)
 }
 
 /// The org's audit trail: who (user, API key, relay, operator) did what,

@@ -4,7 +4,7 @@
 //!
 //! These calls are made by the relay's own pages: every `POST` must carry the
 //! relay's `Origin`. Ceremonies are single use and live 5 minutes
-//! ([`crate::passkeys`]); a ceremony that fails is used up all the same.
+//! ([`crate::accounts::passkeys`]); a ceremony that fails is used up all the same.
 
 use axum::{
     extract::State,
@@ -19,16 +19,20 @@ use sqlx::{AnyConnection, Row};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    audit::{self, Actor},
-    auth::ClientAddress,
+    accounts::passkeys::{self, CeremonyKind, Login, Registration},
     clock,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    invites::hash_token,
-    mail, orgs,
-    passkeys::{self, CeremonyKind, Login, Registration},
-    sessions, setup_links,
+    db::audit::{self, Actor},
+    db::invites::hash_token,
+    db::orgs,
+    db::sessions,
+    db::setup_links,
+    http::auth::ClientAddress,
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    http::session_cookie,
+    mail,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -51,7 +55,7 @@ fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiErro
     state.passkeys.get().map_err(|why| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "passkeys_unavailable",
+            ErrorCode::PasskeysUnavailable,
             format!("Passkeys are not available on this relay: {why}."),
         )
     })
@@ -128,21 +132,21 @@ async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String
     let Some(row) = row else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "setup_link_not_found",
+            ErrorCode::SetupLinkNotFound,
             "This setup link is not known to the relay; check that the whole link was copied.",
         ));
     };
     if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
         return Err(ApiError::new(
             StatusCode::GONE,
-            "setup_link_used",
+            ErrorCode::SetupLinkUsed,
             "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link.",
         ));
     }
     if row.try_get::<i64, _>("expires_at")? <= clock::now_secs() {
         return Err(ApiError::new(
             StatusCode::GONE,
-            "setup_link_expired",
+            ErrorCode::SetupLinkExpired,
             "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page.",
         ));
     }
@@ -154,7 +158,7 @@ fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body
         Some(me) => (status, ApiJson(me)).into_response(),
         None => status.into_response(),
     };
-    res.headers_mut().insert(header::SET_COOKIE, sessions::set_cookie(state, session));
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie::set_cookie(state, session));
     res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     res
 }
@@ -181,20 +185,20 @@ async fn register_start(
     headers: HeaderMap,
     ApiJson(req): ApiJson<PasskeyRegisterStart>,
 ) -> Result<ApiJson<CeremonyStarted>, ApiError> {
-    sessions::check_origin(&state, &headers)?;
+    session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let mut conn = state.db.pool().acquire().await?;
     let (user_id, token_hash) = match &req.setup_token {
         Some(token) => (setup_link_user(&mut conn, token).await?, Some(hash_token(token))),
-        None => match sessions::current(&state, &headers).await? {
+        None => match session_cookie::current(&state, &headers).await? {
             Some(s) => (s.user_id, None),
-            None => return Err(crate::auth::unauthenticated()),
+            None => return Err(crate::http::auth::unauthenticated()),
         },
     };
     let Some(user) = active_user(&mut conn, &user_id).await? else {
         return Err(ApiError::new(
             StatusCode::GONE,
-            "user_inactive",
+            ErrorCode::UserInactive,
             "This account has been removed, or its org disabled.",
         ));
     };
@@ -225,7 +229,7 @@ async fn take<S: serde::de::DeserializeOwned>(
     ceremony.ok_or_else(|| {
         ApiError::new(
             StatusCode::GONE,
-            "ceremony_expired",
+            ErrorCode::CeremonyExpired,
             "This passkey request has expired or was already used; start again.",
         )
     })
@@ -235,7 +239,7 @@ fn label_of(label: Option<&str>) -> Result<String, ApiError> {
     let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("passkey");
     if label.chars().count() > 100 || label.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "label must be at most 100 characters without control characters.",
         ));
     }
@@ -264,16 +268,19 @@ async fn register_finish(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CeremonyFinish>,
 ) -> Result<Response, ApiError> {
-    sessions::check_origin(&state, &headers)?;
+    session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let label = label_of(req.label.as_deref())?;
     let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
-        ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn registration response: {e}."))
+        ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            format!("credential is not a WebAuthn registration response: {e}."),
+        )
     })?;
     let ceremony = take::<Registration>(&state, CeremonyKind::Register, &req.ceremony_id).await?;
     let passkey = webauthn.finish_passkey_registration(&credential, &ceremony.state).map_err(|e| {
         ApiError::unprocessable(
-            "passkey_rejected",
+            ErrorCode::PasskeyRejected,
             format!("The authenticator's answer does not verify ({e}); try again."),
         )
     })?;
@@ -283,7 +290,7 @@ async fn register_finish(
     let Some(user) = active_user(&mut tx, &user_id).await? else {
         return Err(ApiError::new(
             StatusCode::GONE,
-            "user_inactive",
+            ErrorCode::UserInactive,
             "This account has been removed, or its org disabled.",
         ));
     };
@@ -300,13 +307,13 @@ async fn register_finish(
         if used != 1 {
             return Err(ApiError::new(
                 StatusCode::GONE,
-                "setup_link_used",
+                ErrorCode::SetupLinkUsed,
                 "This setup link was used or expired meanwhile; ask for a new one.",
             ));
         }
     }
     let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
-        return Err(ApiError::conflict("passkey_exists", "This passkey is already enrolled."));
+        return Err(ApiError::conflict(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
     };
     let session = sessions::create(&mut tx, &user.user_id).await?;
     let actor = actor_for(&user, address);
@@ -341,7 +348,7 @@ async fn register_finish(
     )
 )]
 async fn login_start(State(state): State<AppState>, headers: HeaderMap) -> Result<ApiJson<CeremonyStarted>, ApiError> {
-    sessions::check_origin(&state, &headers)?;
+    session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let (rcr, login) = webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -356,7 +363,7 @@ async fn login_start(State(state): State<AppState>, headers: HeaderMap) -> Resul
 fn sign_in_refused() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "passkey_rejected",
+        ErrorCode::PasskeyRejected,
         "This passkey is not accepted here. Use Recover to set up a new one.",
     )
 }
@@ -381,10 +388,13 @@ async fn login_finish(
     headers: HeaderMap,
     ApiJson(req): ApiJson<CeremonyFinish>,
 ) -> Result<Response, ApiError> {
-    sessions::check_origin(&state, &headers)?;
+    session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let credential: PublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
-        ApiError::unprocessable("invalid_body", format!("credential is not a WebAuthn authentication response: {e}."))
+        ApiError::unprocessable(
+            ErrorCode::InvalidBody,
+            format!("credential is not a WebAuthn authentication response: {e}."),
+        )
     })?;
     let ceremony = take::<Login>(&state, CeremonyKind::Login, &req.ceremony_id).await?;
     let (handle, credential_id) =
@@ -407,7 +417,7 @@ async fn login_finish(
         })?;
     stored.passkey.update_credential(&result);
     passkeys::record_use(&mut tx, &stored).await?;
-    if let Some(old) = sessions::cookie_value(&headers) {
+    if let Some(old) = session_cookie::cookie_value(&headers) {
         sessions::revoke(&mut tx, &old).await?;
     }
     let session = sessions::create(&mut tx, &user.user_id).await?;
@@ -449,10 +459,10 @@ async fn recover(
     headers: HeaderMap,
     ApiJson(req): ApiJson<RecoverRequest>,
 ) -> Result<StatusCode, ApiError> {
-    sessions::check_origin(&state, &headers)?;
+    session_cookie::check_origin(&state, &headers)?;
     let email = req.email.trim().to_owned();
     if email.len() > 254 || !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::unprocessable("invalid_email", "Enter the e-mail address your account uses."));
+        return Err(ApiError::unprocessable(ErrorCode::InvalidEmail, "Enter the e-mail address your account uses."));
     }
     tokio::spawn(async move {
         if let Err(e) = send_recovery(&state, &email, address).await {
@@ -547,9 +557,9 @@ async fn logout(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<LogoutQuery>,
 ) -> Result<Response, ApiError> {
-    sessions::check_origin(&state, &headers)?;
-    if let Some(id) = sessions::cookie_value(&headers) {
-        let user = sessions::lookup(&state, &id).await?;
+    session_cookie::check_origin(&state, &headers)?;
+    if let Some(id) = session_cookie::cookie_value(&headers) {
+        let user = session_cookie::lookup(&state, &id).await?;
         let mut tx = state.db.begin_write().await?;
         sessions::revoke(&mut tx, &id).await?;
         if let Some(user) = user {
@@ -586,12 +596,12 @@ async fn logout(
     )
 )]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(session) = sessions::current(&state, &headers).await? else {
-        return Err(sessions::signed_out());
+    let Some(session) = session_cookie::current(&state, &headers).await? else {
+        return Err(session_cookie::signed_out());
     };
     let mut conn = state.db.pool().acquire().await?;
     let Some(user) = active_user(&mut conn, &session.user_id).await? else {
-        return Err(sessions::signed_out());
+        return Err(session_cookie::signed_out());
     };
     let mut res = ApiJson(me_of(&mut conn, &user).await?).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
@@ -620,9 +630,9 @@ async fn remove_passkey(
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    sessions::check_origin(&state, &headers)?;
-    let Some(session) = sessions::current(&state, &headers).await? else {
-        return Err(sessions::signed_out());
+    session_cookie::check_origin(&state, &headers)?;
+    let Some(session) = session_cookie::current(&state, &headers).await? else {
+        return Err(session_cookie::signed_out());
     };
     let mut tx = state.db.begin_write().await?;
     let mine = passkeys::of_user(&mut tx, &session.user_id).await?;
@@ -631,7 +641,7 @@ async fn remove_passkey(
     }
     if mine.len() == 1 {
         return Err(ApiError::conflict(
-            "last_passkey",
+            ErrorCode::LastPasskey,
             "This is your only passkey; enrol another one before removing it.",
         ));
     }

@@ -5,11 +5,12 @@ use axum::extract::State;
 use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundles, OrgPublic};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    auth::Caller,
-    error::{ApiError, ApiJson, ApiPath},
-    orgs,
+    db::orgs,
+    http::auth::Caller,
+    http::error::{ApiError, ApiJson, ApiPath},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -18,7 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Loose input (`+1 (555) 123-4567`) is normalised; anything else is 422 `invalid_number`.
 pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
-    fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()))
+    fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))
 }
 
 /// Who owns this number now, with the org's active bundle; 404
@@ -42,7 +43,7 @@ async fn lookup(
     let not_on_network = || {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
-            "not_on_network",
+            ErrorCode::NotOnNetwork,
             "This number is not on fxe; send through your usual fax carrier.",
         )
     };

@@ -19,13 +19,15 @@ use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    auth::{Caller, ClaimedUploadHash, Need},
     blobs::{BlobKey, ByteRange},
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    messages::{self, COLUMNS, MessageRow, Party},
-    openapi::Ciphertext,
+    db::messages::{self as store, ListFilter},
+    http::auth::{Caller, ClaimedUploadHash, Need},
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    http::openapi::Ciphertext,
+    messages::{self, Party},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -59,19 +61,23 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
     caller.require(Need::Send)?;
     let Value::Object(mut body) = body else {
-        return Err(ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."));
+        return Err(ApiError::unprocessable(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."));
     };
     let envelope = body
         .remove("envelope")
-        .ok_or_else(|| ApiError::unprocessable("invalid_body", "The body must be {\"envelope\": {…}}."))?;
+        .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."))?;
     if let Some(extra) = body.keys().next() {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("Unknown field {extra:?}; the body must be {{\"envelope\": {{…}}}}."),
         ));
     }
     let actor = caller.actor();
-    let (status, answer) = messages::create(&state, Party { org_id: &caller.org_id, actor: &actor }, envelope).await?;
+    let (created, answer) = messages::create(&state, Party { org_id: &caller.org_id, actor: &actor }, envelope).await?;
+    let status = match created {
+        messages::Created::New => StatusCode::CREATED,
+        messages::Created::Repeat => StatusCode::OK,
+    };
     Ok((status, ApiJson(answer)))
 }
 
@@ -105,7 +111,7 @@ async fn upload(
         .headers()
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
-        .map(|v| v.ok_or_else(|| ApiError::bad_request("bad_request", "Content-Length is not a number.")))
+        .map(|v| v.ok_or_else(|| ApiError::bad_request(ErrorCode::BadRequest, "Content-Length is not a number.")))
         .transpose()?;
     let body = req.into_body().into_data_stream().map_err(io::Error::other);
     let actor = caller.actor();
@@ -148,7 +154,7 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
     let bad = || {
         ApiError::new(
             StatusCode::RANGE_NOT_SATISFIABLE,
-            "range_not_satisfiable",
+            ErrorCode::RangeNotSatisfiable,
             "Only one range of the form bytes=a-b, bytes=a- or bytes=-n is supported.",
         )
     };
@@ -200,7 +206,7 @@ async fn download(
         _ => {
             return Err(ApiError::new(
                 StatusCode::GONE,
-                "gone",
+                ErrorCode::Gone,
                 "The ciphertext is gone: the message was delivered, refused or expired.",
             ));
         }
@@ -292,7 +298,7 @@ struct ListQuery {
 }
 
 fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
-    ApiError::bad_request("invalid_query", msg)
+    ApiError::bad_request(ErrorCode::InvalidQuery, msg)
 }
 
 fn time_ms(field: &str, v: &str) -> Result<i64, ApiError> {
@@ -349,79 +355,32 @@ async fn list(
         Some("desc") => false,
         Some(_) => return Err(invalid("order must be asc or desc.")),
     };
-    let (time_col, op, dir) = match (feed, asc) {
-        (true, true) => ("updated_at_ms", ">", "ASC"),
-        (true, false) => ("updated_at_ms", "<", "DESC"),
-        (false, _) => ("created_at_ms", "<", "DESC"),
+    let status = match &q.status {
+        None => None,
+        Some(s) => Some(MessageStatus::parse(s).ok_or_else(|| {
+            invalid("status must be awaiting_upload, queued, delivered, rejected, expired or failed.")
+        })?),
     };
-
-    let mut sql = format!("SELECT {COLUMNS} FROM messages WHERE ");
-    let mut binds: Vec<BindValue> = Vec::new();
-    let arg = |v: BindValue, binds: &mut Vec<BindValue>| {
-        binds.push(v);
-        format!("${}", binds.len())
+    let filter = ListFilter {
+        inbox,
+        org_id: caller.org_id.clone(),
+        status,
+        number: q.number.as_deref().map(crate::api::directory::normalize_number).transpose()?,
+        created_since_ms: q.since.as_deref().map(|s| time_ms("since", s)).transpose()?,
+        created_until_ms: q.until.as_deref().map(|u| time_ms("until", u)).transpose()?,
+        updated_since_ms: q.updated_since.as_deref().map(|u| time_ms("updated_since", u)).transpose()?,
+        by_update: feed,
+        ascending: asc,
+        after: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit,
     };
-    if inbox {
-        let p = arg(BindValue::Text(caller.org_id.clone()), &mut binds);
-        sql += &format!("recipient_org_id = {p} AND status NOT IN ('awaiting_upload', 'failed')");
-    } else {
-        let p = arg(BindValue::Text(caller.org_id.clone()), &mut binds);
-        sql += &format!("sender_org_id = {p}");
-    }
-    if let Some(s) = &q.status {
-        if MessageStatus::parse(s).is_none() {
-            return Err(invalid("status must be awaiting_upload, queued, delivered, rejected, expired or failed."));
-        }
-        let p = arg(BindValue::Text(s.clone()), &mut binds);
-        sql += &format!(" AND status = {p}");
-    }
-    if let Some(n) = &q.number {
-        let n = crate::api::directory::normalize_number(n)?;
-        let p = arg(BindValue::Text(n), &mut binds);
-        sql += &format!(" AND (to_number = {p} OR from_number = {p})");
-    }
-    if let Some(s) = &q.since {
-        let p = arg(BindValue::Int(time_ms("since", s)?), &mut binds);
-        sql += &format!(" AND created_at_ms >= {p}");
-    }
-    if let Some(u) = &q.until {
-        let p = arg(BindValue::Int(time_ms("until", u)?), &mut binds);
-        sql += &format!(" AND created_at_ms < {p}");
-    }
-    if let Some(u) = &q.updated_since {
-        let p = arg(BindValue::Int(time_ms("updated_since", u)?), &mut binds);
-        sql += &format!(" AND updated_at_ms >= {p}");
-    }
-    if let Some(c) = &q.cursor {
-        let (ms, id) = decode_cursor(c)?;
-        let pm = arg(BindValue::Int(ms), &mut binds);
-        let pi = arg(BindValue::Text(id), &mut binds);
-        sql += &format!(" AND ({time_col} {op} {pm} OR ({time_col} = {pm} AND message_id {op} {pi}))");
-    }
-    sql += &format!(" ORDER BY {time_col} {dir}, message_id {dir} LIMIT {}", limit + 1);
-
-    let mut query = sqlx::query(&sql);
-    for b in binds {
-        query = match b {
-            BindValue::Text(t) => query.bind(t),
-            BindValue::Int(i) => query.bind(i),
-        };
-    }
-    let rows = query.fetch_all(state.db.pool()).await?;
-    let mut items: Vec<MessageRow> = rows.iter().map(MessageRow::from_row).collect::<Result<_, _>>()?;
+    let mut items = store::list(&state.db, &filter).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| {
-            encode_cursor(if time_col == "updated_at_ms" { m.updated_at_ms } else { m.created_at_ms }, &m.message_id)
-        })
+        items.last().map(|m| encode_cursor(store::sort_time(&filter, m), &m.message_id))
     } else {
         None
     };
     let items = items.iter().map(|m| m.to_api(false)).collect::<Result<Vec<_>, _>>()?;
     Ok(ApiJson(Page { items, next_cursor }))
-}
-
-enum BindValue {
-    Text(String),
-    Int(i64),
 }

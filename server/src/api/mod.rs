@@ -1,11 +1,11 @@
 //! The REST API under `/api/v1` (API.md). One module per group of calls, each
-//! with a `routes()` merged here; the [`crate::auth::authenticate`] middleware
+//! with a `routes()` merged here; the [`crate::http::auth::authenticate`] middleware
 //! runs on all of them.
 //!
 //! Register every route with `utoipa_axum`'s `routes!(handler, …)` (one path
 //! per call) on an `OpenApiRouter`, the handler annotated with
 //! `#[utoipa::path]`: that puts it in the OpenAPI document
-//! ([`crate::openapi`]) as it puts it in the router. A test fails for a route
+//! ([`crate::http::openapi`]) as it puts it in the router. A test fails for a route
 //! added any other way.
 
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod directory;
 pub mod messages;
+pub mod openapi;
 pub mod operator;
 pub mod org;
 pub mod pagination;

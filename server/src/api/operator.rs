@@ -12,13 +12,14 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    audit::Actor,
-    auth::ClientAddress,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    operator::{self, OperatorError},
-    sessions,
+    accounts::operators as operator,
+    db::audit::Actor,
+    http::auth::ClientAddress,
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    http::session_cookie,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -42,33 +43,22 @@ impl FromRequestParts<AppState> for OperatorSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let user = sessions::current(state, &parts.headers).await?.ok_or_else(sessions::signed_out)?;
+        let user = session_cookie::current(state, &parts.headers).await?.ok_or_else(session_cookie::signed_out)?;
         if user.role != "operator" || user.org_id.is_some() {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "This call is for the relay's operators."));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "This call is for the relay's operators.",
+            ));
         }
-        if sessions::changes_state(&parts.method) {
-            sessions::check_origin(state, &parts.headers)?;
+        if session_cookie::changes_state(&parts.method) {
+            session_cookie::check_origin(state, &parts.headers)?;
         }
         let ClientAddress(address) =
             ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
         Ok(OperatorSession {
             actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address },
         })
-    }
-}
-
-/// An operator action's failure as an API answer.
-fn answer(e: OperatorError) -> ApiError {
-    let sentence = |m: String| {
-        let mut chars = m.chars();
-        let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
-        format!("{first}{}.", chars.as_str().trim_end_matches('.'))
-    };
-    match e {
-        OperatorError::Invalid(m) => ApiError::unprocessable("invalid_body", sentence(m)),
-        OperatorError::NotFound(m) => ApiError::not_found(sentence(m)),
-        OperatorError::Conflict(m) => ApiError::conflict("conflict", sentence(m)),
-        OperatorError::Db(e) => e.into(),
     }
 }
 
@@ -85,7 +75,7 @@ async fn list_invites(
     State(state): State<AppState>,
     _op: OperatorSession,
 ) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
-    Ok(ApiJson(Items { items: operator::list_invites(&state.db).await.map_err(answer)? }))
+    Ok(ApiJson(Items { items: operator::list_invites(&state.db).await.map_err(ApiError::from)? }))
 }
 
 /// Issues a single-use invite; the answer is the only time its token and
@@ -109,7 +99,7 @@ async fn create_invite(
     let origin = state.config.public_origin();
     let invite = operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor)
         .await
-        .map_err(answer)?;
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, ApiJson(invite)))
 }
 
@@ -128,7 +118,7 @@ async fn revoke_invite(
     op: OperatorSession,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::revoke_invite(&state.db, id.trim(), &op.actor).await.map_err(answer)?;
+    operator::revoke_invite(&state.db, id.trim(), &op.actor).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +134,7 @@ async fn list_orgs(
     State(state): State<AppState>,
     _op: OperatorSession,
 ) -> Result<ApiJson<Items<OperatorOrg>>, ApiError> {
-    Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(answer)? }))
+    Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(ApiError::from)? }))
 }
 
 /// Disables an org: its keys and sessions stop working and its numbers
@@ -163,7 +153,7 @@ async fn disable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::set_org_disabled(&state.db, &org_id, true, &op.actor).await.map_err(answer)?;
+    operator::set_org_disabled(&state.db, &org_id, true, &op.actor).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,7 +172,7 @@ async fn enable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::set_org_disabled(&state.db, &org_id, false, &op.actor).await.map_err(answer)?;
+    operator::set_org_disabled(&state.db, &org_id, false, &op.actor).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,7 +198,7 @@ async fn list_numbers(
     _op: OperatorSession,
     ApiQuery(q): ApiQuery<NumbersQuery>,
 ) -> Result<ApiJson<Items<NumberClaim>>, ApiError> {
-    Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(answer)? }))
+    Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(ApiError::from)? }))
 }
 
 /// Approves a pending claim: the number becomes active and enters the directory.
@@ -226,7 +216,7 @@ async fn approve_number(
     op: OperatorSession,
     ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
-    Ok(ApiJson(operator::decide_number(&state.db, &number, true, &op.actor).await.map_err(answer)?))
+    Ok(ApiJson(operator::decide_number(&state.db, &number, true, &op.actor).await.map_err(ApiError::from)?))
 }
 
 /// Denies a pending claim (the claim is deleted).
@@ -244,5 +234,5 @@ async fn deny_number(
     op: OperatorSession,
     ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
-    Ok(ApiJson(operator::decide_number(&state.db, &number, false, &op.actor).await.map_err(answer)?))
+    Ok(ApiJson(operator::decide_number(&state.db, &number, false, &op.actor).await.map_err(ApiError::from)?))
 }

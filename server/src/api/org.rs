@@ -7,13 +7,14 @@ use serde_json::json;
 use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
-    audit::{self, Entry},
-    auth::{Caller, Need},
-    clock,
-    error::{ApiError, ApiJson, ApiPath},
-    events, orgs,
+    AppState, clock,
+    db::audit::{self, Entry},
+    db::orgs,
+    http::auth::{Caller, Need},
+    http::error::{ApiError, ApiJson, ApiPath},
+    webhooks::events,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -95,14 +96,14 @@ async fn claim_number(
                 Ok((StatusCode::OK, ApiJson(info)))
             }
             _ => Err(ApiError::conflict(
-                "number_taken",
+                ErrorCode::NumberTaken,
                 format!("{number} is held or claimed by another org on this relay."),
             )),
         };
     }
     if pending >= MAX_PENDING_CLAIMS {
         return Err(ApiError::conflict(
-            "too_many_pending_numbers",
+            ErrorCode::TooManyPendingNumbers,
             format!(
                 "This org already has {pending} claims waiting for the relay operator; withdraw some or wait for approval."
             ),
@@ -200,14 +201,14 @@ async fn publish_bundle(
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
     bundle.verify(&org.identity_bytes()?).map_err(|e| {
         ApiError::unprocessable(
-            "bad_bundle",
+            ErrorCode::BadBundle,
             format!("The bundle does not verify against this org's identity key: {e}."),
         )
     })?;
     let created_at =
         i64::try_from(bundle.created_at).ok().filter(|t| *t <= now + MAX_BUNDLE_CLOCK_AHEAD_SECS).ok_or_else(|| {
             ApiError::unprocessable(
-                "bad_bundle",
+                ErrorCode::BadBundle,
                 "The bundle's created_at is in the future; check the clock of the machine that made it.",
             )
         })?;
@@ -222,11 +223,14 @@ async fn publish_bundle(
         .fetch_optional(&mut *tx)
         .await?;
     if known.is_some() {
-        return Err(ApiError::conflict("bundle_exists", "This bundle was published before; make a new one to rotate."));
+        return Err(ApiError::conflict(
+            ErrorCode::BundleExists,
+            "This bundle was published before; make a new one to rotate.",
+        ));
     }
     if bundle.created_at <= active.created_at {
         return Err(ApiError::conflict(
-            "bundle_rollback",
+            ErrorCode::BundleRollback,
             format!(
                 "The bundle must be newer than the active one (created_at {} ≤ {}).",
                 bundle.created_at, active.created_at

@@ -6,7 +6,8 @@
 use fxe_protocol::api::Page;
 use sqlx::{AnyPool, Row, any::AnyRow};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use crate::http::error::ErrorCode;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
@@ -25,7 +26,7 @@ impl Cursor {
 
     /// 400 `invalid_query` for anything this relay did not issue.
     pub fn decode(raw: &str) -> Result<Cursor, ApiError> {
-        let bad = || ApiError::bad_request("invalid_query", "cursor is not one this relay issued.");
+        let bad = || ApiError::bad_request(ErrorCode::InvalidQuery, "cursor is not one this relay issued.");
         let bytes = fxe_protocol::encoding::b64u_decode("cursor", raw).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (time, id) = text.split_once(':').ok_or_else(bad)?;
@@ -49,7 +50,7 @@ impl PageRequest {
     pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {MAX_LIMIT}.")));
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("limit must be 1 to {MAX_LIMIT}.")));
         }
         Ok(PageRequest { limit, after: cursor.map(Cursor::decode).transpose()? })
     }
@@ -127,7 +128,7 @@ mod tests {
             &fxe_protocol::encoding::b64u_encode(b"12:a b"),
             &fxe_protocol::encoding::b64u_encode(b"x:abc"),
         ] {
-            assert_eq!(Cursor::decode(bad).unwrap_err().code(), "invalid_query", "{bad}");
+            assert_eq!(Cursor::decode(bad).unwrap_err().code(), ErrorCode::InvalidQuery, "{bad}");
         }
     }
 

@@ -11,14 +11,18 @@ use fxe_protocol::{
     redeem::RedeemClaims,
 };
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
+    accounts::validate::is_email,
     api::org::MAX_BUNDLE_CLOCK_AHEAD_SECS,
-    audit::{self, Actor},
-    auth::ClientAddress,
     clock,
-    error::{ApiError, ApiJson},
-    invites, orgs, setup_links,
+    db::audit::{self, Actor},
+    db::invites,
+    db::orgs,
+    db::setup_links,
+    http::auth::ClientAddress,
+    http::error::{ApiError, ApiJson},
 };
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
@@ -26,14 +30,14 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 }
 
 fn bad_proof(what: &str) -> ApiError {
-    ApiError::unprocessable("bad_proof", format!("The {what} does not verify."))
+    ApiError::unprocessable(ErrorCode::BadProof, format!("The {what} does not verify."))
 }
 
 /// Checks a display name people will see: 1 to 200 characters, no control characters.
 pub fn validate_display_name(field: &str, s: &str) -> Result<(), ApiError> {
     if s.trim().is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             format!("{field} must be 1 to 200 characters without control characters."),
         ));
     }
@@ -45,17 +49,8 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
     if is_email(s) {
         Ok(())
     } else {
-        Err(ApiError::unprocessable("invalid_email", format!("{s:?} is not an e-mail address.")))
+        Err(ApiError::unprocessable(ErrorCode::InvalidEmail, format!("{s:?} is not an e-mail address.")))
     }
-}
-
-/// The test behind [`validate_email`], for callers outside the API.
-pub fn is_email(s: &str) -> bool {
-    s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(l, d)| {
-            !l.is_empty() && d.contains('.') && !d.contains('@') && !d.starts_with('.') && !d.ends_with('.')
-        })
 }
 
 /// Redeems an invite: creates the org, its numbers, its first bundle and API
@@ -81,15 +76,15 @@ async fn redeem(
     validate_display_name("org_name", &req.org_name)?;
     validate_email(&req.admin_email)?;
     if req.numbers.is_empty() {
-        return Err(ApiError::unprocessable("invalid_number", "At least one fax number is required."));
+        return Err(ApiError::unprocessable(ErrorCode::InvalidNumber, "At least one fax number is required."));
     }
     for (i, n) in req.numbers.iter().enumerate() {
-        e164::validate("number", n).map_err(|e| ApiError::unprocessable("invalid_number", e.to_string()))?;
+        e164::validate("number", n).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))?;
         if n == fxe_protocol::api::ECHO_NUMBER {
-            return Err(ApiError::conflict("number_taken", format!("{n} is the relay's echo number.")));
+            return Err(ApiError::conflict(ErrorCode::NumberTaken, format!("{n} is the relay's echo number.")));
         }
         if req.numbers[..i].contains(n) {
-            return Err(ApiError::unprocessable("invalid_number", format!("{n} is listed twice.")));
+            return Err(ApiError::unprocessable(ErrorCode::InvalidNumber, format!("{n} is listed twice.")));
         }
     }
     let identity_pub =
@@ -99,7 +94,10 @@ async fn redeem(
 
     // The bundle: signed by this identity, for this org.
     req.bundle.verify(&identity_pub).map_err(|e| {
-        ApiError::unprocessable("bad_bundle", format!("The bundle does not verify against the identity key: {e}."))
+        ApiError::unprocessable(
+            ErrorCode::BadBundle,
+            format!("The bundle does not verify against the identity key: {e}."),
+        )
     })?;
     // Dated at most a day ahead, as for `POST /bundles`: a bundle from the far
     // future would make every later rotation a rollback.
@@ -108,13 +106,14 @@ async fn redeem(
         .filter(|t| *t <= clock::now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
         .ok_or_else(|| {
             ApiError::unprocessable(
-                "bad_bundle",
+                ErrorCode::BadBundle,
                 "The bundle's created_at is in the future; check the clock of the machine that made it.",
             )
         })?;
 
     // The API key: proof of possession over org, key id and scopes.
-    apikey::validate_scopes(&req.api_key.scopes).map_err(|e| ApiError::unprocessable("invalid_body", e.to_string()))?;
+    apikey::validate_scopes(&req.api_key.scopes)
+        .map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, e.to_string()))?;
     let api_pub =
         encoding::b64u_fixed::<32>("api_key.public_key", &req.api_key.public_key).map_err(|_| bad_proof("API key"))?;
     let api_proof =
@@ -142,23 +141,29 @@ async fn redeem(
     let Some(invite) = invites::by_token(&mut tx, &req.token).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "invite_not_found",
+            ErrorCode::InviteNotFound,
             "This invite token is not known to the relay; check the link.",
         ));
     };
     match invite.state(now) {
-        "used" => return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed.")),
+        "used" => {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                ErrorCode::InviteUsed,
+                "This invite has already been redeemed.",
+            ));
+        }
         "revoked" => {
             return Err(ApiError::new(
                 StatusCode::GONE,
-                "invite_revoked",
+                ErrorCode::InviteRevoked,
                 "This invite was revoked by the relay operator.",
             ));
         }
         "expired" => {
             return Err(ApiError::new(
                 StatusCode::GONE,
-                "invite_expired",
+                ErrorCode::InviteExpired,
                 "This invite has expired; ask the relay operator for a new one.",
             ));
         }
@@ -168,19 +173,19 @@ async fn redeem(
         && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n))
     {
         return Err(ApiError::unprocessable(
-            "number_not_in_invite",
+            ErrorCode::NumberNotInInvite,
             format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", ")),
         ));
     }
     if orgs::get(&mut tx, &org_id).await?.is_some() {
-        return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
+        return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
         let taken =
             sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(n).fetch_optional(&mut *tx).await?;
         if taken.is_some() {
             return Err(ApiError::conflict(
-                "number_taken",
+                ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
@@ -188,7 +193,7 @@ async fn redeem(
     let key_taken =
         sqlx::query("SELECT key_id FROM api_keys WHERE key_id = $1").bind(&key_id).fetch_optional(&mut *tx).await?;
     if key_taken.is_some() {
-        return Err(ApiError::conflict("key_exists", "This API key is already registered."));
+        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
 
     let used = sqlx::query(
@@ -201,7 +206,7 @@ async fn redeem(
     .await?
     .rows_affected();
     if used != 1 {
-        return Err(ApiError::new(StatusCode::GONE, "invite_used", "This invite has already been redeemed."));
+        return Err(ApiError::new(StatusCode::GONE, ErrorCode::InviteUsed, "This invite has already been redeemed."));
     }
     // ON CONFLICT: a concurrent redemption (PostgreSQL runs them side by side)
     // that took the org, a number or the key first makes this one a clean 409.
@@ -216,7 +221,7 @@ async fn redeem(
     .await?
     .rows_affected();
     if inserted != 1 {
-        return Err(ApiError::conflict("org_exists", "An org with this identity key is already on the relay."));
+        return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
         let inserted = sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (number) DO NOTHING")
@@ -228,7 +233,7 @@ async fn redeem(
             .rows_affected();
         if inserted != 1 {
             return Err(ApiError::conflict(
-                "number_taken",
+                ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
@@ -243,7 +248,7 @@ async fn redeem(
         .await?
         .rows_affected();
     if inserted != 1 {
-        return Err(ApiError::conflict("bundle_exists", "This bundle is already published on the relay."));
+        return Err(ApiError::conflict(ErrorCode::BundleExists, "This bundle is already published on the relay."));
     }
     let inserted = sqlx::query("INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id) DO NOTHING")
         .bind(&key_id)
@@ -256,7 +261,7 @@ async fn redeem(
         .await?
         .rows_affected();
     if inserted != 1 {
-        return Err(ApiError::conflict("key_exists", "This API key is already registered."));
+        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
     let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
     sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, 'admin', $4)")

@@ -11,13 +11,16 @@ use super::{
     api_keys::PageQuery,
     pagination::{self, PageRequest},
 };
+use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
-    audit::{self, Entry},
-    auth::{Caller, Need},
-    clock,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    events, mail, orgs, setup_links,
+    AppState, clock,
+    db::audit::{self, Entry},
+    db::orgs,
+    db::setup_links,
+    http::auth::{Caller, Need},
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    mail,
+    webhooks::events,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -84,7 +87,7 @@ fn parse_role(role: &str) -> Result<&'static str, ApiError> {
     match role {
         "admin" => Ok("admin"),
         "user" => Ok("user"),
-        _ => Err(ApiError::unprocessable("invalid_body", "role must be admin or user.")),
+        _ => Err(ApiError::unprocessable(ErrorCode::InvalidBody, "role must be admin or user.")),
     }
 }
 
@@ -130,7 +133,7 @@ async fn create(
             .fetch_optional(&mut *tx)
             .await?;
     if exists.is_some() {
-        return Err(ApiError::conflict("user_exists", format!("{email} is already a member of this org.")));
+        return Err(ApiError::conflict(ErrorCode::UserExists, format!("{email} is already a member of this org.")));
     }
     sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&user_id)
@@ -201,7 +204,7 @@ async fn remove(
                 .try_get(0)?;
         if admins <= 1 {
             return Err(ApiError::conflict(
-                "last_admin",
+                ErrorCode::LastAdmin,
                 "This is the org's last admin; make someone else an admin first.",
             ));
         }

@@ -19,13 +19,13 @@ use super::{
     api_keys::PageQuery,
     pagination::{self, PageRequest},
 };
+use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
-    audit::{self, Entry},
-    auth::{Caller, Need},
-    clock,
-    error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    events,
+    AppState, clock,
+    db::audit::{self, Entry},
+    http::auth::{Caller, Need},
+    http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
+    webhooks::events,
     webhooks::{guard, queue},
 };
 
@@ -81,7 +81,7 @@ async fn load(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Webhoo
 async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
     let url = guard::check(raw, state.webhooks.allow_private)
         .await
-        .map_err(|e| ApiError::unprocessable("invalid_url", e.to_string()))?;
+        .map_err(|e| ApiError::unprocessable(ErrorCode::InvalidUrl, e.to_string()))?;
     Ok(url.to_string())
 }
 
@@ -91,7 +91,7 @@ fn checked_events(list: &[String]) -> Result<String, ApiError> {
     for e in list {
         let Some(known) = events::ALL.iter().find(|k| **k == e.as_str()) else {
             return Err(ApiError::unprocessable(
-                "invalid_events",
+                ErrorCode::InvalidEvents,
                 format!("{e:?} is not an event type; use {}.", events::ALL.join(", ")),
             ));
         };
@@ -100,7 +100,7 @@ fn checked_events(list: &[String]) -> Result<String, ApiError> {
         }
     }
     if out.is_empty() {
-        return Err(ApiError::unprocessable("invalid_events", "events must name at least one event type."));
+        return Err(ApiError::unprocessable(ErrorCode::InvalidEvents, "events must name at least one event type."));
     }
     out.sort_unstable();
     Ok(out.join(","))
@@ -110,7 +110,7 @@ fn checked_description(d: &str) -> Result<String, ApiError> {
     let d = d.trim();
     if d.chars().count() > 500 || d.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "description must be at most 500 characters without control characters.",
         ));
     }
@@ -188,7 +188,7 @@ async fn create(
         .try_get("n")?;
     if count >= MAX_ENDPOINTS {
         return Err(ApiError::conflict(
-            "too_many_webhooks",
+            ErrorCode::TooManyWebhooks,
             format!("An org may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first."),
         ));
     }
@@ -433,7 +433,7 @@ fn require_enabled(endpoint: &WebhookEndpoint) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::conflict(
-            "webhook_disabled",
+            ErrorCode::WebhookDisabled,
             "This endpoint is disabled; enable it with PATCH {\"enabled\": true} first.",
         ))
     }
@@ -544,7 +544,9 @@ async fn deliveries(
     match q.status.as_deref() {
         None => {}
         Some(s @ ("pending" | "succeeded" | "dead")) => select += &format!(" AND status = '{s}'"),
-        Some(_) => return Err(ApiError::bad_request("invalid_query", "status must be pending, succeeded or dead.")),
+        Some(_) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."));
+        }
     }
     let mut conn = state.db.pool().acquire().await?;
     load(&mut conn, &caller.org_id, &id).await?;
@@ -619,7 +621,7 @@ struct SinceQuery {
 
 fn parse_since(raw: &str) -> Result<i64, ApiError> {
     fxe_protocol::time::parse_rfc3339_millis(raw).map_err(|_| {
-        ApiError::bad_request("invalid_query", "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z.")
+        ApiError::bad_request(ErrorCode::InvalidQuery, "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z.")
     })
 }
 

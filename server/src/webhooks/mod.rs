@@ -2,12 +2,13 @@
 //! signed, at least once.
 //!
 //! * [`queue`]: deliveries are queued in the transaction of their event
-//!   ([`crate::events::emit`]), claimed with a lease, settled per attempt.
+//!   ([`crate::webhooks::events::emit`]), claimed with a lease, settled per attempt.
 //! * [`worker`]: claims due attempts and POSTs them; woken at each commit.
 //! * [`guard`]: https and public addresses only; the client connects to the
 //!   checked address.
 //! * [`secrets`]: signing secrets sealed under the relay's key.
 
+pub mod events;
 pub mod guard;
 pub mod queue;
 pub mod secrets;

@@ -9,8 +9,9 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use crate::{
-    audit, clock,
+    clock,
     config::RetrySchedule,
+    db::audit,
     db::{Backend, Db, DbError},
 };
 

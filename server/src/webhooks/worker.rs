@@ -179,7 +179,7 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Out
 }
 
 fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: &str) {
-    crate::metrics::count_webhook_attempt(outcome.succeeded());
+    crate::http::metrics::count_webhook_attempt(outcome.succeeded());
     tracing::debug!(delivery_id = %claim.delivery_id, event_id = %claim.event_id, status_code = ?outcome.status_code, latency_ms = outcome.latency_ms, error = ?outcome.error, next = status, "webhook attempt");
 }
 

@@ -47,12 +47,12 @@ pub fn now() -> u64 {
 /// A fresh invite token from the operator side.
 pub async fn invite(server: &impl Relay, numbers: &[&str]) -> String {
     let numbers: Vec<String> = numbers.iter().map(|s| s.to_string()).collect();
-    let (_, token) = fxe_server::invites::create(
+    let (_, token) = fxe_server::db::invites::create(
         server.db(),
         &numbers,
         7 * 86_400,
         "test",
-        &fxe_server::audit::Actor::operator_cli(),
+        &fxe_server::db::audit::Actor::operator_cli(),
     )
     .await
     .expect("invite created");

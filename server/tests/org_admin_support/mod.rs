@@ -36,12 +36,12 @@ impl TestOrg {
 
     /// Redeems a new invite (any numbers) as `name` with `numbers`.
     pub async fn redeem(server: &TestServer, name: &str, numbers: &[&str]) -> TestOrg {
-        let (_, token) = fxe_server::invites::create(
+        let (_, token) = fxe_server::db::invites::create(
             &server.state.db,
             &[],
             7 * 86_400,
             "test",
-            &fxe_server::audit::Actor::operator_cli(),
+            &fxe_server::db::audit::Actor::operator_cli(),
         )
         .await
         .unwrap();
@@ -168,7 +168,7 @@ pub async fn session_for(server: &TestServer, user_id: &str) -> String {
     sqlx::query(
         "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
     )
-    .bind(fxe_server::sessions::hash_id(&cookie))
+    .bind(fxe_server::db::sessions::hash_id(&cookie))
     .bind(user_id)
     .bind(now)
     .bind(now + 3600)

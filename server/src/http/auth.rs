@@ -17,7 +17,8 @@ use fxe_protocol::request::{ClaimedBody, RequestAuth};
 use sha2::Digest;
 use sqlx::Row;
 
-use crate::{AppState, audit::Actor, clock, error::ApiError};
+use crate::http::error::ErrorCode;
+use crate::{AppState, clock, db::audit::Actor, http::error::ApiError};
 
 /// JSON bodies larger than this are refused (an envelope is a few KiB).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -94,7 +95,7 @@ impl Caller {
                 Need::SendOrReceive => "the send or receive scope",
                 Need::Admin => "an org admin (or the admin scope)",
             };
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("This call needs {what}.")))
+            Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, format!("This call needs {what}.")))
         }
     }
 
@@ -157,12 +158,12 @@ fn client_address(ci: Option<&ConnectInfo<SocketAddr>>) -> Option<String> {
 pub fn unauthenticated() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
-        "unauthenticated",
+        ErrorCode::Unauthenticated,
         "Sign in, or sign the request with an API key (X-FXE-* headers).",
     )
 }
 
-fn unauthorized(code: &'static str, message: &'static str) -> ApiError {
+fn unauthorized(code: ErrorCode, message: &'static str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -186,13 +187,19 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     let (mut parts, body) = req.into_parts();
     let address = client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>());
     let headers = &parts.headers;
-    let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok()))
-        .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.code(), format!("Request signature headers: {e}.")))?;
+    let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            super::error_map::request_error_code(e),
+            format!("Request signature headers: {e}."),
+        )
+    })?;
     let Some(auth) = auth else {
         // The passkey and session calls (`/auth/…`) read the cookie themselves:
         // an ended session must not stand in the way of signing in again.
         if !parts.uri.path().starts_with("/auth/")
-            && let Some(caller) = crate::sessions::caller_from_cookie(state, &parts, address.clone()).await?
+            && let Some(caller) =
+                crate::http::session_cookie::caller_from_cookie(state, &parts, address.clone()).await?
         {
             parts.extensions.insert(caller);
         }
@@ -208,22 +215,22 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     .fetch_optional(state.db.pool())
     .await?;
     let Some(row) = row else {
-        return Err(unauthorized("unknown_key", "This API key is not known to the relay."));
+        return Err(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay."));
     };
     if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
-        return Err(unauthorized("key_revoked", "This API key has been revoked."));
+        return Err(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked."));
     }
     if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "org_disabled",
+            ErrorCode::OrgDisabled,
             "This organization has been disabled by the relay operator.",
         ));
     }
     let now = clock::now_secs();
     auth.check_timestamp(now as u64).map_err(|_| {
         unauthorized(
-            "timestamp_skew",
+            ErrorCode::TimestampSkew,
             "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",
         )
     })?;
@@ -235,7 +242,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     auth.verify_signature(&public, parts.method.as_str(), path_and_query).map_err(|_| {
         unauthorized(
-            "bad_request_signature",
+            ErrorCode::BadRequestSignature,
             "The request signature does not verify for this method, path and headers.",
         )
     })?;
@@ -249,25 +256,19 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         auth.check_body(&digest, false).map_err(|e| match e {
             fxe_protocol::error::RequestError::UnsignedPayloadNotAllowed => unauthorized(
-                "body_hash_mismatch",
+                ErrorCode::BodyHashMismatch,
                 "UNSIGNED-PAYLOAD is only allowed on the ciphertext upload; sign the body's SHA-256.",
             ),
-            _ => unauthorized("body_hash_mismatch", "The body does not match X-FXE-Content-SHA256."),
+            _ => unauthorized(ErrorCode::BodyHashMismatch, "The body does not match X-FXE-Content-SHA256."),
         })?;
         Body::from(bytes)
     };
 
     // Replay: each (key_id, nonce) once. The record is in the database so it holds across instances.
-    let fresh = sqlx::query("INSERT INTO request_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING")
-        .bind(&auth.key_id)
-        .bind(&auth.nonce)
-        .bind(now)
-        .execute(state.db.pool())
-        .await?
-        .rows_affected();
-    if fresh == 0 {
+    let fresh = crate::db::nonces::remember(&state.db, &auth.key_id, &auth.nonce, now).await?;
+    if !fresh {
         return Err(unauthorized(
-            "replayed_request",
+            ErrorCode::ReplayedRequest,
             "This request (key and nonce) was already seen; sign every request with a new nonce.",
         ));
     }
@@ -298,7 +299,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("The body is larger than {MAX_JSON_BODY} bytes."),
         )
     };
@@ -315,7 +316,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
         if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             too_large()
         } else {
-            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+            ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
         }
     })
 }

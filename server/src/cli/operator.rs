@@ -1,245 +1,16 @@
-//! The relay operator's actions (API.md, Operator), run from the relay's
-//! command line (`fxe-server invite|org|number …`) directly on the database,
-//! also while the server runs. Each change writes its audit row, with the
-//! operator as actor, in the same transaction.
+//! `fxe-server invite|operator|org|number …`: the operator's commands,
+//! run directly on the relay's database (also while it serves). The work is
+//! done by [`crate::accounts::operators`]; this module parses, prints and
+//! picks exit codes.
 
-use fxe_protocol::api::{InviteInfo, NewInvite, NumberClaim, OperatorOrg};
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::{
-    audit::{self, Actor, Entry},
-    clock,
+    accounts::operators::{self, OperatorError},
     config::{self, ConfigError, Storage, StorageArgs},
-    db::{Db, DbError},
-    invites::{self, Invite},
+    db::Db,
+    db::audit::Actor,
 };
-
-/// Invites may be valid for at most this long.
-pub const MAX_INVITE_SECS: i64 = 365 * 86_400;
-
-/// An operator action that could not be done; the message says why.
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for OperatorError {
-    fn from(e: sqlx::Error) -> Self {
-        OperatorError::Db(e.into())
-    }
-}
-
-/// A new invite: its token is shown once.
-/// `<public origin>/redeem?token=…`
-pub fn redeem_url(public_origin: &str, token: &str) -> String {
-    format!("{public_origin}/redeem?token={token}")
-}
-
-/// Creates an invite. `numbers` is loose input (`+1 (555) 123-4567, +44…`);
-/// `None` lets the org claim any numbers that are free.
-pub async fn create_invite(
-    db: &Db,
-    public_origin: &str,
-    numbers: Option<&str>,
-    expires_in_secs: i64,
-    note: &str,
-    actor: &Actor,
-) -> Result<NewInvite, OperatorError> {
-    let numbers = match numbers {
-        Some(n) => {
-            fxe_protocol::e164::normalize_list(n).map_err(|e| OperatorError::Invalid(format!("numbers: {e}")))?
-        }
-        None => Vec::new(),
-    };
-    if !(60..=MAX_INVITE_SECS).contains(&expires_in_secs) {
-        return Err(OperatorError::Invalid("the expiry must be between 1 minute and 365 days".into()));
-    }
-    let note = note.trim();
-    if note.chars().count() > 500 || note.chars().any(char::is_control) {
-        return Err(OperatorError::Invalid("the note must be at most 500 characters, on one line".into()));
-    }
-    let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor).await?;
-    Ok(NewInvite {
-        id: invite.id,
-        redeem_url: redeem_url(public_origin, &token),
-        token,
-        numbers: invite.numbers,
-        expires_at: clock::rfc3339(invite.expires_at),
-    })
-}
-
-fn invite_info(i: Invite, now: i64) -> InviteInfo {
-    InviteInfo {
-        state: i.state(now).to_owned(),
-        id: i.id,
-        numbers: i.numbers,
-        note: i.note,
-        created_at: clock::rfc3339(i.created_at),
-        expires_at: clock::rfc3339(i.expires_at),
-        used_at: i.used_at.map(clock::rfc3339),
-        used_by_org_id: i.used_by_org_id,
-        revoked_at: i.revoked_at.map(clock::rfc3339),
-    }
-}
-
-pub async fn list_invites(db: &Db) -> Result<Vec<InviteInfo>, OperatorError> {
-    let now = clock::now_secs();
-    Ok(invites::list(db).await?.into_iter().map(|i| invite_info(i, now)).collect())
-}
-
-pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), OperatorError> {
-    if invites::revoke(db, id, actor).await? {
-        return Ok(());
-    }
-    match invites::get(db, id).await? {
-        None => Err(OperatorError::NotFound(format!("there is no invite {id:?}"))),
-        Some(i) => {
-            Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs()))))
-        }
-    }
-}
-
-pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
-    let rows = sqlx::query(
-        "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
-         (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
-         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys \
-         FROM orgs o ORDER BY o.created_at, o.org_id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let numbers =
-        sqlx::query("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let org_id: String = r.try_get("org_id")?;
-        let identity_pub: String = r.try_get("identity_pub")?;
-        let fingerprint = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &identity_pub)
-            .map(|k| fxe_protocol::ids::fingerprint(&k))
-            .unwrap_or_else(|_| "(unreadable identity key)".into());
-        let (mut active, mut pending) = (Vec::new(), Vec::new());
-        for n in numbers.iter().filter(|n| n.try_get::<String, _>("org_id").is_ok_and(|o| o == org_id)) {
-            let number: String = n.try_get("number")?;
-            if n.try_get::<String, _>("status")? == "active" { active.push(number) } else { pending.push(number) }
-        }
-        out.push(OperatorOrg {
-            org_name: r.try_get("org_name")?,
-            fingerprint,
-            created_at: clock::rfc3339(r.try_get("created_at")?),
-            disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(clock::rfc3339),
-            echo: r.try_get::<i64, _>("is_echo")? != 0,
-            numbers: active,
-            pending_numbers: pending,
-            users: r.try_get("users")?,
-            api_keys: r.try_get("api_keys")?,
-            org_id,
-        });
-    }
-    Ok(out)
-}
-
-/// Disables (`true`) or re-enables an org. A disabled org's keys and
-/// sessions stop working and its numbers leave the directory; nothing is deleted.
-pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Actor) -> Result<(), OperatorError> {
-    let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else {
-        return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
-    };
-    if row.try_get::<i64, _>("is_echo")? != 0 {
-        return Err(OperatorError::Conflict("the echo org is built into the relay and cannot be disabled".into()));
-    }
-    let is_disabled = row.try_get::<Option<i64>, _>("disabled_at")?.is_some();
-    if is_disabled == disabled {
-        return Err(OperatorError::Conflict(format!(
-            "org {org_id} is already {}",
-            if disabled { "disabled" } else { "enabled" }
-        )));
-    }
-    let at = disabled.then(clock::now_secs);
-    sqlx::query("UPDATE orgs SET disabled_at = $1 WHERE org_id = $2").bind(at).bind(org_id).execute(&mut *tx).await?;
-    let action = if disabled { "org.disabled" } else { "org.enabled" };
-    audit::write(&mut tx, Entry { org_id: Some(org_id), actor, action, target: Some(org_id), detail: None }).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim>, OperatorError> {
-    let filter = if pending_only { "WHERE n.status = 'pending' " } else { "" };
-    let rows = sqlx::query(&format!(
-        "SELECT n.number, n.status, n.org_id, o.org_name, n.created_at, n.approved_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id \
-         {filter}ORDER BY n.created_at, n.number"
-    ))
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(NumberClaim {
-                number: r.try_get("number")?,
-                status: r.try_get("status")?,
-                org_id: r.try_get("org_id")?,
-                org_name: r.try_get("org_name")?,
-                created_at: clock::rfc3339(r.try_get("created_at")?),
-                approved_at: r.try_get::<Option<i64>, _>("approved_at")?.map(clock::rfc3339),
-            })
-        })
-        .collect()
-}
-
-/// Approves (`true`: the number becomes active and enters the directory) or
-/// denies (the claim is deleted) a pending claim.
-pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberClaim, OperatorError> {
-    let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
-    let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT n.status, n.org_id, o.org_name, n.created_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id WHERE n.number = $1")
-        .bind(&number)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else {
-        return Err(OperatorError::NotFound(format!("no org holds or claims {number}")));
-    };
-    let status: String = row.try_get("status")?;
-    if status != "pending" {
-        return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {status}")));
-    }
-    let org_id: String = row.try_get("org_id")?;
-    let now = clock::now_secs();
-    let (action, view_status, approved_at) = if approve {
-        sqlx::query("UPDATE numbers SET status = 'active', approved_at = $1 WHERE number = $2 AND status = 'pending'")
-            .bind(now)
-            .bind(&number)
-            .execute(&mut *tx)
-            .await?;
-        ("number.approved", "active", Some(clock::rfc3339(now)))
-    } else {
-        sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'")
-            .bind(&number)
-            .execute(&mut *tx)
-            .await?;
-        ("number.denied", "denied", None)
-    };
-    audit::write(&mut tx, Entry { org_id: Some(&org_id), actor, action, target: Some(&number), detail: None }).await?;
-    tx.commit().await?;
-    Ok(NumberClaim {
-        number,
-        status: view_status.into(),
-        org_id,
-        org_name: row.try_get("org_name")?,
-        created_at: clock::rfc3339(row.try_get("created_at")?),
-        approved_at,
-    })
-}
 
 // ---------- the command line ----------
 
@@ -484,9 +255,10 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
         InviteCommand::Create { numbers, expires, note, json, args } => {
             let origin = public_origin(&args)?;
             let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
-            let invite =
-                with_db(&args, async |db| create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await)
-                    .await?;
+            let invite = with_db(&args, async |db| {
+                operators::create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await
+            })
+            .await?;
             if json {
                 return print_json(&invite);
             }
@@ -497,7 +269,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             Ok(())
         }
         InviteCommand::List { json, args } => {
-            let invites = with_db(&args, async |db| list_invites(db).await).await?;
+            let invites = with_db(&args, async |db| operators::list_invites(db).await).await?;
             if json {
                 return print_json(&invites);
             }
@@ -518,7 +290,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             Ok(())
         }
         InviteCommand::Revoke { id, args } => {
-            with_db(&args, async |db| revoke_invite(db, id.trim(), &actor).await).await?;
+            with_db(&args, async |db| operators::revoke_invite(db, id.trim(), &actor).await).await?;
             println!("Invite {} revoked.", id.trim());
             Ok(())
         }
@@ -531,8 +303,7 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
     match cmd {
         OperatorCommand::Add { email, json, args } => {
             let origin = public_origin(&args)?;
-            let setup =
-                with_db(&args, async |db| crate::operator_accounts::add(db, &origin, &email, &actor).await).await?;
+            let setup = with_db(&args, async |db| operators::add(db, &origin, &email, &actor).await).await?;
             if json {
                 return print_json(&setup);
             }
@@ -546,7 +317,7 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
             Ok(())
         }
         OperatorCommand::List { json, args } => {
-            let operators = with_db(&args, async |db| crate::operator_accounts::list(db).await).await?;
+            let operators = with_db(&args, async |db| operators::list(db).await).await?;
             if json {
                 return print_json(&operators);
             }
@@ -564,7 +335,7 @@ pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
     let actor = Actor::operator_cli();
     match cmd {
         OrgCommand::List { json, args } => {
-            let orgs = with_db(&args, async |db| list_orgs(db).await).await?;
+            let orgs = with_db(&args, async |db| operators::list_orgs(db).await).await?;
             if json {
                 return print_json(&orgs);
             }
@@ -603,7 +374,7 @@ pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
 
 async fn set_disabled_cli(org_id: &str, args: &OperatorArgs, disabled: bool, actor: &Actor) -> Result<(), CliError> {
     let org_id = org_id.trim();
-    with_db(args, async |db| set_org_disabled(db, org_id, disabled, actor).await).await?;
+    with_db(args, async |db| operators::set_org_disabled(db, org_id, disabled, actor).await).await?;
     println!("Org {org_id} {}.", if disabled { "disabled" } else { "enabled" });
     Ok(())
 }
@@ -612,7 +383,7 @@ pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
     let actor = Actor::operator_cli();
     match cmd {
         NumberCommand::List { pending, json, args } => {
-            let numbers = with_db(&args, async |db| list_numbers(db, pending).await).await?;
+            let numbers = with_db(&args, async |db| operators::list_numbers(db, pending).await).await?;
             if json {
                 return print_json(&numbers);
             }
@@ -631,7 +402,7 @@ pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
 }
 
 async fn decide_cli(number: &str, args: &OperatorArgs, approve: bool, actor: &Actor) -> Result<(), CliError> {
-    let n = with_db(args, async |db| decide_number(db, number, approve, actor).await).await?;
+    let n = with_db(args, async |db| operators::decide_number(db, number, approve, actor).await).await?;
     if approve {
         println!("{} approved: it now belongs to {} ({}).", n.number, n.org_name, n.org_id);
     } else {

@@ -23,10 +23,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     AppState,
-    audit::{self, Actor},
     blobs::{BlobKey, ByteRange},
     clock,
-    messages::{self, COLUMNS, MessageRow, Party},
+    db::audit::{self, Actor},
+    db::messages::{self as store, MessageRow},
+    messages::{self, Party},
 };
 
 const META_KEY: &str = "echo_org_keys";
@@ -132,12 +133,7 @@ pub fn spawn(state: AppState, keys: Arc<OrgKeys>, shutdown: CancellationToken) -
 
 /// Echoes every queued message addressed to the echo org.
 pub async fn process_queued(state: &AppState, keys: &OrgKeys) -> anyhow::Result<()> {
-    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE recipient_org_id = $1 AND status = 'queued' ORDER BY created_at_ms LIMIT 50"))
-        .bind(&keys.org_id)
-        .fetch_all(state.db.pool())
-        .await?;
-    for row in rows {
-        let row = MessageRow::from_row(&row)?;
+    for row in store::queued_for(&state.db, &keys.org_id).await? {
         let id = row.message_id.clone();
         if let Err(e) = echo_one(state, keys, row).await {
             tracing::warn!(message_id = %id, error = %format!("{e:#}"), "could not echo a message");
@@ -165,9 +161,9 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     let actor = actor();
     let party = Party { org_id: &keys.org_id, actor: &actor };
     let mut conn = state.db.pool().acquire().await?;
-    let sender = crate::orgs::get(&mut conn, &row.sender_org_id).await?.context("sender org missing")?;
+    let sender = crate::db::orgs::get(&mut conn, &row.sender_org_id).await?.context("sender org missing")?;
     let sender_identity = sender.identity_bytes()?;
-    let sender_bundle = crate::orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id)
+    let sender_bundle = crate::db::orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id)
         .await?
         .context("sender bundle missing")?;
     drop(conn);
@@ -212,7 +208,7 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     // Seal the same bytes back to the sender's active bundle.
     let mut conn = state.db.pool().acquire().await?;
     let reply_bundle =
-        crate::orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
+        crate::db::orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
     drop(conn);
     let reply_id = fxe_protocol::encoding::new_uuid_v4()?;
     let reply_env = {

@@ -102,3 +102,16 @@ mod event_type_tests {
         }
     }
 }
+
+/// Deletes events created before `before_ms` whose deliveries are all settled
+/// (their deliveries and attempts go with them, ON DELETE CASCADE).
+pub async fn purge(db: &crate::db::Db, before_ms: i64) -> Result<(), DbError> {
+    sqlx::query(
+        "DELETE FROM events WHERE created_at_ms < $1 AND NOT EXISTS \
+         (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')",
+    )
+    .bind(before_ms)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -4,26 +4,16 @@
 //! state must carry an `Origin` equal to the relay's public origin.
 
 use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
-use sha2::Digest;
-use sqlx::Row;
 
+use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    auth::{Caller, Principal, Role},
-    clock,
-    error::ApiError,
+    db::sessions::{self, ABSOLUTE_TIMEOUT_SECS, SessionUser},
+    http::auth::{Caller, Principal, Role},
+    http::error::ApiError,
 };
 
 pub const COOKIE_NAME: &str = "fxe_session";
-/// A session unused for this long ends.
-pub const IDLE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
-/// A session ends this long after sign-in, however active.
-pub const ABSOLUTE_TIMEOUT_SECS: i64 = 7 * 24 * 60 * 60;
-
-pub fn hash_id(id: &str) -> String {
-    hex::encode(sha2::Sha256::digest(id.as_bytes()))
-}
-
 /// The session id in the request's cookies, if any.
 pub fn cookie_value(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
@@ -44,7 +34,7 @@ pub async fn current(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
 
 /// The answer to a call that needs a session when there is none.
 pub fn signed_out() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in, or the session has ended.")
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Not signed in, or the session has ended.")
 }
 
 /// The `Set-Cookie` value for a new session id (or for clearing it with `None`).
@@ -75,7 +65,7 @@ pub async fn caller_from_cookie(
     let Some(session) = lookup(state, &id).await? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "Your session has ended; sign in again.",
         ));
     };
@@ -91,82 +81,9 @@ pub async fn caller_from_cookie(
     }))
 }
 
-/// A live session's user.
-pub struct SessionUser {
-    pub user_id: String,
-    pub email: String,
-    pub role: String,
-    pub org_id: Option<String>,
-}
-
 /// Looks up a live session by its cookie value and records the activity.
 pub async fn lookup(state: &AppState, id: &str) -> Result<Option<SessionUser>, ApiError> {
-    let now = clock::now_secs();
-    let row = sqlx::query(
-        "SELECT s.user_id, s.last_seen_at, u.email, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id \
-         LEFT JOIN orgs o ON o.org_id = u.org_id \
-         WHERE s.id_sha256 = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $3 \
-         AND u.removed_at IS NULL AND o.disabled_at IS NULL",
-    )
-    .bind(hash_id(id))
-    .bind(now)
-    .bind(now - IDLE_TIMEOUT_SECS)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let last_seen: i64 = row.try_get("last_seen_at")?;
-    if last_seen < now - 60 {
-        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_sha256 = $2")
-            .bind(now)
-            .bind(hash_id(id))
-            .execute(state.db.pool())
-            .await?;
-    }
-    Ok(Some(SessionUser {
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        org_id: row.try_get("org_id")?,
-    }))
-}
-
-/// Starts a session for `user_id` and returns the cookie value (shown to the
-/// browser only; the database keeps its SHA-256).
-pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String, crate::db::DbError> {
-    let b: [u8; 32] = fxe_protocol::random_bytes()
-        .map_err(|_| crate::db::DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
-    let id = fxe_protocol::encoding::b64u_encode(&b);
-    let now = clock::now_secs();
-    sqlx::query(
-        "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
-    )
-    .bind(hash_id(&id))
-    .bind(user_id)
-    .bind(now)
-    .bind(now + ABSOLUTE_TIMEOUT_SECS)
-    .execute(conn)
-    .await?;
-    Ok(id)
-}
-
-/// Ends the session with this cookie value (if it exists).
-pub async fn revoke(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), crate::db::DbError> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_sha256 = $2 AND revoked_at IS NULL")
-        .bind(clock::now_secs())
-        .bind(hash_id(id))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Ends every session of a user ("sign out everywhere").
-pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<u64, crate::db::DbError> {
-    Ok(sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(clock::now_secs())
-        .bind(user_id)
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(sessions::live(&state.db, id).await?)
 }
 
 /// A state-changing request from a browser must come from the relay's own
@@ -176,7 +93,7 @@ pub fn check_origin(state: &AppState, headers: &axum::http::HeaderMap) -> Result
     if origin != Some(state.config.public_origin().as_str()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "bad_origin",
+            ErrorCode::BadOrigin,
             "This request did not come from the relay's own pages (Origin mismatch).",
         ));
     }

@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use crate::{
-    audit::{self, Actor},
     clock,
+    db::audit::{self, Actor},
     db::{Db, DbError},
 };
 

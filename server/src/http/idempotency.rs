@@ -35,7 +35,8 @@ use fxe_protocol::transcript::{Transcript, sha256};
 use sqlx::Row;
 use tracing::Instrument;
 
-use crate::{AppState, auth::Caller, clock, error::ApiError};
+use crate::http::error::ErrorCode;
+use crate::{AppState, clock, http::auth::Caller, http::error::ApiError};
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer replayed from the record.
@@ -51,9 +52,9 @@ const PURGE_EVERY_SECS: i64 = 3600;
 /// Answers larger than this are passed on but not kept (ours are far smaller).
 const MAX_STORED_BODY: usize = 1024 * 1024;
 /// Request bodies are JSON here; the same cap as the signed-request check.
-const MAX_BODY: usize = crate::auth::MAX_JSON_BODY;
+const MAX_BODY: usize = crate::http::auth::MAX_JSON_BODY;
 
-/// The middleware. Layer it inside [`crate::auth::authenticate`] (it reads the [`Caller`]).
+/// The middleware. Layer it inside [`crate::http::auth::authenticate`] (it reads the [`Caller`]).
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
@@ -107,14 +108,14 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
         Found::New => {}
         Found::Running => {
             return Err(ApiError::conflict(
-                "idempotency_in_progress",
+                ErrorCode::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running; retry when it has finished.",
             )
             .into_response());
         }
         Found::Reused => {
             return Err(ApiError::conflict(
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "This Idempotency-Key was used for a different request in the last 24 hours; use a new key.",
             )
             .into_response());
@@ -162,7 +163,7 @@ pub fn scope(principal_id: Option<&str>, request_digest: &[u8; 32]) -> String {
 }
 
 fn parse_key(parts: &Parts) -> Result<String, ApiError> {
-    let bad = |m: &'static str| ApiError::bad_request("invalid_idempotency_key", m);
+    let bad = |m: &'static str| ApiError::bad_request(ErrorCode::InvalidIdempotencyKey, m);
     let mut values = parts.headers.get_all(HEADER).iter();
     let value = values.next().ok_or_else(|| bad("Idempotency-Key is empty."))?;
     if values.next().is_some() {
@@ -180,7 +181,11 @@ fn parse_key(parts: &Parts) -> Result<String, ApiError> {
 
 async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
     let too_large = || {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("The body is larger than {MAX_BODY} bytes."))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            format!("The body is larger than {MAX_BODY} bytes."),
+        )
     };
     let declared =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -191,7 +196,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
         if e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             too_large()
         } else {
-            ApiError::bad_request("unreadable_body", "The request body could not be read.")
+            ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
         }
     })
 }

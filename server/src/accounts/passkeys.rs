@@ -275,3 +275,9 @@ pub fn user_handle(user_id: &str) -> Option<Uuid> {
 pub fn exclude_list(existing: &[StoredPasskey]) -> Option<Vec<CredentialID>> {
     (!existing.is_empty()).then(|| existing.iter().map(|p| p.passkey.cred_id().clone()).collect())
 }
+
+/// Deletes ceremonies past their 5 minutes.
+pub async fn purge_ceremonies(db: &crate::db::Db, now: i64) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(db.pool()).await?;
+    Ok(())
+}

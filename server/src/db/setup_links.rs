@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::{clock, db::DbError, invites::hash_token};
+use crate::{clock, db::DbError, db::invites::hash_token};
 
 pub const SETUP_LINK_TTL_SECS: i64 = 24 * 60 * 60;
 

@@ -9,7 +9,7 @@
 use axum::{extract::Request, middleware::Next, response::IntoResponse, response::Response};
 use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Middleware: runs the rest of the request on its own task and waits for it.
 pub async fn run_to_completion(request: Request, next: Next) -> Response {

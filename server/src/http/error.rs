@@ -19,40 +19,41 @@ use axum::{
 };
 use serde::Serialize;
 
+pub use super::error_code::ErrorCode;
 use crate::{blobs::BlobError, db::DbError};
 
 /// A JSON error answer.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    code: Cow<'static, str>,
+    code: ErrorCode,
     message: Cow<'static, str>,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
     /// `code` is part of the API contract: snake_case, stable.
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { status, code: code.into(), message: message.into(), headers: Vec::new() }
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError { status, code, message: message.into(), headers: Vec::new() }
     }
 
     /// 400.
-    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 409.
-    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
     /// 422.
-    pub fn unprocessable(code: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn unprocessable(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
@@ -61,7 +62,7 @@ impl ApiError {
         tracing::error!(error = %detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "Something went wrong on the relay. It has been logged; please try again.",
         )
     }
@@ -72,7 +73,7 @@ impl ApiError {
         tracing::warn!(error = %detail, "service unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "The relay cannot serve this request right now; please try again shortly.",
         )
     }
@@ -87,8 +88,8 @@ impl ApiError {
         self.status
     }
 
-    pub fn code(&self) -> &str {
-        &self.code
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
 
     pub fn message(&self) -> &str {
@@ -117,7 +118,7 @@ struct ErrorDetail<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: &self.code, message: &self.message } };
+        let body = ErrorBody { error: ErrorDetail { code: self.code.as_str(), message: &self.message } };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -133,30 +134,36 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with `Content-Type: application/json`.",
             ),
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {}", e.body_text()))
-            }
+            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+                ErrorCode::MalformedJson,
+                format!("The body is not valid JSON: {}", e.body_text()),
+            ),
             JsonRejection::JsonDataError(e) => ApiError::unprocessable(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("The JSON body does not fit this call: {}", e.body_text()),
             ),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "The body is too large for this call.")
-            }
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                "The body is too large for this call.",
+            ),
             JsonRejection::BytesRejection(_) => {
-                ApiError::bad_request("unreadable_body", "The request body could not be read.")
+                ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
             }
-            other => ApiError::bad_request("bad_request", other.body_text()),
+            other => ApiError::bad_request(ErrorCode::BadRequest, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", format!("The query string is not valid here: {}", rejection.body_text()))
+        ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("The query string is not valid here: {}", rejection.body_text()),
+        )
     }
 }
 
@@ -164,7 +171,7 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         match rejection {
             PathRejection::FailedToDeserializePathParams(e) => {
-                ApiError::bad_request("invalid_path", format!("The path is not valid here: {}", e.body_text()))
+                ApiError::bad_request(ErrorCode::InvalidPath, format!("The path is not valid here: {}", e.body_text()))
             }
             other => ApiError::internal(format!("path parameters unavailable: {}", other.body_text())),
         }
@@ -205,23 +212,25 @@ impl From<BlobError> for ApiError {
         match error {
             BlobError::NotFound => ApiError::not_found("No such content."),
             BlobError::AlreadyExists => {
-                ApiError::conflict("already_uploaded", "This content has already been uploaded.")
+                ApiError::conflict(ErrorCode::AlreadyUploaded, "This content has already been uploaded.")
             }
             BlobError::TooLarge { max } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!("The body is larger than {max} bytes."),
             ),
             BlobError::RangeNotSatisfiable { len } => ApiError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
-                "range_not_satisfiable",
+                ErrorCode::RangeNotSatisfiable,
                 "The requested range is outside the content.",
             )
             .with_header(
                 header::CONTENT_RANGE,
                 HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */*")),
             ),
-            BlobError::Body(e) => ApiError::bad_request("unreadable_body", format!("The upload was interrupted: {e}")),
+            BlobError::Body(e) => {
+                ApiError::bad_request(ErrorCode::UnreadableBody, format!("The upload was interrupted: {e}"))
+            }
             BlobError::InvalidKey | BlobError::Io(_) => ApiError::internal(error),
         }
     }
@@ -256,7 +265,7 @@ pub async fn api_not_found() -> ApiError {
 
 /// The JSON 405 for a known path called with the wrong method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This path does not accept this method.")
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "This path does not accept this method.")
 }
 
 #[cfg(test)]
@@ -277,7 +286,7 @@ mod tests {
         let err = other.execute("INSERT INTO t VALUES (1)").await.unwrap_err();
         let api: ApiError = err.into();
         assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE, "{api}");
-        assert_eq!(api.code, "unavailable");
+        assert_eq!(api.code, ErrorCode::Unavailable);
         assert!(api.headers.iter().any(|(n, v)| n == header::RETRY_AFTER && v == "1"));
         assert!(!is_contended(Some("19")), "a constraint violation stays a real error");
     }

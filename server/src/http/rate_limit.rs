@@ -17,7 +17,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{auth::Caller, error::ApiError};
+use crate::http::error::ErrorCode;
+use crate::{http::auth::Caller, http::error::ApiError};
 
 /// Above this many tracked principals, buckets that have refilled are dropped.
 const PRUNE_ABOVE: usize = 10_000;
@@ -67,14 +68,14 @@ impl RateLimiter {
     }
 }
 
-/// The middleware: layer it inside [`crate::auth::authenticate`] (it reads the [`Caller`]).
+/// The middleware: layer it inside [`crate::http::auth::authenticate`] (it reads the [`Caller`]).
 pub async fn limit(State(limiter): State<Arc<RateLimiter>>, req: Request, next: Next) -> Response {
     let verdict = req.extensions().get::<Caller>().map(|caller| limiter.check(caller.principal_id(), Instant::now()));
     if let Some(Err(wait)) = verdict {
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            ErrorCode::RateLimited,
             format!(
                 "Too many requests for this key or session (limit {} a minute); retry in {secs} s.",
                 limiter.per_minute

@@ -24,7 +24,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use fxe_protocol::api::MessageStatus;
-use sqlx::Row;
 
 use crate::AppState;
 
@@ -132,17 +131,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Writes gauge `name`: the rows of `table` by `status`, every one of `all` (0 when none).
-async fn status_gauge(out: &mut String, state: &AppState, name: &str, help: &str, table: &str, all: &[&str]) {
-    let counts = async {
-        let rows = sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {table} GROUP BY status"))
-            .fetch_all(state.db.pool())
-            .await?;
-        let mut by_status = BTreeMap::new();
-        for row in rows {
-            by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
-        }
-        Ok::<_, sqlx::Error>(by_status)
-    };
+async fn status_gauge(out: &mut String, state: &AppState, name: &str, help: &str, table: &'static str, all: &[&str]) {
+    let counts = crate::db::count_by_status(&state.db, table);
     match counts.await {
         Ok(by_status) => {
             let _ = writeln!(out, "# HELP {name} {help}");

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// How long a readiness check may take before it counts as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);

@@ -1,16 +1,11 @@
-//! The relay's OpenAPI 3.1 document (`GET /api/v1/openapi.json`), generated
+//! The parts of the relay's OpenAPI 3.1 document that are not a route's own
+//! (`crate::api::openapi` adds the routes and serves it). It is generated
 //! from the handlers: each route is registered with `utoipa_axum`'s
 //! `routes!`, which adds the handler's `#[utoipa::path]` to the document as
 //! it adds the route to the router, so the two cannot drift apart. What every
 //! call shares (authentication errors, rate limiting, `Idempotency-Key` on
 //! POST, JSON body errors) is added here to each operation.
 
-use std::sync::OnceLock;
-
-use axum::{
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
-};
 use utoipa::{
     Modify, OpenApi,
     openapi::{
@@ -21,9 +16,6 @@ use utoipa::{
         security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
     },
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
-
-use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -92,38 +84,17 @@ impl utoipa::PartialSchema for Ciphertext {
 
 impl utoipa::ToSchema for Ciphertext {}
 
-/// Every route under `/api/v1`, with its documentation.
-pub fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(crate::api::routes()).routes(routes!(openapi_json))
+/// The document's shared parts (info, tags, security schemes), before any
+/// route is added.
+pub fn base() -> openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
-/// The document, built once.
-pub fn document() -> &'static openapi::OpenApi {
-    static DOC: OnceLock<openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = api_routes().into_openapi();
-        add_shared_parts(&mut doc);
-        doc
-    })
-}
-
-/// This document: OpenAPI 3.1, generated from the relay's code.
-#[utoipa::path(
-    get, path = "/openapi.json", operation_id = "get_openapi", tag = "meta",
-    security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", content_type = "application/json")),
-)]
-async fn openapi_json() -> Response {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| {
-        document().to_json().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot serialise the OpenAPI document");
-            String::from("{}")
-        })
-    });
-    let mut response = json.as_str().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+/// Adds what every operation shares (authentication errors, the rate limit,
+/// `Idempotency-Key` on POST, JSON body errors) to a document whose routes
+/// are all in.
+pub fn complete(doc: &mut openapi::OpenApi) {
+    add_shared_parts(doc);
 }
 
 fn error_response(description: &str) -> RefOr<openapi::Response> {
@@ -212,131 +183,5 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
             }
             add_response(op, "503", "`unavailable`: the database or storage is unreachable; retry shortly.");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-
-    /// The `(METHOD, path)` pairs of the document.
-    fn documented() -> BTreeSet<(String, String)> {
-        let doc = document();
-        let mut out = BTreeSet::new();
-        for (path, item) in &doc.paths.paths {
-            for (method, op) in [
-                ("GET", &item.get),
-                ("PUT", &item.put),
-                ("POST", &item.post),
-                ("DELETE", &item.delete),
-                ("PATCH", &item.patch),
-            ] {
-                if op.is_some() {
-                    out.insert((method.to_owned(), path.clone()));
-                }
-            }
-        }
-        out
-    }
-
-    /// The paths registered in the API router, read from its debug form
-    /// (axum lists its route table there); a route added with a plain
-    /// `.route(…)`, bypassing the document, shows up here.
-    fn registered_paths(routes: OpenApiRouter<AppState>) -> BTreeSet<String> {
-        let (router, _) = routes.split_for_parts();
-        let debug = format!("{router:?}");
-        // Only the route table, not the fallback router's internal routes.
-        let table = debug.split("fallback_router").next().unwrap_or_default();
-        let mut out = BTreeSet::new();
-        let mut rest = table;
-        while let Some(i) = rest.find(": \"/") {
-            let after = &rest[i + 3..];
-            let Some(end) = after.find('"') else { break };
-            out.insert(after[..end].to_owned());
-            rest = &after[end..];
-        }
-        out
-    }
-
-    #[test]
-    fn every_registered_route_is_documented() {
-        let registered = registered_paths(api_routes());
-        assert!(registered.len() >= 15, "the router's debug form lists its routes: {registered:?}");
-        let documented: BTreeSet<String> = documented().into_iter().map(|(_, p)| p).collect();
-        let missing: Vec<_> = registered.difference(&documented).collect();
-        assert!(missing.is_empty(), "routes without OpenAPI documentation: {missing:?}");
-        let phantom: Vec<_> = documented.difference(&registered).collect();
-        assert!(phantom.is_empty(), "documented paths the router does not serve: {phantom:?}");
-    }
-
-    #[test]
-    fn the_route_table_shows_routes_added_around_the_document() {
-        let sneaky = api_routes().route("/undocumented/{id}", axum::routing::get(|| async {}));
-        assert!(registered_paths(sneaky).contains("/undocumented/{id}"));
-    }
-
-    #[test]
-    fn the_document_covers_the_api() {
-        let ops = documented();
-        for (method, path) in [
-            ("POST", "/invites/redeem"),
-            ("GET", "/directory/{number}"),
-            ("GET", "/orgs/{org_id}"),
-            ("GET", "/orgs/{org_id}/bundles"),
-            ("POST", "/messages"),
-            ("GET", "/messages"),
-            ("GET", "/messages/{id}"),
-            ("PUT", "/messages/{id}/content"),
-            ("GET", "/messages/{id}/content"),
-            ("POST", "/messages/{id}/receipt"),
-            ("POST", "/messages/{id}/reject"),
-            ("GET", "/org"),
-            ("POST", "/numbers"),
-            ("DELETE", "/numbers/{number}"),
-            ("POST", "/bundles"),
-            ("GET", "/api-keys"),
-            ("POST", "/api-keys"),
-            ("DELETE", "/api-keys/{key_id}"),
-            ("GET", "/users"),
-            ("POST", "/users"),
-            ("DELETE", "/users/{id}"),
-            ("POST", "/users/{id}/setup-link"),
-            ("GET", "/audit"),
-            ("GET", "/openapi.json"),
-        ] {
-            assert!(ops.contains(&(method.to_owned(), path.to_owned())), "{method} {path} is not documented");
-        }
-
-        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
-        let mut ids = BTreeSet::new();
-        for item in json["paths"].as_object().unwrap().values() {
-            for op in item.as_object().unwrap().values() {
-                let id = op["operationId"].as_str().expect("every operation has an id");
-                assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
-            }
-        }
-        assert_eq!(json["openapi"].as_str().map(|v| &v[..3]), Some("3.1"));
-        for schema in [
-            "Org",
-            "Bundle",
-            "Envelope",
-            "Receipt",
-            "Refusal",
-            "Message",
-            "ErrorBody",
-            "AuditEntry",
-            "UserWithSetupLink",
-        ] {
-            assert!(json["components"]["schemas"].get(schema).is_some(), "schema {schema} missing");
-        }
-        let claim = &json["paths"]["/numbers"]["post"];
-        assert!(claim["responses"]["409"]["description"].as_str().unwrap().contains("number_taken"));
-        assert!(claim["responses"]["409"]["description"].as_str().unwrap().contains("idempotency_key_reused"));
-        assert!(claim["responses"]["429"].is_object());
-        assert!(claim["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "Idempotency-Key"));
-        let redeem = &json["paths"]["/invites/redeem"]["post"];
-        assert!(redeem["responses"].get("401").is_none(), "redemption needs no credentials");
     }
 }

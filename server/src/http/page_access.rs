@@ -17,7 +17,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, sessions};
+use crate::{AppState, http::session_cookie};
 
 /// The org members' pages.
 pub const DASHBOARD: &str = "/dashboard";
@@ -78,7 +78,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     if !dashboard && !operator {
         return next.run(req).await;
     }
-    let user = match sessions::current(&state, req.headers()).await {
+    let user = match session_cookie::current(&state, req.headers()).await {
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };

@@ -26,6 +26,14 @@
 //! both with the same version number and description (a test checks this);
 //! only the SQL dialect differs. Migrations run on every start.
 
+pub mod audit;
+pub mod invites;
+pub mod messages;
+pub mod nonces;
+pub mod orgs;
+pub mod sessions;
+pub mod setup_links;
+
 use std::{
     fmt,
     path::{Path, PathBuf},
@@ -217,6 +225,31 @@ fn sqlite_file_url(path: &Path) -> Result<String, DbError> {
     }
     url.push_str("?mode=rwc");
     Ok(url)
+}
+
+/// A size or count as the database stores it: every integer column is a
+/// signed 64-bit `INTEGER`/`BIGINT`. The one place `u64` becomes `i64`.
+pub fn to_i64(v: u64) -> Result<i64, DbError> {
+    i64::try_from(v)
+        .map_err(|_| DbError::Query(sqlx::Error::Encode(format!("{v} does not fit a database integer").into())))
+}
+
+/// A stored size or count read back; a negative one is a corrupt row. The one
+/// place `i64` becomes `u64`.
+pub fn to_u64(v: i64) -> Result<u64, DbError> {
+    u64::try_from(v).map_err(|_| DbError::Query(sqlx::Error::Decode(format!("stored count {v} is negative").into())))
+}
+
+/// The rows of `table` counted by their `status` column (for `/metrics`).
+/// `table` is one of the relay's own table names, never input.
+pub async fn count_by_status(db: &Db, table: &'static str) -> Result<std::collections::BTreeMap<String, i64>, DbError> {
+    let rows =
+        sqlx::query(&format!("SELECT status, COUNT(*) AS n FROM {table} GROUP BY status")).fetch_all(db.pool()).await?;
+    let mut by_status = std::collections::BTreeMap::new();
+    for row in rows {
+        by_status.insert(row.try_get::<String, _>("status")?, row.try_get::<i64, _>("n")?);
+    }
+    Ok(by_status)
 }
 
 #[cfg(test)]

@@ -1,0 +1,19 @@
+//! HTTP infrastructure shared by every route: the JSON error shape
+//! ([`error`]), who is calling ([`auth`], [`session_cookie`]), the middleware
+//! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
+//! [`page_access`]), and the relay's own endpoints ([`health`], [`metrics`],
+//! [`openapi`]). Nothing here knows the API's routes: `crate::router`
+//! composes them.
+
+pub mod auth;
+pub mod completion;
+pub mod error;
+pub mod error_code;
+pub mod error_map;
+pub mod health;
+pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod page_access;
+pub mod rate_limit;
+pub mod session_cookie;

@@ -1,0 +1,97 @@
+//! [`AppState`]: what every request handler and worker can reach, and how it
+//! is prepared at start (data directory, blob store, database, mail,
+//! webhooks, passkeys).
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::{
+    blobs::{BlobStore, LocalBlobStore, create_private_dir},
+    config::Config,
+    db::Db,
+};
+
+/// Temporary blobs older than this are leftovers of a crash (an upload may
+/// take at most an hour, API.md) and are removed at start.
+const STALE_TEMP_BLOB_AGE: Duration = crate::housekeeping::STALE_TEMP;
+
+/// What every request handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub blobs: Arc<dyn BlobStore>,
+    pub leptos: LeptosOptions,
+    /// Wakes the workers (webhooks, echo org) after an event is committed.
+    pub events: crate::webhooks::events::Events,
+    /// Sends mail (setup links); the outbox folder until SMTP is configured.
+    pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// The webhook key, HTTP client and retry schedule.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The relay as a WebAuthn relying party (passkeys), for its public URL.
+    pub passkeys: Arc<crate::accounts::passkeys::RelyingParty>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// Prepares the relay's storage: creates the data directory (owner-only)
+    /// and the blob store, removes stale temporary blobs, opens the database
+    /// (creating the SQLite file if needed) and runs the migrations.
+    pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let storage = &config.storage;
+        create_private_dir(&storage.data_dir)
+            .await
+            .with_context(|| format!("cannot create the data directory {}", storage.data_dir.display()))?;
+
+        let blobs_dir = storage.blobs_dir();
+        let blobs = LocalBlobStore::open(&blobs_dir)
+            .await
+            .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+        match blobs.sweep_orphans().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed partial uploads of relays that stopped"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep partial uploads"),
+        }
+        match blobs.sweep_temp(STALE_TEMP_BLOB_AGE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed abandoned temporary uploads"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep temporary uploads"),
+        }
+
+        let db = Db::open(&storage.database)
+            .await
+            .with_context(|| format!("cannot open the database ({})", storage.database.redacted()))?;
+        tracing::info!(
+            database = %storage.database.redacted(),
+            backend = %db.backend(),
+            blobs = %blobs_dir.display(),
+            "storage ready"
+        );
+
+        let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
+        let mailer = crate::mail::from_settings(&config.mail, storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME))
+            .map_err(|e| anyhow::anyhow!("cannot set up mail: {e}"))?;
+        let passkeys = crate::accounts::passkeys::RelyingParty::for_public_url(&config.public_url);
+        if let Err(why) = passkeys.get() {
+            tracing::warn!("{why}");
+        }
+        Ok(AppState {
+            mailer,
+            passkeys: Arc::new(passkeys),
+            leptos: config.leptos.clone(),
+            config: Arc::new(config),
+            db,
+            blobs: Arc::new(blobs),
+            events: crate::webhooks::events::Events::default(),
+            webhooks: Arc::new(webhooks),
+        })
+    }
+}
