@@ -8,14 +8,14 @@ use fxe_protocol::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Row;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::pagination::{self, PageRequest};
+use super::pagination::PageRequest;
 use crate::http::error::ErrorCode;
 use crate::{
     AppState, clock,
+    db::api_keys::{self, NewApiKey},
     db::audit::{self, Entry},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
@@ -36,20 +36,6 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-const COLUMNS: &str = "key_id, label, scopes, created_at, revoked_at, last_used_at";
-
-fn from_row(row: &sqlx::any::AnyRow) -> Result<ApiKeyInfo, sqlx::Error> {
-    let scopes: String = row.try_get("scopes")?;
-    Ok(ApiKeyInfo {
-        key_id: row.try_get("key_id")?,
-        label: row.try_get("label")?,
-        scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        created_at: clock::rfc3339(row.try_get("created_at")?),
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(clock::rfc3339),
-        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(clock::rfc3339),
-    })
-}
-
 /// The org's API keys, revoked ones included, newest first.
 #[utoipa::path(
     get, path = "/api-keys", operation_id = "list_api_keys", tag = "api keys",
@@ -67,16 +53,7 @@ async fn list(
 ) -> Result<ApiJson<Page<ApiKeyInfo>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let select = format!("SELECT {COLUMNS} FROM api_keys WHERE org_id = $1");
-    let keys = pagination::fetch(
-        state.db.pool(),
-        &select,
-        std::slice::from_ref(&caller.org_id),
-        ("created_at", "key_id"),
-        &page,
-        from_row,
-    )
-    .await?;
+    let keys = api_keys::page(&state.db, &caller.org_id, &page).await?;
     Ok(ApiJson(keys))
 }
 
@@ -122,20 +99,16 @@ async fn create(
 
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (key_id) DO NOTHING",
-    )
-    .bind(&key_id)
-    .bind(&caller.org_id)
-    .bind(&req.public_key)
-    .bind(req.scopes.join(","))
-    .bind(label)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted == 0 {
+    let new = NewApiKey {
+        key_id: &key_id,
+        org_id: &caller.org_id,
+        public_key: &req.public_key,
+        scopes: &req.scopes,
+        label,
+        created_at: now,
+    };
+    let inserted = api_keys::insert(&mut tx, new).await?;
+    if !inserted {
         return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
     let actor = caller.actor();
@@ -150,13 +123,10 @@ async fn create(
         },
     )
     .await?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE key_id = $1"))
-        .bind(&key_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let info = api_keys::get(&mut tx, &key_id).await?.ok_or_else(|| ApiError::internal("API key vanished"))?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, scopes = ?req.scopes, "API key registered");
-    Ok((StatusCode::CREATED, ApiJson(from_row(&row)?)))
+    Ok((StatusCode::CREATED, ApiJson(info)))
 }
 
 /// Revokes one of the org's keys at once. Revoking a revoked key is a no-op.
@@ -178,20 +148,10 @@ async fn revoke(
     let not_found = || ApiError::not_found("No such API key in this org.");
     apikey::validate_key_id(&key_id).map_err(|_| not_found())?;
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query("SELECT revoked_at FROM api_keys WHERE key_id = $1 AND org_id = $2")
-        .bind(&key_id)
-        .bind(&caller.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(not_found)?;
-    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+    if api_keys::is_revoked(&mut tx, &caller.org_id, &key_id).await?.ok_or_else(not_found)? {
         return Ok(StatusCode::NO_CONTENT);
     }
-    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL")
-        .bind(clock::now_secs())
-        .bind(&key_id)
-        .execute(&mut *tx)
-        .await?;
+    api_keys::revoke(&mut tx, &key_id, clock::now_secs()).await?;
     let actor = caller.actor();
     audit::write(
         &mut tx,

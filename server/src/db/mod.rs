@@ -26,11 +26,13 @@
 //! both with the same version number and description (a test checks this);
 //! only the SQL dialect differs. Migrations run on every start.
 
+pub mod api_keys;
 pub mod audit;
 pub mod invites;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;
+pub mod page;
 pub mod sessions;
 pub mod setup_links;
 

@@ -15,7 +15,6 @@ use axum::{
 };
 use fxe_protocol::request::{ClaimedBody, RequestAuth};
 use sha2::Digest;
-use sqlx::Row;
 
 use crate::http::error::ErrorCode;
 use crate::{AppState, clock, db::audit::Actor, http::error::ApiError};
@@ -207,20 +206,13 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     };
 
     // The key: known, not revoked, its org not disabled.
-    let row = sqlx::query(
-        "SELECT k.org_id, k.public_key, k.scopes, k.label, k.revoked_at, k.last_used_at, o.disabled_at \
-         FROM api_keys k JOIN orgs o ON o.org_id = k.org_id WHERE k.key_id = $1",
-    )
-    .bind(&auth.key_id)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else {
+    let Some(key) = crate::db::api_keys::for_request(&state.db, &auth.key_id).await? else {
         return Err(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay."));
     };
-    if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+    if key.revoked {
         return Err(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked."));
     }
-    if row.try_get::<Option<i64>, _>("disabled_at")?.is_some() {
+    if key.org_disabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OrgDisabled,
@@ -235,8 +227,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         )
     })?;
 
-    let public_key: String = row.try_get("public_key")?;
-    let public = fxe_protocol::encoding::b64u_fixed::<32>("public_key", &public_key).map_err(ApiError::internal)?;
+    let public = fxe_protocol::encoding::b64u_fixed::<32>("public_key", &key.public_key).map_err(ApiError::internal)?;
     let target =
         parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
     let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
@@ -272,22 +263,16 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
             "This request (key and nonce) was already seen; sign every request with a new nonce.",
         ));
     }
-    let last_used: Option<i64> = row.try_get("last_used_at")?;
-    if last_used.is_none_or(|t| t < now - 60) {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
-            .bind(now)
-            .bind(&auth.key_id)
-            .execute(state.db.pool())
-            .await?;
+    if key.last_used_at.is_none_or(|t| t < now - 60) {
+        crate::db::api_keys::touch(&state.db, &auth.key_id, now).await?;
     }
 
-    let scopes: String = row.try_get("scopes")?;
     parts.extensions.insert(Caller {
-        org_id: row.try_get("org_id")?,
+        org_id: key.org_id,
         principal: Principal::ApiKey {
             key_id: auth.key_id.clone(),
-            label: row.try_get("label")?,
-            scopes: scopes.split(',').filter_map(Scope::parse).collect(),
+            label: key.label,
+            scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
         },
         address,
     });
