@@ -4,7 +4,6 @@
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::api::{ClaimNumberRequest, ErrorBody, NumberInfo, Org, OrgBundle, PublishBundleRequest};
 use serde_json::json;
-use sqlx::Row;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::error::ErrorCode;
@@ -27,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// An org may have this many claims waiting for the operator at once, so that
 /// no member can block a range of numbers by claiming them all.
-pub const MAX_PENDING_CLAIMS: i64 = 20;
+pub const MAX_PENDING_CLAIMS: u64 = 20;
 
 /// A published bundle may be dated at most this far ahead of the relay's
 /// clock (a larger value would block every later rotation).
@@ -68,33 +67,11 @@ async fn claim_number(
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
-    let pending: i64 = sqlx::query("SELECT COUNT(*) FROM numbers WHERE org_id = $1 AND status = 'pending'")
-        .bind(&caller.org_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+    let pending = orgs::pending_claims(&mut tx, &caller.org_id).await?;
     // ON CONFLICT: a concurrent claim of the same number by another org loses cleanly.
-    let inserted = sqlx::query("INSERT INTO numbers (number, org_id, status, created_at) VALUES ($1, $2, 'pending', $3) ON CONFLICT (number) DO NOTHING")
-        .bind(&number)
-        .bind(&caller.org_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if inserted == 0 {
-        let row = sqlx::query("SELECT org_id, status, created_at FROM numbers WHERE number = $1")
-            .bind(&number)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return match row {
-            Some(row) if row.try_get::<String, _>("org_id")? == caller.org_id => {
-                let info = NumberInfo {
-                    number,
-                    status: row.try_get("status")?,
-                    created_at: clock::rfc3339(row.try_get("created_at")?),
-                };
-                Ok((StatusCode::OK, ApiJson(info)))
-            }
+    if !orgs::insert_number(&mut tx, &number, &caller.org_id, false, now).await? {
+        return match orgs::number(&mut tx, &number).await? {
+            Some((holder, info)) if holder == caller.org_id => Ok((StatusCode::OK, ApiJson(info))),
             _ => Err(ApiError::conflict(
                 ErrorCode::NumberTaken,
                 format!("{number} is held or claimed by another org on this relay."),
@@ -145,13 +122,7 @@ async fn release_number(
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&number)?;
     let mut tx = state.db.begin_write().await?;
-    let status: Option<String> = sqlx::query("DELETE FROM numbers WHERE number = $1 AND org_id = $2 RETURNING status")
-        .bind(&number)
-        .bind(&caller.org_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| r.try_get("status"))
-        .transpose()?;
+    let status = orgs::release_number(&mut tx, &number, &caller.org_id).await?;
     let Some(status) = status else {
         return Err(ApiError::not_found(format!("{number} is not one of this org's numbers.")));
     };
@@ -218,11 +189,7 @@ async fn publish_bundle(
     if active.bundle_id == bundle.bundle_id {
         return Ok((StatusCode::OK, ApiJson(OrgBundle { bundle: active, active: true, retired_at: None })));
     }
-    let known = sqlx::query("SELECT bundle_id FROM bundles WHERE bundle_id = $1")
-        .bind(&bundle.bundle_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if known.is_some() {
+    if orgs::bundle_exists(&mut tx, &bundle.bundle_id).await? {
         return Err(ApiError::conflict(
             ErrorCode::BundleExists,
             "This bundle was published before; make a new one to rotate.",
@@ -237,19 +204,12 @@ async fn publish_bundle(
             ),
         ));
     }
-    sqlx::query("UPDATE bundles SET active = 0, retired_at = $1 WHERE org_id = $2 AND active = 1")
-        .bind(now)
-        .bind(&caller.org_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
-        .bind(&bundle.bundle_id)
-        .bind(&caller.org_id)
-        .bind(created_at)
-        .bind(bundle.to_json())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    if !orgs::publish_bundle(&mut tx, &caller.org_id, &bundle, now).await? {
+        return Err(ApiError::conflict(
+            ErrorCode::BundleExists,
+            "This bundle was published before; make a new one to rotate.",
+        ));
+    }
     let actor = caller.actor();
     audit::write(
         &mut tx,

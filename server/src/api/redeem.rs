@@ -17,10 +17,12 @@ use crate::{
     accounts::validate::is_email,
     api::org::MAX_BUNDLE_CLOCK_AHEAD_SECS,
     clock,
+    db::api_keys::{self, NewApiKey},
     db::audit::{self, Actor},
     db::invites,
-    db::orgs,
+    db::orgs::{self, NewOrg},
     db::setup_links,
+    db::users::{self, UserRole},
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson},
 };
@@ -101,7 +103,7 @@ async fn redeem(
     })?;
     // Dated at most a day ahead, as for `POST /bundles`: a bundle from the far
     // future would make every later rotation a rollback.
-    let bundle_created_at = i64::try_from(req.bundle.created_at)
+    i64::try_from(req.bundle.created_at)
         .ok()
         .filter(|t| *t <= clock::now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
         .ok_or_else(|| {
@@ -181,96 +183,57 @@ async fn redeem(
         return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
-        let taken =
-            sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(n).fetch_optional(&mut *tx).await?;
-        if taken.is_some() {
+        if orgs::number_holder(&mut tx, n).await?.is_some() {
             return Err(ApiError::conflict(
                 ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
     }
-    let key_taken =
-        sqlx::query("SELECT key_id FROM api_keys WHERE key_id = $1").bind(&key_id).fetch_optional(&mut *tx).await?;
-    if key_taken.is_some() {
+    if api_keys::exists(&mut tx, &key_id).await? {
         return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
 
-    let used = sqlx::query(
-        "UPDATE invites SET used_at = $1, used_by_org_id = $2 WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(&org_id)
-    .bind(&invite.id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if used != 1 {
+    let used = invites::mark_used(&mut tx, &invite.id, &org_id, now).await?;
+    if !used {
         return Err(ApiError::new(StatusCode::GONE, ErrorCode::InviteUsed, "This invite has already been redeemed."));
     }
     // ON CONFLICT: a concurrent redemption (PostgreSQL runs them side by side)
     // that took the org, a number or the key first makes this one a clean 409.
-    let inserted = sqlx::query(
-        "INSERT INTO orgs (org_id, org_name, identity_pub, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(&org_id)
-    .bind(&req.org_name)
-    .bind(&req.identity_pub)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if inserted != 1 {
+    let new_org = NewOrg {
+        org_id: &org_id,
+        org_name: &req.org_name,
+        identity_pub: &req.identity_pub,
+        created_at: now,
+        is_echo: false,
+    };
+    if !orgs::insert(&mut tx, new_org).await? {
         return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
-        let inserted = sqlx::query("INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (number) DO NOTHING")
-            .bind(n)
-            .bind(&org_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if inserted != 1 {
+        if !orgs::insert_number(&mut tx, n, &org_id, true, now).await? {
             return Err(ApiError::conflict(
                 ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
     }
-    let inserted = sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (bundle_id) DO NOTHING")
-        .bind(&req.bundle.bundle_id)
-        .bind(&org_id)
-        .bind(bundle_created_at)
-        .bind(req.bundle.to_json())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if inserted != 1 {
+    if !orgs::publish_bundle(&mut tx, &org_id, &req.bundle, now).await? {
         return Err(ApiError::conflict(ErrorCode::BundleExists, "This bundle is already published on the relay."));
     }
-    let inserted = sqlx::query("INSERT INTO api_keys (key_id, org_id, public_key, scopes, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_id) DO NOTHING")
-        .bind(&key_id)
-        .bind(&org_id)
-        .bind(&req.api_key.public_key)
-        .bind(req.api_key.scopes.join(","))
-        .bind(&label)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if inserted != 1 {
+    let new_key = NewApiKey {
+        key_id: &key_id,
+        org_id: &org_id,
+        public_key: &req.api_key.public_key,
+        scopes: &req.api_key.scopes,
+        label: &label,
+        created_at: now,
+    };
+    if !api_keys::insert(&mut tx, new_key).await? {
         return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
     let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
-    sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, 'admin', $4)")
-        .bind(&user_id)
-        .bind(&org_id)
-        .bind(&req.admin_email)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    users::insert(&mut tx, &user_id, Some(&org_id), &req.admin_email, UserRole::Admin, now).await?;
     let token = setup_links::create(&mut tx, &user_id, "enrol").await?;
     let actor = Actor { kind: "user", id: Some(user_id.clone()), label: Some(req.admin_email.clone()), address };
     for (action, target) in [

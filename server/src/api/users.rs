@@ -4,19 +4,18 @@
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::api::{CreateUserRequest, ErrorBody, Page, User, UserWithSetupLink};
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    api_keys::PageQuery,
-    pagination::{self, PageRequest},
-};
+use super::{api_keys::PageQuery, pagination::PageRequest};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState, clock,
     db::audit::{self, Entry},
     db::orgs,
+    db::sessions,
     db::setup_links,
+    db::users::{self, UserRole},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     mail,
@@ -27,30 +26,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(remove)).routes(routes!(new_setup_link))
 }
 
-const COLUMNS: &str =
-    "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";
-
-fn from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        created_at: clock::rfc3339(row.try_get("created_at")?),
-        passkeys: u64::try_from(row.try_get::<i64, _>("passkeys")?).unwrap_or(0),
-    })
-}
-
 /// A current member of the caller's org, or 404.
 async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result<User, ApiError> {
     let not_found = || ApiError::not_found("No such user in this org.");
     fxe_protocol::encoding::validate_uuid_v4("id", user_id).map_err(|_| not_found())?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1 AND org_id = $2 AND removed_at IS NULL"))
-        .bind(user_id)
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(from_row(&row)?)
+    users::member(conn, org_id, user_id).await?.ok_or_else(not_found)
 }
 
 /// The org's current members, newest first.
@@ -70,23 +50,13 @@ async fn list(
 ) -> Result<ApiJson<Page<User>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let select = format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 AND removed_at IS NULL");
-    let users = pagination::fetch(
-        state.db.pool(),
-        &select,
-        std::slice::from_ref(&caller.org_id),
-        ("created_at", "id"),
-        &page,
-        from_row,
-    )
-    .await?;
+    let users = users::page(&state.db, &caller.org_id, &page).await?;
     Ok(ApiJson(users))
 }
 
-fn parse_role(role: &str) -> Result<&'static str, ApiError> {
-    match role {
-        "admin" => Ok("admin"),
-        "user" => Ok("user"),
+fn parse_role(role: &str) -> Result<UserRole, ApiError> {
+    match UserRole::parse(role) {
+        Some(r @ (UserRole::Admin | UserRole::User)) => Ok(r),
         _ => Err(ApiError::unprocessable(ErrorCode::InvalidBody, "role must be admin or user.")),
     }
 }
@@ -126,23 +96,10 @@ async fn create(
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
-    let exists =
-        sqlx::query("SELECT id FROM users WHERE org_id = $1 AND removed_at IS NULL AND LOWER(email) = LOWER($2)")
-            .bind(&caller.org_id)
-            .bind(email)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_some() {
+    if users::email_in_org(&mut tx, &caller.org_id, email).await? {
         return Err(ApiError::conflict(ErrorCode::UserExists, format!("{email} is already a member of this org.")));
     }
-    sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&user_id)
-        .bind(&caller.org_id)
-        .bind(email)
-        .bind(role)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    users::insert(&mut tx, &user_id, Some(&caller.org_id), email, role, now).await?;
     let token = setup_links::create(&mut tx, &user_id, "invite").await?;
     let actor = caller.actor();
     audit::write(
@@ -152,7 +109,7 @@ async fn create(
             actor: &actor,
             action: "user.added",
             target: Some(&user_id),
-            detail: Some(json!({ "email": email, "role": role })),
+            detail: Some(json!({ "email": email, "role": role.as_str() })),
         },
     )
     .await?;
@@ -160,7 +117,7 @@ async fn create(
         &mut tx,
         &caller.org_id,
         events::ORG_USER_ADDED,
-        json!({ "user_id": user_id, "email": email, "role": role }),
+        json!({ "user_id": user_id, "email": email, "role": role.as_str() }),
     )
     .await?;
     let user = member(&mut tx, &caller.org_id, &user_id).await?;
@@ -169,7 +126,7 @@ async fn create(
 
     let setup_url = setup_links::url(&state.config.public_origin(), &token);
     mail_link(&state, email, &org.org_name, &setup_url, true).await;
-    tracing::info!(org_id = %caller.org_id, user_id = %user_id, role = %role, "user added");
+    tracing::info!(org_id = %caller.org_id, user_id = %user_id, role = role.as_str(), "user added");
     Ok((StatusCode::CREATED, ApiJson(UserWithSetupLink { user, setup_url })))
 }
 
@@ -196,12 +153,7 @@ async fn remove(
     orgs::lock(&mut tx, &caller.org_id).await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
     if user.role == "admin" {
-        let admins: i64 =
-            sqlx::query("SELECT COUNT(*) FROM users WHERE org_id = $1 AND role = 'admin' AND removed_at IS NULL")
-                .bind(&caller.org_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+        let admins = users::admins(&mut tx, &caller.org_id).await?;
         if admins <= 1 {
             return Err(ApiError::conflict(
                 ErrorCode::LastAdmin,
@@ -209,14 +161,9 @@ async fn remove(
             ));
         }
     }
-    sqlx::query("UPDATE users SET removed_at = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *tx).await?;
-    let sessions = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    expire_setup_links(&mut tx, &id, now).await?;
+    users::remove(&mut tx, &id, now).await?;
+    let sessions = sessions::revoke_all(&mut tx, &id).await?;
+    setup_links::expire_unused(&mut tx, &id, now).await?;
     let actor = caller.actor();
     audit::write(
         &mut tx,
@@ -242,16 +189,6 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends the user's unused setup links (a new one replaces them; a removed user keeps none).
-async fn expire_setup_links(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<(), ApiError> {
-    sqlx::query("UPDATE setup_tokens SET expires_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1")
-        .bind(now)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// A new single-use passkey setup link for a member (lost passkey, expired
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
@@ -273,7 +210,7 @@ async fn new_setup_link(
     let mut tx = state.db.begin_write().await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
-    expire_setup_links(&mut tx, &id, now).await?;
+    setup_links::expire_unused(&mut tx, &id, now).await?;
     let token = setup_links::create(&mut tx, &id, "recover").await?;
     let actor = caller.actor();
     audit::write(

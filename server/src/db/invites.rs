@@ -147,3 +147,17 @@ pub async fn revoke(db: &Db, id: &str, actor: &Actor) -> Result<bool, DbError> {
     tx.commit().await?;
     Ok(n == 1)
 }
+
+/// Marks the invite used by `org_id`; `false` if it was used or revoked meanwhile.
+pub async fn mark_used(conn: &mut sqlx::AnyConnection, id: &str, org_id: &str, now: i64) -> Result<bool, DbError> {
+    let n = sqlx::query(
+        "UPDATE invites SET used_at = $1, used_by_org_id = $2 WHERE id = $3 AND used_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(org_id)
+    .bind(id)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

@@ -35,6 +35,7 @@ pub mod orgs;
 pub mod page;
 pub mod sessions;
 pub mod setup_links;
+pub mod users;
 
 use std::{
     fmt,

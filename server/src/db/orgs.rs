@@ -131,7 +131,7 @@ pub async fn numbers(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<Numbe
 
 async fn count(conn: &mut AnyConnection, sql: &str, org_id: &str) -> Result<u64, DbError> {
     let n: i64 = sqlx::query(sql).bind(org_id).fetch_one(conn).await?.try_get(0)?;
-    Ok(n.max(0) as u64)
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// `GET /org`: the org as its members see it.
@@ -180,5 +180,122 @@ pub async fn lock(conn: &mut AnyConnection, org_id: &str) -> Result<bool, DbErro
         .execute(conn)
         .await?
         .rows_affected();
+    Ok(n == 1)
+}
+
+/// A new org's row.
+pub struct NewOrg<'a> {
+    pub org_id: &'a str,
+    pub org_name: &'a str,
+    /// base64url, as the org sent it.
+    pub identity_pub: &'a str,
+    pub created_at: i64,
+    pub is_echo: bool,
+}
+
+/// Inserts an org; `false` if its id exists (a concurrent redemption won).
+pub async fn insert(conn: &mut AnyConnection, o: NewOrg<'_>) -> Result<bool, DbError> {
+    let n = sqlx::query(
+        "INSERT INTO orgs (org_id, org_name, identity_pub, created_at, is_echo) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(o.org_id)
+    .bind(o.org_name)
+    .bind(o.identity_pub)
+    .bind(o.created_at)
+    .bind(i64::from(o.is_echo))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The org holding or claiming `number` (any status), if any.
+pub async fn number_holder(conn: &mut AnyConnection, number: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(number).fetch_optional(conn).await?;
+    Ok(row.map(|r| r.try_get("org_id")).transpose()?)
+}
+
+/// A number's row: who holds it, in which state, since when.
+pub async fn number(conn: &mut AnyConnection, number: &str) -> Result<Option<(String, NumberInfo)>, DbError> {
+    let row = sqlx::query("SELECT org_id, status, created_at FROM numbers WHERE number = $1")
+        .bind(number)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let info = NumberInfo {
+        number: number.to_owned(),
+        status: row.try_get("status")?,
+        created_at: clock::rfc3339(row.try_get("created_at")?),
+    };
+    Ok(Some((row.try_get("org_id")?, info)))
+}
+
+/// Adds a number to an org, active at once (redemption, the echo org) or
+/// `pending` the operator's approval (a claim); `false` if any org holds or
+/// claims it already.
+pub async fn insert_number(
+    conn: &mut AnyConnection,
+    number: &str,
+    org_id: &str,
+    active: bool,
+    now: i64,
+) -> Result<bool, DbError> {
+    let sql = if active {
+        "INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (number) DO NOTHING"
+    } else {
+        "INSERT INTO numbers (number, org_id, status, created_at) VALUES ($1, $2, 'pending', $3) ON CONFLICT (number) DO NOTHING"
+    };
+    let n = sqlx::query(sql).bind(number).bind(org_id).bind(now).execute(conn).await?.rows_affected();
+    Ok(n == 1)
+}
+
+/// How many claims of the org wait for the operator.
+pub async fn pending_claims(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbError> {
+    count(conn, "SELECT COUNT(*) FROM numbers WHERE org_id = $1 AND status = 'pending'", org_id).await
+}
+
+/// Removes one of the org's numbers (or a pending claim); its status before,
+/// or `None` if the org has no such number.
+pub async fn release_number(conn: &mut AnyConnection, number: &str, org_id: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("DELETE FROM numbers WHERE number = $1 AND org_id = $2 RETURNING status")
+        .bind(number)
+        .bind(org_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("status")).transpose()?)
+}
+
+/// Whether a bundle with this id was ever published (by any org).
+pub async fn bundle_exists(conn: &mut AnyConnection, bundle_id: &str) -> Result<bool, DbError> {
+    let row =
+        sqlx::query("SELECT bundle_id FROM bundles WHERE bundle_id = $1").bind(bundle_id).fetch_optional(conn).await?;
+    Ok(row.is_some())
+}
+
+/// Publishes `bundle` as the org's active bundle, retiring the active one
+/// (if any) at `now`; `false` if the bundle id exists already.
+pub async fn publish_bundle(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    bundle: &Bundle,
+    now: i64,
+) -> Result<bool, DbError> {
+    sqlx::query("UPDATE bundles SET active = 0, retired_at = $1 WHERE org_id = $2 AND active = 1")
+        .bind(now)
+        .bind(org_id)
+        .execute(&mut *conn)
+        .await?;
+    let n = sqlx::query(
+        "INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1) \
+         ON CONFLICT (bundle_id) DO NOTHING",
+    )
+    .bind(&bundle.bundle_id)
+    .bind(org_id)
+    .bind(super::to_i64(bundle.created_at)?)
+    .bind(bundle.to_json())
+    .bind(now)
+    .execute(conn)
+    .await?
+    .rows_affected();
     Ok(n == 1)
 }

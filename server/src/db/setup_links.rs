@@ -29,3 +29,14 @@ pub async fn create(conn: &mut AnyConnection, user_id: &str, purpose: &str) -> R
 pub fn url(public_origin: &str, token: &str) -> String {
     format!("{public_origin}/setup/{token}")
 }
+
+/// Ends the user's unused setup links (a new one replaces them; a removed
+/// user keeps none).
+pub async fn expire_unused(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE setup_tokens SET expires_at = $1 WHERE user_id = $2 AND used_at IS NULL AND expires_at > $1")
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
