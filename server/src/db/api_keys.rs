@@ -137,3 +137,8 @@ pub async fn touch(db: &Db, key_id: &str, now: i64) -> Result<(), DbError> {
         .await?;
     Ok(())
 }
+
+/// How many of the org's keys are not revoked.
+pub async fn live_count(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbError> {
+    super::count(conn, "SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL", org_id).await
+}

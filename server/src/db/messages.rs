@@ -443,3 +443,29 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<MessageRow>, DbErr
     }
     rows(&query.fetch_all(db.pool()).await?)
 }
+
+/// Counts of an org's messages for its overview.
+pub struct OrgMessageCounts {
+    pub inbox_queued: u64,
+    pub received: u64,
+    pub sent: u64,
+}
+
+/// How many messages the org has waiting, received and sent.
+pub async fn counts_for(conn: &mut AnyConnection, org_id: &str) -> Result<OrgMessageCounts, DbError> {
+    Ok(OrgMessageCounts {
+        inbox_queued: super::count(
+            conn,
+            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status = 'queued'",
+            org_id,
+        )
+        .await?,
+        received: super::count(
+            conn,
+            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status NOT IN ('awaiting_upload', 'failed')",
+            org_id,
+        )
+        .await?,
+        sent: super::count(conn, "SELECT COUNT(*) FROM messages WHERE sender_org_id = $1", org_id).await?,
+    })
+}

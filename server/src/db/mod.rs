@@ -230,6 +230,24 @@ fn sqlite_file_url(path: &Path) -> Result<String, DbError> {
     Ok(url)
 }
 
+/// Reads a value of the `relay_meta` table inside a transaction.
+pub async fn meta_read(conn: &mut sqlx::AnyConnection, key: &str) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT value FROM relay_meta WHERE key = $1").bind(key).fetch_optional(conn).await?;
+    Ok(row.map(|r| r.try_get("value")).transpose()?)
+}
+
+/// Adds a value to the `relay_meta` table inside a transaction (fails if the key exists).
+pub async fn meta_insert(conn: &mut sqlx::AnyConnection, key: &str, value: &str) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO relay_meta (key, value) VALUES ($1, $2)").bind(key).bind(value).execute(conn).await?;
+    Ok(())
+}
+
+/// The count a `SELECT COUNT(*) … WHERE … = $1` query answers for `key`.
+pub async fn count(conn: &mut sqlx::AnyConnection, sql: &str, key: &str) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query(sql).bind(key).fetch_one(conn).await?.try_get(0)?;
+    to_u64(n)
+}
+
 /// A size or count as the database stores it: every integer column is a
 /// signed 64-bit `INTEGER`/`BIGINT`. The one place `u64` becomes `i64`.
 pub fn to_i64(v: u64) -> Result<i64, DbError> {

@@ -129,32 +129,18 @@ pub async fn numbers(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<Numbe
         .collect()
 }
 
-async fn count(conn: &mut AnyConnection, sql: &str, org_id: &str) -> Result<u64, DbError> {
-    let n: i64 = sqlx::query(sql).bind(org_id).fetch_one(conn).await?.try_get(0)?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
 /// `GET /org`: the org as its members see it.
 pub async fn org_view(conn: &mut AnyConnection, org_id: &str) -> Result<Option<api::Org>, DbError> {
     let Some(org) = get(conn, org_id).await? else { return Ok(None) };
     let identity = org.identity_bytes()?;
     let active = active_bundle(conn, org_id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
+    let messages = super::messages::counts_for(conn, org_id).await?;
     let counts = OrgCounts {
-        inbox_queued: count(
-            conn,
-            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status = 'queued'",
-            org_id,
-        )
-        .await?,
-        messages_received: count(
-            conn,
-            "SELECT COUNT(*) FROM messages WHERE recipient_org_id = $1 AND status NOT IN ('awaiting_upload', 'failed')",
-            org_id,
-        )
-        .await?,
-        messages_sent: count(conn, "SELECT COUNT(*) FROM messages WHERE sender_org_id = $1", org_id).await?,
-        users: count(conn, "SELECT COUNT(*) FROM users WHERE org_id = $1 AND removed_at IS NULL", org_id).await?,
-        api_keys: count(conn, "SELECT COUNT(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL", org_id).await?,
+        inbox_queued: messages.inbox_queued,
+        messages_received: messages.received,
+        messages_sent: messages.sent,
+        users: super::users::current_count(conn, org_id).await?,
+        api_keys: super::api_keys::live_count(conn, org_id).await?,
     };
     Ok(Some(api::Org {
         org_id: org.org_id.clone(),
@@ -251,7 +237,7 @@ pub async fn insert_number(
 
 /// How many claims of the org wait for the operator.
 pub async fn pending_claims(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbError> {
-    count(conn, "SELECT COUNT(*) FROM numbers WHERE org_id = $1 AND status = 'pending'", org_id).await
+    super::count(conn, "SELECT COUNT(*) FROM numbers WHERE org_id = $1 AND status = 'pending'", org_id).await
 }
 
 /// Removes one of the org's numbers (or a pending claim); its status before,

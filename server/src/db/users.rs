@@ -109,6 +109,11 @@ pub async fn admins(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbErr
     super::to_u64(n)
 }
 
+/// How many current members the org has.
+pub async fn current_count(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbError> {
+    super::count(conn, "SELECT COUNT(*) FROM users WHERE org_id = $1 AND removed_at IS NULL", org_id).await
+}
+
 /// Marks a user removed.
 pub async fn remove(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE users SET removed_at = $1 WHERE id = $2").bind(now).bind(user_id).execute(conn).await?;

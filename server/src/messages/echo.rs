@@ -17,7 +17,6 @@ use fxe_protocol::{
     receipt::{Receipt, Refusal, RefusalReason},
     stream::V1_CHUNK_SIZE,
 };
-use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +25,11 @@ use crate::{
     blobs::{BlobKey, ByteRange},
     clock,
     db::audit::{self, Actor},
-    db::messages::{self as store, MessageRow},
+    db::{
+        self,
+        messages::{self as store, MessageRow},
+        orgs::{self, NewOrg},
+    },
     messages::{self, Party},
 };
 
@@ -57,47 +60,27 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     };
     let mut tx = state.db.begin_write().await?;
     // Another relay instance may have created it meanwhile.
-    if let Some(row) =
-        sqlx::query("SELECT value FROM relay_meta WHERE key = $1").bind(META_KEY).fetch_optional(&mut *tx).await?
-    {
+    if let Some(json) = db::meta_read(&mut tx, META_KEY).await? {
         tx.rollback().await?;
-        let json: String = row.try_get("value")?;
         return Ok(Arc::new(OrgKeys::from_json(&json)?));
     }
-    let taken =
-        sqlx::query("SELECT org_id FROM numbers WHERE number = $1").bind(ECHO_NUMBER).fetch_optional(&mut *tx).await?;
-    if taken.is_some() {
+    if orgs::number_holder(&mut tx, ECHO_NUMBER).await?.is_some() {
         anyhow::bail!("{ECHO_NUMBER} is held by an org, so the echo org cannot be created");
     }
-    let bundle = &keys.bundles[0].bundle;
-    sqlx::query("INSERT INTO relay_meta (key, value) VALUES ($1, $2)")
-        .bind(META_KEY)
-        .bind(keys.to_json().as_str())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO orgs (org_id, org_name, identity_pub, created_at, is_echo) VALUES ($1, $2, $3, $4, 1)")
-        .bind(&keys.org_id)
-        .bind(ECHO_ORG_NAME)
-        .bind(fxe_protocol::encoding::b64u_encode(&keys.identity_pub))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3)",
-    )
-    .bind(ECHO_NUMBER)
-    .bind(&keys.org_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO bundles (bundle_id, org_id, created_at, bundle_json, published_at, active) VALUES ($1, $2, $3, $4, $5, 1)")
-        .bind(&bundle.bundle_id)
-        .bind(&keys.org_id)
-        .bind(bundle.created_at as i64)
-        .bind(bundle.to_json())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    db::meta_insert(&mut tx, META_KEY, keys.to_json().as_str()).await?;
+    let identity_pub = fxe_protocol::encoding::b64u_encode(&keys.identity_pub);
+    let org = NewOrg {
+        org_id: &keys.org_id,
+        org_name: ECHO_ORG_NAME,
+        identity_pub: &identity_pub,
+        created_at: now,
+        is_echo: true,
+    };
+    if !orgs::insert(&mut tx, org).await? {
+        anyhow::bail!("an org with the echo org's new identity exists already");
+    }
+    orgs::insert_number(&mut tx, ECHO_NUMBER, &keys.org_id, true, now).await?;
+    orgs::publish_bundle(&mut tx, &keys.org_id, &keys.bundles[0].bundle, now).await?;
     audit::write(
         &mut tx,
         audit::Entry {
@@ -161,9 +144,9 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     let actor = actor();
     let party = Party { org_id: &keys.org_id, actor: &actor };
     let mut conn = state.db.pool().acquire().await?;
-    let sender = crate::db::orgs::get(&mut conn, &row.sender_org_id).await?.context("sender org missing")?;
+    let sender = orgs::get(&mut conn, &row.sender_org_id).await?.context("sender org missing")?;
     let sender_identity = sender.identity_bytes()?;
-    let sender_bundle = crate::db::orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id)
+    let sender_bundle = orgs::any_bundle(&mut conn, &row.sender_org_id, &env.sender_bundle_id)
         .await?
         .context("sender bundle missing")?;
     drop(conn);
@@ -208,7 +191,7 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     // Seal the same bytes back to the sender's active bundle.
     let mut conn = state.db.pool().acquire().await?;
     let reply_bundle =
-        crate::db::orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
+        orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
     drop(conn);
     let reply_id = fxe_protocol::encoding::new_uuid_v4()?;
     let reply_env = {
