@@ -8,6 +8,8 @@
 //! Every decoder here rejects anything that is not exactly canonical, and no
 //! function panics on any input.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod apikey;
 pub mod bundle;

@@ -45,7 +45,7 @@ pub async fn copy(text: &str) -> Result<(), String> {
 
 /// Seconds since 1970 by the browser's clock.
 pub fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
+    crate::number::count(js_sys::Date::now() / 1000.0)
 }
 
 /// The page's origin (`http://localhost:3000`): the relay's public URL.
