@@ -24,15 +24,20 @@ fn identity(identity_pub: &str, org_id: &str) -> Result<[u8; 32]> {
 /// A number's owner as the directory named it, verified (not yet pinned).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberOwner {
+    /// The number, E.164, as asked.
     pub number: String,
+    /// The owning org's id (checked to be its identity's).
     pub org_id: String,
+    /// The owning org's name, as the relay reports it (not verifiable).
     pub org_name: String,
+    /// The owning org's identity public key.
     pub identity_pub: [u8; 32],
     /// The org's active bundle, signed by `identity_pub`.
     pub bundle: Bundle,
 }
 
 impl NumberOwner {
+    /// The fingerprint of the owner's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }
@@ -57,14 +62,18 @@ pub fn verify_entry(asked: &str, entry: DirectoryEntry) -> Result<NumberOwner> {
 /// An org and every bundle it published, verified against its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgKeys {
+    /// The org's id (checked to be its identity's).
     pub org_id: String,
+    /// The org's name, as the relay reports it (not verifiable).
     pub org_name: String,
+    /// The org's identity public key.
     pub identity_pub: [u8; 32],
     /// Each bundle with whether it is active.
     pub bundles: Vec<(Bundle, bool)>,
 }
 
 impl OrgKeys {
+    /// The fingerprint of the org's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }

@@ -18,6 +18,7 @@ pub fn validate(field: &'static str, s: &str) -> Result<()> {
     }
 }
 
+/// Whether `s` is already a valid E.164 number (see [`validate`]).
 pub fn is_valid(s: &str) -> bool {
     validate("number", s).is_ok()
 }

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read, Write};
 use zeroize::Zeroizing;
 
+/// The `format` value of `fxe-keys.json`.
 pub const FORMAT: &str = "fxe-keys/v1";
+/// The zip entry that holds the keys (`fxe-keys.json`).
 pub const KEYS_ENTRY: &str = "fxe-keys.json";
+/// The zip entry with the human-readable explanation (`README.txt`).
 pub const README_ENTRY: &str = "README.txt";
 /// Larger inputs are refused before parsing (a keys.zip is a few KiB).
 pub const MAX_ZIP_LEN: usize = 16 * 1024 * 1024;
@@ -24,22 +27,30 @@ const MAX_ENTRIES: usize = 64;
 /// An API key as stored in keys.zip.
 #[derive(Clone, Debug)]
 pub struct StoredApiKey {
+    /// The key with its secret.
     pub key: ApiKey,
+    /// The scopes it was registered with.
     pub scopes: Vec<String>,
 }
 
 /// The contents of `fxe-keys.json`, validated.
 #[derive(Clone, Debug)]
 pub struct OrgKeys {
+    /// The URL of the relay the org belongs to.
     pub relay_url: String,
+    /// The org's id (checked to be its identity's).
     pub org_id: String,
+    /// The org's name as registered.
     pub org_name: String,
+    /// The org's identity public key.
     pub identity_pub: [u8; 32],
     /// `None` in a machine keys.zip.
     pub identity: Option<IdentityKey>,
     /// Oldest first; the last is the active bundle.
     pub bundles: Vec<BundleKeys>,
+    /// The org's API keys with their secrets.
     pub api_keys: Vec<StoredApiKey>,
+    /// When keys.zip was written (unix seconds).
     pub created_at: u64,
 }
 
@@ -93,14 +104,17 @@ impl OrgKeys {
         self.bundles.last().ok_or_else(|| Error::KeysZip("holds no bundle".into()))
     }
 
+    /// The fingerprint of the org's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }
 
+    /// The identity key; fails with [`Error::IdentitySecretMissing`] in a machine keys.zip.
     pub fn identity(&self) -> Result<&IdentityKey> {
         self.identity.as_ref().ok_or(Error::IdentitySecretMissing)
     }
 
+    /// Whether this is a machine keys.zip (no identity secret).
     pub fn is_machine(&self) -> bool {
         self.identity.is_none()
     }

@@ -9,18 +9,25 @@ use crate::{Error, Result, encoding, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// What is pinned for one org: its identity and the newest bundle seen.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPin {
     /// b64u identity public key.
     pub identity_pub: String,
+    /// The newest bundle seen for the org; an older one offered later is a rollback.
     pub newest_bundle_id: String,
+    /// When that bundle was made (unix seconds).
     pub newest_bundle_created_at: u64,
 }
 
+/// Every pin a client holds, in its JSON file form (`fxe-pins/v1`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinStore {
+    /// Always [`FORMAT`].
     pub format: String,
+    /// `number → org_id`, for numbers sent to.
     pub numbers: BTreeMap<String, String>,
+    /// `org_id → what is pinned for it`.
     pub orgs: BTreeMap<String, OrgPin>,
 }
 
@@ -33,13 +40,16 @@ pub enum PinStatus {
     Known,
 }
 
+/// The `format` value of a pin store's JSON.
 pub const FORMAT: &str = "fxe-pins/v1";
 
 impl PinStore {
+    /// An empty store.
     pub fn new() -> Self {
         PinStore { format: FORMAT.into(), ..Default::default() }
     }
 
+    /// Parses a pin store's JSON; fails with [`Error::Json`], or [`Error::Invalid`] for another format.
     pub fn from_json(s: &str) -> Result<PinStore> {
         let p: PinStore = serde_json::from_str(s).map_err(|e| Error::json("pin store", e))?;
         if p.format != FORMAT {
@@ -48,6 +58,7 @@ impl PinStore {
         Ok(p)
     }
 
+    /// The store's JSON, pretty-printed for the file it is kept in.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

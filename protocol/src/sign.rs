@@ -9,23 +9,28 @@ use zeroize::Zeroizing;
 pub struct SecretSigningKey(SigningKey);
 
 impl SecretSigningKey {
+    /// The key whose seed is `seed` (deterministic).
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         SecretSigningKey(SigningKey::from_bytes(seed))
     }
 
+    /// A new key from the system's randomness; fails only with [`Error::Rng`].
     pub fn generate() -> Result<Self> {
         let seed = Zeroizing::new(crate::random_bytes::<32>()?);
         Ok(Self::from_seed(&seed))
     }
 
+    /// The 32-byte seed, as kept in keys.zip.
     pub fn seed(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0.to_bytes())
     }
 
+    /// The Ed25519 public key.
     pub fn public(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes()
     }
 
+    /// An Ed25519 signature over `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg).to_bytes()
     }
