@@ -526,7 +526,8 @@ pub fn open_stream<R: Read, W: Write>(
 ) -> Result<()> {
     let mut opener = Opener::new(envelope, sender_identity_pub, sender_bundle, recipient)?;
     // Only a capacity: the opener checked the chunk size, so this is at most 16 MiB + 16.
-    let mut buf = Zeroizing::new(Vec::with_capacity(usize::try_from(envelope.chunk_size + stream::TAG_LEN).unwrap_or(0)));
+    let mut buf =
+        Zeroizing::new(Vec::with_capacity(usize::try_from(envelope.chunk_size + stream::TAG_LEN).unwrap_or(0)));
     while let Some(want) = opener.next_chunk_len() {
         if stream::read_up_to(&mut reader, &mut buf, want)? != want {
             return Err(OpenError::MissingFinalChunk.into());

@@ -89,9 +89,9 @@ mod tests {
         ];
         let mut carry = 0u16;
         for i in 0..32 {
-            let s = bad[32 + i] as u16 + l[i] as u16 + carry;
-            bad[32 + i] = s as u8;
-            carry = s >> 8;
+            let [low, high] = (u16::from(bad[32 + i]) + u16::from(l[i]) + carry).to_le_bytes();
+            bad[32 + i] = low;
+            carry = u16::from(high);
         }
         assert!(verify(&k.public(), b"hello", &bad, "test").is_err());
     }

@@ -141,8 +141,8 @@ pub(crate) struct PayloadOpener {
 impl PayloadOpener {
     pub fn new(payload_key: &[u8; 32], chunk_size: u64, ciphertext_len: u64) -> Result<Self> {
         plaintext_len(ciphertext_len, chunk_size)?;
-        let sealed_chunk = usize::try_from(chunk_size + TAG_LEN)
-            .map_err(|_| Error::invalid("chunk_size", "too large here"))?;
+        let sealed_chunk =
+            usize::try_from(chunk_size + TAG_LEN).map_err(|_| Error::invalid("chunk_size", "too large here"))?;
         Ok(PayloadOpener {
             cipher: cipher(payload_key),
             sealed_chunk,

@@ -121,8 +121,7 @@ async fn redeem(
     })
     .map_err(|e| format!("The keys could not be made in this browser: {e}"))?;
     working.set(Some("Registering your organisation with the relay…"));
-    let answer =
-        http::post::<RedeemResponse>("/invites/redeem", &redemption.request).await.map_err(|e| e.message)?;
+    let answer = http::post::<RedeemResponse>("/invites/redeem", &redemption.request).await.map_err(|e| e.message)?;
     let redeemed = Redeemed {
         org_name: answer.org.org_name,
         org_id: redemption.keys.org_id.clone(),
@@ -311,7 +310,12 @@ fn RedeemDone(org: Redeemed, zip: KeysZip, saved: RwSignal<bool>, failure: RwSig
 /// "Save keys.zip now": the download, again as often as wanted; `saved`
 /// once the browser took it, what went wrong in `failure`.
 #[component]
-fn SaveKeysZip(protected: bool, zip: KeysZip, saved: RwSignal<bool>, failure: RwSignal<Option<String>>) -> impl IntoView {
+fn SaveKeysZip(
+    protected: bool,
+    zip: KeysZip,
+    saved: RwSignal<bool>,
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
     let save = move |_| {
         zip.with_value(|bytes| {
             if let Some(bytes) = bytes {
@@ -390,7 +394,10 @@ mod tests {
         let numbers = || Some(Ok(vec!["+15551230001".to_string()]));
         let pass = |p: &str| Some(Zeroizing::new(p.to_string()));
         let problem = |t, o, e, n, p, a| application(t, o, e, n, p, a).err();
-        assert_eq!(problem("", "", "", None, None, ""), Some("Paste the invite token (or the whole invite link).".into()));
+        assert_eq!(
+            problem("", "", "", None, None, ""),
+            Some("Paste the invite token (or the whole invite link).".into())
+        );
         assert!(problem("t", " ", "a@b", numbers(), None, "").is_some_and(|p| p.contains("organisation's name")));
         assert!(problem("t", "Org", "ab", numbers(), None, "").is_some_and(|p| p.contains("e-mail")));
         assert_eq!(problem("t", "Org", "a@b", None, None, ""), Some("Enter at least one fax number.".into()));

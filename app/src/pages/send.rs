@@ -23,11 +23,11 @@ use crate::{
     components::{
         Alert, CheckBox, FailureLine, Field, Fingerprint, KeyChanged, TextField, UnlockKeys, loaded, size_text,
     },
-    number,
     fax::{
         peers::{self, PeerError, Pinned},
         seal,
     },
+    number,
     session::use_session,
     vault::Vault,
 };
