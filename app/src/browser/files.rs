@@ -119,3 +119,26 @@ pub fn dropped(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
     ev.prevent_default();
     ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0))
 }
+
+/// The two ways to give a page a file: the handlers of a file input's
+/// `change` ([`picked`]) and of a drop zone's `drop` ([`dropped`]), both
+/// handing the file to `take`. `over` (the zone's highlight while a file is
+/// dragged over it) is cleared on drop.
+pub fn file_handlers(
+    over: leptos::prelude::RwSignal<bool>,
+    take: impl Fn(web_sys::File) + Copy + 'static,
+) -> (impl Fn(web_sys::Event) + Copy + 'static, impl Fn(web_sys::DragEvent) + Copy + 'static) {
+    use leptos::prelude::Set;
+    let on_change = move |ev: web_sys::Event| {
+        if let Some(file) = picked(&ev) {
+            take(file);
+        }
+    };
+    let on_drop = move |ev: web_sys::DragEvent| {
+        over.set(false);
+        if let Some(file) = dropped(&ev) {
+            take(file);
+        }
+    };
+    (on_change, on_drop)
+}

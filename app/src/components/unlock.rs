@@ -52,17 +52,7 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
             }
         });
     };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(file) = files::picked(&ev) {
-            take(file);
-        }
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        over.set(false);
-        if let Some(file) = files::dropped(&ev) {
-            take(file);
-        }
-    };
+    let (picked, dropped) = files::file_handlers(over, take);
 
     move || {
         match vault.unlocked() {

@@ -276,17 +276,7 @@ fn PdfPicker(pdf: Pdf, stage: RwSignal<Stage>) -> impl IntoView {
             }
         });
     };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(file) = files::picked(&ev) {
-            take(file);
-        }
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        over.set(false);
-        if let Some(file) = files::dropped(&ev) {
-            take(file);
-        }
-    };
+    let (picked, dropped) = files::file_handlers(over, take);
     view! {
         <div class="dropzone file-drop stack-sm" class:dropzone--over=move || over.get()
             on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
