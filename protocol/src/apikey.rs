@@ -19,6 +19,7 @@ pub fn key_id(api_pub: &[u8; 32]) -> String {
 }
 
 /// `ak_` followed by 24 lowercase hex characters.
+/// Fails with [`Error::Invalid`] otherwise.
 pub fn validate_key_id(s: &str) -> Result<()> {
     let ok = s.len() == 27
         && s.starts_with("ak_")
@@ -27,6 +28,7 @@ pub fn validate_key_id(s: &str) -> Result<()> {
 }
 
 /// Scopes: a non-empty list of distinct known scopes.
+/// Fails with [`Error::Invalid`] naming the first problem.
 pub fn validate_scopes(scopes: &[String]) -> Result<()> {
     if scopes.is_empty() {
         return Err(Error::invalid("scopes", "at least one of send, receive, admin"));
@@ -48,6 +50,7 @@ pub fn registration_tbs(org_id: &str, key_id: &str, scopes: &[String]) -> Vec<u8
 }
 
 /// Verifies a registration proof by the key `api_pub` (whose id must be `key_id(api_pub)`).
+/// Fails with [`Error::BadSignature`].
 pub fn verify_registration(api_pub: &[u8; 32], org_id: &str, scopes: &[String], proof: &[u8; 64]) -> Result<()> {
     sign::verify(api_pub, &registration_tbs(org_id, &key_id(api_pub), scopes), proof, "api key registration proof")
 }
@@ -93,6 +96,7 @@ impl ApiKey {
     }
 
     /// Parses a secret string, checking its key id matches its seed.
+    /// Fails with [`Error::Invalid`] saying what is wrong with it.
     pub fn parse_secret(s: &str) -> Result<ApiKey> {
         let s = s.trim();
         let rest = s.strip_prefix("fxe_sk_").ok_or_else(|| Error::invalid("API secret", "must start with fxe_sk_"))?;

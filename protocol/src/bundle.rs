@@ -88,6 +88,7 @@ impl Bundle {
     }
 
     /// Checks everything that does not need the identity: ids, algorithm, keys.
+    /// Fails with [`Error::Invalid`] naming the field.
     pub fn check_shape(&self) -> Result<()> {
         encoding::validate_id32("bundle.org_id", &self.org_id)?;
         encoding::validate_id32("bundle.bundle_id", &self.bundle_id)?;
@@ -107,6 +108,7 @@ impl Bundle {
     /// Verifies the chain identity → bundle → org_id: the org id is the identity's,
     /// the bundle id is recomputed, the identity's signature verifies (strictly),
     /// and both keys are valid.
+    /// Fails with [`Error::BadBundle`] naming the broken link.
     pub fn verify(&self, identity_pub: &[u8; 32]) -> Result<()> {
         self.check_shape().map_err(|_| Error::BadBundle("malformed keys or ids"))?;
         if org_id(identity_pub) != self.org_id {
@@ -138,6 +140,7 @@ pub struct BundleKeys {
 
 impl BundleKeys {
     /// A new bundle with fresh keys, signed by the identity.
+    /// Fails only with [`Error::Rng`].
     pub fn generate(identity: &IdentityKey, created_at: u64) -> Result<BundleKeys> {
         let kem = KemSecret::generate()?;
         let signing = SecretSigningKey::generate()?;
@@ -160,6 +163,7 @@ impl BundleKeys {
     }
 
     /// Rebuilds from a stored bundle and its seeds, checking the seeds give its keys.
+    /// Fails with [`Error::Invalid`] when a seed is not the bundle's.
     pub fn from_stored(bundle: Bundle, kem_seed: &[u8; 32], sign_seed: &[u8; 32]) -> Result<BundleKeys> {
         let kem = KemSecret::from_seed(kem_seed);
         let signing = SecretSigningKey::from_seed(sign_seed);

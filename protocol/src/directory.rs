@@ -44,6 +44,7 @@ impl NumberOwner {
 }
 
 /// Verifies `GET /directory/{number}`'s answer for `asked` (normalised).
+/// Fails with [`Error::Invalid`] (field `directory answer`) when it answers for another number, the identity does not give the org id, or the bundle does not verify.
 pub fn verify_entry(asked: &str, entry: DirectoryEntry) -> Result<NumberOwner> {
     if entry.number != asked {
         return Err(unverifiable(format!("it answers for {} instead of {asked}", entry.number)));
@@ -79,6 +80,7 @@ impl OrgKeys {
     }
 
     /// The newest active bundle (what the pins compare against).
+    /// Fails with [`Error::Invalid`] when the org has no active bundle.
     pub fn newest_active(&self) -> Result<&Bundle> {
         self.bundles
             .iter()
@@ -89,6 +91,7 @@ impl OrgKeys {
     }
 
     /// The bundle `bundle_id`, active or retired.
+    /// Fails with [`Error::Invalid`] when the org has no such bundle.
     pub fn bundle(&self, bundle_id: &str) -> Result<&Bundle> {
         self.bundles
             .iter()
@@ -99,6 +102,7 @@ impl OrgKeys {
 }
 
 /// Verifies `GET /orgs/{org_id}` and `GET /orgs/{org_id}/bundles` for `asked`.
+/// Fails with [`Error::Invalid`] (field `directory answer`) when it answers for another org, the identity does not give the org id, or a bundle does not verify.
 pub fn verify_org(asked: &str, org: OrgPublic, bundles: OrgBundles) -> Result<OrgKeys> {
     if org.org_id != asked {
         return Err(unverifiable("it answers for another org"));

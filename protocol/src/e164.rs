@@ -4,6 +4,7 @@
 use crate::{Error, Result};
 
 /// `^\+[1-9][0-9]{1,14}$`
+/// Fails with [`Error::Invalid`] naming `field` for anything else.
 pub fn validate(field: &'static str, s: &str) -> Result<()> {
     let b = s.as_bytes();
     let ok = b.len() >= 3

@@ -61,6 +61,7 @@ fn is_lower_hex(s: &str) -> bool {
 }
 
 /// Validates a 32-character lowercase hex id (org_id, bundle_id).
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn validate_id32(field: &'static str, s: &str) -> Result<()> {
     if s.len() != 32 || !is_lower_hex(s) {
         return Err(Error::invalid(field, "must be 32 lowercase hex characters"));
@@ -69,6 +70,7 @@ pub fn validate_id32(field: &'static str, s: &str) -> Result<()> {
 }
 
 /// Validates `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`.
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
     let b = s.as_bytes();
     let ok = b.len() == 36
@@ -82,6 +84,7 @@ pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
 }
 
 /// A fresh random UUIDv4 (lowercase, hyphenated), e.g. for `message_id`.
+/// Fails only with [`Error::Rng`].
 pub fn new_uuid_v4() -> Result<String> {
     let mut b: [u8; 16] = crate::random_bytes()?;
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -91,6 +94,7 @@ pub fn new_uuid_v4() -> Result<String> {
 }
 
 /// Parses a decimal unix timestamp `^[1-9][0-9]*$` that fits a u64.
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
     let b = s.as_bytes();
     if b.is_empty() || b[0] == b'0' || !b.iter().all(u8::is_ascii_digit) {

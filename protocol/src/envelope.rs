@@ -126,7 +126,7 @@ impl Envelope {
         Ok(e)
     }
 
-    /// [`Envelope::from_json`] for an already parsed JSON value.
+    /// [`Envelope::from_json`] for an already parsed JSON value, failing the same ways.
     pub fn from_value(v: serde_json::Value) -> Result<Envelope> {
         let e: Envelope = serde_json::from_value(v).map_err(|e| Error::json("envelope", e))?;
         e.check_shape()?;
@@ -140,6 +140,7 @@ impl Envelope {
 
     /// Everything checkable without keys: version, ids, numbers, content type,
     /// chunk size, canonical ciphertext length, the 100 MiB cap.
+    /// Fails with [`Error::Invalid`] naming the field.
     pub fn check_shape(&self) -> Result<()> {
         if self.v != 1 {
             return Err(Error::invalid("v", "only version 1 is supported"));
@@ -171,6 +172,7 @@ impl Envelope {
     }
 
     /// The plaintext length implied by the (canonical) ciphertext length.
+    /// Fails with [`Error::Invalid`] for an invalid chunk size or a non-canonical length.
     pub fn plaintext_len(&self) -> Result<u64> {
         stream::plaintext_len(self.ciphertext_len, self.chunk_size)
     }
@@ -211,6 +213,7 @@ impl Envelope {
 
     /// Verifies `sig` with the sender bundle's signing key; the bundle must be
     /// the one the envelope names. (The bundle's own chain is checked separately.)
+    /// Fails with [`Error::Open`] ([`OpenError::SenderBundleMismatch`]) for another bundle, or [`Error::BadSignature`].
     pub fn verify_signature(&self, sender_bundle: &Bundle) -> Result<()> {
         if sender_bundle.bundle_id != self.sender_bundle_id || sender_bundle.org_id != self.sender_org_id {
             return Err(OpenError::SenderBundleMismatch.into());
@@ -331,6 +334,7 @@ impl Sealer {
     }
 
     /// Seals one chunk, returning the sealed bytes.
+    /// Fails as [`Sealer::seal_in_place`] does.
     pub fn seal_chunk(&mut self, chunk: &[u8], last: bool) -> Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(chunk.len() + stream::TAG_SIZE);
         buf.extend_from_slice(chunk);
@@ -339,6 +343,7 @@ impl Sealer {
     }
 
     /// Completes the header with the ciphertext length and hash and signs it.
+    /// Fails with [`Error::Seal`] unless the last chunk was sealed.
     pub fn finish(self) -> Result<Envelope> {
         let (len, hash) = self.payload.finish()?;
         let mut header = self.header;
@@ -352,6 +357,7 @@ impl Sealer {
 
 /// Seals everything `reader` yields into `writer`, one chunk in memory at a time
 /// (plus one chunk of read-ahead to know which chunk is last).
+/// Fails with [`Error::Io`] when reading or writing fails, or as [`Sealer::new`] does.
 pub fn seal_stream<R: Read, W: Write>(
     req: &SealRequest<'_>,
     rnd: SealRandomness,
@@ -385,11 +391,13 @@ pub fn seal_stream<R: Read, W: Write>(
 }
 
 /// Seals an in-memory plaintext with fresh randomness.
+/// Fails as [`seal_stream`] does, or with [`Error::Rng`].
 pub fn seal(req: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
     seal_with(req, SealRandomness::random()?, plaintext)
 }
 
 /// Seals an in-memory plaintext with the given randomness (known-answer vectors).
+/// Fails as [`seal_stream`] does.
 pub fn seal_with(req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
     // Sized before the request is checked: bounded by the cap, whatever the chunk size.
     let capacity = stream::ciphertext_len(plaintext.len() as u64, req.chunk_size).min(MAX_CIPHERTEXT_LEN + 16);
@@ -424,6 +432,7 @@ impl Opener {
     /// Runs every header check in order: sender bundle chain, envelope signature,
     /// recipient org, number and bundle, decapsulation, unwrap, commitment.
     /// `sender_identity_pub` must come from a trusted source (pins).
+    /// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
     pub fn new(
         envelope: &Envelope,
         sender_identity_pub: &[u8; 32],
@@ -551,6 +560,7 @@ pub fn open_stream<R: Read, W: Write>(
 /// Opens an in-memory ciphertext in exactly the order of PROTOCOL.md §4: chain,
 /// signature, ciphertext length and hash, recipient, decapsulate, unwrap,
 /// commitment, chunks. Returns the plaintext only if every check passes.
+/// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
 pub fn open(
     envelope: &Envelope,
     sender_identity_pub: &[u8; 32],
@@ -588,6 +598,7 @@ pub fn open(
 }
 
 /// Checks a whole ciphertext's length and SHA-256 against the envelope.
+/// Fails with [`Error::Open`]: [`OpenError::CiphertextLength`] or [`OpenError::CiphertextHash`].
 pub fn check_ciphertext(envelope: &Envelope, ciphertext: &[u8]) -> Result<()> {
     let mut h = CiphertextHasher::new();
     h.update(ciphertext);
@@ -595,6 +606,7 @@ pub fn check_ciphertext(envelope: &Envelope, ciphertext: &[u8]) -> Result<()> {
 }
 
 /// Checks a hasher that saw a whole ciphertext against the envelope.
+/// Fails with [`Error::Open`]: [`OpenError::CiphertextLength`] or [`OpenError::CiphertextHash`].
 pub fn check_hashed(envelope: &Envelope, hasher: CiphertextHasher) -> Result<()> {
     let (len, hash) = hasher.finish();
     if len != envelope.ciphertext_len {

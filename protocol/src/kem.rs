@@ -74,6 +74,7 @@ impl KemPublic {
     }
 
     /// Encapsulates with fresh randomness.
+    /// Fails only with [`Error::Rng`].
     pub fn encapsulate(&self) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>)> {
         let eseed = Zeroizing::new(crate::random_bytes::<64>()?);
         Ok(self.encapsulate_derand(&eseed))

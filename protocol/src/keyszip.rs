@@ -100,6 +100,7 @@ encoding::object_only_serde!(WireIdentity, WireBundle, WireApiKey, WireKeys);
 
 impl OrgKeys {
     /// The active bundle (the last one).
+    /// Fails with [`Error::KeysZip`] when it holds none.
     pub fn active_bundle(&self) -> Result<&BundleKeys> {
         self.bundles.last().ok_or_else(|| Error::KeysZip("holds no bundle".into()))
     }
@@ -164,6 +165,7 @@ impl OrgKeys {
     }
 
     /// Parses and validates `fxe-keys.json`.
+    /// Fails with [`Error::KeysZip`] saying what does not check out.
     pub fn from_json(s: &str) -> Result<OrgKeys> {
         let w: WireKeys =
             serde_json::from_str(s).map_err(|e| Error::KeysZip(format!("{KEYS_ENTRY} is malformed: {e}")))?;
@@ -282,6 +284,7 @@ pub fn readme(keys: &OrgKeys) -> String {
 /// (sizes in data descriptors): on a seekable writer the `zip` crate rewrites the
 /// AES extra field to AE-1, which stores the CRC-32 of the plaintext in the clear;
 /// AE-2, as PROTOCOL.md §7 requires, stores no CRC.
+/// Fails with [`Error::KeysZip`] when the keys do not check out or the archive cannot be written.
 pub fn write(keys: &OrgKeys, passphrase: Option<&str>) -> Result<Vec<u8>> {
     if passphrase.is_some_and(str::is_empty) {
         return Err(Error::KeysZip("the passphrase must not be empty".into()));
@@ -358,6 +361,7 @@ fn keys_encryption(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, idx: usize) -> 
 }
 
 /// Whether the keys entry is passphrase-protected.
+/// Fails with [`Error::KeysZip`] when `bytes` is not a keys.zip.
 pub fn is_protected(bytes: &[u8]) -> Result<bool> {
     let mut archive = open_archive(bytes)?;
     let idx = keys_index(&archive)?;
@@ -365,6 +369,7 @@ pub fn is_protected(bytes: &[u8]) -> Result<bool> {
 }
 
 /// Reads and validates keys.zip. A protected one needs its passphrase.
+/// Fails with [`Error::PassphraseRequired`], [`Error::WrongPassphrase`], or [`Error::KeysZip`] saying what does not check out.
 pub fn read(bytes: &[u8], passphrase: Option<&str>) -> Result<OrgKeys> {
     let mut archive = open_archive(bytes)?;
     let idx = keys_index(&archive)?;

@@ -65,6 +65,7 @@ impl PinStore {
 
     /// Checks a directory answer (the caller verified `bundle` against `identity_pub`).
     /// `number` is `None` when an org is looked up by id (e.g. to verify a sender).
+    /// Fails with the [`PinError`] naming what changed.
     pub fn check(&self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<PinStatus, PinError> {
         let org_id = ids::org_id(identity_pub);
         let mut status = PinStatus::Known;
@@ -130,6 +131,7 @@ impl PinStore {
     }
 
     /// Checks and records in one step.
+    /// Fails as [`PinStore::check`] does, recording nothing then.
     pub fn check_and_record(
         &mut self,
         number: Option<&str>,
@@ -143,6 +145,7 @@ impl PinStore {
 
     /// A person confirmed `fingerprint` out of band: replace the pins for this
     /// number and org with the offered identity and bundle.
+    /// Fails with [`Error::Invalid`] when `fingerprint` is not the offered identity's.
     pub fn trust(
         &mut self,
         number: Option<&str>,

@@ -158,6 +158,7 @@ fn check_claims(
 
 impl Receipt {
     /// Signs a receipt for `envelope` with the bundle it was sealed to (found in `bundles`).
+    /// Fails with [`Error::Invalid`] when none of `bundles` is that bundle.
     pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
         let b = signing_bundle(envelope, bundles)?;
         let envelope_hash = envelope.hash();
@@ -210,6 +211,7 @@ impl Receipt {
 
     /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
     /// (the bundle the envelope was sealed to, whose chain the caller verified).
+    /// Fails with [`Error::BadSignature`] when a claim differs from the envelope or the signature does not verify, or [`Error::Invalid`] for a malformed receipt.
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
         self.check_shape()?;
         check_claims(

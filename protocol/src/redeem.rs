@@ -79,6 +79,7 @@ pub const FIRST_API_KEY_SCOPES: [&str; 3] = ["send", "receive", "admin"];
 /// Makes an org's keys (identity, first bundle, first API key with every
 /// scope) and the signed redemption request for them (PROTOCOL.md §6). The
 /// same code runs in `fxe-client redeem` and on the web `/redeem` page.
+/// Fails with [`crate::Error::Rng`], or [`crate::Error::Invalid`] for an invalid input.
 pub fn prepare(input: &RedeemInput<'_>) -> Result<Redemption> {
     use crate::api::{ApiKeyRegistration, RedeemRequest};
     use crate::encoding::b64u_encode;

@@ -95,6 +95,7 @@ impl SignedHeaders {
 }
 
 /// Signs a request with a fresh random nonce.
+/// Fails only with [`crate::Error::Rng`].
 pub fn sign_request(
     key: &ApiKey,
     method: &str,
@@ -156,6 +157,7 @@ pub struct RequestAuth {
 impl RequestAuth {
     /// Parses the five headers given a lookup by (case-insensitive) name.
     /// Returns `Ok(None)` when no `X-FXE-Key` is present (not a signed request).
+    /// Fails with [`RequestError::MalformedHeaders`] when one is missing or malformed.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Option<RequestAuth>, RequestError> {
         let Some(key_id) = get(HEADER_KEY) else { return Ok(None) };
         let bad = RequestError::MalformedHeaders;
@@ -193,6 +195,7 @@ impl RequestAuth {
     }
 
     /// Verifies the signature over METHOD and the raw request target.
+    /// Fails with [`RequestError::BadSignature`], also when `api_pub` is not the named key's.
     pub fn verify_signature(&self, api_pub: &[u8; 32], method: &str, path_and_query: &str) -> Result<(), RequestError> {
         if apikey::key_id(api_pub) != self.key_id {
             return Err(RequestError::BadSignature);
@@ -209,6 +212,7 @@ impl RequestAuth {
     }
 
     /// Checks the body hash (`body_sha256` computed by the caller over the body as received).
+    /// Fails with [`RequestError::BodyHashMismatch`], or [`RequestError::UnsignedPayloadNotAllowed`] for an unsigned body where `unsigned_allowed` is false.
     pub fn check_body(&self, body_sha256: &[u8; 32], unsigned_allowed: bool) -> Result<(), RequestError> {
         match self.content {
             ClaimedBody::Unsigned if unsigned_allowed => Ok(()),

@@ -63,6 +63,7 @@ pub fn parse_public(field: &'static str, bytes: &[u8; 32]) -> Result<VerifyingKe
 }
 
 /// Strict verification of `sig` over `msg` by `public`.
+/// Fails with [`Error::BadSignature`] naming `what`.
 pub fn verify(public: &[u8; 32], msg: &[u8], sig: &[u8; 64], what: &'static str) -> Result<()> {
     let vk = parse_public("public key", public).map_err(|_| Error::BadSignature(what))?;
     let sig = ed25519_dalek::Signature::from_bytes(sig);

@@ -86,6 +86,7 @@ fn ct_contains(header: &str, want: &str) -> bool {
 
 /// Verifies an `X-FXE-Signature` header: one of its values must match, and the
 /// timestamp must be within `tolerance` seconds of `now`.
+/// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_fxe(
     secret: &WebhookSecret,
     timestamp: &str,
@@ -105,7 +106,9 @@ pub fn verify_fxe(
     }
 }
 
-/// Verifies the Standard Webhooks headers.
+/// Verifies the Standard Webhooks headers: one of the `webhook-signature` values
+/// must match, and `webhook-timestamp` must be within `tolerance` seconds of `now`.
+/// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_standard(
     secret: &WebhookSecret,
     id: &str,
