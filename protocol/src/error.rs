@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-/// The crate's `Result`: failures are an [`Error`] unless a function says otherwise.
+/// The crate's `Result`: failures are an [`Error`](enum@Error) unless a function says otherwise.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// Everything that can go wrong in this crate; its `Display` is the sentence to show.
