@@ -18,6 +18,7 @@ use leptos_router::{
 mod browser;
 mod components;
 mod fax;
+mod number;
 mod pages;
 mod session;
 mod vault;

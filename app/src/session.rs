@@ -15,12 +15,17 @@ use crate::browser::{
 #[derive(Clone, Copy)]
 pub struct Session(pub LocalResource<Result<Me, ApiFailure>>);
 
-pub fn provide_session() {
-    provide_context(Session(LocalResource::new(|| http::get::<Me>("/auth/me"))));
+/// Loads the session and shares it with every component below (`App` calls it).
+pub fn provide_session() -> Session {
+    let session = Session(LocalResource::new(|| http::get::<Me>("/auth/me")));
+    provide_context(session);
+    session
 }
 
+/// The session `App` provided; where none was (a component rendered on its
+/// own), one loaded for this component and those below it.
 pub fn use_session() -> Session {
-    use_context::<Session>().expect("provide_session runs in App")
+    use_context::<Session>().unwrap_or_else(provide_session)
 }
 
 /// Where a user belongs after signing in.

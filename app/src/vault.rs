@@ -41,8 +41,10 @@ impl Vault {
         vault
     }
 
+    /// The dashboard's vault (from [`Vault::provide`]); where none was
+    /// provided (a component rendered on its own), a new, locked one.
     pub fn get() -> Vault {
-        use_context::<Vault>().expect("Vault::provide runs in the dashboard")
+        use_context::<Vault>().unwrap_or_else(Vault::provide)
     }
 
     /// Reads `bytes` as keys.zip and keeps the keys if they belong to `org_id`.
@@ -62,12 +64,12 @@ impl Vault {
                 keys.fingerprint()
             )));
         }
-        self.keep(keys);
-        Ok(self.shown.get_untracked().expect("just kept"))
+        Ok(self.keep(keys))
     }
 
-    /// Holds `keys` (after unlocking, or after a rotation added to them).
-    pub fn keep(&self, keys: OrgKeys) {
+    /// Holds `keys` (after unlocking, or after a rotation added to them); what
+    /// the page may now show about them.
+    pub fn keep(&self, keys: OrgKeys) -> Unlocked {
         let shown = Unlocked {
             org_id: keys.org_id.clone(),
             org_name: keys.org_name.clone(),
@@ -76,7 +78,8 @@ impl Vault {
             bundles: keys.bundles.len(),
         };
         self.keys.set_value(Some(keys));
-        self.shown.set(Some(shown));
+        self.shown.set(Some(shown.clone()));
+        shown
     }
 
     /// Forgets the keys.

@@ -8,6 +8,9 @@
 //! Makefile's `bench` target installs it with `cargo install rage`); without
 //! it the fxe figures are still reported.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../../protocol/benches/report.rs"]
 mod report;
 
@@ -55,7 +58,7 @@ fn main() {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                *b = x as u8;
+                *b = x.to_le_bytes()[0];
             }
             let n = left.min(block.len());
             f.write_all(&block[..n]).unwrap();

@@ -6,6 +6,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 use std::io::{IsTerminal, Read};
 
+/// Unix seconds (a bundle's or receipt's time) as RFC 3339; a time past
+/// `i64::MAX` seconds, which no honest clock gives, shows as the latest one.
+pub fn unix_time(secs: u64) -> String {
+    fxe_protocol::time::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Out {
     pub json: bool,

@@ -1,6 +1,9 @@
 //! fxe-client against a real relay: redeem, lookup, send, receive, receipts,
 //! the echo org, refusals, pins.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Org, Relay, pdf_bytes, pdfs};
@@ -173,7 +176,7 @@ fn receive_interrupted_and_rerun_writes_each_fax_once() {
     let relay = Relay::start();
     let a = Org::redeem(&relay, "A", "+15550000031");
     let b = Org::redeem(&relay, "B", "+15550000032");
-    let faxes: Vec<Vec<u8>> = (0..4).map(|i| pdf_bytes(1_500_000 + i * 1000, 10 + i as u8)).collect();
+    let faxes: Vec<Vec<u8>> = (0..4).map(|i| pdf_bytes(1_500_000 + i * 1000, 10 + u8::try_from(i).unwrap())).collect();
     for (i, f) in faxes.iter().enumerate() {
         let name = format!("f{i}.pdf");
         std::fs::write(a.path().join(&name), f).unwrap();

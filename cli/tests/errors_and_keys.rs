@@ -1,6 +1,9 @@
 //! Clear one-line errors and exit codes; keys.zip handling (passphrase,
 //! machine export, rotation, API keys); pins; webhook verification.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::{Org, Relay, pdf_bytes, run};

@@ -25,7 +25,9 @@ use std::io::Read;
 use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
-pub const CHUNK: u64 = 16384;
+/// [`CHUNK`] as a buffer length.
+const CHUNK_LEN: usize = 16384;
+pub const CHUNK: u64 = CHUNK_LEN as u64;
 pub const MESSAGE_ID: &str = "6f1b3c2a-9d4e-4f60-8a7b-0c1d2e3f4a5b";
 /// The passphrase of the protected keys.zip seed; the harness tries it on every input.
 pub const PASSPHRASE: &str = "fuzz";
@@ -54,7 +56,7 @@ pub fn fixture() -> &'static Fixture {
         let recipient = BundleKeys::from_seeds(&recipient_identity, 1_700_000_000, &[5; 32], &[6; 32]);
         let numbers = vec!["+15550000002".to_string()];
         // Three chunks: two full ones and a last one of 100 bytes.
-        let plaintext: Vec<u8> = (0..2 * CHUNK as usize + 100).map(|i| (i % 251) as u8).collect();
+        let plaintext: Vec<u8> = (0..2 * CHUNK_LEN + 100).map(|i| (i % 251).to_le_bytes()[0]).collect();
         let recipient_pub = recipient_identity.public();
         let req = SealRequest {
             message_id: MESSAGE_ID,
@@ -181,7 +183,7 @@ pub fn envelope(data: &[u8]) {
                     1 => env.wrapped_cek[i % 48] ^= x,
                     2 => env.cek_commit[i % 32] ^= x,
                     3 => env.chunk_size = 1u64 << (x % 40),
-                    4 => env.ciphertext_len = (i as u64) * (x as u64 + 1),
+                    4 => env.ciphertext_len = (i as u64) * (u64::from(x) + 1),
                     5 => {
                         let n = ct.len();
                         if n > 0 {
@@ -192,8 +194,8 @@ pub fn envelope(data: &[u8]) {
                     7 => ct.extend(std::iter::repeat_n(x, i % 300)),
                     8 => {
                         // Swap two full sealed chunks.
-                        let full = (CHUNK + 16) as usize;
-                        let (a, b) = ((x % 3) as usize, i % 3);
+                        let full = CHUNK_LEN + 16;
+                        let (a, b) = (usize::from(x % 3), i % 3);
                         if (a.max(b) + 1) * full <= ct.len() {
                             for k in 0..full {
                                 ct.swap(a * full + k, b * full + k);

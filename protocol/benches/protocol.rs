@@ -5,6 +5,9 @@
 //! criterion's statistics and writes `target/bench-results/protocol.json` (see report.rs).
 //! About a minute on 2 cores.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 mod report;
@@ -77,7 +80,7 @@ fn raw_aes_gcm(buf: &mut [u8], decrypt_tags: Option<&[[u8; 16]]>) -> Vec<[u8; 16
     use aes_gcm::{Aes256Gcm, KeyInit};
     let cipher = Aes256Gcm::new(&[7u8; 32].into());
     let mut tags = Vec::new();
-    for (i, chunk) in buf.chunks_mut(MIB as usize).enumerate() {
+    for (i, chunk) in buf.chunks_mut(usize::try_from(MIB).unwrap()).enumerate() {
         let mut nonce = [0u8; 12];
         nonce[3..11].copy_from_slice(&(i as u64).to_be_bytes());
         match decrypt_tags {
@@ -99,7 +102,7 @@ fn main() {
 
     for len in [1024, MIB, LARGEST] {
         let big = len == LARGEST;
-        let pt = plaintext(len as usize);
+        let pt = plaintext(usize::try_from(len).unwrap());
         let name = label(len);
         let seal_t = measure(&mut c, "seal", name, Some(len), big, || {
             black_box(envelope::seal(&req, black_box(&pt)).unwrap());

@@ -38,7 +38,7 @@ impl Record {
 
     /// A throughput in MiB/s from bytes processed in `per_iter` time.
     pub fn mib_per_s(name: impl Into<String>, bytes: u64, per_iter: Duration) -> Record {
-        Record::new(name, round(bytes as f64 / (1024.0 * 1024.0) / per_iter.as_secs_f64()), "MiB/s")
+        Record::new(name, round(float(bytes) / (1024.0 * 1024.0) / per_iter.as_secs_f64()), "MiB/s")
     }
 
     /// A latency in microseconds.
@@ -52,12 +52,27 @@ impl Record {
     }
 }
 
+/// A byte or iteration count as `f64`: exact below 2^53, far beyond any count here.
+#[allow(clippy::cast_precision_loss, reason = "counts here stay far below 2^53, where f64 is exact")]
+fn float(n: u64) -> f64 {
+    n as f64
+}
+
+/// The decimal exponent of a finite, non-zero `x` (`floor(log10 |x|)`).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "floor(log10 |x|) of a finite non-zero f64 is a whole number in -324..=308, exact in i32"
+)]
+fn exponent(x: f64) -> i32 {
+    x.abs().log10().floor() as i32
+}
+
 /// Four significant digits are plenty for a benchmark figure.
 pub fn round(x: f64) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
-    let digits = 4 - 1 - x.abs().log10().floor() as i32;
+    let digits = 4 - 1 - exponent(x);
     let f = 10f64.powi(digits.max(0));
     (x * f).round() / f
 }
@@ -157,7 +172,7 @@ impl Timings {
     /// Records one batch of `iters` iterations that took `elapsed`.
     pub fn add(&mut self, iters: u64, elapsed: Duration) {
         if iters > 0 {
-            self.0.push(elapsed.as_secs_f64() / iters as f64);
+            self.0.push(elapsed.as_secs_f64() / float(iters));
         }
     }
 

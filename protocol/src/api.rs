@@ -6,6 +6,7 @@ use crate::envelope::Envelope;
 use crate::receipt::{Receipt, Refusal};
 use serde::{Deserialize, Serialize};
 
+/// The path every API call starts with.
 pub const API_PREFIX: &str = "/api/v1";
 /// The echo org's number.
 pub const ECHO_NUMBER: &str = "+10000000000";
@@ -14,13 +15,17 @@ pub const ECHO_NUMBER: &str = "+10000000000";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    /// The error.
     pub error: ErrorDetail,
 }
 
+/// An API error: a stable code to branch on and a sentence to show.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
+    /// The machine-readable error code (`not_found`, `invalid_number`, …).
     pub code: String,
+    /// What went wrong, in words a person can act on.
     pub message: String,
 }
 
@@ -28,101 +33,142 @@ pub struct ErrorDetail {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
+    /// This page's items.
     pub items: Vec<T>,
+    /// Pass as `cursor=` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
 // ---------- onboarding ----------
 
+/// The first API key, registered with the redemption.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRegistration {
     /// b64u Ed25519 public key.
     pub public_key: String,
+    /// The scopes it is given (see [`crate::apikey::SCOPES`]).
     pub scopes: Vec<String>,
     /// b64u registration proof (PROTOCOL.md §6).
     pub proof: String,
+    /// A label to tell the key apart by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
 }
 
+/// `POST /invites/redeem`: an org joins with an invite, its keys made on its side.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
+    /// The invite token.
     pub token: String,
+    /// The org's name as members will see it.
     pub org_name: String,
+    /// The numbers the org claims (E.164).
     pub numbers: Vec<String>,
+    /// The first admin's e-mail address.
     pub admin_email: String,
     /// b64u identity public key.
     pub identity_pub: String,
+    /// The org's first bundle, signed by `identity_pub`.
     pub bundle: Bundle,
+    /// The org's first API key.
     pub api_key: ApiKeyRegistration,
     /// b64u identity signature over `redeem_tbs`.
     pub proof: String,
 }
 
+/// The answer of a redemption.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedeemResponse {
+    /// The new org.
     pub org: Org,
+    /// The link with which the first admin sets up a passkey.
     pub setup_url: String,
 }
 
 // ---------- directory and orgs ----------
 
+/// `GET /directory/{number}`: who owns a number. Verify it before use ([`crate::directory::verify_entry`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryEntry {
+    /// The number asked about (E.164).
     pub number: String,
+    /// The owning org's id.
     pub org_id: String,
+    /// The owning org's name.
     pub org_name: String,
+    /// b64u identity public key.
     pub identity_pub: String,
+    /// The owning org's active bundle.
     pub bundle: Bundle,
 }
 
+/// A member org's public identity (`GET /orgs/{org_id}`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgPublic {
+    /// The org's id.
     pub org_id: String,
+    /// The org's name.
     pub org_name: String,
+    /// b64u identity public key.
     pub identity_pub: String,
+    /// The fingerprint of the identity key, for reading aloud.
     pub fingerprint: String,
 }
 
+/// One bundle an org published, with whether it is still in use.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgBundle {
+    /// The bundle.
     pub bundle: Bundle,
+    /// Whether it is the org's active bundle.
     pub active: bool,
+    /// When it was replaced by a newer one; `null` while active.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub retired_at: Option<String>,
 }
 
+/// Every bundle an org published (`GET /orgs/{org_id}/bundles`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgBundles {
+    /// The bundles.
     pub items: Vec<OrgBundle>,
 }
 
+/// One of the caller's numbers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumberInfo {
+    /// The number (E.164).
     pub number: String,
     /// `active` or `pending` (awaiting the operator's approval).
     pub status: String,
+    /// When it was claimed.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
 
+/// How much the org has, as `GET /org` counts it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgCounts {
+    /// Messages waiting in the inbox (queued, not yet acknowledged).
     pub inbox_queued: u64,
+    /// Messages the org has received.
     pub messages_received: u64,
+    /// Messages the org has sent.
     pub messages_sent: u64,
+    /// Current members.
     pub users: u64,
+    /// API keys not revoked.
     pub api_keys: u64,
 }
 
@@ -130,43 +176,63 @@ pub struct OrgCounts {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Org {
+    /// The org's id.
     pub org_id: String,
+    /// The org's name.
     pub org_name: String,
+    /// b64u identity public key.
     pub identity_pub: String,
+    /// The fingerprint of the identity key, for reading aloud.
     pub fingerprint: String,
+    /// The org's numbers, active and pending.
     pub numbers: Vec<NumberInfo>,
+    /// The bundle senders seal to.
     pub active_bundle: Bundle,
+    /// What the org has.
     pub counts: OrgCounts,
+    /// When the org joined.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// Whether the relay's operator disabled the org.
     pub disabled: bool,
 }
 
+/// `POST /numbers`: claim a number (pending until the operator approves it).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClaimNumberRequest {
+    /// The number (E.164).
     pub number: String,
 }
 
+/// `POST /org/bundles`: publish a new bundle, which becomes the active one.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishBundleRequest {
+    /// The bundle, signed by the org's identity.
     pub bundle: Bundle,
 }
 
 // ---------- messages ----------
 
+/// Where a message is in its life on the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
+    /// Created; the sender has not uploaded the ciphertext yet.
     AwaitingUpload,
+    /// Uploaded; waiting for the recipient to fetch and acknowledge it.
     Queued,
+    /// The recipient sent a receipt.
     Delivered,
+    /// The recipient sent a refusal.
     Rejected,
+    /// Queued, but not received before it expired.
     Expired,
+    /// Its ciphertext never arrived within the upload window.
     Failed,
 }
 
@@ -181,6 +247,7 @@ impl MessageStatus {
         MessageStatus::Failed,
     ];
 
+    /// The status as it is on the wire (`awaiting_upload`, `queued`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::AwaitingUpload => "awaiting_upload",
@@ -191,6 +258,7 @@ impl MessageStatus {
             MessageStatus::Failed => "failed",
         }
     }
+    /// The status for its wire form; `None` for any other string.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "awaiting_upload" => MessageStatus::AwaitingUpload,
@@ -208,116 +276,171 @@ impl MessageStatus {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
+    /// The message's id (the envelope's).
     pub message_id: String,
+    /// Where it is.
     pub status: MessageStatus,
+    /// The sender's number (E.164).
     pub from_number: String,
+    /// The caller name the sender gave (may be empty).
     pub from_name: String,
+    /// The recipient's number (E.164).
     pub to_number: String,
+    /// The sending org's id.
     pub sender_org_id: String,
+    /// The recipient org's id.
     pub recipient_org_id: String,
+    /// The sealed payload's length in bytes.
     pub ciphertext_len: u64,
+    /// Hex `H(envelope_tbs || envelope_sig)`, which receipts and refusals sign.
     pub envelope_hash: String,
+    /// When the message was created on the relay.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// When its status last changed.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
+    /// When the relay drops it if it is still undelivered.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: String,
+    /// The recipient's receipt, once delivered.
     pub receipt: Option<Receipt>,
+    /// The recipient's refusal, if it refused.
     pub refusal: Option<Refusal>,
+    /// The envelope itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<Envelope>,
 }
 
+/// `POST /messages`: the sender announces a sealed message.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateMessageRequest {
+    /// The signed envelope.
     pub envelope: Envelope,
 }
 
+/// The answer of `POST /messages`: where to upload the ciphertext.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateMessageResponse {
+    /// The new message (`awaiting_upload`).
     pub message: Message,
+    /// Where to `PUT` the ciphertext.
     pub upload_url: String,
+    /// When that upload is no longer accepted.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub upload_expires_at: String,
 }
 
 // ---------- API keys, team, audit ----------
 
+/// One of the org's API keys (never its secret).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyInfo {
+    /// The key's id (`ak_…`).
     pub key_id: String,
+    /// Its label.
     pub label: String,
+    /// Its scopes.
     pub scopes: Vec<String>,
+    /// When it was registered.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// When it was revoked; `null` while usable.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub revoked_at: Option<String>,
+    /// When it last signed a request.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub last_used_at: Option<String>,
 }
 
+/// `POST /api-keys`: register a key made on the org's side.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
+    /// b64u Ed25519 public key.
     pub public_key: String,
+    /// The scopes it is given (see [`crate::apikey::SCOPES`]).
     pub scopes: Vec<String>,
+    /// A label to tell the key apart by.
     #[serde(default)]
     pub label: String,
+    /// b64u registration proof (PROTOCOL.md §6).
     pub proof: String,
 }
 
+/// A member of the org.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
+    /// The user's id.
     pub id: String,
+    /// Their e-mail address.
     pub email: String,
     /// `admin` or `user`.
     pub role: String,
+    /// When they were added.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// How many passkeys they have.
     pub passkeys: u64,
 }
 
+/// `POST /users`: add a member.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    /// Their e-mail address.
     pub email: String,
+    /// `admin` or `user`.
     pub role: String,
 }
 
+/// A new member, with the link that sets up their first passkey.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserWithSetupLink {
+    /// The member.
     pub user: User,
+    /// The passkey setup link, to hand to them.
     pub setup_url: String,
 }
 
+/// Who did something, in the audit trail.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// `user`, `api_key`, `relay` or `operator`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The user's, key's or operator's id.
     pub id: Option<String>,
+    /// A readable name: a user's e-mail address, a key's label.
     pub label: Option<String>,
 }
 
+/// One entry of the audit trail (`GET /audit`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
+    /// The entry's id.
     pub id: String,
+    /// When it happened.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
+    /// Who did it.
     pub actor: Actor,
+    /// What was done (`number.claimed`, `user.signed_in`, …).
     pub action: String,
+    /// What it was done to (an id), if anything.
     pub target: Option<String>,
+    /// The client's IP address, where there was one.
     pub address: Option<String>,
+    /// More about it, as the action defines.
     pub detail: Option<serde_json::Value>,
 }
 
@@ -482,16 +605,23 @@ mod openapi_schemas {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
+    /// The endpoint's id.
     pub id: String,
+    /// Where events are POSTed (https, on a public address).
     pub url: String,
+    /// The event types it receives.
     pub events: Vec<String>,
+    /// Its owner's description.
     pub description: String,
+    /// Whether deliveries are made.
     pub enabled: bool,
     /// Why the relay disabled it (a 410 from the endpoint), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// When it was added.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// The signing secret (`whsec_…`), only right after creation or rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }
@@ -501,8 +631,11 @@ pub struct WebhookEndpoint {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
+    /// Where events are POSTed (https, on a public address).
     pub url: String,
+    /// The event types to send.
     pub events: Vec<String>,
+    /// A description for the org's admins.
     #[serde(default)]
     pub description: String,
 }
@@ -512,12 +645,16 @@ pub struct CreateWebhookRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
+    /// A new URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// New event types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
+    /// A new description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Enable or pause deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
@@ -526,11 +663,14 @@ pub struct UpdateWebhookRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookAttempt {
+    /// When it was made.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub at: String,
     /// The endpoint's HTTP status; null when no answer came.
     pub status_code: Option<u16>,
+    /// How long the endpoint took, in milliseconds.
     pub latency_ms: u64,
+    /// What went wrong (a timeout, a refused address, a non-2xx), if anything.
     pub error: Option<String>,
     /// The first 2 KiB of the endpoint's answer (lossy UTF-8).
     pub response_body: Option<String>,
@@ -540,16 +680,22 @@ pub struct WebhookAttempt {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
+    /// The delivery's id.
     pub id: String,
+    /// The event delivered.
     pub event_id: String,
+    /// The event's type.
     pub event_type: String,
+    /// The endpoint it goes to.
     pub endpoint_id: String,
     /// `pending`, `succeeded` or `dead`.
     pub status: String,
     /// Oldest first.
     pub attempts: Vec<WebhookAttempt>,
+    /// When it is tried next; only while pending.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub next_attempt_at: Option<String>,
+    /// When it was queued.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
 }
@@ -566,12 +712,17 @@ pub struct RedeliverSinceAnswer {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
+    /// The event's id (the same in every delivery of it).
     pub id: String,
+    /// The event's type (`message.received`, …).
     #[serde(rename = "type")]
     pub event_type: String,
+    /// When it happened.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
+    /// The org it belongs to.
     pub org_id: String,
+    /// The event's payload.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
@@ -586,6 +737,7 @@ pub struct WebhookEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PasskeyRegisterStart {
+    /// The token of a passkey setup link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_token: Option<String>,
 }
@@ -594,6 +746,7 @@ pub struct PasskeyRegisterStart {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CeremonyStarted {
+    /// The ceremony's id, to finish it with.
     pub ceremony_id: String,
     /// `{"publicKey": …}` for `navigator.credentials.create()` or `.get()`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -608,6 +761,7 @@ pub struct CeremonyStarted {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CeremonyFinish {
+    /// The id from [`CeremonyStarted`].
     pub ceremony_id: String,
     /// The browser's `PublicKeyCredential`, as JSON.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -622,6 +776,7 @@ pub struct CeremonyFinish {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecoverRequest {
+    /// The address to send a fresh setup link to, if it belongs to an active user.
     pub email: String,
 }
 
@@ -629,9 +784,13 @@ pub struct RecoverRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasskeyInfo {
+    /// The passkey's id.
     pub id: String,
+    /// Its label.
     pub label: String,
+    /// When it was enrolled.
     pub created_at: String,
+    /// When it was last used to sign in.
     pub last_used_at: Option<String>,
 }
 
@@ -639,8 +798,11 @@ pub struct PasskeyInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeOrg {
+    /// The org's id.
     pub org_id: String,
+    /// The org's name.
     pub org_name: String,
+    /// The fingerprint of the org's identity key.
     pub fingerprint: String,
 }
 
@@ -648,12 +810,15 @@ pub struct MeOrg {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
+    /// The user's id.
     pub user_id: String,
+    /// Their e-mail address.
     pub email: String,
     /// `admin`, `user` or `operator`.
     pub role: String,
     /// `null` for relay operators.
     pub org: Option<MeOrg>,
+    /// Their passkeys.
     pub passkeys: Vec<PasskeyInfo>,
 }
 
@@ -670,6 +835,7 @@ pub struct CreateInviteRequest {
     pub numbers: Vec<String>,
     /// Seconds until the invite expires: 60 to 365 days.
     pub expires_in_secs: i64,
+    /// A note for the operator only.
     #[serde(default)]
     pub note: String,
 }
@@ -678,10 +844,15 @@ pub struct CreateInviteRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInvite {
+    /// The invite's id.
     pub id: String,
+    /// The invite token (only its hash is kept).
     pub token: String,
+    /// The link to send to the organisation.
     pub redeem_url: String,
+    /// The numbers the org may claim (E.164; empty: any free numbers).
     pub numbers: Vec<String>,
+    /// When it expires.
     pub expires_at: String,
 }
 
@@ -689,15 +860,23 @@ pub struct NewInvite {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteInfo {
+    /// The invite's id.
     pub id: String,
     /// `active`, `used`, `revoked` or `expired`.
     pub state: String,
+    /// The numbers the org may claim (E.164; empty: any free numbers).
     pub numbers: Vec<String>,
+    /// The operator's note.
     pub note: String,
+    /// When it was created.
     pub created_at: String,
+    /// When it expires.
     pub expires_at: String,
+    /// When it was redeemed.
     pub used_at: Option<String>,
+    /// The org that redeemed it.
     pub used_by_org_id: Option<String>,
+    /// When the operator revoked it.
     pub revoked_at: Option<String>,
 }
 
@@ -705,15 +884,25 @@ pub struct InviteInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorOrg {
+    /// The org's id.
     pub org_id: String,
+    /// The org's name.
     pub org_name: String,
+    /// The fingerprint of the org's identity key.
     pub fingerprint: String,
+    /// When it joined.
     pub created_at: String,
+    /// When the operator disabled it; `null` while enabled.
     pub disabled_at: Option<String>,
+    /// Whether it is the relay's echo org.
     pub echo: bool,
+    /// Its active numbers.
     pub numbers: Vec<String>,
+    /// Its numbers awaiting approval.
     pub pending_numbers: Vec<String>,
+    /// Its current members.
     pub users: i64,
+    /// Its API keys not revoked.
     pub api_keys: i64,
 }
 
@@ -721,12 +910,17 @@ pub struct OperatorOrg {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NumberClaim {
+    /// The number (E.164).
     pub number: String,
     /// `active` or `pending`.
     pub status: String,
+    /// The claiming org's id.
     pub org_id: String,
+    /// The claiming org's name.
     pub org_name: String,
+    /// When it was claimed.
     pub created_at: String,
+    /// When the operator approved it; `null` while pending.
     pub approved_at: Option<String>,
 }
 
@@ -734,5 +928,6 @@ pub struct NumberClaim {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Items<T> {
+    /// The items.
     pub items: Vec<T>,
 }

@@ -9,14 +9,17 @@ use crate::transcript::{Transcript, sha256};
 use crate::{Error, Result, encoding};
 use zeroize::Zeroizing;
 
+/// The scopes an API key can be given: `send` (send faxes), `receive` (list, fetch and acknowledge the inbox) and `admin` (manage the org).
 pub const SCOPES: [&str; 3] = ["send", "receive", "admin"];
 
+/// An API key's id, `ak_` + hex of the first 12 bytes of `H(T("fxe/v1 api-key", api_pub))`.
 pub fn key_id(api_pub: &[u8; 32]) -> String {
     let h = sha256(&Transcript::new("fxe/v1 api-key").bytes(api_pub).finish());
     format!("ak_{}", encoding::hex_encode(&h[..12]))
 }
 
 /// `ak_` followed by 24 lowercase hex characters.
+/// Fails with [`Error::Invalid`] otherwise.
 pub fn validate_key_id(s: &str) -> Result<()> {
     let ok = s.len() == 27
         && s.starts_with("ak_")
@@ -25,6 +28,7 @@ pub fn validate_key_id(s: &str) -> Result<()> {
 }
 
 /// Scopes: a non-empty list of distinct known scopes.
+/// Fails with [`Error::Invalid`] naming the first problem.
 pub fn validate_scopes(scopes: &[String]) -> Result<()> {
     if scopes.is_empty() {
         return Err(Error::invalid("scopes", "at least one of send, receive, admin"));
@@ -40,11 +44,13 @@ pub fn validate_scopes(scopes: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The bytes a registration proof signs: `T("fxe/v1 api-key", org_id, key_id, scopes joined by ",")`.
 pub fn registration_tbs(org_id: &str, key_id: &str, scopes: &[String]) -> Vec<u8> {
     Transcript::new("fxe/v1 api-key").str(org_id).str(key_id).str(&scopes.join(",")).finish()
 }
 
 /// Verifies a registration proof by the key `api_pub` (whose id must be `key_id(api_pub)`).
+/// Fails with [`Error::BadSignature`].
 pub fn verify_registration(api_pub: &[u8; 32], org_id: &str, scopes: &[String], proof: &[u8; 64]) -> Result<()> {
     sign::verify(api_pub, &registration_tbs(org_id, &key_id(api_pub), scopes), proof, "api key registration proof")
 }
@@ -57,24 +63,29 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
+    /// A new key pair from the system's randomness; fails only with [`Error::Rng`].
     pub fn generate() -> Result<ApiKey> {
         Ok(Self::from_seed(&crate::random_bytes()?))
     }
 
+    /// The key pair whose Ed25519 seed is `seed` (deterministic).
     pub fn from_seed(seed: &[u8; 32]) -> ApiKey {
         let signing = SecretSigningKey::from_seed(seed);
         let key_id = key_id(&signing.public());
         ApiKey { signing, key_id }
     }
 
+    /// The key's id (`ak_…`), as the relay knows it.
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
 
+    /// The key's Ed25519 public key.
     pub fn public(&self) -> [u8; 32] {
         self.signing.public()
     }
 
+    /// An Ed25519 signature over `msg` by this key.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.signing.sign(msg)
     }
@@ -85,6 +96,7 @@ impl ApiKey {
     }
 
     /// Parses a secret string, checking its key id matches its seed.
+    /// Fails with [`Error::Invalid`] saying what is wrong with it.
     pub fn parse_secret(s: &str) -> Result<ApiKey> {
         let s = s.trim();
         let rest = s.strip_prefix("fxe_sk_").ok_or_else(|| Error::invalid("API secret", "must start with fxe_sk_"))?;
@@ -106,6 +118,7 @@ impl ApiKey {
         Ok(key)
     }
 
+    /// The proof that registers this key for `org_id` with `scopes` (see [`registration_tbs`]).
     pub fn registration_proof(&self, org_id: &str, scopes: &[String]) -> [u8; 64] {
         self.sign(&registration_tbs(org_id, &self.key_id, scopes))
     }

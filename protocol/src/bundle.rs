@@ -15,6 +15,7 @@ use crate::transcript::{Transcript, sha256};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
+/// The one KEM a v1 bundle may name.
 pub const KEM_ALG: &str = "X-Wing";
 
 /// A bundle in its JSON form. Parsing checks shapes; [`Bundle::verify`] checks
@@ -22,14 +23,21 @@ pub const KEM_ALG: &str = "X-Wing";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct Bundle {
+    /// The org the bundle belongs to: its id, derived from the identity key.
     pub org_id: String,
+    /// When the bundle was made (unix seconds); a newer bundle replaces older ones.
     pub created_at: u64,
+    /// Always [`KEM_ALG`].
     pub kem_alg: String,
+    /// The X-Wing public key messages are sealed to ([`crate::kem::PUBLIC_LEN`] bytes).
     #[serde(with = "serde_kem_pub")]
     pub kem_pub: Vec<u8>,
+    /// The Ed25519 key that signs the org's envelopes, receipts and refusals.
     #[serde(with = "serde_b64u")]
     pub sign_pub: [u8; 32],
+    /// `hex(H(bundle_tbs)[0..16])`.
     pub bundle_id: String,
+    /// The identity key's Ed25519 signature over the bundle's transcript.
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
@@ -67,17 +75,20 @@ impl Bundle {
         Bundle { org_id, created_at, kem_alg: KEM_ALG.into(), kem_pub, sign_pub, bundle_id, sig }
     }
 
+    /// Parses a bundle's JSON and checks its shape ([`Bundle::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Bundle> {
         let b: Bundle = serde_json::from_str(s).map_err(|e| Error::json("bundle", e))?;
         b.check_shape()?;
         Ok(b)
     }
 
+    /// The bundle's canonical JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Checks everything that does not need the identity: ids, algorithm, keys.
+    /// Fails with [`Error::Invalid`] naming the field.
     pub fn check_shape(&self) -> Result<()> {
         encoding::validate_id32("bundle.org_id", &self.org_id)?;
         encoding::validate_id32("bundle.bundle_id", &self.bundle_id)?;
@@ -97,6 +108,7 @@ impl Bundle {
     /// Verifies the chain identity → bundle → org_id: the org id is the identity's,
     /// the bundle id is recomputed, the identity's signature verifies (strictly),
     /// and both keys are valid.
+    /// Fails with [`Error::BadBundle`] naming the broken link.
     pub fn verify(&self, identity_pub: &[u8; 32]) -> Result<()> {
         self.check_shape().map_err(|_| Error::BadBundle("malformed keys or ids"))?;
         if org_id(identity_pub) != self.org_id {
@@ -109,6 +121,7 @@ impl Bundle {
         sign::verify(identity_pub, &t, &self.sig, "bundle").map_err(|_| Error::BadBundle("identity signature"))
     }
 
+    /// The bundle's X-Wing public key; fails with [`Error::Invalid`] if it is not a valid key.
     pub fn kem_public(&self) -> Result<KemPublic> {
         KemPublic::parse(&self.kem_pub)
     }
@@ -117,19 +130,24 @@ impl Bundle {
 /// A bundle with its secrets, as kept in keys.zip.
 #[derive(Debug, Clone)]
 pub struct BundleKeys {
+    /// The signed public bundle.
     pub bundle: Bundle,
+    /// Its X-Wing secret (shared: sealers and openers of one process hold the same key).
     pub kem: std::sync::Arc<KemSecret>,
+    /// Its Ed25519 signing secret.
     pub signing: SecretSigningKey,
 }
 
 impl BundleKeys {
     /// A new bundle with fresh keys, signed by the identity.
+    /// Fails only with [`Error::Rng`].
     pub fn generate(identity: &IdentityKey, created_at: u64) -> Result<BundleKeys> {
         let kem = KemSecret::generate()?;
         let signing = SecretSigningKey::generate()?;
         Ok(Self::from_parts(identity, created_at, kem, signing))
     }
 
+    /// The bundle keys made from these seeds (deterministic), signed by the identity.
     pub fn from_seeds(
         identity: &IdentityKey,
         created_at: u64,
@@ -145,6 +163,7 @@ impl BundleKeys {
     }
 
     /// Rebuilds from a stored bundle and its seeds, checking the seeds give its keys.
+    /// Fails with [`Error::Invalid`] when a seed is not the bundle's.
     pub fn from_stored(bundle: Bundle, kem_seed: &[u8; 32], sign_seed: &[u8; 32]) -> Result<BundleKeys> {
         let kem = KemSecret::from_seed(kem_seed);
         let signing = SecretSigningKey::from_seed(sign_seed);

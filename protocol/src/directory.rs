@@ -24,21 +24,27 @@ fn identity(identity_pub: &str, org_id: &str) -> Result<[u8; 32]> {
 /// A number's owner as the directory named it, verified (not yet pinned).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberOwner {
+    /// The number, E.164, as asked.
     pub number: String,
+    /// The owning org's id (checked to be its identity's).
     pub org_id: String,
+    /// The owning org's name, as the relay reports it (not verifiable).
     pub org_name: String,
+    /// The owning org's identity public key.
     pub identity_pub: [u8; 32],
     /// The org's active bundle, signed by `identity_pub`.
     pub bundle: Bundle,
 }
 
 impl NumberOwner {
+    /// The fingerprint of the owner's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }
 }
 
 /// Verifies `GET /directory/{number}`'s answer for `asked` (normalised).
+/// Fails with [`Error::Invalid`] (field `directory answer`) when it answers for another number, the identity does not give the org id, or the bundle does not verify.
 pub fn verify_entry(asked: &str, entry: DirectoryEntry) -> Result<NumberOwner> {
     if entry.number != asked {
         return Err(unverifiable(format!("it answers for {} instead of {asked}", entry.number)));
@@ -57,19 +63,24 @@ pub fn verify_entry(asked: &str, entry: DirectoryEntry) -> Result<NumberOwner> {
 /// An org and every bundle it published, verified against its identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgKeys {
+    /// The org's id (checked to be its identity's).
     pub org_id: String,
+    /// The org's name, as the relay reports it (not verifiable).
     pub org_name: String,
+    /// The org's identity public key.
     pub identity_pub: [u8; 32],
     /// Each bundle with whether it is active.
     pub bundles: Vec<(Bundle, bool)>,
 }
 
 impl OrgKeys {
+    /// The fingerprint of the org's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }
 
     /// The newest active bundle (what the pins compare against).
+    /// Fails with [`Error::Invalid`] when the org has no active bundle.
     pub fn newest_active(&self) -> Result<&Bundle> {
         self.bundles
             .iter()
@@ -80,6 +91,7 @@ impl OrgKeys {
     }
 
     /// The bundle `bundle_id`, active or retired.
+    /// Fails with [`Error::Invalid`] when the org has no such bundle.
     pub fn bundle(&self, bundle_id: &str) -> Result<&Bundle> {
         self.bundles
             .iter()
@@ -90,6 +102,7 @@ impl OrgKeys {
 }
 
 /// Verifies `GET /orgs/{org_id}` and `GET /orgs/{org_id}/bundles` for `asked`.
+/// Fails with [`Error::Invalid`] (field `directory answer`) when it answers for another org, the identity does not give the org id, or a bundle does not verify.
 pub fn verify_org(asked: &str, org: OrgPublic, bundles: OrgBundles) -> Result<OrgKeys> {
     if org.org_id != asked {
         return Err(unverifiable("it answers for another org"));

@@ -4,6 +4,7 @@
 use crate::{Error, Result};
 
 /// `^\+[1-9][0-9]{1,14}$`
+/// Fails with [`Error::Invalid`] naming `field` for anything else.
 pub fn validate(field: &'static str, s: &str) -> Result<()> {
     let b = s.as_bytes();
     let ok = b.len() >= 3
@@ -18,6 +19,7 @@ pub fn validate(field: &'static str, s: &str) -> Result<()> {
     }
 }
 
+/// Whether `s` is already a valid E.164 number (see [`validate`]).
 pub fn is_valid(s: &str) -> bool {
     validate("number", s).is_ok()
 }

@@ -8,35 +8,38 @@ use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
+/// Base64url without padding, the form of every byte field on the wire.
 pub fn b64u_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Decodes strict base64url (no padding, canonical).
+/// Decodes strict base64url (no padding, canonical); fails with [`Error::Invalid`] naming `field`.
 pub fn b64u_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(s).map_err(|e| Error::invalid(field, format!("not canonical unpadded base64url ({e})")))
 }
 
-/// Decodes strict base64url of exactly `N` bytes.
+/// Decodes strict base64url of exactly `N` bytes; fails with [`Error::Invalid`] naming `field`.
 pub fn b64u_fixed<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
     let v = b64u_decode(field, s)?;
     v.as_slice().try_into().map_err(|_| Error::invalid(field, format!("must be {N} bytes, got {}", v.len())))
 }
 
+/// Standard base64 with padding (the webhook secret's and the CLI's text forms).
 pub fn b64_std_encode(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }
 
-/// Decodes standard base64 with padding, canonical.
+/// Decodes standard base64 with padding, canonical; fails with [`Error::Invalid`] naming `field`.
 pub fn b64_std_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
     STANDARD.decode(s).map_err(|e| Error::invalid(field, format!("not canonical base64 ({e})")))
 }
 
+/// Lowercase hex.
 pub fn hex_encode(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
-/// Decodes lowercase hex; upper case is rejected.
+/// Decodes lowercase hex (upper case is rejected); fails with [`Error::Invalid`] naming `field`.
 pub fn hex_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
     if s.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(Error::invalid(field, "hex must be lowercase"));
@@ -44,6 +47,7 @@ pub fn hex_decode(field: &'static str, s: &str) -> Result<Vec<u8>> {
     hex::decode(s).map_err(|e| Error::invalid(field, format!("not hex ({e})")))
 }
 
+/// Decodes lowercase hex of exactly `N` bytes; fails with [`Error::Invalid`] naming `field`.
 pub fn hex_fixed<const N: usize>(field: &'static str, s: &str) -> Result<[u8; N]> {
     if s.len() != 2 * N {
         return Err(Error::invalid(field, format!("must be {} hex characters, got {}", 2 * N, s.len())));
@@ -57,6 +61,7 @@ fn is_lower_hex(s: &str) -> bool {
 }
 
 /// Validates a 32-character lowercase hex id (org_id, bundle_id).
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn validate_id32(field: &'static str, s: &str) -> Result<()> {
     if s.len() != 32 || !is_lower_hex(s) {
         return Err(Error::invalid(field, "must be 32 lowercase hex characters"));
@@ -65,6 +70,7 @@ pub fn validate_id32(field: &'static str, s: &str) -> Result<()> {
 }
 
 /// Validates `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`.
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
     let b = s.as_bytes();
     let ok = b.len() == 36
@@ -78,6 +84,7 @@ pub fn validate_uuid_v4(field: &'static str, s: &str) -> Result<()> {
 }
 
 /// A fresh random UUIDv4 (lowercase, hyphenated), e.g. for `message_id`.
+/// Fails only with [`Error::Rng`].
 pub fn new_uuid_v4() -> Result<String> {
     let mut b: [u8; 16] = crate::random_bytes()?;
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -87,6 +94,7 @@ pub fn new_uuid_v4() -> Result<String> {
 }
 
 /// Parses a decimal unix timestamp `^[1-9][0-9]*$` that fits a u64.
+/// Fails with [`Error::Invalid`] naming `field`.
 pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
     let b = s.as_bytes();
     if b.is_empty() || b[0] == b'0' || !b.iter().all(u8::is_ascii_digit) {

@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+/// The content type of a fax: the payload is a PDF.
 pub const CONTENT_TYPE_PDF: &str = "application/pdf";
 /// Longest `from_name` accepted, in bytes (UTF-8). Documented in docs/protocol.md.
 pub const MAX_FROM_NAME_LEN: usize = 256;
@@ -23,27 +24,45 @@ pub const MAX_CONTENT_TYPE_LEN: usize = 255;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct Envelope {
+    /// The protocol version: always 1.
     pub v: u64,
+    /// The message's id, a lowercase UUIDv4 chosen by the sender.
     pub message_id: String,
+    /// When the sender sealed it (unix seconds, the sender's clock).
     pub created_at: u64,
+    /// The sending org's id.
     pub sender_org_id: String,
+    /// The sender bundle whose signing key signs this envelope.
     pub sender_bundle_id: String,
+    /// The recipient org's id.
     pub recipient_org_id: String,
+    /// The recipient bundle the content key is sealed to.
     pub recipient_bundle_id: String,
+    /// The sender's number (E.164).
     pub from_number: String,
+    /// The caller name shown with it (may be empty; at most [`MAX_FROM_NAME_LEN`] bytes).
     pub from_name: String,
+    /// The recipient's number (E.164), one the recipient org holds.
     pub to_number: String,
+    /// The payload's media type ([`CONTENT_TYPE_PDF`] for faxes).
     pub content_type: String,
+    /// The payload's plaintext chunk size: a power of two from 16 KiB to 16 MiB.
     pub chunk_size: u64,
+    /// The sealed payload's length: canonical for its plaintext length and chunk size, at most [`MAX_CIPHERTEXT_LEN`].
     pub ciphertext_len: u64,
+    /// SHA-256 of the sealed payload (hex on the wire).
     #[serde(with = "serde_hex32")]
     pub ciphertext_sha256: [u8; 32],
+    /// The X-Wing ciphertext that carries the key-encryption key to the recipient bundle.
     #[serde(with = "serde_kem_ct")]
     pub kem_ct: Vec<u8>,
+    /// The content key, AES-256-GCM-wrapped under the key-encryption key (32 bytes and a 16-byte tag).
     #[serde(with = "serde_b64u")]
     pub wrapped_cek: [u8; 48],
+    /// The key commitment: binds the content key to this message.
     #[serde(with = "serde_b64u")]
     pub cek_commit: [u8; 32],
+    /// The sender bundle key's Ed25519 signature over the envelope's transcript.
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
@@ -100,24 +119,28 @@ fn wrap_aad(message_id: &str) -> Vec<u8> {
 }
 
 impl Envelope {
+    /// Parses an envelope's JSON and checks its shape ([`Envelope::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Envelope> {
         let e: Envelope = serde_json::from_str(s).map_err(|e| Error::json("envelope", e))?;
         e.check_shape()?;
         Ok(e)
     }
 
+    /// [`Envelope::from_json`] for an already parsed JSON value, failing the same ways.
     pub fn from_value(v: serde_json::Value) -> Result<Envelope> {
         let e: Envelope = serde_json::from_value(v).map_err(|e| Error::json("envelope", e))?;
         e.check_shape()?;
         Ok(e)
     }
 
+    /// The envelope's canonical JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Everything checkable without keys: version, ids, numbers, content type,
     /// chunk size, canonical ciphertext length, the 100 MiB cap.
+    /// Fails with [`Error::Invalid`] naming the field.
     pub fn check_shape(&self) -> Result<()> {
         if self.v != 1 {
             return Err(Error::invalid("v", "only version 1 is supported"));
@@ -149,6 +172,7 @@ impl Envelope {
     }
 
     /// The plaintext length implied by the (canonical) ciphertext length.
+    /// Fails with [`Error::Invalid`] for an invalid chunk size or a non-canonical length.
     pub fn plaintext_len(&self) -> Result<u64> {
         stream::plaintext_len(self.ciphertext_len, self.chunk_size)
     }
@@ -182,12 +206,14 @@ impl Envelope {
         sha256(&t)
     }
 
+    /// [`Envelope::hash`] in lowercase hex, as the API shows it.
     pub fn hash_hex(&self) -> String {
         encoding::hex_encode(&self.hash())
     }
 
     /// Verifies `sig` with the sender bundle's signing key; the bundle must be
     /// the one the envelope names. (The bundle's own chain is checked separately.)
+    /// Fails with [`Error::Open`] ([`OpenError::SenderBundleMismatch`]) for another bundle, or [`Error::BadSignature`].
     pub fn verify_signature(&self, sender_bundle: &Bundle) -> Result<()> {
         if sender_bundle.bundle_id != self.sender_bundle_id || sender_bundle.org_id != self.sender_org_id {
             return Err(OpenError::SenderBundleMismatch.into());
@@ -199,27 +225,38 @@ impl Envelope {
 /// Everything a sender states about one fax.
 #[derive(Clone, Debug)]
 pub struct SealRequest<'a> {
+    /// The message's id (a lowercase UUIDv4, see [`crate::encoding::new_uuid_v4`]).
     pub message_id: &'a str,
+    /// When it is sealed (unix seconds).
     pub created_at: u64,
     /// The sender's active bundle with its signing key.
     pub sender: &'a BundleKeys,
     /// The recipient's identity, against which `recipient_bundle` is verified.
     pub recipient_identity_pub: &'a [u8; 32],
+    /// The recipient's active bundle, as the directory gave it.
     pub recipient_bundle: &'a Bundle,
+    /// The sender's number (E.164), one the sending org holds.
     pub from_number: &'a str,
+    /// The caller name to show (may be empty; at most [`MAX_FROM_NAME_LEN`] bytes).
     pub from_name: &'a str,
+    /// The recipient's number (E.164).
     pub to_number: &'a str,
+    /// The payload's media type ([`CONTENT_TYPE_PDF`] for faxes).
     pub content_type: &'a str,
+    /// The plaintext chunk size (normally [`crate::stream::V1_CHUNK_SIZE`]).
     pub chunk_size: u64,
 }
 
 /// The sender's randomness: the content key and the X-Wing encapsulation seed.
 pub struct SealRandomness {
+    /// The content key.
     pub cek: Zeroizing<[u8; 32]>,
+    /// The seed of the X-Wing encapsulation.
     pub kem_eseed: Zeroizing<[u8; 64]>,
 }
 
 impl SealRandomness {
+    /// Fresh randomness from the system; fails only with [`Error::Rng`].
     pub fn random() -> Result<Self> {
         Ok(SealRandomness {
             cek: Zeroizing::new(crate::random_bytes()?),
@@ -236,6 +273,7 @@ pub struct Sealer {
 }
 
 impl Sealer {
+    /// Starts sealing: verifies the recipient bundle against its identity, checks every header field, and wraps a content key to the bundle. Fails with [`Error::BadBundle`], [`Error::Invalid`] or [`Error::Seal`].
     pub fn new(req: &SealRequest<'_>, rnd: SealRandomness) -> Result<Sealer> {
         req.recipient_bundle.verify(req.recipient_identity_pub)?;
         let sender = &req.sender.bundle;
@@ -283,24 +321,29 @@ impl Sealer {
         Ok(Sealer { header, payload, signing: req.sender.signing.clone() })
     }
 
+    /// The plaintext chunk size: every chunk but the last has exactly this many bytes.
     pub fn chunk_size(&self) -> usize {
         self.payload.chunk_size()
     }
 
-    /// Seals one chunk in place (see [`PayloadSealer::seal_in_place`]).
+    /// Seals one chunk in place, appending its tag. `buf` must hold exactly one
+    /// full chunk, or for the `last` chunk 1..=chunk_size bytes (0 only when it is
+    /// also the first); anything else, or a chunk after the last, fails with [`Error::Seal`].
     pub fn seal_in_place(&mut self, buf: &mut Vec<u8>, last: bool) -> Result<()> {
         self.payload.seal_in_place(buf, last)
     }
 
     /// Seals one chunk, returning the sealed bytes.
+    /// Fails as [`Sealer::seal_in_place`] does.
     pub fn seal_chunk(&mut self, chunk: &[u8], last: bool) -> Result<Vec<u8>> {
-        let mut buf = Vec::with_capacity(chunk.len() + stream::TAG_LEN as usize);
+        let mut buf = Vec::with_capacity(chunk.len() + stream::TAG_SIZE);
         buf.extend_from_slice(chunk);
         self.seal_in_place(&mut buf, last)?;
         Ok(buf)
     }
 
     /// Completes the header with the ciphertext length and hash and signs it.
+    /// Fails with [`Error::Seal`] unless the last chunk was sealed.
     pub fn finish(self) -> Result<Envelope> {
         let (len, hash) = self.payload.finish()?;
         let mut header = self.header;
@@ -314,6 +357,7 @@ impl Sealer {
 
 /// Seals everything `reader` yields into `writer`, one chunk in memory at a time
 /// (plus one chunk of read-ahead to know which chunk is last).
+/// Fails with [`Error::Io`] when reading or writing fails, or as [`Sealer::new`] does.
 pub fn seal_stream<R: Read, W: Write>(
     req: &SealRequest<'_>,
     rnd: SealRandomness,
@@ -347,11 +391,13 @@ pub fn seal_stream<R: Read, W: Write>(
 }
 
 /// Seals an in-memory plaintext with fresh randomness.
+/// Fails as [`seal_stream`] does, or with [`Error::Rng`].
 pub fn seal(req: &SealRequest<'_>, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
     seal_with(req, SealRandomness::random()?, plaintext)
 }
 
 /// Seals an in-memory plaintext with the given randomness (known-answer vectors).
+/// Fails as [`seal_stream`] does.
 pub fn seal_with(req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &[u8]) -> Result<(Envelope, Vec<u8>)> {
     // Sized before the request is checked: bounded by the cap, whatever the chunk size.
     let capacity = stream::ciphertext_len(plaintext.len() as u64, req.chunk_size).min(MAX_CIPHERTEXT_LEN + 16);
@@ -363,8 +409,11 @@ pub fn seal_with(req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &[u8]) -
 /// What a receiver holds: its org id, its numbers and every bundle it has had.
 #[derive(Clone, Copy, Debug)]
 pub struct Recipient<'a> {
+    /// The receiving org's id.
     pub org_id: &'a str,
+    /// The numbers it holds (E.164).
     pub numbers: &'a [String],
+    /// Every bundle it has had with its secrets (messages sealed to retired bundles still open).
     pub bundles: &'a [BundleKeys],
 }
 
@@ -383,6 +432,7 @@ impl Opener {
     /// Runs every header check in order: sender bundle chain, envelope signature,
     /// recipient org, number and bundle, decapsulation, unwrap, commitment.
     /// `sender_identity_pub` must come from a trusted source (pins).
+    /// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
     pub fn new(
         envelope: &Envelope,
         sender_identity_pub: &[u8; 32],
@@ -439,15 +489,19 @@ impl Opener {
         Ok(Opener { envelope: envelope.clone(), payload, prechecked: false })
     }
 
+    /// The envelope being opened (checked).
     pub fn envelope(&self) -> &Envelope {
         &self.envelope
     }
 
+    /// How many sealed bytes the next chunk has; `None` once the final chunk is opened.
     pub fn next_chunk_len(&self) -> Option<usize> {
         self.payload.next_chunk_len()
     }
 
-    /// Opens the next sealed chunk in place; see [`PayloadOpener::open_in_place`].
+    /// Opens the next sealed chunk in place, removing its tag. `buf` must be
+    /// exactly [`Opener::next_chunk_len`] bytes; on any error (an [`Error::Open`])
+    /// `buf` is wiped, so nothing unauthenticated is released.
     pub fn open_in_place(&mut self, buf: &mut Vec<u8>) -> Result<()> {
         self.payload.open_in_place(buf)
     }
@@ -480,7 +534,9 @@ pub fn open_stream<R: Read, W: Write>(
     mut writer: W,
 ) -> Result<()> {
     let mut opener = Opener::new(envelope, sender_identity_pub, sender_bundle, recipient)?;
-    let mut buf = Zeroizing::new(Vec::with_capacity((envelope.chunk_size + stream::TAG_LEN) as usize));
+    // Only a capacity: the opener checked the chunk size, so this is at most 16 MiB + 16.
+    let mut buf =
+        Zeroizing::new(Vec::with_capacity(usize::try_from(envelope.chunk_size + stream::TAG_LEN).unwrap_or(0)));
     while let Some(want) = opener.next_chunk_len() {
         if stream::read_up_to(&mut reader, &mut buf, want)? != want {
             return Err(OpenError::MissingFinalChunk.into());
@@ -504,6 +560,7 @@ pub fn open_stream<R: Read, W: Write>(
 /// Opens an in-memory ciphertext in exactly the order of PROTOCOL.md §4: chain,
 /// signature, ciphertext length and hash, recipient, decapsulate, unwrap,
 /// commitment, chunks. Returns the plaintext only if every check passes.
+/// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
 pub fn open(
     envelope: &Envelope,
     sender_identity_pub: &[u8; 32],
@@ -541,6 +598,7 @@ pub fn open(
 }
 
 /// Checks a whole ciphertext's length and SHA-256 against the envelope.
+/// Fails with [`Error::Open`]: [`OpenError::CiphertextLength`] or [`OpenError::CiphertextHash`].
 pub fn check_ciphertext(envelope: &Envelope, ciphertext: &[u8]) -> Result<()> {
     let mut h = CiphertextHasher::new();
     h.update(ciphertext);
@@ -548,6 +606,7 @@ pub fn check_ciphertext(envelope: &Envelope, ciphertext: &[u8]) -> Result<()> {
 }
 
 /// Checks a hasher that saw a whole ciphertext against the envelope.
+/// Fails with [`Error::Open`]: [`OpenError::CiphertextLength`] or [`OpenError::CiphertextHash`].
 pub fn check_hashed(envelope: &Envelope, hasher: CiphertextHasher) -> Result<()> {
     let (len, hash) = hasher.finish();
     if len != envelope.ciphertext_len {

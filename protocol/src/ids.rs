@@ -31,24 +31,31 @@ pub fn fingerprint_matches(identity_pub: &[u8; 32], typed: &str) -> bool {
 pub struct IdentityKey(pub(crate) SecretSigningKey);
 
 impl IdentityKey {
+    /// A new identity from the system's randomness; fails only with [`Error::Rng`](crate::Error::Rng).
     pub fn generate() -> Result<Self> {
         Ok(IdentityKey(SecretSigningKey::generate()?))
     }
+    /// The identity whose Ed25519 seed is `seed` (deterministic).
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         IdentityKey(SecretSigningKey::from_seed(seed))
     }
+    /// The identity's secret seed, as kept in keys.zip.
     pub fn seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
         self.0.seed()
     }
+    /// The identity's Ed25519 public key (`identity_pub`).
     pub fn public(&self) -> [u8; 32] {
         self.0.public()
     }
+    /// The org id this identity defines (see [`org_id`]).
     pub fn org_id(&self) -> String {
         org_id(&self.public())
     }
+    /// The identity's fingerprint, for reading aloud (see [`fingerprint`]).
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.public())
     }
+    /// An Ed25519 signature over `msg` (bundles and redeem proofs).
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg)
     }

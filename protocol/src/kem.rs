@@ -7,7 +7,9 @@ use crate::{Error, Result};
 use x_wing::{Decapsulator, KeyExport, TryDecapsulate};
 use zeroize::Zeroizing;
 
+/// The length of an X-Wing public (encapsulation) key: 1216 bytes.
 pub const PUBLIC_LEN: usize = x_wing::ENCAPSULATION_KEY_SIZE;
+/// The length of an X-Wing ciphertext: 1120 bytes.
 pub const CIPHERTEXT_LEN: usize = x_wing::CIPHERTEXT_SIZE;
 
 /// An X-Wing decapsulation key, held as its 32-byte seed.
@@ -17,19 +19,23 @@ pub struct KemSecret {
 }
 
 impl KemSecret {
+    /// The decapsulation key expanded from its 32-byte seed (deterministic).
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         KemSecret { seed: Zeroizing::new(*seed), key: x_wing::DecapsulationKeyRejectNonContrib::from(*seed) }
     }
 
+    /// A new key from the system's randomness; fails only with [`Error::Rng`].
     pub fn generate() -> Result<Self> {
         let seed = Zeroizing::new(crate::random_bytes::<32>()?);
         Ok(Self::from_seed(&seed))
     }
 
+    /// The 32-byte seed, as kept in keys.zip.
     pub fn seed(&self) -> Zeroizing<[u8; 32]> {
         self.seed.clone()
     }
 
+    /// The public (encapsulation) key, [`PUBLIC_LEN`] bytes.
     pub fn public(&self) -> Vec<u8> {
         self.key.encapsulation_key().to_bytes().to_vec()
     }
@@ -68,6 +74,7 @@ impl KemPublic {
     }
 
     /// Encapsulates with fresh randomness.
+    /// Fails only with [`Error::Rng`].
     pub fn encapsulate(&self) -> Result<(Vec<u8>, Zeroizing<[u8; 32]>)> {
         let eseed = Zeroizing::new(crate::random_bytes::<64>()?);
         Ok(self.encapsulate_derand(&eseed))
@@ -84,7 +91,7 @@ impl KemPublic {
 
 /// True when `u` is a low-order point of Curve25519 or its twist: multiplying by
 /// any clamped scalar (a multiple of the cofactor 8) gives the all-zero output.
-pub fn is_low_order_x25519(u: &[u8; 32]) -> bool {
+pub(crate) fn is_low_order_x25519(u: &[u8; 32]) -> bool {
     let probe = x25519_dalek::StaticSecret::from([0x5a; 32]);
     !probe.diffie_hellman(&x25519_dalek::PublicKey::from(*u)).was_contributory()
 }

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read, Write};
 use zeroize::Zeroizing;
 
+/// The `format` value of `fxe-keys.json`.
 pub const FORMAT: &str = "fxe-keys/v1";
+/// The zip entry that holds the keys (`fxe-keys.json`).
 pub const KEYS_ENTRY: &str = "fxe-keys.json";
+/// The zip entry with the human-readable explanation (`README.txt`).
 pub const README_ENTRY: &str = "README.txt";
 /// Larger inputs are refused before parsing (a keys.zip is a few KiB).
 pub const MAX_ZIP_LEN: usize = 16 * 1024 * 1024;
@@ -24,22 +27,30 @@ const MAX_ENTRIES: usize = 64;
 /// An API key as stored in keys.zip.
 #[derive(Clone, Debug)]
 pub struct StoredApiKey {
+    /// The key with its secret.
     pub key: ApiKey,
+    /// The scopes it was registered with.
     pub scopes: Vec<String>,
 }
 
 /// The contents of `fxe-keys.json`, validated.
 #[derive(Clone, Debug)]
 pub struct OrgKeys {
+    /// The URL of the relay the org belongs to.
     pub relay_url: String,
+    /// The org's id (checked to be its identity's).
     pub org_id: String,
+    /// The org's name as registered.
     pub org_name: String,
+    /// The org's identity public key.
     pub identity_pub: [u8; 32],
     /// `None` in a machine keys.zip.
     pub identity: Option<IdentityKey>,
     /// Oldest first; the last is the active bundle.
     pub bundles: Vec<BundleKeys>,
+    /// The org's API keys with their secrets.
     pub api_keys: Vec<StoredApiKey>,
+    /// When keys.zip was written (unix seconds).
     pub created_at: u64,
 }
 
@@ -89,18 +100,22 @@ encoding::object_only_serde!(WireIdentity, WireBundle, WireApiKey, WireKeys);
 
 impl OrgKeys {
     /// The active bundle (the last one).
+    /// Fails with [`Error::KeysZip`] when it holds none.
     pub fn active_bundle(&self) -> Result<&BundleKeys> {
         self.bundles.last().ok_or_else(|| Error::KeysZip("holds no bundle".into()))
     }
 
+    /// The fingerprint of the org's identity key, for reading aloud.
     pub fn fingerprint(&self) -> String {
         ids::fingerprint(&self.identity_pub)
     }
 
+    /// The identity key; fails with [`Error::IdentitySecretMissing`] in a machine keys.zip.
     pub fn identity(&self) -> Result<&IdentityKey> {
         self.identity.as_ref().ok_or(Error::IdentitySecretMissing)
     }
 
+    /// Whether this is a machine keys.zip (no identity secret).
     pub fn is_machine(&self) -> bool {
         self.identity.is_none()
     }
@@ -150,6 +165,7 @@ impl OrgKeys {
     }
 
     /// Parses and validates `fxe-keys.json`.
+    /// Fails with [`Error::KeysZip`] saying what does not check out.
     pub fn from_json(s: &str) -> Result<OrgKeys> {
         let w: WireKeys =
             serde_json::from_str(s).map_err(|e| Error::KeysZip(format!("{KEYS_ENTRY} is malformed: {e}")))?;
@@ -268,6 +284,7 @@ pub fn readme(keys: &OrgKeys) -> String {
 /// (sizes in data descriptors): on a seekable writer the `zip` crate rewrites the
 /// AES extra field to AE-1, which stores the CRC-32 of the plaintext in the clear;
 /// AE-2, as PROTOCOL.md §7 requires, stores no CRC.
+/// Fails with [`Error::KeysZip`] when the keys do not check out or the archive cannot be written.
 pub fn write(keys: &OrgKeys, passphrase: Option<&str>) -> Result<Vec<u8>> {
     if passphrase.is_some_and(str::is_empty) {
         return Err(Error::KeysZip("the passphrase must not be empty".into()));
@@ -344,6 +361,7 @@ fn keys_encryption(archive: &mut zip::ZipArchive<Cursor<&[u8]>>, idx: usize) -> 
 }
 
 /// Whether the keys entry is passphrase-protected.
+/// Fails with [`Error::KeysZip`] when `bytes` is not a keys.zip.
 pub fn is_protected(bytes: &[u8]) -> Result<bool> {
     let mut archive = open_archive(bytes)?;
     let idx = keys_index(&archive)?;
@@ -351,6 +369,7 @@ pub fn is_protected(bytes: &[u8]) -> Result<bool> {
 }
 
 /// Reads and validates keys.zip. A protected one needs its passphrase.
+/// Fails with [`Error::PassphraseRequired`], [`Error::WrongPassphrase`], or [`Error::KeysZip`] saying what does not check out.
 pub fn read(bytes: &[u8], passphrase: Option<&str>) -> Result<OrgKeys> {
     let mut archive = open_archive(bytes)?;
     let idx = keys_index(&archive)?;

@@ -8,6 +8,8 @@
 //! Every decoder here rejects anything that is not exactly canonical, and no
 //! function panics on any input.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod apikey;
 pub mod bundle;
@@ -32,6 +34,7 @@ pub mod webhook;
 pub use error::{Error, Result};
 
 /// Random bytes from the operating system (or the browser's `crypto.getRandomValues`).
+/// Fails with [`Error::Rng`] when the source fails.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).map_err(|_| Error::Rng)?;

@@ -9,18 +9,25 @@ use crate::{Error, Result, encoding, ids};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// What is pinned for one org: its identity and the newest bundle seen.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPin {
     /// b64u identity public key.
     pub identity_pub: String,
+    /// The newest bundle seen for the org; an older one offered later is a rollback.
     pub newest_bundle_id: String,
+    /// When that bundle was made (unix seconds).
     pub newest_bundle_created_at: u64,
 }
 
+/// Every pin a client holds, in its JSON file form (`fxe-pins/v1`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PinStore {
+    /// Always [`FORMAT`].
     pub format: String,
+    /// `number → org_id`, for numbers sent to.
     pub numbers: BTreeMap<String, String>,
+    /// `org_id → what is pinned for it`.
     pub orgs: BTreeMap<String, OrgPin>,
 }
 
@@ -33,13 +40,16 @@ pub enum PinStatus {
     Known,
 }
 
+/// The `format` value of a pin store's JSON.
 pub const FORMAT: &str = "fxe-pins/v1";
 
 impl PinStore {
+    /// An empty store.
     pub fn new() -> Self {
         PinStore { format: FORMAT.into(), ..Default::default() }
     }
 
+    /// Parses a pin store's JSON; fails with [`Error::Json`], or [`Error::Invalid`] for another format.
     pub fn from_json(s: &str) -> Result<PinStore> {
         let p: PinStore = serde_json::from_str(s).map_err(|e| Error::json("pin store", e))?;
         if p.format != FORMAT {
@@ -48,12 +58,14 @@ impl PinStore {
         Ok(p)
     }
 
+    /// The store's JSON, pretty-printed for the file it is kept in.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
     /// Checks a directory answer (the caller verified `bundle` against `identity_pub`).
     /// `number` is `None` when an org is looked up by id (e.g. to verify a sender).
+    /// Fails with the [`PinError`] naming what changed.
     pub fn check(&self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<PinStatus, PinError> {
         let org_id = ids::org_id(identity_pub);
         let mut status = PinStatus::Known;
@@ -119,6 +131,7 @@ impl PinStore {
     }
 
     /// Checks and records in one step.
+    /// Fails as [`PinStore::check`] does, recording nothing then.
     pub fn check_and_record(
         &mut self,
         number: Option<&str>,
@@ -132,6 +145,7 @@ impl PinStore {
 
     /// A person confirmed `fingerprint` out of band: replace the pins for this
     /// number and org with the offered identity and bundle.
+    /// Fails with [`Error::Invalid`] when `fingerprint` is not the offered identity's.
     pub fn trust(
         &mut self,
         number: Option<&str>,

@@ -9,15 +9,22 @@ use crate::{Error, Result, sign};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+/// A receipt: the recipient says it received (and could open) one message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct Receipt {
+    /// The message received.
     pub message_id: String,
+    /// `H(envelope_tbs || envelope_sig)` of the envelope received (hex on the wire).
     #[serde(with = "serde_hex32")]
     pub envelope_hash: [u8; 32],
+    /// The recipient org's id.
     pub recipient_org_id: String,
+    /// The recipient bundle the message was sealed to, whose key signs this.
     pub recipient_bundle_id: String,
+    /// When it was received (unix seconds, the recipient's clock).
     pub received_at: u64,
+    /// The recipient bundle key's Ed25519 signature over the receipt's transcript.
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
@@ -26,13 +33,18 @@ pub struct Receipt {
 /// enum form would also take `{"policy":null}`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefusalReason {
+    /// The message did not open (a failed check or a corrupt payload).
     CannotOpen,
+    /// The payload is not a PDF.
     NotAPdf,
+    /// The recipient's policy does not accept it.
     Policy,
+    /// Any other reason.
     Other,
 }
 
 impl RefusalReason {
+    /// The reason as it is on the wire (`cannot_open`, `not_a_pdf`, `policy`, `other`).
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalReason::CannotOpen => "cannot_open",
@@ -41,6 +53,7 @@ impl RefusalReason {
             RefusalReason::Other => "other",
         }
     }
+    /// Parses the wire form; fails with [`Error::Invalid`] for any other string.
     pub fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "cannot_open" => RefusalReason::CannotOpen,
@@ -52,16 +65,24 @@ impl RefusalReason {
     }
 }
 
+/// A refusal: the recipient says it will not accept one message, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct Refusal {
+    /// The message refused.
     pub message_id: String,
+    /// `H(envelope_tbs || envelope_sig)` of the envelope refused (hex on the wire).
     #[serde(with = "serde_hex32")]
     pub envelope_hash: [u8; 32],
+    /// The recipient org's id.
     pub recipient_org_id: String,
+    /// The recipient bundle the message was sealed to, whose key signs this.
     pub recipient_bundle_id: String,
+    /// When it was refused (unix seconds, the recipient's clock).
     pub refused_at: u64,
+    /// Why it was refused.
     pub reason: RefusalReason,
+    /// The recipient bundle key's Ed25519 signature over the refusal's transcript.
     #[serde(with = "serde_b64u")]
     pub sig: [u8; 64],
 }
@@ -137,6 +158,7 @@ fn check_claims(
 
 impl Receipt {
     /// Signs a receipt for `envelope` with the bundle it was sealed to (found in `bundles`).
+    /// Fails with [`Error::Invalid`] when none of `bundles` is that bundle.
     pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
         let b = signing_bundle(envelope, bundles)?;
         let envelope_hash = envelope.hash();
@@ -157,22 +179,26 @@ impl Receipt {
         })
     }
 
+    /// Parses a receipt's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Receipt> {
         let r: Receipt = serde_json::from_str(s).map_err(|e| Error::json("receipt", e))?;
         r.check_shape()?;
         Ok(r)
     }
 
+    /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
     pub fn check_shape(&self) -> Result<()> {
         encoding::validate_uuid_v4("message_id", &self.message_id)?;
         encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
         encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
     }
 
+    /// The receipt's canonical JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
         receipt_tbs(
             &self.message_id,
@@ -185,6 +211,7 @@ impl Receipt {
 
     /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
     /// (the bundle the envelope was sealed to, whose chain the caller verified).
+    /// Fails with [`Error::BadSignature`] when a claim differs from the envelope or the signature does not verify, or [`Error::Invalid`] for a malformed receipt.
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
         self.check_shape()?;
         check_claims(
@@ -201,6 +228,7 @@ impl Receipt {
 }
 
 impl Refusal {
+    /// Signs a refusal of `envelope` for `reason` with the key of the bundle it was sealed to, one of `bundles`; fails with [`Error::Invalid`] if none is.
     pub fn make(
         envelope: &Envelope,
         bundles: &[BundleKeys],
@@ -228,22 +256,26 @@ impl Refusal {
         })
     }
 
+    /// Parses a refusal's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Refusal> {
         let r: Refusal = serde_json::from_str(s).map_err(|e| Error::json("refusal", e))?;
         r.check_shape()?;
         Ok(r)
     }
 
+    /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
     pub fn check_shape(&self) -> Result<()> {
         encoding::validate_uuid_v4("message_id", &self.message_id)?;
         encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
         encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
     }
 
+    /// The refusal's canonical JSON form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
         refusal_tbs(
             &self.message_id,
@@ -255,6 +287,7 @@ impl Refusal {
         )
     }
 
+    /// Verifies this refusal is for `envelope` and signed by `recipient_bundle` (the bundle the envelope was sealed to, whose chain the caller verified).
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
         self.check_shape()?;
         check_claims(

@@ -6,16 +6,24 @@ use crate::ids::IdentityKey;
 use crate::transcript::Transcript;
 use crate::{Result, sign};
 
+/// Everything an org asserts when it redeems an invite, as its identity signs it.
 pub struct RedeemClaims<'a> {
+    /// The invite token.
     pub token: &'a str,
+    /// The org's name.
     pub org_name: &'a str,
+    /// The org's numbers (E.164).
     pub numbers: &'a [String],
+    /// The first admin's e-mail address.
     pub admin_email: &'a str,
+    /// The id of the org's first bundle.
     pub bundle_id: &'a str,
+    /// The id of the org's first API key.
     pub api_key_id: &'a str,
 }
 
 impl RedeemClaims<'_> {
+    /// `redeem_tbs`, the bytes the identity key signs.
     pub fn tbs(&self) -> Vec<u8> {
         Transcript::new("fxe/v1 redeem")
             .str(self.token)
@@ -27,10 +35,12 @@ impl RedeemClaims<'_> {
             .finish()
     }
 
+    /// The proof: the identity's signature over [`RedeemClaims::tbs`].
     pub fn sign(&self, identity: &IdentityKey) -> [u8; 64] {
         identity.sign(&self.tbs())
     }
 
+    /// Verifies a proof by `identity_pub`; fails with [`crate::Error::BadSignature`].
     pub fn verify(&self, identity_pub: &[u8; 32], proof: &[u8; 64]) -> Result<()> {
         sign::verify(identity_pub, &self.tbs(), proof, "redemption proof")
     }
@@ -39,9 +49,13 @@ impl RedeemClaims<'_> {
 /// What an org enters to redeem an invite. `numbers` are already E.164
 /// (see [`crate::e164::normalize_list`]).
 pub struct RedeemInput<'a> {
+    /// The invite token (from the invite link).
     pub token: &'a str,
+    /// The org's name as members will see it.
     pub org_name: &'a str,
+    /// The org's numbers.
     pub numbers: &'a [String],
+    /// The first admin's e-mail address.
     pub admin_email: &'a str,
     /// The relay's public URL, recorded in keys.zip.
     pub relay_url: &'a str,
@@ -53,7 +67,9 @@ pub struct RedeemInput<'a> {
 
 /// A redemption ready to post: the request body and the keys it commits to.
 pub struct Redemption {
+    /// The body of `POST /invites/redeem`.
     pub request: crate::api::RedeemRequest,
+    /// The org's new keys, to be written to keys.zip ([`crate::keyszip::write`]).
     pub keys: crate::keyszip::OrgKeys,
 }
 
@@ -63,6 +79,7 @@ pub const FIRST_API_KEY_SCOPES: [&str; 3] = ["send", "receive", "admin"];
 /// Makes an org's keys (identity, first bundle, first API key with every
 /// scope) and the signed redemption request for them (PROTOCOL.md §6). The
 /// same code runs in `fxe-client redeem` and on the web `/redeem` page.
+/// Fails with [`crate::Error::Rng`], or [`crate::Error::Invalid`] for an invalid input.
 pub fn prepare(input: &RedeemInput<'_>) -> Result<Redemption> {
     use crate::api::{ApiKeyRegistration, RedeemRequest};
     use crate::encoding::b64u_encode;

@@ -8,17 +8,24 @@ use crate::error::RequestError;
 use crate::transcript::{Transcript, sha256};
 use crate::{Result, encoding, sign};
 
+/// The header naming the API key (`ak_…`).
 pub const HEADER_KEY: &str = "X-FXE-Key";
+/// The header with the request time (unix seconds, decimal).
 pub const HEADER_TIMESTAMP: &str = "X-FXE-Timestamp";
+/// The header with the body's SHA-256 (lowercase hex) or [`UNSIGNED_PAYLOAD`].
 pub const HEADER_CONTENT_SHA256: &str = "X-FXE-Content-SHA256";
+/// The header with the request's 16-byte random nonce (b64u).
 pub const HEADER_NONCE: &str = "X-FXE-Nonce";
+/// The header with the signature, `v1=<b64u>`.
 pub const HEADER_SIGNATURE: &str = "X-FXE-Request-Signature";
+/// The content hash value of a request whose body is not signed (only the ciphertext upload).
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The relay's clock window, in seconds.
 pub const TIMESTAMP_WINDOW: u64 = 300;
 /// How long a `(key_id, nonce)` pair is remembered, in seconds.
 pub const REPLAY_WINDOW: u64 = 600;
 
+/// `request_tbs`, the bytes an API key signs for one request (see the module's docs).
 pub fn request_tbs(
     method: &str,
     path_and_query: &str,
@@ -49,6 +56,7 @@ pub enum Body<'a> {
 }
 
 impl Body<'_> {
+    /// The value of [`HEADER_CONTENT_SHA256`] for this body.
     pub fn header_value(&self) -> String {
         match self {
             Body::Bytes(b) => encoding::hex_encode(&sha256(b)),
@@ -61,14 +69,20 @@ impl Body<'_> {
 /// The five headers of a signed request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedHeaders {
+    /// [`HEADER_KEY`]: the key id.
     pub key: String,
+    /// [`HEADER_TIMESTAMP`].
     pub timestamp: String,
+    /// [`HEADER_CONTENT_SHA256`].
     pub content_sha256: String,
+    /// [`HEADER_NONCE`].
     pub nonce: String,
+    /// [`HEADER_SIGNATURE`].
     pub signature: String,
 }
 
 impl SignedHeaders {
+    /// The headers as `(name, value)` pairs, to add to a request.
     pub fn pairs(&self) -> [(&'static str, &str); 5] {
         [
             (HEADER_KEY, &self.key),
@@ -81,6 +95,7 @@ impl SignedHeaders {
 }
 
 /// Signs a request with a fresh random nonce.
+/// Fails only with [`crate::Error::Rng`].
 pub fn sign_request(
     key: &ApiKey,
     method: &str,
@@ -117,18 +132,24 @@ pub fn sign_request_with_nonce(
 /// The content hash a request claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClaimedBody {
+    /// The body's SHA-256.
     Sha256([u8; 32]),
+    /// [`UNSIGNED_PAYLOAD`].
     Unsigned,
 }
 
 /// Parsed, well-formed signed-request headers (nothing verified yet).
 #[derive(Clone, Debug)]
 pub struct RequestAuth {
+    /// The API key that signed.
     pub key_id: String,
+    /// The request time the headers state (unix seconds).
     pub timestamp: u64,
     timestamp_str: String,
+    /// The nonce (b64u of 16 bytes), for replay checks.
     pub nonce: String,
     content_sha256_str: String,
+    /// What the content hash header claims.
     pub content: ClaimedBody,
     signature: [u8; 64],
 }
@@ -136,6 +157,7 @@ pub struct RequestAuth {
 impl RequestAuth {
     /// Parses the five headers given a lookup by (case-insensitive) name.
     /// Returns `Ok(None)` when no `X-FXE-Key` is present (not a signed request).
+    /// Fails with [`RequestError::MalformedHeaders`] when one is missing or malformed.
     pub fn parse<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Option<RequestAuth>, RequestError> {
         let Some(key_id) = get(HEADER_KEY) else { return Ok(None) };
         let bad = RequestError::MalformedHeaders;
@@ -164,6 +186,7 @@ impl RequestAuth {
         }))
     }
 
+    /// Fails with [`RequestError::TimestampSkew`] unless the stated time is within [`TIMESTAMP_WINDOW`] of `now`.
     pub fn check_timestamp(&self, now: u64) -> Result<(), RequestError> {
         if self.timestamp.abs_diff(now) > TIMESTAMP_WINDOW {
             return Err(RequestError::TimestampSkew);
@@ -172,6 +195,7 @@ impl RequestAuth {
     }
 
     /// Verifies the signature over METHOD and the raw request target.
+    /// Fails with [`RequestError::BadSignature`], also when `api_pub` is not the named key's.
     pub fn verify_signature(&self, api_pub: &[u8; 32], method: &str, path_and_query: &str) -> Result<(), RequestError> {
         if apikey::key_id(api_pub) != self.key_id {
             return Err(RequestError::BadSignature);
@@ -188,6 +212,7 @@ impl RequestAuth {
     }
 
     /// Checks the body hash (`body_sha256` computed by the caller over the body as received).
+    /// Fails with [`RequestError::BodyHashMismatch`], or [`RequestError::UnsignedPayloadNotAllowed`] for an unsigned body where `unsigned_allowed` is false.
     pub fn check_body(&self, body_sha256: &[u8; 32], unsigned_allowed: bool) -> Result<(), RequestError> {
         match self.content {
             ClaimedBody::Unsigned if unsigned_allowed => Ok(()),

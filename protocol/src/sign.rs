@@ -9,23 +9,28 @@ use zeroize::Zeroizing;
 pub struct SecretSigningKey(SigningKey);
 
 impl SecretSigningKey {
+    /// The key whose seed is `seed` (deterministic).
     pub fn from_seed(seed: &[u8; 32]) -> Self {
         SecretSigningKey(SigningKey::from_bytes(seed))
     }
 
+    /// A new key from the system's randomness; fails only with [`Error::Rng`].
     pub fn generate() -> Result<Self> {
         let seed = Zeroizing::new(crate::random_bytes::<32>()?);
         Ok(Self::from_seed(&seed))
     }
 
+    /// The 32-byte seed, as kept in keys.zip.
     pub fn seed(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0.to_bytes())
     }
 
+    /// The Ed25519 public key.
     pub fn public(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes()
     }
 
+    /// An Ed25519 signature over `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.0.sign(msg).to_bytes()
     }
@@ -58,6 +63,7 @@ pub fn parse_public(field: &'static str, bytes: &[u8; 32]) -> Result<VerifyingKe
 }
 
 /// Strict verification of `sig` over `msg` by `public`.
+/// Fails with [`Error::BadSignature`] naming `what`.
 pub fn verify(public: &[u8; 32], msg: &[u8], sig: &[u8; 64], what: &'static str) -> Result<()> {
     let vk = parse_public("public key", public).map_err(|_| Error::BadSignature(what))?;
     let sig = ed25519_dalek::Signature::from_bytes(sig);
@@ -84,9 +90,9 @@ mod tests {
         ];
         let mut carry = 0u16;
         for i in 0..32 {
-            let s = bad[32 + i] as u16 + l[i] as u16 + carry;
-            bad[32 + i] = s as u8;
-            carry = s >> 8;
+            let [low, high] = (u16::from(bad[32 + i]) + u16::from(l[i]) + carry).to_le_bytes();
+            bad[32 + i] = low;
+            carry = u16::from(high);
         }
         assert!(verify(&k.public(), b"hello", &bad, "test").is_err());
     }

@@ -11,9 +11,14 @@ use sha2::Digest;
 
 /// The chunk size v1 senders use: 1 MiB.
 pub const V1_CHUNK_SIZE: u64 = 1 << 20;
+/// The smallest chunk size a receiver accepts: 16 KiB.
 pub const MIN_CHUNK_SIZE: u64 = 16 * 1024;
+/// The largest chunk size a receiver accepts: 16 MiB.
 pub const MAX_CHUNK_SIZE: u64 = 16 * 1024 * 1024;
+/// The AES-GCM tag each sealed chunk ends with, in bytes.
 pub const TAG_LEN: u64 = 16;
+/// [`TAG_LEN`] as a buffer length.
+pub(crate) const TAG_SIZE: usize = 16;
 
 /// Receivers accept powers of two from 16 KiB to 16 MiB.
 pub fn valid_chunk_size(chunk_size: u64) -> bool {
@@ -59,7 +64,7 @@ fn cipher(key: &[u8; 32]) -> Aes256Gcm {
 }
 
 /// Seals a payload chunk by chunk. Feed full chunks, then the last with `last = true`.
-pub struct PayloadSealer {
+pub(crate) struct PayloadSealer {
     cipher: Aes256Gcm,
     chunk_size: usize,
     index: u64,
@@ -74,13 +79,14 @@ impl PayloadSealer {
         }
         Ok(PayloadSealer {
             cipher: cipher(payload_key),
-            chunk_size: chunk_size as usize,
+            chunk_size: usize::try_from(chunk_size).map_err(|_| Error::invalid("chunk_size", "too large here"))?,
             index: 0,
             finished: false,
             hasher: CiphertextHasher::new(),
         })
     }
 
+    /// The plaintext chunk size: every chunk but the last has exactly this many bytes.
     pub fn chunk_size(&self) -> usize {
         self.chunk_size
     }
@@ -120,9 +126,10 @@ impl PayloadSealer {
 /// Opens a payload chunk by chunk. The chunk boundaries follow from the
 /// (canonical) ciphertext length, so the final chunk is known by position and
 /// a truncated, extended or reordered payload fails authentication.
-pub struct PayloadOpener {
+pub(crate) struct PayloadOpener {
     cipher: Aes256Gcm,
-    chunk_size: u64,
+    /// A full sealed chunk's length (`chunk_size + TAG_LEN`), as a buffer length.
+    sealed_chunk: usize,
     ciphertext_len: u64,
     offset: u64,
     index: u64,
@@ -134,9 +141,11 @@ pub struct PayloadOpener {
 impl PayloadOpener {
     pub fn new(payload_key: &[u8; 32], chunk_size: u64, ciphertext_len: u64) -> Result<Self> {
         plaintext_len(ciphertext_len, chunk_size)?;
+        let sealed_chunk =
+            usize::try_from(chunk_size + TAG_LEN).map_err(|_| Error::invalid("chunk_size", "too large here"))?;
         Ok(PayloadOpener {
             cipher: cipher(payload_key),
-            chunk_size,
+            sealed_chunk,
             ciphertext_len,
             offset: 0,
             index: 0,
@@ -159,7 +168,8 @@ impl PayloadOpener {
         if remaining == 0 {
             return None;
         }
-        Some(remaining.min(self.chunk_size + TAG_LEN) as usize)
+        // A remainder too large for usize is larger than any chunk.
+        Some(usize::try_from(remaining).map_or(self.sealed_chunk, |r| r.min(self.sealed_chunk)))
     }
 
     pub fn is_complete(&self) -> bool {
@@ -179,7 +189,7 @@ impl PayloadOpener {
             self.hasher.update(buf);
         }
         let last = self.offset + expected as u64 == self.ciphertext_len;
-        let split = buf.len() - TAG_LEN as usize;
+        let split = buf.len() - TAG_SIZE;
         let tag: [u8; 16] = buf[split..].try_into().map_err(|_| Error::Open(OpenError::ChunkTag))?;
         buf.truncate(split);
         let r =
@@ -211,19 +221,24 @@ pub struct CiphertextHasher {
 }
 
 impl CiphertextHasher {
+    /// A hasher that has seen nothing yet.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Adds the next bytes of the ciphertext.
     pub fn update(&mut self, bytes: &[u8]) {
         self.sha.update(bytes);
         self.len += bytes.len() as u64;
     }
+    /// How many bytes it has seen.
     pub fn len(&self) -> u64 {
         self.len
     }
+    /// Whether it has seen no bytes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// `(length, SHA-256)` of everything seen.
     pub fn finish(self) -> (u64, [u8; 32]) {
         (self.len, self.sha.finalize().into())
     }

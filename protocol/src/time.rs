@@ -40,6 +40,7 @@ pub fn format_rfc3339_millis(unix_ms: i64) -> String {
 }
 
 /// Parses an RFC 3339 timestamp to unix milliseconds (sub-millisecond digits are truncated).
+/// Fails with [`crate::Error::Invalid`] for anything that is not RFC 3339.
 pub fn parse_rfc3339_millis(s: &str) -> Result<i64> {
     let secs = parse_rfc3339(s)?;
     let ms = s
@@ -54,6 +55,7 @@ pub fn parse_rfc3339_millis(s: &str) -> Result<i64> {
 }
 
 /// Parses an RFC 3339 timestamp (`Z` or a numeric offset; fractional seconds are truncated).
+/// Fails with [`crate::Error::Invalid`] for anything that is not RFC 3339.
 pub fn parse_rfc3339(s: &str) -> Result<i64> {
     let bad = || Error::invalid("time", format!("{s:?} is not an RFC 3339 timestamp like 2026-01-31T12:00:00Z"));
     let b = s.as_bytes();

@@ -7,6 +7,7 @@
 pub struct Transcript(Vec<u8>);
 
 impl Transcript {
+    /// A transcript with `label` (ASCII by convention) and no fields yet.
     pub fn new(label: &str) -> Self {
         let mut buf = Vec::with_capacity(label.len() + 64);
         buf.extend_from_slice(label.as_bytes());
@@ -23,14 +24,17 @@ impl Transcript {
         self
     }
 
+    /// Appends a string field (its UTF-8 bytes).
     pub fn str(self, field: &str) -> Self {
         self.bytes(field.as_bytes())
     }
 
+    /// Appends an integer field (8 bytes, big-endian).
     pub fn u64(self, field: u64) -> Self {
         self.bytes(&field.to_be_bytes())
     }
 
+    /// The transcript's bytes, to sign or hash.
     pub fn finish(self) -> Vec<u8> {
         self.0
     }

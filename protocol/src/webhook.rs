@@ -13,18 +13,22 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 pub struct WebhookSecret(Zeroizing<[u8; 32]>);
 
 impl WebhookSecret {
+    /// A new secret from the system's randomness; fails only with [`Error::Rng`].
     pub fn generate() -> Result<Self> {
         Ok(WebhookSecret(Zeroizing::new(crate::random_bytes()?)))
     }
 
+    /// The secret with these 32 bytes.
     pub fn from_bytes(b: [u8; 32]) -> Self {
         WebhookSecret(Zeroizing::new(b))
     }
 
+    /// The secret's 32 bytes (the HMAC key).
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
+    /// Parses `whsec_<base64>`; fails with [`Error::Invalid`] when the prefix, the encoding or the length is wrong.
     pub fn parse(s: &str) -> Result<Self> {
         let b64 = s
             .trim()
@@ -36,13 +40,18 @@ impl WebhookSecret {
         Ok(WebhookSecret(Zeroizing::new(b)))
     }
 
+    /// The `whsec_…` form shown to the endpoint's owner once.
     pub fn to_secret_string(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("whsec_{}", encoding::b64_std_encode(&*self.0)))
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        // HMAC accepts keys of any length.
-        let mut m = <HmacSha256 as KeyInit>::new_from_slice(&*self.0).expect("HMAC takes any key length");
+        // HMAC pads a key shorter than the hash's block (64 bytes) with zeros
+        // (RFC 2104, step 1): keyed with the padded block, the MAC is the same,
+        // and the fixed-size key needs no fallible length check.
+        let mut key = Zeroizing::new([0u8; 64]);
+        key[..32].copy_from_slice(&*self.0);
+        let mut m = <HmacSha256 as KeyInit>::new(&(*key).into());
         for p in parts {
             m.update(p);
         }
@@ -77,6 +86,7 @@ fn ct_contains(header: &str, want: &str) -> bool {
 
 /// Verifies an `X-FXE-Signature` header: one of its values must match, and the
 /// timestamp must be within `tolerance` seconds of `now`.
+/// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_fxe(
     secret: &WebhookSecret,
     timestamp: &str,
@@ -96,7 +106,9 @@ pub fn verify_fxe(
     }
 }
 
-/// Verifies the Standard Webhooks headers.
+/// Verifies the Standard Webhooks headers: one of the `webhook-signature` values
+/// must match, and `webhook-timestamp` must be within `tolerance` seconds of `now`.
+/// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_standard(
     secret: &WebhookSecret,
     id: &str,

@@ -2,6 +2,8 @@
 //! crash they ever found) through the fuzzing harnesses, natively, as a regression test.
 //! `FXE_WRITE_FUZZ_SEEDS=1` (re)writes the generated seeds first.
 #![cfg(not(target_arch = "wasm32"))]
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../fuzz/src/lib.rs"]
 mod harness;

@@ -2,6 +2,9 @@
 //! errors, every malformed input refused with a clear error and no panic, and an
 //! independent reading of what we write with the `zip` crate alone.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fxe_protocol::Error;
 use fxe_protocol::apikey::ApiKey;
 use fxe_protocol::bundle::BundleKeys;

@@ -3,6 +3,9 @@
 //! every signed object is refused; the streaming opener never releases a byte that
 //! did not authenticate.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;
@@ -21,11 +24,14 @@ use std::io::{Read, Write};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-const CS: u64 = 16384;
+/// [`CS`] as a buffer length, and a sealed chunk's (with its tag).
+const CS_LEN: usize = 16384;
+const SEALED_LEN: usize = CS_LEN + 16;
+const CS: u64 = CS_LEN as u64;
 const MID: &str = "6f1b3c2a-9d4e-4f60-8a7b-0c1d2e3f4a5b";
 const OTHER_MID: &str = "6f1b3c2a-9d4e-4f60-8a7b-0c1d2e3f4a5c";
 /// Four chunks: three full, and a last one of 100 bytes.
-const PT_LEN: usize = 3 * CS as usize + 100;
+const PT_LEN: usize = 3 * CS_LEN + 100;
 
 struct Fixture {
     s: Party,
@@ -46,7 +52,7 @@ fn fixture() -> Fixture {
 
 /// The payload as its sealed chunks.
 fn chunks(ct: &[u8]) -> Vec<Vec<u8>> {
-    ct.chunks((CS + 16) as usize).map(<[u8]>::to_vec).collect()
+    ct.chunks(SEALED_LEN).map(<[u8]>::to_vec).collect()
 }
 
 fn resign(s: &Party, env: &mut Envelope) {
@@ -286,7 +292,7 @@ fn truncated_reordered_and_extra_chunks_fail_authentication() {
         }),
         ("a ciphertext byte flipped", {
             let mut t = f.ct.clone();
-            t[CS as usize + 20] ^= 1;
+            t[CS_LEN + 20] ^= 1;
             t
         }),
     ];
@@ -297,7 +303,7 @@ fn truncated_reordered_and_extra_chunks_fail_authentication() {
         assert_eq!(res.unwrap_err(), Error::Open(OpenError::ChunkTag), "{name} (stream)");
     }
     // Truncated to 10 bytes of the last chunk: not a canonical length, refused before decrypting.
-    let ct = f.ct[..3 * (CS + 16) as usize + 10].to_vec();
+    let ct = f.ct[..3 * SEALED_LEN + 10].to_vec();
     let mut env = f.env.clone();
     env.ciphertext_len = ct.len() as u64;
     resign(&f.s, &mut env);
@@ -321,19 +327,19 @@ fn unsigned_ciphertext_changes_fail_on_length_or_hash() {
 fn streaming_reader_ending_early_is_a_missing_final_chunk() {
     let f = fixture();
     let n = f.ct.len();
-    for cut in [0, 1, (CS + 16) as usize, (CS + 16) as usize + 1, 3 * (CS + 16) as usize, n - 17, n - 1] {
+    for cut in [0, 1, SEALED_LEN, SEALED_LEN + 1, 3 * SEALED_LEN, n - 17, n - 1] {
         let (res, out) = open_stream_as(&f, &f.env, &f.ct[..cut]);
         assert_eq!(res.unwrap_err(), Error::Open(OpenError::MissingFinalChunk), "cut at {cut}");
         // Only the whole chunks before the cut were released, and they are the plaintext's.
-        let whole = cut / (CS + 16) as usize;
-        assert_eq!(out, f.pt[..whole * CS as usize], "cut at {cut}");
+        let whole = cut / SEALED_LEN;
+        assert_eq!(out, f.pt[..whole * CS_LEN], "cut at {cut}");
     }
 }
 
 #[test]
 fn streaming_trailing_bytes_are_refused() {
     let f = fixture();
-    for extra in [&[0u8][..], &[1, 2, 3], &f.ct[..(CS + 16) as usize]] {
+    for extra in [&[0u8][..], &[1, 2, 3], &f.ct[..SEALED_LEN]] {
         let ct: Vec<u8> = f.ct.iter().chain(extra).copied().collect();
         let (res, _) = open_stream_as(&f, &f.env, &ct[..]);
         assert_eq!(res.unwrap_err(), Error::Open(OpenError::TrailingData));
@@ -347,18 +353,14 @@ fn streaming_opener_never_writes_an_unauthenticated_byte() {
     for k in 0..n_chunks {
         for offset in [0usize, 7, 100] {
             let mut ct = f.ct.clone();
-            let at = (k * (CS + 16) as usize + offset).min(ct.len() - 1);
+            let at = (k * SEALED_LEN + offset).min(ct.len() - 1);
             ct[at] ^= 0x01;
             // Both with the envelope re-signed for the tampered bytes (the hash then
             // matches) and with the original one (the hash is only known at the end).
             for env in [resign_for(&f.s, &f.env, &ct), f.env.clone()] {
                 let (res, out) = open_stream_as(&f, &env, &ct[..]);
                 assert_eq!(res.unwrap_err(), Error::Open(OpenError::ChunkTag), "chunk {k}");
-                assert_eq!(
-                    out,
-                    f.pt[..k * CS as usize],
-                    "after a tag failure in chunk {k}, only chunks < {k} were written"
-                );
+                assert_eq!(out, f.pt[..k * CS_LEN], "after a tag failure in chunk {k}, only chunks < {k} were written");
             }
         }
     }
@@ -393,7 +395,7 @@ fn unfinished_opener_reports_the_missing_final_chunk() {
     let want = opener.next_chunk_len().unwrap();
     let mut buf = f.ct[..want].to_vec();
     opener.open_in_place(&mut buf).unwrap();
-    assert_eq!(buf, f.pt[..CS as usize]);
+    assert_eq!(buf, f.pt[..CS_LEN]);
     assert_eq!(opener.finish().unwrap_err(), Error::Open(OpenError::MissingFinalChunk));
 }
 
@@ -782,7 +784,7 @@ fn mutations(kind: Kind, good: &Value) -> Vec<(String, Value)> {
         Kind::Int => {
             let n = good.as_u64().unwrap();
             out.push(("string for integer".into(), json!(n.to_string())));
-            out.push(("float".into(), json!(n as f64 + 0.5)));
+            out.push(("float".into(), serde_json::from_str(&format!("{n}.5")).unwrap()));
             out.push(("integral float".into(), serde_json::from_str(&format!("{n}.0")).unwrap()));
             out.push(("exponent".into(), serde_json::from_str("1e3").unwrap()));
             out.push(("negative".into(), json!(-1)));

@@ -5,6 +5,8 @@
 
 // Under wasm32 the vector files are only read, never regenerated.
 #![cfg_attr(target_arch = "wasm32", allow(dead_code))]
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -95,7 +97,8 @@ fn build(c: &EnvelopeCase) -> (EnvelopeCase, Vec<u8>) {
     req.content_type = &c.content_type;
     let eseed: [u8; 64] = hex::decode(&c.kem_eseed).unwrap().try_into().unwrap();
     let (env, ct) =
-        envelope::seal_with(&req, fixed_rnd(h32(&c.cek), eseed), &plaintext(c.plaintext_len as usize)).unwrap();
+        envelope::seal_with(&req, fixed_rnd(h32(&c.cek), eseed), &plaintext(usize::try_from(c.plaintext_len).unwrap()))
+            .unwrap();
     let receipt = Receipt::make(&env, std::slice::from_ref(&r.bundle), c.receipt_received_at).unwrap();
     let mut out = c.clone();
     out.sender_bundle = serde_json::to_value(&s.bundle.bundle).unwrap();
@@ -254,7 +257,7 @@ fn envelope_vectors_regenerate_and_open() {
         assert_eq!(hex::encode(env.ciphertext_sha256), c.ciphertext_sha256);
         assert_eq!(env.ciphertext_len, ct.len() as u64);
         let pt = open_as(&r, &s, &env, &ct).unwrap();
-        assert_eq!(*pt, plaintext(c.plaintext_len as usize), "{}", c.name);
+        assert_eq!(*pt, plaintext(usize::try_from(c.plaintext_len).unwrap()), "{}", c.name);
         let receipt = Receipt::from_json(&c.receipt.to_string()).unwrap();
         receipt.verify(&env, &rb).unwrap();
     }

@@ -2,6 +2,9 @@
 //! fresh keys from the platform's random source, a seal/open round trip in memory
 //! and streamed, a receipt, a signed request, keys.zip written and read back.
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use common::*;

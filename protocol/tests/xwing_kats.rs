@@ -1,5 +1,8 @@
 //! The X-Wing draft's three official test vectors (the file the draft and the RustCrypto crate ship).
 
+// The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use fxe_protocol::kem::{KemPublic, KemSecret};
 
 #[derive(serde::Deserialize)]

@@ -45,7 +45,7 @@ pub async fn copy(text: &str) -> Result<(), String> {
 
 /// Seconds since 1970 by the browser's clock.
 pub fn now_secs() -> u64 {
-    (js_sys::Date::now() / 1000.0) as u64
+    crate::number::count(js_sys::Date::now() / 1000.0)
 }
 
 /// The page's origin (`http://localhost:3000`): the relay's public URL.
@@ -118,4 +118,27 @@ pub fn picked(ev: &web_sys::Event) -> Option<web_sys::File> {
 pub fn dropped(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
     ev.prevent_default();
     ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0))
+}
+
+/// The two ways to give a page a file: the handlers of a file input's
+/// `change` ([`picked`]) and of a drop zone's `drop` ([`dropped`]), both
+/// handing the file to `take`. `over` (the zone's highlight while a file is
+/// dragged over it) is cleared on drop.
+pub fn file_handlers(
+    over: leptos::prelude::RwSignal<bool>,
+    take: impl Fn(web_sys::File) + Copy + 'static,
+) -> (impl Fn(web_sys::Event) + Copy + 'static, impl Fn(web_sys::DragEvent) + Copy + 'static) {
+    use leptos::prelude::Set;
+    let on_change = move |ev: web_sys::Event| {
+        if let Some(file) = picked(&ev) {
+            take(file);
+        }
+    };
+    let on_drop = move |ev: web_sys::DragEvent| {
+        over.set(false);
+        if let Some(file) = dropped(&ev) {
+            take(file);
+        }
+    };
+    (on_change, on_drop)
 }

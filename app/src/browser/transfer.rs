@@ -133,7 +133,7 @@ pub fn blob(parts: &js_sys::Array, mime: &str) -> Result<web_sys::Blob, String> 
 /// The bytes `[start, end)` of a file the person chose.
 pub async fn slice(file: &web_sys::Blob, start: u64, end: u64) -> Result<Vec<u8>, String> {
     let fail = |_| "The browser could not read that file (was it moved or deleted?).".to_string();
-    let part = file.slice_with_f64_and_f64(start as f64, end as f64).map_err(fail)?;
+    let part = file.slice_with_f64_and_f64(crate::number::float(start), crate::number::float(end)).map_err(fail)?;
     let buffer = JsFuture::from(part.array_buffer()).await.map_err(fail)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    components::{Alert, FailureLine, Fingerprint},
+    components::{Alert, FailureLine, Fingerprint, TextField},
     fax::peers::{self, PinChange},
 };
 
@@ -38,11 +38,8 @@ pub fn KeyChanged(
                 {if admin {
                     view! {
                         <form class="stack-sm" on:submit=confirm>
-                            <div class="field">
-                                <label for="confirm-fingerprint">"Call the organisation on a number you already know, read the fingerprint together, and type it here"</label>
-                                <input id="confirm-fingerprint" autocomplete="off" prop:value=move || typed.get()
-                                    on:input=move |ev| typed.set(event_target_value(&ev)) />
-                            </div>
+                            <TextField id="confirm-fingerprint" value=typed autocomplete="off"
+                                label="Call the organisation on a number you already know, read the fingerprint together, and type it here" />
                             <button type="submit" class="button">"Confirm the new key"</button>
                             <FailureLine failure />
                         </form>

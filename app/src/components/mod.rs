@@ -1,10 +1,12 @@
 //! Small building blocks shared by the pages: alerts, loading and error
-//! states, fingerprints, copy buttons, dates.
+//! states, form fields, fingerprints, copy buttons, dates.
 
 use leptos::prelude::*;
 
+mod field;
 mod key_changed;
 mod unlock;
+pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
 pub use unlock::UnlockKeys;
 
@@ -115,8 +117,8 @@ pub fn unix_date(secs: u64) -> String {
 /// `1234567` as `1.2 MB`.
 pub fn size_text(bytes: u64) -> String {
     match bytes {
-        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1_000_000.0),
-        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1_000.0),
+        b if b >= 1_000_000 => format!("{:.1} MB", crate::number::float(b) / 1_000_000.0),
+        b if b >= 1_000 => format!("{:.0} kB", crate::number::float(b) / 1_000.0),
         b => format!("{b} bytes"),
     }
 }

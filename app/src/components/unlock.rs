@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     browser::files,
-    components::{Alert, Fingerprint},
+    components::{Alert, Fingerprint, TextField},
     vault::{UnlockError, Vault},
 };
 
@@ -52,17 +52,7 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
             }
         });
     };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(file) = files::picked(&ev) {
-            take(file);
-        }
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        over.set(false);
-        if let Some(file) = files::dropped(&ev) {
-            take(file);
-        }
-    };
+    let (picked, dropped) = files::file_handlers(over, take);
 
     move || {
         match vault.unlocked() {
@@ -89,12 +79,8 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
                 <span class="hint">" or drop it here"</span>
                 <form class="stack-sm" hidden=move || !needs_passphrase.get()
                     on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); try_unlock() }>
-                    <div class="field">
-                        <label for="keys-passphrase">"This keys.zip is protected: its passphrase"</label>
-                        <input id="keys-passphrase" type="password" autocomplete="off"
-                            prop:value=move || passphrase.get()
-                            on:input=move |ev| passphrase.set(event_target_value(&ev)) />
-                    </div>
+                    <TextField id="keys-passphrase" label="This keys.zip is protected: its passphrase" value=passphrase
+                        kind="password" autocomplete="off" />
                     <button type="submit" class="button button--primary">"Unlock"</button>
                 </form>
                 {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="unlock-error">{m}</p></Alert> })}

@@ -54,7 +54,7 @@ pub async fn bench_seal_open(plaintext: web_sys::Blob) -> Result<JsValue, JsValu
     let set = |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v);
     set("seal_ms", (t1 - t0).into())?;
     set("open_ms", (t2 - t1).into())?;
-    set("ciphertext_len", (sealed.envelope.ciphertext_len as f64).into())?;
+    set("ciphertext_len", crate::number::float(sealed.envelope.ciphertext_len).into())?;
     set("same_size", (opened.size() == plaintext.size()).into())?;
     set("opened", opened.into())?;
     Ok(out.into())

@@ -41,7 +41,7 @@ pub struct BlobSource {
 
 impl Source for BlobSource {
     async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiFailure> {
-        let total = self.blob.size() as u64;
+        let total = crate::number::count(self.blob.size());
         if self.offset >= total {
             return Ok(None);
         }

@@ -27,7 +27,7 @@ pub async fn seal_file(
     progress: impl Fn(u64, u64),
     cancelled: impl Fn() -> bool,
 ) -> Result<Sealed, String> {
-    let total = file.size() as u64;
+    let total = crate::number::count(file.size());
     let cs = sealer.chunk_size() as u64;
     if !fits(total, cs) {
         return Err(format!("The file is too large: a sealed fax may be at most {} MiB.", MAX_CIPHERTEXT_LEN >> 20));

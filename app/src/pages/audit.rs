@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http,
-    components::{FailureLine, Loading, when},
+    components::{FailureLine, Loading, TextField, when},
 };
 
 const PAGE: u32 = 50;
@@ -57,16 +57,9 @@ pub fn AuditPage() -> impl IntoView {
         <Title text="Audit" />
         <div class="stack">
             <form class="card filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); load(false) }>
-                <div class="field">
-                    <label for="audit-actor">"Actor"</label>
-                    <input id="audit-actor" placeholder="e-mail, user or key id, or user / api_key / operator"
-                        prop:value=move || actor.get() on:input=move |ev| actor.set(event_target_value(&ev)) />
-                </div>
-                <div class="field">
-                    <label for="audit-action">"Action"</label>
-                    <input id="audit-action" placeholder="e.g. message.* or user.signed_in"
-                        prop:value=move || action.get() on:input=move |ev| action.set(event_target_value(&ev)) />
-                </div>
+                <TextField id="audit-actor" label="Actor" value=actor
+                    placeholder="e-mail, user or key id, or user / api_key / operator" />
+                <TextField id="audit-action" label="Action" value=action placeholder="e.g. message.* or user.signed_in" />
                 <div class="button-row"><button type="submit" class="button">"Filter"</button></div>
             </form>
             <FailureLine failure />

@@ -13,7 +13,7 @@ use leptos_router::{
 
 use crate::{
     browser::{files, http},
-    components::{Alert, Failure, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
+    components::{Alert, Failure, Fingerprint, Loading, TextField, confirm, loaded, when, when_or_dash},
     pages::{
         audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage,
         send::SendPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage,
@@ -206,12 +206,8 @@ fn Passkeys(passkeys: Vec<PasskeyInfo>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <form class="stack-sm" on:submit=add>
-                <div class="field">
-                    <label for="new-passkey-label">"Add a passkey on another device or security key"</label>
-                    <input id="new-passkey-label" maxlength="100" placeholder="Name, e.g. Backup security key"
-                        prop:value=move || label.get()
-                        on:input=move |ev| label.set(event_target_value(&ev)) />
-                </div>
+                <TextField id="new-passkey-label" label="Add a passkey on another device or security key" value=label
+                    maxlength=100 placeholder="Name, e.g. Backup security key" />
                 <div class="button-row">
                     <button type="submit" class="button" disabled=move || working.get()>"Add passkey"</button>
                 </div>

@@ -20,7 +20,8 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        Alert, FailureLine, Fingerprint, ShownOnce, UnlockKeys, confirm, loaded, unix_date, when, when_or_dash,
+        Alert, FailureLine, Fingerprint, ShownOnce, TextField, UnlockKeys, confirm, loaded, unix_date, when,
+        when_or_dash,
     },
     session::use_session,
     vault::Vault,
@@ -73,11 +74,8 @@ fn SaveNewKeys(saved: RwSignal<bool>, id: &'static str) -> impl IntoView {
     };
     view! {
         <div class="stack-sm">
-            <div class="field">
-                <label for=format!("{id}-passphrase")>"Passphrase for the new keys.zip (optional)"</label>
-                <input id=format!("{id}-passphrase") type="password" autocomplete="new-password"
-                    prop:value=move || passphrase.get() on:input=move |ev| passphrase.set(event_target_value(&ev)) />
-            </div>
+            <TextField id=format!("{id}-passphrase") label="Passphrase for the new keys.zip (optional)" value=passphrase
+                kind="password" autocomplete="new-password" />
             <button type="button" class="button button--primary" id=format!("{id}-save") on:click=save>"Save the new keys.zip"</button>
             {move || saved.get().then(|| view! { <p class="field-ok" role="status">"✓ Saved. Replace every older copy of keys.zip with this one."</p> })}
             <FailureLine failure />
@@ -281,11 +279,8 @@ fn ApiKeys() -> impl IntoView {
                 }
             )}
             <form class="stack-sm" on:submit=create>
-                <div class="field">
-                    <label for="api-key-label">"New key's label"</label>
-                    <input id="api-key-label" maxlength="100" placeholder="e.g. Fax server in records room"
-                        prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev)) />
-                </div>
+                <TextField id="api-key-label" label="New key's label" value=label maxlength=100
+                    placeholder="e.g. Fax server in records room" />
                 <fieldset>
                     <legend>"Scopes"</legend>
                     {SCOPES.iter().map(|(scope, name)| {

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     browser::{files, http, passkey},
-    components::Alert,
+    components::{Alert, TextField},
     session::home_of,
 };
 
@@ -132,12 +132,8 @@ fn Recover() -> impl IntoView {
             <h2 id="recover-title" class="h3">"Lost your passkey?"</h2>
             <p>"We can e-mail you a link to set up a new one."</p>
             <form class="stack" on:submit=submit>
-                <div class="field">
-                    <label for="recover-email">"Your e-mail address"</label>
-                    <input id="recover-email" type="email" autocomplete="email" required
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev)) />
-                </div>
+                <TextField id="recover-email" label="Your e-mail address" value=email kind="email" autocomplete="email"
+                    required=true />
                 {move || answer.get().map(|a| match a {
                     Ok(m) => view! { <Alert kind="success"><p id="recover-sent">{m}</p></Alert> }.into_any(),
                     Err(m) => view! { <Alert kind="danger"><p>{m}</p></Alert> }.into_any(),

@@ -13,7 +13,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{FailureLine, Loading, size_text, when},
+    components::{FailureLine, Field, Loading, size_text, when},
 };
 
 const PAGE: u32 = 50;
@@ -112,16 +112,14 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                 <A href="/dashboard/outbox">"Outbox"</A>
             </nav>
             <form class="card filters" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); load(false, false) }>
-                <div class="field">
-                    <label for="filter-status">"Status"</label>
+                <Field id="filter-status" label="Status">
                     <select id="filter-status" prop:value=move || status.get()
                         on:change=move |ev| { status.set(event_target_value(&ev)); load(false, false) }>
                         <option value="">"Any"</option>
                         {MessageStatus::ALL.iter().map(|s| view! { <option value=s.as_str()>{status_text(*s)}</option> }).collect_view()}
                     </select>
-                </div>
-                <div class="field">
-                    <label for="filter-number">"Number"</label>
+                </Field>
+                <Field id="filter-number" label="Number">
                     <select id="filter-number" prop:value=move || number.get()
                         on:change=move |ev| { number.set(event_target_value(&ev)); load(false, false) }>
                         <option value="">"Any of ours"</option>
@@ -130,7 +128,7 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                             view! { <option value=v.clone()>{v.clone()}</option> }
                         }).collect_view())}
                     </select>
-                </div>
+                </Field>
             </form>
             <FailureLine failure />
             <div class="table-wrap">

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{FailureLine, confirm, loaded, when},
+    components::{FailureLine, FieldCheck, TextField, confirm, loaded, when},
 };
 
 #[component]
@@ -77,18 +77,10 @@ pub fn NumbersPage() -> impl IntoView {
             )}
             <form class="card stack" on:submit=claim aria-labelledby="claim-title">
                 <h2 id="claim-title" class="h3">"Claim a number"</h2>
-                <div class="field">
-                    <label for="claim-number">"Fax number"</label>
-                    <input id="claim-number" spellcheck="false" placeholder="+1 555 123 4567"
-                        prop:value=move || number.get()
-                        on:input=move |ev| number.set(event_target_value(&ev)) />
-                    <p class="hint">"The relay's operator checks that your organisation controls it before it is listed."</p>
-                    <p aria-live="polite">{move || match check.get() {
-                        Some(Ok(n)) => Some(view! { <span class="field-ok">{format!("✓ {n}")}</span> }.into_any()),
-                        Some(Err(e)) => Some(view! { <span class="field-error">{e}</span> }.into_any()),
-                        None => None,
-                    }}</p>
-                </div>
+                <TextField id="claim-number" label="Fax number" value=number spellcheck="false" placeholder="+1 555 123 4567"
+                    hint="The relay's operator checks that your organisation controls it before it is listed.">
+                    <FieldCheck check=check />
+                </TextField>
                 <div class="button-row"><button type="submit" class="button">"Claim"</button></div>
             </form>
         </div>

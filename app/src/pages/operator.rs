@@ -11,7 +11,10 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{CopyButton, Failure, FailureLine, Fingerprint, Loading, confirm, loaded, when, when_or_dash},
+    components::{
+        CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, confirm, loaded, when,
+        when_or_dash,
+    },
     session::use_session,
 };
 
@@ -130,23 +133,13 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
         <section class="card stack" aria-labelledby="create-invite-title">
             <h2 id="create-invite-title" class="h3">"Create an invite"</h2>
             <form class="stack" on:submit=submit>
-                <div class="field">
-                    <label for="invite-numbers">"Fax numbers the org may claim (optional)"</label>
-                    <input id="invite-numbers" spellcheck="false" placeholder="+1 555 123 4567, +1 555 123 4568"
-                        aria-invalid=move || if matches!(numbers_check.get(), Some(Err(_))) { "true" } else { "false" }
-                        prop:value=move || numbers.get()
-                        on:input=move |ev| numbers.set(event_target_value(&ev)) />
-                    <p class="hint">"Name numbers only after checking who controls them. Empty: the org may claim any free numbers, each approved by you."</p>
-                    <p aria-live="polite">
-                        {move || match numbers_check.get() {
-                            Some(Ok(list)) => Some(view! { <span class="field-ok">{format!("✓ {}", list.join(", "))}</span> }.into_any()),
-                            Some(Err(e)) => Some(view! { <span class="field-error">{e}</span> }.into_any()),
-                            None => None,
-                        }}
-                    </p>
-                </div>
-                <div class="field">
-                    <label for="invite-expiry">"Expires after"</label>
+                <TextField id="invite-numbers" label="Fax numbers the org may claim (optional)" value=numbers
+                    spellcheck="false" placeholder="+1 555 123 4567, +1 555 123 4568"
+                    invalid=Signal::derive(move || matches!(numbers_check.get(), Some(Err(_))))
+                    hint="Name numbers only after checking who controls them. Empty: the org may claim any free numbers, each approved by you.">
+                    <FieldCheck check=Signal::derive(move || numbers_check.get().map(|list| list.map(|l| l.join(", ")))) />
+                </TextField>
+                <Field id="invite-expiry" label="Expires after">
                     <select id="invite-expiry" on:change=move |ev| {
                         if let Ok(secs) = event_target_value(&ev).parse() { expiry.set(secs) }
                     }>
@@ -154,13 +147,9 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                             <option value=secs.to_string() selected=*secs == 7 * 86_400>{*name}</option>
                         }).collect_view()}
                     </select>
-                </div>
-                <div class="field">
-                    <label for="invite-note">"Note (optional, only you see it)"</label>
-                    <input id="invite-note" maxlength="500" placeholder="e.g. Riverside Clinic, asked by Dr. Lee"
-                        prop:value=move || note.get()
-                        on:input=move |ev| note.set(event_target_value(&ev)) />
-                </div>
+                </Field>
+                <TextField id="invite-note" label="Note (optional, only you see it)" value=note maxlength=500
+                    placeholder="e.g. Riverside Clinic, asked by Dr. Lee" />
                 <FailureLine failure />
                 <div class="button-row">
                     <button type="submit" class="button button--primary" id="create-invite" disabled=move || working.get()>

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::{
     browser::{files, http},
-    components::{Alert, Fingerprint},
+    components::{Alert, CheckBox, Field, FieldCheck, Fingerprint, Loading, TextField},
 };
 
 /// A passphrase for keys.zip must be at least this long.
@@ -51,267 +51,99 @@ struct Redeemed {
     protected: bool,
 }
 
+/// What the form sends, once every field checks out.
+struct Application {
+    token: String,
+    org_name: String,
+    email: String,
+    numbers: Vec<String>,
+    passphrase: Option<Zeroizing<String>>,
+}
+
+/// The form's fields checked in the order they are shown: the application,
+/// or the first problem in words. `numbers` is [`parse_numbers`] of the
+/// typed numbers; `passphrase` is `None` when keys.zip is not protected.
+fn application(
+    token: &str,
+    org_name: &str,
+    email: &str,
+    numbers: Option<Result<Vec<String>, String>>,
+    passphrase: Option<Zeroizing<String>>,
+    passphrase_again: &str,
+) -> Result<Application, String> {
+    let token = token_of(token);
+    let (org_name, email) = (org_name.trim().to_string(), email.trim().to_string());
+    if token.is_empty() {
+        return Err("Paste the invite token (or the whole invite link).".to_string());
+    }
+    if org_name.is_empty() {
+        return Err("Enter your organisation's name as other members should see it.".to_string());
+    }
+    if !email.contains('@') {
+        return Err("Enter the admin's e-mail address.".to_string());
+    }
+    let numbers = match numbers {
+        None => return Err("Enter at least one fax number.".to_string()),
+        Some(Err(e)) => return Err(format!("Fax numbers: {e}")),
+        Some(Ok(numbers)) => numbers,
+    };
+    match &passphrase {
+        Some(p) if p.chars().count() < MIN_PASSPHRASE => {
+            return Err(format!("The passphrase must be at least {MIN_PASSPHRASE} characters long."));
+        }
+        Some(p) if **p != passphrase_again => return Err("The two passphrases differ.".to_string()),
+        _ => {}
+    }
+    Ok(Application { token, org_name, email, numbers, passphrase })
+}
+
+/// Makes the org's keys in this browser and registers the org with the
+/// relay: the org as registered, with its keys.zip. `working` names the step
+/// under way; the error is the failure in words.
+async fn redeem(
+    a: Application,
+    working: RwSignal<Option<&'static str>>,
+) -> Result<(Redeemed, Zeroizing<Vec<u8>>), String> {
+    files::yield_to_page().await;
+    let relay_url = files::origin();
+    let (redemption, bytes) = prepare(&RedeemInput {
+        token: &a.token,
+        org_name: &a.org_name,
+        numbers: &a.numbers,
+        admin_email: &a.email,
+        relay_url: &relay_url,
+        now: files::now_secs(),
+        api_key_label: "web redeem",
+    })
+    .and_then(|r| {
+        let bytes = keyszip::write(&r.keys, a.passphrase.as_deref().map(|p| p.as_str()))?;
+        Ok((r, Zeroizing::new(bytes)))
+    })
+    .map_err(|e| format!("The keys could not be made in this browser: {e}"))?;
+    working.set(Some("Registering your organisation with the relay…"));
+    let answer = http::post::<RedeemResponse>("/invites/redeem", &redemption.request).await.map_err(|e| e.message)?;
+    let redeemed = Redeemed {
+        org_name: answer.org.org_name,
+        org_id: redemption.keys.org_id.clone(),
+        fingerprint: redemption.keys.fingerprint(),
+        numbers: answer.org.numbers.iter().map(|n| n.number.clone()).collect(),
+        setup_url: answer.setup_url,
+        protected: a.passphrase.is_some(),
+    };
+    Ok((redeemed, bytes))
+}
+
+/// The keys.zip bytes of a redeemed org, kept in this tab only.
+type KeysZip = StoredValue<Option<Zeroizing<Vec<u8>>>, LocalStorage>;
+
 #[component]
 pub fn RedeemPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = RwSignal::new(query.read_untracked().get("token").unwrap_or_default());
-    let org_name = RwSignal::new(String::new());
-    let numbers = RwSignal::new(String::new());
-    let email = RwSignal::new(String::new());
-    let protect = RwSignal::new(false);
-    let passphrase = RwSignal::new(String::new());
-    let passphrase_again = RwSignal::new(String::new());
-
-    let working = RwSignal::new(None::<&'static str>);
-    let failure = RwSignal::new(None::<String>);
     let redeemed = RwSignal::new(None::<Redeemed>);
     // The keys.zip bytes stay in this tab only, until it is closed.
-    let zip = StoredValue::new_local(None::<Zeroizing<Vec<u8>>>);
+    let zip: KeysZip = StoredValue::new_local(None);
     let saved = RwSignal::new(false);
-
-    let numbers_check = Memo::new(move |_| parse_numbers(&numbers.get()));
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if working.get_untracked().is_some() {
-            return;
-        }
-        failure.set(None);
-        let token = token_of(&token.get_untracked());
-        let org_name = org_name.get_untracked().trim().to_string();
-        let email = email.get_untracked().trim().to_string();
-        let problem = if token.is_empty() {
-            Some("Paste the invite token (or the whole invite link).".to_string())
-        } else if org_name.is_empty() {
-            Some("Enter your organisation's name as other members should see it.".to_string())
-        } else if !email.contains('@') {
-            Some("Enter the admin's e-mail address.".to_string())
-        } else {
-            match numbers_check.get_untracked() {
-                None => Some("Enter at least one fax number.".to_string()),
-                Some(Err(e)) => Some(format!("Fax numbers: {e}")),
-                Some(Ok(_)) => None,
-            }
-        };
-        let passphrase = protect.get_untracked().then(|| Zeroizing::new(passphrase.get_untracked()));
-        let problem = problem.or_else(|| match &passphrase {
-            Some(p) if p.chars().count() < MIN_PASSPHRASE => {
-                Some(format!("The passphrase must be at least {MIN_PASSPHRASE} characters long."))
-            }
-            Some(p) if **p != passphrase_again.get_untracked() => Some("The two passphrases differ.".to_string()),
-            _ => None,
-        });
-        if let Some(problem) = problem {
-            failure.set(Some(problem));
-            return;
-        }
-        let Some(Ok(numbers)) = numbers_check.get_untracked() else { return };
-
-        working.set(Some("Generating your keys in this browser…"));
-        leptos::task::spawn_local(async move {
-            files::yield_to_page().await;
-            let relay_url = files::origin();
-            let made = prepare(&RedeemInput {
-                token: &token,
-                org_name: &org_name,
-                numbers: &numbers,
-                admin_email: &email,
-                relay_url: &relay_url,
-                now: files::now_secs(),
-                api_key_label: "web redeem",
-            })
-            .and_then(|r| {
-                let bytes = keyszip::write(&r.keys, passphrase.as_deref().map(|p| p.as_str()))?;
-                Ok((r, Zeroizing::new(bytes)))
-            });
-            let (redemption, bytes) = match made {
-                Ok(made) => made,
-                Err(e) => {
-                    failure.set(Some(format!("The keys could not be made in this browser: {e}")));
-                    working.set(None);
-                    return;
-                }
-            };
-            working.set(Some("Registering your organisation with the relay…"));
-            match http::post::<RedeemResponse>("/invites/redeem", &redemption.request).await {
-                Ok(answer) => {
-                    zip.set_value(Some(bytes));
-                    redeemed.set(Some(Redeemed {
-                        org_name: answer.org.org_name,
-                        org_id: redemption.keys.org_id.clone(),
-                        fingerprint: redemption.keys.fingerprint(),
-                        numbers: answer.org.numbers.iter().map(|n| n.number.clone()).collect(),
-                        setup_url: answer.setup_url,
-                        protected: passphrase.is_some(),
-                    }));
-                }
-                Err(e) => failure.set(Some(e.message)),
-            }
-            working.set(None);
-        });
-    };
-
-    // Leaving before keys.zip is saved loses the org's keys: the browser asks first.
-    Effect::new(move |_| {
-        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
-            if redeemed.get_untracked().is_some() && !saved.get_untracked() {
-                ev.prevent_default();
-                ev.set_return_value("keys.zip has not been saved");
-            }
-        });
-        on_cleanup(move || handle.remove());
-    });
-
-    let save = move |_| {
-        zip.with_value(|bytes| {
-            if let Some(bytes) = bytes {
-                match files::save(bytes, "keys.zip", "application/zip") {
-                    Ok(()) => saved.set(true),
-                    Err(e) => failure.set(Some(e)),
-                }
-            }
-        })
-    };
-
-    let form = move || {
-        view! {
-            <form class="card stack" on:submit=submit novalidate>
-                <div class="field">
-                    <label for="token">"Invite token"</label>
-                    <input id="token" name="token" autocomplete="off" spellcheck="false" required
-                        prop:value=move || token.get()
-                        on:input=move |ev| token.set(event_target_value(&ev)) />
-                    <p class="hint">"From the invite link the relay's operator sent you."</p>
-                </div>
-                <div class="field">
-                    <label for="org-name">"Organisation name"</label>
-                    <input id="org-name" name="org_name" autocomplete="organization" required maxlength="200"
-                        prop:value=move || org_name.get()
-                        on:input=move |ev| org_name.set(event_target_value(&ev)) />
-                    <p class="hint">"Shown to the members you exchange faxes with."</p>
-                </div>
-                <div class="field">
-                    <label for="numbers">"Fax numbers"</label>
-                    <textarea id="numbers" name="numbers" rows="2" required spellcheck="false"
-                        aria-describedby="numbers-hint numbers-check"
-                        aria-invalid=move || if matches!(numbers_check.get(), Some(Err(_))) { "true" } else { "false" }
-                        prop:value=move || numbers.get()
-                        on:input=move |ev| numbers.set(event_target_value(&ev))></textarea>
-                    <p class="hint" id="numbers-hint">
-                        "International format with the country code, e.g. +1 555 123 4567. Separate several with commas or new lines."
-                    </p>
-                    <p id="numbers-check" aria-live="polite">
-                        {move || match numbers_check.get() {
-                            None => view! { <span></span> }.into_any(),
-                            Some(Ok(list)) => view! {
-                                <span class="field-ok">{format!("✓ {}", list.join(", "))}</span>
-                            }.into_any(),
-                            Some(Err(e)) => view! { <span class="field-error">{e}</span> }.into_any(),
-                        }}
-                    </p>
-                </div>
-                <div class="field">
-                    <label for="email">"Admin's e-mail address"</label>
-                    <input id="email" name="email" type="email" autocomplete="email" required
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev)) />
-                    <p class="hint">"The first admin. They set up a passkey to sign in right after this step."</p>
-                </div>
-                <fieldset class="stack-sm">
-                    <legend>"Protect keys.zip"</legend>
-                    <label class="check">
-                        <input type="checkbox" id="protect"
-                            prop:checked=move || protect.get()
-                            on:change=move |ev| protect.set(event_target_checked(&ev)) />
-                        " Encrypt keys.zip with a passphrase (recommended if it is stored on shared drives)"
-                    </label>
-                    <div class="stack-sm" hidden=move || !protect.get()>
-                        <div class="field">
-                            <label for="passphrase">"Passphrase"</label>
-                            <input id="passphrase" type="password" autocomplete="new-password"
-                                prop:value=move || passphrase.get()
-                                on:input=move |ev| passphrase.set(event_target_value(&ev)) />
-                        </div>
-                        <div class="field">
-                            <label for="passphrase-again">"Passphrase again"</label>
-                            <input id="passphrase-again" type="password" autocomplete="new-password"
-                                prop:value=move || passphrase_again.get()
-                                on:input=move |ev| passphrase_again.set(event_target_value(&ev)) />
-                        </div>
-                        <p class="hint">"Nobody can recover a forgotten passphrase, the relay included."</p>
-                    </div>
-                </fieldset>
-                {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="redeem-error">{m}</p></Alert> })}
-                {move || working.get().map(|step| view! {
-                    <p class="loading" role="status" aria-live="polite">
-                        <span class="spinner" aria-hidden="true"></span>{step}
-                    </p>
-                })}
-                <div class="button-row">
-                    <button type="submit" class="button button--primary" id="redeem-submit"
-                        disabled=move || working.get().is_some()>
-                        "Generate keys & redeem"
-                    </button>
-                </div>
-            </form>
-        }
-    };
-
-    let done = move |r: Redeemed| {
-        let setup_url = r.setup_url.clone();
-        let registered = format!("{} is registered.", r.org_name);
-        view! {
-            <div class="stack">
-                <Alert kind="success">
-                    <p><strong>{registered}</strong></p>
-                </Alert>
-                <dl class="facts card">
-                    <dt>"Organisation"</dt><dd>{r.org_name.clone()}</dd>
-                    <dt>"Org id"</dt><dd><code id="org-id">{r.org_id.clone()}</code></dd>
-                    <dt>"Fingerprint"</dt><dd><Fingerprint value=r.fingerprint.clone() /></dd>
-                    <dt>"Fax numbers"</dt><dd>{r.numbers.join(", ")}</dd>
-                </dl>
-                <section class="card stack keys-warning" aria-labelledby="save-title">
-                    <h2 id="save-title" class="h3">"Save keys.zip now"</h2>
-                    <p>
-                        "keys.zip holds your organisation's secret keys. They were made in this browser and "
-                        <strong>"the relay does not have them and cannot make them again"</strong>
-                        ". Without this file nobody can open the faxes sent to you or prove what you sent."
-                    </p>
-                    <p>
-                        {if r.protected { "It is encrypted with your passphrase. " } else { "" }}
-                        "Keep it offline and backed up, like the key to a records room."
-                    </p>
-                    <div class="button-row">
-                        <button type="button" class="button button--primary" id="save-keys" on:click=save>
-                            {move || if saved.get() { "Save keys.zip again" } else { "Save keys.zip" }}
-                        </button>
-                    </div>
-                    {move || saved.get().then(|| view! {
-                        <p class="field-ok" role="status">"✓ keys.zip was handed to your browser's downloads. Check that it is there before you go on."</p>
-                    })}
-                </section>
-                <section class="card stack" aria-labelledby="next-title">
-                    <h2 id="next-title" class="h3">"Next: the admin's passkey"</h2>
-                    <p>"Signing in to fxe uses a passkey on this device (or a security key) instead of a password."</p>
-                    {move || if saved.get() {
-                        view! {
-                            <a class="button button--primary" id="setup-passkey" href=setup_url.clone()>
-                                "Set up passkey for admin login"
-                            </a>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <button type="button" class="button" id="setup-passkey" disabled=true aria-describedby="setup-hint">
-                                "Set up passkey for admin login"
-                            </button>
-                            <p class="hint" id="setup-hint">"Save keys.zip first."</p>
-                        }.into_any()
-                    }}
-                </section>
-            </div>
-        }
-    };
+    let failure = RwSignal::new(None::<String>);
+    ask_before_leaving_unsaved(redeemed, saved);
 
     view! {
         <Title text="Redeem an invite" />
@@ -322,10 +154,224 @@ pub fn RedeemPage() -> impl IntoView {
                 "only the public halves."
             </p>
             {move || match redeemed.get() {
-                None => form().into_any(),
-                Some(r) => done(r).into_any(),
+                None => view! { <RedeemForm redeemed zip failure /> }.into_any(),
+                Some(org) => view! { <RedeemDone org zip saved failure /> }.into_any(),
             }}
         </div>
+    }
+}
+
+/// Leaving before keys.zip is saved loses the org's keys: the browser asks first.
+fn ask_before_leaving_unsaved(redeemed: RwSignal<Option<Redeemed>>, saved: RwSignal<bool>) {
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if redeemed.get_untracked().is_some() && !saved.get_untracked() {
+                ev.prevent_default();
+                ev.set_return_value("keys.zip has not been saved");
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+}
+
+/// The invite form: token, org, numbers, admin, keys.zip's protection. Its
+/// submission makes the keys, registers the org and sets `redeemed` (and
+/// `zip`); what goes wrong is set in `failure`.
+#[component]
+fn RedeemForm(redeemed: RwSignal<Option<Redeemed>>, zip: KeysZip, failure: RwSignal<Option<String>>) -> impl IntoView {
+    let query = use_query_map();
+    let token = RwSignal::new(query.read_untracked().get("token").unwrap_or_default());
+    let org_name = RwSignal::new(String::new());
+    let numbers = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let protect = RwSignal::new(false);
+    let passphrase = RwSignal::new(String::new());
+    let passphrase_again = RwSignal::new(String::new());
+    let working = RwSignal::new(None::<&'static str>);
+    let numbers_check = Memo::new(move |_| parse_numbers(&numbers.get()));
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if working.get_untracked().is_some() {
+            return;
+        }
+        failure.set(None);
+        let checked = application(
+            &token.get_untracked(),
+            &org_name.get_untracked(),
+            &email.get_untracked(),
+            numbers_check.get_untracked(),
+            protect.get_untracked().then(|| Zeroizing::new(passphrase.get_untracked())),
+            &passphrase_again.get_untracked(),
+        );
+        let application = match checked {
+            Ok(a) => a,
+            Err(problem) => return failure.set(Some(problem)),
+        };
+        working.set(Some("Generating your keys in this browser…"));
+        leptos::task::spawn_local(async move {
+            match redeem(application, working).await {
+                Ok((org, bytes)) => {
+                    zip.set_value(Some(bytes));
+                    redeemed.set(Some(org));
+                }
+                Err(m) => failure.set(Some(m)),
+            }
+            working.set(None);
+        });
+    };
+
+    view! {
+        <form class="card stack" on:submit=submit novalidate>
+            <TextField id="token" name="token" label="Invite token" value=token autocomplete="off" spellcheck="false"
+                required=true hint="From the invite link the relay's operator sent you." />
+            <TextField id="org-name" name="org_name" label="Organisation name" value=org_name autocomplete="organization"
+                required=true maxlength=200 hint="Shown to the members you exchange faxes with." />
+            <NumbersField numbers check=numbers_check />
+            <TextField id="email" name="email" label="Admin's e-mail address" value=email kind="email"
+                autocomplete="email" required=true
+                hint="The first admin. They set up a passkey to sign in right after this step." />
+            <ProtectKeysZip protect passphrase passphrase_again />
+            {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="redeem-error">{m}</p></Alert> })}
+            {move || working.get().map(|step| view! { <Loading label=step /> })}
+            <div class="button-row">
+                <button type="submit" class="button button--primary" id="redeem-submit"
+                    disabled=move || working.get().is_some()>
+                    "Generate keys & redeem"
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// The org's fax numbers, checked while they are typed (`check`).
+#[component]
+fn NumbersField(numbers: RwSignal<String>, check: Memo<Option<Result<Vec<String>, String>>>) -> impl IntoView {
+    view! {
+        <Field id="numbers" label="Fax numbers">
+            <textarea id="numbers" name="numbers" rows="2" required spellcheck="false"
+                aria-describedby="numbers-hint numbers-check"
+                aria-invalid=move || if matches!(check.get(), Some(Err(_))) { "true" } else { "false" }
+                prop:value=move || numbers.get()
+                on:input=move |ev| numbers.set(event_target_value(&ev))></textarea>
+            <p class="hint" id="numbers-hint">
+                "International format with the country code, e.g. +1 555 123 4567. Separate several with commas or new lines."
+            </p>
+            <FieldCheck id="numbers-check"
+                check=Signal::derive(move || check.get().map(|list| list.map(|l| l.join(", ")))) />
+        </Field>
+    }
+}
+
+/// Whether keys.zip is encrypted, and with which passphrase (typed twice).
+#[component]
+fn ProtectKeysZip(
+    protect: RwSignal<bool>,
+    passphrase: RwSignal<String>,
+    passphrase_again: RwSignal<String>,
+) -> impl IntoView {
+    view! {
+        <fieldset class="stack-sm">
+            <legend>"Protect keys.zip"</legend>
+            <CheckBox id="protect" checked=protect
+                text=" Encrypt keys.zip with a passphrase (recommended if it is stored on shared drives)" />
+            <div class="stack-sm" hidden=move || !protect.get()>
+                <TextField id="passphrase" label="Passphrase" value=passphrase kind="password"
+                    autocomplete="new-password" />
+                <TextField id="passphrase-again" label="Passphrase again" value=passphrase_again kind="password"
+                    autocomplete="new-password" />
+                <p class="hint">"Nobody can recover a forgotten passphrase, the relay included."</p>
+            </div>
+        </fieldset>
+    }
+}
+
+/// The redeemed org: its facts, keys.zip to save, then the admin's passkey.
+#[component]
+fn RedeemDone(org: Redeemed, zip: KeysZip, saved: RwSignal<bool>, failure: RwSignal<Option<String>>) -> impl IntoView {
+    let registered = format!("{} is registered.", org.org_name);
+    view! {
+        <div class="stack">
+            <Alert kind="success">
+                <p><strong>{registered}</strong></p>
+            </Alert>
+            <dl class="facts card">
+                <dt>"Organisation"</dt><dd>{org.org_name.clone()}</dd>
+                <dt>"Org id"</dt><dd><code id="org-id">{org.org_id.clone()}</code></dd>
+                <dt>"Fingerprint"</dt><dd><Fingerprint value=org.fingerprint.clone() /></dd>
+                <dt>"Fax numbers"</dt><dd>{org.numbers.join(", ")}</dd>
+            </dl>
+            <SaveKeysZip protected=org.protected zip saved failure />
+            <PasskeyNext setup_url=org.setup_url saved />
+        </div>
+    }
+}
+
+/// "Save keys.zip now": the download, again as often as wanted; `saved`
+/// once the browser took it, what went wrong in `failure`.
+#[component]
+fn SaveKeysZip(
+    protected: bool,
+    zip: KeysZip,
+    saved: RwSignal<bool>,
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let save = move |_| {
+        zip.with_value(|bytes| {
+            if let Some(bytes) = bytes {
+                match files::save(bytes, "keys.zip", "application/zip") {
+                    Ok(()) => saved.set(true),
+                    Err(e) => failure.set(Some(e)),
+                }
+            }
+        })
+    };
+    view! {
+        <section class="card stack keys-warning" aria-labelledby="save-title">
+            <h2 id="save-title" class="h3">"Save keys.zip now"</h2>
+            <p>
+                "keys.zip holds your organisation's secret keys. They were made in this browser and "
+                <strong>"the relay does not have them and cannot make them again"</strong>
+                ". Without this file nobody can open the faxes sent to you or prove what you sent."
+            </p>
+            <p>
+                {if protected { "It is encrypted with your passphrase. " } else { "" }}
+                "Keep it offline and backed up, like the key to a records room."
+            </p>
+            <div class="button-row">
+                <button type="button" class="button button--primary" id="save-keys" on:click=save>
+                    {move || if saved.get() { "Save keys.zip again" } else { "Save keys.zip" }}
+                </button>
+            </div>
+            {move || saved.get().then(|| view! {
+                <p class="field-ok" role="status">"✓ keys.zip was handed to your browser's downloads. Check that it is there before you go on."</p>
+            })}
+        </section>
+    }
+}
+
+/// "Next: the admin's passkey": the set-up link, usable once keys.zip is `saved`.
+#[component]
+fn PasskeyNext(setup_url: String, saved: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <section class="card stack" aria-labelledby="next-title">
+            <h2 id="next-title" class="h3">"Next: the admin's passkey"</h2>
+            <p>"Signing in to fxe uses a passkey on this device (or a security key) instead of a password."</p>
+            {move || if saved.get() {
+                view! {
+                    <a class="button button--primary" id="setup-passkey" href=setup_url.clone()>
+                        "Set up passkey for admin login"
+                    </a>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="button" id="setup-passkey" disabled=true aria-describedby="setup-hint">
+                        "Set up passkey for admin login"
+                    </button>
+                    <p class="hint" id="setup-hint">"Save keys.zip first."</p>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -341,6 +387,27 @@ mod tests {
             Some(Ok(vec!["+15551230001".into(), "+15551230002".into()]))
         );
         assert!(matches!(parse_numbers("555"), Some(Err(_))));
+    }
+
+    #[test]
+    fn the_first_problem_is_named() {
+        let numbers = || Some(Ok(vec!["+15551230001".to_string()]));
+        let pass = |p: &str| Some(Zeroizing::new(p.to_string()));
+        let problem = |t, o, e, n, p, a| application(t, o, e, n, p, a).err();
+        assert_eq!(
+            problem("", "", "", None, None, ""),
+            Some("Paste the invite token (or the whole invite link).".into())
+        );
+        assert!(problem("t", " ", "a@b", numbers(), None, "").is_some_and(|p| p.contains("organisation's name")));
+        assert!(problem("t", "Org", "ab", numbers(), None, "").is_some_and(|p| p.contains("e-mail")));
+        assert_eq!(problem("t", "Org", "a@b", None, None, ""), Some("Enter at least one fax number.".into()));
+        assert!(problem("t", "Org", "a@b", numbers(), pass("short"), "short").is_some_and(|p| p.contains("10")));
+        assert_eq!(
+            problem("t", "Org", "a@b", numbers(), pass("long enough!"), "long enough?"),
+            Some("The two passphrases differ.".into())
+        );
+        let a = application("x?token=t&y", " Org ", " a@b ", numbers(), pass("long enough!"), "long enough!");
+        assert!(a.is_ok_and(|a| a.token == "t" && a.org_name == "Org" && a.email == "a@b" && a.passphrase.is_some()));
     }
 
     #[test]

@@ -20,11 +20,14 @@ use crate::{
         http::{self, ApiFailure},
         transfer::{self, Upload},
     },
-    components::{Alert, FailureLine, Fingerprint, KeyChanged, UnlockKeys, loaded, size_text},
+    components::{
+        Alert, CheckBox, FailureLine, Field, Fingerprint, KeyChanged, TextField, UnlockKeys, loaded, size_text,
+    },
     fax::{
         peers::{self, PeerError, Pinned},
         seal,
     },
+    number,
     session::use_session,
     vault::Vault,
 };
@@ -70,27 +73,119 @@ pub fn SendPage() -> impl IntoView {
     }
 }
 
+/// The PDF being chosen: the file itself, its name and size as shown, and
+/// what is wrong with it.
+#[derive(Clone, Copy)]
+struct Pdf {
+    file: StoredValue<Option<web_sys::File>, LocalStorage>,
+    shown: RwSignal<Option<(String, f64)>>,
+    not_pdf: RwSignal<bool>,
+    send_anyway: RwSignal<bool>,
+    problem: RwSignal<Option<String>>,
+}
+
+impl Pdf {
+    fn new() -> Self {
+        Pdf {
+            file: StoredValue::new_local(None),
+            shown: RwSignal::new(None),
+            not_pdf: RwSignal::new(false),
+            send_anyway: RwSignal::new(false),
+            problem: RwSignal::new(None),
+        }
+    }
+
+    /// Why this file cannot be sent (yet), if it cannot.
+    fn blocker(self) -> Option<&'static str> {
+        if self.shown.get().is_none() || self.problem.get().is_some() {
+            return Some("Choose the PDF to send.");
+        }
+        if self.not_pdf.get() && !self.send_anyway.get() {
+            return Some("Confirm that you want to send a file that is not a PDF.");
+        }
+        None
+    }
+}
+
 #[component]
 fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
     let vault = Vault::get();
     let me = StoredValue::new(org.org_id.clone());
-    let numbers: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
-    let to = RwSignal::new(String::new());
     let recipient = RwSignal::new(Recipient::Empty);
     let from = RwSignal::new(String::new());
     let caller = RwSignal::new(org.org_name.clone());
-    let file = StoredValue::new_local(None::<web_sys::File>);
-    let file_shown = RwSignal::new(None::<(String, f64)>);
-    let not_pdf = RwSignal::new(false);
-    let send_anyway = RwSignal::new(false);
+    let pdf = Pdf::new();
     let stage = RwSignal::new(Stage::Idle);
     let cancelled = StoredValue::new(false);
     let upload = StoredValue::new_local(None::<Upload>);
-    let over = RwSignal::new(false);
-    let generation = StoredValue::new(0u64);
-    let file_problem = RwSignal::new(None::<String>);
 
-    // The recipient is looked up a moment after typing stops.
+    let busy = move || matches!(stage.get(), Stage::Sealing(_) | Stage::Uploading(_));
+    let blocker = move || -> Option<&'static str> {
+        if vault.unlocked().is_none() {
+            return Some("Unlock your keys to send.");
+        }
+        if !matches!(recipient.get(), Recipient::OnNetwork(_)) {
+            return Some("Enter a recipient number that is on fxe.");
+        }
+        if from.get().is_empty() {
+            return Some("Choose the number you send from.");
+        }
+        if caller.get().len() > MAX_FROM_NAME_LEN {
+            return Some("The caller name is too long.");
+        }
+        pdf.blocker()
+    };
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if blocker().is_some() || busy() {
+            return;
+        }
+        let Recipient::OnNetwork(owner) = recipient.get_untracked() else { return };
+        let Some(f) = pdf.file.get_value() else { return };
+        let (from_number, from_name) = (from.get_untracked(), caller.get_untracked().trim().to_string());
+        cancelled.set_value(false);
+        stage.set(Stage::Sealing(0.0));
+        leptos::task::spawn_local(async move {
+            match send_fax(vault, owner.value, from_number, from_name, f, stage, cancelled, upload).await {
+                Ok(id) => stage.set(Stage::Sent(id)),
+                Err(m) => stage.set(Stage::Failed(m)),
+            }
+            upload.set_value(None);
+        });
+    };
+    let cancel = move |_| {
+        cancelled.set_value(true);
+        if let Some(u) = upload.get_value() {
+            u.cancel();
+        }
+    };
+
+    view! {
+        <form class="card stack" aria-labelledby="send-title" on:submit=send novalidate>
+            <h2 id="send-title" class="h3">"Send a fax"</h2>
+            <RecipientField recipient admin me />
+            <FromField from />
+            <TextField id="send-name" label="Caller name" value=caller maxlength=MAX_FROM_NAME_LEN
+                hint="Shown to the recipient with your number." />
+            <PdfPicker pdf stage />
+            <div class="button-row">
+                <button type="submit" id="send-submit" class="button button--primary"
+                    disabled=move || blocker().is_some() || busy()>"Seal and send"</button>
+                {move || busy().then(|| view! { <button type="button" id="send-cancel" class="button" on:click=cancel>"Cancel"</button> })}
+                <span class="hint">{move || if busy() { None } else { blocker() }}</span>
+            </div>
+            {move || progress_view(stage.get())}
+        </form>
+    }
+}
+
+/// "To (fax number)": the recipient is looked up a moment after typing
+/// stops and set in `recipient`; `me` is this org's id (for its pins).
+#[component]
+fn RecipientField(recipient: RwSignal<Recipient>, admin: bool, me: StoredValue<String>) -> impl IntoView {
+    let to = RwSignal::new(String::new());
+    let generation = StoredValue::new(0u64);
     let look_up = move |value: String| {
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
@@ -122,89 +217,21 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
             }
         });
     };
+    view! {
+        <TextField id="send-to" label="To (fax number)" value=to inputmode="tel" autocomplete="off"
+            placeholder="+1 555 123 4567" describedby="recipient" on_input=look_up>
+            <div id="recipient" aria-live="polite">
+                {move || recipient_view(recipient.get(), admin, me.get_value(), move || look_up(to.get_untracked()))}
+            </div>
+        </TextField>
+    }
+}
 
-    let take = move |f: web_sys::File| {
-        file_problem.set(None);
-        send_anyway.set(false);
-        stage.set(Stage::Idle);
-        let shown = (f.name(), f.size());
-        leptos::task::spawn_local(async move {
-            let head = transfer::slice(&f, 0, 5).await;
-            match head {
-                Ok(head) => {
-                    not_pdf.set(head != b"%PDF-");
-                    if !seal::fits(f.size() as u64, V1_CHUNK_SIZE) {
-                        file_problem
-                            .set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
-                    }
-                    file.set_value(Some(f));
-                    file_shown.set(Some(shown));
-                }
-                Err(m) => file_problem.set(Some(m)),
-            }
-        });
-    };
-    let picked = move |ev: leptos::ev::Event| {
-        if let Some(file) = files::picked(&ev) {
-            take(file);
-        }
-    };
-    let dropped = move |ev: leptos::ev::DragEvent| {
-        over.set(false);
-        if let Some(file) = files::dropped(&ev) {
-            take(file);
-        }
-    };
-
-    let busy = move || matches!(stage.get(), Stage::Sealing(_) | Stage::Uploading(_));
-    let blocker = move || -> Option<&'static str> {
-        if vault.unlocked().is_none() {
-            return Some("Unlock your keys to send.");
-        }
-        if !matches!(recipient.get(), Recipient::OnNetwork(_)) {
-            return Some("Enter a recipient number that is on fxe.");
-        }
-        if from.get().is_empty() {
-            return Some("Choose the number you send from.");
-        }
-        if caller.get().len() > MAX_FROM_NAME_LEN {
-            return Some("The caller name is too long.");
-        }
-        if file_shown.get().is_none() || file_problem.get().is_some() {
-            return Some("Choose the PDF to send.");
-        }
-        if not_pdf.get() && !send_anyway.get() {
-            return Some("Confirm that you want to send a file that is not a PDF.");
-        }
-        None
-    };
-
-    let send = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if blocker().is_some() || busy() {
-            return;
-        }
-        let Recipient::OnNetwork(owner) = recipient.get_untracked() else { return };
-        let Some(f) = file.get_value() else { return };
-        let (from_number, from_name) = (from.get_untracked(), caller.get_untracked().trim().to_string());
-        cancelled.set_value(false);
-        stage.set(Stage::Sealing(0.0));
-        leptos::task::spawn_local(async move {
-            match send_fax(vault, owner.value, from_number, from_name, f, stage, cancelled, upload).await {
-                Ok(id) => stage.set(Stage::Sent(id)),
-                Err(m) => stage.set(Stage::Failed(m)),
-            }
-            upload.set_value(None);
-        });
-    };
-    let cancel = move |_| {
-        cancelled.set_value(true);
-        if let Some(u) = upload.get_value() {
-            u.cancel();
-        }
-    };
-
-    let numbers_view = loaded(numbers, "Loading your numbers…", move |org: Org| {
+/// "From": the org's active numbers, the first chosen; a warning when it has none.
+#[component]
+fn FromField(from: RwSignal<String>) -> impl IntoView {
+    let numbers: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
+    loaded(numbers, "Loading your numbers…", move |org: Org| {
         let active: Vec<String> =
             org.numbers.iter().filter(|n| n.status == "active").map(|n| n.number.clone()).collect();
         if let (true, Some(first)) = (from.get_untracked().is_empty(), active.first()) {
@@ -214,65 +241,61 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
             return view! { <Alert kind="warning"><p>"Your organisation has no active fax number yet, so it cannot send. An admin adds one under Numbers."</p></Alert> }.into_any();
         }
         view! {
-            <div class="field">
-                <label for="send-from">"From"</label>
+            <Field id="send-from" label="From">
                 <select id="send-from" on:change=move |ev| from.set(event_target_value(&ev)) prop:value=move || from.get()>
                     {active.into_iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
                 </select>
-            </div>
+            </Field>
         }.into_any()
-    });
+    })
+}
 
+/// The PDF: chosen or dropped, checked (size, `%PDF-`) into `pdf`; a new
+/// choice clears the last send's `stage`.
+#[component]
+fn PdfPicker(pdf: Pdf, stage: RwSignal<Stage>) -> impl IntoView {
+    let over = RwSignal::new(false);
+    let take = move |f: web_sys::File| {
+        pdf.problem.set(None);
+        pdf.send_anyway.set(false);
+        stage.set(Stage::Idle);
+        let size = number::count(f.size());
+        let shown = (f.name(), f.size());
+        leptos::task::spawn_local(async move {
+            match transfer::slice(&f, 0, 5).await {
+                Ok(head) => {
+                    pdf.not_pdf.set(head != b"%PDF-");
+                    if !seal::fits(size, V1_CHUNK_SIZE) {
+                        pdf.problem
+                            .set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
+                    }
+                    pdf.file.set_value(Some(f));
+                    pdf.shown.set(Some(shown));
+                }
+                Err(m) => pdf.problem.set(Some(m)),
+            }
+        });
+    };
+    let (picked, dropped) = files::file_handlers(over, take);
     view! {
-        <form class="card stack" aria-labelledby="send-title" on:submit=send novalidate>
-            <h2 id="send-title" class="h3">"Send a fax"</h2>
-            <div class="field">
-                <label for="send-to">"To (fax number)"</label>
-                <input id="send-to" inputmode="tel" autocomplete="off" placeholder="+1 555 123 4567"
-                    aria-describedby="recipient"
-                    prop:value=move || to.get()
-                    on:input=move |ev| { let v = event_target_value(&ev); to.set(v.clone()); look_up(v) } />
-                <div id="recipient" aria-live="polite">
-                    {move || recipient_view(recipient.get(), admin, me.get_value(), move || look_up(to.get_untracked()))}
-                </div>
-            </div>
-            {numbers_view}
-            <div class="field">
-                <label for="send-name">"Caller name"</label>
-                <input id="send-name" maxlength=MAX_FROM_NAME_LEN.to_string() prop:value=move || caller.get()
-                    on:input=move |ev| caller.set(event_target_value(&ev)) />
-                <p class="hint">"Shown to the recipient with your number."</p>
-            </div>
-            <div class="dropzone file-drop stack-sm" class:dropzone--over=move || over.get()
-                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
-                on:dragleave=move |_| over.set(false)
-                on:drop=dropped>
-                <label class="button" for="send-file">"Choose PDF"</label>
-                <input id="send-file" class="visually-hidden" type="file" accept="application/pdf,.pdf" on:change=picked />
-                <span class="hint">" or drop it here"</span>
-                {move || file_shown.get().map(|(name, size)| view! {
-                    <p id="send-file-name"><strong>{name}</strong> {format!(" · {}", size_text(size as u64))}</p>
-                })}
-                <FailureLine failure=file_problem />
-                {move || not_pdf.get().then(|| view! {
-                    <Alert kind="warning">
-                        <p id="not-pdf-warning">"This file is not a PDF (it does not start with %PDF-). The recipient's fax software may refuse it."</p>
-                        <label class="check">
-                            <input type="checkbox" id="send-anyway" prop:checked=move || send_anyway.get()
-                                on:change=move |ev| send_anyway.set(event_target_checked(&ev)) />
-                            " Send it anyway"
-                        </label>
-                    </Alert>
-                })}
-            </div>
-            <div class="button-row">
-                <button type="submit" id="send-submit" class="button button--primary"
-                    disabled=move || blocker().is_some() || busy()>"Seal and send"</button>
-                {move || busy().then(|| view! { <button type="button" id="send-cancel" class="button" on:click=cancel>"Cancel"</button> })}
-                <span class="hint">{move || if busy() { None } else { blocker() }}</span>
-            </div>
-            {move || progress_view(stage.get())}
-        </form>
+        <div class="dropzone file-drop stack-sm" class:dropzone--over=move || over.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
+            on:dragleave=move |_| over.set(false)
+            on:drop=dropped>
+            <label class="button" for="send-file">"Choose PDF"</label>
+            <input id="send-file" class="visually-hidden" type="file" accept="application/pdf,.pdf" on:change=picked />
+            <span class="hint">" or drop it here"</span>
+            {move || pdf.shown.get().map(|(name, size)| view! {
+                <p id="send-file-name"><strong>{name}</strong> {format!(" · {}", size_text(number::count(size)))}</p>
+            })}
+            <FailureLine failure=pdf.problem />
+            {move || pdf.not_pdf.get().then(|| view! {
+                <Alert kind="warning">
+                    <p id="not-pdf-warning">"This file is not a PDF (it does not start with %PDF-). The recipient's fax software may refuse it."</p>
+                    <CheckBox id="send-anyway" checked=pdf.send_anyway text=" Send it anyway" />
+                </Alert>
+            })}
+        </div>
     }
 }
 
@@ -323,7 +346,7 @@ async fn send_fax(
     stage.set(Stage::Uploading(0.0));
     let path = format!("/messages/{}/content", http::segment(&created.message.message_id));
     let (handle, done) = transfer::put(&path, &sealed.ciphertext, move |sent, total| {
-        stage.set(Stage::Uploading(fraction(sent as u64, total as u64)))
+        stage.set(Stage::Uploading(fraction(number::count(sent), number::count(total))))
     })
     .map_err(|f| f.message)?;
     upload.set_value(Some(handle));
@@ -340,7 +363,7 @@ async fn send_fax(
 }
 
 fn fraction(done: u64, total: u64) -> f64 {
-    if total == 0 { 1.0 } else { done as f64 / total as f64 }
+    if total == 0 { 1.0 } else { number::float(done) / number::float(total) }
 }
 
 fn progress_view(stage: Stage) -> impl IntoView {

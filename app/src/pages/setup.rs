@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     browser::{files, http, passkey},
-    components::Alert,
+    components::{Alert, TextField},
     session::home_of,
 };
 
@@ -72,13 +72,8 @@ pub fn SetupPage() -> impl IntoView {
                 }.into_any(),
                 None => view! {
                     <form class="card stack" on:submit=submit>
-                        <div class="field">
-                            <label for="passkey-label">"Name this passkey (optional)"</label>
-                            <input id="passkey-label" maxlength="100" placeholder="e.g. Front desk PC"
-                                prop:value=move || label.get()
-                                on:input=move |ev| label.set(event_target_value(&ev)) />
-                            <p class="hint">"Helps you tell your passkeys apart later."</p>
-                        </div>
+                        <TextField id="passkey-label" label="Name this passkey (optional)" value=label maxlength=100
+                            placeholder="e.g. Front desk PC" hint="Helps you tell your passkeys apart later." />
                         {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="setup-error">{m}</p></Alert> })}
                         {move || working.get().then(|| view! {
                             <p class="loading" role="status" aria-live="polite">

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Alert, CopyButton, FailureLine, confirm, loaded, when},
+    components::{Alert, CopyButton, FailureLine, Field, TextField, confirm, loaded, when},
 };
 
 #[component]
@@ -67,19 +67,14 @@ pub fn TeamPage() -> impl IntoView {
             <section class="card stack" aria-labelledby="invite-title">
                 <h2 id="invite-title" class="h3">"Invite someone"</h2>
                 <form class="stack" on:submit=invite>
-                    <div class="field">
-                        <label for="member-email">"E-mail address"</label>
-                        <input id="member-email" type="email" autocomplete="off" required
-                            prop:value=move || email.get()
-                            on:input=move |ev| email.set(event_target_value(&ev)) />
-                    </div>
-                    <div class="field">
-                        <label for="member-role">"Role"</label>
+                    <TextField id="member-email" label="E-mail address" value=email kind="email" autocomplete="off"
+                        required=true />
+                    <Field id="member-role" label="Role">
                         <select id="member-role" on:change=move |ev| role.set(event_target_value(&ev))>
                             <option value="user" selected=true>"User: sends and opens faxes"</option>
                             <option value="admin">"Admin: also keys, numbers, team and webhooks"</option>
                         </select>
-                    </div>
+                    </Field>
                     <div class="button-row">
                         <button type="submit" class="button button--primary" id="invite-member" disabled=move || working.get()>
                             "Send invitation"

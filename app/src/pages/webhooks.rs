@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{FailureLine, ShownOnce, confirm, loaded, when, when_or_dash},
+    components::{FailureLine, ShownOnce, TextField, confirm, loaded, when, when_or_dash},
 };
 
 type Endpoints = LocalResource<Result<Page<WebhookEndpoint>, ApiFailure>>;
@@ -79,12 +79,9 @@ fn CreateEndpoint(endpoints: Endpoints, secret: Shown) -> impl IntoView {
     view! {
         <form class="card stack" on:submit=create aria-labelledby="new-webhook-title">
             <h2 id="new-webhook-title" class="h3">"Add an endpoint"</h2>
-            <div class="field">
-                <label for="webhook-url">"URL"</label>
-                <input id="webhook-url" type="url" required placeholder="https://records.example.org/fxe-events"
-                    prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
-                <p class="hint">"https, on a public address. The relay signs every delivery and retries for a day."</p>
-            </div>
+            <TextField id="webhook-url" label="URL" value=url kind="url" required=true
+                placeholder="https://records.example.org/fxe-events"
+                hint="https, on a public address. The relay signs every delivery and retries for a day." />
             <fieldset class="event-picker">
                 <legend>"Events"</legend>
                 {EVENT_TYPES.iter().map(|event| {
@@ -98,11 +95,7 @@ fn CreateEndpoint(endpoints: Endpoints, secret: Shown) -> impl IntoView {
                     }
                 }).collect_view()}
             </fieldset>
-            <div class="field">
-                <label for="webhook-description">"Description (optional)"</label>
-                <input id="webhook-description" maxlength="500"
-                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev)) />
-            </div>
+            <TextField id="webhook-description" label="Description (optional)" value=description maxlength=500 />
             <FailureLine failure />
             <div class="button-row"><button type="submit" class="button button--primary" id="create-webhook">"Add endpoint"</button></div>
         </form>

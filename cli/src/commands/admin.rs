@@ -154,7 +154,7 @@ pub fn keys(ctx: &Ctx, c: KeysCommand) -> Result<i32> {
                 );
                 for b in &k.bundles {
                     let mark = if b.bundle.bundle_id == active { "  (active)" } else { "" };
-                    s.push_str(&format!("  {}  created {}{mark}\n", b.bundle.bundle_id, fxe_protocol::time::format_rfc3339(b.bundle.created_at as i64)));
+                    s.push_str(&format!("  {}  created {}{mark}\n", b.bundle.bundle_id, crate::output::unix_time(b.bundle.created_at)));
                 }
                 s.push_str("API keys:\n");
                 for a in &k.api_keys {

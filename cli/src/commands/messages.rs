@@ -8,7 +8,7 @@ use crate::error::{CliError, Result, exit, io_err};
 use crate::files;
 use crate::http::{Relay, encode};
 use crate::keys::LoadedKeys;
-use crate::output::ProgressReader;
+use crate::output::{self, ProgressReader};
 use crate::state::State;
 use fxe_protocol::api::{CreateMessageRequest, CreateMessageResponse, Message, MessageStatus, Page};
 use fxe_protocol::bundle::Bundle;
@@ -47,7 +47,7 @@ fn describe(v: &Verified) -> String {
         v.org_id,
         v.fingerprint(),
         v.bundle.bundle_id,
-        fxe_protocol::time::format_rfc3339(v.bundle.created_at as i64)
+        output::unix_time(v.bundle.created_at)
     ));
     if v.first_contact {
         s.push_str("\nFirst contact: pinned now. Check the fingerprint with the organization out of band.");
@@ -164,7 +164,7 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
                 .as_ref()
                 .ok_or_else(|| CliError::msg(format!("{} is delivered but has no receipt", msg.message_id)))?;
             r.verify(env, recipient_bundle).map_err(|e| forged("receipt", e))?;
-            let at = fxe_protocol::time::format_rfc3339(r.received_at as i64);
+            let at = output::unix_time(r.received_at);
             (
                 json!({"status": "delivered", "receipt_verified": true, "received_at": at,
                     "summary": format!("delivered: receipt signed by the recipient and verified (received {at})")}),

@@ -201,7 +201,7 @@ pub fn pdf_bytes(len: usize, seed: u8) -> Vec<u8> {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        v.push(x as u8);
+        v.push(x.to_le_bytes()[0]);
     }
     v.truncate(len.max(9));
     v

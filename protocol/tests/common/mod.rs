@@ -12,7 +12,7 @@ pub fn h32(s: &str) -> [u8; 32] {
 
 /// Byte i of a vector plaintext is `i % 251`.
 pub fn plaintext(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8).collect()
+    (0..len).map(|i| (i % 251).to_le_bytes()[0]).collect()
 }
 
 pub struct Party {
