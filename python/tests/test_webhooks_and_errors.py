@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 import fxe
-from conftest import Org, Orgs, Relay, free_port, pdf_bytes
+from conftest import Org, Orgs, Relay, free_port, pdf_bytes, wait_for
 from fxe.errors import error_for
 
 Delivery = tuple[dict[str, str], bytes]
@@ -71,7 +71,7 @@ def test_webhooks_verify_both_schemes(pair: tuple[Org, Org], receiver: Receiver)
         event = fxe.webhooks.verify(body, headers, ep.secret)
         assert event.type == "message.received" and event.org_id == b.org_id
         assert event.data["message_id"] == sent.message_id
-        assert event.id == headers["X-FXE-Event-Id"]
+        assert event.id == {k.lower(): v for k, v in headers.items()}["x-fxe-event-id"]
         # The Standard Webhooks headers alone, with our verifier and the stock one.
         std = {k: v for k, v in headers.items() if k.lower().startswith("webhook-")}
         assert fxe.webhooks.verify(body, std, ep.secret).id == event.id
@@ -81,8 +81,13 @@ def test_webhooks_verify_both_schemes(pair: tuple[Org, Org], receiver: Receiver)
             fxe.webhooks.verify(body + b" ", headers, ep.secret)
         with pytest.raises(fxe.VerificationError):
             fxe.webhooks.verify(body, std, "whsec_" + "A" * 43 + "=")
-        with pytest.raises(fxe.FxeError):
+        with pytest.raises(fxe.InvalidInputError):
             fxe.webhooks.verify(body, headers, ep.secret, tolerance=-1)
+        sent_at = int(std["webhook-timestamp"] if "webhook-timestamp" in std else std["Webhook-Timestamp"])
+        wait_for("two seconds to pass", lambda: time.time() >= sent_at + 2)
+        with pytest.raises(fxe.VerificationError) as old:  # a replay from the past
+            fxe.webhooks.verify(body, headers, ep.secret, tolerance=1)
+        assert old.value.code == "bad_timestamp"
         with pytest.raises(fxe.VerificationError):
             fxe.webhooks.verify(body, {}, ep.secret)
         # A rotated secret: the new one verifies, the old one still too (24 h overlap).
@@ -149,8 +154,7 @@ def test_every_relay_error_code_maps_to_its_exception(pair: tuple[Org, Org], rel
         (_raw(relay, ka.signer("receive"), "GET", f"/api/v1/messages/{mid}/content"), fxe.NotFoundError, "not_found"),
         (_raw(relay, fxe.load_keys(b.keys).signer("receive"), "GET", f"/api/v1/messages/{mid}/content"),
          fxe.GoneError, "gone"),
-        (_raw(relay, s, "PUT", f"/api/v1/messages/{mid}/content", b"x"), fxe.AuthenticationError,
-         "body_hash_mismatch"),
+        (_raw(relay, s, "PUT", f"/api/v1/messages/{mid}/content", b"x"), fxe.ConflictError, "already_uploaded"),
     ]
     key = "same-key-" + mid
     first = _raw(relay, ka.signer("admin"), "POST", "/api/v1/webhooks",
@@ -172,8 +176,12 @@ def test_every_relay_error_code_maps_to_its_exception(pair: tuple[Org, Org], rel
         with pytest.raises(fxe.InvalidInputError):
             ca.status("not-a-uuid")
     with b.client() as cb:
-        with pytest.raises(fxe.GoneError):
+        assert cb.open(mid, tmp_path / "again.pdf").event == "already_received"
+    with fxe.Client(b.keys, state_dir=tmp_path / "fresh") as cb:
+        with pytest.raises(fxe.GoneError) as gone:
             cb.open(mid, tmp_path / "again.pdf")
+        assert gone.value.code == "gone"
+    assert not (tmp_path / "again.pdf").exists()
 
 
 def test_rate_limit_honours_retry_after_and_connection_errors_are_typed(orgs: Orgs, tmp_path: Path) -> None:

@@ -7,7 +7,12 @@ use pyo3::prelude::*;
 
 pyo3::create_exception!(_native, FxeError, PyException, "Base class of every fxe error; `code` names the failure.");
 pyo3::create_exception!(_native, InvalidInputError, FxeError, "An argument, file or object is malformed.");
-pyo3::create_exception!(_native, VerificationError, FxeError, "A signature, envelope, receipt or answer does not verify.");
+pyo3::create_exception!(
+    _native,
+    VerificationError,
+    FxeError,
+    "A signature, envelope, receipt or answer does not verify."
+);
 pyo3::create_exception!(_native, KeyChangedError, FxeError, "A pinned key changed: trust the new fingerprint first.");
 pyo3::create_exception!(_native, KeysError, FxeError, "keys.zip cannot be read, or lacks what the call needs.");
 

@@ -1,6 +1,6 @@
 //! keys.zip (`Keys`) and API keys that sign requests (`Signer`, PROTOCOL.md §6).
 
-use crate::errors::{OrRaise, invalid, with_code, KeysError};
+use crate::errors::{KeysError, OrRaise, invalid, with_code};
 use fxe_protocol::apikey::{self, ApiKey};
 use fxe_protocol::bundle::BundleKeys;
 use fxe_protocol::encoding::b64u_encode;
@@ -160,7 +160,12 @@ impl Keys {
     }
 
     fn __repr__(&self) -> String {
-        format!("<fxe Keys org {} ({}), {} bundle(s)>", self.inner.org_id, self.inner.org_name, self.inner.bundles.len())
+        format!(
+            "<fxe Keys org {} ({}), {} bundle(s)>",
+            self.inner.org_id,
+            self.inner.org_name,
+            self.inner.bundles.len()
+        )
     }
 }
 
@@ -201,7 +206,8 @@ impl Signer {
             Some(b) => Body::Bytes(b),
             None => Body::Unsigned,
         };
-        let headers = py.detach(|| request::sign_request(&self.key, method, path_and_query, timestamp, body)).or_raise()?;
+        let headers =
+            py.detach(|| request::sign_request(&self.key, method, path_and_query, timestamp, body)).or_raise()?;
         let out = PyDict::new(py);
         for (k, v) in headers.pairs() {
             out.set_item(k, v)?;

@@ -3,7 +3,7 @@
 //! (1 MiB) is buffered at most; the AES-GCM and SHA-256 work runs with the GIL
 //! released, so other Python threads keep running.
 
-use crate::errors::{OrRaise, invalid, protocol, with_code, FxeError};
+use crate::errors::{FxeError, OrRaise, invalid, protocol, with_code};
 use crate::keys::Keys;
 use fxe_protocol::bundle::Bundle;
 use fxe_protocol::envelope::{self, Envelope, Recipient, SealRandomness, SealRequest};

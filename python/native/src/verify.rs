@@ -2,7 +2,7 @@
 //! the pins, PROTOCOL.md §3), receipts and refusals, webhook signatures; and
 //! the small helpers (numbers, ids, fingerprints).
 
-use crate::errors::{OrRaise, invalid, unverifiable, with_code, KeyChangedError};
+use crate::errors::{KeyChangedError, OrRaise, invalid, unverifiable, with_code};
 use crate::seal::key32;
 use fxe_protocol::api::{DirectoryEntry, OrgBundles, OrgPublic};
 use fxe_protocol::bundle::Bundle;
@@ -192,7 +192,14 @@ fn verify_webhook_fxe(
     tolerance: u64,
 ) -> PyResult<()> {
     let secret = WebhookSecret::parse(secret).or_raise()?;
-    webhook::verify_fxe(&secret, timestamp, signature, body, now, tolerance).or_raise()
+    webhook::verify_fxe(&secret, timestamp, signature, body, now, tolerance).map_err(webhook_refused)
+}
+
+/// A delivery that does not verify: a wrong signature, or a timestamp that is
+/// malformed or outside the tolerance (a replay), both `VerificationError`.
+fn webhook_refused(e: Error) -> PyErr {
+    let code = if matches!(e, Error::BadSignature(_)) { "bad_signature" } else { "bad_timestamp" };
+    with_code::<crate::errors::VerificationError>(code, e.to_string())
 }
 
 /// The Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`.
@@ -208,7 +215,7 @@ fn verify_webhook_standard(
     tolerance: u64,
 ) -> PyResult<()> {
     let secret = WebhookSecret::parse(secret).or_raise()?;
-    webhook::verify_standard(&secret, id, timestamp, signature, body, now, tolerance).or_raise()
+    webhook::verify_standard(&secret, id, timestamp, signature, body, now, tolerance).map_err(webhook_refused)
 }
 
 /// A loosely written number (`+1 (555) 123-4567`) in E.164.

@@ -287,7 +287,8 @@ def open_message(ctx: Ctx, message: Any, dest: Path) -> Flow[ReceivedFax]:
     done = ReceivedFax("received", mid, env["from_number"], env["from_name"], env["to_number"], env["sender_org_id"], dest)
     org_id = ctx.keys.org_id
     if ctx.state.was_received(org_id, env["sender_org_id"], mid) or dest.exists():
-        yield from _receipt(ctx, mid, envelope_json)
+        if msg.status == "queued":  # written before a crash: the receipt is still due
+            yield from _receipt(ctx, mid, envelope_json)
         return _replace(done, event="already_received")
     if env["content_type"] != _native.CONTENT_TYPE_PDF:
         yield from _refuse(ctx, mid, envelope_json, "not_a_pdf")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from . import _native
-from .errors import VerificationError
+from .errors import InvalidInputError, VerificationError
 
 __all__ = ["Event", "verify"]
 
@@ -60,6 +60,10 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, tolerance: int 
     """
     if isinstance(body, str):
         body = body.encode("utf-8")
+    if not isinstance(body, bytes):
+        raise InvalidInputError("body must be the raw request body (bytes)")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        raise InvalidInputError(f"tolerance must be a whole number of seconds >= 0, not {tolerance!r}")
     now = int(time.time())
     fxe_sig = _header(headers, "X-FXE-Signature")
     std_sig = _header(headers, "webhook-signature")
