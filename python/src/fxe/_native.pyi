@@ -2,6 +2,41 @@
 
 from typing import Any, Optional
 
+from typing_extensions import final
+
+__all__ = [
+    "FxeError",
+    "InvalidInputError",
+    "VerificationError",
+    "KeyChangedError",
+    "KeysError",
+    "Keys",
+    "Signer",
+    "Sealer",
+    "Opener",
+    "parse_envelope",
+    "verify_directory_entry",
+    "verify_org",
+    "pins_check",
+    "pins_trust",
+    "verify_receipt",
+    "verify_refusal",
+    "verify_webhook_fxe",
+    "verify_webhook_standard",
+    "normalize_number",
+    "new_message_id",
+    "validate_message_id",
+    "fingerprint",
+    "MAX_CIPHERTEXT_LEN",
+    "CHUNK_SIZE",
+    "CONTENT_TYPE_PDF",
+    "ECHO_NUMBER",
+    "API_PREFIX",
+    "EVENT_TYPES",
+    "SCOPES",
+    "VERSION",
+]
+
 MAX_CIPHERTEXT_LEN: int
 CHUNK_SIZE: int
 CONTENT_TYPE_PDF: str
@@ -22,6 +57,7 @@ class KeyChangedError(FxeError):
 
 class KeysError(FxeError): ...
 
+@final
 class Keys:
     @staticmethod
     def is_protected(data: bytes) -> bool: ...
@@ -54,12 +90,14 @@ class Keys:
     def make_receipt(self, envelope_json: str, received_at: int) -> str: ...
     def make_refusal(self, envelope_json: str, refused_at: int, reason: str) -> str: ...
 
+@final
 class Signer:
     def __new__(cls, secret: str) -> Signer: ...
     @property
     def key_id(self) -> str: ...
     def sign(self, method: str, path_and_query: str, body: Optional[bytes], timestamp: int) -> dict[str, str]: ...
 
+@final
 class Sealer:
     def __new__(
         cls,
@@ -72,13 +110,14 @@ class Sealer:
         from_number: str,
         from_name: str,
         to_number: str,
-        content_type: str = "application/pdf",
+        content_type: str = ...,
     ) -> Sealer: ...
     @property
     def plaintext_len(self) -> int: ...
     def feed(self, data: bytes) -> bytes: ...
     def finish(self) -> tuple[bytes, str]: ...
 
+@final
 class Opener:
     def __new__(
         cls,

@@ -11,8 +11,9 @@ import httpx
 
 from . import config, flows
 from ._native import Keys
-from .auth import Auth
+from .auth import Auth, quote_part
 from .convert import Source
+from .errors import InvalidInputError
 from .models import ApiKeyInfo, Delivery, Message, Org, ReceivedFax, SentFax, WebhookEndpoint
 from .ops import Call, Flow, T
 from .state import State
@@ -62,7 +63,7 @@ class _Base:
     def _list(self, box: str, status: Optional[str], number: Optional[str], since: Optional[str],
               until: Optional[str], updated_since: Optional[str], limit: int) -> tuple[str, dict[str, Optional[str]]]:
         if box not in ("inbox", "outbox"):
-            raise flows.InvalidInputError(f"box must be 'inbox' or 'outbox', not {box!r}")
+            raise InvalidInputError(f"box must be 'inbox' or 'outbox', not {box!r}")
         params: dict[str, Optional[str]] = {
             "box": box,
             "status": status,
@@ -259,21 +260,21 @@ class Webhooks:
         return [WebhookEndpoint.from_json(w) for w in items]
 
     def update(self, endpoint_id: str, **changes: Any) -> WebhookEndpoint:
-        path = f"/webhooks/{flows.quote_part(endpoint_id)}"
+        path = f"/webhooks/{quote_part(endpoint_id)}"
         return WebhookEndpoint.from_json(self._c._run(_call("PATCH", path, flows._json(changes))))
 
     def delete(self, endpoint_id: str) -> None:
-        self._c._run(_call("DELETE", f"/webhooks/{flows.quote_part(endpoint_id)}", None))
+        self._c._run(_call("DELETE", f"/webhooks/{quote_part(endpoint_id)}", None))
 
     def rotate_secret(self, endpoint_id: str) -> WebhookEndpoint:
-        path = f"/webhooks/{flows.quote_part(endpoint_id)}/rotate-secret"
+        path = f"/webhooks/{quote_part(endpoint_id)}/rotate-secret"
         return WebhookEndpoint.from_json(self._c._run(_call("POST", path, b"")))
 
     def test(self, endpoint_id: str) -> Any:
-        return self._c._run(_call("POST", f"/webhooks/{flows.quote_part(endpoint_id)}/test", b""))
+        return self._c._run(_call("POST", f"/webhooks/{quote_part(endpoint_id)}/test", b""))
 
     def deliveries(self, endpoint_id: str) -> Any:
-        items, _ = self._c._run(flows.page(f"/webhooks/{flows.quote_part(endpoint_id)}/deliveries?limit=500", "admin"))
+        items, _ = self._c._run(flows.page(f"/webhooks/{quote_part(endpoint_id)}/deliveries?limit=500", "admin"))
         return items
 
 
