@@ -14,30 +14,13 @@ use fxe_protocol::{Error, directory, e164, encoding, ids};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(parse_envelope, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_directory_entry, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_org, m)?)?;
-    m.add_function(wrap_pyfunction!(pins_check, m)?)?;
-    m.add_function(wrap_pyfunction!(pins_trust, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_receipt, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_refusal, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_webhook_fxe, m)?)?;
-    m.add_function(wrap_pyfunction!(verify_webhook_standard, m)?)?;
-    m.add_function(wrap_pyfunction!(normalize_number, m)?)?;
-    m.add_function(wrap_pyfunction!(new_message_id, m)?)?;
-    m.add_function(wrap_pyfunction!(validate_message_id, m)?)?;
-    m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
-    Ok(())
-}
-
 fn json_err(what: &'static str) -> impl FnOnce(serde_json::Error) -> PyErr {
     move |e| crate::errors::protocol(Error::Json { what, reason: e.to_string() })
 }
 
 /// The envelope's header fields (strictly parsed and shape-checked) with its `envelope_hash`.
 #[pyfunction]
-fn parse_envelope<'py>(py: Python<'py>, envelope_json: &str) -> PyResult<Bound<'py, PyDict>> {
+pub fn parse_envelope<'py>(py: Python<'py>, envelope_json: &str) -> PyResult<Bound<'py, PyDict>> {
     let env = Envelope::from_json(envelope_json).or_raise()?;
     env.check_shape().or_raise()?;
     let d = PyDict::new(py);
@@ -60,7 +43,7 @@ fn parse_envelope<'py>(py: Python<'py>, envelope_json: &str) -> PyResult<Bound<'
 /// `GET /directory/{number}`'s answer verified for `asked`: identity → org id,
 /// identity → bundle. Not yet pinned (`pins_check`).
 #[pyfunction]
-fn verify_directory_entry<'py>(py: Python<'py>, asked: &str, entry_json: &str) -> PyResult<Bound<'py, PyDict>> {
+pub fn verify_directory_entry<'py>(py: Python<'py>, asked: &str, entry_json: &str) -> PyResult<Bound<'py, PyDict>> {
     let entry: DirectoryEntry = serde_json::from_str(entry_json).map_err(json_err("directory answer"))?;
     let owner = directory::verify_entry(asked, entry).map_err(|e| unverifiable(asked, e))?;
     let d = PyDict::new(py);
@@ -78,7 +61,12 @@ fn verify_directory_entry<'py>(py: Python<'py>, asked: &str, entry_json: &str) -
 /// `GET /orgs/{id}` and `/orgs/{id}/bundles` verified: every bundle signed by
 /// the identity, which hashes to `org_id`. `bundles` maps id → JSON.
 #[pyfunction]
-fn verify_org<'py>(py: Python<'py>, org_id: &str, org_json: &str, bundles_json: &str) -> PyResult<Bound<'py, PyDict>> {
+pub fn verify_org<'py>(
+    py: Python<'py>,
+    org_id: &str,
+    org_json: &str,
+    bundles_json: &str,
+) -> PyResult<Bound<'py, PyDict>> {
     let org: OrgPublic = serde_json::from_str(org_json).map_err(json_err("org answer"))?;
     let bundles: OrgBundles = serde_json::from_str(bundles_json).map_err(json_err("bundles answer"))?;
     let what = format!("org {org_id}");
@@ -116,7 +104,7 @@ fn load_pins(pins_json: Option<&str>) -> PyResult<PinStore> {
 /// `KeyChangedError` (with `fingerprint`, the offered one).
 #[pyfunction]
 #[pyo3(signature = (pins_json, number, identity_pub, bundle_json))]
-fn pins_check(
+pub fn pins_check(
     py: Python<'_>,
     pins_json: Option<&str>,
     number: Option<&str>,
@@ -141,7 +129,7 @@ fn pins_check(
 /// and the org take the offered identity and bundle. Returns the new pin store text.
 #[pyfunction]
 #[pyo3(signature = (pins_json, number, identity_pub, bundle_json, fingerprint))]
-fn pins_trust(
+pub fn pins_trust(
     pins_json: Option<&str>,
     number: Option<&str>,
     identity_pub: &[u8],
@@ -163,7 +151,7 @@ fn pins_trust(
 
 /// Verifies a receipt against the envelope and the bundle it was sealed to; returns `received_at`.
 #[pyfunction]
-fn verify_receipt(receipt_json: &str, envelope_json: &str, recipient_bundle_json: &str) -> PyResult<u64> {
+pub fn verify_receipt(receipt_json: &str, envelope_json: &str, recipient_bundle_json: &str) -> PyResult<u64> {
     let r = Receipt::from_json(receipt_json).or_raise()?;
     let env = Envelope::from_json(envelope_json).or_raise()?;
     let bundle = Bundle::from_json(recipient_bundle_json).or_raise()?;
@@ -173,7 +161,7 @@ fn verify_receipt(receipt_json: &str, envelope_json: &str, recipient_bundle_json
 
 /// Verifies a refusal; returns `(refused_at, reason)`.
 #[pyfunction]
-fn verify_refusal(refusal_json: &str, envelope_json: &str, recipient_bundle_json: &str) -> PyResult<(u64, String)> {
+pub fn verify_refusal(refusal_json: &str, envelope_json: &str, recipient_bundle_json: &str) -> PyResult<(u64, String)> {
     let r = Refusal::from_json(refusal_json).or_raise()?;
     let env = Envelope::from_json(envelope_json).or_raise()?;
     let bundle = Bundle::from_json(recipient_bundle_json).or_raise()?;
@@ -183,7 +171,7 @@ fn verify_refusal(refusal_json: &str, envelope_json: &str, recipient_bundle_json
 
 /// `X-FXE-Timestamp` / `X-FXE-Signature` (any of its space-separated values).
 #[pyfunction]
-fn verify_webhook_fxe(
+pub fn verify_webhook_fxe(
     secret: &str,
     timestamp: &str,
     signature: &str,
@@ -205,7 +193,7 @@ fn webhook_refused(e: Error) -> PyErr {
 /// The Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-fn verify_webhook_standard(
+pub fn verify_webhook_standard(
     secret: &str,
     id: &str,
     timestamp: &str,
@@ -220,26 +208,26 @@ fn verify_webhook_standard(
 
 /// A loosely written number (`+1 (555) 123-4567`) in E.164.
 #[pyfunction]
-fn normalize_number(number: &str) -> PyResult<String> {
+pub fn normalize_number(number: &str) -> PyResult<String> {
     e164::normalize(number).map_err(|e| with_code::<crate::errors::InvalidInputError>("invalid_number", e.to_string()))
 }
 
 /// A fresh message id (random UUIDv4).
 #[pyfunction]
-fn new_message_id() -> PyResult<String> {
+pub fn new_message_id() -> PyResult<String> {
     encoding::new_uuid_v4().or_raise()
 }
 
 /// Raises InvalidInputError unless `message_id` is a lowercase UUIDv4.
 #[pyfunction]
-fn validate_message_id(message_id: &str) -> PyResult<()> {
+pub fn validate_message_id(message_id: &str) -> PyResult<()> {
     encoding::validate_uuid_v4("message_id", message_id)
         .map_err(|e| with_code::<crate::errors::InvalidInputError>("invalid_message_id", e.to_string()))
 }
 
 /// The fingerprint people compare (8 groups of 8 hex characters).
 #[pyfunction]
-fn fingerprint(identity_pub: &[u8]) -> PyResult<String> {
+pub fn fingerprint(identity_pub: &[u8]) -> PyResult<String> {
     let id = identity_pub.try_into().map_err(|_| invalid("identity_pub must be 32 bytes"))?;
     Ok(ids::fingerprint(&id))
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Generic, Iterator, Optional, Sequence, TypeVar, Union
 
 import httpx
 
@@ -23,21 +23,39 @@ PathLike = Union[str, "os.PathLike[str]"]
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 
-class _Base:
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class _Base(Generic[H]):
+    """What both clients share: credentials, state, signing, retries. The
+    constructor's arguments are documented on :class:`Client`."""
+
+    _http_class: Any
+
     def __init__(
         self,
-        keys: config.KeysSource,
-        passphrase: Optional[str],
-        relay: Optional[str],
-        state_dir: Optional[PathLike],
-        max_retries: int,
-        max_retry_wait: float,
+        keys: config.KeysSource = None,
+        *,
+        passphrase: Optional[str] = None,
+        relay: Optional[str] = None,
+        state_dir: Optional[PathLike] = None,
+        http: Optional[H] = None,
+        timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
+        max_retries: int = 3,
+        max_retry_wait: float = 60.0,
     ) -> None:
         loaded, path = config.resolve(keys, passphrase)
-        self._ctx = flows.Ctx(loaded, State(config.state_dir(state_dir, path)), path, passphrase or os.environ.get("FXE_PASSPHRASE") or None)
+        passphrase = passphrase or os.environ.get("FXE_PASSPHRASE") or None
+        self._ctx = flows.Ctx(loaded, State(config.state_dir(state_dir, path)), path, passphrase)
         self.relay_url = config.relay_url(loaded, relay)
         self._auths: dict[str, Auth] = {}
         self._policy = Policy(self.relay_url, self._auth, max_retries, max_retry_wait)
+        self._own = http is None
+        self._http: H = http if http is not None else self._http_class(timeout=timeout, follow_redirects=False)
+        self._start()
+
+    def _start(self) -> None:
+        """Sets up the runner and the namespaces of the concrete client."""
 
     def _auth(self, scope: str) -> Auth:
         signer = self._ctx.keys.signer(scope)
@@ -77,7 +95,7 @@ class _Base:
         return "/messages", params
 
 
-class Client(_Base):
+class Client(_Base[httpx.Client]):
     """A member org's client of the relay.
 
     Credentials come from the arguments or, as for ``fxe-client``, from
@@ -96,21 +114,9 @@ class Client(_Base):
     it is not closed by :meth:`close`.
     """
 
-    def __init__(
-        self,
-        keys: config.KeysSource = None,
-        *,
-        passphrase: Optional[str] = None,
-        relay: Optional[str] = None,
-        state_dir: Optional[PathLike] = None,
-        http: Optional[httpx.Client] = None,
-        timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-    ) -> None:
-        super().__init__(keys, passphrase, relay, state_dir, max_retries, max_retry_wait)
-        self._own = http is None
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+    _http_class = httpx.Client
+
+    def _start(self) -> None:
         self._runner = SyncRunner(self._http, self._policy)
         self.messages = Messages(self)
         self.api_keys = ApiKeys(self)
@@ -283,7 +289,7 @@ def _call(method: str, path: str, body: Optional[bytes]) -> Flow[Any]:
     return v
 
 
-class AsyncClient(_Base):
+class AsyncClient(_Base[httpx.AsyncClient]):
     """The same client for asyncio (and trio): every method is awaited::
 
         async with fxe.AsyncClient("keys.zip") as client:
@@ -294,21 +300,9 @@ class AsyncClient(_Base):
     Sealing runs in a worker thread, so the event loop keeps serving.
     """
 
-    def __init__(
-        self,
-        keys: config.KeysSource = None,
-        *,
-        passphrase: Optional[str] = None,
-        relay: Optional[str] = None,
-        state_dir: Optional[PathLike] = None,
-        http: Optional[httpx.AsyncClient] = None,
-        timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
-        max_retries: int = 3,
-        max_retry_wait: float = 60.0,
-    ) -> None:
-        super().__init__(keys, passphrase, relay, state_dir, max_retries, max_retry_wait)
-        self._own = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    _http_class = httpx.AsyncClient
+
+    def _start(self) -> None:
         self._runner = AsyncRunner(self._http, self._policy)
         self.messages = AsyncMessages(self)
 

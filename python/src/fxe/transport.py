@@ -9,7 +9,7 @@ import json
 import random
 import time
 import uuid
-from typing import Any, AsyncIterator, Callable, Iterator, Optional
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional
 
 import anyio.to_thread
 import httpx
@@ -115,23 +115,38 @@ async def _apieces(file: Any, length: int) -> AsyncIterator[bytes]:
         yield b
 
 
+class Driver(Generic[T]):
+    """Steps a flow: gives it each operation's result (or error) and takes the next."""
+
+    def __init__(self, flow: Flow[T]) -> None:
+        self.flow = flow
+        self.value: Any = None
+        self.error: Optional[FxeError] = None
+        self.result: T
+
+    def next(self) -> Optional[Op]:
+        """The next operation, or None when the flow returned (its value is ``result``)."""
+        value, error, self.value, self.error = self.value, self.error, None, None
+        try:
+            op = self.flow.send(value) if error is None else self.flow.throw(error)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+        return op
+
+
 class SyncRunner:
     def __init__(self, http: httpx.Client, policy: Policy) -> None:
         self.http, self.p = http, policy
 
     def run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: Optional[BaseException] = None
-        while True:
+        d = Driver(flow)
+        while (op := d.next()) is not None:
             try:
-                op = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                value = self.step(op)
+                d.value = self.step(op)
             except FxeError as e:
-                error = e
+                d.error = e
+        return d.result
 
     def step(self, op: Op) -> Any:
         if isinstance(op, Work):
@@ -169,18 +184,13 @@ class AsyncRunner:
         self.http, self.p = http, policy
 
     async def run(self, flow: Flow[T]) -> T:
-        value: Any = None
-        error: Optional[BaseException] = None
-        while True:
+        d = Driver(flow)
+        while (op := d.next()) is not None:
             try:
-                op = flow.send(value) if error is None else flow.throw(error)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            value, error = None, None
-            try:
-                value = await self.step(op)
+                d.value = await self.step(op)
             except FxeError as e:
-                error = e
+                d.error = e
+        return d.result
 
     async def step(self, op: Op) -> Any:
         if isinstance(op, Work):
