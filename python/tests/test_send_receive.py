@@ -38,9 +38,16 @@ def test_send_receive_receipt_bytes_identical(pair: tuple[Org, Org], tmp_path: P
         assert [m.message_id for m in cb.messages.list("inbox", status="delivered")] == [sent.message_id]
         assert list(cb.messages.list("inbox", status="queued")) == []
 
+        # The polling feed: oldest change first, from a time on; pages of one message each.
+        second = ca.send(to=b.number, from_=a.number, file=fax[:1000])
+        feed = list(cb.messages.list("inbox", updated_since="2000-01-01T00:00:00Z", limit=1))
+        assert [m.message_id for m in feed] == [sent.message_id, second.message_id]
+        assert [m.status for m in feed] == ["delivered", "queued"]
+        received_until(cb, tmp_path / "in", 2)
+
         # Receiving again writes nothing new.
         assert cb.receive(tmp_path / "in") == []
-        assert sorted((tmp_path / "in").glob("*.pdf")) == files
+        assert len(list((tmp_path / "in").glob("*.pdf"))) == 2
 
 
 def test_send_waits_for_the_verified_receipt_and_accepts_file_objects(pair: tuple[Org, Org], tmp_path: Path) -> None:
@@ -91,6 +98,10 @@ def test_async_client_same_flows(pair: tuple[Org, Org], tmp_path: Path) -> None:
             assert (await ca.status(sent.message_id)).delivered
             ids = [m.message_id async for m in ca.messages.list("outbox")]
             assert ids == [sent.message_id]
+            assert (await ca.messages.get(sent.message_id)).status == "delivered"
+            assert (await ca.org())["org_id"] == a.org_id
+            assert [k.key_id for k in await ca.api_keys.list()] == [k[0] for k in ca.keys.api_keys]
+            assert await cb.webhooks.list() == []
 
     asyncio.run(main())
 

@@ -20,8 +20,7 @@ mod _native {
     #[pymodule_export]
     use crate::verify::{
         fingerprint, new_message_id, normalize_number, parse_envelope, pins_check, pins_trust, validate_message_id,
-        verify_directory_entry, verify_org, verify_receipt, verify_refusal, verify_webhook_fxe,
-        verify_webhook_standard,
+        verify_directory_entry, verify_org, verify_receipt, verify_refusal, verify_webhook,
     };
     use pyo3::prelude::*;
 

@@ -169,18 +169,27 @@ pub fn verify_refusal(refusal_json: &str, envelope_json: &str, recipient_bundle_
     Ok((r.refused_at, r.reason.as_str().to_owned()))
 }
 
-/// `X-FXE-Timestamp` / `X-FXE-Signature` (any of its space-separated values).
+/// Verifies a webhook delivery: without `webhook_id`, the `X-FXE-Timestamp` and
+/// `X-FXE-Signature` headers; with it, the Standard Webhooks headers
+/// (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Any one of the
+/// space-separated signature values may match (secret rotation).
 #[pyfunction]
-pub fn verify_webhook_fxe(
+#[pyo3(signature = (secret, timestamp, signature, body, now, tolerance, webhook_id = None))]
+pub fn verify_webhook(
     secret: &str,
     timestamp: &str,
     signature: &str,
     body: &[u8],
     now: u64,
     tolerance: u64,
+    webhook_id: Option<&str>,
 ) -> PyResult<()> {
     let secret = WebhookSecret::parse(secret).or_raise()?;
-    webhook::verify_fxe(&secret, timestamp, signature, body, now, tolerance).map_err(webhook_refused)
+    match webhook_id {
+        None => webhook::verify_fxe(&secret, timestamp, signature, body, now, tolerance),
+        Some(id) => webhook::verify_standard(&secret, id, timestamp, signature, body, now, tolerance),
+    }
+    .map_err(webhook_refused)
 }
 
 /// A delivery that does not verify: a wrong signature, or a timestamp that is
@@ -188,22 +197,6 @@ pub fn verify_webhook_fxe(
 fn webhook_refused(e: Error) -> PyErr {
     let code = if matches!(e, Error::BadSignature(_)) { "bad_signature" } else { "bad_timestamp" };
     with_code::<crate::errors::VerificationError>(code, e.to_string())
-}
-
-/// The Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn verify_webhook_standard(
-    secret: &str,
-    id: &str,
-    timestamp: &str,
-    signature: &str,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-) -> PyResult<()> {
-    let secret = WebhookSecret::parse(secret).or_raise()?;
-    webhook::verify_standard(&secret, id, timestamp, signature, body, now, tolerance).map_err(webhook_refused)
 }
 
 /// A loosely written number (`+1 (555) 123-4567`) in E.164.

@@ -8,65 +8,15 @@ the same code as ``fxe-client`` and the browser, never rewritten in Python.
 >>> client.send(to="+15550000002", from_="+15550000001", file="scan.pdf", wait=True)  # doctest: +SKIP
 """
 
-from . import webhooks
+from . import errors, models, webhooks
 from ._native import Keys, Signer
 from ._native import VERSION as __version__
 from .auth import Auth, sign_request
 from .client import AsyncClient, Client
 from .config import load_keys
-from .errors import (
-    APIError,
-    AuthenticationError,
-    ConflictError,
-    ConnectionError,
-    FxeError,
-    GoneError,
-    InvalidInputError,
-    InvalidRequestError,
-    KeyChangedError,
-    KeysError,
-    NotFoundError,
-    NotOnNetworkError,
-    PermissionDeniedError,
-    RateLimitError,
-    TimeoutError,
-    UnavailableError,
-    VerificationError,
-)
-from .models import ApiKeyInfo, Delivery, Message, Org, ReceivedFax, SentFax, WebhookEndpoint
+from .errors import *  # noqa: F403 - every error class, listed in errors.__all__
+from .models import *  # noqa: F403 - every record type, listed in models.__all__
 
-__all__ = [
-    "__version__",
-    "Client",
-    "AsyncClient",
-    "Auth",
-    "sign_request",
-    "load_keys",
-    "Keys",
-    "Signer",
-    "webhooks",
-    "Org",
-    "Message",
-    "Delivery",
-    "SentFax",
-    "ReceivedFax",
-    "WebhookEndpoint",
-    "ApiKeyInfo",
-    "FxeError",
-    "APIError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "GoneError",
-    "InvalidRequestError",
-    "RateLimitError",
-    "UnavailableError",
-    "VerificationError",
-    "KeyChangedError",
-    "KeysError",
-    "InvalidInputError",
-    "ConnectionError",
-    "TimeoutError",
-    "NotOnNetworkError",
-]
+__all__ = ["__version__", "Client", "AsyncClient", "Auth", "sign_request", "load_keys", "Keys", "Signer", "webhooks"]
+__all__ += errors.__all__
+__all__ += models.__all__

@@ -21,8 +21,7 @@ __all__ = [
     "pins_trust",
     "verify_receipt",
     "verify_refusal",
-    "verify_webhook_fxe",
-    "verify_webhook_standard",
+    "verify_webhook",
     "normalize_number",
     "new_message_id",
     "validate_message_id",
@@ -141,9 +140,14 @@ def pins_trust(
 ) -> str: ...
 def verify_receipt(receipt_json: str, envelope_json: str, recipient_bundle_json: str) -> int: ...
 def verify_refusal(refusal_json: str, envelope_json: str, recipient_bundle_json: str) -> tuple[int, str]: ...
-def verify_webhook_fxe(secret: str, timestamp: str, signature: str, body: bytes, now: int, tolerance: int) -> None: ...
-def verify_webhook_standard(
-    secret: str, id: str, timestamp: str, signature: str, body: bytes, now: int, tolerance: int
+def verify_webhook(
+    secret: str,
+    timestamp: str,
+    signature: str,
+    body: bytes,
+    now: int,
+    tolerance: int,
+    webhook_id: Optional[str] = None,
 ) -> None: ...
 def normalize_number(number: str) -> str: ...
 def new_message_id() -> str: ...

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, AsyncIterator, Generic, Iterator, Optional, Sequence, TypeVar, Union
+from typing import Any, AsyncIterator, Generic, Iterator, List, Optional, Sequence, TypeVar, Union
 
 import httpx
 
-from . import config, flows
+from . import admin, config, flows
 from ._native import Keys
 from .auth import Auth, quote_part
 from .convert import Source
@@ -77,22 +77,6 @@ class _Base(Generic[H]):
     def _lookup(self, number: str) -> Flow[Optional[Org]]:
         found = yield from flows.lookup(self._ctx, number)
         return None if found is None else found.org
-
-    def _list(self, box: str, status: Optional[str], number: Optional[str], since: Optional[str],
-              until: Optional[str], updated_since: Optional[str], limit: int) -> tuple[str, dict[str, Optional[str]]]:
-        if box not in ("inbox", "outbox"):
-            raise InvalidInputError(f"box must be 'inbox' or 'outbox', not {box!r}")
-        params: dict[str, Optional[str]] = {
-            "box": box,
-            "status": status,
-            "number": flows.number_arg(number) if number else None,
-            "since": since,
-            "until": until,
-            "updated_since": updated_since,
-            "order": "asc" if updated_since else None,
-            "limit": str(max(1, min(limit, 500))),
-        }
-        return "/messages", params
 
 
 class Client(_Base[httpx.Client]):
@@ -200,15 +184,12 @@ class Client(_Base[httpx.Client]):
 
     def org(self) -> Any:
         """``GET /org``: name, numbers, active bundle, counts."""
-        return self._run(_get("/org", "send"))
-
-
-def _get(path: str, scope: str) -> Flow[Any]:
-    v = yield Call("GET", path, scope)
-    return v
+        return self._run(admin.org())
 
 
 class Messages:
+    """``client.messages``: the message log."""
+
     def __init__(self, client: Client) -> None:
         self._c = client
 
@@ -221,31 +202,26 @@ class Messages:
             for m in client.messages.list("inbox", status="queued"):
                 print(m.message_id, m.from_number)
         """
-        path, params = self._c._list(box, status, number, since, until, updated_since, limit)
-        scope = "receive" if box == "inbox" else "send"
-        cursor: Optional[str] = None
-        while True:
-            items, nxt = self._c._run(flows.page(flows.list_query(path, params, cursor), scope))
-            yield from (Message.from_json(m) for m in items)
-            if not nxt or nxt == cursor:
-                return
-            cursor = nxt
+        pager = flows.Pager(box, status, number, since, until, updated_since, limit)
+        while (path := pager.next_path()) is not None:
+            yield from pager.take(self._c._run(flows.page(path, pager.scope)))
 
     def get(self, message_id: str) -> Message:
-        return Message.from_json(self._c._run(_get(f"/messages/{flows.message_id_arg(message_id)}", "send")))
+        return self._c._run(admin.message_get(message_id))
 
 
 class ApiKeys:
+    """``client.api_keys`` (needs the full keys.zip to create)."""
+
     def __init__(self, client: Client) -> None:
         self._c = client
 
     def create(self, scopes: Sequence[str], label: str = "") -> ApiKeyInfo:
         """Makes a key pair here, registers it, and adds it to keys.zip (rewritten atomically)."""
-        return ApiKeyInfo.from_json(self._c._run(flows.create_api_key(self._c._ctx, scopes, label)))
+        return self._c._run(admin.api_key_create(self._c._ctx, scopes, label))
 
     def list(self) -> list[ApiKeyInfo]:
-        items, _ = self._c._run(flows.page("/api-keys?limit=500", "admin"))
-        return [ApiKeyInfo.from_json(k) for k in items]
+        return self._c._run(admin.api_key_list())
 
     def revoke(self, key_id: str) -> None:
         """Revokes the key and drops it from keys.zip."""
@@ -253,40 +229,35 @@ class ApiKeys:
 
 
 class Webhooks:
+    """``client.webhooks``: the org's endpoints."""
+
     def __init__(self, client: Client) -> None:
         self._c = client
 
     def create(self, url: str, events: Sequence[str], description: str = "") -> WebhookEndpoint:
         """A new endpoint; its ``secret`` is in this answer only."""
-        body = flows._json({"url": url, "events": list(events), "description": description})
-        return WebhookEndpoint.from_json(self._c._run(_call("POST", "/webhooks", body)))
+        return self._c._run(admin.webhook_create(url, events, description))
 
     def list(self) -> list[WebhookEndpoint]:
-        items, _ = self._c._run(flows.page("/webhooks?limit=500", "admin"))
-        return [WebhookEndpoint.from_json(w) for w in items]
+        return self._c._run(admin.webhook_list())
 
     def update(self, endpoint_id: str, **changes: Any) -> WebhookEndpoint:
-        path = f"/webhooks/{quote_part(endpoint_id)}"
-        return WebhookEndpoint.from_json(self._c._run(_call("PATCH", path, flows._json(changes))))
+        """Changes ``url``, ``events``, ``description`` or ``enabled``."""
+        return self._c._run(admin.webhook_update(endpoint_id, changes))
 
     def delete(self, endpoint_id: str) -> None:
-        self._c._run(_call("DELETE", f"/webhooks/{quote_part(endpoint_id)}", None))
+        self._c._run(admin.webhook_delete(endpoint_id))
 
     def rotate_secret(self, endpoint_id: str) -> WebhookEndpoint:
-        path = f"/webhooks/{quote_part(endpoint_id)}/rotate-secret"
-        return WebhookEndpoint.from_json(self._c._run(_call("POST", path, b"")))
+        """A new secret (in this answer only); the old one signs too for 24 h."""
+        return self._c._run(admin.webhook_rotate_secret(endpoint_id))
 
     def test(self, endpoint_id: str) -> Any:
-        return self._c._run(_call("POST", f"/webhooks/{quote_part(endpoint_id)}/test", b""))
+        """Sends a ``ping`` event now."""
+        return self._c._run(admin.webhook_test(endpoint_id))
 
-    def deliveries(self, endpoint_id: str) -> Any:
-        items, _ = self._c._run(flows.page(f"/webhooks/{quote_part(endpoint_id)}/deliveries?limit=500", "admin"))
-        return items
-
-
-def _call(method: str, path: str, body: Optional[bytes]) -> Flow[Any]:
-    v = yield Call(method, path, "admin", body)
-    return v
+    def deliveries(self, endpoint_id: str) -> List[Any]:
+        return self._c._run(admin.webhook_deliveries(endpoint_id))
 
 
 class AsyncClient(_Base[httpx.AsyncClient]):
@@ -305,6 +276,8 @@ class AsyncClient(_Base[httpx.AsyncClient]):
     def _start(self) -> None:
         self._runner = AsyncRunner(self._http, self._policy)
         self.messages = AsyncMessages(self)
+        self.api_keys = AsyncApiKeys(self)
+        self.webhooks = AsyncWebhooks(self)
 
     async def _run(self, flow: Flow[T]) -> T:
         return await self._runner.run(flow)
@@ -348,8 +321,18 @@ class AsyncClient(_Base[httpx.AsyncClient]):
         """See :meth:`Client.trust`."""
         return await self._run(flows.trust(self._ctx, target, fingerprint))
 
+    async def rotate_bundle(self) -> str:
+        """See :meth:`Client.rotate_bundle`."""
+        return await self._run(flows.rotate_bundle(self._ctx))
+
+    async def org(self) -> Any:
+        """See :meth:`Client.org`."""
+        return await self._run(admin.org())
+
 
 class AsyncMessages:
+    """``client.messages`` of :class:`AsyncClient`."""
+
     def __init__(self, client: AsyncClient) -> None:
         self._c = client
 
@@ -357,13 +340,54 @@ class AsyncMessages:
                    since: Optional[str] = None, until: Optional[str] = None, updated_since: Optional[str] = None,
                    limit: int = 100) -> AsyncIterator[Message]:
         """See :meth:`Messages.list` (``async for m in client.messages.list(...)``)."""
-        path, params = self._c._list(box, status, number, since, until, updated_since, limit)
-        scope = "receive" if box == "inbox" else "send"
-        cursor: Optional[str] = None
-        while True:
-            items, nxt = await self._c._run(flows.page(flows.list_query(path, params, cursor), scope))
-            for m in items:
-                yield Message.from_json(m)
-            if not nxt or nxt == cursor:
-                return
-            cursor = nxt
+        pager = flows.Pager(box, status, number, since, until, updated_since, limit)
+        while (path := pager.next_path()) is not None:
+            for m in pager.take(await self._c._run(flows.page(path, pager.scope))):
+                yield m
+
+    async def get(self, message_id: str) -> Message:
+        return await self._c._run(admin.message_get(message_id))
+
+
+class AsyncApiKeys:
+    """See :class:`ApiKeys`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(self, scopes: Sequence[str], label: str = "") -> ApiKeyInfo:
+        return await self._c._run(admin.api_key_create(self._c._ctx, scopes, label))
+
+    async def list(self) -> list[ApiKeyInfo]:
+        return await self._c._run(admin.api_key_list())
+
+    async def revoke(self, key_id: str) -> None:
+        await self._c._run(flows.revoke_api_key(self._c._ctx, key_id))
+
+
+class AsyncWebhooks:
+    """See :class:`Webhooks`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(self, url: str, events: Sequence[str], description: str = "") -> WebhookEndpoint:
+        return await self._c._run(admin.webhook_create(url, events, description))
+
+    async def list(self) -> list[WebhookEndpoint]:
+        return await self._c._run(admin.webhook_list())
+
+    async def update(self, endpoint_id: str, **changes: Any) -> WebhookEndpoint:
+        return await self._c._run(admin.webhook_update(endpoint_id, changes))
+
+    async def delete(self, endpoint_id: str) -> None:
+        await self._c._run(admin.webhook_delete(endpoint_id))
+
+    async def rotate_secret(self, endpoint_id: str) -> WebhookEndpoint:
+        return await self._c._run(admin.webhook_rotate_secret(endpoint_id))
+
+    async def test(self, endpoint_id: str) -> Any:
+        return await self._c._run(admin.webhook_test(endpoint_id))
+
+    async def deliveries(self, endpoint_id: str) -> List[Any]:
+        return await self._c._run(admin.webhook_deliveries(endpoint_id))

@@ -35,8 +35,6 @@ __all__ = [
     "ConnectionError",
     "TimeoutError",
     "NotOnNetworkError",
-    "error_for",
-    "retry_after_seconds",
 ]
 
 

@@ -390,11 +390,38 @@ def page(path: str, scope: str) -> Flow[tuple[list[Any], Optional[str]]]:
     return list(p["items"]), p.get("next_cursor")
 
 
-def list_query(base: str, params: dict[str, Optional[str]], cursor: Optional[str]) -> str:
-    parts = [f"{k}={quote_part(v)}" for k, v in params.items() if v is not None]
-    if cursor:
-        parts.append(f"cursor={quote_part(cursor)}")
-    return base + ("?" + "&".join(parts) if parts else "")
+class Pager:
+    """Walks ``GET /messages`` page by page (the query built once, then the cursor)."""
+
+    def __init__(self, box: str, status: Optional[str], number: Optional[str], since: Optional[str],
+                 until: Optional[str], updated_since: Optional[str], limit: int) -> None:
+        if box not in ("inbox", "outbox"):
+            raise InvalidInputError(f"box must be 'inbox' or 'outbox', not {box!r}")
+        params = {
+            "box": box,
+            "status": status,
+            "number": number_arg(number) if number else None,
+            "since": since,
+            "until": until,
+            "updated_since": updated_since,
+            "order": "asc" if updated_since else None,
+            "limit": str(max(1, min(limit, 500))),
+        }
+        self.query = "/messages?" + "&".join(f"{k}={quote_part(v)}" for k, v in params.items() if v is not None)
+        self.scope = "receive" if box == "inbox" else "send"
+        self.cursor: Optional[str] = None
+        self.done = False
+
+    def next_path(self) -> Optional[str]:
+        if self.done:
+            return None
+        return self.query + (f"&cursor={quote_part(self.cursor)}" if self.cursor else "")
+
+    def take(self, answer: tuple[list[Any], Optional[str]]) -> list[Message]:
+        items, nxt = answer
+        self.done = not nxt or nxt == self.cursor
+        self.cursor = nxt
+        return [Message.from_json(m) for m in items]
 
 
 # ---- keys, API keys, webhooks ------------------------------------------------

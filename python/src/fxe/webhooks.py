@@ -69,11 +69,11 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, tolerance: int 
     std_sig = _header(headers, "webhook-signature")
     if fxe_sig is not None:
         ts = _header(headers, "X-FXE-Timestamp") or ""
-        _native.verify_webhook_fxe(secret, ts, fxe_sig, body, now, tolerance)
+        _native.verify_webhook(secret, ts, fxe_sig, body, now, tolerance)
     elif std_sig is not None:
         wid = _header(headers, "webhook-id") or ""
         ts = _header(headers, "webhook-timestamp") or ""
-        _native.verify_webhook_standard(secret, wid, ts, std_sig, body, now, tolerance)
+        _native.verify_webhook(secret, ts, std_sig, body, now, tolerance, webhook_id=wid)
     else:
         err = VerificationError("no webhook signature header (X-FXE-Signature or webhook-signature)")
         err.code = "bad_signature"
