@@ -96,17 +96,19 @@ test-postgres:
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
-	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python
 	@$(TIMED) build cargo leptos build --release
+	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python
 	@$(TIMED) bench-browser env FXE_SERVER_BIN=target/release/fxe-server node end2end/bench.mjs
 
 # The Python SDK: seal/open 100 MiB next to pyca/cryptography AES-GCM + hashlib,
-# and fax cycles per second (target/bench-results/python.json). The extension
-# is built in release for it (test-python rebuilds the debug one).
+# and fax cycles per second against the release relay next to the Rust relay
+# bench's figure (target/bench-results/python.json). The extension is built in
+# release for it (test-python rebuilds the debug one).
 bench-python:
-	cargo build --release -p fxe-server -p fxe-client
+	cargo build -p fxe-client
+	@test -x $(SERVER) || cargo leptos build --release
 	cd python && VIRTUAL_ENV=$(CURDIR)/target/py $(PY)/maturin develop --release
-	FXE_SERVER_BIN=target/release/fxe-server FXE_CLIENT_BIN=target/release/fxe-client $(PY)/python python/bench/bench.py
+	FXE_SERVER_BIN=$(SERVER) FXE_CLIENT_BIN=target/debug/fxe-client $(PY)/python python/bench/bench.py
 
 fuzz: tools
 	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -21,8 +21,8 @@ import pytest
 import fxe
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_BIN = Path(os.environ.get("FXE_SERVER_BIN", ROOT / "target" / "debug" / "fxe-server"))
-CLIENT_BIN = Path(os.environ.get("FXE_CLIENT_BIN", ROOT / "target" / "debug" / "fxe-client"))
+SERVER_BIN = Path(os.environ.get("FXE_SERVER_BIN", ROOT / "target" / "debug" / "fxe-server")).resolve()
+CLIENT_BIN = Path(os.environ.get("FXE_CLIENT_BIN", ROOT / "target" / "debug" / "fxe-client")).resolve()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

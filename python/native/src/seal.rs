@@ -11,7 +11,7 @@ use fxe_protocol::error::OpenError;
 use fxe_protocol::{Error, MAX_CIPHERTEXT_LEN, stream};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// 32 bytes from a Python `bytes`, or a typed error.
 pub fn key32(field: &str, b: &[u8]) -> PyResult<[u8; 32]> {
@@ -27,6 +27,8 @@ fn used_up() -> PyErr {
 pub struct Sealer {
     sealer: Option<envelope::Sealer>,
     pending: Zeroizing<Vec<u8>>,
+    /// What the current `feed` returns (buffers swapped, not copied, for one chunk).
+    ready: Zeroizing<Vec<u8>>,
     chunk: usize,
     written: u64,
     plaintext: u64,
@@ -67,6 +69,7 @@ impl Sealer {
         Ok(Sealer {
             sealer: Some(sealer),
             pending: Zeroizing::new(Vec::with_capacity(chunk + 16)),
+            ready: Zeroizing::new(Vec::with_capacity(chunk + 16)),
             chunk,
             written: 0,
             plaintext: 0,
@@ -82,15 +85,15 @@ impl Sealer {
     /// Seals what can be sealed of `data` (every full chunk followed by more bytes).
     fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let Some(sealer) = self.sealer.as_mut() else { return Err(used_up()) };
-        let (pending, chunk, written) = (&mut self.pending, self.chunk, &mut self.written);
-        let result = py.detach(|| -> Result<Vec<u8>, Error> {
-            let mut out = Vec::new();
+        let (pending, ready, chunk, written) = (&mut self.pending, &mut self.ready, self.chunk, &mut self.written);
+        let result = py.detach(|| -> Result<(), Error> {
+            ready.clear();
             let mut data = data;
             loop {
                 let need = chunk - pending.len();
                 if data.len() <= need {
                     pending.extend_from_slice(data);
-                    return Ok(out);
+                    return Ok(());
                 }
                 pending.extend_from_slice(&data[..need]);
                 data = &data[need..];
@@ -99,14 +102,13 @@ impl Sealer {
                     return Err(too_large());
                 }
                 sealer.seal_in_place(pending, false)?;
-                out.extend_from_slice(pending);
-                pending.clear();
+                take_into(ready, pending);
             }
         });
         match result {
-            Ok(out) => {
+            Ok(()) => {
                 self.plaintext += data.len() as u64;
-                Ok(PyBytes::new(py, &out))
+                Ok(PyBytes::new(py, &self.ready))
             }
             Err(e) => {
                 self.sealer = None;
@@ -134,6 +136,17 @@ impl Sealer {
     }
 }
 
+/// Moves the bytes of `from` to the end of `into` (swapping buffers when
+/// `into` is empty, so a single chunk is never copied), leaving `from` empty.
+fn take_into(into: &mut Vec<u8>, from: &mut Vec<u8>) {
+    if into.is_empty() {
+        std::mem::swap(into, from);
+    } else {
+        into.extend_from_slice(from);
+    }
+    from.clear();
+}
+
 fn too_large() -> Error {
     Error::Invalid {
         field: "plaintext",
@@ -149,6 +162,8 @@ fn too_large() -> Error {
 pub struct Opener {
     opener: Option<envelope::Opener>,
     pending: Zeroizing<Vec<u8>>,
+    /// What the current `feed` returns (plaintext: zeroized when dropped).
+    ready: Zeroizing<Vec<u8>>,
 }
 
 #[pymethods]
@@ -167,39 +182,43 @@ impl Opener {
         let recipient = Recipient { org_id: &keys.inner.org_id, numbers: &numbers, bundles: &keys.inner.bundles };
         let opener = envelope::Opener::new(&env, &identity, &bundle, &recipient).or_raise()?;
         let cap = usize::try_from(env.chunk_size + stream::TAG_LEN).unwrap_or(usize::MAX).min(1 << 25);
-        Ok(Opener { opener: Some(opener), pending: Zeroizing::new(Vec::with_capacity(cap)) })
+        Ok(Opener {
+            opener: Some(opener),
+            pending: Zeroizing::new(Vec::with_capacity(cap)),
+            ready: Zeroizing::new(Vec::with_capacity(cap)),
+        })
     }
 
     /// Opens every complete chunk in what was fed so far; returns its plaintext.
     fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let Some(opener) = self.opener.as_mut() else { return Err(used_up()) };
-        let pending = &mut self.pending;
-        let result = py.detach(|| -> Result<Zeroizing<Vec<u8>>, Error> {
-            let mut out = Zeroizing::new(Vec::new());
+        let (pending, ready) = (&mut self.pending, &mut self.ready);
+        let result = py.detach(|| -> Result<(), Error> {
+            ready.clear();
             let mut data = data;
             loop {
                 let Some(want) = opener.next_chunk_len() else {
                     if data.is_empty() {
-                        return Ok(out);
+                        return Ok(());
                     }
                     return Err(OpenError::TrailingData.into());
                 };
                 let need = want.saturating_sub(pending.len());
                 if data.len() < need {
                     pending.extend_from_slice(data);
-                    return Ok(out);
+                    return Ok(());
                 }
                 pending.extend_from_slice(&data[..need]);
                 data = &data[need..];
                 opener.open_in_place(pending)?;
-                out.extend_from_slice(pending);
-                pending.clear();
+                take_into(ready, pending);
             }
         });
         match result {
-            Ok(out) => Ok(PyBytes::new(py, &out)),
+            Ok(()) => Ok(PyBytes::new(py, &self.ready)),
             Err(e) => {
                 self.opener = None;
+                self.ready.zeroize();
                 Err(protocol(e))
             }
         }
