@@ -5,6 +5,7 @@ input of every kind: always a typed error, never a crash."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -155,3 +156,24 @@ def test_bad_input_is_a_typed_error_never_a_crash(pair: tuple[Org, Org]) -> None
             list(ca.messages.list("spam"))
         with pytest.raises(fxe.InvalidInputError):
             ca.trust("not-an-org", "00")
+
+
+def test_sealing_releases_the_gil(pair: tuple[Org, Org]) -> None:
+    """Other Python threads keep running while one call seals 64 MiB."""
+    import threading
+
+    a, b = pair
+    ka, kb = fxe.load_keys(a.keys), fxe.load_keys(b.keys)
+    s = _native.Sealer(ka, kb.identity_pub, kb.active_bundle_json(), message_id=_native.new_message_id(),
+                       created_at=1, from_number=a.number, from_name="", to_number=b.number)
+    data = b"%PDF-" + bytes(64 << 20)
+    worker = threading.Thread(target=s.feed, args=(data,))
+    start = last = time.perf_counter()
+    longest = 0.0
+    worker.start()
+    while worker.is_alive():  # with the GIL held by feed, this loop would stall for the whole call
+        t = time.perf_counter()
+        longest, last = max(longest, t - last), t
+    worker.join()
+    elapsed = time.perf_counter() - start
+    assert longest < elapsed / 2, f"the main thread stalled {longest:.3f} s of {elapsed:.3f} s while sealing"
