@@ -106,7 +106,9 @@ def _raw(relay: Relay, signer: Optional[fxe.Signer], method: str, target: str, b
          timestamp: Optional[int] = None) -> httpx.Response:
     h = dict(headers or {})
     if signer is not None:
-        h.update(fxe.sign_request(signer, method, target, body if sign_body is None else sign_body, timestamp=timestamp))
+        unsigned = h.get("X-FXE-Content-SHA256") == "UNSIGNED-PAYLOAD"
+        signed: Optional[bytes] = None if unsigned else (body if sign_body is None else sign_body)
+        h.update(fxe.sign_request(signer, method, target, signed, timestamp=timestamp))
     if body:
         h.setdefault("Content-Type", "application/json")
     return httpx.request(method, relay.url + target, content=body, headers=h)
@@ -163,6 +165,27 @@ def test_every_relay_error_code_maps_to_its_exception(pair: tuple[Org, Org], rel
     cases.append((_raw(relay, ka.signer("admin"), "POST", "/api/v1/webhooks",
                        json.dumps({"url": "http://127.0.0.1:9/b", "events": ["ping"]}).encode(),
                        {"Idempotency-Key": key}), fxe.ConflictError, "idempotency_key_reused"))
+    # Envelopes sealed here and posted by hand: a wrong upload, a reused id, a number not ours.
+    kb = fxe.load_keys(b.keys)
+
+    def sealed(message_id: str, from_number: str, body: bytes) -> tuple[bytes, bytes]:
+        sealer = fxe._native.Sealer(ka, kb.identity_pub, kb.active_bundle_json(), message_id=message_id,
+                                    created_at=int(time.time()), from_number=from_number, from_name="",
+                                    to_number=b.number)
+        ct = sealer.feed(body)
+        last, env = sealer.finish()
+        return b'{"envelope":' + env.encode() + b"}", ct + last
+
+    m2 = fxe._native.new_message_id()
+    create, ct = sealed(m2, a.number, b"%PDF-1")
+    assert _raw(relay, s, "POST", "/api/v1/messages", create).status_code == 201
+    cases.append((_raw(relay, s, "PUT", f"/api/v1/messages/{m2}/content", b"\0" * len(ct),
+                       {"X-FXE-Content-SHA256": "UNSIGNED-PAYLOAD"}, sign_body=None), fxe.InvalidRequestError,
+                  "content_mismatch"))
+    cases.append((_raw(relay, s, "POST", "/api/v1/messages", sealed(m2, a.number, b"%PDF-2")[0]), fxe.ConflictError,
+                  "message_id_conflict"))
+    cases.append((_raw(relay, s, "POST", "/api/v1/messages", sealed(fxe._native.new_message_id(), b.number, b"%PDF")[0]),
+                  fxe.PermissionDeniedError, "from_number_not_yours"))
     for resp, cls, code in cases:
         err = _mapped(resp)
         assert (type(err), err.code) == (cls, code), (resp.status_code, resp.text)
