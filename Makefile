@@ -74,7 +74,7 @@ python-dev:
 test-python: python-dev
 	cd python && $(PY)/mypy --strict src/fxe tests
 	cd python && $(PY)/python -m mypy.stubtest fxe._native
-	@n=$$(cd python && $(PY)/pytest --collect-only -q -p no:cacheprovider tests | grep -c '::'); \
+	@n=$$(cd python && $(PY)/pytest --collect-only -q -p no:cacheprovider tests | grep -c '::' || true); \
 	  if [ "$$n" -lt $(PYTEST_MIN) ]; then echo "test-python: only $$n tests collected (expected at least $(PYTEST_MIN))" >&2; exit 1; fi
 	cd python && $(PY)/pytest -p no:cacheprovider tests
 
