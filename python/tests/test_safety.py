@@ -202,3 +202,27 @@ def test_interop_with_fxe_client_both_ways(pair: tuple[Org, Org], tmp_path: Path
     assert json.loads(a.cli("status", mid1, "--json").stdout)["receipt_verified"] is True
     with b.client() as cb:
         assert cb.status(mid2).delivered
+
+
+def test_interrupted_receive_cleans_up_and_releases_the_folder(pair: tuple[Org, Org], tmp_path: Path) -> None:
+    """Ctrl-C while a fax downloads: no partial file, the lock is released, a rerun receives it."""
+    a, b = pair
+    fax = pdf_bytes(2_500_000, seed=41)
+    with a.client() as ca:
+        ca.send(to=b.number, from_=a.number, file=fax)
+
+    def interrupt(resp: httpx.Response) -> None:
+        if resp.request.url.path.endswith("/content"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "in"
+    http = httpx.Client(event_hooks={"response": [interrupt]})
+    with fxe.Client(b.keys, http=http) as cb:
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            cb.receive(out)
+    http.close()
+    # Checked while the traceback (and so the interrupted call's frames) is still alive.
+    assert stopped.traceback and sorted(p.name for p in out.iterdir()) == [".fxe-receive.lock"]
+    with b.client() as cb:
+        (got,) = received_until(cb, out, 1)
+        assert got.read_bytes() == fax

@@ -158,6 +158,9 @@ def _seal(ctx: Ctx, found: Found, source: IO[bytes], message_id: str, from_: str
         last, envelope_json = sealer.finish()
         out.write(last)
         out.flush()
+    except OSError as e:
+        out.close()
+        raise InvalidInputError(f"cannot read the file to send or write the sealed copy: {e}") from None
     except BaseException:
         out.close()
         raise

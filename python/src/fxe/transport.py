@@ -141,11 +141,14 @@ class SyncRunner:
 
     def run(self, flow: Flow[T]) -> T:
         d = Driver(flow)
-        while (op := d.next()) is not None:
-            try:
-                d.value = self.step(op)
-            except FxeError as e:
-                d.error = e
+        try:
+            while (op := d.next()) is not None:
+                try:
+                    d.value = self.step(op)
+                except FxeError as e:
+                    d.error = e
+        finally:
+            flow.close()  # anything else (Ctrl-C, a bug) still runs the flow's cleanup now
         return d.result
 
     def step(self, op: Op) -> Any:
@@ -185,11 +188,14 @@ class AsyncRunner:
 
     async def run(self, flow: Flow[T]) -> T:
         d = Driver(flow)
-        while (op := d.next()) is not None:
-            try:
-                d.value = await self.step(op)
-            except FxeError as e:
-                d.error = e
+        try:
+            while (op := d.next()) is not None:
+                try:
+                    d.value = await self.step(op)
+                except FxeError as e:
+                    d.error = e
+        finally:
+            flow.close()  # cancellation or anything else still runs the flow's cleanup now
         return d.result
 
     async def step(self, op: Op) -> Any:
