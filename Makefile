@@ -1,7 +1,7 @@
 # fxe — build, run and test. GNU make.
 #
 #   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
-#   make test   install tools, then every test: native, wasm, browser, PostgreSQL
+#   make test   install tools, then every test: native, Python SDK, wasm, browser, PostgreSQL
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
 #   make fuzz   every cargo-fuzz target for FUZZ_SECONDS each
@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-native test-wasm test-e2e test-postgres bench fuzz clean-data
+.PHONY: help tools build run test test-stages test-native test-python python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -51,6 +51,7 @@ test:
 
 test-stages: tools
 	@$(TIMED) test-native $(MAKE) --no-print-directory test-native
+	@$(TIMED) test-python $(MAKE) --no-print-directory test-python
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
 	@$(TIMED) build-debug cargo leptos build
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
@@ -59,6 +60,23 @@ test-stages: tools
 # The native crates: protocol, server (on SQLite) and the CLI.
 test-native:
 	cargo test --workspace
+
+# The Python SDK (python/): the extension built in debug into target/py (the
+# venv scripts/install-tools.sh makes), mypy --strict and stubtest, then pytest
+# against the real fxe-server and fxe-client binaries. Fails if fewer tests
+# than expected are collected (pytest alone exits 5 on none).
+PY := $(CURDIR)/target/py/bin
+PYTEST_MIN ?= 23
+python-dev:
+	cargo build -p fxe-server -p fxe-client
+	cd python && VIRTUAL_ENV=$(CURDIR)/target/py $(PY)/maturin develop --profile dev
+
+test-python: python-dev
+	cd python && $(PY)/mypy --strict src/fxe tests
+	cd python && $(PY)/python -m mypy.stubtest fxe._native
+	@n=$$(cd python && $(PY)/pytest --collect-only -q -p no:cacheprovider tests | grep -c '::' || true); \
+	  if [ "$$n" -lt $(PYTEST_MIN) ]; then echo "test-python: only $$n tests collected (expected at least $(PYTEST_MIN))" >&2; exit 1; fi
+	cd python && $(PY)/pytest -p no:cacheprovider tests
 
 # The protocol crate compiled to wasm32 and run under node.
 test-wasm:
@@ -79,7 +97,18 @@ bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
 	@$(TIMED) build cargo leptos build --release
+	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python
 	@$(TIMED) bench-browser env FXE_SERVER_BIN=target/release/fxe-server node end2end/bench.mjs
+
+# The Python SDK: seal/open 100 MiB next to pyca/cryptography AES-GCM + hashlib,
+# and fax cycles per second against the release relay next to the Rust relay
+# bench's figure (target/bench-results/python.json). The extension is built in
+# release for it (test-python rebuilds the debug one).
+bench-python:
+	cargo build -p fxe-client
+	@test -x $(SERVER) || cargo leptos build --release
+	cd python && VIRTUAL_ENV=$(CURDIR)/target/py $(PY)/maturin develop --release
+	FXE_SERVER_BIN=$(SERVER) FXE_CLIENT_BIN=target/debug/fxe-client $(PY)/python python/bench/bench.py
 
 fuzz: tools
 	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -79,4 +79,22 @@ if [ "$want_fuzz" = 1 ] && ! have cargo-fuzz; then
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
     cargo install cargo-fuzz --locked
 fi
+# The Python SDK's tools (maturin, pytest, mypy, …) in a venv under target/,
+# pinned in python/requirements-dev.txt; reinstalled only when that file changes.
+py_venv=target/py
+py_reqs=python/requirements-dev.txt
+py_stamp="$py_venv/.requirements"
+if ! have python3 || ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))'; then
+  echo "install-tools: python3 (3.9 or newer) is missing; it comes with the machine" >&2
+  exit 1
+fi
+if [ ! -x "$py_venv/bin/python" ]; then
+  step "python3 -m venv $py_venv"
+  python3 -m venv "$py_venv"
+fi
+if ! cmp -s "$py_reqs" "$py_stamp"; then
+  step "pip install -r $py_reqs"
+  "$py_venv/bin/python" -m pip install -q --disable-pip-version-check -r "$py_reqs"
+  cp "$py_reqs" "$py_stamp"
+fi
 echo "tools ready"

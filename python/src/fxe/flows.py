@@ -1,0 +1,484 @@
+"""Every feature once, as a flow of :mod:`fxe.ops` (run sync or async by
+:mod:`fxe.transport`). Cryptography and formats go through ``fxe._native``
+(``fxe-protocol``); this module only sequences calls, files and state, in
+the order ``fxe-client`` uses (docs/cli.md)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Optional, Sequence
+
+from . import _native
+from .auth import quote_part
+from .convert import Source, open_source
+from .errors import (
+    ConnectionError,
+    AuthenticationError,
+    FxeError,
+    InvalidInputError,
+    KeyChangedError,
+    NotFoundError,
+    NotOnNetworkError,
+    PermissionDeniedError,
+    TimeoutError,
+    VerificationError,
+)
+from .files import TEMP_PREFIX, FileExistsFxeError, publish, temp_next_to
+from .models import Delivery, Message, Org, ReceivedFax, SentFax
+from .ops import Call, Download, Flow, Sleep, Upload, Work
+from .state import State
+
+PIECE = 1 << 20
+FINAL = ("delivered", "rejected", "expired", "failed")
+
+
+@dataclass
+class Ctx:
+    keys: _native.Keys
+    state: State
+    keys_path: Optional[Path] = None
+    passphrase: Optional[str] = None
+    numbers: Optional[list[str]] = field(default=None)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _json(v: Any) -> bytes:
+    return json.dumps(v, separators=(",", ":")).encode("utf-8")
+
+
+def number_arg(number: str) -> str:
+    return _native.normalize_number(number)
+
+
+def message_id_arg(message: Any) -> str:
+    mid = message.message_id if isinstance(message, Message) else str(message)
+    _native.validate_message_id(mid)
+    return mid
+
+
+# ---- directory and pins ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    org: Org
+    identity_pub: bytes
+    bundle_json: str
+
+
+def _entry(number: str, scope: str) -> Flow[Optional[dict[str, Any]]]:
+    try:
+        entry = yield Call("GET", f"/directory/{quote_part(number)}", scope)
+    except NotFoundError as e:
+        if e.code == "not_on_network":
+            return None
+        raise
+    checked: dict[str, Any] = _native.verify_directory_entry(number, json.dumps(entry))
+    return checked
+
+
+def lookup(ctx: Ctx, number: str) -> Flow[Optional[Found]]:
+    number = number_arg(number)
+    v = yield from _entry(number, "send")
+    if v is None:
+        return None
+    first = ctx.state.check_pins(number, v["identity_pub"], v["bundle_json"])
+    org = Org(v["org_id"], v["org_name"], v["fingerprint"], v["bundle_id"], number, first)
+    return Found(org, v["identity_pub"], v["bundle_json"])
+
+
+def _org_keys(org_id: str, scope: str) -> Flow[dict[str, Any]]:
+    if len(org_id) != 32 or any(c not in "0123456789abcdef" for c in org_id):
+        raise InvalidInputError(f"invalid org id {org_id!r}: 32 lowercase hex characters")
+    org = yield Call("GET", f"/orgs/{org_id}", scope)
+    bundles = yield Call("GET", f"/orgs/{org_id}/bundles", scope)
+    v: dict[str, Any] = _native.verify_org(org_id, json.dumps(org), json.dumps(bundles))
+    return v
+
+
+def org_bundle(ctx: Ctx, org_id: str, bundle_id: str, scope: str) -> Flow[tuple[bytes, str]]:
+    """The pinned identity of ``org_id`` and its bundle ``bundle_id``, verified."""
+    v = yield from _org_keys(org_id, scope)
+    ctx.state.check_pins(None, v["identity_pub"], v["newest_bundle_json"])
+    bundle = v["bundles"].get(bundle_id)
+    if bundle is None:
+        raise VerificationError(f"bundle {bundle_id} is not among org {org_id}'s bundles")
+    return v["identity_pub"], bundle
+
+
+def trust(ctx: Ctx, target: str, fingerprint: str) -> Flow[Org]:
+    target = target.strip()
+    if target.startswith("+") or target.startswith("00"):
+        number = number_arg(target)
+        v = yield from _entry(number, "send")
+        if v is None:
+            raise NotOnNetworkError(f"{number} is not on the fxe network")
+        identity, bundle_json, bundle_id = v["identity_pub"], v["bundle_json"], v["bundle_id"]
+        org = Org(v["org_id"], v["org_name"], v["fingerprint"], bundle_id, number)
+    else:
+        number = None
+        o = yield from _org_keys(target, "send")
+        identity, bundle_json = o["identity_pub"], o["newest_bundle_json"]
+        bundle_id = json.loads(bundle_json)["bundle_id"]
+        org = Org(o["org_id"], o["org_name"], o["fingerprint"], bundle_id)
+    ctx.state.trust(number, identity, bundle_json, fingerprint)
+    return org
+
+
+# ---- sending -----------------------------------------------------------------
+
+
+def _seal(ctx: Ctx, found: Found, source: IO[bytes], message_id: str, from_: str, to: str, from_name: str) -> tuple[IO[bytes], str]:
+    sealer = _native.Sealer(
+        ctx.keys,
+        found.identity_pub,
+        found.bundle_json,
+        message_id=message_id,
+        created_at=_now(),
+        from_number=from_,
+        from_name=from_name,
+        to_number=to,
+    )
+    out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - returned open
+    try:
+        while True:
+            piece = source.read(PIECE)
+            if not piece:
+                break
+            out.write(sealer.feed(piece))
+        last, envelope_json = sealer.finish()
+        out.write(last)
+        out.flush()
+    except OSError as e:
+        out.close()
+        raise InvalidInputError(f"cannot read the file to send or write the sealed copy: {e}") from None
+    except BaseException:
+        out.close()
+        raise
+    return out, envelope_json
+
+
+def send(
+    ctx: Ctx, to: str, from_: str, file: Source, from_name: str, wait: bool, timeout: float, force: bool
+) -> Flow[SentFax]:
+    to, from_ = number_arg(to), number_arg(from_)
+    source = yield Work(lambda: open_source(file, force=force))
+    try:
+        found = yield from lookup(ctx, to)
+        if found is None:
+            raise NotOnNetworkError(f"{to} is not on the fxe network: send it through your PSTN fax carrier")
+        message_id = _native.new_message_id()
+        sealed, envelope_json = yield Work(lambda: _seal(ctx, found, source, message_id, from_, to, from_name))
+    finally:
+        if source is not file:
+            source.close()
+    with sealed:
+        length = json.loads(envelope_json)["ciphertext_len"]
+        yield Call("POST", "/messages", "send", b'{"envelope":' + envelope_json.encode("utf-8") + b"}")
+        uploaded = yield Upload(f"/messages/{message_id}/content", "send", sealed, length)
+    sent = SentFax(message_id, str(uploaded["status"]), to, from_, found.org, length)
+    if not wait:
+        return sent
+    deadline = time.monotonic() + timeout
+    while True:
+        m = yield from fetch(ctx, message_id, "send")
+        if m[0].status in FINAL:
+            d = verdict(m[0], envelope_json, found.bundle_json)
+            return SentFax(message_id, d.status, to, from_, found.org, length, d)
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no receipt for {message_id} within {timeout:g} s (still {m[0].status})")
+        yield Sleep(0.5)
+
+
+def verdict(msg: Message, envelope_json: str, recipient_bundle_json: str) -> Delivery:
+    """The outcome, with the receipt or refusal verified (a forged one raises VerificationError)."""
+    if msg.status == "delivered":
+        if msg.receipt is None:
+            raise VerificationError(f"{msg.message_id} is delivered but has no receipt")
+        at = _native.verify_receipt(json.dumps(msg.receipt), envelope_json, recipient_bundle_json)
+        return Delivery(msg, "delivered", True, received_at=at)
+    if msg.status == "rejected":
+        if msg.refusal is None:
+            raise VerificationError(f"{msg.message_id} is rejected but has no refusal")
+        at, reason = _native.verify_refusal(json.dumps(msg.refusal), envelope_json, recipient_bundle_json)
+        return Delivery(msg, "rejected", True, refused_at=at, reason=reason)
+    return Delivery(msg, msg.status, False)
+
+
+def fetch(ctx: Ctx, message_id: str, scope: str) -> Flow[tuple[Message, str, dict[str, Any]]]:
+    """The message with its envelope, checked to be the one asked for."""
+    raw = yield Call("GET", f"/messages/{message_id}", scope)
+    msg = Message.from_json(raw)
+    if msg.envelope is None:
+        raise VerificationError(f"the relay sent {message_id} without its envelope")
+    envelope_json = json.dumps(msg.envelope)
+    env: dict[str, Any] = _native.parse_envelope(envelope_json)
+    if env["message_id"] != message_id or env["envelope_hash"] != msg.envelope_hash:
+        raise VerificationError(f"the relay's envelope for {message_id} does not match the message")
+    return msg, envelope_json, env
+
+
+def status(ctx: Ctx, message: Any) -> Flow[Delivery]:
+    mid = message_id_arg(message)
+    msg, envelope_json, env = yield from fetch(ctx, mid, "send")
+    if env["recipient_org_id"] == ctx.keys.org_id:
+        bundle = ctx.keys.bundle_json(env["recipient_bundle_id"])
+        if bundle is None:
+            raise FxeError(f"{mid} was sealed to bundle {env['recipient_bundle_id']}, which keys.zip does not hold")
+    else:
+        _, bundle = yield from org_bundle(ctx, env["recipient_org_id"], env["recipient_bundle_id"], "send")
+    return verdict(msg, envelope_json, bundle)
+
+
+# ---- receiving ---------------------------------------------------------------
+
+
+def _numbers(ctx: Ctx) -> Flow[list[str]]:
+    if ctx.numbers is None:
+        org = yield Call("GET", "/org", "receive")
+        ctx.numbers = [str(n["number"]) for n in org.get("numbers", []) if n.get("status", "active") == "active"]
+    return ctx.numbers
+
+
+def _refuse(ctx: Ctx, message_id: str, envelope_json: str, reason: str) -> Flow[Message]:
+    body = ctx.keys.make_refusal(envelope_json, _now(), reason).encode("utf-8")
+    raw = yield Call("POST", f"/messages/{message_id}/reject", "receive", body)
+    return Message.from_json(raw)
+
+
+def _receipt(ctx: Ctx, message_id: str, envelope_json: str) -> Flow[None]:
+    body = ctx.keys.make_receipt(envelope_json, _now()).encode("utf-8")
+    yield Call("POST", f"/messages/{message_id}/receipt", "receive", body)
+
+
+class _Sink:
+    """Opens the ciphertext as it arrives into a hidden temporary file beside ``dest``."""
+
+    def __init__(self, opener: _native.Opener, dest: Path) -> None:
+        self.opener = opener
+        self.file, self.tmp = temp_next_to(dest)
+
+    def __call__(self, piece: bytes) -> None:
+        self.file.write(self.opener.feed(piece))
+
+    def publish(self, dest: Path) -> None:
+        self.opener.finish()
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        publish(self.tmp, dest, overwrite=False)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def open_message(ctx: Ctx, message: Any, dest: Path) -> Flow[ReceivedFax]:
+    """Receives one message into ``dest``: verify while streaming, write
+    atomically, record, then post the signed receipt (``fxe-client receive``)."""
+    mid = message_id_arg(message)
+    msg, envelope_json, env = yield from fetch(ctx, mid, "receive")
+    done = ReceivedFax("received", mid, env["from_number"], env["from_name"], env["to_number"], env["sender_org_id"], dest)
+    org_id = ctx.keys.org_id
+    if ctx.state.was_received(org_id, env["sender_org_id"], mid) or dest.exists():
+        if msg.status == "queued":  # written before a crash: the receipt is still due
+            yield from _receipt(ctx, mid, envelope_json)
+        return _replace(done, event="already_received")
+    if env["content_type"] != _native.CONTENT_TYPE_PDF:
+        yield from _refuse(ctx, mid, envelope_json, "not_a_pdf")
+        return _replace(done, event="refused", path=None, reason="not_a_pdf", error=f"content type {env['content_type']!r}")
+    numbers = yield from _numbers(ctx)
+    identity, bundle = yield from org_bundle(ctx, env["sender_org_id"], env["sender_bundle_id"], "receive")
+    try:
+        opener = _native.Opener(ctx.keys, numbers, envelope_json, identity, bundle)
+        sink = _Sink(opener, dest)
+    except VerificationError as e:
+        yield from _refuse(ctx, mid, envelope_json, "cannot_open")
+        return _replace(done, event="refused", path=None, reason="cannot_open", error=str(e))
+    try:
+        yield Download(f"/messages/{mid}/content", "receive", sink)
+        sink.publish(dest)
+    except VerificationError as e:
+        sink.discard()
+        yield from _refuse(ctx, mid, envelope_json, "cannot_open")
+        return _replace(done, event="refused", path=None, reason="cannot_open", error=str(e))
+    except BaseException:
+        sink.discard()
+        raise
+    ctx.state.mark_received(org_id, env["sender_org_id"], mid, dest)
+    yield from _receipt(ctx, mid, envelope_json)
+    return done
+
+
+def _replace(r: ReceivedFax, **kw: Any) -> ReceivedFax:
+    import dataclasses
+
+    return dataclasses.replace(r, **kw)
+
+
+def _lock(out_dir: Path) -> IO[bytes]:
+    """One receiver per folder: the CLI's ``.fxe-receive.lock`` (flock), then
+    the temporary files a killed receiver left are removed."""
+    f = open(out_dir / ".fxe-receive.lock", "ab")  # noqa: SIM115 - held until the end of receive
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise FxeError(f"another receiver is using {out_dir}: run one receiver per output folder") from None
+    for p in out_dir.iterdir():
+        if p.name.startswith(TEMP_PREFIX):
+            p.unlink(missing_ok=True)
+    return f
+
+
+def queued(ctx: Ctx) -> Flow[list[Message]]:
+    """Every queued inbox message, oldest first."""
+    items: list[Message] = []
+    cursor: Optional[str] = None
+    while True:
+        q = "/messages?box=inbox&status=queued&limit=500"
+        if cursor:
+            q += f"&cursor={quote_part(cursor)}"
+        page = yield Call("GET", q, "receive")
+        items.extend(Message.from_json(m) for m in page["items"])
+        nxt = page.get("next_cursor")
+        if not nxt or nxt == cursor:
+            break
+        cursor = nxt
+    items.reverse()
+    return items
+
+
+def receive(ctx: Ctx, out_dir: Path) -> Flow[list[ReceivedFax]]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out_dir)
+    try:
+        results = []
+        for m in (yield from queued(ctx)):
+            try:
+                r = yield from open_message(ctx, m.message_id, out_dir / f"{m.message_id}.pdf")
+            except (KeyChangedError, ConnectionError, AuthenticationError, PermissionDeniedError):
+                raise
+            except (FxeError, OSError) as e:
+                if isinstance(e, FileExistsFxeError):
+                    raise
+                r = ReceivedFax("failed", m.message_id, m.from_number, m.from_name, m.to_number, m.sender_org_id, error=str(e))
+            results.append(r)
+        return results
+    finally:
+        lock.close()
+
+
+def reject(ctx: Ctx, message: Any, reason: str) -> Flow[Message]:
+    mid = message_id_arg(message)
+    _, envelope_json, _ = yield from fetch(ctx, mid, "receive")
+    msg = yield from _refuse(ctx, mid, envelope_json, reason)
+    return msg
+
+
+# ---- lists -------------------------------------------------------------------
+
+
+def page(path: str, scope: str) -> Flow[tuple[list[Any], Optional[str]]]:
+    p = yield Call("GET", path, scope)
+    return list(p["items"]), p.get("next_cursor")
+
+
+class Pager:
+    """Walks ``GET /messages`` page by page (the query built once, then the cursor)."""
+
+    def __init__(self, box: str, status: Optional[str], number: Optional[str], since: Optional[str],
+                 until: Optional[str], updated_since: Optional[str], limit: int) -> None:
+        if box not in ("inbox", "outbox"):
+            raise InvalidInputError(f"box must be 'inbox' or 'outbox', not {box!r}")
+        params = {
+            "box": box,
+            "status": status,
+            "number": number_arg(number) if number else None,
+            "since": since,
+            "until": until,
+            "updated_since": updated_since,
+            "order": "asc" if updated_since else None,
+            "limit": str(max(1, min(limit, 500))),
+        }
+        self.query = "/messages?" + "&".join(f"{k}={quote_part(v)}" for k, v in params.items() if v is not None)
+        self.scope = "receive" if box == "inbox" else "send"
+        self.cursor: Optional[str] = None
+        self.done = False
+
+    def next_path(self) -> Optional[str]:
+        if self.done:
+            return None
+        return self.query + (f"&cursor={quote_part(self.cursor)}" if self.cursor else "")
+
+    def take(self, answer: tuple[list[Any], Optional[str]]) -> list[Message]:
+        items, nxt = answer
+        self.done = not nxt or nxt == self.cursor
+        self.cursor = nxt
+        return [Message.from_json(m) for m in items]
+
+
+# ---- keys, API keys, webhooks ------------------------------------------------
+
+
+def _stage(ctx: Ctx, new: _native.Keys) -> Optional[Path]:
+    """keys.zip's new version, written beside it before the relay learns of the change."""
+    if ctx.keys_path is None:
+        return None
+    f, tmp = temp_next_to(ctx.keys_path)
+    with f:
+        f.write(new.to_zip(ctx.passphrase))
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def _commit(ctx: Ctx, new: _native.Keys, staged: Optional[Path]) -> None:
+    if staged is not None and ctx.keys_path is not None:
+        publish(staged, ctx.keys_path, overwrite=True)
+    ctx.keys = new
+
+
+def _with_staged(ctx: Ctx, new: _native.Keys, call: Call) -> Flow[Any]:
+    staged = yield Work(lambda: _stage(ctx, new))
+    try:
+        answer = yield call
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    _commit(ctx, new, staged)
+    return answer
+
+
+def rotate_bundle(ctx: Ctx) -> Flow[str]:
+    new, bundle_json = ctx.keys.with_new_bundle(_now())
+    body = b'{"bundle":' + bundle_json.encode("utf-8") + b"}"
+    yield from _with_staged(ctx, new, Call("POST", "/bundles", "admin", body))
+    bundle_id: str = json.loads(bundle_json)["bundle_id"]
+    try:  # our own org, if pinned here, moves on to the new bundle
+        ctx.state.check_pins(None, new.identity_pub, bundle_json)
+    except FxeError:
+        pass
+    return bundle_id
+
+
+def create_api_key(ctx: Ctx, scopes: Sequence[str], label: str) -> Flow[Any]:
+    new, _key_id, reg = ctx.keys.with_new_api_key(list(scopes))
+    reg["label"] = label
+    answer = yield from _with_staged(ctx, new, Call("POST", "/api-keys", "admin", _json(reg)))
+    return answer
+
+
+def revoke_api_key(ctx: Ctx, key_id: str) -> Flow[None]:
+    new = ctx.keys.without_api_key(key_id)
+    yield from _with_staged(ctx, new, Call("DELETE", f"/api-keys/{quote_part(key_id)}", "admin"))

@@ -1,0 +1,228 @@
+"""What an integrator relies on when things go wrong: changed keys, tampered
+ciphertext, a killed receiver, a 100 MiB fax in flat memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import fxe
+from conftest import ROOT, Org, Orgs, Relay, clean_env, pdf_bytes, received_until, wait_for
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_changed_key_raises_until_trusted(orgs: Orgs, relay: Relay) -> None:
+    a, b = orgs.new("Sender"), orgs.new("Old owner")
+    with a.client() as ca:
+        assert ca.lookup(b.number) is not None  # pinned to B
+    # B releases its number and another org takes it over.
+    admin = fxe.Auth(fxe.load_keys(b.keys).signer("admin"))
+    r = httpx.delete(f"{relay.url}/api/v1/numbers/{fxe.auth.quote_part(b.number)}", auth=admin)
+    assert r.status_code == 204, r.text
+    c = orgs.new("New owner", number=b.number)
+    with a.client() as ca:
+        with pytest.raises(fxe.KeyChangedError) as e:
+            ca.lookup(b.number)
+        assert e.value.code == "pin_mismatch" and e.value.fingerprint == c.fingerprint
+        with pytest.raises(fxe.KeyChangedError):
+            ca.send(to=b.number, from_=a.number, file=pdf_bytes(1000))
+        with pytest.raises(fxe.KeyChangedError) as wrong:
+            ca.trust(b.number, b.fingerprint)
+        assert wrong.value.code == "fingerprint_mismatch"
+        org = ca.trust(b.number, c.fingerprint)
+        assert org.org_id == c.org_id
+        found = ca.lookup(b.number)
+        assert found is not None and found.org_id == c.org_id
+    # The CLI shares the pin store: it agrees without a trust of its own.
+    r2 = a.cli("lookup", b.number, "--json")
+    assert json.loads(r2.stdout)["org_id"] == c.org_id
+
+
+def _blob_files(relay: Relay) -> set[Path]:
+    return {p for p in (relay.data_dir / "blobs" / "objects").rglob("*") if p.is_file()}
+
+
+def test_tampered_ciphertext_is_refused(pair: tuple[Org, Org], relay: Relay, tmp_path: Path) -> None:
+    a, b = pair
+    before = _blob_files(relay)
+    with a.client() as ca, b.client() as cb:
+        sent = ca.send(to=b.number, from_=a.number, file=pdf_bytes(2_100_000, seed=9))
+        (blob,) = _blob_files(relay) - before
+        data = bytearray(blob.read_bytes())
+        data[1_500_000] ^= 0x01  # in the second chunk
+        blob.write_bytes(bytes(data))
+        got = cb.receive(tmp_path / "in")
+        assert [(r.event, r.reason) for r in got] == [("refused", "cannot_open")], got
+        assert "cannot open message" in (got[0].error or "")
+        assert list((tmp_path / "in").iterdir()) == [tmp_path / "in" / ".fxe-receive.lock"], "nothing is kept"
+        d = ca.status(sent.message_id)
+        assert d.status == "rejected" and d.verified and d.reason == "cannot_open"
+
+
+def test_opener_rejects_tampering_directly(pair: tuple[Org, Org]) -> None:
+    """The native opener, fed a tampered chunk, raises VerificationError and releases nothing of it."""
+    a, b = pair
+    ka, kb = fxe.load_keys(a.keys), fxe.load_keys(b.keys)
+    bundle = kb.active_bundle_json()
+    sealer = fxe._native.Sealer(ka, kb.identity_pub, bundle, message_id=fxe._native.new_message_id(), created_at=1,
+                                from_number=a.number, from_name="", to_number=b.number)
+    ct = sealer.feed(b"%PDF-" + b"x" * 2_000_000)
+    last, env = sealer.finish()
+    ct += last
+    opener = fxe._native.Opener(kb, [b.number], env, ka.identity_pub, ka.active_bundle_json())
+    bad = bytearray(ct)
+    bad[(1 << 20) + 100] ^= 1
+    first = opener.feed(bytes(bad[: (1 << 20) + 16]))
+    assert len(first) == 1 << 20
+    with pytest.raises(fxe.VerificationError) as e:
+        opener.feed(bytes(bad[(1 << 20) + 16:]))
+    assert e.value.code == "cannot_open"
+    with pytest.raises(fxe.FxeError):
+        opener.finish()
+    short = fxe._native.Opener(kb, [b.number], env, ka.identity_pub, ka.active_bundle_json())
+    short.feed(ct[:-1])
+    with pytest.raises(fxe.VerificationError):
+        short.finish()
+    wrong_number = pytest.raises(fxe.VerificationError)
+    with wrong_number:
+        fxe._native.Opener(kb, ["+15550000000"], env, ka.identity_pub, ka.active_bundle_json())
+
+
+RECEIVER = """
+import sys, fxe
+fxe.Client(sys.argv[1]).receive(sys.argv[2])
+"""
+
+
+def test_killed_receiver_rerun_writes_each_fax_once(pair: tuple[Org, Org], tmp_path: Path) -> None:
+    a, b = pair
+    faxes = [pdf_bytes(3_000_000 + i, seed=20 + i) for i in range(4)]
+    out = tmp_path / "in"
+    with a.client() as ca:
+        ids = [ca.send(to=b.number, from_=a.number, file=f).message_id for f in faxes]
+    # A receiver killed (SIGKILL) as soon as the first fax is written.
+    p = subprocess.Popen([sys.executable, "-c", RECEIVER, str(b.keys), str(out)], env=clean_env())
+    wait_for("the first fax", lambda: p.poll() is not None or any(out.glob("*.pdf")), timeout=120)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    with b.client() as cb:
+        files = received_until(cb, out, len(faxes))
+        assert sorted(f.name for f in files) == sorted(f"{i}.pdf" for i in ids)
+        for i, fax in zip(ids, faxes):
+            assert (out / f"{i}.pdf").read_bytes() == fax
+        assert cb.receive(out) == []
+    with a.client() as ca:
+        for i in ids:
+            assert ca.status(i).delivered
+
+
+BIG = """
+import sys, fxe
+keys_a, keys_b, to, from_, src, out = sys.argv[1:]
+def status(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(field + ":"))
+a, b = fxe.Client(keys_a), fxe.Client(keys_b)
+a.lookup(to)
+list(b.messages.list("inbox"))
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets the peak (VmHWM) to the resident set now
+base = status("VmRSS")
+sent = a.send(to=to, from_=from_, file=src)
+after_send = status("VmHWM") - base
+got = []
+while not got:
+    got = b.receive(out)
+print(sent.message_id, got[0].event, after_send, status("VmHWM") - base)
+"""
+
+
+def test_100_mib_fax_in_flat_memory(pair: tuple[Org, Org], tmp_path: Path) -> None:
+    a, b = pair
+    src = tmp_path / "big.pdf"
+    n = 104_856_000  # the largest fax whose ciphertext fits the 100 MiB cap
+    with open(src, "wb") as f:
+        f.write(b"%PDF-1.7\n")
+        left = n - 9
+        while left:
+            piece = os.urandom(min(left, 1 << 20))
+            f.write(piece)
+            left -= len(piece)
+    r = subprocess.run([sys.executable, "-c", BIG, str(a.keys), str(b.keys), b.number, a.number, str(src),
+                        str(tmp_path / "in")], env=clean_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    mid, event, sending, growth = r.stdout.split()
+    assert event == "received"
+    print(f"100 MiB send + receive: peak RSS grew by {int(sending) / (1 << 20):.1f} MiB sending, "
+          f"{int(growth) / (1 << 20):.1f} MiB in all")
+    assert int(growth) < 64 << 20, f"peak RSS grew by {int(growth) >> 20} MiB for a 100 MiB fax"
+    got = tmp_path / "in" / f"{mid}.pdf"
+    assert got.stat().st_size == n
+    with open(src, "rb") as x, open(got, "rb") as y:
+        while True:
+            p, q = x.read(1 << 20), y.read(1 << 20)
+            assert p == q
+            if not p:
+                break
+    # One byte more does not fit the cap: refused before anything is uploaded.
+    with open(src, "ab") as f:
+        f.write(b"!")
+    with a.client() as ca:
+        with pytest.raises(fxe.InvalidInputError):
+            ca.send(to=b.number, from_=a.number, file=src)
+
+
+def test_interop_with_fxe_client_both_ways(pair: tuple[Org, Org], tmp_path: Path) -> None:
+    a, b = pair
+    fax1, fax2 = pdf_bytes(1_100_000, seed=31), pdf_bytes(700_000, seed=32)
+    (a.dir / "one.pdf").write_bytes(fax1)
+    # The CLI sends, the SDK receives.
+    r = a.cli("send", "--to", b.number, "--from", a.number, "one.pdf", "--json")
+    mid1 = json.loads(r.stdout)["message_id"]
+    with b.client() as cb:
+        files = received_until(cb, tmp_path / "sdk-in", 1)
+        assert files[0].name == f"{mid1}.pdf" and files[0].read_bytes() == fax1
+        # The SDK sends, the CLI receives.
+        mid2 = cb.send(to=a.number, from_=b.number, file=fax2).message_id
+    deadline = time.monotonic() + 60
+    while not (a.dir / "cli-in" / f"{mid2}.pdf").exists():
+        a.cli("receive", "--out-dir", "cli-in")
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert (a.dir / "cli-in" / f"{mid2}.pdf").read_bytes() == fax2
+    assert json.loads(a.cli("status", mid1, "--json").stdout)["receipt_verified"] is True
+    with b.client() as cb:
+        assert cb.status(mid2).delivered
+
+
+def test_interrupted_receive_cleans_up_and_releases_the_folder(pair: tuple[Org, Org], tmp_path: Path) -> None:
+    """Ctrl-C while a fax downloads: no partial file, the lock is released, a rerun receives it."""
+    a, b = pair
+    fax = pdf_bytes(2_500_000, seed=41)
+    with a.client() as ca:
+        ca.send(to=b.number, from_=a.number, file=fax)
+
+    def interrupt(resp: httpx.Response) -> None:
+        if resp.request.url.path.endswith("/content"):
+            raise KeyboardInterrupt
+
+    out = tmp_path / "in"
+    http = httpx.Client(event_hooks={"response": [interrupt]})
+    with fxe.Client(b.keys, http=http) as cb:
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            cb.receive(out)
+    http.close()
+    # Checked while the traceback (and so the interrupted call's frames) is still alive.
+    assert stopped.traceback and sorted(p.name for p in out.iterdir()) == [".fxe-receive.lock"]
+    with b.client() as cb:
+        (got,) = received_until(cb, out, 1)
+        assert got.read_bytes() == fax
