@@ -1,7 +1,7 @@
 # fxe — build, run and test. GNU make.
 #
 #   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
-#   make test   install tools, then every test: native, Python SDK, wasm, browser, PostgreSQL
+#   make test   install tools, then every test: style, native, Python SDK, wasm, browser, PostgreSQL
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
 #   make fuzz   every cargo-fuzz target for FUZZ_SECONDS each
@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_SECONDS ?= 60
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-native test-python python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
+.PHONY: help tools build run test test-stages test-style test-native test-python python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -50,12 +50,21 @@ test:
 	@$(TIMED) test $(MAKE) --no-print-directory test-stages
 
 test-stages: tools
+	@$(TIMED) test-style $(MAKE) --no-print-directory test-style
 	@$(TIMED) test-native $(MAKE) --no-print-directory test-native
 	@$(TIMED) test-python $(MAKE) --no-print-directory test-python
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
 	@$(TIMED) build-debug cargo leptos build
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
+
+# The house style, first, so CI refuses a change that breaks it: rustfmt, and
+# clippy with every warning an error (workspace lints in Cargo.toml) for the
+# native crates (the server turns on app/ssr) and for the browser bundle.
+test-style:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app -p frontend --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # The native crates: protocol, server (on SQLite) and the CLI.
 test-native:

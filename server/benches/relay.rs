@@ -12,6 +12,10 @@
 //!
 //! Results: `target/bench-results/relay.json` (see `protocol/benches/report.rs`).
 //! `FXE_BENCH_SECONDS` sets each cycle run's length (default 10).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Statistics over measured samples: counts and times as f64 lose nothing that matters.
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]

@@ -7,6 +7,10 @@
 //! * sustained deliveries per second to a fast receiver.
 //!
 //! Writes `target/bench-results/webhooks.json`. About half a minute.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Statistics over measured samples: counts and times as f64 lose nothing that matters.
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

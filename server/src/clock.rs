@@ -5,7 +5,19 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(millis).unwrap_or(0)
+}
+
+/// A duration in whole milliseconds, saturating at `i64::MAX` (the
+/// database's millisecond columns are signed 64-bit).
+pub fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Seconds since the Unix epoch as the protocol counts them (`u64`); 0 for
+/// a clock set before 1970.
+pub fn unix_secs() -> u64 {
+    u64::try_from(now_secs()).unwrap_or(0)
 }
 
 pub fn now_secs() -> i64 {

@@ -397,10 +397,14 @@ fn default_public_url(bind: SocketAddr) -> Url {
             SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
         }
     };
-    // Both parts are well formed, so this parses; fall back to localhost to
-    // stay panic-free all the same.
-    Url::parse(&format!("http://{host}:{}", bind.port()))
-        .unwrap_or_else(|_| Url::parse("http://localhost").expect("static URL parses"))
+    // Both parts are well formed, so this parses; fall back to localhost all the same.
+    Url::parse(&format!("http://{host}:{}", bind.port())).unwrap_or_else(|_| localhost())
+}
+
+/// `http://localhost/`.
+#[allow(clippy::expect_used)] // a constant, well-formed URL: parsing it cannot fail
+fn localhost() -> Url {
+    Url::parse("http://localhost").expect("a constant URL parses")
 }
 
 /// The Leptos options, read from the variables cargo-leptos sets

@@ -210,7 +210,8 @@ pub fn rfc5322_date(unix_secs: i64) -> String {
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     // `YYYY-MM-DDTHH:MM:SSZ`
     let iso = clock::rfc3339(unix_secs);
-    let weekday = DAYS[unix_secs.div_euclid(86_400).rem_euclid(7) as usize];
+    let weekday =
+        usize::try_from(unix_secs.div_euclid(86_400).rem_euclid(7)).ok().and_then(|d| DAYS.get(d)).unwrap_or(&"Thu");
     let month = iso
         .get(5..7)
         .and_then(|m| m.parse::<usize>().ok())

@@ -1,5 +1,7 @@
 //! The `fxe-server` binary itself: help text, argument errors, and a real
 //! `serve` that answers and stops cleanly on SIGTERM.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

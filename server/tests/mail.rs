@@ -1,6 +1,8 @@
 //! Mail over SMTP (`--smtp-url`): a real SMTP conversation with a small
 //! receiving server on loopback; a server that refuses the mail leaves it in
 //! the outbox folder, so no setup link is lost.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //! between orgs; `Idempotency-Key`; the rate limit; `/metrics` and the
 //! OpenAPI document. Runs on SQLite, or on PostgreSQL when
 //! `FXE_TEST_DATABASE_URL` is set.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 mod org_admin_support;
@@ -657,7 +659,7 @@ async fn idempotency_keys() {
         .bind(&scope)
         .bind(fxe_server::http::idempotency::key_hash("running"))
         .bind(hex::encode(digest))
-        .bind(now() as i64)
+        .bind(i64::try_from(now()).unwrap())
         .execute(server.state.db.pool())
         .await
         .unwrap();

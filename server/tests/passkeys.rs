@@ -8,6 +8,8 @@
 //! the request and returns the user handle with the assertion, as a passkey
 //! does (the handle is not signed; the server checks it against the stored
 //! credential).
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! The relay end to end over real HTTP with real signed requests: two orgs
 //! redeem, send to each other and to the echo org, poll, open, receipt; and
 //! the negative cases a hostile or broken client produces.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 
 fn pdf(len: usize) -> Vec<u8> {
     let mut v = b"%PDF-1.7\n".to_vec();
-    v.extend((0..len).map(|i| (i * 7 % 251) as u8));
+    v.extend((0..len).map(|i| u8::try_from(i * 7 % 251).unwrap()));
     v
 }
 
@@ -116,6 +118,10 @@ async fn echo_org_sends_the_same_bytes_back() {
     server.stop().await;
 }
 
+async fn post(server: &TestServer, org: &TestOrg, env: &Envelope) -> (StatusCode, Value) {
+    org.call(server, "POST", "/api/v1/messages", Some(&json!({ "envelope": env }))).await
+}
+
 fn resign(a: &TestOrg, env: &mut Envelope) {
     env.sig = a.keys.active_bundle().unwrap().signing.sign(&env.tbs());
 }
@@ -126,12 +132,6 @@ async fn send_checks_run_in_order() {
     let a = TestOrg::redeem(&server, "A", &["+15550100001"]).await;
     let b = TestOrg::redeem(&server, "B", &["+15550100002"]).await;
     let c = TestOrg::redeem(&server, "C", &["+15550100004"]).await;
-    let post = |org: &TestOrg, env: &Envelope| {
-        let body = json!({ "envelope": env });
-        let org = org as *const TestOrg;
-        let server = &server;
-        async move { unsafe { &*org }.call(server, "POST", "/api/v1/messages", Some(&body)).await }
-    };
     let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_owned();
 
     // Malformed envelope.
@@ -140,53 +140,53 @@ async fn send_checks_run_in_order() {
 
     // Another org's envelope posted by A.
     let (env, _) = b.seal_to(&server, "+15550100001", b"%PDF-x").await;
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::FORBIDDEN, "sender_mismatch"));
 
     // A bad signature.
     let (mut env, _) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;
     env.from_name = "Someone Else".into();
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "bad_signature"));
 
     // A spoofed from_number (B's), correctly signed by A.
     let (mut env, _) = a.seal_to(&server, "+15550100004", b"%PDF-x").await;
     env.from_number = "+15550100002".into();
     resign(&a, &mut env);
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::FORBIDDEN, "from_number_not_yours"));
 
     // Sealed to B's bundle but addressed to C's number.
     let (mut env, _) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;
     env.to_number = "+15550100004".into();
     resign(&a, &mut env);
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "to_number_mismatch"));
 
     // A recipient bundle that is not the recipient's.
     let (mut env, _) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;
     env.recipient_bundle_id = c.keys.bundles[0].bundle.bundle_id.clone();
     resign(&a, &mut env);
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "to_number_mismatch"));
 
     // Over the cap by the envelope.
     let (mut env, _) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;
     env.ciphertext_len = 104_857_600 + 17;
     resign(&a, &mut env);
-    let (status, body) = post(&a, &env).await;
+    let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
 
     // Idempotent create; a different envelope under the same id conflicts.
     let (env, ct) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;
-    let (s1, b1) = post(&a, &env).await;
-    let (s2, b2) = post(&a, &env).await;
+    let (s1, b1) = post(&server, &a, &env).await;
+    let (s2, b2) = post(&server, &a, &env).await;
     assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(b1, b2);
     let (mut other, _) = a.seal_to(&server, "+15550100002", b"%PDF-y").await;
     other.message_id = env.message_id.clone();
     resign(&a, &mut other);
-    let (status, body) = post(&a, &other).await;
+    let (status, body) = post(&server, &a, &other).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::CONFLICT, "message_id_conflict"));
 
     // Tampered upload: nothing kept, still awaiting upload; then the real one.

@@ -1,6 +1,8 @@
 //! A relay killed (SIGKILL) in the middle of an upload: after restart nothing
 //! is visible to the recipient, no partial blob is left, and the sender can
 //! simply upload again.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -44,7 +46,7 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     let a = TestOrg::redeem(&relay, "A", &["+15550100001"]).await;
     let b = TestOrg::redeem(&relay, "B", &["+15550100002"]).await;
 
-    let fax: Vec<u8> = (0..6_000_000).map(|i| (i % 251) as u8).collect();
+    let fax: Vec<u8> = (0..6_000_000).map(|i| u8::try_from(i % 251).unwrap()).collect();
     let (env, ct) = a.seal_to(&relay, "+15550100002", &fax).await;
     let (status, body) = a.call(&relay, "POST", "/api/v1/messages", Some(&json!({ "envelope": env }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

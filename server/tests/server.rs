@@ -1,6 +1,8 @@
 //! The relay, started for real on a loopback port: health, readiness, the
 //! server-rendered page, JSON errors, and what it creates on disk.
 //! Runs on SQLite, or on PostgreSQL when `FXE_TEST_DATABASE_URL` is set.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! retry, manual redelivery, 410, secret rotation, the address guard, the
 //! event log, a relay killed mid-attempt, and two relays on one PostgreSQL.
 //! Runs on SQLite, or on PostgreSQL when `FXE_TEST_DATABASE_URL` is set.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
@@ -156,7 +158,7 @@ async fn signed_deliveries_carry_events_and_verify() {
     assert!(!String::from_utf8_lossy(&r.body).contains("secret page"));
 
     // The event log has both; the audit trail the creation.
-    let since = fxe_protocol::time::format_rfc3339(now() as i64 - 600);
+    let since = fxe_protocol::time::format_rfc3339(i64::try_from(now()).unwrap() - 600);
     let (status, log) = a.call(&server, "GET", &format!("/api/v1/events?since={since}"), None).await;
     assert_eq!(status, StatusCode::OK, "{log}");
     let types: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -395,7 +397,7 @@ async fn redeliver_since_resends_the_event_log() {
     let receiver = Receiver::start().await;
     let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
     let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping", "org.user.added"]).await;
-    let since = fxe_protocol::time::format_rfc3339(now() as i64 - 5);
+    let since = fxe_protocol::time::format_rfc3339(i64::try_from(now()).unwrap() - 5);
     ping(&server, &a, &id).await;
     ping(&server, &a, &id).await;
     let first = receiver.wait_for(2, Duration::from_secs(10)).await;

@@ -220,7 +220,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         ));
     }
     let now = clock::now_secs();
-    auth.check_timestamp(now as u64).map_err(|_| {
+    auth.check_timestamp(clock::unix_secs()).map_err(|_| {
         unauthorized(
             ErrorCode::TimestampSkew,
             "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",

@@ -47,7 +47,7 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     }
     let now = clock::now_secs();
     let identity = IdentityKey::generate()?;
-    let bundle = BundleKeys::generate(&identity, now as u64)?;
+    let bundle = BundleKeys::generate(&identity, clock::unix_secs())?;
     let keys = OrgKeys {
         relay_url: state.config.public_origin(),
         org_id: identity.org_id(),
@@ -56,7 +56,7 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
         identity: Some(identity),
         bundles: vec![bundle],
         api_keys: vec![],
-        created_at: now as u64,
+        created_at: clock::unix_secs(),
     };
     let mut tx = state.db.begin_write().await?;
     // Another relay instance may have created it meanwhile.
@@ -178,7 +178,7 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
         })
         .await??
     };
-    let now = clock::now_secs() as u64;
+    let now = clock::unix_secs();
     if let Err(e) = opened {
         tracing::warn!(message_id = %row.message_id, error = %e, "echo: the message does not open; refusing it");
         let refusal = Refusal::make(&env, &keys.bundles, now, RefusalReason::CannotOpen)?;

@@ -164,7 +164,7 @@ pub async fn with_session(
 /// sign-in is another part of the relay); returns the cookie value.
 pub async fn session_for(server: &TestServer, user_id: &str) -> String {
     let cookie = format!("test-session-{}", uuid::Uuid::new_v4().simple());
-    let now = now() as i64;
+    let now = i64::try_from(now()).unwrap();
     sqlx::query(
         "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
     )
