@@ -457,3 +457,39 @@ async fn polling_feed_and_expiry() {
     assert_eq!(events, 4, "both orgs hear of each expiry");
     server.stop().await;
 }
+
+/// A blob store that fails (here: its staging folder replaced by a file, as
+/// a read-only or full disk would) answers 503 `storage_unavailable` with
+/// `Retry-After`, keeps nothing, and the same upload succeeds once the store
+/// is back.
+#[tokio::test]
+async fn storage_failure_is_503_then_the_upload_succeeds() {
+    let server = TestServer::start().await;
+    let a = TestOrg::redeem(&server, "A", &["+15550100001"]).await;
+    let _b = TestOrg::redeem(&server, "B", &["+15550100002"]).await;
+    let (env, ct) = a.seal_to(&server, "+15550100002", &pdf(200_000)).await;
+    let (status, _) = a.call(&server, "POST", "/api/v1/messages", Some(&json!({ "envelope": env }))).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let tmp = server.state.config.storage.blobs_dir().join("tmp");
+    let parked = tmp.with_extension("parked");
+    std::fs::rename(&tmp, &parked).unwrap();
+    std::fs::write(&tmp, b"not a folder").unwrap();
+    let path = format!("/api/v1/messages/{}/content", env.message_id);
+    let h = a.sign("PUT", &path, Body::Bytes(&ct));
+    let mut req = server.client.put(server.url(&path)).body(ct.clone());
+    for (k, v) in h.pairs() {
+        req = req.header(k, v);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "storage_unavailable");
+
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::rename(&parked, &tmp).unwrap();
+    let (status, msg) = a.upload(&server, &env.message_id, ct).await;
+    assert_eq!(status, StatusCode::OK, "{msg}");
+    assert_eq!(msg["status"], "queued");
+}

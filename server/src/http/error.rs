@@ -231,7 +231,18 @@ impl From<BlobError> for ApiError {
             BlobError::Body(e) => {
                 ApiError::bad_request(ErrorCode::UnreadableBody, format!("The upload was interrupted: {e}"))
             }
-            BlobError::InvalidKey | BlobError::Io(_) => ApiError::internal(error),
+            // The store itself failed (disk full, read-only, unreachable):
+            // nothing was kept, and the same request may simply be repeated.
+            BlobError::Io(e) => {
+                tracing::warn!(error = %e, "blob store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::StorageUnavailable,
+                    "The relay's storage is unavailable right now; nothing was kept. Please try again shortly.",
+                )
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+            }
+            BlobError::InvalidKey => ApiError::internal(error),
         }
     }
 }
