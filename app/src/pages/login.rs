@@ -15,9 +15,17 @@ use crate::{
 /// Where to go after signing in: `next` when it is a path on this site.
 fn after_sign_in(next: Option<String>, me: &Me) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n) if is_local_path(&n) => n,
         _ => home_of(me).to_string(),
     }
+}
+
+/// A path on this relay, and nothing a browser could read as another host:
+/// it starts with one `/`, and has no backslash, white space or control
+/// character anywhere (browsers drop tabs and newlines from URLs, so
+/// `/\t/evil.example` would become `//evil.example`).
+fn is_local_path(n: &str) -> bool {
+    n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 async fn sign_in() -> Result<Me, String> {
@@ -159,5 +167,20 @@ mod tests {
         assert_eq!(after_sign_in(Some("//evil.example".into()), &me), "/operator");
         assert_eq!(after_sign_in(Some("https://evil.example".into()), &me), "/operator");
         assert_eq!(after_sign_in(None, &me), "/operator");
+        for evil in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r//evil.example",
+            "/\\evil.example",
+            "/x\\..\\",
+            " //evil.example",
+            "/\u{0}/evil",
+        ] {
+            assert_eq!(after_sign_in(Some(evil.into()), &me), "/operator", "{evil:?}");
+        }
+        assert_eq!(
+            after_sign_in(Some("/dashboard/messages?box=inbox&status=queued".into()), &me),
+            "/dashboard/messages?box=inbox&status=queued"
+        );
     }
 }
