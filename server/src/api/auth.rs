@@ -266,14 +266,14 @@ async fn register_finish(
         ));
     };
     let now = clock::now_secs();
-    if let Some(token_hash) = &ceremony.setup_token_sha256 {
-        if !setup_links::mark_used(&mut tx, token_hash, now).await? {
-            return Err(ApiError::new(
-                StatusCode::GONE,
-                ErrorCode::SetupLinkUsed,
-                "This setup link was used or expired meanwhile; ask for a new one.",
-            ));
-        }
+    if let Some(token_hash) = &ceremony.setup_token_sha256
+        && !setup_links::mark_used(&mut tx, token_hash, now).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::SetupLinkUsed,
+            "This setup link was used or expired meanwhile; ask for a new one.",
+        ));
     }
     let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
         return Err(ApiError::conflict(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
