@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{AppState, accounts::passkeys, clock, db, db::DbError, http::idempotency, messages, webhooks::events};
+use crate::{AppState, clock, db, db::DbError, messages, webhooks::events};
 
 pub const INTERVAL: Duration = Duration::from_secs(30);
 /// A temporary upload file untouched this long belongs to no running upload.
@@ -45,11 +45,11 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
     let now = clock::now_secs();
     messages::expiry::run(state, now, &mut report).await?;
     db::nonces::purge(&state.db, now - db::to_i64(fxe_protocol::request::REPLAY_WINDOW)?).await?;
-    idempotency::purge_expired(&state.db).await?;
+    db::idempotency::purge_expired(&state.db).await?;
     // Ended sessions (signed out, idle or past their absolute end) and passkey
     // ceremonies past their 5 minutes: nothing reads them again.
     db::sessions::purge(&state.db, now).await?;
-    passkeys::purge_ceremonies(&state.db, now).await?;
+    db::ceremonies::purge(&state.db, now).await?;
     // Events age out with their deliveries and attempts (ON DELETE CASCADE),
     // except those still pending: those go once settled.
     events::purge(&state.db, clock::now_ms() - EVENT_RETENTION_MS).await?;

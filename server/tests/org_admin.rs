@@ -676,7 +676,7 @@ async fn idempotency_keys() {
         .await
         .expect_error(StatusCode::CONFLICT, "user_exists");
     age_idempotency_record(&server, "k2", &b.api, 86_400).await;
-    assert_eq!(fxe_server::http::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
+    assert_eq!(fxe_server::db::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
 
     // GET ignores the header.
     signed(&server, &a.api, "GET", "/api/v1/org", None, &[("Idempotency-Key", &long)]).await.expect(StatusCode::OK);

@@ -7,14 +7,15 @@
 
 use fxe_protocol::api::{InviteInfo, NewInvite, NumberClaim, OperatorOrg};
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::{
     accounts::validate::is_email,
     clock,
     db::audit::{self, Actor, Entry},
     db::invites::{self, Invite},
+    db::orgs::{self, NumberClaimRow},
     db::setup_links,
+    db::users::{self, UserRole},
     db::{Db, DbError},
 };
 
@@ -34,6 +35,7 @@ pub enum OperatorError {
     Db(#[from] DbError),
 }
 
+/// Beginning and committing transactions (`sqlx` errors).
 impl From<sqlx::Error> for OperatorError {
     fn from(e: sqlx::Error) -> Self {
         OperatorError::Db(e.into())
@@ -81,7 +83,7 @@ pub async fn create_invite(
 
 fn invite_info(i: Invite, now: i64) -> InviteInfo {
     InviteInfo {
-        state: i.state(now).to_owned(),
+        state: i.state(now).as_str().to_owned(),
         id: i.id,
         numbers: i.numbers,
         note: i.note,
@@ -111,59 +113,45 @@ pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), Opera
 }
 
 pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
-    let rows = sqlx::query(
-        "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
-         (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
-         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys \
-         FROM orgs o ORDER BY o.created_at, o.org_id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let numbers =
-        sqlx::query("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let org_id: String = r.try_get("org_id")?;
-        let identity_pub: String = r.try_get("identity_pub")?;
-        let fingerprint = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &identity_pub)
-            .map(|k| fxe_protocol::ids::fingerprint(&k))
-            .unwrap_or_else(|_| "(unreadable identity key)".into());
-        let (mut active, mut pending) = (Vec::new(), Vec::new());
-        for n in numbers.iter().filter(|n| n.try_get::<String, _>("org_id").is_ok_and(|o| o == org_id)) {
-            let number: String = n.try_get("number")?;
-            if n.try_get::<String, _>("status")? == "active" { active.push(number) } else { pending.push(number) }
-        }
-        out.push(OperatorOrg {
-            org_name: r.try_get("org_name")?,
-            fingerprint,
-            created_at: clock::rfc3339(r.try_get("created_at")?),
-            disabled_at: r.try_get::<Option<i64>, _>("disabled_at")?.map(clock::rfc3339),
-            echo: r.try_get::<i64, _>("is_echo")? != 0,
-            numbers: active,
-            pending_numbers: pending,
-            users: r.try_get("users")?,
-            api_keys: r.try_get("api_keys")?,
-            org_id,
-        });
-    }
-    Ok(out)
+    let orgs = orgs::summaries(db).await?;
+    let numbers = orgs::all_numbers(db).await?;
+    Ok(orgs
+        .into_iter()
+        .map(|o| {
+            let fingerprint = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &o.identity_pub)
+                .map(|k| fxe_protocol::ids::fingerprint(&k))
+                .unwrap_or_else(|_| "(unreadable identity key)".into());
+            let (mut active, mut pending) = (Vec::new(), Vec::new());
+            for n in numbers.iter().filter(|n| n.org_id == o.org_id) {
+                if n.status == "active" { active.push(n.number.clone()) } else { pending.push(n.number.clone()) }
+            }
+            OperatorOrg {
+                org_name: o.org_name,
+                fingerprint,
+                created_at: clock::rfc3339(o.created_at),
+                disabled_at: o.disabled_at.map(clock::rfc3339),
+                echo: o.is_echo != 0,
+                numbers: active,
+                pending_numbers: pending,
+                users: o.users,
+                api_keys: o.api_keys,
+                org_id: o.org_id,
+            }
+        })
+        .collect())
 }
 
 /// Disables (`true`) or re-enables an org. A disabled org's keys and
 /// sessions stop working and its numbers leave the directory; nothing is deleted.
 pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Actor) -> Result<(), OperatorError> {
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT disabled_at, is_echo FROM orgs WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else {
+    let Some(org) = orgs::get(&mut tx, org_id).await? else {
         return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
     };
-    if row.try_get::<i64, _>("is_echo")? != 0 {
+    if org.is_echo {
         return Err(OperatorError::Conflict("the echo org is built into the relay and cannot be disabled".into()));
     }
-    let is_disabled = row.try_get::<Option<i64>, _>("disabled_at")?.is_some();
+    let is_disabled = org.disabled_at.is_some();
     if is_disabled == disabled {
         return Err(OperatorError::Conflict(format!(
             "org {org_id} is already {}",
@@ -171,33 +159,26 @@ pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Act
         )));
     }
     let at = disabled.then(clock::now_secs);
-    sqlx::query("UPDATE orgs SET disabled_at = $1 WHERE org_id = $2").bind(at).bind(org_id).execute(&mut *tx).await?;
+    orgs::set_disabled(&mut tx, org_id, at).await?;
     let action = if disabled { "org.disabled" } else { "org.enabled" };
     audit::write(&mut tx, Entry { org_id: Some(org_id), actor, action, target: Some(org_id), detail: None }).await?;
     tx.commit().await?;
     Ok(())
 }
 
+fn claim_view(c: NumberClaimRow) -> NumberClaim {
+    NumberClaim {
+        number: c.number,
+        status: c.status,
+        org_id: c.org_id,
+        org_name: c.org_name,
+        created_at: clock::rfc3339(c.created_at),
+        approved_at: c.approved_at.map(clock::rfc3339),
+    }
+}
+
 pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim>, OperatorError> {
-    let filter = if pending_only { "WHERE n.status = 'pending' " } else { "" };
-    let rows = sqlx::query(&format!(
-        "SELECT n.number, n.status, n.org_id, o.org_name, n.created_at, n.approved_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id \
-         {filter}ORDER BY n.created_at, n.number"
-    ))
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(NumberClaim {
-                number: r.try_get("number")?,
-                status: r.try_get("status")?,
-                org_id: r.try_get("org_id")?,
-                org_name: r.try_get("org_name")?,
-                created_at: clock::rfc3339(r.try_get("created_at")?),
-                approved_at: r.try_get::<Option<i64>, _>("approved_at")?.map(clock::rfc3339),
-            })
-        })
-        .collect()
+    Ok(orgs::claims(db, pending_only).await?.into_iter().map(claim_view).collect())
 }
 
 /// Approves (`true`: the number becomes active and enters the directory) or
@@ -205,43 +186,24 @@ pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim
 pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberClaim, OperatorError> {
     let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT n.status, n.org_id, o.org_name, n.created_at FROM numbers n JOIN orgs o ON o.org_id = n.org_id WHERE n.number = $1")
-        .bind(&number)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else {
+    let Some(claim) = orgs::claim(&mut tx, &number).await? else {
         return Err(OperatorError::NotFound(format!("no org holds or claims {number}")));
     };
-    let status: String = row.try_get("status")?;
-    if status != "pending" {
-        return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {status}")));
+    if claim.status != "pending" {
+        return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {}", claim.status)));
     }
-    let org_id: String = row.try_get("org_id")?;
     let now = clock::now_secs();
     let (action, view_status, approved_at) = if approve {
-        sqlx::query("UPDATE numbers SET status = 'active', approved_at = $1 WHERE number = $2 AND status = 'pending'")
-            .bind(now)
-            .bind(&number)
-            .execute(&mut *tx)
-            .await?;
-        ("number.approved", "active", Some(clock::rfc3339(now)))
+        orgs::approve_claim(&mut tx, &number, now).await?;
+        ("number.approved", "active", Some(now))
     } else {
-        sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'")
-            .bind(&number)
-            .execute(&mut *tx)
-            .await?;
+        orgs::deny_claim(&mut tx, &number).await?;
         ("number.denied", "denied", None)
     };
-    audit::write(&mut tx, Entry { org_id: Some(&org_id), actor, action, target: Some(&number), detail: None }).await?;
+    audit::write(&mut tx, Entry { org_id: Some(&claim.org_id), actor, action, target: Some(&number), detail: None })
+        .await?;
     tx.commit().await?;
-    Ok(NumberClaim {
-        number,
-        status: view_status.into(),
-        org_id,
-        org_name: row.try_get("org_name")?,
-        created_at: clock::rfc3339(row.try_get("created_at")?),
-        approved_at,
-    })
+    Ok(claim_view(NumberClaimRow { status: view_status.into(), approved_at, ..claim }))
 }
 
 /// An operator's new setup link (shown once).
@@ -271,23 +233,12 @@ pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Re
         return Err(OperatorError::Invalid(format!("--email {email:?} is not an e-mail address")));
     }
     let mut tx = db.begin_write().await?;
-    let existing = sqlx::query("SELECT id FROM users WHERE org_id IS NULL AND role = 'operator' AND lower(email) = lower($1) AND removed_at IS NULL")
-        .bind(email)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let (user_id, created) = match existing {
-        Some(row) => (row.try_get::<String, _>("id")?, false),
+    let (user_id, created) = match users::operator_by_email(&mut tx, email).await? {
+        Some(id) => (id, false),
         None => {
             let id = fxe_protocol::encoding::new_uuid_v4()
                 .map_err(|_| OperatorError::Invalid("no randomness available".into()))?;
-            sqlx::query(
-                "INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, NULL, $2, 'operator', $3)",
-            )
-            .bind(&id)
-            .bind(email)
-            .bind(clock::now_secs())
-            .execute(&mut *tx)
-            .await?;
+            users::insert(&mut tx, &id, None, email, UserRole::Operator, clock::now_secs()).await?;
             (id, true)
         }
     };
@@ -316,20 +267,14 @@ pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Re
 
 /// Every current operator, oldest first.
 pub async fn list(db: &Db) -> Result<Vec<OperatorView>, OperatorError> {
-    let rows = sqlx::query(
-        "SELECT u.id, u.email, u.created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys \
-         FROM users u WHERE u.org_id IS NULL AND u.role = 'operator' AND u.removed_at IS NULL ORDER BY u.created_at, u.id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(OperatorView {
-                user_id: r.try_get("id")?,
-                email: r.try_get("email")?,
-                created_at: clock::rfc3339(r.try_get("created_at")?),
-                passkeys: r.try_get("passkeys")?,
-            })
+    Ok(users::operators(db)
+        .await?
+        .into_iter()
+        .map(|o| OperatorView {
+            user_id: o.id,
+            email: o.email,
+            created_at: clock::rfc3339(o.created_at),
+            passkeys: o.passkeys,
         })
-        .collect()
+        .collect())
 }

@@ -1,5 +1,7 @@
 //! Passkeys (WebAuthn, webauthn-rs): the relying party, the ceremony state
-//! kept in the database (single-use, 5 minutes), and the stored credentials.
+//! kept in the database (single-use, 5 minutes; rows in
+//! [`crate::db::ceremonies`]), and the stored credentials (rows in
+//! [`crate::db::passkeys`]).
 //!
 //! Users enrol through a setup link (or, signed in, add another passkey) and
 //! sign in with a discoverable credential: no username, the authenticator
@@ -9,13 +11,20 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use webauthn_rs::prelude::{
     CreationChallengeResponse, CredentialID, DiscoverableAuthentication, Passkey, PasskeyRegistration,
     RequestChallengeResponse, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use crate::{clock, db::DbError};
+use crate::{
+    clock,
+    db::{
+        self, DbError,
+        ceremonies::{self, CeremonyKind, NewCeremony},
+        passkeys::{NewPasskey, PasskeyRow},
+    },
+};
 
 /// How long a started ceremony may be finished.
 pub const CEREMONY_TTL_SECS: i64 = 5 * 60;
@@ -75,25 +84,6 @@ pub fn authentication_options(rcr: &RequestChallengeResponse) -> Result<Value, s
     Ok(v)
 }
 
-/// What a started ceremony is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CeremonyKind {
-    /// Enrolment of a new passkey for `user_id` (through a setup link, or by
-    /// a signed-in user adding another).
-    Register,
-    /// Sign-in with a discoverable credential.
-    Login,
-}
-
-impl CeremonyKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            CeremonyKind::Register => "register",
-            CeremonyKind::Login => "login",
-        }
-    }
-}
-
 /// A stored ceremony, taken (deleted) when it is finished.
 pub struct Ceremony<S> {
     pub user_id: Option<String>,
@@ -106,6 +96,10 @@ fn no_randomness() -> DbError {
     DbError::Query(sqlx::Error::Protocol("no randomness".into()))
 }
 
+fn to_json<T: Serialize>(what: &str, value: &T) -> Result<String, DbError> {
+    serde_json::to_string(value).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("{what}: {e}"))))
+}
+
 /// Stores a started ceremony; returns its id (the client sends it back).
 pub async fn store_ceremony<S: Serialize>(
     conn: &mut AnyConnection,
@@ -116,21 +110,21 @@ pub async fn store_ceremony<S: Serialize>(
 ) -> Result<String, DbError> {
     let b: [u8; 24] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
     let id = format!("wac_{}", fxe_protocol::encoding::b64u_encode(&b));
-    let json = serde_json::to_string(state)
-        .map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("ceremony state: {e}"))))?;
+    let state_json = to_json("ceremony state", state)?;
     let now = clock::now_secs();
     // Expired ceremonies go as new ones start: the table stays small.
-    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(&mut *conn).await?;
-    sqlx::query(
-        "INSERT INTO webauthn_ceremonies (id, kind, user_id, setup_token_sha256, state_json, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    ceremonies::delete_expired(&mut *conn, now).await?;
+    ceremonies::insert(
+        conn,
+        NewCeremony {
+            id: &id,
+            kind,
+            user_id,
+            setup_token_sha256,
+            state_json: &state_json,
+            expires_at: now + CEREMONY_TTL_SECS,
+        },
     )
-    .bind(&id)
-    .bind(kind.as_str())
-    .bind(user_id)
-    .bind(setup_token_sha256)
-    .bind(json)
-    .bind(now + CEREMONY_TTL_SECS)
-    .execute(&mut *conn)
     .await?;
     Ok(id)
 }
@@ -141,28 +135,12 @@ pub async fn take_ceremony<S: DeserializeOwned>(
     kind: CeremonyKind,
     id: &str,
 ) -> Result<Option<Ceremony<S>>, DbError> {
-    let row = sqlx::query("SELECT user_id, setup_token_sha256, state_json, expires_at FROM webauthn_ceremonies WHERE id = $1 AND kind = $2")
-        .bind(id)
-        .bind(kind.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let deleted = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    let expires_at: i64 = row.try_get("expires_at")?;
-    if deleted != 1 || expires_at <= clock::now_secs() {
+    let Some(row) = ceremonies::take(conn, kind, id).await? else { return Ok(None) };
+    if row.expires_at <= clock::now_secs() {
         return Ok(None);
     }
-    let json: String = row.try_get("state_json")?;
-    let Ok(state) = serde_json::from_str(&json) else { return Ok(None) };
-    Ok(Some(Ceremony {
-        user_id: row.try_get("user_id")?,
-        setup_token_sha256: row.try_get("setup_token_sha256")?,
-        state,
-    }))
+    let Ok(state) = serde_json::from_str(&row.state_json) else { return Ok(None) };
+    Ok(Some(Ceremony { user_id: row.user_id, setup_token_sha256: row.setup_token_sha256, state }))
 }
 
 pub type Registration = PasskeyRegistration;
@@ -178,11 +156,7 @@ pub struct StoredPasskey {
     pub passkey: Passkey,
 }
 
-fn credential_key(id: &CredentialID) -> String {
-    fxe_protocol::encoding::b64u_encode(id.as_ref())
-}
-
-/// Saves a newly enrolled passkey; `Ok(false)` when the credential is
+/// Saves a newly enrolled passkey; its id, or `None` when the credential is
 /// already registered (to anyone).
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -191,78 +165,47 @@ pub async fn insert(
     passkey: &Passkey,
 ) -> Result<Option<String>, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| no_randomness())?;
-    let json =
-        serde_json::to_string(passkey).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
-    let inserted = sqlx::query(
-        "INSERT INTO passkeys (id, user_id, credential_id, passkey_json, label, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (credential_id) DO NOTHING",
-    )
-    .bind(&id)
-    .bind(user_id)
-    .bind(credential_key(passkey.cred_id()))
-    .bind(json)
-    .bind(label)
-    .bind(clock::now_secs())
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok((inserted == 1).then_some(id))
+    let passkey_json = to_json("passkey", passkey)?;
+    let new = NewPasskey {
+        id: &id,
+        user_id,
+        credential_id: passkey.cred_id().as_ref(),
+        passkey_json: &passkey_json,
+        label,
+        created_at: clock::now_secs(),
+    };
+    Ok(db::passkeys::insert(conn, new).await?.then_some(id))
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<Option<StoredPasskey>, DbError> {
-    let json: String = row.try_get("passkey_json")?;
-    let Ok(passkey) = serde_json::from_str::<Passkey>(&json) else {
+fn stored(row: PasskeyRow) -> Option<StoredPasskey> {
+    let Ok(passkey) = serde_json::from_str::<Passkey>(&row.passkey_json) else {
         tracing::error!("a stored passkey does not parse; it is ignored");
-        return Ok(None);
+        return None;
     };
-    Ok(Some(StoredPasskey {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        label: row.try_get("label")?,
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
+    Some(StoredPasskey {
+        id: row.id,
+        user_id: row.user_id,
+        label: row.label,
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
         passkey,
-    }))
+    })
 }
 
 /// The passkey with this credential id.
 pub async fn by_credential(conn: &mut AnyConnection, credential_id: &[u8]) -> Result<Option<StoredPasskey>, DbError> {
-    let row = sqlx::query(
-        "SELECT id, user_id, label, created_at, last_used_at, passkey_json FROM passkeys WHERE credential_id = $1",
-    )
-    .bind(fxe_protocol::encoding::b64u_encode(credential_id))
-    .fetch_optional(conn)
-    .await?;
-    match row {
-        Some(r) => from_row(&r),
-        None => Ok(None),
-    }
+    Ok(db::passkeys::by_credential(conn, credential_id).await?.and_then(stored))
 }
 
 /// A user's passkeys, oldest first.
 pub async fn of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<StoredPasskey>, DbError> {
-    let rows = sqlx::query("SELECT id, user_id, label, created_at, last_used_at, passkey_json FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
-        .bind(user_id)
-        .fetch_all(conn)
-        .await?;
-    let mut out = Vec::new();
-    for r in &rows {
-        out.extend(from_row(r)?);
-    }
-    Ok(out)
+    Ok(db::passkeys::of_user(conn, user_id).await?.into_iter().filter_map(stored).collect())
 }
 
 /// Records a sign-in: the updated credential (counter, backup state) and the time.
 pub async fn record_use(conn: &mut AnyConnection, stored: &StoredPasskey) -> Result<(), DbError> {
-    let json = serde_json::to_string(&stored.passkey)
-        .map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("passkey: {e}"))))?;
-    sqlx::query("UPDATE passkeys SET passkey_json = $1, last_used_at = $2 WHERE id = $3")
-        .bind(json)
-        .bind(clock::now_secs())
-        .bind(&stored.id)
-        .execute(conn)
-        .await?;
-    Ok(())
+    let passkey_json = to_json("passkey", &stored.passkey)?;
+    db::passkeys::record_use(conn, &stored.id, &passkey_json, clock::now_secs()).await
 }
 
 /// The WebAuthn user handle for a user id (our ids are UUIDs).
@@ -274,10 +217,4 @@ pub fn user_handle(user_id: &str) -> Option<Uuid> {
 /// make a second one on the same device).
 pub fn exclude_list(existing: &[StoredPasskey]) -> Option<Vec<CredentialID>> {
     (!existing.is_empty()).then(|| existing.iter().map(|p| p.passkey.cred_id().clone()).collect())
-}
-
-/// Deletes ceremonies past their 5 minutes.
-pub async fn purge_ceremonies(db: &crate::db::Db, now: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1").bind(now).execute(db.pool()).await?;
-    Ok(())
 }

@@ -15,20 +15,22 @@ use fxe_protocol::api::{
     CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, PasskeyInfo, PasskeyRegisterStart, RecoverRequest,
 };
 use serde::Deserialize;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    accounts::passkeys::{self, CeremonyKind, Login, Registration},
-    clock,
+    accounts::passkeys::{self, Login, Registration},
+    clock, db,
     db::audit::{self, Actor},
+    db::ceremonies::CeremonyKind,
     db::invites::hash_token,
     db::orgs,
     db::sessions,
-    db::setup_links,
+    db::setup_links::{self, SetupLinkState},
+    db::users::{self, ActiveUser},
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
@@ -49,7 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// At most this many unused recovery links per user at once (a mailbox is not
 /// flooded by someone typing its address again and again).
-const MAX_LIVE_RECOVERY_LINKS: i64 = 3;
+const MAX_LIVE_RECOVERY_LINKS: u64 = 3;
 
 fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiError> {
     state.passkeys.get().map_err(|why| {
@@ -65,36 +67,11 @@ fn internal_json(e: serde_json::Error) -> ApiError {
     ApiError::internal(format!("WebAuthn options: {e}"))
 }
 
-/// An active user (not removed, org not disabled).
-struct UserRow {
-    user_id: String,
-    email: String,
-    role: String,
-    org_id: Option<String>,
-}
-
-async fn active_user(conn: &mut AnyConnection, user_id: &str) -> Result<Option<UserRow>, ApiError> {
-    let row = sqlx::query(
-        "SELECT u.id, u.email, u.role, u.org_id FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id \
-         WHERE u.id = $1 AND u.removed_at IS NULL AND o.disabled_at IS NULL",
-    )
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(UserRow {
-        user_id: r.try_get("id")?,
-        email: r.try_get("email")?,
-        role: r.try_get("role")?,
-        org_id: r.try_get("org_id")?,
-    }))
-}
-
-fn actor_for(user: &UserRow, address: Option<String>) -> Actor {
+fn actor_for(user: &ActiveUser, address: Option<String>) -> Actor {
     Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address }
 }
 
-async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError> {
+async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiError> {
     let org = match &user.org_id {
         Some(org_id) => match orgs::get(&mut *conn, org_id).await? {
             Some(o) => {
@@ -123,34 +100,28 @@ async fn me_of(conn: &mut AnyConnection, user: &UserRow) -> Result<Me, ApiError>
     Ok(Me { user_id: user.user_id.clone(), email: user.email.clone(), role: user.role.clone(), org, passkeys })
 }
 
-/// A setup link's user, if the link is live: `Ok(Err(answer))` says why not.
+/// A setup link's user, if the link is live; otherwise the answer saying why not.
 async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String, ApiError> {
-    let row = sqlx::query("SELECT user_id, expires_at, used_at FROM setup_tokens WHERE token_sha256 = $1")
-        .bind(hash_token(token))
-        .fetch_optional(conn)
-        .await?;
-    let Some(row) = row else {
+    let Some(link) = setup_links::by_token(conn, token).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::SetupLinkNotFound,
             "This setup link is not known to the relay; check that the whole link was copied.",
         ));
     };
-    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
-        return Err(ApiError::new(
+    match link.state(clock::now_secs()) {
+        SetupLinkState::Live => Ok(link.user_id),
+        SetupLinkState::Used => Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::SetupLinkUsed,
             "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link.",
-        ));
-    }
-    if row.try_get::<i64, _>("expires_at")? <= clock::now_secs() {
-        return Err(ApiError::new(
+        )),
+        SetupLinkState::Expired => Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::SetupLinkExpired,
             "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page.",
-        ));
+        )),
     }
-    Ok(row.try_get("user_id")?)
 }
 
 fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body: Option<Me>) -> Response {
@@ -195,7 +166,7 @@ async fn register_start(
             None => return Err(crate::http::auth::unauthenticated()),
         },
     };
-    let Some(user) = active_user(&mut conn, &user_id).await? else {
+    let Some(user) = users::active(&mut conn, &user_id).await? else {
         return Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::UserInactive,
@@ -287,7 +258,7 @@ async fn register_finish(
     let user_id = ceremony.user_id.ok_or_else(|| ApiError::internal("registration ceremony without a user"))?;
 
     let mut tx = state.db.begin_write().await?;
-    let Some(user) = active_user(&mut tx, &user_id).await? else {
+    let Some(user) = users::active(&mut tx, &user_id).await? else {
         return Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::UserInactive,
@@ -295,22 +266,14 @@ async fn register_finish(
         ));
     };
     let now = clock::now_secs();
-    if let Some(token_hash) = &ceremony.setup_token_sha256 {
-        let used = sqlx::query(
-            "UPDATE setup_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if used != 1 {
-            return Err(ApiError::new(
-                StatusCode::GONE,
-                ErrorCode::SetupLinkUsed,
-                "This setup link was used or expired meanwhile; ask for a new one.",
-            ));
-        }
+    if let Some(token_hash) = &ceremony.setup_token_sha256
+        && !setup_links::mark_used(&mut tx, token_hash, now).await?
+    {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            ErrorCode::SetupLinkUsed,
+            "This setup link was used or expired meanwhile; ask for a new one.",
+        ));
     }
     let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
         return Err(ApiError::conflict(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
@@ -407,7 +370,7 @@ async fn login_finish(
     if passkeys::user_handle(&stored.user_id) != Some(handle) {
         return Err(sign_in_refused());
     }
-    let Some(user) = active_user(&mut tx, &stored.user_id).await? else {
+    let Some(user) = users::active(&mut tx, &stored.user_id).await? else {
         return Err(sign_in_refused());
     };
     let result =
@@ -475,39 +438,15 @@ async fn recover(
 async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -> Result<(), ApiError> {
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
-    let rows = sqlx::query(
-        "SELECT u.id, u.email, u.role, u.org_id, o.org_name FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id \
-         WHERE lower(u.email) = lower($1) AND u.removed_at IS NULL AND o.disabled_at IS NULL",
-    )
-    .bind(email)
-    .fetch_all(&mut *tx)
-    .await?;
     let mut mails = Vec::new();
-    for r in rows {
-        let user = UserRow {
-            user_id: r.try_get("id")?,
-            email: r.try_get("email")?,
-            role: r.try_get("role")?,
-            org_id: r.try_get("org_id")?,
-        };
-        let org_name: Option<String> = r.try_get("org_name")?;
-        let live: i64 = sqlx::query("SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = 'recover' AND used_at IS NULL AND expires_at > $2")
-            .bind(&user.user_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
+    for user in users::active_by_email(&mut tx, email).await? {
+        let live = setup_links::live_recovery_links(&mut tx, &user.user_id, now).await?;
         if live >= MAX_LIVE_RECOVERY_LINKS {
             tracing::warn!(user_id = %user.user_id, "recovery asked again while {MAX_LIVE_RECOVERY_LINKS} links are unused; no new link");
             continue;
         }
         let token = setup_links::create(&mut tx, &user.user_id, "recover").await?;
-        let actor = Actor {
-            kind: "user",
-            id: Some(user.user_id.clone()),
-            label: Some(user.email.clone()),
-            address: address.clone(),
-        };
+        let actor = actor_for(&user, address.clone());
         audit::write(
             &mut tx,
             audit::Entry {
@@ -520,7 +459,7 @@ async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -
         )
         .await?;
         let url = setup_links::url(&state.config.public_origin(), &token);
-        mails.push(mail::recovery_mail(&user.email, org_name.as_deref().unwrap_or("the fxe relay"), &url));
+        mails.push(mail::recovery_mail(&user.email, user.org_name.as_deref().unwrap_or("the fxe relay"), &url));
     }
     tx.commit().await?;
     for m in mails {
@@ -600,7 +539,7 @@ async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Respons
         return Err(session_cookie::signed_out());
     };
     let mut conn = state.db.pool().acquire().await?;
-    let Some(user) = active_user(&mut conn, &session.user_id).await? else {
+    let Some(user) = users::active(&mut conn, &session.user_id).await? else {
         return Err(session_cookie::signed_out());
     };
     let mut res = ApiJson(me_of(&mut conn, &user).await?).into_response();
@@ -645,11 +584,7 @@ async fn remove_passkey(
             "This is your only passkey; enrol another one before removing it.",
         ));
     }
-    sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
-        .bind(&id)
-        .bind(&session.user_id)
-        .execute(&mut *tx)
-        .await?;
+    db::passkeys::remove(&mut tx, &id, &session.user_id).await?;
     let actor = Actor { kind: "user", id: Some(session.user_id.clone()), label: Some(session.email.clone()), address };
     audit::write(
         &mut tx,

@@ -19,7 +19,7 @@ use crate::{
     clock,
     db::api_keys::{self, NewApiKey},
     db::audit::{self, Actor},
-    db::invites,
+    db::invites::{self, InviteState},
     db::orgs::{self, NewOrg},
     db::setup_links,
     db::users::{self, UserRole},
@@ -148,28 +148,28 @@ async fn redeem(
         ));
     };
     match invite.state(now) {
-        "used" => {
+        InviteState::Used => {
             return Err(ApiError::new(
                 StatusCode::GONE,
                 ErrorCode::InviteUsed,
                 "This invite has already been redeemed.",
             ));
         }
-        "revoked" => {
+        InviteState::Revoked => {
             return Err(ApiError::new(
                 StatusCode::GONE,
                 ErrorCode::InviteRevoked,
                 "This invite was revoked by the relay operator.",
             ));
         }
-        "expired" => {
+        InviteState::Expired => {
             return Err(ApiError::new(
                 StatusCode::GONE,
                 ErrorCode::InviteExpired,
                 "This invite has expired; ask the relay operator for a new one.",
             ));
         }
-        _ => {}
+        InviteState::Active => {}
     }
     if !invite.numbers.is_empty()
         && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n))

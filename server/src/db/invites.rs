@@ -33,17 +33,45 @@ pub struct Invite {
     pub revoked_at: Option<i64>,
 }
 
+/// Where an invite stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteState {
+    /// Unused, unrevoked, unexpired: it may be redeemed.
+    Active,
+    Used,
+    Revoked,
+    Expired,
+}
+
+impl InviteState {
+    /// The API form: `active`, `used`, `revoked` or `expired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InviteState::Active => "active",
+            InviteState::Used => "used",
+            InviteState::Revoked => "revoked",
+            InviteState::Expired => "expired",
+        }
+    }
+}
+
+impl std::fmt::Display for InviteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Invite {
-    /// `active`, `used`, `revoked` or `expired`.
-    pub fn state(&self, now: i64) -> &'static str {
+    /// Its state at `now`: used, else revoked, else expired, else active.
+    pub fn state(&self, now: i64) -> InviteState {
         if self.used_at.is_some() {
-            "used"
+            InviteState::Used
         } else if self.revoked_at.is_some() {
-            "revoked"
+            InviteState::Revoked
         } else if self.expires_at <= now {
-            "expired"
+            InviteState::Expired
         } else {
-            "active"
+            InviteState::Active
         }
     }
 }

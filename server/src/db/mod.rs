@@ -28,11 +28,14 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod ceremonies;
+pub mod idempotency;
 pub mod invites;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;
 pub mod page;
+pub mod passkeys;
 pub mod sessions;
 pub mod setup_links;
 pub mod users;

@@ -285,3 +285,97 @@ pub async fn publish_bundle(
     .rows_affected();
     Ok(n == 1)
 }
+
+/// An org as the operator lists it: its row, with its current users and
+/// unrevoked API keys counted.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OrgSummary {
+    pub org_id: String,
+    pub org_name: String,
+    /// base64url.
+    pub identity_pub: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+    /// 0 or 1.
+    pub is_echo: i64,
+    pub users: i64,
+    pub api_keys: i64,
+}
+
+/// Every org, oldest first.
+pub async fn summaries(db: &super::Db) -> Result<Vec<OrgSummary>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
+         (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
+         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys \
+         FROM orgs o ORDER BY o.created_at, o.org_id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// A number held or claimed by an org.
+#[derive(Debug, sqlx::FromRow)]
+pub struct HeldNumber {
+    pub number: String,
+    pub org_id: String,
+    /// `active` or `pending`.
+    pub status: String,
+}
+
+/// Every number of every org (active or claimed), in number order.
+pub async fn all_numbers(db: &super::Db) -> Result<Vec<HeldNumber>, DbError> {
+    Ok(sqlx::query_as("SELECT number, org_id, status FROM numbers ORDER BY number").fetch_all(db.pool()).await?)
+}
+
+/// Disables the org (`Some(at)`) or enables it again (`None`).
+pub async fn set_disabled(conn: &mut AnyConnection, org_id: &str, disabled_at: Option<i64>) -> Result<(), DbError> {
+    sqlx::query("UPDATE orgs SET disabled_at = $1 WHERE org_id = $2")
+        .bind(disabled_at)
+        .bind(org_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A number with its org's name, as the operator reviews claims.
+#[derive(Debug, sqlx::FromRow)]
+pub struct NumberClaimRow {
+    pub number: String,
+    /// `active` or `pending`.
+    pub status: String,
+    pub org_id: String,
+    pub org_name: String,
+    pub created_at: i64,
+    pub approved_at: Option<i64>,
+}
+
+const CLAIMS: &str = "SELECT n.number, n.status, n.org_id, o.org_name, n.created_at, n.approved_at \
+     FROM numbers n JOIN orgs o ON o.org_id = n.org_id";
+
+/// Every number (or only the pending claims), oldest first.
+pub async fn claims(db: &super::Db, pending_only: bool) -> Result<Vec<NumberClaimRow>, DbError> {
+    let filter = if pending_only { " WHERE n.status = 'pending'" } else { "" };
+    Ok(sqlx::query_as(&format!("{CLAIMS}{filter} ORDER BY n.created_at, n.number")).fetch_all(db.pool()).await?)
+}
+
+/// One number with its org's name, if any org holds or claims it.
+pub async fn claim(conn: &mut AnyConnection, number: &str) -> Result<Option<NumberClaimRow>, DbError> {
+    Ok(sqlx::query_as(&format!("{CLAIMS} WHERE n.number = $1")).bind(number).fetch_optional(conn).await?)
+}
+
+/// Makes a pending claim an active number (it enters the directory).
+pub async fn approve_claim(conn: &mut AnyConnection, number: &str, now: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE numbers SET status = 'active', approved_at = $1 WHERE number = $2 AND status = 'pending'")
+        .bind(now)
+        .bind(number)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a pending claim.
+pub async fn deny_claim(conn: &mut AnyConnection, number: &str) -> Result<(), DbError> {
+    sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'").bind(number).execute(conn).await?;
+    Ok(())
+}

@@ -40,3 +40,67 @@ pub async fn expire_unused(conn: &mut AnyConnection, user_id: &str, now: i64) ->
         .await?;
     Ok(())
 }
+
+/// A setup link as stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SetupLink {
+    pub user_id: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Where a setup link stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupLinkState {
+    /// Unused and unexpired: it may enrol a passkey.
+    Live,
+    Used,
+    Expired,
+}
+
+impl SetupLink {
+    /// Its state at `now` (a used link counts as used, expired or not).
+    pub fn state(&self, now: i64) -> SetupLinkState {
+        if self.used_at.is_some() {
+            SetupLinkState::Used
+        } else if self.expires_at <= now {
+            SetupLinkState::Expired
+        } else {
+            SetupLinkState::Live
+        }
+    }
+}
+
+/// The link with this token, in any state.
+pub async fn by_token(conn: &mut AnyConnection, token: &str) -> Result<Option<SetupLink>, DbError> {
+    Ok(sqlx::query_as("SELECT user_id, expires_at, used_at FROM setup_tokens WHERE token_sha256 = $1")
+        .bind(hash_token(token))
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Uses up the live link whose token hashes to `token_sha256`; `false` if it
+/// was used or expired meanwhile.
+pub async fn mark_used(conn: &mut AnyConnection, token_sha256: &str, now: i64) -> Result<bool, DbError> {
+    let n = sqlx::query(
+        "UPDATE setup_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(token_sha256)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// How many unused, unexpired recovery links the user has.
+pub async fn live_recovery_links(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = 'recover' AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    super::to_u64(n)
+}

@@ -155,3 +155,33 @@ pub async fn active_by_email(conn: &mut AnyConnection, email: &str) -> Result<Ve
     let rows = sqlx::query(&format!("{ACTIVE} AND lower(u.email) = lower($1)")).bind(email).fetch_all(conn).await?;
     Ok(rows.iter().map(active_of).collect::<Result<_, _>>()?)
 }
+
+/// The id of the current operator account with this address
+/// (case-insensitive), if there is one.
+pub async fn operator_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM users WHERE org_id IS NULL AND role = 'operator' AND lower(email) = lower($1) AND removed_at IS NULL",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// An operator account as listed, with its passkeys counted.
+#[derive(Debug, sqlx::FromRow)]
+pub struct OperatorRow {
+    pub id: String,
+    pub email: String,
+    pub created_at: i64,
+    pub passkeys: i64,
+}
+
+/// Every current operator account, oldest first.
+pub async fn operators(db: &Db) -> Result<Vec<OperatorRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.email, u.created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = u.id) AS passkeys \
+         FROM users u WHERE u.org_id IS NULL AND u.role = 'operator' AND u.removed_at IS NULL ORDER BY u.created_at, u.id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

@@ -32,9 +32,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use fxe_protocol::transcript::{Transcript, sha256};
-use sqlx::Row;
 use tracing::Instrument;
 
+use crate::db::idempotency::{self as idempotency_keys, RETENTION_SECS};
 use crate::http::error::ErrorCode;
 use crate::{AppState, clock, http::auth::Caller, http::error::ApiError};
 
@@ -42,12 +42,10 @@ pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer replayed from the record.
 pub const REPLAYED_HEADER: HeaderName = HeaderName::from_static("idempotency-replayed");
 pub const MAX_KEY_LEN: usize = 255;
-/// How long a key is remembered.
-pub const RETENTION_SECS: i64 = 24 * 3600;
 /// A record still marked running after this long belongs to a relay that
 /// stopped mid-request; a retry may take it over.
 pub const STALE_RUNNING_SECS: i64 = 300;
-/// How often expired records are deleted (see [`purge_expired`]).
+/// How often expired records are deleted (see [`idempotency_keys::purge_expired`]).
 const PURGE_EVERY_SECS: i64 = 3600;
 /// Answers larger than this are passed on but not kept (ours are far smaller).
 const MAX_STORED_BODY: usize = 1024 * 1024;
@@ -189,7 +187,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
     };
     let declared =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if declared.is_some_and(|n| u64::try_from(MAX_BODY).is_ok_and(|max| n > max)) {
         return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
@@ -206,49 +204,27 @@ async fn claim(state: &AppState, r: &Record) -> Result<Found, ApiError> {
     let now = clock::now_secs();
     purge_now_and_then(state, now);
     let mut tx = state.db.begin_write().await?;
-    let row = sqlx::query("SELECT request_sha256, status_code, response_json, created_at FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
-        .bind(&r.scope)
-        .bind(&r.key_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(row) = row {
-        let created_at: i64 = row.try_get("created_at")?;
-        let status: i64 = row.try_get("status_code")?;
-        let live = created_at > now - RETENTION_SECS;
-        let abandoned = status == 0 && created_at <= now - STALE_RUNNING_SECS;
+    if let Some(found) = idempotency_keys::get(&mut tx, &r.scope, &r.key_hash).await? {
+        let live = found.created_at > now - RETENTION_SECS;
+        let abandoned = found.is_running() && found.created_at <= now - STALE_RUNNING_SECS;
         if live && !abandoned {
-            if row.try_get::<String, _>("request_sha256")? != r.request_hash {
+            if found.request_sha256 != r.request_hash {
                 return Ok(Found::Reused);
             }
-            if status == 0 {
+            if found.is_running() {
                 return Ok(Found::Running);
             }
-            let sealed: Option<String> = row.try_get("response_json")?;
             return Ok(Found::Done {
-                status: u16::try_from(status).unwrap_or(500),
-                sealed: sealed.unwrap_or_default(),
+                status: u16::try_from(found.status_code).unwrap_or(500),
+                sealed: found.response_json.unwrap_or_default(),
             });
         }
-        sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2")
-            .bind(&r.scope)
-            .bind(&r.key_hash)
-            .execute(&mut *tx)
-            .await?;
+        idempotency_keys::delete(&mut tx, &r.scope, &r.key_hash).await?;
     }
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status_code, response_json, created_at) VALUES ($1, $2, $3, 0, NULL, $4) \
-         ON CONFLICT (scope, idem_key) DO NOTHING",
-    )
-    .bind(&r.scope)
-    .bind(&r.key_hash)
-    .bind(&r.request_hash)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let inserted = idempotency_keys::insert_running(&mut tx, &r.scope, &r.key_hash, &r.request_hash, now).await?;
     tx.commit().await?;
     // Lost a race with a concurrent first request (PostgreSQL): it is running.
-    Ok(if inserted == 1 { Found::New } else { Found::Running })
+    Ok(if inserted { Found::New } else { Found::Running })
 }
 
 /// Stores the handler's answer (unless 5xx or unreadable) and passes it on.
@@ -268,17 +244,9 @@ async fn finish(state: &AppState, r: &Record, response: Response) -> Response {
         }
     };
     let stored = match seal(&r.seal_key, status.as_u16(), &bytes) {
-        Some(sealed) => sqlx::query(
-            "UPDATE idempotency_keys SET status_code = $1, response_json = $2 WHERE scope = $3 AND idem_key = $4",
-        )
-        .bind(i64::from(status.as_u16()))
-        .bind(sealed)
-        .bind(&r.scope)
-        .bind(&r.key_hash)
-        .execute(state.db.pool())
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string()),
+        Some(sealed) => idempotency_keys::store_answer(&state.db, &r.scope, &r.key_hash, status.as_u16(), &sealed)
+            .await
+            .map_err(|e| e.to_string()),
         None => Err("no randomness to seal the answer".into()),
     };
     if let Err(e) = stored {
@@ -290,12 +258,7 @@ async fn finish(state: &AppState, r: &Record, response: Response) -> Response {
 }
 
 async fn forget(state: &AppState, r: &Record) {
-    let result = sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND status_code = 0")
-        .bind(&r.scope)
-        .bind(&r.key_hash)
-        .execute(state.db.pool())
-        .await;
-    if let Err(e) = result {
+    if let Err(e) = idempotency_keys::forget_running(&state.db, &r.scope, &r.key_hash).await {
         tracing::warn!(error = %e, "could not clear an idempotency record; it lapses after {STALE_RUNNING_SECS} s");
     }
 }
@@ -348,22 +311,12 @@ fn purge_now_and_then(state: &AppState, now: i64) {
     }
     let db = state.db.clone();
     tokio::spawn(async move {
-        match purge_expired(&db).await {
+        match idempotency_keys::purge_expired(&db).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(removed = n, "expired Idempotency-Key records removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired Idempotency-Key records"),
         }
     });
-}
-
-/// Deletes records older than 24 h.
-pub async fn purge_expired(db: &crate::db::Db) -> Result<u64, crate::db::DbError> {
-    let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
-        .bind(clock::now_secs() - RETENTION_SECS)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    Ok(n)
 }
 
 #[cfg(test)]
