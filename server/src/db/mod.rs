@@ -27,12 +27,18 @@
 //! only the SQL dialect differs. Migrations run on every start.
 
 pub mod audit;
+pub mod events;
 pub mod invites;
+mod keyset;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;
 pub mod sessions;
 pub mod setup_links;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
+
+pub use keyset::{Keyed, Keyset};
 
 use std::{
     fmt,

@@ -6,7 +6,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::Row;
 use tokio::{
     sync::{Notify, mpsc},
     task::JoinSet,
@@ -19,7 +18,7 @@ use super::{
 };
 use crate::{
     AppState, clock,
-    db::{Backend, DbError},
+    db::{Backend, DbError, webhook_deliveries},
 };
 
 /// How long an endpoint has to answer (API.md: 2xx within 10 s).
@@ -138,41 +137,30 @@ async fn attempt(state: AppState, claim: Claim, finished: mpsc::Sender<Finished>
 /// Sends the claimed attempt; `None` when there is nothing to send (the
 /// endpoint or event is gone, or the endpoint is disabled).
 async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Outcome)>, DbError> {
-    let row = sqlx::query(
-        "SELECT e.url, e.enabled, e.secret_sealed, e.old_secret_sealed, e.old_secret_until_ms, v.payload_json, v.event_type \
-         FROM webhook_endpoints e, events v WHERE e.id = $1 AND v.id = $2",
-    )
-    .bind(&claim.endpoint_id)
-    .bind(&claim.event_id)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(target) = webhook_deliveries::target(&state.db, &claim.endpoint_id, &claim.event_id).await? else {
+        return Ok(None);
+    };
     let hooks = &state.webhooks;
     let at_ms = clock::now_ms();
-    if row.try_get::<i64, _>("enabled")? == 0 {
+    if target.enabled == 0 {
         let mut tx = state.db.begin_write().await?;
         queue::kill_pending(&mut tx, &claim.endpoint_id, at_ms).await?;
         tx.commit().await?;
         return Ok(None);
     }
-    let url: String = row.try_get("url")?;
-    let body: String = row.try_get("payload_json")?;
-    let event_type: String = row.try_get("event_type")?;
     let mut secrets = Vec::new();
-    let sealed: String = row.try_get("secret_sealed")?;
-    let outcome = match hooks.key.open(&claim.endpoint_id, &sealed) {
+    let outcome = match hooks.key.open(&claim.endpoint_id, &target.secret_sealed) {
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
         Ok(current) => {
             secrets.push(current);
-            let old: Option<String> = row.try_get("old_secret_sealed")?;
-            let until: Option<i64> = row.try_get("old_secret_until_ms")?;
-            if let (Some(old), Some(until)) = (old, until)
+            if let (Some(old), Some(until)) = (&target.old_secret_sealed, target.old_secret_until_ms)
                 && until > at_ms
-                && let Ok(s) = hooks.key.open(&claim.endpoint_id, &old)
+                && let Ok(s) = hooks.key.open(&claim.endpoint_id, old)
             {
                 secrets.push(s);
             }
-            send(hooks, &url, &claim.event_id, &event_type, body.as_bytes(), &secrets).await
+            send(hooks, &target.url, &claim.event_id, &target.event_type, target.payload_json.as_bytes(), &secrets)
+                .await
         }
     };
     Ok(Some((at_ms, outcome)))
