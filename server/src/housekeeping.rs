@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{AppState, clock, db, db::DbError, messages, webhooks::events};
+use crate::{AppState, clock, db, db::DbError, messages};
 
 pub const INTERVAL: Duration = Duration::from_secs(30);
 /// A temporary upload file untouched this long belongs to no running upload.
@@ -52,7 +52,7 @@ pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
     db::ceremonies::purge(&state.db, now).await?;
     // Events age out with their deliveries and attempts (ON DELETE CASCADE),
     // except those still pending: those go once settled.
-    events::purge(&state.db, clock::now_ms() - EVENT_RETENTION_MS).await?;
+    db::events::purge(&state.db, clock::now_ms() - EVENT_RETENTION_MS).await?;
     if let Err(e) = state.blobs.sweep_orphans().await {
         tracing::warn!(error = %e, "could not sweep partial uploads");
     }

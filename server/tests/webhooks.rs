@@ -566,3 +566,95 @@ async fn retry_after_lengthens_a_wait_up_to_twice_its_step() {
         .await;
     server.stop().await;
 }
+
+/// Every item of a listing, one per page, following `next_cursor`.
+async fn every_page(server: &impl Relay, org: &TestOrg, path: &str) -> Vec<Value> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=1&cursor={c}"),
+            None => format!("{path}{sep}limit=1"),
+        };
+        let (status, page) = org.call(server, "GET", &url, None).await;
+        assert_eq!(status, StatusCode::OK, "{url}: {page}");
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= 1, "{page}");
+        items.extend(got.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return items,
+        }
+        assert!(items.len() < 100, "the pages of {path} do not end");
+    }
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items.iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_page_by_cursor_and_filter() {
+    let server = start("1s,1s,1s,1s,1s,1s", true).await;
+    let receiver = Receiver::start().await;
+    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let b = TestOrg::redeem(&server, "Kanzlei Beta", &[B1]).await;
+    let mut created = Vec::new();
+    for _ in 0..3 {
+        created.push(endpoint(&server, &a, &receiver.url(), &["ping"]).await.0);
+    }
+    endpoint(&server, &b, &receiver.url(), &["ping"]).await;
+
+    // Endpoints: newest first, one per page, each once, only the org's own.
+    let listed = ids(&every_page(&server, &a, "/api/v1/webhooks").await);
+    let (_, all) = a.call(&server, "GET", "/api/v1/webhooks", None).await;
+    assert_eq!(listed, ids(all["items"].as_array().unwrap()), "pages follow the one-page order");
+    let mut sorted = listed.clone();
+    sorted.sort();
+    created.sort();
+    assert_eq!(sorted, created);
+
+    // Deliveries: two pings, paged, filtered by status.
+    let id = &created[0];
+    let first = ping(&server, &a, id).await;
+    let second = ping(&server, &a, id).await;
+    for d in [&first, &second] {
+        let did = d["id"].as_str().unwrap();
+        wait_delivery(&server, &a, id, did, Duration::from_secs(20), |d| d["status"] == "succeeded").await;
+    }
+    let paged = every_page(&server, &a, &format!("/api/v1/webhooks/{id}/deliveries?status=succeeded")).await;
+    assert_eq!(ids(&paged), ids(&deliveries(&server, &a, id).await));
+    assert_eq!(paged.len(), 2);
+    assert!(paged.iter().all(|d| d["attempts"].as_array().unwrap().len() == 1), "{paged:?}");
+    let (status, pending) =
+        a.call(&server, "GET", &format!("/api/v1/webhooks/{id}/deliveries?status=pending"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(pending["items"], json!([]));
+    let (status, body) = a.call(&server, "GET", &format!("/api/v1/webhooks/{id}/deliveries?status=nope"), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")));
+
+    // The event log: paged, with and without `since`.
+    let events = every_page(&server, &a, "/api/v1/events").await;
+    assert_eq!(ids(&events).len(), 2);
+    let since = fxe_protocol::time::format_rfc3339(i64::try_from(now()).unwrap() - 600);
+    assert_eq!(ids(&every_page(&server, &a, &format!("/api/v1/events?since={since}")).await), ids(&events));
+    let future = fxe_protocol::time::format_rfc3339(i64::try_from(now()).unwrap() + 600);
+    assert!(every_page(&server, &a, &format!("/api/v1/events?since={future}")).await.is_empty());
+
+    // At most 50 endpoints an org.
+    for _ in created.len()..50 {
+        endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    }
+    let (status, body) =
+        a.call(&server, "POST", "/api/v1/webhooks", Some(&json!({ "url": receiver.url(), "events": ["ping"] }))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str(), body["error"]["message"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("too_many_webhooks"),
+            Some("An org may have at most 50 webhook endpoints; delete one first.")
+        )
+    );
+    server.stop().await;
+}

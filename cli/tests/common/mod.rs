@@ -38,12 +38,12 @@ impl Relay {
 
     /// A fresh single-use invite token.
     pub fn invite(&self) -> String {
-        let actor = fxe_server::audit::Actor::operator_cli();
+        let actor = fxe_server::db::audit::Actor::operator_cli();
         let (_, token) = self
             .rt
             .as_ref()
             .unwrap()
-            .block_on(fxe_server::invites::create(&self.state.db, &[], 86_400, "cli test", &actor))
+            .block_on(fxe_server::db::invites::create(&self.state.db, &[], 86_400, "cli test", &actor))
             .unwrap();
         token
     }

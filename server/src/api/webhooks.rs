@@ -1,32 +1,27 @@
 //! Webhook endpoints, their deliveries, and the 30-day event log (API.md,
-//! Webhooks). Admin only. Every change writes an audit row.
+//! Webhooks). Admin only. The work is in [`crate::webhooks::endpoints`] and
+//! [`crate::webhooks::deliveries`]; every change writes an audit row there.
 
 use axum::{extract::State, http::StatusCode};
-use fxe_protocol::{
-    api::{
-        CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookAttempt,
-        WebhookDelivery, WebhookEndpoint, WebhookEvent,
-    },
-    webhook::WebhookSecret,
+use fxe_protocol::api::{
+    CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
+    WebhookEndpoint, WebhookEvent,
 };
 use serde::Deserialize;
-use serde_json::json;
-use sqlx::{AnyConnection, Row, any::AnyRow};
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     api_keys::PageQuery,
-    pagination::{self, PageRequest},
+    pagination::{Cursor, PageRequest},
 };
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState, clock,
-    db::audit::{self, Entry},
+    AppState,
+    db::{Keyed, Keyset},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    webhooks::events,
-    webhooks::{guard, queue},
+    webhooks::{deliveries, endpoints, endpoints::Admin},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -41,88 +36,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(event_log))
 }
 
-/// Endpoints one org may have.
-pub const MAX_ENDPOINTS: i64 = 50;
-/// Events one `redeliver?since=` call queues at most.
-pub const MAX_REDELIVER: i64 = 10_000;
-/// How long a rotated-out secret keeps signing.
-pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
-
-const COLUMNS: &str = "id, url, events, description, enabled, disabled_reason, created_at_ms";
-
-fn endpoint_from_row(row: &AnyRow) -> Result<WebhookEndpoint, sqlx::Error> {
-    let events: String = row.try_get("events")?;
-    Ok(WebhookEndpoint {
-        id: row.try_get("id")?,
-        url: row.try_get("url")?,
-        events: events.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        description: row.try_get("description")?,
-        enabled: row.try_get::<i64, _>("enabled")? == 1,
-        disabled_reason: row.try_get("disabled_reason")?,
-        created_at: clock::rfc3339(row.try_get::<i64, _>("created_at_ms")? / 1000),
-        secret: None,
-    })
+/// The rows a page of `page` asks the repositories for.
+fn keyset(page: &PageRequest) -> Keyset {
+    Keyset { after: page.after.as_ref().map(|c| (c.time, c.id.clone())), rows: page.fetch() }
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("No such webhook endpoint in this org.")
-}
-
-async fn load(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<WebhookEndpoint, ApiError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND org_id = $2"))
-        .bind(id)
-        .bind(org_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(endpoint_from_row(&row)?)
-}
-
-async fn checked_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    let url = guard::check(raw, state.webhooks.allow_private)
-        .await
-        .map_err(|e| ApiError::unprocessable(ErrorCode::InvalidUrl, e.to_string()))?;
-    Ok(url.to_string())
-}
-
-/// Sorted, without repeats; each one of the event types.
-fn checked_events(list: &[String]) -> Result<String, ApiError> {
-    let mut out: Vec<&str> = Vec::new();
-    for e in list {
-        let Some(known) = events::ALL.iter().find(|k| **k == e.as_str()) else {
-            return Err(ApiError::unprocessable(
-                ErrorCode::InvalidEvents,
-                format!("{e:?} is not an event type; use {}.", events::ALL.join(", ")),
-            ));
-        };
-        if !out.contains(known) {
-            out.push(known);
-        }
-    }
-    if out.is_empty() {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidEvents, "events must name at least one event type."));
-    }
-    out.sort_unstable();
-    Ok(out.join(","))
-}
-
-fn checked_description(d: &str) -> Result<String, ApiError> {
-    let d = d.trim();
-    if d.chars().count() > 500 || d.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            ErrorCode::InvalidBody,
-            "description must be at most 500 characters without control characters.",
-        ));
-    }
-    Ok(d.to_owned())
-}
-
-fn new_secret() -> Result<WebhookSecret, ApiError> {
-    WebhookSecret::generate().map_err(|_| ApiError::internal("no randomness"))
-}
-
-fn seal(state: &AppState, id: &str, secret: &WebhookSecret) -> Result<String, ApiError> {
-    state.webhooks.key.seal(id, secret).map_err(ApiError::internal)
+/// The page of `rows` (fetched with [`keyset`]) and its next cursor.
+fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
+    let (rows, next_cursor) = page.finish(rows, |r| Cursor { time: r.key.0, id: r.key.1.clone() });
+    Page { items: rows.into_iter().map(|r| r.item).collect(), next_cursor }
 }
 
 /// The org's endpoints, newest first.
@@ -142,18 +64,8 @@ async fn list(
 ) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let select = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE org_id = $1");
-    Ok(ApiJson(
-        pagination::fetch(
-            state.db.pool(),
-            &select,
-            std::slice::from_ref(&caller.org_id),
-            ("created_at_ms", "id"),
-            &page,
-            endpoint_from_row,
-        )
-        .await?,
-    ))
+    let rows = endpoints::list(&state.db, &caller.org_id, &keyset(&page)).await?;
+    Ok(ApiJson(page_of(&page, rows)))
 }
 
 /// Adds an endpoint. The answer holds its signing secret, shown this once.
@@ -173,54 +85,8 @@ async fn create(
     ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, ApiJson<WebhookEndpoint>), ApiError> {
     caller.require(Need::Admin)?;
-    let event_list = checked_events(&req.events)?;
-    let description = checked_description(&req.description)?;
-    let url = checked_url(&state, &req.url).await?;
-    let id = queue::new_id("wh_")?;
-    let secret = new_secret()?;
-    let sealed = seal(&state, &id, &secret)?;
-    let now = clock::now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhook_endpoints WHERE org_id = $1")
-        .bind(&caller.org_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    if count >= MAX_ENDPOINTS {
-        return Err(ApiError::conflict(
-            ErrorCode::TooManyWebhooks,
-            format!("An org may have at most {MAX_ENDPOINTS} webhook endpoints; delete one first."),
-        ));
-    }
-    sqlx::query(
-        "INSERT INTO webhook_endpoints (id, org_id, url, events, description, enabled, secret_sealed, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
-    )
-    .bind(&id)
-    .bind(&caller.org_id)
-    .bind(&url)
-    .bind(&event_list)
-    .bind(&description)
-    .bind(&sealed)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.created",
-            target: Some(&id),
-            detail: Some(json!({ "url": url, "events": event_list.split(',').collect::<Vec<_>>() })),
-        },
-    )
-    .await?;
-    let mut endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    tx.commit().await?;
-    tracing::info!(org_id = %caller.org_id, endpoint_id = %id, "webhook endpoint created");
-    endpoint.secret = Some(secret.to_secret_string().to_string());
+    let endpoint = endpoints::create(&state, Admin { org_id: &caller.org_id, actor: &actor }, &req).await?;
     Ok((StatusCode::CREATED, ApiJson(endpoint)))
 }
 
@@ -240,8 +106,7 @@ async fn get_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
-    let mut conn = state.db.pool().acquire().await?;
-    Ok(ApiJson(load(&mut conn, &caller.org_id, &id).await?))
+    Ok(ApiJson(endpoints::get(&state.db, &caller.org_id, &id).await?))
 }
 
 /// Changes an endpoint's url, events, description or `enabled`. Enabling
@@ -265,46 +130,8 @@ async fn update(
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
-    let url = match &req.url {
-        Some(u) => Some(checked_url(&state, u).await?),
-        None => None,
-    };
-    let event_list = req.events.as_deref().map(checked_events).transpose()?;
-    let description = req.description.as_deref().map(checked_description).transpose()?;
-    let now = clock::now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let before = load(&mut tx, &caller.org_id, &id).await?;
-    sqlx::query(
-        "UPDATE webhook_endpoints SET url = COALESCE($1, url), events = COALESCE($2, events), description = COALESCE($3, description), \
-         enabled = COALESCE($4, enabled), disabled_reason = CASE WHEN COALESCE($4, enabled) = 1 THEN NULL ELSE disabled_reason END, updated_at_ms = $5 WHERE id = $6",
-    )
-    .bind(url.as_deref())
-    .bind(event_list.as_deref())
-    .bind(description.as_deref())
-    .bind(req.enabled.map(i64::from))
-    .bind(now)
-    .bind(&id)
-    .execute(&mut *tx)
-    .await?;
-    if req.enabled == Some(false) && before.enabled {
-        queue::kill_pending(&mut tx, &id, now).await?;
-    }
     let actor = caller.actor();
-    let detail = json!({ "url": url, "events": req.events, "description": description, "enabled": req.enabled });
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.updated",
-            target: Some(&id),
-            detail: Some(detail),
-        },
-    )
-    .await?;
-    let endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    tx.commit().await?;
-    Ok(ApiJson(endpoint))
+    Ok(ApiJson(endpoints::update(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id, &req).await?))
 }
 
 /// Deletes an endpoint with its deliveries.
@@ -323,22 +150,8 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
-    let mut tx = state.db.begin_write().await?;
-    let endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(&id).execute(&mut *tx).await?;
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.deleted",
-            target: Some(&id),
-            detail: Some(json!({ "url": endpoint.url })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    endpoints::delete(&state.db, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -359,33 +172,8 @@ async fn rotate_secret(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     caller.require(Need::Admin)?;
-    let secret = new_secret()?;
-    let sealed = seal(&state, &id, &secret)?;
-    let now = clock::now_ms();
-    let mut tx = state.db.begin_write().await?;
-    let mut endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    sqlx::query("UPDATE webhook_endpoints SET old_secret_sealed = secret_sealed, old_secret_until_ms = $1, secret_sealed = $2, updated_at_ms = $3 WHERE id = $4")
-        .bind(now + ROTATION_OVERLAP_MS)
-        .bind(&sealed)
-        .bind(now)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.secret_rotated",
-            target: Some(&id),
-            detail: None,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    endpoint.secret = Some(secret.to_secret_string().to_string());
-    Ok(ApiJson(endpoint))
+    Ok(ApiJson(endpoints::rotate_secret(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?))
 }
 
 /// Sends a `ping` event to this endpoint now (whatever its event set).
@@ -405,106 +193,9 @@ async fn test(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     caller.require(Need::Admin)?;
-    let mut tx = state.db.begin_write().await?;
-    let endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    require_enabled(&endpoint)?;
-    let event_id = events::insert(&mut tx, &caller.org_id, events::PING, json!({ "endpoint_id": id })).await?;
-    queue::queue(&mut tx, &id, &caller.org_id, events::PING, &event_id).await?;
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.test_sent",
-            target: Some(&id),
-            detail: Some(json!({ "event_id": event_id })),
-        },
-    )
-    .await?;
-    let delivery = delivery_by_event(&mut tx, &id, &event_id).await?;
-    tx.commit().await?;
-    state.events.notify();
+    let delivery = endpoints::test(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
-}
-
-fn require_enabled(endpoint: &WebhookEndpoint) -> Result<(), ApiError> {
-    if endpoint.enabled {
-        Ok(())
-    } else {
-        Err(ApiError::conflict(
-            ErrorCode::WebhookDisabled,
-            "This endpoint is disabled; enable it with PATCH {\"enabled\": true} first.",
-        ))
-    }
-}
-
-const DELIVERY_COLUMNS: &str = "id, event_id, event_type, endpoint_id, status, next_attempt_at_ms, created_at_ms";
-
-fn delivery_from_row(row: &AnyRow) -> Result<WebhookDelivery, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    Ok(WebhookDelivery {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        next_attempt_at: if status == "pending" {
-            row.try_get::<Option<i64>, _>("next_attempt_at_ms")?.map(clock::rfc3339_ms)
-        } else {
-            None
-        },
-        status,
-        attempts: Vec::new(),
-        created_at: clock::rfc3339(row.try_get::<i64, _>("created_at_ms")? / 1000),
-    })
-}
-
-/// Fills in the attempts of `list`, oldest first.
-async fn with_attempts(
-    conn: &mut AnyConnection,
-    mut list: Vec<WebhookDelivery>,
-) -> Result<Vec<WebhookDelivery>, ApiError> {
-    if list.is_empty() {
-        return Ok(list);
-    }
-    let placeholders = (1..=list.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(
-        "SELECT delivery_id, at_ms, status_code, latency_ms, error, response_body FROM webhook_attempts WHERE delivery_id IN ({placeholders}) ORDER BY at_ms, id"
-    );
-    let mut query = sqlx::query(&sql);
-    for d in &list {
-        query = query.bind(d.id.as_str());
-    }
-    for row in query.fetch_all(conn).await? {
-        let delivery_id: String = row.try_get("delivery_id")?;
-        let attempt = WebhookAttempt {
-            at: clock::rfc3339_ms(row.try_get("at_ms")?),
-            status_code: row.try_get::<Option<i64>, _>("status_code")?.and_then(|c| u16::try_from(c).ok()),
-            latency_ms: row.try_get::<i64, _>("latency_ms")?.max(0) as u64,
-            error: row.try_get("error")?,
-            response_body: row.try_get("response_body")?,
-        };
-        if let Some(d) = list.iter_mut().find(|d| d.id == delivery_id) {
-            d.attempts.push(attempt);
-        }
-    }
-    Ok(list)
-}
-
-async fn delivery_by_event(
-    conn: &mut AnyConnection,
-    endpoint_id: &str,
-    event_id: &str,
-) -> Result<WebhookDelivery, ApiError> {
-    let row = sqlx::query(&format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2"
-    ))
-    .bind(endpoint_id)
-    .bind(event_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let list = with_attempts(conn, vec![delivery_from_row(&row)?]).await?;
-    list.into_iter().next().ok_or_else(|| ApiError::internal("a delivery vanished"))
 }
 
 /// `?status=&limit=&cursor=`
@@ -540,26 +231,15 @@ async fn deliveries(
 ) -> Result<ApiJson<Page<WebhookDelivery>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let mut select = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1");
-    match q.status.as_deref() {
-        None => {}
-        Some(s @ ("pending" | "succeeded" | "dead")) => select += &format!(" AND status = '{s}'"),
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s @ ("pending" | "succeeded" | "dead")) => Some(s),
         Some(_) => {
             return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."));
         }
-    }
-    let mut conn = state.db.pool().acquire().await?;
-    load(&mut conn, &caller.org_id, &id).await?;
-    let page = pagination::fetch(
-        state.db.pool(),
-        &select,
-        std::slice::from_ref(&id),
-        ("created_at_ms", "id"),
-        &page,
-        delivery_from_row,
-    )
-    .await?;
-    Ok(ApiJson(Page { items: with_attempts(&mut conn, page.items).await?, next_cursor: page.next_cursor }))
+    };
+    let rows = deliveries::list(&state.db, &caller.org_id, &id, status, &keyset(&page)).await?;
+    Ok(ApiJson(page_of(&page, rows)))
 }
 
 /// Sends one delivery again now, also a dead or succeeded one: it becomes
@@ -580,33 +260,8 @@ async fn redeliver(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     caller.require(Need::Admin)?;
-    let mut tx = state.db.begin_write().await?;
-    let row =
-        sqlx::query("SELECT endpoint_id, event_id, event_type FROM webhook_deliveries WHERE id = $1 AND org_id = $2")
-            .bind(&id)
-            .bind(&caller.org_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ApiError::not_found("No such delivery in this org."))?;
-    let (endpoint_id, event_id, event_type): (String, String, String) =
-        (row.try_get("endpoint_id")?, row.try_get("event_id")?, row.try_get("event_type")?);
-    require_enabled(&load(&mut tx, &caller.org_id, &endpoint_id).await?)?;
-    queue::queue(&mut tx, &endpoint_id, &caller.org_id, &event_type, &event_id).await?;
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.redelivered",
-            target: Some(&id),
-            detail: Some(json!({ "endpoint_id": endpoint_id, "event_id": event_id })),
-        },
-    )
-    .await?;
-    let delivery = delivery_by_event(&mut tx, &endpoint_id, &event_id).await?;
-    tx.commit().await?;
-    state.events.notify();
+    let delivery = deliveries::redeliver(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
 }
 
@@ -647,36 +302,9 @@ async fn redeliver_since(
 ) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
     caller.require(Need::Admin)?;
     let since = parse_since(&q.since)?;
-    let mut tx = state.db.begin_write().await?;
-    let endpoint = load(&mut tx, &caller.org_id, &id).await?;
-    require_enabled(&endpoint)?;
-    let rows = sqlx::query(&format!(
-        "SELECT id, event_type FROM events WHERE org_id = $1 AND created_at_ms >= {since} AND (',' || $2 || ',') LIKE ('%,' || event_type || ',%') \
-         ORDER BY created_at_ms, id LIMIT {MAX_REDELIVER}"
-    ))
-    .bind(&caller.org_id)
-    .bind(endpoint.events.join(","))
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut queued = 0;
-    for row in &rows {
-        let (event_id, event_type): (String, String) = (row.try_get("id")?, row.try_get("event_type")?);
-        queued += queue::queue(&mut tx, &id, &caller.org_id, &event_type, &event_id).await?;
-    }
     let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "webhook.redelivered_since",
-            target: Some(&id),
-            detail: Some(json!({ "since": q.since, "queued": queued })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.events.notify();
+    let admin = Admin { org_id: &caller.org_id, actor: &actor };
+    let queued = deliveries::redeliver_since(&state, admin, &id, since, &q.since).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(RedeliverSinceAnswer { queued })))
 }
 
@@ -691,11 +319,6 @@ struct EventsQuery {
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-}
-
-fn event_from_row(row: &AnyRow) -> Result<WebhookEvent, sqlx::Error> {
-    let payload: String = row.try_get("payload_json")?;
-    serde_json::from_str(&payload).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The org's events of the last 30 days, newest first, each exactly as its
@@ -716,19 +339,7 @@ async fn event_log(
 ) -> Result<ApiJson<Page<WebhookEvent>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let mut select = String::from("SELECT id, created_at_ms, payload_json FROM events WHERE org_id = $1");
-    if let Some(since) = q.since.as_deref() {
-        select += &format!(" AND created_at_ms >= {}", parse_since(since)?);
-    }
-    Ok(ApiJson(
-        pagination::fetch(
-            state.db.pool(),
-            &select,
-            std::slice::from_ref(&caller.org_id),
-            ("created_at_ms", "id"),
-            &page,
-            event_from_row,
-        )
-        .await?,
-    ))
+    let since = q.since.as_deref().map(parse_since).transpose()?;
+    let rows = deliveries::events(&state.db, &caller.org_id, since, &keyset(&page)).await?;
+    Ok(ApiJson(page_of(&page, rows)))
 }

@@ -29,8 +29,10 @@
 pub mod api_keys;
 pub mod audit;
 pub mod ceremonies;
+pub mod events;
 pub mod idempotency;
 pub mod invites;
+mod keyset;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;
@@ -39,6 +41,10 @@ pub mod passkeys;
 pub mod sessions;
 pub mod setup_links;
 pub mod users;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;
+
+pub use keyset::{Keyed, Keyset};
 
 use std::{
     fmt,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use super::error::{ApiError, ErrorCode};
 use fxe_protocol::error::RequestError;
 
-use crate::{accounts::operators::OperatorError, messages::MessageError};
+use crate::{accounts::operators::OperatorError, messages::MessageError, webhooks::WebhookError};
 
 impl From<MessageError> for ApiError {
     fn from(e: MessageError) -> Self {
@@ -60,6 +60,23 @@ impl From<OperatorError> for ApiError {
             OperatorError::NotFound(m) => ApiError::not_found(sentence(m)),
             OperatorError::Conflict(m) => ApiError::conflict(ErrorCode::Conflict, sentence(m)),
             OperatorError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        use WebhookError as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound | E::DeliveryNotFound => ApiError::not_found(message),
+            E::InvalidUrl(_) => ApiError::unprocessable(ErrorCode::InvalidUrl, message),
+            E::UnknownEvent(_) | E::NoEvents => ApiError::unprocessable(ErrorCode::InvalidEvents, message),
+            E::InvalidDescription => ApiError::unprocessable(ErrorCode::InvalidBody, message),
+            E::TooManyEndpoints => ApiError::conflict(ErrorCode::TooManyWebhooks, message),
+            E::Disabled => ApiError::conflict(ErrorCode::WebhookDisabled, message),
+            E::Db(db) => db.into(),
+            E::Internal(what) => ApiError::internal(what),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Events, written to the `events` table in the same transaction as the state
 //! change that causes them (the transactional outbox). Webhook deliveries are
 //! derived from these rows; after the transaction commits, call
-//! [`Events::notify`] so workers wake at once.
+//! [`Events::notify`] so workers wake at once. The table's queries are in
+//! [`crate::db::events`].
 
 use std::sync::Arc;
 
@@ -9,8 +10,10 @@ use serde_json::{Value, json};
 use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
-use crate::clock;
-use crate::db::DbError;
+use crate::{
+    clock,
+    db::{self, DbError, events::NewEvent},
+};
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
 pub const MESSAGE_DELIVERED: &str = "message.delivered";
@@ -73,13 +76,8 @@ pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, da
         "org_id": org_id,
         "data": data,
     });
-    sqlx::query("INSERT INTO events (id, org_id, event_type, created_at_ms, payload_json) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(org_id)
-        .bind(event_type)
-        .bind(now)
-        .bind(payload.to_string())
-        .execute(conn)
+    let payload_json = payload.to_string();
+    db::events::insert(conn, NewEvent { id: &id, org_id, event_type, created_at_ms: now, payload_json: &payload_json })
         .await?;
     Ok(id)
 }
@@ -101,17 +99,4 @@ mod event_type_tests {
             assert!(super::ALL.contains(&name), "{name}");
         }
     }
-}
-
-/// Deletes events created before `before_ms` whose deliveries are all settled
-/// (their deliveries and attempts go with them, ON DELETE CASCADE).
-pub async fn purge(db: &crate::db::Db, before_ms: i64) -> Result<(), DbError> {
-    sqlx::query(
-        "DELETE FROM events WHERE created_at_ms < $1 AND NOT EXISTS \
-         (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')",
-    )
-    .bind(before_ms)
-    .execute(db.pool())
-    .await?;
-    Ok(())
 }

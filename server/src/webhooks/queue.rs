@@ -2,17 +2,21 @@
 //! transaction as their event ([`fan_out`]), claimed with a lease so that
 //! two workers (two relays on one PostgreSQL) never run the same attempt at
 //! once ([`claim`]), and settled with the attempt's outcome ([`settle`]).
+//! These are the queue's rules; its queries are in
+//! [`crate::db::webhook_deliveries`].
 
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+pub use crate::db::webhook_deliveries::{kill_pending, next_due, release_all};
 use crate::{
     clock,
     config::RetrySchedule,
     db::audit,
-    db::{Backend, Db, DbError},
+    db::webhook_deliveries::{self as store, NewAttempt, NewDelivery, Settled},
+    db::{Db, DbError, to_i64, webhook_endpoints},
 };
 
 /// How long a claimed attempt belongs to its worker: the 10 s request
@@ -30,24 +34,14 @@ pub fn new_id(prefix: &str) -> Result<String, DbError> {
     Ok(format!("{prefix}{}", hex::encode(b)))
 }
 
-/// SQL matching endpoints subscribed to the event type bound at `$n`.
-pub fn subscribes(n: usize) -> String {
-    format!("(',' || events || ',') LIKE ('%,' || ${n} || ',%')")
+/// A duration in whole milliseconds, as the database stores times.
+fn millis(d: Duration) -> Result<i64, DbError> {
+    to_i64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Queues `event_id` to every enabled endpoint of `org_id` subscribed to `event_type`.
 pub async fn fan_out(conn: &mut AnyConnection, org_id: &str, event_type: &str, event_id: &str) -> Result<u64, DbError> {
-    let endpoints: Vec<String> = sqlx::query(&format!(
-        "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND enabled = 1 AND {}",
-        subscribes(2)
-    ))
-    .bind(org_id)
-    .bind(event_type)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| r.try_get("id"))
-    .collect::<Result<_, _>>()?;
+    let endpoints = webhook_endpoints::subscribed(conn, org_id, event_type).await?;
     let mut n = 0;
     for endpoint_id in endpoints {
         n += queue(conn, &endpoint_id, org_id, event_type, event_id).await?;
@@ -65,22 +59,9 @@ pub async fn queue(
     event_type: &str,
     event_id: &str,
 ) -> Result<u64, DbError> {
-    let now = clock::now_ms();
     let id = new_id("dl_")?;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, org_id, event_type, status, tries, next_attempt_at_ms, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6, $6) \
-         ON CONFLICT (endpoint_id, event_id) DO UPDATE SET status = 'pending', tries = 0, next_attempt_at_ms = excluded.next_attempt_at_ms, \
-         lease_token = NULL, lease_until_ms = NULL, updated_at_ms = excluded.updated_at_ms",
-    )
-    .bind(id)
-    .bind(endpoint_id)
-    .bind(event_id)
-    .bind(org_id)
-    .bind(event_type)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    store::upsert_pending(conn, NewDelivery { id: &id, endpoint_id, event_id, org_id, event_type }, clock::now_ms())
+        .await?;
     Ok(1)
 }
 
@@ -94,58 +75,22 @@ pub struct Claim {
     pub lease_token: String,
 }
 
-/// Claims up to `limit` due attempts for this worker.
+/// Claims up to `limit` due attempts for this worker, each leased for [`LEASE`].
 pub async fn claim(db: &Db, limit: usize) -> Result<Vec<Claim>, DbError> {
     let now = clock::now_ms();
     let token = new_id("ls_")?;
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let free = "status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $3)";
-    let sql = format!(
-        "UPDATE webhook_deliveries SET lease_token = $1, lease_until_ms = $2 \
-         WHERE id IN (SELECT id FROM webhook_deliveries WHERE {free} AND next_attempt_at_ms <= $3 ORDER BY next_attempt_at_ms LIMIT $4{lock}) \
-         AND {free} RETURNING id, endpoint_id, event_id, tries"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(&token)
-        .bind(now + LEASE.as_millis() as i64)
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Claim {
-                delivery_id: r.try_get("id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                event_id: r.try_get("event_id")?,
-                tries: r.try_get("tries")?,
-                lease_token: token.clone(),
-            })
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = store::claim(db, &token, now + millis(LEASE)?, now, limit).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Claim {
+            delivery_id: r.id,
+            endpoint_id: r.endpoint_id,
+            event_id: r.event_id,
+            tries: r.tries,
+            lease_token: token.clone(),
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(DbError::from)
-}
-
-/// When the next pending attempt is due (ms), if any.
-pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
-    let row = sqlx::query("SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > next_attempt_at_ms THEN lease_until_ms ELSE next_attempt_at_ms END) AS due FROM webhook_deliveries WHERE status = 'pending'")
-        .fetch_one(db.pool())
-        .await?;
-    Ok(row.try_get::<Option<i64>, _>("due")?)
-}
-
-/// Drops every lease (SQLite: one relay, one worker, so any lease at start
-/// belongs to a relay that stopped mid-attempt; its attempts run again now).
-pub async fn release_all(db: &Db) -> Result<u64, DbError> {
-    Ok(sqlx::query(
-        "UPDATE webhook_deliveries SET lease_token = NULL, lease_until_ms = NULL WHERE lease_token IS NOT NULL",
-    )
-    .execute(db.pool())
-    .await?
-    .rows_affected())
+        .collect())
 }
 
 /// What one attempt got.
@@ -223,46 +168,37 @@ async fn settle_one(
     outcome: &Outcome,
 ) -> Result<&'static str, DbError> {
     let attempt_id = new_id("at_")?;
-    sqlx::query(
-        "INSERT INTO webhook_attempts (id, delivery_id, at_ms, status_code, latency_ms, error, response_body) \
-         SELECT $1, id, $3, $4, $5, $6, $7 FROM webhook_deliveries WHERE id = $2",
+    store::record_attempt(
+        tx,
+        NewAttempt {
+            id: &attempt_id,
+            delivery_id: &claim.delivery_id,
+            at_ms: attempt_at_ms,
+            status_code: outcome.status_code,
+            latency_ms: to_i64(outcome.latency_ms)?,
+            error: outcome.error.as_deref(),
+            response_body: outcome.body.as_deref(),
+        },
     )
-    .bind(attempt_id)
-    .bind(&claim.delivery_id)
-    .bind(attempt_at_ms)
-    .bind(outcome.status_code.map(i64::from))
-    .bind(outcome.latency_ms as i64)
-    .bind(outcome.error.as_deref())
-    .bind(outcome.body.as_deref())
-    .execute(&mut *tx)
     .await?;
 
     let now = clock::now_ms();
-    let failed = claim.tries as usize + 1;
+    let failed = claim.tries.saturating_add(1);
     let (status, next) = if outcome.succeeded() {
         ("succeeded", None)
     } else if outcome.gone() {
         ("dead", None)
     } else {
-        match next_wait(schedule, failed, jitter(), outcome.retry_after) {
-            Some(wait) => ("pending", Some(now + wait.as_millis() as i64)),
+        let wait = usize::try_from(failed).ok().and_then(|f| next_wait(schedule, f, jitter(), outcome.retry_after));
+        match wait {
+            Some(wait) => ("pending", Some(now + millis(wait)?)),
             None => ("dead", None),
         }
     };
-    let held = sqlx::query(
-        "UPDATE webhook_deliveries SET status = $1, tries = $2, next_attempt_at_ms = $3, lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $4 \
-         WHERE id = $5 AND lease_token = $6",
-    )
-    .bind(status)
-    .bind(if outcome.succeeded() { claim.tries } else { failed as i64 })
-    .bind(next)
-    .bind(now)
-    .bind(&claim.delivery_id)
-    .bind(&claim.lease_token)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if held == 1 && outcome.gone() {
+    let tries = if outcome.succeeded() { claim.tries } else { failed };
+    let to = Settled { status, tries, next_attempt_at_ms: next };
+    let held = store::settle(tx, &claim.delivery_id, &claim.lease_token, to, now).await?;
+    if held && outcome.gone() {
         disable_gone(tx, &claim.endpoint_id, now).await?;
     }
     Ok(status)
@@ -271,15 +207,9 @@ async fn settle_one(
 /// The endpoint answered 410 Gone: disable it, its pending deliveries die.
 async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> Result<(), DbError> {
     let reason = format!("the endpoint answered 410 Gone at {}", clock::rfc3339(now / 1000));
-    let row = sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at_ms = $2 WHERE id = $3 AND enabled = 1 RETURNING org_id")
-        .bind(&reason)
-        .bind(now)
-        .bind(endpoint_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let disabled = webhook_endpoints::disable(conn, endpoint_id, &reason, now).await?;
     kill_pending(conn, endpoint_id, now).await?;
-    if let Some(row) = row {
-        let org_id: String = row.try_get("org_id")?;
+    if let Some(org_id) = disabled {
         audit::write(
             conn,
             audit::Entry {
@@ -294,16 +224,6 @@ async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> 
         tracing::info!(endpoint_id, "webhook endpoint answered 410 Gone: disabled");
     }
     Ok(())
-}
-
-/// Marks the endpoint's pending deliveries dead.
-pub async fn kill_pending(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> Result<u64, DbError> {
-    Ok(sqlx::query("UPDATE webhook_deliveries SET status = 'dead', next_attempt_at_ms = NULL, lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1 WHERE endpoint_id = $2 AND status = 'pending'")
-        .bind(now)
-        .bind(endpoint_id)
-        .execute(conn)
-        .await?
-        .rows_affected())
 }
 
 #[cfg(test)]

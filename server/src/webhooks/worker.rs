@@ -6,7 +6,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::Row;
 use tokio::{
     sync::{Notify, mpsc},
     task::JoinSet,
@@ -19,7 +18,7 @@ use super::{
 };
 use crate::{
     AppState, clock,
-    db::{Backend, DbError},
+    db::{Backend, DbError, webhook_deliveries},
 };
 
 /// How long an endpoint has to answer (API.md: 2xx within 10 s).
@@ -116,7 +115,7 @@ async fn settler(state: AppState, mut to_settle: mpsc::Receiver<Finished>, settl
 
 async fn idle_for(state: &AppState) -> Duration {
     match queue::next_due(&state.db).await {
-        Ok(Some(due)) => Duration::from_millis((due - clock::now_ms()).clamp(0, MAX_IDLE.as_millis() as i64) as u64),
+        Ok(Some(due)) => Duration::from_millis(u64::try_from(due - clock::now_ms()).unwrap_or(0)).min(MAX_IDLE),
         Ok(None) => MAX_IDLE,
         Err(_) => MAX_IDLE,
     }
@@ -138,41 +137,30 @@ async fn attempt(state: AppState, claim: Claim, finished: mpsc::Sender<Finished>
 /// Sends the claimed attempt; `None` when there is nothing to send (the
 /// endpoint or event is gone, or the endpoint is disabled).
 async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Outcome)>, DbError> {
-    let row = sqlx::query(
-        "SELECT e.url, e.enabled, e.secret_sealed, e.old_secret_sealed, e.old_secret_until_ms, v.payload_json, v.event_type \
-         FROM webhook_endpoints e, events v WHERE e.id = $1 AND v.id = $2",
-    )
-    .bind(&claim.endpoint_id)
-    .bind(&claim.event_id)
-    .fetch_optional(state.db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(target) = webhook_deliveries::target(&state.db, &claim.endpoint_id, &claim.event_id).await? else {
+        return Ok(None);
+    };
     let hooks = &state.webhooks;
     let at_ms = clock::now_ms();
-    if row.try_get::<i64, _>("enabled")? == 0 {
+    if target.enabled == 0 {
         let mut tx = state.db.begin_write().await?;
         queue::kill_pending(&mut tx, &claim.endpoint_id, at_ms).await?;
         tx.commit().await?;
         return Ok(None);
     }
-    let url: String = row.try_get("url")?;
-    let body: String = row.try_get("payload_json")?;
-    let event_type: String = row.try_get("event_type")?;
     let mut secrets = Vec::new();
-    let sealed: String = row.try_get("secret_sealed")?;
-    let outcome = match hooks.key.open(&claim.endpoint_id, &sealed) {
+    let outcome = match hooks.key.open(&claim.endpoint_id, &target.secret_sealed) {
         Err(e) => Outcome { error: Some(e.to_string()), ..Default::default() },
         Ok(current) => {
             secrets.push(current);
-            let old: Option<String> = row.try_get("old_secret_sealed")?;
-            let until: Option<i64> = row.try_get("old_secret_until_ms")?;
-            if let (Some(old), Some(until)) = (old, until)
+            if let (Some(old), Some(until)) = (&target.old_secret_sealed, target.old_secret_until_ms)
                 && until > at_ms
-                && let Ok(s) = hooks.key.open(&claim.endpoint_id, &old)
+                && let Ok(s) = hooks.key.open(&claim.endpoint_id, old)
             {
                 secrets.push(s);
             }
-            send(hooks, &url, &claim.event_id, &event_type, body.as_bytes(), &secrets).await
+            send(hooks, &target.url, &claim.event_id, &target.event_type, target.payload_json.as_bytes(), &secrets)
+                .await
         }
     };
     Ok(Some((at_ms, outcome)))
@@ -195,7 +183,7 @@ pub async fn send(
     let started = Instant::now();
     let fail = |error: String| Outcome {
         error: Some(error),
-        latency_ms: started.elapsed().as_millis() as u64,
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         ..Default::default()
     };
     // Checked at every attempt; the client's resolver checks the address it connects to.
@@ -203,7 +191,7 @@ pub async fn send(
         Ok(u) => u,
         Err(e) => return fail(format!("refused: {e}")),
     };
-    let ts = clock::now_secs().max(0) as u64;
+    let ts = clock::unix_secs();
     let request = hooks
         .client
         .post(url)
@@ -221,7 +209,7 @@ pub async fn send(
         Ok(Err(e)) => return fail(describe(&e)),
         Ok(Ok(r)) => r,
     };
-    let latency_ms = started.elapsed().as_millis() as u64;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let status = response.status();
     let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let kept = read_prefix(response).await;
@@ -275,7 +263,7 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate_secs(v)?;
-    Some(Duration::from_secs(at.saturating_sub(clock::now_secs()).max(0) as u64))
+    Some(Duration::from_secs(u64::try_from(at.saturating_sub(clock::now_secs())).unwrap_or(0)))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to unix seconds.
