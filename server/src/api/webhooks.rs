@@ -18,7 +18,7 @@ use super::{
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    db::{Keyed, Keyset},
+    db::Keyed,
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     webhooks::{deliveries, endpoints, endpoints::Admin},
@@ -36,12 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(event_log))
 }
 
-/// The rows a page of `page` asks the repositories for.
-fn keyset(page: &PageRequest) -> Keyset {
-    Keyset { after: page.after.as_ref().map(|c| (c.time, c.id.clone())), rows: page.fetch() }
-}
-
-/// The page of `rows` (fetched with [`keyset`]) and its next cursor.
+/// The page of `rows` (fetched with `page`) and its next cursor.
 fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
     let (rows, next_cursor) = page.finish(rows, |r| Cursor { time: r.key.0, id: r.key.1.clone() });
     Page { items: rows.into_iter().map(|r| r.item).collect(), next_cursor }
@@ -64,7 +59,7 @@ async fn list(
 ) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let rows = endpoints::list(&state.db, &caller.org_id, &keyset(&page)).await?;
+    let rows = endpoints::list(&state.db, &caller.org_id, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }
 
@@ -238,7 +233,7 @@ async fn deliveries(
             return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."));
         }
     };
-    let rows = deliveries::list(&state.db, &caller.org_id, &id, status, &keyset(&page)).await?;
+    let rows = deliveries::list(&state.db, &caller.org_id, &id, status, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }
 
@@ -340,6 +335,6 @@ async fn event_log(
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let since = q.since.as_deref().map(parse_since).transpose()?;
-    let rows = deliveries::events(&state.db, &caller.org_id, since, &keyset(&page)).await?;
+    let rows = deliveries::events(&state.db, &caller.org_id, since, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }

@@ -5,7 +5,7 @@
 
 use sqlx::AnyConnection;
 
-use super::{Db, DbError, Keyset};
+use super::{Db, DbError, PageRequest};
 
 /// An event as the log lists it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -52,7 +52,7 @@ pub async fn purge(db: &Db, before_ms: i64) -> Result<(), DbError> {
 }
 
 /// A page of the org's events, newest first, created at or after `since_ms` if given.
-pub async fn list(db: &Db, org_id: &str, since_ms: Option<i64>, page: &Keyset) -> Result<Vec<EventRow>, DbError> {
+pub async fn list(db: &Db, org_id: &str, since_ms: Option<i64>, page: &PageRequest) -> Result<Vec<EventRow>, DbError> {
     let mut select = String::from("SELECT id, created_at_ms, payload_json FROM events WHERE org_id = $1");
     if since_ms.is_some() {
         select += " AND created_at_ms >= $2";

@@ -32,7 +32,6 @@ pub mod ceremonies;
 pub mod events;
 pub mod idempotency;
 pub mod invites;
-mod keyset;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;
@@ -44,7 +43,7 @@ pub mod users;
 pub mod webhook_deliveries;
 pub mod webhook_endpoints;
 
-pub use keyset::{Keyed, Keyset};
+pub use page::{Keyed, PageRequest};
 
 use std::{
     fmt,

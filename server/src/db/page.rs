@@ -4,7 +4,7 @@
 //! `?cursor=` is the API's (`crate::api::pagination`).
 
 use fxe_protocol::api::Page;
-use sqlx::{Row, any::AnyRow};
+use sqlx::{Any, Row, any::AnyArguments, any::AnyRow, query::QueryAs};
 
 use super::DbError;
 
@@ -34,6 +34,30 @@ impl PageRequest {
         i64::from(self.limit) + 1
     }
 
+    /// `select` (a `SELECT … FROM … WHERE …` with placeholders up to
+    /// `$first - 1`) continued after [`PageRequest::after`], newest first by
+    /// `time_col` then `id_col`, for one more row than the page; bind the
+    /// cursor with [`PageRequest::bind`].
+    pub fn sql(&self, select: &str, (time_col, id_col): (&str, &str), first: usize) -> String {
+        let mut sql = select.to_owned();
+        if self.after.is_some() {
+            sql += &format!(" AND {}", older_than(time_col, id_col, first));
+        }
+        sql += &format!(" ORDER BY {time_col} DESC, {id_col} DESC LIMIT {}", self.fetch());
+        sql
+    }
+
+    /// Binds the cursor to a query of [`PageRequest::sql`], after its own binds.
+    pub fn bind<'q, O>(
+        &'q self,
+        query: QueryAs<'q, Any, O, AnyArguments<'q>>,
+    ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+        match &self.after {
+            Some(c) => query.bind(c.time).bind(c.id.as_str()),
+            None => query,
+        }
+    }
+
     /// Cuts `rows` (fetched newest first with [`PageRequest::fetch`]) to the
     /// page and computes the next cursor from the last item kept.
     pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
@@ -58,11 +82,7 @@ pub async fn fetch<T>(
     page: &PageRequest,
     item: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
 ) -> Result<Page<T>, DbError> {
-    let mut sql = select.to_owned();
-    if page.after.is_some() {
-        sql += &format!(" AND {}", older_than(time_col, id_col, binds.len() + 1));
-    }
-    sql += &format!(" ORDER BY {time_col} DESC, {id_col} DESC LIMIT {}", page.fetch());
+    let sql = page.sql(select, (time_col, id_col), binds.len() + 1);
     let mut query = sqlx::query(&sql);
     for b in binds {
         query = query.bind(b.as_str());
@@ -85,4 +105,12 @@ pub async fn fetch<T>(
 pub fn older_than(time_col: &str, id_col: &str, first: usize) -> String {
     let (t, i) = (first, first + 1);
     format!("({time_col} < ${t} OR ({time_col} = ${t} AND {id_col} < ${i}))")
+}
+
+/// A listed item with the `(time, id)` it sorts by: the next page's
+/// [`PageRequest::after`] when it is the last of a page.
+#[derive(Clone, Debug)]
+pub struct Keyed<T> {
+    pub key: (i64, String),
+    pub item: T,
 }

@@ -7,7 +7,7 @@
 use fxe_protocol::api::{WebhookAttempt, WebhookDelivery};
 use sqlx::AnyConnection;
 
-use super::{Backend, Db, DbError, Keyset};
+use super::{Backend, Db, DbError, PageRequest};
 use crate::clock;
 
 /// A delivery as the API shows it (its attempts apart).
@@ -271,7 +271,7 @@ pub async fn list(
     db: &Db,
     endpoint_id: &str,
     status: Option<&str>,
-    page: &Keyset,
+    page: &PageRequest,
 ) -> Result<Vec<DeliveryRow>, DbError> {
     let mut select = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1");
     if status.is_some() {

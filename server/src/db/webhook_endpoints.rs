@@ -6,7 +6,7 @@
 use fxe_protocol::api::WebhookEndpoint;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, DbError, Keyset};
+use super::{Db, DbError, PageRequest};
 use crate::clock;
 
 /// An endpoint as the API shows it (never its secrets).
@@ -59,7 +59,7 @@ pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Opt
 }
 
 /// A page of the org's endpoints, newest first.
-pub async fn list(db: &Db, org_id: &str, page: &Keyset) -> Result<Vec<EndpointRow>, DbError> {
+pub async fn list(db: &Db, org_id: &str, page: &PageRequest) -> Result<Vec<EndpointRow>, DbError> {
     let sql =
         page.sql(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE org_id = $1"), ("created_at_ms", "id"), 2);
     Ok(page.bind(sqlx::query_as(&sql).bind(org_id)).fetch_all(db.pool()).await?)

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     AppState,
-    db::{Db, Keyed, Keyset, events as event_log, webhook_deliveries as store},
+    db::{Db, Keyed, PageRequest, events as event_log, webhook_deliveries as store},
 };
 
 /// Events one `redeliver?since=` call queues at most.
@@ -55,7 +55,7 @@ pub async fn list(
     org_id: &str,
     endpoint_id: &str,
     status: Option<&str>,
-    page: &Keyset,
+    page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookDelivery>>, WebhookError> {
     let mut conn = db.pool().acquire().await?;
     endpoints::load(&mut conn, org_id, endpoint_id).await?;
@@ -112,7 +112,7 @@ pub async fn events(
     db: &Db,
     org_id: &str,
     since_ms: Option<i64>,
-    page: &Keyset,
+    page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookEvent>>, WebhookError> {
     let rows = event_log::list(db, org_id, since_ms, page).await?;
     rows.into_iter()

@@ -14,7 +14,7 @@ use super::{WebhookError, deliveries, events, guard, queue};
 use crate::{
     AppState, clock,
     db::{
-        Db, Keyed, Keyset,
+        Db, Keyed, PageRequest,
         audit::{self, Actor, Entry},
         webhook_endpoints::{self as store, Changes, EndpointRow, NewEndpoint},
     },
@@ -101,7 +101,7 @@ fn seal(state: &AppState, id: &str, secret: &WebhookSecret) -> Result<String, We
 }
 
 /// A page of the org's endpoints, newest first.
-pub async fn list(db: &Db, org_id: &str, page: &Keyset) -> Result<Vec<Keyed<WebhookEndpoint>>, WebhookError> {
+pub async fn list(db: &Db, org_id: &str, page: &PageRequest) -> Result<Vec<Keyed<WebhookEndpoint>>, WebhookError> {
     let rows = store::list(db, org_id, page).await?;
     Ok(rows.iter().map(|r| Keyed { key: (r.created_at_ms, r.id.clone()), item: r.to_api() }).collect())
 }
