@@ -16,7 +16,6 @@ use crate::http::error::ErrorCode;
 use crate::{
     AppState, clock,
     db::api_keys::{self, NewApiKey},
-    db::audit::{self, Entry},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
 };
@@ -42,8 +41,6 @@ pub struct PageQuery {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -75,7 +72,6 @@ pub fn validate_label(label: &str) -> Result<(), ApiError> {
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "Registered.", body = ApiKeyInfo),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 409, description = "`key_exists`: this key is already registered on the relay.", body = ErrorBody),
         (status = 422, description = "`bad_proof`: the key or its proof does not verify; `invalid_body`: scopes or label.", body = ErrorBody),
     ),
@@ -111,18 +107,9 @@ async fn create(
     if !inserted {
         return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "api_key.created",
-            target: Some(&key_id),
-            detail: Some(json!({ "scopes": req.scopes, "label": label })),
-        },
-    )
-    .await?;
+    caller
+        .audit(&mut tx, "api_key.created", Some(&key_id), Some(json!({ "scopes": req.scopes, "label": label })))
+        .await?;
     let info = api_keys::get(&mut tx, &key_id).await?.ok_or_else(|| ApiError::internal("API key vanished"))?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, scopes = ?req.scopes, "API key registered");
@@ -135,7 +122,6 @@ async fn create(
     params(("key_id" = String, Path, description = "`ak_` and 24 hex characters.")),
     responses(
         (status = 204, description = "Revoked."),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`: not one of this org's keys.", body = ErrorBody),
     ),
 )]
@@ -152,18 +138,7 @@ async fn revoke(
         return Ok(StatusCode::NO_CONTENT);
     }
     api_keys::revoke(&mut tx, &key_id, clock::now_secs()).await?;
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "api_key.revoked",
-            target: Some(&key_id),
-            detail: None,
-        },
-    )
-    .await?;
+    caller.audit(&mut tx, "api_key.revoked", Some(&key_id), None).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! `GET /audit`: the org's audit trail, newest first.
 
 use axum::extract::State;
-use fxe_protocol::api::{Actor, AuditEntry, ErrorBody, Page};
+use fxe_protocol::api::{Actor, AuditEntry, Page};
 use serde::Deserialize;
 use sqlx::Row;
 use utoipa::IntoParams;
@@ -46,8 +46,6 @@ fn invalid(message: &'static str) -> ApiError {
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of audit entries.", body = Page<AuditEntry>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
 async fn list(

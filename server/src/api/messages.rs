@@ -328,7 +328,6 @@ fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of messages.", body = Page<Message>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the inbox needs the receive scope, the outbox the send scope.", body = ErrorBody),
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),

@@ -9,7 +9,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState, clock,
-    db::audit::{self, Entry},
     db::orgs,
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath},
@@ -86,18 +85,7 @@ async fn claim_number(
             ),
         ));
     }
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "number.claimed",
-            target: Some(&number),
-            detail: None,
-        },
-    )
-    .await?;
+    caller.audit(&mut tx, "number.claimed", Some(&number), None).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, number = %number, "number claimed; awaiting operator approval");
     Ok((StatusCode::CREATED, ApiJson(NumberInfo { number, status: "pending".into(), created_at: clock::rfc3339(now) })))
@@ -109,7 +97,6 @@ async fn claim_number(
     params(("number" = String, Path, description = "E.164, loosely formatted input is normalised; send `+` as `%2B`.")),
     responses(
         (status = 204, description = "Released."),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`: not one of this org's numbers.", body = ErrorBody),
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
     ),
@@ -126,18 +113,7 @@ async fn release_number(
     let Some(status) = status else {
         return Err(ApiError::not_found(format!("{number} is not one of this org's numbers.")));
     };
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "number.released",
-            target: Some(&number),
-            detail: Some(json!({ "status": status })),
-        },
-    )
-    .await?;
+    caller.audit(&mut tx, "number.released", Some(&number), Some(json!({ "status": status }))).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, number = %number, "number released");
     Ok(StatusCode::NO_CONTENT)
@@ -154,7 +130,6 @@ async fn release_number(
     responses(
         (status = 201, description = "The new active bundle.", body = OrgBundle),
         (status = 200, description = "This bundle is already the active one.", body = OrgBundle),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 409, description = "`bundle_exists`: this bundle was published before; `bundle_rollback`: not newer than the active bundle.", body = ErrorBody),
         (status = 422, description = "`bad_bundle`: does not verify against the org's identity key, or dated in the future; `invalid_body`.", body = ErrorBody),
     ),
@@ -210,18 +185,14 @@ async fn publish_bundle(
             "This bundle was published before; make a new one to rotate.",
         ));
     }
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "bundle.published",
-            target: Some(&bundle.bundle_id),
-            detail: Some(json!({ "retired_bundle_id": active.bundle_id })),
-        },
-    )
-    .await?;
+    caller
+        .audit(
+            &mut tx,
+            "bundle.published",
+            Some(&bundle.bundle_id),
+            Some(json!({ "retired_bundle_id": active.bundle_id })),
+        )
+        .await?;
     events::emit(
         &mut tx,
         &caller.org_id,

@@ -11,7 +11,6 @@ use super::{api_keys::PageQuery, pagination::PageRequest};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState, clock,
-    db::audit::{self, Entry},
     db::orgs,
     db::sessions,
     db::setup_links,
@@ -39,8 +38,6 @@ async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result
     params(PageQuery),
     responses(
         (status = 200, description = "A page of users.", body = Page<User>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -76,7 +73,6 @@ async fn mail_link(state: &AppState, to: &str, org_name: &str, url: &str, invite
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 409, description = "`user_exists`: a member of this org has this address.", body = ErrorBody),
         (status = 422, description = "`invalid_email`, `invalid_body` (role).", body = ErrorBody),
     ),
@@ -101,18 +97,7 @@ async fn create(
     }
     users::insert(&mut tx, &user_id, Some(&caller.org_id), email, role, now).await?;
     let token = setup_links::create(&mut tx, &user_id, "invite").await?;
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "user.added",
-            target: Some(&user_id),
-            detail: Some(json!({ "email": email, "role": role.as_str() })),
-        },
-    )
-    .await?;
+    caller.audit(&mut tx, "user.added", Some(&user_id), Some(json!({ "email": email, "role": role.as_str() }))).await?;
     events::emit(
         &mut tx,
         &caller.org_id,
@@ -137,7 +122,6 @@ async fn create(
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "Removed."),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
         (status = 409, description = "`last_admin`: the org needs at least one admin.", body = ErrorBody),
     ),
@@ -164,18 +148,14 @@ async fn remove(
     users::remove(&mut tx, &id, now).await?;
     let sessions = sessions::revoke_all(&mut tx, &id).await?;
     setup_links::expire_unused(&mut tx, &id, now).await?;
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "user.removed",
-            target: Some(&id),
-            detail: Some(json!({ "email": user.email, "role": user.role, "sessions_ended": sessions })),
-        },
-    )
-    .await?;
+    caller
+        .audit(
+            &mut tx,
+            "user.removed",
+            Some(&id),
+            Some(json!({ "email": user.email, "role": user.role, "sessions_ended": sessions })),
+        )
+        .await?;
     events::emit(
         &mut tx,
         &caller.org_id,
@@ -196,7 +176,6 @@ async fn remove(
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
     ),
 )]
@@ -212,18 +191,7 @@ async fn new_setup_link(
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
     setup_links::expire_unused(&mut tx, &id, now).await?;
     let token = setup_links::create(&mut tx, &id, "recover").await?;
-    let actor = caller.actor();
-    audit::write(
-        &mut tx,
-        Entry {
-            org_id: Some(&caller.org_id),
-            actor: &actor,
-            action: "user.setup_link_created",
-            target: Some(&id),
-            detail: None,
-        },
-    )
-    .await?;
+    caller.audit(&mut tx, "user.setup_link_created", Some(&id), None).await?;
     tx.commit().await?;
 
     let setup_url = setup_links::url(&state.config.public_origin(), &token);

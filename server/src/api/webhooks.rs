@@ -48,8 +48,6 @@ fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
 async fn list(
@@ -69,7 +67,6 @@ async fn list(
     request_body = CreateWebhookRequest,
     responses(
         (status = 201, description = "Created; `secret` is shown only now.", body = WebhookEndpoint),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 409, description = "`too_many_webhooks`: the org has 50 endpoints.", body = ErrorBody),
         (status = 422, description = "`invalid_url` (not https, or not a public address), `invalid_events`, `invalid_body`.", body = ErrorBody),
     ),
@@ -91,7 +88,6 @@ async fn create(
     params(("id" = String, Path, description = "The endpoint id (`wh_…`).")),
     responses(
         (status = 200, description = "The endpoint.", body = WebhookEndpoint),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
@@ -113,7 +109,6 @@ async fn get_one(
     request_body = UpdateWebhookRequest,
     responses(
         (status = 200, description = "The endpoint as it is now.", body = WebhookEndpoint),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
         (status = 422, description = "`invalid_url`, `invalid_events`, `invalid_body`.", body = ErrorBody),
     ),
@@ -135,7 +130,6 @@ async fn update(
     params(("id" = String, Path, description = "The endpoint id.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
@@ -157,7 +151,6 @@ async fn delete(
     params(("id" = String, Path, description = "The endpoint id.")),
     responses(
         (status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
@@ -177,7 +170,6 @@ async fn rotate_secret(
     params(("id" = String, Path, description = "The endpoint id.")),
     responses(
         (status = 202, description = "Queued; the delivery, to follow its attempts.", body = WebhookDelivery),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
         (status = 409, description = "`webhook_disabled`: enable it first.", body = ErrorBody),
     ),
@@ -213,8 +205,6 @@ struct DeliveriesQuery {
     params(("id" = String, Path, description = "The endpoint id."), DeliveriesQuery),
     responses(
         (status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
     ),
 )]
@@ -244,7 +234,6 @@ async fn deliveries(
     params(("id" = String, Path, description = "The delivery id (`dl_…`).")),
     responses(
         (status = 202, description = "Queued again.", body = WebhookDelivery),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such delivery (or its event is older than 30 days).", body = ErrorBody),
         (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
     ),
@@ -283,8 +272,6 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
     params(("id" = String, Path, description = "The endpoint id."), SinceQuery),
     responses(
         (status = 202, description = "How many events were queued.", body = RedeliverSinceAnswer),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
         (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
     ),
@@ -323,8 +310,6 @@ struct EventsQuery {
     params(EventsQuery),
     responses(
         (status = 200, description = "A page of events.", body = Page<WebhookEvent>),
-        (status = 400, description = "`invalid_query`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`.", body = ErrorBody),
     ),
 )]
 async fn event_log(

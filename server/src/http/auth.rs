@@ -99,6 +99,20 @@ impl Caller {
     }
 
     /// The audit actor for this caller.
+    /// Writes an audit row of this caller's org, with the caller as actor,
+    /// inside the caller's transaction.
+    pub async fn audit(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<serde_json::Value>,
+    ) -> Result<(), crate::db::DbError> {
+        let actor = self.actor();
+        let entry = crate::db::audit::Entry { org_id: Some(&self.org_id), actor: &actor, action, target, detail };
+        crate::db::audit::write(conn, entry).await
+    }
+
     pub fn actor(&self) -> Actor {
         match &self.principal {
             Principal::ApiKey { key_id, label, .. } => Actor {

@@ -156,6 +156,11 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                     .build();
                 op.responses.responses.entry("429".into()).or_insert(limited.into());
             }
+            let has_query =
+                op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            if has_query {
+                add_response(op, "400", "`invalid_query`: a query parameter is missing, unknown or malformed.");
+            }
             if op.request_body.is_some() {
                 add_response(op, "400", "`malformed_json`, `unreadable_body`.");
                 add_response(op, "413", "`too_large`: the JSON body is larger than 1 MiB.");
