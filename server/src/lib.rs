@@ -76,6 +76,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    // One relay per SQLite database: a second one would share the file's
+    // single writer and run the echo org and the sweeper twice.
+    let _sqlite_lock = match &config.storage.database {
+        config::DatabaseTarget::SqliteFile(path) => Some(lock_sqlite(path).await?),
+        _ => None,
+    };
     let state = AppState::init(config).await?;
     let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(address = %bind, public_url = %public_url, site_root = %site_root, "fxe relay listening");
@@ -83,6 +89,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     run(state, listener, shutdown).await
+}
+
+/// Takes the serving lock of the SQLite file at `path` (`<path>.serve-lock`,
+/// held until the process ends, released by the kernel even after a crash),
+/// or says which relay has it.
+async fn lock_sqlite(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        blobs::create_private_dir(dir)
+            .await
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    let lock_path = path.with_extension("db.serve-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another fxe-server is already serving the database {}: stop it first, or give this one its own \
+             --data-dir (several relays on one database need PostgreSQL: --database-url postgres://…)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(anyhow::Error::new(e).context(format!("cannot lock {}", lock_path.display())))
+        }
+    }
 }
 
 /// Serves `state` on `listener` until `shutdown` is cancelled, then lets open

@@ -96,3 +96,26 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
         pg.drop_database().await;
     }
 }
+
+/// A second relay started on a data folder whose SQLite database another
+/// relay serves exits at once with a clear error, and the first keeps serving.
+#[tokio::test]
+async fn a_second_relay_on_one_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = spawn(dir.path(), free_port(), None).await;
+    let data_dir = dir.path().to_owned();
+    let second = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fxe-server"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+            .arg(&data_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+    });
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), second).await.expect("the second relay exits").unwrap().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another fxe-server is already serving the database"), "{stderr}");
+    let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
