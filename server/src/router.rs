@@ -38,6 +38,9 @@ pub fn api_router(state: &AppState) -> Router<AppState> {
     let (routes, _openapi) = crate::api::openapi::api_routes().split_for_parts();
     routes
         .fallback(api_not_found)
+        // JSON bodies of every call, signed or not, at most 1 MiB (413
+        // `too_large`); the ciphertext upload streams and is not buffered.
+        .layer(axum::extract::DefaultBodyLimit::max(crate::http::auth::MAX_JSON_BODY))
         .layer(axum::middleware::from_fn(crate::http::completion::run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(limiter, crate::http::rate_limit::limit))

@@ -493,3 +493,39 @@ async fn storage_failure_is_503_then_the_upload_succeeds() {
     assert_eq!(status, StatusCode::OK, "{msg}");
     assert_eq!(msg["status"], "queued");
 }
+
+/// JSON bodies larger than 1 MiB are refused with 413 `too_large` on the
+/// calls anyone may make (redeem, recover) as on signed ones, and a signed
+/// request whose signature headers appear twice is refused with 400.
+#[tokio::test]
+async fn oversize_bodies_and_duplicate_signature_headers_are_refused() {
+    let server = TestServer::start().await;
+    let a = TestOrg::redeem(&server, "A", &["+15550100001"]).await;
+    let big = json!({ "email": "x".repeat(1_500_000) });
+    for path in ["/api/v1/auth/recover", "/api/v1/invites/redeem"] {
+        let res = server
+            .client
+            .post(server.url(path))
+            .header("origin", server.base_url.as_str())
+            .json(&big)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_large", "{path}");
+    }
+
+    let path = "/api/v1/org";
+    let h = a.sign("GET", path, Body::Bytes(b""));
+    let mut req = server.client.get(server.url(path));
+    for (k, v) in h.pairs() {
+        req = req.header(k, v);
+    }
+    let ok = req.try_clone().unwrap().send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let twice = req.header("X-FXE-Key", "ak_000000000000000000000000").send().await.unwrap();
+    assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+    let body: Value = twice.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("X-FXE-Key appears more than once"), "{body}");
+}

@@ -22,6 +22,15 @@ use crate::{AppState, clock, db::audit::Actor, http::error::ApiError};
 /// JSON bodies larger than this are refused (an envelope is a few KiB).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 
+/// The headers of a signed request (PROTOCOL.md §6).
+const SIGNATURE_HEADERS: [&str; 5] = [
+    fxe_protocol::request::HEADER_KEY,
+    fxe_protocol::request::HEADER_TIMESTAMP,
+    fxe_protocol::request::HEADER_CONTENT_SHA256,
+    fxe_protocol::request::HEADER_NONCE,
+    fxe_protocol::request::HEADER_SIGNATURE,
+];
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     Send,
@@ -200,6 +209,12 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     let (mut parts, body) = req.into_parts();
     let address = client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>());
     let headers = &parts.headers;
+    // Each signature header once: with two, which one was signed is ambiguous.
+    for name in SIGNATURE_HEADERS {
+        if headers.get_all(name).iter().nth(1).is_some() {
+            return Err(ApiError::bad_request(ErrorCode::BadRequest, format!("{name} appears more than once.")));
+        }
+    }
     let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
