@@ -171,4 +171,17 @@ mod tests {
         let redeem = &json["paths"]["/invites/redeem"]["post"];
         assert!(redeem["responses"].get("401").is_none(), "redemption needs no credentials");
     }
+
+    #[test]
+    fn the_document_lists_every_error_code_from_the_enum() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let listed: Vec<&str> = json["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
+            .as_array()
+            .expect("ErrorDetail.code lists its values")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = crate::http::error_code::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all);
+    }
 }

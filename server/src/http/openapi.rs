@@ -6,13 +6,14 @@
 //! call shares (authentication errors, rate limiting, `Idempotency-Key` on
 //! POST, JSON body errors) is added here to each operation.
 
+use super::error_code::ErrorCode;
 use utoipa::{
     Modify, OpenApi,
     openapi::{
         self, Content, HttpMethod, Ref, RefOr, ResponseBuilder,
         header::HeaderBuilder,
         path::{Operation, ParameterBuilder, ParameterIn},
-        schema::{ObjectBuilder, Type},
+        schema::{ObjectBuilder, Schema, Type},
         security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme},
     },
 };
@@ -95,6 +96,17 @@ pub fn base() -> openapi::OpenApi {
 /// are all in.
 pub fn complete(doc: &mut openapi::OpenApi) {
     add_shared_parts(doc);
+    list_error_codes(doc);
+}
+
+/// The `code` of every error answer is one of [`ErrorCode::ALL`]: the
+/// document lists them as the schema's values, from the enum itself.
+fn list_error_codes(doc: &mut openapi::OpenApi) {
+    let Some(components) = doc.components.as_mut() else { return };
+    let Some(RefOr::T(Schema::Object(detail))) = components.schemas.get_mut("ErrorDetail") else { return };
+    if let Some(RefOr::T(Schema::Object(code))) = detail.properties.get_mut("code") {
+        code.enum_values = Some(ErrorCode::ALL.iter().map(|c| c.as_str().into()).collect());
+    }
 }
 
 fn error_response(description: &str) -> RefOr<openapi::Response> {
