@@ -14,6 +14,11 @@ pub fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// A duration in whole seconds, saturating at `i64::MAX`.
+pub fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 /// Seconds since the Unix epoch as the protocol counts them (`u64`); 0 for
 /// a clock set before 1970.
 pub fn unix_secs() -> u64 {

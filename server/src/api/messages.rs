@@ -22,6 +22,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
+    api::pagination::Cursor,
     blobs::{BlobKey, ByteRange},
     db::messages::{self as store, ListFilter},
     http::auth::{Caller, ClaimedUploadHash, Need},
@@ -306,17 +307,12 @@ fn time_ms(field: &str, v: &str) -> Result<i64, ApiError> {
         .map_err(|_| invalid(format!("{field} must be an RFC 3339 time like 2026-01-31T12:00:00Z.")))
 }
 
-fn encode_cursor(ms: i64, id: &str) -> String {
-    fxe_protocol::encoding::b64u_encode(format!("{ms}:{id}").as_bytes())
-}
-
-fn decode_cursor(c: &str) -> Result<(i64, String), ApiError> {
-    let bad = || invalid("cursor is not one this relay issued.");
-    let raw = fxe_protocol::encoding::b64u_decode("cursor", c).map_err(|_| bad())?;
-    let s = String::from_utf8(raw).map_err(|_| bad())?;
-    let (ms, id) = s.split_once(':').ok_or_else(bad)?;
-    fxe_protocol::encoding::validate_uuid_v4("cursor", id).map_err(|_| bad())?;
-    Ok((ms.parse().map_err(|_| bad())?, id.to_owned()))
+/// The list's cursor: the shared one (`api::pagination`), naming a message id.
+fn decode_cursor(c: &str) -> Result<Cursor, ApiError> {
+    let cursor = Cursor::decode(c)?;
+    fxe_protocol::encoding::validate_uuid_v4("cursor", &cursor.id)
+        .map_err(|_| invalid("cursor is not one this relay issued."))?;
+    Ok(cursor)
 }
 
 /// `GET /messages?box=inbox|outbox&…`: newest first by creation, or with
@@ -376,7 +372,7 @@ async fn list(
     let mut items = store::list(&state.db, &filter).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| encode_cursor(store::sort_time(&filter, m), &m.message_id))
+        items.last().map(|m| Cursor { time: store::sort_time(&filter, m), id: m.message_id.clone() }.encode())
     } else {
         None
     };

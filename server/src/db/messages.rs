@@ -10,7 +10,7 @@ use fxe_protocol::{
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, DbError, to_i64};
+use super::{Db, DbError, page::Cursor, to_i64};
 use crate::clock;
 
 /// A message as stored.
@@ -373,7 +373,7 @@ pub struct ListFilter {
     pub by_update: bool,
     pub ascending: bool,
     /// The last item of the previous page: its sort time and id.
-    pub after: Option<(i64, String)>,
+    pub after: Option<Cursor>,
     pub limit: u32,
 }
 
@@ -427,9 +427,9 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<MessageRow>, DbErr
         let p = arg(BindValue::Int(ms), &mut binds);
         sql += &format!(" AND updated_at_ms >= {p}");
     }
-    if let Some((ms, id)) = &filter.after {
-        let pm = arg(BindValue::Int(*ms), &mut binds);
-        let pi = arg(BindValue::Text(id.clone()), &mut binds);
+    if let Some(after) = &filter.after {
+        let pm = arg(BindValue::Int(after.time), &mut binds);
+        let pi = arg(BindValue::Text(after.id.clone()), &mut binds);
         sql += &format!(" AND ({time_col} {op} {pm} OR ({time_col} = {pm} AND message_id {op} {pi}))");
     }
     sql += &format!(" ORDER BY {time_col} {dir}, message_id {dir} LIMIT {}", u64::from(filter.limit) + 1);

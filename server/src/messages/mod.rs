@@ -55,10 +55,6 @@ pub enum Created {
     Repeat,
 }
 
-fn seconds(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
 /// Loads a message the party sent or received; 404 for anyone else (and for malformed ids).
 pub async fn visible_row(conn: &mut AnyConnection, org_id: &str, message_id: &str) -> Result<MessageRow, MessageError> {
     if fxe_protocol::encoding::validate_uuid_v4("message_id", message_id).is_err() {
@@ -130,7 +126,7 @@ pub async fn create(
         envelope: &env,
         envelope_hash: &hash,
         created_at_ms: now_ms,
-        expires_at: now + seconds(state.config.message_ttl),
+        expires_at: now + clock::secs(state.config.message_ttl),
         upload_expires_at: now + UPLOAD_WINDOW_SECS,
     };
     if !store::insert(&mut tx, new).await? {
@@ -269,7 +265,7 @@ pub async fn upload(
     let now_ms = clock::now_ms_monotonic();
     let committed: Result<Option<MessageRow>, DbError> = async {
         let mut tx = state.db.begin_write().await?;
-        let expires_at = now_ms / 1000 + seconds(state.config.message_ttl);
+        let expires_at = now_ms / 1000 + clock::secs(state.config.message_ttl);
         if !store::mark_queued(&mut tx, message_id, key.as_str(), now_ms, expires_at).await? {
             return Ok(None);
         }
