@@ -4,7 +4,7 @@
 #   make test   install tools, then every test: style, native, Python SDK, wasm, browser, PostgreSQL
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
-#   make fuzz   every cargo-fuzz target for FUZZ_SECONDS each
+#   make fuzz   every cargo-fuzz target for FUZZ_RUNS executions each (default 1 M)
 #   make tools  install what the above need (idempotent)
 #
 # Each stage prints its wall time as "[time] NAME: 123s".
@@ -20,7 +20,7 @@ TIMED := scripts/timed.sh
 SERVER := target/release/fxe-server
 BIND ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
-FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 1000000
 OPERATOR_EMAIL ?= operator@example.org
 
 .PHONY: help tools build run test test-stages test-style test-native test-python python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
@@ -120,7 +120,7 @@ bench-python:
 	FXE_SERVER_BIN=$(SERVER) FXE_CLIENT_BIN=target/debug/fxe-client $(PY)/python python/bench/bench.py
 
 fuzz: tools
-	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_SECONDS)
+	@$(TIMED) fuzz scripts/fuzz.sh $(FUZZ_RUNS)
 
 # Deletes the local relay's state (./data): its database and stored faxes.
 clean-data:

@@ -68,12 +68,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind;
     let public_url = config.public_origin();
     let site_root = config.leptos.site_root.clone();
-    if !std::path::Path::new(&*site_root).join(&*config.leptos.site_pkg_dir).is_dir() {
-        tracing::warn!(
-            site_root = %site_root,
+    match http::site::check(&config.leptos)? {
+        http::site::Site::Missing { pkg_dir } => tracing::warn!(
+            pkg_dir = %pkg_dir.display(),
             "the web UI's assets are missing: build them with `cargo leptos build --release` \
              (or set LEPTOS_SITE_ROOT); pages will render without styles or interactivity"
-        );
+        ),
+        http::site::Site::Ready | http::site::Site::Hashed => {}
     }
 
     // One relay per SQLite database: a second one would share the file's

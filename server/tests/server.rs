@@ -63,6 +63,9 @@ async fn health_readiness_and_home_page() {
     assert!(html.starts_with("<!DOCTYPE html>"), "{html:.200}");
     assert!(html.contains("<title>Encrypted fax between organisations · fxe</title>"), "page title missing:\n{html}");
     assert!(html.contains("/pkg/fxe.js"), "hydration script missing:\n{html}");
+    // The WebAssembly cargo-leptos builds (pkg/fxe.wasm), even from this plain cargo build (issue 14, finding 11).
+    assert!(html.contains(r#"href="/pkg/fxe.wasm""#), "the page must load pkg/fxe.wasm:\n{html}");
+    assert!(!html.contains("fxe_bg.wasm"), "pkg/fxe_bg.wasm does not exist:\n{html}");
     assert!(html.contains("hydrate"), "hydrate call missing:\n{html}");
     assert!(html.contains("/pkg/fxe.css"), "stylesheet missing:\n{html}");
     assert!(html.contains(r#"href="/redeem""#), "invite link missing");

@@ -1,9 +1,9 @@
 //! HTTP infrastructure shared by every route: the JSON error shape
 //! ([`error`]), who is calling ([`auth`], [`session_cookie`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
-//! [`page_access`]), and the relay's own endpoints ([`health`], [`metrics`],
-//! [`openapi`]). Nothing here knows the API's routes: `crate::router`
-//! composes them.
+//! [`page_access`]), the relay's own endpoints ([`health`], [`metrics`],
+//! [`openapi`]) and the web UI's built files ([`site`]). Nothing here knows
+//! the API's routes: `crate::router` composes them.
 
 pub mod auth;
 pub mod completion;
@@ -17,3 +17,4 @@ pub mod openapi;
 pub mod page_access;
 pub mod rate_limit;
 pub mod session_cookie;
+pub mod site;
