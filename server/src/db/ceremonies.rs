@@ -75,13 +75,13 @@ pub struct Open {
 
 /// The ceremonies open at `now`: all of them, or those `client_ip` started.
 pub async fn open(conn: &mut AnyConnection, now: i64, client_ip: Option<&str>) -> Result<Open, DbError> {
-    let select = "SELECT COUNT(*) AS n, MIN(expires_at) AS first FROM webauthn_ceremonies WHERE expires_at > $1";
+    let select = "SELECT COUNT(*) AS n, MIN(expires_at) AS first_expiry FROM webauthn_ceremonies WHERE expires_at > $1";
     let row = match client_ip {
         Some(ip) => sqlx::query(&format!("{select} AND client_ip = $2")).bind(now).bind(ip).fetch_one(conn).await?,
         None => sqlx::query(select).bind(now).fetch_one(conn).await?,
     };
     let count: i64 = row.try_get("n")?;
-    Ok(Open { count: u64::try_from(count).unwrap_or(0), first_expiry: row.try_get("first")? })
+    Ok(Open { count: u64::try_from(count).unwrap_or(0), first_expiry: row.try_get("first_expiry")? })
 }
 
 /// Takes the ceremony `id` of `kind`: it is deleted, expired or not, and
