@@ -84,6 +84,9 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate_limit_per_minute: u32,
 
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     /// Let webhook endpoints use http and private, loopback or link-local
     /// addresses. For development and tests only: it lets org admins make the
     /// relay call into its own network.
@@ -113,6 +116,101 @@ pub struct ServeArgs {
     /// (default: fxe relay <noreply@HOST> for the public URL's host).
     #[arg(long, env = "FXE_MAIL_FROM", value_name = "MAILBOX")]
     pub mail_from: Option<String>,
+}
+
+/// The limits beside the per-key one (docs/api.md, Limits). Every limit is
+/// kept in this relay process's memory or read from the database as it is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// How many API requests one org may make a minute, all its API keys and
+    /// people together (default: twice --rate-limit-per-minute).
+    #[arg(long, env = "FXE_ORG_RATE_LIMIT_PER_MINUTE", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub org_rate_limit_per_minute: Option<u32>,
+
+    /// How many API requests one client address (an IPv6 address's /64) may
+    /// make a minute, whatever they carry (default: four times
+    /// --rate-limit-per-minute).
+    #[arg(long, env = "FXE_IP_RATE_LIMIT_PER_MINUTE", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub ip_rate_limit_per_minute: Option<u32>,
+
+    /// How many API requests without valid credentials one client address may
+    /// make a minute: sign-in, enrolment, recovery, redemption, and signed
+    /// requests or sessions that do not authenticate (unknown key, bad
+    /// signature, ended session).
+    #[arg(long, env = "FXE_ANONYMOUS_RATE_LIMIT_PER_MINUTE", value_name = "N",
+          default_value_t = DEFAULT_ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
+    pub anonymous_rate_limit_per_minute: u32,
+
+    /// How many passkey ceremonies (sign-in, enrolment) started from one client
+    /// address may be open (not finished, not expired) at once.
+    #[arg(long, env = "FXE_MAX_CEREMONIES_PER_IP", value_name = "N", default_value_t = DEFAULT_MAX_CEREMONIES_PER_IP,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_ceremonies_per_ip: u32,
+
+    /// How many passkey ceremonies may be open at once on the whole relay.
+    #[arg(long, env = "FXE_MAX_CEREMONIES", value_name = "N", default_value_t = DEFAULT_MAX_CEREMONIES,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub max_ceremonies: u32,
+
+    /// How many recovery requests may wait for the recovery worker; more
+    /// are answered 503.
+    #[arg(long, env = "FXE_RECOVERY_QUEUE", value_name = "N", default_value_t = DEFAULT_RECOVERY_QUEUE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub recovery_queue: u32,
+
+    /// How many API keys (not revoked) one org may have.
+    #[arg(long, env = "FXE_MAX_API_KEYS_PER_ORG", value_name = "N", default_value_t = DEFAULT_MAX_API_KEYS_PER_ORG,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_api_keys_per_org: u32,
+
+    /// A reverse proxy (an address or CIDR range, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For header is believed: the client is the nearest address
+    /// in it that is not a trusted proxy. Repeat or separate with commas.
+    /// Without it, X-Forwarded-For is ignored and the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "FXE_TRUSTED_PROXY", value_name = "CIDR", value_delimiter = ',',
+          value_parser = parse_cidr)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Requests a minute without valid credentials from one address, unless configured.
+pub const DEFAULT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: u32 = 120;
+/// Open passkey ceremonies from one address, unless configured.
+pub const DEFAULT_MAX_CEREMONIES_PER_IP: u32 = 20;
+/// Open passkey ceremonies on the relay, unless configured.
+pub const DEFAULT_MAX_CEREMONIES: u32 = 5_000;
+/// Recovery requests waiting for the worker, unless configured.
+pub const DEFAULT_RECOVERY_QUEUE: u32 = 256;
+/// API keys (not revoked) per org, unless configured.
+pub const DEFAULT_MAX_API_KEYS_PER_ORG: u32 = 50;
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        LimitArgs {
+            org_rate_limit_per_minute: None,
+            ip_rate_limit_per_minute: None,
+            anonymous_rate_limit_per_minute: DEFAULT_ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+            max_ceremonies_per_ip: DEFAULT_MAX_CEREMONIES_PER_IP,
+            max_ceremonies: DEFAULT_MAX_CEREMONIES,
+            recovery_queue: DEFAULT_RECOVERY_QUEUE,
+            max_api_keys_per_org: DEFAULT_MAX_API_KEYS_PER_ORG,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Parses `--trusted-proxy`: a CIDR range (`10.0.0.0/8`, `fd00::/8`) or one
+/// address (`192.0.2.7`, taken as `/32` or `/128`).
+pub fn parse_cidr(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    if let Ok(net) = raw.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    raw.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("{raw:?} is not an address or CIDR range like 10.0.0.0/8"))
 }
 
 /// The waits between webhook attempts: after the n-th failed attempt the
@@ -189,6 +287,7 @@ impl ServeArgs {
             leptos,
             message_ttl: self.message_ttl,
             rate_limit_per_minute: self.rate_limit_per_minute,
+            limits: self.limits,
             allow_private_webhooks: self.allow_private_webhooks,
             secret_key_file: self.secret_key_file,
             retry_schedule: self.retry_schedule.unwrap_or_default(),
@@ -239,6 +338,9 @@ pub struct Config {
     pub message_ttl: std::time::Duration,
     /// API requests a minute per API key or session.
     pub rate_limit_per_minute: u32,
+    /// The other limits (per org, per address, anonymous work, API keys) and
+    /// the trusted proxies.
+    pub limits: LimitArgs,
     /// Webhook endpoints may use http and non-public addresses (development).
     pub allow_private_webhooks: bool,
     /// The webhook secret key file; `None`: `webhook-secret.key` in the data directory.
@@ -266,6 +368,7 @@ impl Config {
             leptos: leptos_options_from(bind, |_| None)?,
             message_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            limits: LimitArgs::default(),
             allow_private_webhooks: false,
             secret_key_file: None,
             retry_schedule: RetrySchedule::default(),
@@ -527,6 +630,17 @@ mod tests {
 
     fn bind() -> SocketAddr {
         "127.0.0.1:3000".parse().unwrap()
+    }
+
+    #[test]
+    fn trusted_proxies_parse() {
+        assert_eq!(parse_cidr("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_cidr(" 192.0.2.7 ").unwrap().to_string(), "192.0.2.7/32");
+        assert_eq!(parse_cidr("fd00::/8").unwrap().to_string(), "fd00::/8");
+        assert_eq!(parse_cidr("::1").unwrap().to_string(), "::1/128");
+        for bad in ["", "10.0.0.0/33", "example.org", "10.0.0/8"] {
+            assert!(parse_cidr(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! * everything else: a file from the site root (`/pkg/fxe.js`,
 //!   `/favicon.svg`, …) or the UI's 404 page.
 
-use std::{any::Any, sync::Arc};
+use std::any::Any;
 
 use axum::{
     Router,
@@ -30,11 +30,11 @@ use crate::{
 };
 
 /// The REST API under `/api/v1` (routes: [`crate::api`]); unknown paths
-/// answer a JSON 404. A request meets, in order: authentication, the rate
-/// limit, `Idempotency-Key` handling, the handler (which runs to its end even
-/// if the client hangs up: [`crate::http::completion`]).
+/// answer a JSON 404. A request meets, in order: authentication with the
+/// rate limits ([`crate::http::auth::authenticate`], which knows whom to
+/// count), `Idempotency-Key` handling, the handler (which runs to its end
+/// even if the client hangs up: [`crate::http::completion`]).
 pub fn api_router(state: &AppState) -> Router<AppState> {
-    let limiter = Arc::new(crate::http::rate_limit::RateLimiter::new(state.config.rate_limit_per_minute));
     let (routes, _openapi) = crate::api::openapi::api_routes().split_for_parts();
     routes
         .fallback(api_not_found)
@@ -43,7 +43,6 @@ pub fn api_router(state: &AppState) -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(crate::http::auth::MAX_JSON_BODY))
         .layer(axum::middleware::from_fn(crate::http::completion::run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::idempotency::idempotency))
-        .layer(axum::middleware::from_fn_with_state(limiter, crate::http::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::auth::authenticate))
 }
 

@@ -1,6 +1,6 @@
 //! [`AppState`]: what every request handler and worker can reach, and how it
 //! is prepared at start (data directory, blob store, database, mail,
-//! webhooks, passkeys).
+//! webhooks, passkeys, limits, the recovery worker).
 
 use std::{sync::Arc, time::Duration};
 
@@ -33,6 +33,10 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The relay as a WebAuthn relying party (passkeys), for its public URL.
     pub passkeys: Arc<crate::accounts::passkeys::RelyingParty>,
+    /// The rate limits and caps of this process.
+    pub limits: Arc<crate::http::rate_limit::Limits>,
+    /// The bounded queue in front of the recovery-mail worker.
+    pub recovery: crate::accounts::recovery::RecoveryQueue,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -83,7 +87,16 @@ impl AppState {
         if let Err(why) = passkeys.get() {
             tracing::warn!("{why}");
         }
+        let limits = Arc::new(crate::http::rate_limit::Limits::new(&config));
+        let recovery = crate::accounts::recovery::RecoveryQueue::start(
+            db.clone(),
+            mailer.clone(),
+            config.public_origin(),
+            usize::try_from(limits.recovery_queue).unwrap_or(usize::MAX),
+        );
         Ok(AppState {
+            limits,
+            recovery,
             mailer,
             passkeys: Arc::new(passkeys),
             leptos: config.leptos.clone(),

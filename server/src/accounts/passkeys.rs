@@ -1,5 +1,6 @@
 //! Passkeys (WebAuthn, webauthn-rs): the relying party, the ceremony state
-//! kept in the database (single-use, 5 minutes; rows in
+//! kept in the database (single-use, 5 minutes, capped per client and in all
+//! ([`store_ceremony`]); rows in
 //! [`crate::db::ceremonies`]), and the stored credentials (rows in
 //! [`crate::db::passkeys`]).
 //!
@@ -100,22 +101,75 @@ fn to_json<T: Serialize>(what: &str, value: &T) -> Result<String, DbError> {
     serde_json::to_string(value).map_err(|e| DbError::Query(sqlx::Error::Protocol(format!("{what}: {e}"))))
 }
 
-/// Stores a started ceremony; returns its id (the client sends it back).
-pub async fn store_ceremony<S: Serialize>(
+/// How many ceremonies may be open at once (`--max-ceremonies-per-ip`, `--max-ceremonies`).
+#[derive(Clone, Copy, Debug)]
+pub struct CeremonyCaps {
+    /// Started by one client (its limit key).
+    pub per_client: u64,
+    /// On the whole relay.
+    pub total: u64,
+}
+
+/// Why a ceremony was not started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{open} passkey requests from this address are open (at most {cap}); finish or wait for one")]
+    TooManyFromClient { open: u64, cap: u64, retry_after_secs: i64 },
+    #[error("the relay has too many passkey requests open right now")]
+    TooMany { retry_after_secs: i64 },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Refuses when a cap is reached; the wait is until the first open ceremony expires.
+async fn check_caps(
     conn: &mut AnyConnection,
+    caps: CeremonyCaps,
+    client: Option<&str>,
+    now: i64,
+) -> Result<(), StartError> {
+    let wait = |first: Option<i64>| first.map_or(CEREMONY_TTL_SECS, |t| t - now).clamp(1, CEREMONY_TTL_SECS);
+    if let Some(client) = client {
+        let open = ceremonies::open(&mut *conn, now, Some(client)).await?;
+        if open.count >= caps.per_client {
+            return Err(StartError::TooManyFromClient {
+                open: open.count,
+                cap: caps.per_client,
+                retry_after_secs: wait(open.first_expiry),
+            });
+        }
+    }
+    let open = ceremonies::open(conn, now, None).await?;
+    if open.count >= caps.total {
+        return Err(StartError::TooMany { retry_after_secs: wait(open.first_expiry) });
+    }
+    Ok(())
+}
+
+/// Stores a started ceremony for `client` (its limit key); returns its id
+/// (the client sends it back). Refused when `caps` are reached: checked with
+/// reads first, so a refusal writes nothing, and again with the insert
+/// (exact on SQLite, whose writes are serialised; on PostgreSQL concurrent
+/// starts may pass a cap by a few). Expired ceremonies do not count; the
+/// housekeeping sweep deletes them.
+pub async fn store_ceremony<S: Serialize>(
+    db: &db::Db,
+    caps: CeremonyCaps,
+    client: Option<&str>,
     kind: CeremonyKind,
     user_id: Option<&str>,
     setup_token_sha256: Option<&str>,
     state: &S,
-) -> Result<String, DbError> {
+) -> Result<String, StartError> {
     let b: [u8; 24] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
     let id = format!("wac_{}", fxe_protocol::encoding::b64u_encode(&b));
     let state_json = to_json("ceremony state", state)?;
     let now = clock::now_secs();
-    // Expired ceremonies go as new ones start: the table stays small.
-    ceremonies::delete_expired(&mut *conn, now).await?;
+    check_caps(&mut *db.pool().acquire().await.map_err(DbError::from)?, caps, client, now).await?;
+    let mut tx = db.begin_write().await?;
+    check_caps(&mut tx, caps, client, now).await?;
     ceremonies::insert(
-        conn,
+        &mut tx,
         NewCeremony {
             id: &id,
             kind,
@@ -123,9 +177,11 @@ pub async fn store_ceremony<S: Serialize>(
             setup_token_sha256,
             state_json: &state_json,
             expires_at: now + CEREMONY_TTL_SECS,
+            client_ip: client,
         },
     )
     .await?;
+    tx.commit().await.map_err(DbError::from)?;
     Ok(id)
 }
 

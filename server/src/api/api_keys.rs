@@ -1,5 +1,6 @@
 //! The org's API keys: list, register (the key pair is made on the org's
-//! side; the relay stores only the public key), revoke.
+//! side; the relay stores only the public key; at most
+//! `--max-api-keys-per-org` not revoked), revoke.
 
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
@@ -72,7 +73,7 @@ pub fn validate_label(label: &str) -> Result<(), ApiError> {
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "Registered.", body = ApiKeyInfo),
-        (status = 409, description = "`key_exists`: this key is already registered on the relay.", body = ErrorBody),
+        (status = 409, description = "`key_exists`: this key is already registered on the relay; `too_many_api_keys`: the org has as many keys (not revoked) as it may (`--max-api-keys-per-org`, default 50): revoke one first.", body = ErrorBody),
         (status = 422, description = "`bad_proof`: the key or its proof does not verify; `invalid_body`: scopes or label.", body = ErrorBody),
     ),
 )]
@@ -95,6 +96,15 @@ async fn create(
 
     let now = clock::now_secs();
     let mut tx = state.db.begin_write().await?;
+    let cap = state.limits.max_api_keys_per_org;
+    if api_keys::live_count(&mut tx, &caller.org_id).await? >= u64::from(cap) {
+        return Err(ApiError::conflict(
+            ErrorCode::TooManyApiKeys,
+            format!(
+                "This org has {cap} API keys that are not revoked, as many as it may; revoke one it no longer uses."
+            ),
+        ));
+    }
     let new = NewApiKey {
         key_id: &key_id,
         org_id: &caller.org_id,

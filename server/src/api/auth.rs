@@ -3,8 +3,10 @@
 //! mail, sign out (here or everywhere), who am I, remove a passkey.
 //!
 //! These calls are made by the relay's own pages: every `POST` must carry the
-//! relay's `Origin`. Ceremonies are single use and live 5 minutes
-//! ([`crate::accounts::passkeys`]); a ceremony that fails is used up all the same.
+//! relay's `Origin`. Ceremonies are single use, live 5 minutes and are capped
+//! per client address and in all ([`crate::accounts::passkeys`]); a ceremony
+//! that fails is used up all the same. Recovery requests go to a bounded
+//! queue ([`crate::accounts::recovery`]).
 
 use axum::{
     extract::State,
@@ -22,7 +24,8 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    accounts::passkeys::{self, Login, Registration},
+    accounts::passkeys::{self, CeremonyCaps, Login, Registration},
+    accounts::recovery::RecoveryRequest,
     clock, db,
     db::audit::{self, Actor},
     db::ceremonies::CeremonyKind,
@@ -32,9 +35,9 @@ use crate::{
     db::setup_links::{self, SetupLinkState},
     db::users::{self, ActiveUser},
     http::auth::ClientAddress,
+    http::client_ip::ClientKey,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
-    mail,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -49,10 +52,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_passkey))
 }
 
-/// At most this many unused recovery links per user at once (a mailbox is not
-/// flooded by someone typing its address again and again).
-const MAX_LIVE_RECOVERY_LINKS: u64 = 3;
-
 fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiError> {
     state.passkeys.get().map_err(|why| {
         ApiError::new(
@@ -61,6 +60,13 @@ fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiErro
             format!("Passkeys are not available on this relay: {why}."),
         )
     })
+}
+
+fn caps(state: &AppState) -> CeremonyCaps {
+    CeremonyCaps {
+        per_client: u64::from(state.limits.max_ceremonies_per_ip),
+        total: u64::from(state.limits.max_ceremonies),
+    }
 }
 
 fn internal_json(e: serde_json::Error) -> ApiError {
@@ -148,11 +154,13 @@ fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body
         (status = 403, description = "`bad_origin`.", body = ErrorBody),
         (status = 404, description = "`setup_link_not_found`.", body = ErrorBody),
         (status = 410, description = "`setup_link_used`, `setup_link_expired`, `user_inactive`.", body = ErrorBody),
-        (status = 503, description = "`passkeys_unavailable`: the relay's public URL is not a host name.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`).", body = ErrorBody),
+        (status = 503, description = "`passkeys_unavailable`: the relay's public URL is not a host name; `unavailable`: the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`.", body = ErrorBody),
     )
 )]
 async fn register_start(
     State(state): State<AppState>,
+    ClientKey(client): ClientKey,
     headers: HeaderMap,
     ApiJson(req): ApiJson<PasskeyRegisterStart>,
 ) -> Result<ApiJson<CeremonyStarted>, ApiError> {
@@ -178,9 +186,17 @@ async fn register_start(
     let (ccr, reg) = webauthn
         .start_passkey_registration(handle, &user.email, &user.email, passkeys::exclude_list(&existing))
         .map_err(ApiError::internal)?;
-    let ceremony_id =
-        passkeys::store_ceremony(&mut conn, CeremonyKind::Register, Some(&user.user_id), token_hash.as_deref(), &reg)
-            .await?;
+    drop(conn);
+    let ceremony_id = passkeys::store_ceremony(
+        &state.db,
+        caps(&state),
+        client.as_deref(),
+        CeremonyKind::Register,
+        Some(&user.user_id),
+        token_hash.as_deref(),
+        &reg,
+    )
+    .await?;
     Ok(ApiJson(CeremonyStarted {
         ceremony_id,
         options: passkeys::registration_options(&ccr).map_err(internal_json)?,
@@ -194,9 +210,10 @@ async fn take<S: serde::de::DeserializeOwned>(
     kind: CeremonyKind,
     id: &str,
 ) -> Result<passkeys::Ceremony<S>, ApiError> {
-    let mut tx = state.db.begin_write().await?;
-    let ceremony = passkeys::take_ceremony::<S>(&mut tx, kind, id).await?;
-    tx.commit().await?;
+    // No transaction: an unknown id is only read, a known one deleted by one statement.
+    let mut conn = state.db.pool().acquire().await?;
+    let ceremony = passkeys::take_ceremony::<S>(&mut conn, kind, id).await?;
+    drop(conn);
     ceremony.ok_or_else(|| {
         ApiError::new(
             StatusCode::GONE,
@@ -307,15 +324,21 @@ async fn register_finish(
     responses(
         (status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted),
         (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 503, description = "`passkeys_unavailable`.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`).", body = ErrorBody),
+        (status = 503, description = "`passkeys_unavailable`; `unavailable`: the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`.", body = ErrorBody),
     )
 )]
-async fn login_start(State(state): State<AppState>, headers: HeaderMap) -> Result<ApiJson<CeremonyStarted>, ApiError> {
+async fn login_start(
+    State(state): State<AppState>,
+    ClientKey(client): ClientKey,
+    headers: HeaderMap,
+) -> Result<ApiJson<CeremonyStarted>, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let (rcr, login) = webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let ceremony_id = passkeys::store_ceremony(&mut conn, CeremonyKind::Login, None, None, &login).await?;
+    let ceremony_id =
+        passkeys::store_ceremony(&state.db, caps(&state), client.as_deref(), CeremonyKind::Login, None, None, &login)
+            .await?;
     Ok(ApiJson(CeremonyStarted {
         ceremony_id,
         options: passkeys::authentication_options(&rcr).map_err(internal_json)?,
@@ -402,8 +425,9 @@ async fn login_finish(
 }
 
 /// Mails a setup link to the users with this address, if any. The answer is
-/// the same either way (no account enumeration), and comes before the mail
-/// is made, so its timing says nothing either.
+/// the same either way (no account enumeration): the request is only queued
+/// for the recovery worker ([`crate::accounts::recovery`]), which looks the
+/// address up and mails after the answer, so its timing says nothing either.
 #[utoipa::path(
     post,
     path = "/auth/recover",
@@ -414,6 +438,7 @@ async fn login_finish(
         (status = 202, description = "If the address belongs to a user, a setup link is on its way."),
         (status = 403, description = "`bad_origin`.", body = ErrorBody),
         (status = 422, description = "`invalid_email`.", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the recovery queue is full (`--recovery-queue`), with `Retry-After`; nothing was queued.", body = ErrorBody),
     )
 )]
 async fn recover(
@@ -427,47 +452,15 @@ async fn recover(
     if email.len() > 254 || !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ApiError::unprocessable(ErrorCode::InvalidEmail, "Enter the e-mail address your account uses."));
     }
-    tokio::spawn(async move {
-        if let Err(e) = send_recovery(&state, &email, address).await {
-            tracing::error!(error = %e.message(), "could not send a recovery link");
-        }
-    });
-    Ok(StatusCode::ACCEPTED)
-}
-
-async fn send_recovery(state: &AppState, email: &str, address: Option<String>) -> Result<(), ApiError> {
-    let now = clock::now_secs();
-    let mut tx = state.db.begin_write().await?;
-    let mut mails = Vec::new();
-    for user in users::active_by_email(&mut tx, email).await? {
-        let live = setup_links::live_recovery_links(&mut tx, &user.user_id, now).await?;
-        if live >= MAX_LIVE_RECOVERY_LINKS {
-            tracing::warn!(user_id = %user.user_id, "recovery asked again while {MAX_LIVE_RECOVERY_LINKS} links are unused; no new link");
-            continue;
-        }
-        let token = setup_links::create(&mut tx, &user.user_id, "recover").await?;
-        let actor = actor_for(&user, address.clone());
-        audit::write(
-            &mut tx,
-            audit::Entry {
-                org_id: user.org_id.as_deref(),
-                actor: &actor,
-                action: "user.recovery_requested",
-                target: Some(&user.user_id),
-                detail: None,
-            },
+    state.recovery.submit(RecoveryRequest { email, client: address }).map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "The relay has too many recovery requests waiting right now; nothing was sent. Try again in a minute.",
         )
-        .await?;
-        let url = setup_links::url(&state.config.public_origin(), &token);
-        mails.push(mail::recovery_mail(&user.email, user.org_name.as_deref().unwrap_or("the fxe relay"), &url));
-    }
-    tx.commit().await?;
-    for m in mails {
-        if let Err(e) = state.mailer.send(&m).await {
-            tracing::error!(error = %e, to = %m.to, "could not mail a recovery link");
-        }
-    }
-    Ok(())
+        .with_header(header::RETRY_AFTER, header::HeaderValue::from_static("30"))
+    })?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

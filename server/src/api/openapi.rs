@@ -173,6 +173,30 @@ mod tests {
     }
 
     #[test]
+    fn the_calls_anyone_may_make_list_their_limits() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        for (path, method) in [
+            ("/invites/redeem", "post"),
+            ("/openapi.json", "get"),
+            ("/auth/recover", "post"),
+            ("/auth/login/start", "post"),
+            ("/auth/login/finish", "post"),
+            ("/auth/passkey/register/start", "post"),
+        ] {
+            let limited = &json["paths"][path][method]["responses"]["429"];
+            assert!(limited["description"].as_str().unwrap().contains("rate_limited"), "{method} {path}: {limited}");
+            assert!(limited["headers"].get("Retry-After").is_some(), "{method} {path}: {limited}");
+        }
+        let login = &json["paths"]["/auth/login/start"]["post"]["responses"];
+        assert!(login["429"]["description"].as_str().unwrap().contains("--max-ceremonies-per-ip"));
+        assert!(login["503"]["description"].as_str().unwrap().contains("--max-ceremonies"));
+        let recover = &json["paths"]["/auth/recover"]["post"]["responses"];
+        assert!(recover["503"]["description"].as_str().unwrap().contains("recovery queue"));
+        let create_key = &json["paths"]["/api-keys"]["post"]["responses"];
+        assert!(create_key["409"]["description"].as_str().unwrap().contains("too_many_api_keys"));
+    }
+
+    #[test]
     fn the_document_lists_every_error_code_from_the_enum() {
         let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
         let listed: Vec<&str> = json["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]

@@ -1,8 +1,9 @@
 //! Who is calling: signed requests (PROTOCOL.md §6) for machines, the
 //! `fxe_session` cookie for people (see `sessions`). The [`authenticate`]
-//! middleware runs on every API request; handlers take a [`Caller`] (401 when
-//! the request carried no credentials) and check what they need with
-//! [`Caller::require`].
+//! middleware runs on every API request and applies the rate limits
+//! ([`crate::http::rate_limit`]) as soon as it knows whom to count, before it
+//! writes anything; handlers take a [`Caller`] (401 when the request carried
+//! no credentials) and check what they need with [`Caller::require`].
 
 use std::net::SocketAddr;
 
@@ -17,7 +18,13 @@ use fxe_protocol::request::{ClaimedBody, RequestAuth};
 use sha2::Digest;
 
 use crate::http::error::ErrorCode;
-use crate::{AppState, clock, db::audit::Actor, http::error::ApiError};
+use crate::{
+    AppState, clock,
+    db::audit::Actor,
+    http::client_ip::{self, ClientIp},
+    http::error::ApiError,
+    http::session_cookie,
+};
 
 /// JSON bodies larger than this are refused (an envelope is a few KiB).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -161,7 +168,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[derive(Clone, Copy, Debug)]
 pub struct ClaimedUploadHash(pub ClaimedBody);
 
-/// The client's address, when known.
+/// The client's address, when known: as [`authenticate`] resolved it
+/// ([`client_ip`]), else the TCP peer.
 #[derive(Clone, Debug)]
 pub struct ClientAddress(pub Option<String>);
 
@@ -169,12 +177,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress(client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>())))
+        Ok(ClientAddress(ClientIp::of(parts).map(|ip| ip.to_string())))
     }
-}
-
-fn client_address(ci: Option<&ConnectInfo<SocketAddr>>) -> Option<String> {
-    ci.map(|ConnectInfo(a)| a.ip().to_string())
 }
 
 pub fn unauthenticated() -> ApiError {
@@ -198,6 +202,12 @@ fn is_upload(method: &Method, path: &str) -> bool {
 /// Authenticates signed requests and sessions; inserts a [`Caller`] into the
 /// request's extensions. Requests without credentials pass through (public
 /// routes); handlers that need a caller answer 401.
+///
+/// The limits, in order: the client address's, for every request; then
+/// either the key's and its org's (a signed request whose signature
+/// verifies, a live session), or the anonymous one of the address (no
+/// credentials, or credentials that do not authenticate: the 401 becomes a
+/// 429 once that is spent). All before the nonce or anything else is stored.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match authenticate_inner(&state, req).await {
         Ok(req) => next.run(req).await,
@@ -207,53 +217,84 @@ pub async fn authenticate(State(state): State<AppState>, req: Request, next: Nex
 
 async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let address = client_address(parts.extensions.get::<ConnectInfo<SocketAddr>>());
+    let limits = &state.limits;
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| client_ip::resolve(peer.ip(), &parts.headers, &limits.trusted_proxies));
+    if let Some(ip) = ip {
+        parts.extensions.insert(ClientIp(ip));
+    }
+    let address = ip.map(|ip| ip.to_string());
+    limits.check_address(ip)?;
+    // A request that does not authenticate counts as anonymous: its error,
+    // or 429 once the address has sent too many of them.
+    let refuse = |e: ApiError| match limits.check_anonymous(ip) {
+        Ok(()) => e,
+        Err(limited) => limited,
+    };
+
     let headers = &parts.headers;
     // Each signature header once: with two, which one was signed is ambiguous.
     for name in SIGNATURE_HEADERS {
         if headers.get_all(name).iter().nth(1).is_some() {
-            return Err(ApiError::bad_request(ErrorCode::BadRequest, format!("{name} appears more than once.")));
+            return Err(refuse(ApiError::bad_request(
+                ErrorCode::BadRequest,
+                format!("{name} appears more than once."),
+            )));
         }
     }
     let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
-        ApiError::new(
+        refuse(ApiError::new(
             StatusCode::UNAUTHORIZED,
             super::error_map::request_error_code(e),
             format!("Request signature headers: {e}."),
-        )
+        ))
     })?;
     let Some(auth) = auth else {
         // The passkey and session calls (`/auth/…`) read the cookie themselves:
         // an ended session must not stand in the way of signing in again.
-        if !parts.uri.path().starts_with("/auth/")
-            && let Some(caller) =
-                crate::http::session_cookie::caller_from_cookie(state, &parts, address.clone()).await?
-        {
-            parts.extensions.insert(caller);
+        let own_cookie = parts.uri.path().starts_with("/auth/");
+        let cookie = session_cookie::cookie_value(&parts.headers);
+        let session = match &cookie {
+            Some(id) => session_cookie::lookup(state, id).await?,
+            None => None,
+        };
+        match session {
+            Some(session) => {
+                limits.check_principal(&session.user_id, session.org_id.as_deref())?;
+                if !own_cookie && let Some(caller) = session_cookie::caller_of(state, &parts, session, address)? {
+                    parts.extensions.insert(caller);
+                }
+            }
+            None if cookie.is_some() && !own_cookie => {
+                return Err(refuse(session_cookie::session_ended()));
+            }
+            None => limits.check_anonymous(ip)?,
         }
         return Ok(Request::from_parts(parts, body));
     };
 
     // The key: known, not revoked, its org not disabled.
     let Some(key) = crate::db::api_keys::for_request(&state.db, &auth.key_id).await? else {
-        return Err(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay."));
+        return Err(refuse(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay.")));
     };
     if key.revoked {
-        return Err(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked."));
+        return Err(refuse(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked.")));
     }
     if key.org_disabled {
-        return Err(ApiError::new(
+        return Err(refuse(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::OrgDisabled,
             "This organization has been disabled by the relay operator.",
-        ));
+        )));
     }
     let now = clock::now_secs();
     auth.check_timestamp(clock::unix_secs()).map_err(|_| {
-        unauthorized(
+        refuse(unauthorized(
             ErrorCode::TimestampSkew,
             "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",
-        )
+        ))
     })?;
 
     let public = fxe_protocol::encoding::b64u_fixed::<32>("public_key", &key.public_key).map_err(ApiError::internal)?;
@@ -261,11 +302,14 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
     let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     auth.verify_signature(&public, parts.method.as_str(), path_and_query).map_err(|_| {
-        unauthorized(
+        refuse(unauthorized(
             ErrorCode::BadRequestSignature,
             "The request signature does not verify for this method, path and headers.",
-        )
+        ))
     })?;
+    // The key holder signed it: the key's and the org's limits (only now, or
+    // anyone who knows a key id could spend its tokens), before any write.
+    limits.check_principal(&auth.key_id, Some(&key.org_id))?;
 
     // The body: buffered and hashed, except the streamed ciphertext upload.
     let body = if is_upload(&parts.method, parts.uri.path()) {

@@ -141,6 +141,8 @@ pub enum ErrorCode {
     ToNumberMismatch,
     /// `too_large`
     TooLarge,
+    /// `too_many_api_keys`
+    TooManyApiKeys,
     /// `too_many_pending_numbers`
     TooManyPendingNumbers,
     /// `too_many_webhooks`
@@ -169,7 +171,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string.
-    pub const ALL: [ErrorCode; 79] = [
+    pub const ALL: [ErrorCode; 80] = [
         ErrorCode::AlreadyDelivered,
         ErrorCode::AlreadyRejected,
         ErrorCode::AlreadyUploaded,
@@ -237,6 +239,7 @@ impl ErrorCode {
         ErrorCode::TimestampSkew,
         ErrorCode::ToNumberMismatch,
         ErrorCode::TooLarge,
+        ErrorCode::TooManyApiKeys,
         ErrorCode::TooManyPendingNumbers,
         ErrorCode::TooManyWebhooks,
         ErrorCode::Unauthenticated,
@@ -321,6 +324,7 @@ impl ErrorCode {
             ErrorCode::TimestampSkew => "timestamp_skew",
             ErrorCode::ToNumberMismatch => "to_number_mismatch",
             ErrorCode::TooLarge => "too_large",
+            ErrorCode::TooManyApiKeys => "too_many_api_keys",
             ErrorCode::TooManyPendingNumbers => "too_many_pending_numbers",
             ErrorCode::TooManyWebhooks => "too_many_webhooks",
             ErrorCode::Unauthenticated => "unauthenticated",

@@ -2,12 +2,16 @@
 //! error enum maps to its status and [`ErrorCode`] here, so domain code never
 //! builds an HTTP error and the contract's codes are chosen in one file.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 
 use super::error::{ApiError, ErrorCode};
 use fxe_protocol::error::RequestError;
 
-use crate::{accounts::operators::OperatorError, messages::MessageError, webhooks::WebhookError};
+use crate::{
+    accounts::{operators::OperatorError, passkeys::StartError},
+    messages::MessageError,
+    webhooks::WebhookError,
+};
 
 impl From<MessageError> for ApiError {
     fn from(e: MessageError) -> Self {
@@ -79,6 +83,32 @@ impl From<WebhookError> for ApiError {
             E::Internal(what) => ApiError::internal(what),
         }
     }
+}
+
+impl From<StartError> for ApiError {
+    fn from(e: StartError) -> Self {
+        let retry = |secs: i64| HeaderValue::from(secs.max(1));
+        let message = format!("{}.", capitalised(&e.to_string()));
+        match e {
+            StartError::TooManyFromClient { retry_after_secs, .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message)
+                    .with_header(header::RETRY_AFTER, retry(retry_after_secs))
+            }
+            StartError::TooMany { retry_after_secs } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                format!("{message} Try again shortly."),
+            )
+            .with_header(header::RETRY_AFTER, retry(retry_after_secs)),
+            StartError::Db(db) => db.into(),
+        }
+    }
+}
+
+fn capitalised(m: &str) -> String {
+    let mut chars = m.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}", chars.as_str())
 }
 
 /// The code for a signed request the protocol refused (PROTOCOL.md §6).

@@ -1,11 +1,12 @@
 //! HTTP infrastructure shared by every route: the JSON error shape
-//! ([`error`]), who is calling ([`auth`], [`session_cookie`]), the middleware
+//! ([`error`]), who is calling ([`auth`], [`session_cookie`], [`client_ip`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
 //! [`page_access`]), the relay's own endpoints ([`health`], [`metrics`],
 //! [`openapi`]) and the web UI's built files ([`site`]). Nothing here knows
 //! the API's routes: `crate::router` composes them.
 
 pub mod auth;
+pub mod client_ip;
 pub mod completion;
 pub mod error;
 pub mod error_code;

@@ -3,8 +3,9 @@
 //! from the handlers: each route is registered with `utoipa_axum`'s
 //! `routes!`, which adds the handler's `#[utoipa::path]` to the document as
 //! it adds the route to the router, so the two cannot drift apart. What every
-//! call shares (authentication errors, rate limiting, `Idempotency-Key` on
-//! POST, JSON body errors) is added here to each operation.
+//! call shares (authentication errors, rate limiting (on the calls anyone may
+//! make too), `Idempotency-Key` on POST, JSON body errors) is added here to
+//! each operation.
 
 use super::error_code::ErrorCode;
 use utoipa::{
@@ -130,6 +131,30 @@ fn add_response(op: &mut Operation, status: &str, description: &str) {
     }
 }
 
+/// The 429 answer every operation may give, with its `Retry-After` header
+/// (added to a 429 the route documents itself, too).
+fn add_limited(op: &mut Operation, description: &str) {
+    let retry_after = HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::Integer))
+        .description(Some("Seconds to wait."))
+        .build();
+    match op.responses.responses.get_mut("429") {
+        Some(RefOr::T(existing)) => {
+            existing.description = format!("{} Also: {description}", existing.description);
+            existing.headers.insert("Retry-After".into(), retry_after);
+        }
+        Some(RefOr::Ref(_)) => {}
+        None => {
+            let limited = ResponseBuilder::new()
+                .description(description)
+                .header("Retry-After", retry_after)
+                .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
+                .build();
+            op.responses.responses.insert("429".into(), limited.into());
+        }
+    }
+}
+
 fn is_public(op: &Operation) -> bool {
     op.security.as_ref().is_some_and(|reqs| reqs.iter().any(|r| *r == SecurityRequirement::default()))
 }
@@ -157,17 +182,17 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                     "403",
                     "`forbidden`: the role or API key scope does not allow this; `org_disabled`; `bad_origin` (session without the relay's Origin).",
                 );
-                let retry_after = HeaderBuilder::new()
-                    .schema(ObjectBuilder::new().schema_type(Type::Integer))
-                    .description(Some("Seconds to wait."))
-                    .build();
-                let limited = ResponseBuilder::new()
-                    .description("`rate_limited`: too many requests for this key or session.")
-                    .header("Retry-After", retry_after)
-                    .content("application/json", Content::new(Some(Ref::from_schema_name("ErrorBody"))))
-                    .build();
-                op.responses.responses.entry("429".into()).or_insert(limited.into());
             }
+            add_limited(
+                op,
+                if is_public(op) {
+                    "`rate_limited`: too many requests from this address, or without valid credentials from it \
+                     (docs/api.md, Limits)."
+                } else {
+                    "`rate_limited`: too many requests for this key or session, for its org, from this address, or \
+                     without valid credentials from it (docs/api.md, Limits)."
+                },
+            );
             let has_query =
                 op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
             if has_query {

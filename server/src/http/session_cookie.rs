@@ -53,22 +53,20 @@ pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Resolves the session cookie to an org member. Operators (no org) are
-/// resolved by the operator pages, not here. Returns `Ok(None)` without a
-/// cookie; 401 for an unknown, expired or revoked session.
-pub async fn caller_from_cookie(
+/// The answer to a cookie whose session is unknown, expired or revoked.
+pub fn session_ended() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Your session has ended; sign in again.")
+}
+
+/// The org member a live session is (checking the `Origin` of a call that
+/// changes state). Operators (no org) are resolved by the operator pages,
+/// not here: `Ok(None)`.
+pub fn caller_of(
     state: &AppState,
     parts: &Parts,
+    session: SessionUser,
     address: Option<String>,
 ) -> Result<Option<Caller>, ApiError> {
-    let Some(id) = cookie_value(&parts.headers) else { return Ok(None) };
-    let Some(session) = lookup(state, &id).await? else {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthenticated,
-            "Your session has ended; sign in again.",
-        ));
-    };
     if changes_state(&parts.method) {
         check_origin(state, &parts.headers)?;
     }
