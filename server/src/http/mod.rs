@@ -1,4 +1,5 @@
-//! HTTP infrastructure shared by every route: the JSON error shape
+//! HTTP infrastructure shared by every route: the server with its connection
+//! and body limits ([`server`], [`body_limits`]), the JSON error shape
 //! ([`error`]), who is calling ([`auth`], [`session_cookie`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
 //! [`page_access`]), and the relay's own endpoints ([`health`], [`metrics`],
@@ -6,6 +7,7 @@
 //! composes them.
 
 pub mod auth;
+pub mod body_limits;
 pub mod completion;
 pub mod error;
 pub mod error_code;
@@ -16,4 +18,5 @@ pub mod metrics;
 pub mod openapi;
 pub mod page_access;
 pub mod rate_limit;
+pub mod server;
 pub mod session_cookie;
