@@ -7,6 +7,8 @@
 //!
 //! Bounds are generous (a loaded machine passes): the limits are about a
 //! second, the waits for their effect up to 30 s.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

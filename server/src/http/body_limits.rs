@@ -136,7 +136,8 @@ impl HttpBody for TimedBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        if this.done {
+        if this.done || (this.clocks.is_none() && this.inner.is_end_stream()) {
+            // Done, or an empty body (most GETs): no clocks needed.
             return Poll::Ready(None);
         }
         let limits = this.limits;
