@@ -116,6 +116,88 @@ pub struct ServeArgs {
     /// (default: fxe relay <noreply@HOST> for the public URL's host).
     #[arg(long, env = "FXE_MAIL_FROM", value_name = "MAILBOX")]
     pub mail_from: Option<String>,
+
+    /// The most connections the relay serves at once. When it is reached,
+    /// the connection idle the longest (no request in progress, for at least
+    /// 1 s) is closed to make room for a new one; if none is idle, new
+    /// connections wait (in the listen backlog) until one ends. Keep it below
+    /// the open-files limit (`ulimit -n`).
+    #[arg(long, env = "FXE_MAX_CONNECTIONS", value_name = "N", default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// How long a client has to send a whole request head (request line and
+    /// headers), counted from when the relay starts waiting for it: when the
+    /// connection opens, or when the previous answer on a kept-alive
+    /// connection was sent. So this is also the idle keep-alive timeout. The
+    /// connection is closed when it passes.
+    #[arg(long, env = "FXE_HEADER_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+
+    /// The largest request head (request line and headers) in bytes; a
+    /// larger one is answered 431 `headers_too_large`.
+    #[arg(long, env = "FXE_MAX_HEADER_BYTES", value_name = "BYTES", default_value_t = ConnectionLimits::DEFAULT_MAX_HEADER_BYTES,
+          value_parser = clap::value_parser!(u32).range(4096..=1_048_576))]
+    pub max_header_bytes: u32,
+
+    /// How long a request body (a JSON call, a web form) may take to arrive
+    /// in full; then 408 `request_timeout`. The ciphertext upload has the
+    /// rest of its upload window instead.
+    #[arg(long, env = "FXE_BODY_TIMEOUT", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+
+    /// The slowest a request body (the ciphertext upload included) may
+    /// arrive, in bytes a second on average over each --body-rate-window; a
+    /// slower or stalled one is cut off with 408 `request_timeout`.
+    #[arg(long, env = "FXE_BODY_MIN_RATE", value_name = "BYTES_PER_SEC", default_value_t = ConnectionLimits::DEFAULT_BODY_MIN_RATE,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub body_min_rate: u64,
+
+    /// The stretch of time --body-min-rate is measured over.
+    #[arg(long, env = "FXE_BODY_RATE_WINDOW", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub body_rate_window: std::time::Duration,
+}
+
+/// Limits on connections and request bodies, so that slow or idle clients
+/// cannot hold the relay's connections, memory or upload leases (applied by
+/// [`crate::http::server`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections served at once; at the limit the one idle the longest is
+    /// closed for a new one, or new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// A request head must be complete this long after the relay starts
+    /// waiting for it (also the idle keep-alive timeout).
+    pub header_timeout: std::time::Duration,
+    /// The largest request head in bytes (431 beyond).
+    pub max_header_bytes: usize,
+    /// A request body, other than the ciphertext upload, must be in within this long (408).
+    pub body_timeout: std::time::Duration,
+    /// Bodies must bring at least this many bytes a second, averaged over each `body_rate_window` (408).
+    pub body_min_rate: u64,
+    /// See `body_min_rate`.
+    pub body_rate_window: std::time::Duration,
+}
+
+impl ConnectionLimits {
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
+    pub const DEFAULT_MAX_HEADER_BYTES: u32 = 64 * 1024;
+    pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
+}
+
+impl Default for ConnectionLimits {
+    /// 512 connections, 30 s for a request head, 64 KiB of headers, 60 s for
+    /// a body, at least 1 KiB/s over each 30 s.
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: usize::try_from(Self::DEFAULT_MAX_CONNECTIONS).unwrap_or(usize::MAX),
+            header_timeout: std::time::Duration::from_secs(30),
+            max_header_bytes: usize::try_from(Self::DEFAULT_MAX_HEADER_BYTES).unwrap_or(usize::MAX),
+            body_timeout: std::time::Duration::from_secs(60),
+            body_min_rate: Self::DEFAULT_BODY_MIN_RATE,
+            body_rate_window: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// The limits beside the per-key one (docs/api.md, Limits). Every limit is
@@ -292,6 +374,14 @@ impl ServeArgs {
             secret_key_file: self.secret_key_file,
             retry_schedule: self.retry_schedule.unwrap_or_default(),
             mail,
+            limits: ConnectionLimits {
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+                header_timeout: self.header_timeout,
+                max_header_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
+                body_timeout: self.body_timeout,
+                body_min_rate: self.body_min_rate,
+                body_rate_window: self.body_rate_window,
+            },
         })
     }
 }
@@ -349,6 +439,8 @@ pub struct Config {
     pub retry_schedule: RetrySchedule,
     /// SMTP or the outbox folder, and the sender.
     pub mail: MailSettings,
+    /// Connection, header and body limits.
+    pub limits: ConnectionLimits,
 }
 
 impl Config {
@@ -372,6 +464,7 @@ impl Config {
             allow_private_webhooks: false,
             secret_key_file: None,
             retry_schedule: RetrySchedule::default(),
+            limits: ConnectionLimits::default(),
         })
     }
 
@@ -641,6 +734,23 @@ mod tests {
         for bad in ["", "10.0.0.0/33", "example.org", "10.0.0/8"] {
             assert!(parse_cidr(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn serve_defaults_are_the_connection_limits_defaults() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let args = <Cli as clap::Parser>::try_parse_from(["fxe-server"]).unwrap().serve;
+        let defaults = ConnectionLimits::default();
+        assert_eq!(usize::try_from(args.max_connections).unwrap(), defaults.max_connections);
+        assert_eq!(args.header_timeout, defaults.header_timeout);
+        assert_eq!(usize::try_from(args.max_header_bytes).unwrap(), defaults.max_header_bytes);
+        assert_eq!(args.body_timeout, defaults.body_timeout);
+        assert_eq!(args.body_min_rate, defaults.body_min_rate);
+        assert_eq!(args.body_rate_window, defaults.body_rate_window);
     }
 
     #[test]

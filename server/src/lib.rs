@@ -121,8 +121,9 @@ async fn lock_sqlite(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-/// Serves `state` on `listener` until `shutdown` is cancelled, then lets open
-/// requests finish (for at most 30 s) and closes the database.
+/// Serves `state` on `listener` ([`http::server`], with the connection
+/// limits of `state.config.limits`) until `shutdown` is cancelled, then lets
+/// open requests finish (for at most 30 s) and closes the database.
 pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = state.db.clone();
     let echo_keys = messages::echo::ensure(&state).await.context("cannot set up the echo org")?;
@@ -131,12 +132,12 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
         housekeeping::spawn(state.clone(), shutdown.clone()),
         webhooks::worker::spawn(state.clone(), shutdown.clone()),
     ];
+    let limits = state.config.limits.clone();
     let router = build_router(state);
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = http::server::serve(listener, router, limits, shutdown.clone());
 
     let result = tokio::select! {
-        result = server => result.context("the HTTP server failed"),
+        () = server => Ok(()),
         () = grace_expired(&shutdown) => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still open after the shutdown grace period; stopping anyway");
             Ok(())

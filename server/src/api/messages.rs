@@ -26,6 +26,7 @@ use crate::{
     blobs::{BlobKey, ByteRange},
     db::messages::{self as store, ListFilter},
     http::auth::{Caller, ClaimedUploadHash, Need},
+    http::body_limits::BodyTimer,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::openapi::Ciphertext,
     messages::{self, Party},
@@ -93,8 +94,9 @@ async fn create(
         (status = 200, description = "Stored; the message is queued for its recipient.", body = Message),
         (status = 400, description = "`unreadable_body` (the upload was interrupted), `bad_request`.", body = ErrorBody),
         (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body arrived too slowly and was cut off; nothing is kept, upload again.", body = ErrorBody),
         (status = 409, description = "`upload_in_progress`, `already_uploaded`.", body = ErrorBody),
-        (status = 410, description = "`upload_expired`: the upload window (1 h) has passed.", body = ErrorBody),
+        (status = 410, description = "`upload_expired`: the upload window (1 h) has passed (also while the body streams).", body = ErrorBody),
         (status = 413, description = "`too_large`.", body = ErrorBody),
         (status = 503, description = "`storage_unavailable`: upload again.", body = ErrorBody),
         (status = 422, description = "`content_mismatch`: length or SHA-256 differ from the envelope's; nothing is kept.", body = ErrorBody),
@@ -114,6 +116,12 @@ async fn upload(
         .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
         .map(|v| v.ok_or_else(|| ApiError::bad_request(ErrorCode::BadRequest, "Content-Length is not a number.")))
         .transpose()?;
+    // The upload has the rest of its upload window (checked while it streams,
+    // in `messages::upload`) instead of the short deadline of JSON bodies; the
+    // minimum transfer rate still holds.
+    if let Some(timer) = req.extensions().get::<std::sync::Arc<BodyTimer>>() {
+        timer.lift_deadline();
+    }
     let body = req.into_body().into_data_stream().map_err(io::Error::other);
     let actor = caller.actor();
     let message = messages::upload(

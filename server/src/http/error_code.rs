@@ -47,6 +47,8 @@ pub enum ErrorCode {
     FromNumberNotYours,
     /// `gone`
     Gone,
+    /// `headers_too_large`
+    HeadersTooLarge,
     /// `idempotency_in_progress`
     IdempotencyInProgress,
     /// `idempotency_key_reused`
@@ -123,6 +125,8 @@ pub enum ErrorCode {
     RateLimited,
     /// `replayed_request`
     ReplayedRequest,
+    /// `request_timeout`
+    RequestTimeout,
     /// `sender_mismatch`
     SenderMismatch,
     /// `setup_link_expired`
@@ -171,7 +175,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string.
-    pub const ALL: [ErrorCode; 80] = [
+    pub const ALL: [ErrorCode; 82] = [
         ErrorCode::AlreadyDelivered,
         ErrorCode::AlreadyRejected,
         ErrorCode::AlreadyUploaded,
@@ -192,6 +196,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::FromNumberNotYours,
         ErrorCode::Gone,
+        ErrorCode::HeadersTooLarge,
         ErrorCode::IdempotencyInProgress,
         ErrorCode::IdempotencyKeyReused,
         ErrorCode::InternalError,
@@ -230,6 +235,7 @@ impl ErrorCode {
         ErrorCode::RangeNotSatisfiable,
         ErrorCode::RateLimited,
         ErrorCode::ReplayedRequest,
+        ErrorCode::RequestTimeout,
         ErrorCode::SenderMismatch,
         ErrorCode::SetupLinkExpired,
         ErrorCode::SetupLinkNotFound,
@@ -277,6 +283,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::FromNumberNotYours => "from_number_not_yours",
             ErrorCode::Gone => "gone",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::IdempotencyInProgress => "idempotency_in_progress",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::InternalError => "internal_error",
@@ -315,6 +322,7 @@ impl ErrorCode {
             ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::ReplayedRequest => "replayed_request",
+            ErrorCode::RequestTimeout => "request_timeout",
             ErrorCode::SenderMismatch => "sender_mismatch",
             ErrorCode::SetupLinkExpired => "setup_link_expired",
             ErrorCode::SetupLinkNotFound => "setup_link_not_found",

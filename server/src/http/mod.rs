@@ -1,4 +1,5 @@
-//! HTTP infrastructure shared by every route: the JSON error shape
+//! HTTP infrastructure shared by every route: the server with its connection
+//! and body limits ([`server`], [`body_limits`]), the JSON error shape
 //! ([`error`]), who is calling ([`auth`], [`session_cookie`], [`client_ip`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
 //! [`page_access`]), the relay's own endpoints ([`health`], [`metrics`],
@@ -6,6 +7,7 @@
 //! the API's routes: `crate::router` composes them.
 
 pub mod auth;
+pub mod body_limits;
 pub mod client_ip;
 pub mod completion;
 pub mod error;
@@ -17,5 +19,6 @@ pub mod metrics;
 pub mod openapi;
 pub mod page_access;
 pub mod rate_limit;
+pub mod server;
 pub mod session_cookie;
 pub mod site;

@@ -225,11 +225,18 @@ pub async fn upload(
             }
         })
     };
-    let staged = state.blobs.stage(body, MAX_CIPHERTEXT_LEN).await;
+    // The upload window holds while the body streams, not just at its start;
+    // past it the partial blob is deleted (dropping `stage` does that).
+    let window_left = std::time::Duration::from_secs((row.upload_expires_at - now).max(0).unsigned_abs());
+    let staged = tokio::time::timeout(window_left, state.blobs.stage(body, MAX_CIPHERTEXT_LEN)).await;
     keepalive.abort();
     let staged = match staged {
-        Ok(s) => s,
-        Err(e) => {
+        Ok(Ok(s)) => s,
+        Err(_elapsed) => {
+            release_lease(state, message_id).await;
+            return Err(MessageError::UploadExpired);
+        }
+        Ok(Err(e)) => {
             release_lease(state, message_id).await;
             return Err(match e {
                 BlobError::TooLarge { .. } => MessageError::UploadTooLarge { max: MAX_CIPHERTEXT_LEN },
