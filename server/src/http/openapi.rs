@@ -134,6 +134,12 @@ fn is_public(op: &Operation) -> bool {
     op.security.as_ref().is_some_and(|reqs| reqs.iter().any(|r| *r == SecurityRequirement::default()))
 }
 
+/// Whether the operation's body is JSON: parsing it into the call's type can
+/// fail with 422 `invalid_body` (`http::error`'s `JsonDataError`).
+fn takes_json(op: &Operation) -> bool {
+    op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"))
+}
+
 fn add_shared_parts(doc: &mut openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
         let ops = [
@@ -177,6 +183,13 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                 add_response(op, "400", "`malformed_json`, `unreadable_body`.");
                 add_response(op, "413", "`too_large`: the JSON body is larger than 1 MiB.");
                 add_response(op, "415", "`unsupported_media_type`: send `Content-Type: application/json`.");
+            }
+            if takes_json(op) {
+                add_response(
+                    op,
+                    "422",
+                    "`invalid_body`: the JSON does not fit this call (a field missing, unknown or of the wrong type).",
+                );
             }
             if method == HttpMethod::Post {
                 let parameter = ParameterBuilder::new()
