@@ -200,7 +200,13 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                         "Any string of 1 to 255 printable ASCII characters. A repeat with the same key and the same request \
                          within 24 h answers the first answer again (with `Idempotency-Replayed: true`).",
                     ))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255))
+                            .pattern(Some("^[ -~]+$")),
+                    ))
                     .build();
                 op.parameters.get_or_insert_with(Vec::new).push(parameter);
                 add_response(op, "400", "`invalid_idempotency_key`.");
