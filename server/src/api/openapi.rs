@@ -191,6 +191,26 @@ mod tests {
         assert!(checked >= 12, "only {checked} calls take JSON");
     }
 
+    /// A path parameter that does not decode is 400 `invalid_path` on every
+    /// route (docs/api.md); every operation with one says so.
+    #[test]
+    fn every_path_parameter_can_be_undecodable() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let mut checked = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                if !params.iter().any(|p| p["in"] == "path") {
+                    continue;
+                }
+                checked += 1;
+                let described = op["responses"]["400"]["description"].as_str().unwrap_or_default();
+                assert!(described.contains("invalid_path"), "{method} {path}: 400 invalid_path is not listed");
+            }
+        }
+        assert!(checked >= 20, "only {checked} calls have path parameters");
+    }
+
     /// The limits the relay enforces on queries and ids are in the document,
     /// so a client (and schemathesis) can tell a valid request from one the
     /// relay turns away.

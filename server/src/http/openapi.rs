@@ -176,6 +176,15 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
             }
             let has_query =
                 op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            let has_path =
+                op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
+            if has_path {
+                add_response(
+                    op,
+                    "400",
+                    "`invalid_path`: a path parameter does not decode (percent-encoding that is not UTF-8).",
+                );
+            }
             if has_query {
                 add_response(op, "400", "`invalid_query`: a query parameter is missing, unknown or malformed.");
             }
