@@ -171,7 +171,7 @@ def schemathesis(relay: Relay, tmp: Path, name: str, signed: bool, seed: int) ->
         "--max-time", os.environ.get("FXE_API_TEST_MAX_TIME", "90"),
         "--workers", os.environ.get("FXE_API_TEST_WORKERS", "1"),
         "--report", "junit",
-        "--report-dir", str(tmp / f"report-{name}"),
+        "--report-dir", str(tmp / ("report-signed" if signed else "report-unauthenticated")),
     ]
     print(f"\n==> schemathesis, {name} (seed {seed}):\n    {' '.join(cmd)}", flush=True)
     started = time.monotonic()
