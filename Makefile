@@ -1,7 +1,7 @@
 # fxe — build, run and test. GNU make.
 #
 #   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
-#   make test   install tools, then every test: style, native, Python SDK, wasm, browser, PostgreSQL
+#   make test   install tools, then every test: style, native, Python SDK, API fuzzing, wasm, browser, PostgreSQL
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
 #   make fuzz   every cargo-fuzz target for FUZZ_RUNS executions each (default 1 M)
@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_RUNS ?= 1000000
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-style test-native test-python python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
+.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -53,6 +53,7 @@ test-stages: tools
 	@$(TIMED) test-style $(MAKE) --no-print-directory test-style
 	@$(TIMED) test-native $(MAKE) --no-print-directory test-native
 	@$(TIMED) test-python $(MAKE) --no-print-directory test-python
+	@$(TIMED) test-api $(MAKE) --no-print-directory test-api
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
 	@$(TIMED) build-debug cargo leptos build
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
@@ -86,6 +87,16 @@ test-python: python-dev
 	@n=$$(cd python && $(PY)/pytest --collect-only -q -p no:cacheprovider tests | grep -c '::' || true); \
 	  if [ "$$n" -lt $(PYTEST_MIN) ]; then echo "test-python: only $$n tests collected (expected at least $(PYTEST_MIN))" >&2; exit 1; fi
 	cd python && $(PY)/pytest -p no:cacheprovider tests
+
+# schemathesis against the relay's own OpenAPI document (python/api_test/):
+# a debug relay with two orgs and fixtures of every kind, fuzzed once
+# unauthenticated and once with every request signed as an org by the SDK.
+# Fails on any 5xx, any answer the document does not describe, or a relay
+# crash. Prints its seed: FXE_API_TEST_SEED=<seed> repeats a run;
+# FXE_API_TEST_MAX_EXAMPLES and FXE_API_TEST_MAX_TIME (seconds per run) size it.
+test-api: python-dev
+	cd python && MYPYPATH=tests $(PY)/mypy --strict api_test
+	$(PY)/python python/api_test/run.py
 
 # The protocol crate compiled to wasm32 and run under node.
 test-wasm:

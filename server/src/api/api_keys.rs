@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -129,7 +130,7 @@ async fn create(
 /// Revokes one of the org's keys at once. Revoking a revoked key is a no-op.
 #[utoipa::path(
     delete, path = "/api-keys/{key_id}", operation_id = "revoke_api_key", tag = "api keys",
-    params(("key_id" = String, Path, description = "`ak_` and 24 hex characters.")),
+    params(("key_id" = String, Path, description = "`ak_` and 24 lowercase hex characters.", pattern = "^ak_[0-9a-f]{24}$")),
     responses(
         (status = 204, description = "Revoked."),
         (status = 404, description = "`not_found`: not one of this org's keys.", body = ErrorBody),

@@ -30,6 +30,7 @@ struct AuditQuery {
     /// with a prefix when it ends in `*` (e.g. `message.*`).
     action: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -65,7 +65,7 @@ fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
 /// A member org's identity, to verify what it signed.
 #[utoipa::path(
     get, path = "/orgs/{org_id}", operation_id = "get_org_public", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
+    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, description = "The org's public identity.", body = OrgPublic),
         (status = 404, description = "`not_found`.", body = ErrorBody),
@@ -91,7 +91,7 @@ async fn org(
 /// Every bundle the org has published, newest first (to verify old envelopes and receipts).
 #[utoipa::path(
     get, path = "/orgs/{org_id}/bundles", operation_id = "list_org_bundles", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.")),
+    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
     responses(
         (status = 200, description = "The org's bundles.", body = OrgBundles),
         (status = 404, description = "`not_found`.", body = ErrorBody),

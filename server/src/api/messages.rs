@@ -88,7 +88,7 @@ async fn create(
 /// equal the envelope's. The message becomes `queued`.
 #[utoipa::path(
     put, path = "/messages/{id}/content", operation_id = "upload_content", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     request_body(content = Ciphertext, content_type = "application/octet-stream", description = "The ciphertext."),
     responses(
         (status = 200, description = "Stored; the message is queued for its recipient.", body = Message),
@@ -140,7 +140,7 @@ async fn upload(
 /// Sender and recipient orgs only.
 #[utoipa::path(
     get, path = "/messages/{id}", operation_id = "get_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     responses(
         (status = 200, description = "The message, with `envelope`.", body = Message),
         (status = 404, description = "`not_found`.", body = ErrorBody),
@@ -186,7 +186,7 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
 #[utoipa::path(
     get, path = "/messages/{id}/content", operation_id = "download_content", tag = "messages",
     params(
-        ("id" = String, Path, description = "The message id (UUIDv4, lowercase)."),
+        ("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
         ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
     ),
     responses(
@@ -242,7 +242,7 @@ async fn download(
 /// again is a no-op.
 #[utoipa::path(
     post, path = "/messages/{id}/receipt", operation_id = "post_receipt", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     request_body = Receipt,
     responses(
         (status = 200, description = "Delivered.", body = Message),
@@ -268,7 +268,7 @@ async fn receipt(
 /// is deleted and the message is `rejected`.
 #[utoipa::path(
     post, path = "/messages/{id}/reject", operation_id = "reject_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).")),
+    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     request_body = Refusal,
     responses(
         (status = 200, description = "Rejected.", body = Message),
@@ -294,15 +294,28 @@ async fn reject(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `inbox` (needs the receive scope) or `outbox` (the send scope).
     #[serde(rename = "box")]
+    #[param(pattern = "^(inbox|outbox)$")]
     mailbox: String,
+    /// Only messages in this status.
+    #[param(pattern = "^(awaiting_upload|queued|delivered|rejected|expired|failed)$")]
     status: Option<String>,
+    /// Only messages from or to this number (E.164; loosely formatted input is normalised).
     number: Option<String>,
+    /// Created at or after this RFC 3339 time.
     since: Option<String>,
+    /// Created before this RFC 3339 time.
     until: Option<String>,
+    /// The polling feed: changed at or after this RFC 3339 time, oldest change first.
     updated_since: Option<String>,
+    /// `asc` or `desc`; the default is `desc`, or `asc` with `updated_since`.
+    #[param(pattern = "^(asc|desc)$")]
     order: Option<String>,
+    /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 

@@ -172,6 +172,81 @@ mod tests {
         assert!(redeem["responses"].get("401").is_none(), "redemption needs no credentials");
     }
 
+    /// A JSON body of the wrong shape is 422 `invalid_body` on every call
+    /// that takes one (schemathesis found it undocumented on the passkey calls).
+    #[test]
+    fn every_json_body_can_be_invalid() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let mut checked = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op["requestBody"]["content"].get("application/json").is_none() {
+                    continue;
+                }
+                checked += 1;
+                let described = op["responses"]["422"]["description"].as_str().unwrap_or_default();
+                assert!(described.contains("invalid_body"), "{method} {path}: 422 invalid_body is not listed");
+            }
+        }
+        assert!(checked >= 12, "only {checked} calls take JSON");
+    }
+
+    /// A path parameter that does not decode is 400 `invalid_path` on every
+    /// route (docs/api.md); every operation with one says so.
+    #[test]
+    fn every_path_parameter_can_be_undecodable() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let mut checked = 0;
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                if !params.iter().any(|p| p["in"] == "path") {
+                    continue;
+                }
+                checked += 1;
+                let described = op["responses"]["400"]["description"].as_str().unwrap_or_default();
+                assert!(described.contains("invalid_path"), "{method} {path}: 400 invalid_path is not listed");
+            }
+        }
+        assert!(checked >= 20, "only {checked} calls have path parameters");
+    }
+
+    /// The limits the relay enforces on queries and ids are in the document,
+    /// so a client (and schemathesis) can tell a valid request from one the
+    /// relay turns away.
+    #[test]
+    fn the_document_states_the_limits_the_relay_enforces() {
+        let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();
+        let param = |path: &str, method: &str, name: &str| -> serde_json::Value {
+            let params = json["paths"][path][method]["parameters"].as_array().cloned().unwrap_or_default();
+            let found = params.into_iter().find(|p| p["name"] == name);
+            found.unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))["schema"].clone()
+        };
+        for (path, method) in [
+            ("/messages", "get"),
+            ("/api-keys", "get"),
+            ("/users", "get"),
+            ("/audit", "get"),
+            ("/webhooks", "get"),
+            ("/webhooks/{id}/deliveries", "get"),
+            ("/events", "get"),
+        ] {
+            let limit = param(path, method, "limit");
+            assert_eq!((limit["minimum"].as_u64(), limit["maximum"].as_u64()), (Some(1), Some(500)), "{path} limit");
+        }
+        assert_eq!(param("/messages", "get", "box")["pattern"], "^(inbox|outbox)$");
+        assert_eq!(param("/messages", "get", "order")["pattern"], "^(asc|desc)$");
+        let uuid = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+        for path in ["/messages/{id}", "/messages/{id}/content", "/messages/{id}/receipt", "/messages/{id}/reject"] {
+            let method = if path == "/messages/{id}" || path.ends_with("content") { "get" } else { "post" };
+            assert_eq!(param(path, method, "id")["pattern"], uuid, "{path}");
+        }
+        assert_eq!(param("/users/{id}", "delete", "id")["pattern"], uuid);
+        assert_eq!(param("/orgs/{org_id}", "get", "org_id")["pattern"], "^[0-9a-f]{32}$");
+        assert_eq!(param("/api-keys/{key_id}", "delete", "key_id")["pattern"], "^ak_[0-9a-f]{24}$");
+        assert_eq!(param("/numbers", "post", "Idempotency-Key")["pattern"], "^[ -~]+$");
+    }
+
     #[test]
     fn the_calls_anyone_may_make_list_their_limits() {
         let json: serde_json::Value = serde_json::from_str(&document().to_json().unwrap()).unwrap();

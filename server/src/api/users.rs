@@ -119,7 +119,7 @@ async fn create(
 /// stop working. The last admin cannot be removed. `org.user.removed` fires.
 #[utoipa::path(
     delete, path = "/users/{id}", operation_id = "remove_user", tag = "team",
-    params(("id" = String, Path, description = "The user's id.")),
+    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     responses(
         (status = 204, description = "Removed."),
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
@@ -173,7 +173,7 @@ async fn remove(
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
     post, path = "/users/{id}/setup-link", operation_id = "create_setup_link", tag = "team",
-    params(("id" = String, Path, description = "The user's id.")),
+    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
     responses(
         (status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink),
         (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),

@@ -191,8 +191,10 @@ async fn test(
 #[into_params(parameter_in = Query)]
 struct DeliveriesQuery {
     /// Only `pending`, `succeeded` or `dead` deliveries.
+    #[param(pattern = "^(pending|succeeded|dead)$")]
     status: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -298,6 +300,7 @@ struct EventsQuery {
     /// Only events at or after this RFC 3339 time.
     since: Option<String>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

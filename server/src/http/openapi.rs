@@ -159,6 +159,12 @@ fn is_public(op: &Operation) -> bool {
     op.security.as_ref().is_some_and(|reqs| reqs.iter().any(|r| *r == SecurityRequirement::default()))
 }
 
+/// Whether the operation's body is JSON: parsing it into the call's type can
+/// fail with 422 `invalid_body` (`http::error`'s `JsonDataError`).
+fn takes_json(op: &Operation) -> bool {
+    op.request_body.as_ref().is_some_and(|b| b.content.contains_key("application/json"))
+}
+
 fn add_shared_parts(doc: &mut openapi::OpenApi) {
     for item in doc.paths.paths.values_mut() {
         let ops = [
@@ -195,6 +201,15 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
             );
             let has_query =
                 op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+            let has_path =
+                op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Path));
+            if has_path {
+                add_response(
+                    op,
+                    "400",
+                    "`invalid_path`: a path parameter does not decode (percent-encoding that is not UTF-8).",
+                );
+            }
             if has_query {
                 add_response(op, "400", "`invalid_query`: a query parameter is missing, unknown or malformed.");
             }
@@ -202,6 +217,13 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                 add_response(op, "400", "`malformed_json`, `unreadable_body`.");
                 add_response(op, "413", "`too_large`: the JSON body is larger than 1 MiB.");
                 add_response(op, "415", "`unsupported_media_type`: send `Content-Type: application/json`.");
+            }
+            if takes_json(op) {
+                add_response(
+                    op,
+                    "422",
+                    "`invalid_body`: the JSON does not fit this call (a field missing, unknown or of the wrong type).",
+                );
             }
             if method == HttpMethod::Post {
                 let parameter = ParameterBuilder::new()
@@ -212,7 +234,13 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
                         "Any string of 1 to 255 printable ASCII characters. A repeat with the same key and the same request \
                          within 24 h answers the first answer again (with `Idempotency-Replayed: true`).",
                     ))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .min_length(Some(1))
+                            .max_length(Some(255))
+                            .pattern(Some("^[ -~]+$")),
+                    ))
                     .build();
                 op.parameters.get_or_insert_with(Vec::new).push(parameter);
                 add_response(op, "400", "`invalid_idempotency_key`.");
