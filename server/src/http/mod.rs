@@ -1,11 +1,13 @@
 //! HTTP infrastructure shared by every route: the JSON error shape
 //! ([`error`]), who is calling ([`auth`], [`session_cookie`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
-//! [`page_access`]), and the relay's own endpoints ([`health`], [`metrics`],
-//! [`openapi`]). Nothing here knows the API's routes: `crate::router`
+//! [`page_access`]), what browsers may do with an answer
+//! ([`browser_policy`]), and the relay's own endpoints ([`health`],
+//! [`metrics`], [`openapi`]). Nothing here knows the API's routes: `crate::router`
 //! composes them.
 
 pub mod auth;
+pub mod browser_policy;
 pub mod completion;
 pub mod error;
 pub mod error_code;
