@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_RUNS ?= 1000000
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-postgres bench bench-python fuzz clean-data
+.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-e2e-stress test-postgres bench bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -108,6 +108,17 @@ test-wasm:
 # (default: the release one from `make build`).
 test-e2e:
 	node --test --test-reporter=spec end2end/*.test.mjs
+
+# The browser tests E2E_STRESS_RUNS times in a row while Debian's `stress`
+# keeps two CPUs busy: they must pass on a loaded machine as on an idle one.
+# Not part of `make test`; build first (FXE_SERVER_BIN as for test-e2e).
+E2E_STRESS_RUNS ?= 3
+test-e2e-stress:
+	@command -v stress >/dev/null || { echo "test-e2e-stress needs stress (apt-get install stress)" >&2; exit 1; }
+	@stress --cpu 2 --quiet & hog=$$!; trap 'kill $$hog' EXIT; \
+	  for i in $$(seq $(E2E_STRESS_RUNS)); do \
+	    $(TIMED) test-e2e-under-stress-$$i $(MAKE) --no-print-directory test-e2e; \
+	  done
 
 # The server's tests again, on a throwaway PostgreSQL.
 test-postgres:

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { hydrated, launchBrowser, resultsDir, startRelay, unexpected } from './support.mjs';
+import { hydrated, launchBrowser, resultsDir, startRelay, unexpected, watchCsp } from './support.mjs';
 
 let relay;
 let browser;
@@ -22,10 +22,11 @@ after(async () => {
   await relay?.stop();
 });
 
-/** Opens a page that records console errors and failed requests. */
+/** Opens a page that records console errors, failed requests and CSP violations. */
 async function openPage(viewport) {
   const page = await browser.newPage(viewport ? { viewport } : { viewport: { width: 1280, height: 900 } });
   const problems = [];
+  await watchCsp(page, problems);
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
   });
@@ -68,6 +69,35 @@ test('the home page renders, loads its assets and hydrates', async () => {
   const links = await page.locator('main a.button').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
   assert.deepEqual(links, ['/redeem', '/login']);
   assert.deepEqual(problems.list, []);
+  await page.close();
+});
+
+test('the page runs under a strict Content-Security-Policy, which refuses an injected script', async () => {
+  const { page, problems } = await openPage();
+  const response = await page.goto(`${baseUrl}/`);
+  const csp = response.headers()['content-security-policy'];
+  const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+  assert.ok(nonce, `a nonce in ${csp}`);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  // The hydration script carries this answer's nonce, and it ran.
+  assert.equal(await page.locator(`script[type="module"][nonce]`).count(), 1);
+  await hydrated(page);
+  assert.deepEqual(problems.list, [], 'the page itself breaks no rule');
+
+  // What an injected script would be: refused, and reported (so the other tests would see one of the app's own).
+  const ran = await page.evaluate(async () => {
+    const script = document.createElement('script');
+    script.textContent = 'window.injected = true;';
+    document.body.append(script);
+    await new Promise((r) => setTimeout(r, 0));
+    return window.injected === true;
+  });
+  assert.equal(ran, false, 'an inline script without the nonce does not run');
+  const deadline = Date.now() + 10_000;
+  while (!problems.list.some((p) => p.startsWith('csp violation: script-src-elem')) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(problems.list.some((p) => p.startsWith('csp violation: script-src-elem blocked inline')), problems.list.join('\n'));
   await page.close();
 });
 

@@ -123,8 +123,42 @@ export function launchBrowser() {
   return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
 }
 
-/** Problems a page should never show; `allow` filters expected ones. */
-function watch(page, baseUrl, problems) {
+/**
+ * Reports every Content-Security-Policy violation in `page` (and its frames) to `problems` as `csp violation: …`:
+ * an init script listens for `securitypolicyviolation` before the page's own scripts run. Chromium's console
+ * "Refused to …" messages are console errors, so they are problems too.
+ */
+export async function watchCsp(page, problems) {
+  await page.exposeBinding('__fxeCspViolation', ({ frame }, v) =>
+    problems.push(`csp violation: ${v.directive} blocked ${v.blocked || 'inline'} in ${frame.url()} (${v.source}:${v.line})`),
+  );
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      // The console's "Refused to …" error reports it too, should the page be closing.
+      window.__fxeCspViolation?.({
+        directive: e.effectiveDirective,
+        blocked: e.blockedURI,
+        source: e.sourceFile,
+        line: e.lineNumber,
+      }).catch(() => {});
+    });
+  });
+}
+
+/**
+ * Problems a page should never show; `allow` filters expected ones. A request the browser cancels because its page
+ * was left (a full page load after sign-in or sign-out, or the test going to another page while a list still loads)
+ * is not a problem: `net::ERR_ABORTED` for a request made before the main frame's latest navigation began. How far
+ * a request got before that depends on the machine's load, so counting it would make the tests depend on it.
+ */
+async function watch(page, baseUrl, problems) {
+  await watchCsp(page, problems);
+  let navigations = 0;
+  const madeAfter = new WeakMap(); // request -> main-frame navigations begun before it
+  page.on('request', (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations += 1;
+    else madeAfter.set(request, navigations);
+  });
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
   });
@@ -132,7 +166,10 @@ function watch(page, baseUrl, problems) {
   page.on('requestfailed', (request) => {
     // Only the relay's own requests count: a download's navigation (blob:) is reported as aborted, and Chromium's
     // PDF viewer loads its own resources.
-    if (request.url().startsWith(baseUrl)) problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
+    if (!request.url().startsWith(baseUrl)) return;
+    const error = request.failure()?.errorText;
+    const left = error === 'net::ERR_ABORTED' && madeAfter.has(request) && madeAfter.get(request) < navigations;
+    if (!left) problems.push(`request failed: ${request.url()} (${error})`);
   });
   page.on('response', (response) => {
     if (response.status() >= 400 && response.url().startsWith(baseUrl)) {
@@ -149,8 +186,6 @@ export function unexpected(problems, also = []) {
   const expected = [
     /^HTTP 401: \/api\/v1\/auth\/me$/,
     /^console: Failed to load resource: the server responded with a status of 401/,
-    // A full page load (sign-in, sign-out) cancels the previous page's pending question.
-    /^request failed: .*\/api\/v1\/auth\/me \(net::ERR_ABORTED\)$/,
     ...also,
   ];
   return problems.filter((p) => !expected.some((re) => re.test(p)));
@@ -165,7 +200,7 @@ export async function newPerson(browser, baseUrl, { viewport = { width: 1280, he
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
   const page = await context.newPage();
   const problems = [];
-  watch(page, baseUrl, problems);
+  await watch(page, baseUrl, problems);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -186,7 +186,18 @@ def main() -> int:
     print(f"test-api: seed {seed} (FXE_API_TEST_SEED={seed} runs the same examples again)", flush=True)
     keep = os.environ.get("FXE_API_TEST_KEEP")
     tmp = Path(tempfile.mkdtemp(prefix="fxe-api-test-"))
-    relay = Relay(tmp, "--rate-limit-per-minute", "1000000")
+    # The rate limits and ceremony caps (each tested in server/tests/limits.rs)
+    # raised out of the way, so the fuzzer's calls reach the handlers; a 429
+    # would be documented, but would hide everything behind it.
+    relay = Relay(
+        tmp,
+        "--rate-limit-per-minute",
+        "1000000",
+        "--anonymous-rate-limit-per-minute",
+        "1000000",
+        "--max-ceremonies-per-ip",
+        "1000000",
+    )
     failed: list[str] = []
     try:
         (tmp / "fixtures.json").write_text(json.dumps(fixtures(relay, tmp), indent=2))

@@ -374,7 +374,7 @@ impl ServeArgs {
             secret_key_file: self.secret_key_file,
             retry_schedule: self.retry_schedule.unwrap_or_default(),
             mail,
-            limits: ConnectionLimits {
+            connections: ConnectionLimits {
                 max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
                 header_timeout: self.header_timeout,
                 max_header_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
@@ -440,7 +440,7 @@ pub struct Config {
     /// SMTP or the outbox folder, and the sender.
     pub mail: MailSettings,
     /// Connection, header and body limits.
-    pub limits: ConnectionLimits,
+    pub connections: ConnectionLimits,
 }
 
 impl Config {
@@ -464,7 +464,7 @@ impl Config {
             allow_private_webhooks: false,
             secret_key_file: None,
             retry_schedule: RetrySchedule::default(),
-            limits: ConnectionLimits::default(),
+            connections: ConnectionLimits::default(),
         })
     }
 

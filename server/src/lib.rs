@@ -132,7 +132,7 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
         housekeeping::spawn(state.clone(), shutdown.clone()),
         webhooks::worker::spawn(state.clone(), shutdown.clone()),
     ];
-    let limits = state.config.limits.clone();
+    let limits = state.config.connections.clone();
     let router = build_router(state);
     let server = http::server::serve(listener, router, limits, shutdown.clone());
 

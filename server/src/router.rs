@@ -9,21 +9,25 @@
 //!   [`crate::http::page_access`] (sign-in, and the public host for passkeys);
 //! * everything else: a file from the site root (`/pkg/fxe.js`,
 //!   `/favicon.svg`, …) or the UI's 404 page.
+//!
+//! Every answer carries the browser hardening headers of
+//! [`crate::http::browser_policy`] (its CSP nonce is the one the pages'
+//! scripts carry).
 
 use std::any::Any;
 
 use axum::{
     Router,
-    http::{HeaderName, HeaderValue, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::{catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 use crate::{
     AppState,
     http::{
+        browser_policy,
         error::{ApiError, api_not_found, method_not_allowed},
         health,
     },
@@ -56,22 +60,22 @@ pub fn build_router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::http::metrics::metrics))
         .nest("/api/v1", api_router(&state))
-        .leptos_routes(&state, routes, move || app::shell(shell_options.clone()))
+        .leptos_routes_with_context(&state, routes, browser_policy::provide_request_nonce, move || {
+            app::shell(shell_options.clone())
+        })
         .route_layer(axum::middleware::from_fn(crate::http::metrics::record_route))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            browser_policy::provide_request_nonce,
+            app::shell,
+        ))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::page_access::guard))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(crate::http::metrics::track_requests))
-        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        // CSP (with the page's nonce), HSTS, COOP, Permissions-Policy, no-store, …
+        .layer(axum::middleware::from_fn_with_state(state.clone(), browser_policy::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// A panic in a handler is a bug: log it, answer a plain JSON 500.

@@ -32,7 +32,7 @@ async fn relay(edit: impl FnOnce(&mut fxe_server::config::ConnectionLimits)) -> 
     let data_dir = tempfile::tempdir().unwrap();
     let pg = common::PgTestDatabase::create().await;
     let mut config = test_config(&data_dir.path().join("relay-data"), pg.as_ref().map(|db| db.url.clone()));
-    edit(&mut config.limits);
+    edit(&mut config.connections);
     TestServer::start_with(config, data_dir, pg).await
 }
 

@@ -2,12 +2,14 @@
 //! and body limits ([`server`], [`body_limits`]), the JSON error shape
 //! ([`error`]), who is calling ([`auth`], [`session_cookie`], [`client_ip`]), the middleware
 //! a request meets ([`rate_limit`], [`idempotency`], [`completion`],
-//! [`page_access`]), the relay's own endpoints ([`health`], [`metrics`],
+//! [`page_access`]), what browsers may do with an answer
+//! ([`browser_policy`]), the relay's own endpoints ([`health`], [`metrics`],
 //! [`openapi`]) and the web UI's built files ([`site`]). Nothing here knows
 //! the API's routes: `crate::router` composes them.
 
 pub mod auth;
 pub mod body_limits;
+pub mod browser_policy;
 pub mod client_ip;
 pub mod completion;
 pub mod error;
