@@ -211,8 +211,8 @@ pub struct LimitArgs {
     pub org_rate_limit_per_minute: Option<u32>,
 
     /// How many API requests one client address (an IPv6 address's /64) may
-    /// make a minute, whatever they carry (default: four times
-    /// --rate-limit-per-minute).
+    /// make a minute before they authenticate; an authenticated request gives
+    /// its token back (default: four times --rate-limit-per-minute).
     #[arg(long, env = "FXE_IP_RATE_LIMIT_PER_MINUTE", value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=100_000_000))]
     pub ip_rate_limit_per_minute: Option<u32>,

@@ -390,6 +390,42 @@ async fn an_orgs_keys_share_its_limit_and_unknown_keys_are_limited_per_address()
     server.stop().await;
 }
 
+/// Authenticated traffic is bounded per key and per org, not per address:
+/// two orgs sending from one address (an office NAT, a gateway host) together
+/// get more than the address limit, while unauthenticated requests from that
+/// address are still held to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orgs_behind_one_address_are_not_held_to_its_limit() {
+    const PER_ADDRESS: u32 = 12;
+    let server = start(|c| {
+        c.rate_limit_per_minute = 1_000;
+        c.limits.org_rate_limit_per_minute = Some(1_000);
+        c.limits.ip_rate_limit_per_minute = Some(PER_ADDRESS);
+        c.limits.anonymous_rate_limit_per_minute = 1_000;
+    })
+    .await;
+    let began = Instant::now();
+    let a = TestOrg::redeem(&server, "Clinic A", &["+15550500001"]).await;
+    let b = TestOrg::redeem(&server, "Clinic B", &["+15550500002"]).await;
+    for org in [&a, &b] {
+        for i in 0..PER_ADDRESS {
+            let (status, _, body) = signed(&server, &org.api, "GET", "/api/v1/org", None).await;
+            assert_eq!(status, StatusCode::OK, "signed request {i} of {}: {body}", org.numbers[0]);
+        }
+    }
+    // Unknown keys do not authenticate: they spend the address's budget (two
+    // went on the redemptions) and are refused once it is gone.
+    let stranger = ApiKey::generate().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..PER_ADDRESS + 4 {
+        statuses.push(signed(&server, &stranger, "GET", "/api/v1/org", None).await.0);
+    }
+    let refilled = usize::try_from(began.elapsed().as_millis() * u128::from(PER_ADDRESS) / 60_000).unwrap() + 1;
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(refused + refilled >= 6, "unauthenticated requests beyond the address limit must be refused: {statuses:?}");
+    server.stop().await;
+}
+
 /// Finding 3: an org has at most `--max-api-keys-per-org` keys that are not
 /// revoked (`409 too_many_api_keys`); revoking one makes room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,9 +205,11 @@ fn is_upload(method: &Method, path: &str) -> bool {
 ///
 /// The limits, in order: the client address's, for every request; then
 /// either the key's and its org's (a signed request whose signature
-/// verifies, a live session), or the anonymous one of the address (no
-/// credentials, or credentials that do not authenticate: the 401 becomes a
-/// 429 once that is spent). All before the nonce or anything else is stored.
+/// verifies, a live session: the address's token is given back, so
+/// authenticated traffic is bounded per key and org, not per address), or
+/// the anonymous one of the address (no credentials, or credentials that do
+/// not authenticate: the 401 becomes a 429 once that is spent). All before
+/// the nonce or anything else is stored.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match authenticate_inner(&state, req).await {
         Ok(req) => next.run(req).await,
@@ -263,6 +265,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         match session {
             Some(session) => {
                 limits.check_principal(&session.user_id, session.org_id.as_deref())?;
+                limits.refund_address(ip);
                 if !own_cookie && let Some(caller) = session_cookie::caller_of(state, &parts, session, address)? {
                     parts.extensions.insert(caller);
                 }
@@ -310,6 +313,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     // The key holder signed it: the key's and the org's limits (only now, or
     // anyone who knows a key id could spend its tokens), before any write.
     limits.check_principal(&auth.key_id, Some(&key.org_id))?;
+    limits.refund_address(ip);
 
     // The body: buffered and hashed, except the streamed ciphertext upload.
     let body = if is_upload(&parts.method, parts.uri.path()) {

@@ -161,6 +161,18 @@ impl Limits {
         self.address.check(&limit_key(ip), Instant::now()).map_err(|wait| refused(Scope::Address, &self.address, wait))
     }
 
+    /// Gives back the address token of a request that turned out to be
+    /// authenticated (its key's and org's limits govern it from then on): an
+    /// office behind one NAT address, or a gateway sending for many orgs, is
+    /// not held to one address's budget. The address limit so bounds the
+    /// work done for requests *before* they authenticate (and under a flood
+    /// of them, refuses everything from that address first).
+    pub fn refund_address(&self, ip: Option<IpAddr>) {
+        if let Some(ip) = ip {
+            self.address.refund(&limit_key(ip));
+        }
+    }
+
     /// A request from `ip` without valid credentials.
     pub fn check_anonymous(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(ip) = ip else { return Ok(()) };
