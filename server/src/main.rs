@@ -45,7 +45,7 @@ enum Command {
     /// blob folder `blobs/`; database migrations run on every start.
     /// Stops cleanly on SIGINT or SIGTERM.
     #[command(after_help = EXAMPLES)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 
     /// Operator: issue, list and revoke invites.
     #[command(subcommand)]
