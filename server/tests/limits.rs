@@ -19,7 +19,7 @@ use std::{
 };
 
 use common::{TestServer, client::TestOrg, test_config};
-use fxe_protocol::{apikey::ApiKey, encoding::b64u_encode, request::Body};
+use fxe_protocol::{apikey::ApiKey, encoding::b64u_encode};
 use fxe_server::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -83,21 +83,9 @@ async fn signed(
     path: &str,
     body: Option<&Value>,
 ) -> (StatusCode, Option<u64>, Value) {
-    let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-    let headers =
-        fxe_protocol::request::sign_request(key, method, path, common::client::now(), Body::Bytes(&bytes)).unwrap();
-    let mut req = server.client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), server.url(path));
-    for (k, v) in headers.pairs() {
-        req = req.header(k, v);
-    }
-    if body.is_some() {
-        req = req.header("content-type", "application/json").body(bytes);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
-    let text = res.text().await.unwrap();
-    (status, retry_after, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let (status, headers, body) = common::client::signed_call(server, key, method, path, body).await;
+    let retry_after = headers.get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry_after, body)
 }
 
 fn key_registration(org_id: &str, key: &ApiKey) -> Value {

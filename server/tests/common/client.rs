@@ -147,19 +147,8 @@ impl TestOrg {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
-        let headers = self.sign(method, path, Body::Bytes(&bytes));
-        let mut req = server.http().request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path));
-        for (k, v) in headers.pairs() {
-            req = req.header(k, v);
-        }
-        if body.is_some() {
-            req = req.header("content-type", "application/json").body(bytes);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        let (status, _, body) = signed_call(server, &self.api, method, path, body).await;
+        (status, body)
     }
 
     /// Uploads ciphertext with UNSIGNED-PAYLOAD.
@@ -283,4 +272,33 @@ impl TestOrg {
         items.reverse();
         items
     }
+}
+
+/// A JSON request signed with `key`: status, answer headers and JSON body
+/// (Null when empty, the text as a string when not JSON).
+pub async fn signed_call(
+    server: &impl Relay,
+    key: &ApiKey,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+    let headers = request::sign_request(key, method, path, now(), Body::Bytes(&bytes)).unwrap();
+    let mut req = server.http().request(Method::from_bytes(method.as_bytes()).unwrap(), server.url(path));
+    for (k, v) in headers.pairs() {
+        req = req.header(k, v);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json").body(bytes);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        headers,
+        if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) },
+    )
 }
