@@ -88,6 +88,15 @@ async fn signed(
     (status, retry_after, body)
 }
 
+/// A new API key registered for `org` (by its first key), which must be accepted.
+async fn register_key(server: &TestServer, org: &TestOrg) -> ApiKey {
+    let key = ApiKey::generate().unwrap();
+    let registration = key_registration(org.org_id(), &key);
+    let (status, _, body) = signed(server, &org.api, "POST", "/api/v1/api-keys", Some(&registration)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    key
+}
+
 fn key_registration(org_id: &str, key: &ApiKey) -> Value {
     let scopes = vec!["send".to_string(), "receive".to_string(), "admin".to_string()];
     json!({
@@ -324,11 +333,7 @@ async fn an_orgs_keys_share_its_limit_and_unknown_keys_are_limited_per_address()
     let began = Instant::now();
     let mut keys = vec![org.api.clone()];
     for _ in 0..2 {
-        let key = ApiKey::generate().unwrap();
-        let (status, _, body) =
-            signed(&server, &org.api, "POST", "/api/v1/api-keys", Some(&key_registration(org.org_id(), &key))).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        keys.push(key);
+        keys.push(register_key(&server, &org).await);
     }
     let mut ok = 2; // the two registrations
     let mut limited = 0;
@@ -422,11 +427,7 @@ async fn api_keys_per_org_are_capped() {
     let org = TestOrg::redeem(&server, "Key Collector", &["+15550400001"]).await;
     let mut keys = Vec::new();
     for _ in 0..2 {
-        let key = ApiKey::generate().unwrap();
-        let (status, _, body) =
-            signed(&server, &org.api, "POST", "/api/v1/api-keys", Some(&key_registration(org.org_id(), &key))).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        keys.push(key);
+        keys.push(register_key(&server, &org).await);
     }
     let fourth = ApiKey::generate().unwrap();
     let registration = key_registration(org.org_id(), &fourth);
