@@ -73,9 +73,16 @@ async fn run() -> Vec<Record> {
     let before = receiver.received().len();
     let mut tx = server.state.db.begin_write().await.unwrap();
     for i in 0..BULK {
-        fxe_server::webhooks::events::emit(&mut tx, b.org_id(), fxe_server::webhooks::events::PING, json!({ "n": i }))
-            .await
-            .unwrap();
+        let now_ms = server.state.clock.now_ms();
+        fxe_server::webhooks::events::emit(
+            &mut tx,
+            b.org_id(),
+            fxe_server::webhooks::events::PING,
+            json!({ "n": i }),
+            now_ms,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
     let started = Instant::now();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{AppState, clock, db, db::DbError, messages};
+use crate::{AppState, db, db::DbError, messages};
 
 pub const INTERVAL: Duration = Duration::from_secs(30);
 /// A temporary upload file untouched this long belongs to no running upload.
@@ -42,17 +42,17 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
 /// One pass.
 pub async fn sweep_once(state: &AppState) -> Result<Report, DbError> {
     let mut report = Report::default();
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     messages::expiry::run(state, now, &mut report).await?;
     db::nonces::purge(&state.db, now - db::to_i64(fxe_protocol::request::REPLAY_WINDOW)?).await?;
-    db::idempotency::purge_expired(&state.db).await?;
+    db::idempotency::purge_expired(&state.db, now).await?;
     // Ended sessions (signed out, idle or past their absolute end) and passkey
     // ceremonies past their 5 minutes: nothing reads them again.
     db::sessions::purge(&state.db, now).await?;
     db::ceremonies::purge(&state.db, now).await?;
     // Events age out with their deliveries and attempts (ON DELETE CASCADE),
     // except those still pending: those go once settled.
-    db::events::purge(&state.db, clock::now_ms() - EVENT_RETENTION_MS).await?;
+    db::events::purge(&state.db, state.clock.now_ms() - EVENT_RETENTION_MS).await?;
     if let Err(e) = state.blobs.sweep_orphans().await {
         tracing::warn!(error = %e, "could not sweep partial uploads");
     }

@@ -13,7 +13,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use crate::clock;
+use crate::clock::{self, Clock};
 
 /// The name of the outbox folder inside the data directory.
 pub const OUTBOX_DIR_NAME: &str = "outbox";
@@ -52,13 +52,14 @@ pub trait Mailer: Send + Sync {
 pub struct Outbox {
     dir: PathBuf,
     from: String,
+    clock: Clock,
 }
 
 impl Outbox {
     /// `dir` is created (owner-only) on the first mail; `from` is the sender
     /// address, e.g. `fxe relay <noreply@fax.example.org>`.
-    pub fn new(dir: PathBuf, from: String) -> Outbox {
-        Outbox { dir, from }
+    pub fn new(dir: PathBuf, from: String, clock: Clock) -> Outbox {
+        Outbox { dir, from, clock }
     }
 
     pub fn dir(&self) -> &Path {
@@ -69,7 +70,7 @@ impl Outbox {
 #[async_trait]
 impl Mailer for Outbox {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        let now_ms = clock::now_ms();
+        let now_ms = self.clock.now_ms();
         let id = fxe_protocol::encoding::new_uuid_v4()
             .map_err(|_| MailError::Malformed("no randomness for a message id"))?;
         let domain = self.from.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
@@ -105,13 +106,13 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    pub fn new(url: &str, from: String, fallback_dir: PathBuf) -> Result<Smtp, String> {
+    pub fn new(url: &str, from: String, fallback_dir: PathBuf, clock: Clock) -> Result<Smtp, String> {
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| format!("not a usable SMTP URL ({e})"))?
             .timeout(Some(std::time::Duration::from_secs(20)))
             .build();
         let envelope_from = crate::config::check_from(&from)?;
-        let fallback = Outbox::new(fallback_dir, from.clone());
+        let fallback = Outbox::new(fallback_dir, from.clone(), clock);
         Ok(Smtp { transport, from, envelope_from, fallback })
     }
 }
@@ -121,7 +122,12 @@ impl Mailer for Smtp {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let id = fxe_protocol::encoding::new_uuid_v4()
             .map_err(|_| MailError::Malformed("no randomness for a message id"))?;
-        let text = render(mail, &self.from, &format!("<{id}@{}>", self.envelope_from.domain()), clock::now_secs())?;
+        let text = render(
+            mail,
+            &self.from,
+            &format!("<{id}@{}>", self.envelope_from.domain()),
+            self.fallback.clock.now_secs(),
+        )?;
         let to: lettre::Address =
             mail.to.parse().map_err(|_| MailError::Malformed("the recipient is not an address"))?;
         let envelope = lettre::address::Envelope::new(Some(self.envelope_from.clone()), vec![to])
@@ -144,10 +150,11 @@ impl Mailer for Smtp {
 pub fn from_settings(
     settings: &crate::config::MailSettings,
     outbox_dir: PathBuf,
+    clock: Clock,
 ) -> Result<std::sync::Arc<dyn Mailer>, String> {
     Ok(match &settings.smtp_url {
-        Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir)?),
-        None => std::sync::Arc::new(Outbox::new(outbox_dir, settings.from.clone())),
+        Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir, clock)?),
+        None => std::sync::Arc::new(Outbox::new(outbox_dir, settings.from.clone(), clock)),
     })
 }
 
@@ -286,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn outbox_writes_private_files() {
         let dir = tempfile::tempdir().unwrap();
-        let outbox = Outbox::new(dir.path().join("outbox"), "fxe <noreply@localhost>".into());
+        let outbox = Outbox::new(dir.path().join("outbox"), "fxe <noreply@localhost>".into(), Clock::system());
         outbox.send(&setup_link_mail("bo@example.org", "Org", "http://x/setup/set_1", false)).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(outbox.dir()).unwrap().map(|e| e.unwrap().path()).collect();
         assert_eq!(files.len(), 1);

@@ -10,6 +10,7 @@ use leptos::config::LeptosOptions;
 
 use crate::{
     blobs::{BlobStore, LocalBlobStore, create_private_dir},
+    clock::Clock,
     config::Config,
     db::Db,
 };
@@ -37,6 +38,8 @@ pub struct AppState {
     pub limits: Arc<crate::http::rate_limit::Limits>,
     /// The bounded queue in front of the recovery-mail worker.
     pub recovery: crate::accounts::recovery::RecoveryQueue,
+    /// The time: every handler, rule and worker reads it here.
+    pub clock: Clock,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -50,6 +53,7 @@ impl AppState {
     /// and the blob store, removes stale temporary blobs, opens the database
     /// (creating the SQLite file if needed) and runs the migrations.
     pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let clock = Clock::system();
         let storage = &config.storage;
         create_private_dir(&storage.data_dir)
             .await
@@ -81,8 +85,12 @@ impl AppState {
         );
 
         let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
-        let mailer = crate::mail::from_settings(&config.mail, storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME))
-            .map_err(|e| anyhow::anyhow!("cannot set up mail: {e}"))?;
+        let mailer = crate::mail::from_settings(
+            &config.mail,
+            storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME),
+            clock.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot set up mail: {e}"))?;
         let passkeys = crate::accounts::passkeys::RelyingParty::for_public_url(&config.public_url);
         if let Err(why) = passkeys.get() {
             tracing::warn!("{why}");
@@ -93,6 +101,7 @@ impl AppState {
             mailer.clone(),
             config.public_origin(),
             usize::try_from(limits.recovery_queue).unwrap_or(usize::MAX),
+            clock.clone(),
         );
         Ok(AppState {
             limits,
@@ -105,6 +114,7 @@ impl AppState {
             blobs: Arc::new(blobs),
             events: crate::webhooks::events::Events::default(),
             webhooks: Arc::new(webhooks),
+            clock,
         })
     }
 }

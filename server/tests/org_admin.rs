@@ -676,14 +676,18 @@ async fn idempotency_keys() {
         .await
         .expect_error(StatusCode::CONFLICT, "user_exists");
     age_idempotency_record(&server, "k2", &b.api, 86_400).await;
-    assert_eq!(fxe_server::db::idempotency::purge_expired(&server.state.db).await.unwrap(), 1);
+    assert_eq!(
+        fxe_server::db::idempotency::purge_expired(&server.state.db, server.state.clock.now_secs()).await.unwrap(),
+        1
+    );
 
     // GET ignores the header.
     signed(&server, &a.api, "GET", "/api/v1/org", None, &[("Idempotency-Key", &long)]).await.expect(StatusCode::OK);
 
     // Redemption (no credentials): a retry with the same key and body gets the first answer.
+    let operator = fxe_server::db::audit::Actor::operator_cli();
     let (_, token) =
-        fxe_server::db::invites::create(&server.state.db, &[], 3600, "", &fxe_server::db::audit::Actor::operator_cli())
+        fxe_server::db::invites::create(&server.state.db, &[], 3600, "", &operator, server.state.clock.now_ms())
             .await
             .unwrap();
     let identity = IdentityKey::generate().unwrap();

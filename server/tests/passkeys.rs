@@ -336,6 +336,7 @@ async fn an_operator_enrols_from_the_printed_link() {
         ORIGIN,
         "ops@example.org",
         &fxe_server::db::audit::Actor::operator_cli(),
+        &server.state.clock,
     )
     .await
     .unwrap();
@@ -355,6 +356,7 @@ async fn an_operator_enrols_from_the_printed_link() {
         ORIGIN,
         "OPS@example.org",
         &fxe_server::db::audit::Actor::operator_cli(),
+        &server.state.clock,
     )
     .await
     .unwrap();
@@ -368,7 +370,8 @@ async fn an_operator_enrols_from_the_printed_link() {
             &server.state.db,
             ORIGIN,
             "not-an-address",
-            &fxe_server::db::audit::Actor::operator_cli()
+            &fxe_server::db::audit::Actor::operator_cli(),
+            &server.state.clock,
         )
         .await
         .is_err()
@@ -385,6 +388,7 @@ async fn operator_calls_and_page_access() {
         ORIGIN,
         "ops@example.org",
         &fxe_server::db::audit::Actor::operator_cli(),
+        &server.state.clock,
     )
     .await
     .unwrap();

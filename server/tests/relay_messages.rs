@@ -361,11 +361,10 @@ async fn redemption_rules() {
     assert_eq!(redeem(fresh(&token, &["+15550100008"])).await, (StatusCode::GONE, "invite_used".into()));
     // Revoked invite.
     let operator = fxe_server::db::audit::Actor::operator_cli();
-    let (inv, token) = fxe_server::db::invites::create(&server.state.db, &[], 86_400, "", &operator).await.unwrap();
-    let id = inv.id;
-    fxe_server::db::invites::revoke(&server.state.db, &id, &fxe_server::db::audit::Actor::operator_cli())
-        .await
-        .unwrap();
+    let now_ms = server.state.clock.now_ms();
+    let (inv, token) =
+        fxe_server::db::invites::create(&server.state.db, &[], 86_400, "", &operator, now_ms).await.unwrap();
+    fxe_server::db::invites::revoke(&server.state.db, &inv.id, &operator, now_ms).await.unwrap();
     assert_eq!(redeem(fresh(&token, &["+15550100009"])).await, (StatusCode::GONE, "invite_revoked".into()));
     // Malformed JSON and unknown fields.
     let r = server
@@ -443,7 +442,7 @@ async fn polling_feed_and_expiry() {
     assert_eq!(page3["items"].as_array().unwrap().len(), 1, "inclusive: the last one seen again, nothing missed");
 
     // Past the TTL, the sweeper expires both and deletes their ciphertext.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    server.state.clock.advance(Duration::from_secs(3));
     let report = fxe_server::housekeeping::sweep_once(&server.state).await.unwrap();
     assert_eq!(report.expired, 2);
     let (status, body) = b.call(&server, "GET", &format!("/api/v1/messages/{first}/content"), None).await;

@@ -137,6 +137,32 @@ async fn database_helpers_work_on_this_backend() {
     db.migrate().await.unwrap();
     assert_eq!(db.meta_get("greeting").await.unwrap().as_deref(), Some("hello again"));
 
+    // A relay created when each backend had its own migrations folder
+    // recorded that copy's checksum for migration 1: it still starts, and
+    // its data stays.
+    for legacy in fxe_server::db::LEGACY_0001_CHECKSUMS {
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+            .bind(hex::decode(legacy).unwrap())
+            .execute(db.pool())
+            .await
+            .unwrap();
+        db.migrate().await.expect("a relay from before the folders merged migrates");
+        assert_eq!(db.meta_get("greeting").await.unwrap().as_deref(), Some("hello again"));
+    }
+    // Any other change to an applied migration is still refused.
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+        .bind(vec![0u8; 48])
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert!(db.migrate().await.is_err(), "a modified migration is refused");
+    let current = fxe_server::db::MIGRATOR.iter().next().unwrap().checksum.to_vec();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+        .bind(current)
+        .execute(db.pool())
+        .await
+        .unwrap();
+
     // Concurrent write transactions serialise instead of failing.
     let writers = (0..8).map(|i| {
         let db = db.clone();

@@ -521,7 +521,7 @@ async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
     .await;
 
     // Both events are 31 days old now; the sweeper keeps the one still pending.
-    let old = fxe_server::clock::now_ms() - 31 * 24 * 3600 * 1000;
+    let old = server.state.clock.now_ms() - 31 * 24 * 3600 * 1000;
     sqlx::query("UPDATE events SET created_at_ms = $1").bind(old).execute(server.state.db.pool()).await.unwrap();
     fxe_server::housekeeping::sweep_once(&server.state).await.unwrap();
     let left = deliveries(&server, &a, &id).await;

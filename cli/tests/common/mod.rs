@@ -43,7 +43,14 @@ impl Relay {
             .rt
             .as_ref()
             .unwrap()
-            .block_on(fxe_server::db::invites::create(&self.state.db, &[], 86_400, "cli test", &actor))
+            .block_on(fxe_server::db::invites::create(
+                &self.state.db,
+                &[],
+                86_400,
+                "cli test",
+                &actor,
+                self.state.clock.now_ms(),
+            ))
             .unwrap();
         token
     }

@@ -10,11 +10,11 @@ use serde::Serialize;
 
 use crate::{
     accounts::validate::is_email,
-    clock,
+    clock::{self, Clock},
     db::audit::{self, Actor, Entry},
     db::invites::{self, Invite},
     db::orgs::{self, NumberClaimRow},
-    db::setup_links,
+    db::setup_links::{self, SetupLinkPurpose},
     db::users::{self, UserRole},
     db::{Db, DbError},
 };
@@ -57,6 +57,7 @@ pub async fn create_invite(
     expires_in_secs: i64,
     note: &str,
     actor: &Actor,
+    clock: &Clock,
 ) -> Result<NewInvite, OperatorError> {
     let numbers = match numbers {
         Some(n) => {
@@ -71,7 +72,7 @@ pub async fn create_invite(
     if note.chars().count() > 500 || note.chars().any(char::is_control) {
         return Err(OperatorError::Invalid("the note must be at most 500 characters, on one line".into()));
     }
-    let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor).await?;
+    let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor, clock.now_ms()).await?;
     Ok(NewInvite {
         id: invite.id,
         redeem_url: redeem_url(public_origin, &token),
@@ -95,19 +96,19 @@ fn invite_info(i: Invite, now: i64) -> InviteInfo {
     }
 }
 
-pub async fn list_invites(db: &Db) -> Result<Vec<InviteInfo>, OperatorError> {
-    let now = clock::now_secs();
+pub async fn list_invites(db: &Db, clock: &Clock) -> Result<Vec<InviteInfo>, OperatorError> {
+    let now = clock.now_secs();
     Ok(invites::list(db).await?.into_iter().map(|i| invite_info(i, now)).collect())
 }
 
-pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor) -> Result<(), OperatorError> {
-    if invites::revoke(db, id, actor).await? {
+pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor, clock: &Clock) -> Result<(), OperatorError> {
+    if invites::revoke(db, id, actor, clock.now_ms()).await? {
         return Ok(());
     }
     match invites::get(db, id).await? {
         None => Err(OperatorError::NotFound(format!("there is no invite {id:?}"))),
         Some(i) => {
-            Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock::now_secs()))))
+            Err(OperatorError::Conflict(format!("invite {id} is {} and cannot be revoked", i.state(clock.now_secs()))))
         }
     }
 }
@@ -143,7 +144,13 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
 
 /// Disables (`true`) or re-enables an org. A disabled org's keys and
 /// sessions stop working and its numbers leave the directory; nothing is deleted.
-pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Actor) -> Result<(), OperatorError> {
+pub async fn set_org_disabled(
+    db: &Db,
+    org_id: &str,
+    disabled: bool,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<(), OperatorError> {
     let mut tx = db.begin_write().await?;
     let Some(org) = orgs::get(&mut tx, org_id).await? else {
         return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
@@ -158,10 +165,14 @@ pub async fn set_org_disabled(db: &Db, org_id: &str, disabled: bool, actor: &Act
             if disabled { "disabled" } else { "enabled" }
         )));
     }
-    let at = disabled.then(clock::now_secs);
+    let at = disabled.then(|| clock.now_secs());
     orgs::set_disabled(&mut tx, org_id, at).await?;
     let action = if disabled { "org.disabled" } else { "org.enabled" };
-    audit::write(&mut tx, Entry { org_id: Some(org_id), actor, action, target: Some(org_id), detail: None }).await?;
+    audit::write(
+        &mut tx,
+        Entry { at_ms: clock.now_ms(), org_id: Some(org_id), actor, action, target: Some(org_id), detail: None },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -183,7 +194,13 @@ pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim
 
 /// Approves (`true`: the number becomes active and enters the directory) or
 /// denies (the claim is deleted) a pending claim.
-pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> Result<NumberClaim, OperatorError> {
+pub async fn decide_number(
+    db: &Db,
+    raw: &str,
+    approve: bool,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<NumberClaim, OperatorError> {
     let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
     let mut tx = db.begin_write().await?;
     let Some(claim) = orgs::claim(&mut tx, &number).await? else {
@@ -192,7 +209,7 @@ pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> 
     if claim.status != "pending" {
         return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {}", claim.status)));
     }
-    let now = clock::now_secs();
+    let now = clock.now_secs();
     let (action, view_status, approved_at) = if approve {
         orgs::approve_claim(&mut tx, &number, now).await?;
         ("number.approved", "active", Some(now))
@@ -200,8 +217,18 @@ pub async fn decide_number(db: &Db, raw: &str, approve: bool, actor: &Actor) -> 
         orgs::deny_claim(&mut tx, &number).await?;
         ("number.denied", "denied", None)
     };
-    audit::write(&mut tx, Entry { org_id: Some(&claim.org_id), actor, action, target: Some(&number), detail: None })
-        .await?;
+    audit::write(
+        &mut tx,
+        Entry {
+            at_ms: clock.now_ms(),
+            org_id: Some(&claim.org_id),
+            actor,
+            action,
+            target: Some(&number),
+            detail: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(claim_view(NumberClaimRow { status: view_status.into(), approved_at, ..claim }))
 }
@@ -227,7 +254,14 @@ pub struct OperatorView {
 }
 
 /// Adds an operator (or finds the one with this address) and issues a setup link.
-pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Result<OperatorSetup, OperatorError> {
+pub async fn add(
+    db: &Db,
+    public_origin: &str,
+    email: &str,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<OperatorSetup, OperatorError> {
+    let now = clock.now_secs();
     let email = email.trim();
     if !is_email(email) {
         return Err(OperatorError::Invalid(format!("--email {email:?} is not an e-mail address")));
@@ -238,15 +272,16 @@ pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Re
         None => {
             let id = fxe_protocol::encoding::new_uuid_v4()
                 .map_err(|_| OperatorError::Invalid("no randomness available".into()))?;
-            users::insert(&mut tx, &id, None, email, UserRole::Operator, clock::now_secs()).await?;
+            users::insert(&mut tx, &id, None, email, UserRole::Operator, now).await?;
             (id, true)
         }
     };
-    let token = setup_links::create(&mut tx, &user_id, "operator").await?;
+    let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Operator, now).await?;
     let action = if created { "operator.added" } else { "operator.setup_link_issued" };
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: clock.now_ms(),
             org_id: None,
             actor,
             action,
@@ -261,7 +296,7 @@ pub async fn add(db: &Db, public_origin: &str, email: &str, actor: &Actor) -> Re
         email: email.to_owned(),
         created,
         setup_url: setup_links::url(public_origin, &token),
-        expires_at: clock::rfc3339(clock::now_secs() + setup_links::SETUP_LINK_TTL_SECS),
+        expires_at: clock::rfc3339(now + setup_links::SETUP_LINK_TTL_SECS),
     })
 }
 

@@ -18,13 +18,10 @@ use webauthn_rs::prelude::{
     RequestChallengeResponse, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use crate::{
-    clock,
-    db::{
-        self, DbError,
-        ceremonies::{self, CeremonyKind, NewCeremony},
-        passkeys::{NewPasskey, PasskeyRow},
-    },
+use crate::db::{
+    self, DbError,
+    ceremonies::{self, CeremonyKind, NewCeremony},
+    passkeys::{NewPasskey, PasskeyRow},
 };
 
 /// How long a started ceremony may be finished.
@@ -146,6 +143,16 @@ async fn check_caps(
     Ok(())
 }
 
+/// Who opens a ceremony: from which address, of which kind, for which user
+/// (registration) and through which setup link (if any).
+#[derive(Clone, Copy, Debug)]
+pub struct Opening<'a> {
+    pub client: Option<&'a str>,
+    pub kind: CeremonyKind,
+    pub user_id: Option<&'a str>,
+    pub setup_token_sha256: Option<&'a str>,
+}
+
 /// Stores a started ceremony for `client` (its limit key); returns its id
 /// (the client sends it back). Refused when `caps` are reached: checked with
 /// reads first, so a refusal writes nothing, and again with the insert
@@ -155,16 +162,14 @@ async fn check_caps(
 pub async fn store_ceremony<S: Serialize>(
     db: &db::Db,
     caps: CeremonyCaps,
-    client: Option<&str>,
-    kind: CeremonyKind,
-    user_id: Option<&str>,
-    setup_token_sha256: Option<&str>,
+    opening: Opening<'_>,
     state: &S,
+    now: i64,
 ) -> Result<String, StartError> {
+    let Opening { client, kind, user_id, setup_token_sha256 } = opening;
     let b: [u8; 24] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
     let id = format!("wac_{}", fxe_protocol::encoding::b64u_encode(&b));
     let state_json = to_json("ceremony state", state)?;
-    let now = clock::now_secs();
     check_caps(&mut *db.pool().acquire().await.map_err(DbError::from)?, caps, client, now).await?;
     let mut tx = db.begin_write().await?;
     check_caps(&mut tx, caps, client, now).await?;
@@ -190,9 +195,10 @@ pub async fn take_ceremony<S: DeserializeOwned>(
     conn: &mut AnyConnection,
     kind: CeremonyKind,
     id: &str,
+    now: i64,
 ) -> Result<Option<Ceremony<S>>, DbError> {
     let Some(row) = ceremonies::take(conn, kind, id).await? else { return Ok(None) };
-    if row.expires_at <= clock::now_secs() {
+    if row.expires_at <= now {
         return Ok(None);
     }
     let Ok(state) = serde_json::from_str(&row.state_json) else { return Ok(None) };
@@ -219,6 +225,7 @@ pub async fn insert(
     user_id: &str,
     label: &str,
     passkey: &Passkey,
+    now: i64,
 ) -> Result<Option<String>, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| no_randomness())?;
     let passkey_json = to_json("passkey", passkey)?;
@@ -228,7 +235,7 @@ pub async fn insert(
         credential_id: passkey.cred_id().as_ref(),
         passkey_json: &passkey_json,
         label,
-        created_at: clock::now_secs(),
+        created_at: now,
     };
     Ok(db::passkeys::insert(conn, new).await?.then_some(id))
 }
@@ -259,9 +266,9 @@ pub async fn of_user(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<Stor
 }
 
 /// Records a sign-in: the updated credential (counter, backup state) and the time.
-pub async fn record_use(conn: &mut AnyConnection, stored: &StoredPasskey) -> Result<(), DbError> {
+pub async fn record_use(conn: &mut AnyConnection, stored: &StoredPasskey, now: i64) -> Result<(), DbError> {
     let passkey_json = to_json("passkey", &stored.passkey)?;
-    db::passkeys::record_use(conn, &stored.id, &passkey_json, clock::now_secs()).await
+    db::passkeys::record_use(conn, &stored.id, &passkey_json, now).await
 }
 
 /// The WebAuthn user handle for a user id (our ids are UUIDs).

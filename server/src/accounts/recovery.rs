@@ -16,11 +16,12 @@ use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 
 use crate::{
-    clock,
+    clock::Clock,
     db::{
         Db, DbError,
         audit::{self, Actor},
-        setup_links, users,
+        setup_links::{self, SetupLinkPurpose},
+        users,
     },
     mail::{self, Mailer},
 };
@@ -50,14 +51,21 @@ struct Worker {
     db: Db,
     mailer: Arc<dyn Mailer>,
     public_origin: String,
+    clock: Clock,
 }
 
 impl RecoveryQueue {
     /// Starts the worker, holding at most `capacity` waiting requests. It
     /// runs until every clone of the queue is dropped.
-    pub fn start(db: Db, mailer: Arc<dyn Mailer>, public_origin: String, capacity: usize) -> RecoveryQueue {
+    pub fn start(
+        db: Db,
+        mailer: Arc<dyn Mailer>,
+        public_origin: String,
+        capacity: usize,
+        clock: Clock,
+    ) -> RecoveryQueue {
         let (tx, mut rx) = mpsc::channel::<RecoveryRequest>(capacity.max(1));
-        let worker = Worker { db, mailer, public_origin };
+        let worker = Worker { db, mailer, public_origin, clock };
         tokio::spawn(async move {
             // One connection for a run of requests (taking and returning one
             // per request would churn the pool under a flood); a request that
@@ -90,7 +98,7 @@ impl RecoveryQueue {
 
 impl Worker {
     async fn handle(&self, conn: &mut AnyConnection, req: &RecoveryRequest) -> Result<(), DbError> {
-        let now = clock::now_secs();
+        let now = self.clock.now_secs();
         // A read first: an unknown address (or users with links enough) ends here.
         let mut wanted = Vec::new();
         for user in users::active_by_email(&mut *conn, &req.email).await? {
@@ -112,7 +120,7 @@ impl Worker {
             {
                 continue;
             }
-            let token = setup_links::create(&mut tx, &user.user_id, "recover").await?;
+            let token = setup_links::create(&mut tx, &user.user_id, SetupLinkPurpose::Recover, now).await?;
             let actor = Actor {
                 kind: "user",
                 id: Some(user.user_id.clone()),
@@ -122,6 +130,7 @@ impl Worker {
             audit::write(
                 &mut tx,
                 audit::Entry {
+                    at_ms: self.clock.now_ms(),
                     org_id: user.org_id.as_deref(),
                     actor: &actor,
                     action: "user.recovery_requested",

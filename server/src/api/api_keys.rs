@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::pagination::PageRequest;
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState, clock,
+    AppState,
     db::api_keys::{self, NewApiKey},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
@@ -95,7 +95,7 @@ async fn create(
         .map_err(|_| bad_proof("registration proof (for this org, key and scopes)"))?;
     let key_id = apikey::key_id(&public);
 
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     let cap = state.limits.max_api_keys_per_org;
     if api_keys::live_count(&mut tx, &caller.org_id).await? >= u64::from(cap) {
@@ -148,7 +148,7 @@ async fn revoke(
     if api_keys::is_revoked(&mut tx, &caller.org_id, &key_id).await?.ok_or_else(not_found)? {
         return Ok(StatusCode::NO_CONTENT);
     }
-    api_keys::revoke(&mut tx, &key_id, clock::now_secs()).await?;
+    api_keys::revoke(&mut tx, &key_id, state.clock.now_secs()).await?;
     caller.audit(&mut tx, "api_key.revoked", Some(&key_id), None).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, key_id = %key_id, "API key revoked");

@@ -107,7 +107,7 @@ async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiErr
 }
 
 /// A setup link's user, if the link is live; otherwise the answer saying why not.
-async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String, ApiError> {
+async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Result<String, ApiError> {
     let Some(link) = setup_links::by_token(conn, token).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -115,7 +115,7 @@ async fn setup_link_user(conn: &mut AnyConnection, token: &str) -> Result<String
             "This setup link is not known to the relay; check that the whole link was copied.",
         ));
     };
-    match link.state(clock::now_secs()) {
+    match link.state(now) {
         SetupLinkState::Live => Ok(link.user_id),
         SetupLinkState::Used => Err(ApiError::new(
             StatusCode::GONE,
@@ -168,7 +168,7 @@ async fn register_start(
     let webauthn = webauthn(&state)?;
     let mut conn = state.db.pool().acquire().await?;
     let (user_id, token_hash) = match &req.setup_token {
-        Some(token) => (setup_link_user(&mut conn, token).await?, Some(hash_token(token))),
+        Some(token) => (setup_link_user(&mut conn, token, state.clock.now_secs()).await?, Some(hash_token(token))),
         None => match session_cookie::current(&state, &headers).await? {
             Some(s) => (s.user_id, None),
             None => return Err(crate::http::auth::unauthenticated()),
@@ -187,16 +187,13 @@ async fn register_start(
         .start_passkey_registration(handle, &user.email, &user.email, passkeys::exclude_list(&existing))
         .map_err(ApiError::internal)?;
     drop(conn);
-    let ceremony_id = passkeys::store_ceremony(
-        &state.db,
-        caps(&state),
-        client.as_deref(),
-        CeremonyKind::Register,
-        Some(&user.user_id),
-        token_hash.as_deref(),
-        &reg,
-    )
-    .await?;
+    let opening = passkeys::Opening {
+        client: client.as_deref(),
+        kind: CeremonyKind::Register,
+        user_id: Some(&user.user_id),
+        setup_token_sha256: token_hash.as_deref(),
+    };
+    let ceremony_id = passkeys::store_ceremony(&state.db, caps(&state), opening, &reg, state.clock.now_secs()).await?;
     Ok(ApiJson(CeremonyStarted {
         ceremony_id,
         options: passkeys::registration_options(&ccr).map_err(internal_json)?,
@@ -212,7 +209,7 @@ async fn take<S: serde::de::DeserializeOwned>(
 ) -> Result<passkeys::Ceremony<S>, ApiError> {
     // No transaction: an unknown id is only read, a known one deleted by one statement.
     let mut conn = state.db.pool().acquire().await?;
-    let ceremony = passkeys::take_ceremony::<S>(&mut conn, kind, id).await?;
+    let ceremony = passkeys::take_ceremony::<S>(&mut conn, kind, id, state.clock.now_secs()).await?;
     drop(conn);
     ceremony.ok_or_else(|| {
         ApiError::new(
@@ -282,7 +279,7 @@ async fn register_finish(
             "This account has been removed, or its org disabled.",
         ));
     };
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     if let Some(token_hash) = &ceremony.setup_token_sha256
         && !setup_links::mark_used(&mut tx, token_hash, now).await?
     {
@@ -292,15 +289,16 @@ async fn register_finish(
             "This setup link was used or expired meanwhile; ask for a new one.",
         ));
     }
-    let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey).await? else {
+    let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey, now).await? else {
         return Err(ApiError::conflict(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
     };
-    let session = sessions::create(&mut tx, &user.user_id).await?;
+    let session = sessions::create(&mut tx, &user.user_id, now).await?;
     let actor = actor_for(&user, address);
     let detail = serde_json::json!({ "label": label, "via": if ceremony.setup_token_sha256.is_some() { "setup_link" } else { "signed_in" } });
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: state.clock.now_ms(),
             org_id: user.org_id.as_deref(),
             actor: &actor,
             action: "passkey.enrolled",
@@ -336,9 +334,14 @@ async fn login_start(
     session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let (rcr, login) = webauthn.start_discoverable_authentication().map_err(ApiError::internal)?;
+    let opening = passkeys::Opening {
+        client: client.as_deref(),
+        kind: CeremonyKind::Login,
+        user_id: None,
+        setup_token_sha256: None,
+    };
     let ceremony_id =
-        passkeys::store_ceremony(&state.db, caps(&state), client.as_deref(), CeremonyKind::Login, None, None, &login)
-            .await?;
+        passkeys::store_ceremony(&state.db, caps(&state), opening, &login, state.clock.now_secs()).await?;
     Ok(ApiJson(CeremonyStarted {
         ceremony_id,
         options: passkeys::authentication_options(&rcr).map_err(internal_json)?,
@@ -402,15 +405,17 @@ async fn login_finish(
             sign_in_refused()
         })?;
     stored.passkey.update_credential(&result);
-    passkeys::record_use(&mut tx, &stored).await?;
+    let now = state.clock.now_secs();
+    passkeys::record_use(&mut tx, &stored, now).await?;
     if let Some(old) = session_cookie::cookie_value(&headers) {
-        sessions::revoke(&mut tx, &old).await?;
+        sessions::revoke(&mut tx, &old, now).await?;
     }
-    let session = sessions::create(&mut tx, &user.user_id).await?;
+    let session = sessions::create(&mut tx, &user.user_id, now).await?;
     let actor = actor_for(&user, address);
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: state.clock.now_ms(),
             org_id: user.org_id.as_deref(),
             actor: &actor,
             action: "user.signed_in",
@@ -493,15 +498,17 @@ async fn logout(
     if let Some(id) = session_cookie::cookie_value(&headers) {
         let user = session_cookie::lookup(&state, &id).await?;
         let mut tx = state.db.begin_write().await?;
-        sessions::revoke(&mut tx, &id).await?;
+        let now = state.clock.now_secs();
+        sessions::revoke(&mut tx, &id, now).await?;
         if let Some(user) = user {
-            let ended = if q.everywhere { sessions::revoke_all(&mut tx, &user.user_id).await? + 1 } else { 1 };
+            let ended = if q.everywhere { sessions::revoke_all(&mut tx, &user.user_id, now).await? + 1 } else { 1 };
             let actor =
                 Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address };
             let action = if q.everywhere { "user.signed_out_everywhere" } else { "user.signed_out" };
             audit::write(
                 &mut tx,
                 audit::Entry {
+                    at_ms: state.clock.now_ms(),
                     org_id: user.org_id.as_deref(),
                     actor: &actor,
                     action,
@@ -582,6 +589,7 @@ async fn remove_passkey(
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: state.clock.now_ms(),
             org_id: session.org_id.as_deref(),
             actor: &actor,
             action: "passkey.removed",

@@ -75,7 +75,7 @@ async fn list_invites(
     State(state): State<AppState>,
     _op: OperatorSession,
 ) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
-    Ok(ApiJson(Items { items: operator::list_invites(&state.db).await.map_err(ApiError::from)? }))
+    Ok(ApiJson(Items { items: operator::list_invites(&state.db, &state.clock).await.map_err(ApiError::from)? }))
 }
 
 /// Issues a single-use invite; the answer is the only time its token and
@@ -97,9 +97,10 @@ async fn create_invite(
     let numbers = req.numbers.join(",");
     let numbers = (!numbers.trim_matches([',', ' ']).is_empty()).then_some(numbers.as_str());
     let origin = state.config.public_origin();
-    let invite = operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor)
-        .await
-        .map_err(ApiError::from)?;
+    let invite =
+        operator::create_invite(&state.db, &origin, numbers, req.expires_in_secs, &req.note, &op.actor, &state.clock)
+            .await
+            .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, ApiJson(invite)))
 }
 
@@ -118,7 +119,7 @@ async fn revoke_invite(
     op: OperatorSession,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::revoke_invite(&state.db, id.trim(), &op.actor).await.map_err(ApiError::from)?;
+    operator::revoke_invite(&state.db, id.trim(), &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -153,7 +154,7 @@ async fn disable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::set_org_disabled(&state.db, &org_id, true, &op.actor).await.map_err(ApiError::from)?;
+    operator::set_org_disabled(&state.db, &org_id, true, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,7 +173,7 @@ async fn enable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    operator::set_org_disabled(&state.db, &org_id, false, &op.actor).await.map_err(ApiError::from)?;
+    operator::set_org_disabled(&state.db, &org_id, false, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,7 +217,9 @@ async fn approve_number(
     op: OperatorSession,
     ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
-    Ok(ApiJson(operator::decide_number(&state.db, &number, true, &op.actor).await.map_err(ApiError::from)?))
+    Ok(ApiJson(
+        operator::decide_number(&state.db, &number, true, &op.actor, &state.clock).await.map_err(ApiError::from)?,
+    ))
 }
 
 /// Denies a pending claim (the claim is deleted).
@@ -234,5 +237,7 @@ async fn deny_number(
     op: OperatorSession,
     ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
-    Ok(ApiJson(operator::decide_number(&state.db, &number, false, &op.actor).await.map_err(ApiError::from)?))
+    Ok(ApiJson(
+        operator::decide_number(&state.db, &number, false, &op.actor, &state.clock).await.map_err(ApiError::from)?,
+    ))
 }

@@ -63,7 +63,7 @@ async fn claim_number(
 ) -> Result<(StatusCode, ApiJson<NumberInfo>), ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&req.number)?;
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let pending = orgs::pending_claims(&mut tx, &caller.org_id).await?;
@@ -141,7 +141,7 @@ async fn publish_bundle(
 ) -> Result<(StatusCode, ApiJson<OrgBundle>), ApiError> {
     caller.require(Need::Admin)?;
     let bundle = req.bundle;
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
@@ -202,6 +202,7 @@ async fn publish_bundle(
             "created_at": clock::rfc3339(created_at),
             "retired_bundle_id": active.bundle_id,
         }),
+        caller.at_ms,
     )
     .await?;
     tx.commit().await?;

@@ -16,12 +16,11 @@ use crate::{
     AppState,
     accounts::validate::is_email,
     api::org::MAX_BUNDLE_CLOCK_AHEAD_SECS,
-    clock,
     db::api_keys::{self, NewApiKey},
     db::audit::{self, Actor},
     db::invites::{self, InviteState},
     db::orgs::{self, NewOrg},
-    db::setup_links,
+    db::setup_links::{self, SetupLinkPurpose},
     db::users::{self, UserRole},
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson},
@@ -105,7 +104,7 @@ async fn redeem(
     // future would make every later rotation a rollback.
     i64::try_from(req.bundle.created_at)
         .ok()
-        .filter(|t| *t <= clock::now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
+        .filter(|t| *t <= state.clock.now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
         .ok_or_else(|| {
             ApiError::unprocessable(
                 ErrorCode::BadBundle,
@@ -138,7 +137,7 @@ async fn redeem(
     .verify(&identity_pub, &proof)
     .map_err(|_| bad_proof("redemption proof (identity signature)"))?;
 
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     let Some(invite) = invites::by_token(&mut tx, &req.token).await? else {
         return Err(ApiError::new(
@@ -234,7 +233,7 @@ async fn redeem(
     }
     let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
     users::insert(&mut tx, &user_id, Some(&org_id), &req.admin_email, UserRole::Admin, now).await?;
-    let token = setup_links::create(&mut tx, &user_id, "enrol").await?;
+    let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Enrol, now).await?;
     let actor = Actor { kind: "user", id: Some(user_id.clone()), label: Some(req.admin_email.clone()), address };
     for (action, target) in [
         ("org.redeemed", org_id.as_str()),
@@ -244,7 +243,14 @@ async fn redeem(
     ] {
         audit::write(
             &mut tx,
-            audit::Entry { org_id: Some(&org_id), actor: &actor, action, target: Some(target), detail: None },
+            audit::Entry {
+                at_ms: state.clock.now_ms(),
+                org_id: Some(&org_id),
+                actor: &actor,
+                action,
+                target: Some(target),
+                detail: None,
+            },
         )
         .await?;
     }

@@ -10,10 +10,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{api_keys::PageQuery, pagination::PageRequest};
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState, clock,
+    AppState,
     db::orgs,
     db::sessions,
-    db::setup_links,
+    db::setup_links::{self, SetupLinkPurpose},
     db::users::{self, UserRole},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
@@ -86,7 +86,7 @@ async fn create(
     let email = req.email.trim();
     crate::api::redeem::validate_email(email)?;
     let role = parse_role(&req.role)?;
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
 
     let mut tx = state.db.begin_write().await?;
@@ -96,13 +96,14 @@ async fn create(
         return Err(ApiError::conflict(ErrorCode::UserExists, format!("{email} is already a member of this org.")));
     }
     users::insert(&mut tx, &user_id, Some(&caller.org_id), email, role, now).await?;
-    let token = setup_links::create(&mut tx, &user_id, "invite").await?;
+    let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Invite, now).await?;
     caller.audit(&mut tx, "user.added", Some(&user_id), Some(json!({ "email": email, "role": role.as_str() }))).await?;
     events::emit(
         &mut tx,
         &caller.org_id,
         events::ORG_USER_ADDED,
         json!({ "user_id": user_id, "email": email, "role": role.as_str() }),
+        caller.at_ms,
     )
     .await?;
     let user = member(&mut tx, &caller.org_id, &user_id).await?;
@@ -132,7 +133,7 @@ async fn remove(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
@@ -146,7 +147,7 @@ async fn remove(
         }
     }
     users::remove(&mut tx, &id, now).await?;
-    let sessions = sessions::revoke_all(&mut tx, &id).await?;
+    let sessions = sessions::revoke_all(&mut tx, &id, now).await?;
     setup_links::expire_unused(&mut tx, &id, now).await?;
     caller
         .audit(
@@ -161,6 +162,7 @@ async fn remove(
         &caller.org_id,
         events::ORG_USER_REMOVED,
         json!({ "user_id": id, "email": user.email, "role": user.role }),
+        caller.at_ms,
     )
     .await?;
     tx.commit().await?;
@@ -185,12 +187,12 @@ async fn new_setup_link(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
     setup_links::expire_unused(&mut tx, &id, now).await?;
-    let token = setup_links::create(&mut tx, &id, "recover").await?;
+    let token = setup_links::create(&mut tx, &id, SetupLinkPurpose::Recover, now).await?;
     caller.audit(&mut tx, "user.setup_link_created", Some(&id), None).await?;
     tx.commit().await?;
 

@@ -2,7 +2,10 @@
 //! Webhooks). Admin only. The work is in [`crate::webhooks::endpoints`] and
 //! [`crate::webhooks::deliveries`]; every change writes an audit row there.
 
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::{FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+};
 use fxe_protocol::api::{
     CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
     WebhookEndpoint, WebhookEvent,
@@ -18,7 +21,7 @@ use super::{
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    db::Keyed,
+    db::{Keyed, audit::Actor},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     webhooks::{deliveries, endpoints, endpoints::Admin},
@@ -34,6 +37,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(redeliver_since))
         .routes(routes!(redeliver))
         .routes(routes!(event_log))
+}
+
+/// The caller, checked to be an admin of its org (every route here is
+/// admin only), as the webhook rules take it.
+struct AdminCaller {
+    caller: Caller,
+    actor: Actor,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Need::Admin)?;
+        let actor = caller.actor();
+        Ok(AdminCaller { caller, actor })
+    }
+}
+
+impl AdminCaller {
+    fn org_id(&self) -> &str {
+        &self.caller.org_id
+    }
+
+    fn admin(&self) -> Admin<'_> {
+        Admin { org_id: &self.caller.org_id, actor: &self.actor, at_ms: self.caller.at_ms }
+    }
 }
 
 /// The page of `rows` (fetched with `page`) and its next cursor.
@@ -52,12 +83,11 @@ fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
 )]
 async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
-    caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let rows = endpoints::list(&state.db, &caller.org_id, &page).await?;
+    let rows = endpoints::list(&state.db, caller.org_id(), &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }
 
@@ -73,12 +103,10 @@ async fn list(
 )]
 async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, ApiJson<WebhookEndpoint>), ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    let endpoint = endpoints::create(&state, Admin { org_id: &caller.org_id, actor: &actor }, &req).await?;
+    let endpoint = endpoints::create(&state, caller.admin(), &req).await?;
     Ok((StatusCode::CREATED, ApiJson(endpoint)))
 }
 
@@ -93,11 +121,10 @@ async fn create(
 )]
 async fn get_one(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
-    caller.require(Need::Admin)?;
-    Ok(ApiJson(endpoints::get(&state.db, &caller.org_id, &id).await?))
+    Ok(ApiJson(endpoints::get(&state.db, caller.org_id(), &id).await?))
 }
 
 /// Changes an endpoint's url, events, description or `enabled`. Enabling
@@ -115,13 +142,11 @@ async fn get_one(
 )]
 async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    Ok(ApiJson(endpoints::update(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id, &req).await?))
+    Ok(ApiJson(endpoints::update(&state, caller.admin(), &id, &req).await?))
 }
 
 /// Deletes an endpoint with its deliveries.
@@ -135,12 +160,10 @@ async fn update(
 )]
 async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    endpoints::delete(&state.db, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
+    endpoints::delete(&state.db, caller.admin(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -156,12 +179,10 @@ async fn delete(
 )]
 async fn rotate_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    Ok(ApiJson(endpoints::rotate_secret(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?))
+    Ok(ApiJson(endpoints::rotate_secret(&state, caller.admin(), &id).await?))
 }
 
 /// Sends a `ping` event to this endpoint now (whatever its event set).
@@ -176,12 +197,10 @@ async fn rotate_secret(
 )]
 async fn test(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    let delivery = endpoints::test(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
+    let delivery = endpoints::test(&state, caller.admin(), &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
 }
 
@@ -212,11 +231,10 @@ struct DeliveriesQuery {
 )]
 async fn deliveries(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<ApiJson<Page<WebhookDelivery>>, ApiError> {
-    caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None => None,
@@ -225,7 +243,7 @@ async fn deliveries(
             return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."));
         }
     };
-    let rows = deliveries::list(&state.db, &caller.org_id, &id, status, &page).await?;
+    let rows = deliveries::list(&state.db, caller.org_id(), &id, status, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }
 
@@ -242,12 +260,10 @@ async fn deliveries(
 )]
 async fn redeliver(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
-    caller.require(Need::Admin)?;
-    let actor = caller.actor();
-    let delivery = deliveries::redeliver(&state, Admin { org_id: &caller.org_id, actor: &actor }, &id).await?;
+    let delivery = deliveries::redeliver(&state, caller.admin(), &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
 }
 
@@ -280,15 +296,12 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
 )]
 async fn redeliver_since(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<SinceQuery>,
 ) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
-    caller.require(Need::Admin)?;
     let since = parse_since(&q.since)?;
-    let actor = caller.actor();
-    let admin = Admin { org_id: &caller.org_id, actor: &actor };
-    let queued = deliveries::redeliver_since(&state, admin, &id, since, &q.since).await?;
+    let queued = deliveries::redeliver_since(&state, caller.admin(), &id, since, &q.since).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(RedeliverSinceAnswer { queued })))
 }
 
@@ -317,12 +330,11 @@ struct EventsQuery {
 )]
 async fn event_log(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: AdminCaller,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<ApiJson<Page<WebhookEvent>>, ApiError> {
-    caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let since = q.since.as_deref().map(parse_since).transpose()?;
-    let rows = deliveries::events(&state.db, &caller.org_id, since, &page).await?;
+    let rows = deliveries::events(&state.db, caller.org_id(), since, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::{
     accounts::operators::{self, OperatorError},
+    clock::Clock,
     config::{self, ConfigError, Storage, StorageArgs},
     db::Db,
     db::audit::Actor,
@@ -256,7 +257,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             let origin = public_origin(&args)?;
             let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
             let invite = with_db(&args, async |db| {
-                operators::create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor).await
+                operators::create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor, &Clock::system()).await
             })
             .await?;
             if json {
@@ -269,7 +270,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             Ok(())
         }
         InviteCommand::List { json, args } => {
-            let invites = with_db(&args, async |db| operators::list_invites(db).await).await?;
+            let invites = with_db(&args, async |db| operators::list_invites(db, &Clock::system()).await).await?;
             if json {
                 return print_json(&invites);
             }
@@ -290,7 +291,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             Ok(())
         }
         InviteCommand::Revoke { id, args } => {
-            with_db(&args, async |db| operators::revoke_invite(db, id.trim(), &actor).await).await?;
+            with_db(&args, async |db| operators::revoke_invite(db, id.trim(), &actor, &Clock::system()).await).await?;
             println!("Invite {} revoked.", id.trim());
             Ok(())
         }
@@ -303,7 +304,8 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
     match cmd {
         OperatorCommand::Add { email, json, args } => {
             let origin = public_origin(&args)?;
-            let setup = with_db(&args, async |db| operators::add(db, &origin, &email, &actor).await).await?;
+            let setup =
+                with_db(&args, async |db| operators::add(db, &origin, &email, &actor, &Clock::system()).await).await?;
             if json {
                 return print_json(&setup);
             }
@@ -374,7 +376,7 @@ pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
 
 async fn set_disabled_cli(org_id: &str, args: &OperatorArgs, disabled: bool, actor: &Actor) -> Result<(), CliError> {
     let org_id = org_id.trim();
-    with_db(args, async |db| operators::set_org_disabled(db, org_id, disabled, actor).await).await?;
+    with_db(args, async |db| operators::set_org_disabled(db, org_id, disabled, actor, &Clock::system()).await).await?;
     println!("Org {org_id} {}.", if disabled { "disabled" } else { "enabled" });
     Ok(())
 }
@@ -402,7 +404,8 @@ pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
 }
 
 async fn decide_cli(number: &str, args: &OperatorArgs, approve: bool, actor: &Actor) -> Result<(), CliError> {
-    let n = with_db(args, async |db| operators::decide_number(db, number, approve, actor).await).await?;
+    let n =
+        with_db(args, async |db| operators::decide_number(db, number, approve, actor, &Clock::system()).await).await?;
     if approve {
         println!("{} approved: it now belongs to {} ({}).", n.number, n.org_name, n.org_id);
     } else {

@@ -3,7 +3,6 @@
 
 use sqlx::AnyConnection;
 
-use crate::clock;
 use crate::db::DbError;
 
 /// Who acted.
@@ -36,6 +35,8 @@ impl Actor {
 
 /// One audit row.
 pub struct Entry<'a> {
+    /// When it happened, in milliseconds (`state.clock`).
+    pub at_ms: i64,
     pub org_id: Option<&'a str>,
     pub actor: &'a Actor,
     pub action: &'a str,
@@ -53,7 +54,7 @@ pub async fn write(conn: &mut AnyConnection, e: Entry<'_>) -> Result<(), DbError
     )
     .bind(id)
     .bind(e.org_id)
-    .bind(clock::now_ms())
+    .bind(e.at_ms)
     .bind(e.actor.kind)
     .bind(e.actor.id.as_deref())
     .bind(e.actor.label.as_deref())

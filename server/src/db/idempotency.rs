@@ -4,7 +4,6 @@
 //! [`crate::http::idempotency`]'s; this module keeps the rows.
 
 use super::{Db, DbError};
-use crate::clock;
 
 /// How long a key is remembered.
 pub const RETENTION_SECS: i64 = 24 * 3600;
@@ -99,9 +98,9 @@ pub async fn forget_running(db: &Db, scope: &str, key_hash: &str) -> Result<(), 
 }
 
 /// Deletes records older than [`RETENTION_SECS`]; how many went.
-pub async fn purge_expired(db: &Db) -> Result<u64, DbError> {
+pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, DbError> {
     let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
-        .bind(clock::now_secs() - RETENTION_SECS)
+        .bind(now - RETENTION_SECS)
         .execute(db.pool())
         .await?
         .rows_affected();

@@ -99,11 +99,12 @@ pub async fn create(
     expires_in_secs: i64,
     note: &str,
     actor: &Actor,
+    now_ms: i64,
 ) -> Result<(Invite, String), DbError> {
+    let now = now_ms.div_euclid(1000);
     let token = new_token()?;
     let id = fxe_protocol::encoding::new_uuid_v4()
         .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
-    let now = clock::now_secs();
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO invites (id, token_sha256, numbers, note, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -119,6 +120,7 @@ pub async fn create(
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: now_ms,
             org_id: None,
             actor,
             action: "invite.created",
@@ -157,10 +159,11 @@ pub async fn list(db: &Db) -> Result<Vec<Invite>, DbError> {
 }
 
 /// Revokes an unused invite. `Ok(false)` when there is no such unused, unrevoked invite.
-pub async fn revoke(db: &Db, id: &str, actor: &Actor) -> Result<bool, DbError> {
+pub async fn revoke(db: &Db, id: &str, actor: &Actor, now_ms: i64) -> Result<bool, DbError> {
+    let now = now_ms.div_euclid(1000);
     let mut tx = db.begin_write().await?;
     let n = sqlx::query("UPDATE invites SET revoked_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-        .bind(clock::now_secs())
+        .bind(now)
         .bind(id)
         .execute(&mut *tx)
         .await?
@@ -168,7 +171,14 @@ pub async fn revoke(db: &Db, id: &str, actor: &Actor) -> Result<bool, DbError> {
     if n == 1 {
         audit::write(
             &mut tx,
-            audit::Entry { org_id: None, actor, action: "invite.revoked", target: Some(id), detail: None },
+            audit::Entry {
+                at_ms: now_ms,
+                org_id: None,
+                actor,
+                action: "invite.revoked",
+                target: Some(id),
+                detail: None,
+            },
         )
         .await?;
     }

@@ -21,10 +21,13 @@
 //!
 //! # Migrations
 //!
-//! Two folders, `server/migrations/sqlite/` and `server/migrations/postgres/`,
-//! embedded at build time and chosen by backend. Every migration exists in
-//! both with the same version number and description (a test checks this);
-//! only the SQL dialect differs. Migrations run on every start.
+//! One folder, `server/migrations/`, embedded at build time, serves both
+//! backends: every migration is written in the subset above, and the
+//! PostgreSQL and SQLite test runs both apply it. Migrations run on every
+//! start. Relays created before the two per-backend folders became one
+//! recorded the checksum of their backend's copy of `0001`, whose comment
+//! differed; [`Db::migrate`] rewrites that one recorded checksum first (see
+//! [`LEGACY_0001_CHECKSUMS`]).
 
 pub mod api_keys;
 pub mod audit;
@@ -55,10 +58,19 @@ use sqlx::{AnyPool, Executor, Row, any::AnyPoolOptions, migrate::Migrator};
 
 use crate::config::DatabaseTarget;
 
-/// The SQLite schema, embedded from `server/migrations/sqlite/`.
-pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
-/// The PostgreSQL schema, embedded from `server/migrations/postgres/`.
-pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+/// The schema of both backends, embedded from `server/migrations/`.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The SHA-384 checksums sqlx recorded for migration 1 when it came from
+/// `migrations/postgres/` or `migrations/sqlite/` (the files differed only
+/// in a comment naming the other folder). A database that recorded one of
+/// them is brought to the current file's checksum before migrating, or sqlx
+/// would refuse to start with "migration 1 was previously applied but has
+/// been modified".
+pub const LEGACY_0001_CHECKSUMS: [&str; 2] = [
+    "73ba60deefc3edaead44fd60ca781841211858ae76962baee90d42b16d37440e53eb22f4c82c61dd819940cc90efd224",
+    "86a270a8c68c2e65e4961974c6749cac1250c4bd39d17fe66c25702bedd54ea86c72327ffe282345e772943523b1f94c",
+];
 
 /// How long a request waits for a free connection before the pool gives up.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,15 +82,7 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// The schema migrations of this backend.
-    pub fn migrator(self) -> &'static Migrator {
-        match self {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        }
-    }
-}
+impl Backend {}
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,7 +158,39 @@ impl Db {
     /// Applies the migrations this database has not seen yet. Safe to run
     /// concurrently (PostgreSQL takes an advisory lock; SQLite serialises).
     pub async fn migrate(&self) -> Result<(), DbError> {
-        self.backend.migrator().run(&self.pool).await?;
+        self.adopt_legacy_checksum().await?;
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Rewrites migration 1's recorded checksum if it is one of
+    /// [`LEGACY_0001_CHECKSUMS`]; does nothing on a new database or one
+    /// already up to date. Any other mismatch is left for sqlx to refuse.
+    async fn adopt_legacy_checksum(&self) -> Result<(), DbError> {
+        let Some(first) = MIGRATOR.iter().find(|m| m.version == 1) else {
+            return Ok(());
+        };
+        let current = first.checksum.to_vec();
+        let recorded: Option<Vec<u8>> =
+            match sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 1")
+                .fetch_optional(&self.pool)
+                .await
+            {
+                Ok(found) => found,
+                // No migrations table yet: a new database.
+                Err(sqlx::Error::Database(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+        let Some(recorded) = recorded else {
+            return Ok(());
+        };
+        if recorded != current && LEGACY_0001_CHECKSUMS.contains(&hex::encode(&recorded).as_str()) {
+            sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+                .bind(current)
+                .execute(&self.pool)
+                .await?;
+            tracing::info!("adopted the merged migrations folder (migration 1's checksum updated)");
+        }
         Ok(())
     }
 
@@ -297,14 +333,15 @@ mod tests {
     }
 
     #[test]
-    fn both_backends_have_the_same_migrations() {
-        let list = |m: &Migrator| m.iter().map(|mig| (mig.version, mig.description.to_string())).collect::<Vec<_>>();
-        let sqlite = list(&SQLITE_MIGRATOR);
-        assert!(!sqlite.is_empty());
+    fn legacy_checksums_are_sha384_as_sqlx_records_them() {
+        use sha2::Digest;
+        let first = MIGRATOR.iter().find(|m| m.version == 1).unwrap();
+        let text = include_str!("../../migrations/0001_relay_meta.sql");
         assert_eq!(
-            sqlite,
-            list(&POSTGRES_MIGRATOR),
-            "every migration must exist in migrations/sqlite and migrations/postgres with the same version and name"
+            &first.checksum[..],
+            &sha2::Sha384::digest(text.as_bytes())[..],
+            "sqlx's checksum is SHA-384 of the file"
         );
+        assert!(!LEGACY_0001_CHECKSUMS.contains(&hex::encode(&first.checksum[..]).as_str()));
     }
 }

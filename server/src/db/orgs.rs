@@ -58,7 +58,12 @@ pub async fn active_bundle(conn: &mut AnyConnection, org_id: &str) -> Result<Opt
 
 /// A bundle of the org that may be used for a new message now: the active one,
 /// or one retired less than an hour ago.
-pub async fn usable_bundle(conn: &mut AnyConnection, org_id: &str, bundle_id: &str) -> Result<Option<Bundle>, DbError> {
+pub async fn usable_bundle(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    bundle_id: &str,
+    now: i64,
+) -> Result<Option<Bundle>, DbError> {
     let row = sqlx::query("SELECT bundle_json, active, retired_at FROM bundles WHERE org_id = $1 AND bundle_id = $2")
         .bind(org_id)
         .bind(bundle_id)
@@ -67,7 +72,7 @@ pub async fn usable_bundle(conn: &mut AnyConnection, org_id: &str, bundle_id: &s
     let Some(row) = row else { return Ok(None) };
     let active: i64 = row.try_get("active")?;
     let retired_at: Option<i64> = row.try_get("retired_at")?;
-    let usable = active == 1 || retired_at.is_some_and(|t| t > clock::now_secs() - RETIRED_GRACE_SECS);
+    let usable = active == 1 || retired_at.is_some_and(|t| t > now - RETIRED_GRACE_SECS);
     if !usable {
         return Ok(None);
     }

@@ -5,7 +5,6 @@ use sha2::Digest;
 use sqlx::Row;
 
 use super::{Db, DbError};
-use crate::clock;
 
 /// A session unused for this long ends.
 pub const IDLE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
@@ -25,8 +24,7 @@ pub struct SessionUser {
 }
 
 /// Looks up a live session by its cookie value and records the activity.
-pub async fn live(db: &Db, id: &str) -> Result<Option<SessionUser>, DbError> {
-    let now = clock::now_secs();
+pub async fn live(db: &Db, id: &str, now: i64) -> Result<Option<SessionUser>, DbError> {
     let row = sqlx::query(
         "SELECT s.user_id, s.last_seen_at, u.email, u.role, u.org_id FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN orgs o ON o.org_id = u.org_id \
@@ -57,11 +55,10 @@ pub async fn live(db: &Db, id: &str) -> Result<Option<SessionUser>, DbError> {
 
 /// Starts a session for `user_id` and returns the cookie value (shown to the
 /// browser only; the database keeps its SHA-256).
-pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<String, DbError> {
+pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str, now: i64) -> Result<String, DbError> {
     let b: [u8; 32] =
         fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let id = fxe_protocol::encoding::b64u_encode(&b);
-    let now = clock::now_secs();
     sqlx::query(
         "INSERT INTO sessions (id_sha256, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)",
     )
@@ -75,9 +72,9 @@ pub async fn create(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<Str
 }
 
 /// Ends the session with this cookie value (if it exists).
-pub async fn revoke(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), DbError> {
+pub async fn revoke(conn: &mut sqlx::AnyConnection, id: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id_sha256 = $2 AND revoked_at IS NULL")
-        .bind(clock::now_secs())
+        .bind(now)
         .bind(hash_id(id))
         .execute(conn)
         .await?;
@@ -85,9 +82,9 @@ pub async fn revoke(conn: &mut sqlx::AnyConnection, id: &str) -> Result<(), DbEr
 }
 
 /// Ends every session of a user ("sign out everywhere").
-pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<u64, DbError> {
+pub async fn revoke_all(conn: &mut sqlx::AnyConnection, user_id: &str, now: i64) -> Result<u64, DbError> {
     Ok(sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(clock::now_secs())
+        .bind(now)
         .bind(user_id)
         .execute(conn)
         .await?

@@ -3,22 +3,51 @@
 
 use sqlx::AnyConnection;
 
-use crate::{clock, db::DbError, db::invites::hash_token};
+use crate::{db::DbError, db::invites::hash_token};
 
 pub const SETUP_LINK_TTL_SECS: i64 = 24 * 60 * 60;
 
+/// Why a setup link was made (the `purpose` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupLinkPurpose {
+    /// The first admin of an org just redeemed.
+    Enrol,
+    /// A teammate an admin added.
+    Invite,
+    /// A person who lost their passkey (self-service or an admin's new link).
+    Recover,
+    /// A relay operator added from the command line or by another operator.
+    Operator,
+}
+
+impl SetupLinkPurpose {
+    /// The value stored in `setup_tokens.purpose`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetupLinkPurpose::Enrol => "enrol",
+            SetupLinkPurpose::Invite => "invite",
+            SetupLinkPurpose::Recover => "recover",
+            SetupLinkPurpose::Operator => "operator",
+        }
+    }
+}
+
 /// Creates a link for `user_id` and returns its token (shown once).
-pub async fn create(conn: &mut AnyConnection, user_id: &str, purpose: &str) -> Result<String, DbError> {
+pub async fn create(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    purpose: SetupLinkPurpose,
+    now: i64,
+) -> Result<String, DbError> {
     let b: [u8; 32] =
         fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
     let token = format!("set_{}", fxe_protocol::encoding::b64u_encode(&b));
-    let now = clock::now_secs();
     sqlx::query(
         "INSERT INTO setup_tokens (token_sha256, user_id, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(hash_token(&token))
     .bind(user_id)
-    .bind(purpose)
+    .bind(purpose.as_str())
     .bind(now)
     .bind(now + SETUP_LINK_TTL_SECS)
     .execute(conn)
@@ -96,9 +125,10 @@ pub async fn mark_used(conn: &mut AnyConnection, token_sha256: &str, now: i64) -
 /// How many unused, unexpired recovery links the user has.
 pub async fn live_recovery_links(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<u64, DbError> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = 'recover' AND used_at IS NULL AND expires_at > $2",
+        "SELECT COUNT(*) AS n FROM setup_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(user_id)
+    .bind(SetupLinkPurpose::Recover.as_str())
     .bind(now)
     .fetch_one(conn)
     .await?;

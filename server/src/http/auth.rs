@@ -19,7 +19,7 @@ use sha2::Digest;
 
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState, clock,
+    AppState,
     db::audit::Actor,
     http::client_ip::{self, ClientIp},
     http::error::ApiError,
@@ -87,6 +87,9 @@ pub struct Caller {
     pub org_id: String,
     pub principal: Principal,
     pub address: Option<String>,
+    /// When the request was authenticated (`state.clock`, milliseconds): the
+    /// time of its audit rows.
+    pub at_ms: i64,
 }
 
 impl Caller {
@@ -125,7 +128,14 @@ impl Caller {
         detail: Option<serde_json::Value>,
     ) -> Result<(), crate::db::DbError> {
         let actor = self.actor();
-        let entry = crate::db::audit::Entry { org_id: Some(&self.org_id), actor: &actor, action, target, detail };
+        let entry = crate::db::audit::Entry {
+            at_ms: self.at_ms,
+            org_id: Some(&self.org_id),
+            actor: &actor,
+            action,
+            target,
+            detail,
+        };
         crate::db::audit::write(conn, entry).await
     }
 
@@ -292,8 +302,8 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
             "This organization has been disabled by the relay operator.",
         )));
     }
-    let now = clock::now_secs();
-    auth.check_timestamp(clock::unix_secs()).map_err(|_| {
+    let now = state.clock.now_secs();
+    auth.check_timestamp(state.clock.unix_secs()).map_err(|_| {
         refuse(unauthorized(
             ErrorCode::TimestampSkew,
             "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",
@@ -352,6 +362,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
             scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
         },
         address,
+        at_ms: state.clock.now_ms(),
     });
     Ok(Request::from_parts(parts, body))
 }

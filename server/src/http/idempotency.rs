@@ -36,7 +36,7 @@ use tracing::Instrument;
 
 use crate::db::idempotency::{self as idempotency_keys, RETENTION_SECS};
 use crate::http::error::ErrorCode;
-use crate::{AppState, clock, http::auth::Caller, http::error::ApiError};
+use crate::{AppState, http::auth::Caller, http::error::ApiError};
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// Set on an answer replayed from the record.
@@ -201,7 +201,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
 
 /// Looks the key up and, when this request is the first, records it as running.
 async fn claim(state: &AppState, r: &Record) -> Result<Found, ApiError> {
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     purge_now_and_then(state, now);
     let mut tx = state.db.begin_write().await?;
     if let Some(found) = idempotency_keys::get(&mut tx, &r.scope, &r.key_hash).await? {
@@ -311,7 +311,7 @@ fn purge_now_and_then(state: &AppState, now: i64) {
     }
     let db = state.db.clone();
     tokio::spawn(async move {
-        match idempotency_keys::purge_expired(&db).await {
+        match idempotency_keys::purge_expired(&db, now).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(removed = n, "expired Idempotency-Key records removed"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired Idempotency-Key records"),

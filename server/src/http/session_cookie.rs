@@ -76,12 +76,13 @@ pub fn caller_of(
         org_id,
         principal: Principal::User { user_id: session.user_id, email: session.email, role },
         address,
+        at_ms: state.clock.now_ms(),
     }))
 }
 
 /// Looks up a live session by its cookie value and records the activity.
 pub async fn lookup(state: &AppState, id: &str) -> Result<Option<SessionUser>, ApiError> {
-    Ok(sessions::live(&state.db, id).await?)
+    Ok(sessions::live(&state.db, id, state.clock.now_secs()).await?)
 }
 
 /// A state-changing request from a browser must come from the relay's own

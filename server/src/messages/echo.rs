@@ -23,7 +23,6 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     blobs::{BlobKey, ByteRange},
-    clock,
     db::audit::{self, Actor},
     db::{
         self,
@@ -45,9 +44,9 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     if let Some(json) = state.db.meta_get(META_KEY).await? {
         return Ok(Arc::new(OrgKeys::from_json(&json).context("the echo org's stored keys are unreadable")?));
     }
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     let identity = IdentityKey::generate()?;
-    let bundle = BundleKeys::generate(&identity, clock::unix_secs())?;
+    let bundle = BundleKeys::generate(&identity, state.clock.unix_secs())?;
     let keys = OrgKeys {
         relay_url: state.config.public_origin(),
         org_id: identity.org_id(),
@@ -56,7 +55,7 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
         identity: Some(identity),
         bundles: vec![bundle],
         api_keys: vec![],
-        created_at: clock::unix_secs(),
+        created_at: state.clock.unix_secs(),
     };
     let mut tx = state.db.begin_write().await?;
     // Another relay instance may have created it meanwhile.
@@ -84,6 +83,7 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: state.clock.now_ms(),
             org_id: Some(&keys.org_id),
             actor: &Actor::relay(),
             action: "org.created",
@@ -178,7 +178,7 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
         })
         .await??
     };
-    let now = clock::unix_secs();
+    let now = state.clock.unix_secs();
     if let Err(e) = opened {
         tracing::warn!(message_id = %row.message_id, error = %e, "echo: the message does not open; refusing it");
         let refusal = Refusal::make(&env, &keys.bundles, now, RefusalReason::CannotOpen)?;

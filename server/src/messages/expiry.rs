@@ -8,7 +8,6 @@ use fxe_protocol::api::MessageStatus;
 use crate::{
     AppState,
     blobs::BlobKey,
-    clock,
     db::{
         DbError,
         audit::{self, Actor},
@@ -26,16 +25,17 @@ pub async fn run(state: &AppState, now: i64, report: &mut Report) -> Result<(), 
 
     // Queued messages past their TTL.
     for row in store::queued_expired(&state.db, now).await? {
-        let now_ms = clock::now_ms_monotonic();
+        let now_ms = state.clock.now_ms_monotonic();
         let mut tx = state.db.begin_write().await?;
         if !store::end(&mut tx, &row.message_id, MessageStatus::Queued, MessageStatus::Expired, now_ms).await? {
             continue;
         }
         for org in [&row.sender_org_id, &row.recipient_org_id] {
-            events::emit(&mut tx, org, events::MESSAGE_EXPIRED, row.event_data(MessageStatus::Expired)).await?;
+            events::emit(&mut tx, org, events::MESSAGE_EXPIRED, row.event_data(MessageStatus::Expired), now_ms).await?;
             audit::write(
                 &mut tx,
                 audit::Entry {
+                    at_ms: now_ms,
                     org_id: Some(org),
                     actor: &relay,
                     action: "message.expired",
@@ -56,7 +56,7 @@ pub async fn run(state: &AppState, now: i64, report: &mut Report) -> Result<(), 
     // Uploads never completed.
     for row in store::uploads_abandoned(&state.db, now).await? {
         let (id, org) = (row.message_id, row.sender_org_id);
-        let now_ms = clock::now_ms_monotonic();
+        let now_ms = state.clock.now_ms_monotonic();
         let mut tx = state.db.begin_write().await?;
         if !store::end(&mut tx, &id, MessageStatus::AwaitingUpload, MessageStatus::Failed, now_ms).await? {
             continue;
@@ -64,6 +64,7 @@ pub async fn run(state: &AppState, now: i64, report: &mut Report) -> Result<(), 
         audit::write(
             &mut tx,
             audit::Entry {
+                at_ms: now_ms,
                 org_id: Some(&org),
                 actor: &relay,
                 action: "message.upload_failed",

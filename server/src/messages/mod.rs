@@ -96,7 +96,8 @@ pub async fn create(
     if env.sender_org_id != party.org_id {
         return Err(MessageError::SenderMismatch);
     }
-    let Some(sender_bundle) = orgs::usable_bundle(&mut conn, party.org_id, &env.sender_bundle_id).await? else {
+    let now = state.clock.now_secs();
+    let Some(sender_bundle) = orgs::usable_bundle(&mut conn, party.org_id, &env.sender_bundle_id, now).await? else {
         return Err(MessageError::StaleBundle);
     };
     // 3. The signature.
@@ -114,12 +115,12 @@ pub async fn create(
             org_id: env.recipient_org_id.clone(),
         });
     }
-    if orgs::usable_bundle(&mut conn, &env.recipient_org_id, &env.recipient_bundle_id).await?.is_none() {
+    if orgs::usable_bundle(&mut conn, &env.recipient_org_id, &env.recipient_bundle_id, now).await?.is_none() {
         return Err(MessageError::RecipientBundleStale);
     }
     drop(conn);
 
-    let now_ms = clock::now_ms_monotonic();
+    let now_ms = state.clock.now_ms_monotonic();
     let now = now_ms / 1000;
     let mut tx = state.db.begin_write().await?;
     let new = NewMessage {
@@ -139,6 +140,7 @@ pub async fn create(
     audit::write(
         &mut tx,
         audit::Entry {
+            at_ms: now_ms,
             org_id: Some(party.org_id),
             actor: party.actor,
             action: "message.created",
@@ -189,7 +191,7 @@ pub async fn upload(
     if row.sender_org_id != party.org_id {
         return Err(MessageError::NotFound);
     }
-    let now = clock::now_secs();
+    let now = state.clock.now_secs();
     match row.status {
         MessageStatus::AwaitingUpload if row.upload_expires_at > now => {}
         MessageStatus::AwaitingUpload | MessageStatus::Failed => return Err(MessageError::UploadExpired),
@@ -216,12 +218,12 @@ pub async fn upload(
 
     // Keep the lease while the body streams in.
     let keepalive = {
-        let db = state.db.clone();
+        let (db, clock) = (state.db.clone(), state.clock.clone());
         let id = message_id.to_owned();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEWAL).await;
-                let _ = store::renew_lease(&db, &id, clock::now_secs() + UPLOAD_LEASE_SECS).await;
+                let _ = store::renew_lease(&db, &id, clock.now_secs() + UPLOAD_LEASE_SECS).await;
             }
         })
     };
@@ -269,7 +271,7 @@ pub async fn upload(
         return Err(MessageError::StorageUnavailable);
     }
 
-    let now_ms = clock::now_ms_monotonic();
+    let now_ms = state.clock.now_ms_monotonic();
     let committed: Result<Option<MessageRow>, DbError> = async {
         let mut tx = state.db.begin_write().await?;
         let expires_at = now_ms / 1000 + clock::secs(state.config.message_ttl);
@@ -277,11 +279,12 @@ pub async fn upload(
             return Ok(None);
         }
         let row = store::get(&mut tx, message_id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
-        events::emit(&mut tx, &row.recipient_org_id, events::MESSAGE_RECEIVED, row.event_data(MessageStatus::Queued))
-            .await?;
+        let data = row.event_data(MessageStatus::Queued);
+        events::emit(&mut tx, &row.recipient_org_id, events::MESSAGE_RECEIVED, data, now_ms).await?;
         audit::write(
             &mut tx,
             audit::Entry {
+                at_ms: now_ms,
                 org_id: Some(party.org_id),
                 actor: party.actor,
                 action: "message.sent",
@@ -376,7 +379,7 @@ async fn conclude(
         MessageStatus::Expired => return Err(MessageError::Expired),
         _ => return Err(MessageError::NotQueued("This message has not been uploaded.")),
     }
-    let now_ms = clock::now_ms_monotonic();
+    let now_ms = state.clock.now_ms_monotonic();
     let stored_outcome = match new_status {
         MessageStatus::Delivered => store::Outcome::Receipt(&json),
         _ => store::Outcome::Refusal(&json),
@@ -386,10 +389,17 @@ async fn conclude(
         tx.rollback().await?;
         return Err(MessageError::NotQueued("This message changed meanwhile; fetch it again."));
     }
-    events::emit(&mut tx, &row.sender_org_id, event, row.event_data(new_status)).await?;
+    events::emit(&mut tx, &row.sender_org_id, event, row.event_data(new_status), now_ms).await?;
     audit::write(
         &mut tx,
-        audit::Entry { org_id: Some(party.org_id), actor: party.actor, action, target: Some(message_id), detail: None },
+        audit::Entry {
+            at_ms: now_ms,
+            org_id: Some(party.org_id),
+            actor: party.actor,
+            action,
+            target: Some(message_id),
+            detail: None,
+        },
     )
     .await?;
     let updated = store::get(&mut tx, message_id).await?.ok_or(MessageError::NotFound)?;

@@ -70,7 +70,7 @@ pub async fn redeliver(state: &AppState, admin: Admin<'_>, id: &str) -> Result<W
     let mut tx = state.db.begin_write().await?;
     let row = store::get(&mut tx, admin.org_id, id).await?.ok_or(WebhookError::DeliveryNotFound)?;
     endpoints::require_enabled(&endpoints::load(&mut tx, admin.org_id, &row.endpoint_id).await?)?;
-    queue::queue(&mut tx, &row.endpoint_id, admin.org_id, &row.event_type, &row.event_id).await?;
+    queue::queue(&mut tx, &row.endpoint_id, admin.org_id, &row.event_type, &row.event_id, admin.at_ms).await?;
     let detail = json!({ "endpoint_id": row.endpoint_id, "event_id": row.event_id });
     admin.audit(&mut tx, "webhook.redelivered", id, Some(detail)).await?;
     let delivery = by_event(&mut tx, &row.endpoint_id, &row.event_id).await?;
@@ -97,7 +97,7 @@ pub async fn redeliver_since(
         event_log::since(&mut tx, admin.org_id, since_ms, &endpoint.event_list().join(","), MAX_REDELIVER).await?;
     let mut queued = 0;
     for (event_id, event_type) in &due {
-        queued += queue::queue(&mut tx, endpoint_id, admin.org_id, event_type, event_id).await?;
+        queued += queue::queue(&mut tx, endpoint_id, admin.org_id, event_type, event_id, admin.at_ms).await?;
     }
     let detail = json!({ "since": since, "queued": queued });
     admin.audit(&mut tx, "webhook.redelivered_since", endpoint_id, Some(detail)).await?;

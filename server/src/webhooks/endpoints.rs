@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use super::{WebhookError, deliveries, events, guard, queue};
 use crate::{
-    AppState, clock,
+    AppState,
     db::{
         Db, Keyed, PageRequest,
         audit::{self, Actor, Entry},
@@ -30,6 +30,8 @@ pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
 pub struct Admin<'a> {
     pub org_id: &'a str,
     pub actor: &'a Actor,
+    /// The time of the request, in milliseconds (`state.clock`).
+    pub at_ms: i64,
 }
 
 impl Admin<'_> {
@@ -43,7 +45,14 @@ impl Admin<'_> {
     ) -> Result<(), WebhookError> {
         audit::write(
             conn,
-            Entry { org_id: Some(self.org_id), actor: self.actor, action, target: Some(target), detail },
+            Entry {
+                at_ms: self.at_ms,
+                org_id: Some(self.org_id),
+                actor: self.actor,
+                action,
+                target: Some(target),
+                detail,
+            },
         )
         .await?;
         Ok(())
@@ -124,7 +133,7 @@ pub async fn create(
     let id = queue::new_id("wh_")?;
     let secret = new_secret()?;
     let sealed = seal(state, &id, &secret)?;
-    let now = clock::now_ms();
+    let now = admin.at_ms;
     let mut tx = state.db.begin_write().await?;
     if store::count(&mut tx, admin.org_id).await? >= MAX_ENDPOINTS {
         return Err(WebhookError::TooManyEndpoints);
@@ -163,7 +172,7 @@ pub async fn update(
     };
     let event_list = req.events.as_deref().map(checked_events).transpose()?;
     let description = req.description.as_deref().map(checked_description).transpose()?;
-    let now = clock::now_ms();
+    let now = admin.at_ms;
     let mut tx = state.db.begin_write().await?;
     let before = load(&mut tx, admin.org_id, id).await?;
     let changes = Changes {
@@ -198,7 +207,7 @@ pub async fn delete(db: &Db, admin: Admin<'_>, id: &str) -> Result<(), WebhookEr
 pub async fn rotate_secret(state: &AppState, admin: Admin<'_>, id: &str) -> Result<WebhookEndpoint, WebhookError> {
     let secret = new_secret()?;
     let sealed = seal(state, id, &secret)?;
-    let now = clock::now_ms();
+    let now = admin.at_ms;
     let mut tx = state.db.begin_write().await?;
     let mut endpoint = load(&mut tx, admin.org_id, id).await?.to_api();
     store::rotate_secret(&mut tx, id, &sealed, now + ROTATION_OVERLAP_MS, now).await?;
@@ -214,8 +223,9 @@ pub async fn test(state: &AppState, admin: Admin<'_>, id: &str) -> Result<Webhoo
     let mut tx = state.db.begin_write().await?;
     let endpoint = load(&mut tx, admin.org_id, id).await?;
     require_enabled(&endpoint)?;
-    let event_id = events::insert(&mut tx, admin.org_id, events::PING, json!({ "endpoint_id": id })).await?;
-    queue::queue(&mut tx, id, admin.org_id, events::PING, &event_id).await?;
+    let event_id =
+        events::insert(&mut tx, admin.org_id, events::PING, json!({ "endpoint_id": id }), admin.at_ms).await?;
+    queue::queue(&mut tx, id, admin.org_id, events::PING, &event_id, admin.at_ms).await?;
     admin.audit(&mut tx, "webhook.test_sent", id, Some(json!({ "event_id": event_id }))).await?;
     let delivery = deliveries::by_event(&mut tx, id, &event_id).await?;
     tx.commit().await?;

@@ -58,17 +58,28 @@ impl Events {
 /// and queues its webhook deliveries to the org's enabled endpoints that
 /// subscribe to `event_type`; returns the event id. The payload is
 /// `{"id","type","created_at","org_id","data"}`.
-pub async fn emit(conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value) -> Result<String, DbError> {
-    let id = insert(conn, org_id, event_type, data).await?;
-    crate::webhooks::queue::fan_out(conn, org_id, event_type, &id).await?;
+pub async fn emit(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    event_type: &str,
+    data: Value,
+    now_ms: i64,
+) -> Result<String, DbError> {
+    let id = insert(conn, org_id, event_type, data, now_ms).await?;
+    crate::webhooks::queue::fan_out(conn, org_id, event_type, &id, now_ms).await?;
     Ok(id)
 }
 
 /// Writes one event without queueing deliveries (see [`emit`]).
-pub async fn insert(conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value) -> Result<String, DbError> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    event_type: &str,
+    data: Value,
+    now: i64,
+) -> Result<String, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4()
         .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;
-    let now = clock::now_ms();
     let payload = json!({
         "id": id,
         "type": event_type,

@@ -40,11 +40,17 @@ fn millis(d: Duration) -> Result<i64, DbError> {
 }
 
 /// Queues `event_id` to every enabled endpoint of `org_id` subscribed to `event_type`.
-pub async fn fan_out(conn: &mut AnyConnection, org_id: &str, event_type: &str, event_id: &str) -> Result<u64, DbError> {
+pub async fn fan_out(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    event_type: &str,
+    event_id: &str,
+    now_ms: i64,
+) -> Result<u64, DbError> {
     let endpoints = webhook_endpoints::subscribed(conn, org_id, event_type).await?;
     let mut n = 0;
     for endpoint_id in endpoints {
-        n += queue(conn, &endpoint_id, org_id, event_type, event_id).await?;
+        n += queue(conn, &endpoint_id, org_id, event_type, event_id, now_ms).await?;
     }
     Ok(n)
 }
@@ -58,10 +64,10 @@ pub async fn queue(
     org_id: &str,
     event_type: &str,
     event_id: &str,
+    now_ms: i64,
 ) -> Result<u64, DbError> {
     let id = new_id("dl_")?;
-    store::upsert_pending(conn, NewDelivery { id: &id, endpoint_id, event_id, org_id, event_type }, clock::now_ms())
-        .await?;
+    store::upsert_pending(conn, NewDelivery { id: &id, endpoint_id, event_id, org_id, event_type }, now_ms).await?;
     Ok(1)
 }
 
@@ -76,8 +82,7 @@ pub struct Claim {
 }
 
 /// Claims up to `limit` due attempts for this worker, each leased for [`LEASE`].
-pub async fn claim(db: &Db, limit: usize) -> Result<Vec<Claim>, DbError> {
-    let now = clock::now_ms();
+pub async fn claim(db: &Db, limit: usize, now: i64) -> Result<Vec<Claim>, DbError> {
     let token = new_id("ls_")?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = store::claim(db, &token, now + millis(LEASE)?, now, limit).await?;
@@ -146,11 +151,16 @@ pub struct Finished {
 
 /// Settles finished attempts in one transaction (one commit for many
 /// attempts); answers each delivery's new status, in order.
-pub async fn settle(db: &Db, schedule: &RetrySchedule, finished: &[Finished]) -> Result<Vec<&'static str>, DbError> {
+pub async fn settle(
+    db: &Db,
+    schedule: &RetrySchedule,
+    finished: &[Finished],
+    now: i64,
+) -> Result<Vec<&'static str>, DbError> {
     let mut tx = db.begin_write().await?;
     let mut statuses = Vec::with_capacity(finished.len());
     for f in finished {
-        statuses.push(settle_one(&mut tx, &f.claim, schedule, f.attempt_at_ms, &f.outcome).await?);
+        statuses.push(settle_one(&mut tx, schedule, f, now).await?);
     }
     tx.commit().await?;
     Ok(statuses)
@@ -162,11 +172,11 @@ pub async fn settle(db: &Db, schedule: &RetrySchedule, finished: &[Finished]) ->
 /// hand meanwhile, or killed by a 410) only gets the attempt recorded.
 async fn settle_one(
     tx: &mut AnyConnection,
-    claim: &Claim,
     schedule: &RetrySchedule,
-    attempt_at_ms: i64,
-    outcome: &Outcome,
+    finished: &Finished,
+    now: i64,
 ) -> Result<&'static str, DbError> {
+    let (claim, attempt_at_ms, outcome) = (&finished.claim, finished.attempt_at_ms, &finished.outcome);
     let attempt_id = new_id("at_")?;
     store::record_attempt(
         tx,
@@ -182,7 +192,6 @@ async fn settle_one(
     )
     .await?;
 
-    let now = clock::now_ms();
     let failed = claim.tries.saturating_add(1);
     let (status, next) = if outcome.succeeded() {
         ("succeeded", None)
@@ -213,6 +222,7 @@ async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> 
         audit::write(
             conn,
             audit::Entry {
+                at_ms: now,
                 org_id: Some(&org_id),
                 actor: &audit::Actor::relay(),
                 action: "webhook.disabled",

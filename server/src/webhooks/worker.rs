@@ -17,7 +17,7 @@ use super::{
     queue::{self, Claim, Finished, Outcome},
 };
 use crate::{
-    AppState, clock,
+    AppState,
     db::{Backend, DbError, webhook_deliveries},
 };
 
@@ -51,7 +51,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
             let free = CONCURRENCY.saturating_sub(running.len());
             let mut claimed = 0;
             if free > 0 {
-                match queue::claim(&state.db, free).await {
+                match queue::claim(&state.db, free, state.clock.now_ms()).await {
                     Ok(claims) => {
                         claimed = claims.len();
                         for c in claims {
@@ -99,7 +99,7 @@ async fn settler(state: AppState, mut to_settle: mpsc::Receiver<Finished>, settl
                 Err(_) => break,
             }
         }
-        match queue::settle(&state.db, &state.webhooks.schedule, &batch).await {
+        match queue::settle(&state.db, &state.webhooks.schedule, &batch, state.clock.now_ms()).await {
             Ok(statuses) => {
                 for (f, status) in batch.iter().zip(statuses) {
                     metrics_and_log(&f.claim, &f.outcome, status);
@@ -115,7 +115,7 @@ async fn settler(state: AppState, mut to_settle: mpsc::Receiver<Finished>, settl
 
 async fn idle_for(state: &AppState) -> Duration {
     match queue::next_due(&state.db).await {
-        Ok(Some(due)) => Duration::from_millis(u64::try_from(due - clock::now_ms()).unwrap_or(0)).min(MAX_IDLE),
+        Ok(Some(due)) => Duration::from_millis(u64::try_from(due - state.clock.now_ms()).unwrap_or(0)).min(MAX_IDLE),
         Ok(None) => MAX_IDLE,
         Err(_) => MAX_IDLE,
     }
@@ -141,7 +141,7 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Out
         return Ok(None);
     };
     let hooks = &state.webhooks;
-    let at_ms = clock::now_ms();
+    let at_ms = state.clock.now_ms();
     if target.enabled == 0 {
         let mut tx = state.db.begin_write().await?;
         queue::kill_pending(&mut tx, &claim.endpoint_id, at_ms).await?;
@@ -159,8 +159,8 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Out
             {
                 secrets.push(s);
             }
-            send(hooks, &target.url, &claim.event_id, &target.event_type, target.payload_json.as_bytes(), &secrets)
-                .await
+            let body = target.payload_json.as_bytes();
+            send(hooks, &target.url, &claim.event_id, &target.event_type, body, &secrets, state.clock.now_secs()).await
         }
     };
     Ok(Some((at_ms, outcome)))
@@ -179,6 +179,7 @@ pub async fn send(
     event_type: &str,
     body: &[u8],
     secrets: &[fxe_protocol::webhook::WebhookSecret],
+    now_secs: i64,
 ) -> Outcome {
     let started = Instant::now();
     let fail = |error: String| Outcome {
@@ -191,7 +192,7 @@ pub async fn send(
         Ok(u) => u,
         Err(e) => return fail(format!("refused: {e}")),
     };
-    let ts = clock::unix_secs();
+    let ts = u64::try_from(now_secs).unwrap_or(0);
     let request = hooks
         .client
         .post(url)
@@ -211,7 +212,11 @@ pub async fn send(
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let status = response.status();
-    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now_secs));
     let kept = read_prefix(response).await;
     let error = if status.is_success() {
         None
@@ -257,13 +262,13 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// `Retry-After`: delay seconds, or an HTTP date.
-pub fn parse_retry_after(v: &str) -> Option<Duration> {
+pub fn parse_retry_after(v: &str, now_secs: i64) -> Option<Duration> {
     let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate_secs(v)?;
-    Some(Duration::from_secs(u64::try_from(at.saturating_sub(clock::now_secs())).unwrap_or(0)))
+    Some(Duration::from_secs(u64::try_from(at.saturating_sub(now_secs)).unwrap_or(0)))
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to unix seconds.
@@ -294,9 +299,11 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon"), None);
+        let now = crate::clock::Clock::system().now_secs();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", 784_111_777), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(httpdate_secs("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
     }
 }

@@ -53,6 +53,7 @@ pub async fn invite(server: &impl Relay, numbers: &[&str]) -> String {
         7 * 86_400,
         "test",
         &fxe_server::db::audit::Actor::operator_cli(),
+        fxe_server::clock::Clock::system().now_ms(),
     )
     .await
     .expect("invite created");

@@ -42,6 +42,7 @@ impl TestOrg {
             7 * 86_400,
             "test",
             &fxe_server::db::audit::Actor::operator_cli(),
+            server.state.clock.now_ms(),
         )
         .await
         .unwrap();

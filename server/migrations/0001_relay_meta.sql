@@ -1,5 +1,5 @@
 -- Relay-wide settings, one value per key.
--- Every migration has a twin in migrations/postgres/ with the same file name.
+-- One folder serves SQLite and PostgreSQL: write SQL both accept (server/src/db/mod.rs).
 CREATE TABLE relay_meta (
     key   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
