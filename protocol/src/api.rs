@@ -143,6 +143,38 @@ pub struct OrgBundles {
     pub items: Vec<OrgBundle>,
 }
 
+/// Whether a number routes faxes yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NumberStatus {
+    /// In the directory: faxes to it reach its org.
+    Active,
+    /// Claimed, awaiting the operator's approval.
+    Pending,
+    /// Only in the operator's answer to a denial: the claim was deleted.
+    Denied,
+}
+
+impl NumberStatus {
+    /// Every status.
+    pub const ALL: [NumberStatus; 3] = [NumberStatus::Active, NumberStatus::Pending, NumberStatus::Denied];
+
+    /// The status as it is on the wire (and in the relay's database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberStatus::Active => "active",
+            NumberStatus::Pending => "pending",
+            NumberStatus::Denied => "denied",
+        }
+    }
+
+    /// The status for its wire form; `None` for any other string.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 /// One of the caller's numbers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -150,7 +182,7 @@ pub struct NumberInfo {
     /// The number (E.164).
     pub number: String,
     /// `active` or `pending` (awaiting the operator's approval).
-    pub status: String,
+    pub status: NumberStatus,
     /// When it was claimed.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
@@ -260,15 +292,7 @@ impl MessageStatus {
     }
     /// The status for its wire form; `None` for any other string.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "awaiting_upload" => MessageStatus::AwaitingUpload,
-            "queued" => MessageStatus::Queued,
-            "delivered" => MessageStatus::Delivered,
-            "rejected" => MessageStatus::Rejected,
-            "expired" => MessageStatus::Expired,
-            "failed" => MessageStatus::Failed,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -676,6 +700,38 @@ pub struct WebhookAttempt {
     pub response_body: Option<String>,
 }
 
+/// Where a webhook delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Succeeded,
+    /// Out of attempts, or the endpoint answered 410 or was disabled.
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 3] = [DeliveryStatus::Pending, DeliveryStatus::Succeeded, DeliveryStatus::Dead];
+
+    /// The status as it is on the wire (and in the relay's database).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// The status for its wire form; `None` for any other string.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
 /// One event to one endpoint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -689,7 +745,7 @@ pub struct WebhookDelivery {
     /// The endpoint it goes to.
     pub endpoint_id: String,
     /// `pending`, `succeeded` or `dead`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Oldest first.
     pub attempts: Vec<WebhookAttempt>,
     /// When it is tried next; only while pending.
@@ -856,6 +912,48 @@ pub struct NewInvite {
     pub expires_at: String,
 }
 
+/// Where an invite stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    /// Unused, unrevoked and unexpired: it may be redeemed.
+    Active,
+    /// Redeemed.
+    Used,
+    /// Revoked by the operator.
+    Revoked,
+    /// Past its expiry, unused.
+    Expired,
+}
+
+impl InviteState {
+    /// Every state.
+    pub const ALL: [InviteState; 4] =
+        [InviteState::Active, InviteState::Used, InviteState::Revoked, InviteState::Expired];
+
+    /// The state as it is on the wire: `active`, `used`, `revoked` or `expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteState::Active => "active",
+            InviteState::Used => "used",
+            InviteState::Revoked => "revoked",
+            InviteState::Expired => "expired",
+        }
+    }
+
+    /// The state for its wire form; `None` for any other string.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl core::fmt::Display for InviteState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An invite as listed (never its token: only its hash is stored).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -863,7 +961,7 @@ pub struct InviteInfo {
     /// The invite's id.
     pub id: String,
     /// `active`, `used`, `revoked` or `expired`.
-    pub state: String,
+    pub state: InviteState,
     /// The numbers the org may claim (E.164; empty: any free numbers).
     pub numbers: Vec<String>,
     /// The operator's note.
@@ -912,8 +1010,8 @@ pub struct OperatorOrg {
 pub struct NumberClaim {
     /// The number (E.164).
     pub number: String,
-    /// `active` or `pending`.
-    pub status: String,
+    /// `active` or `pending`; `denied` in the answer to a denial.
+    pub status: NumberStatus,
     /// The claiming org's id.
     pub org_id: String,
     /// The claiming org's name.

@@ -3,7 +3,7 @@
 //! and passkeys. (The server sends signed-out visits to `/login` before the
 //! page renders: [`crate`] is never asked to draw a private page for nobody.)
 
-use fxe_protocol::api::{Me, PasskeyInfo};
+use fxe_protocol::api::{Me, NumberStatus, PasskeyInfo};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{
@@ -116,14 +116,18 @@ pub fn DashboardHome() -> impl IntoView {
 fn OrgSummary() -> impl IntoView {
     let org: LocalResource<Result<fxe_protocol::api::Org, http::ApiFailure>> = LocalResource::new(|| http::get("/org"));
     loaded(org, "Loading your organisation…", |org| {
-        let numbers =
-            org.numbers
-                .iter()
-                .map(|n| {
-                    if n.status == "active" { n.number.clone() } else { format!("{} (waiting for approval)", n.number) }
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+        let numbers = org
+            .numbers
+            .iter()
+            .map(|n| {
+                if n.status == NumberStatus::Active {
+                    n.number.clone()
+                } else {
+                    format!("{} (waiting for approval)", n.number)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let c = org.counts;
         view! {
             <section class="card" aria-labelledby="org-summary-title">

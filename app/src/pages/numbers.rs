@@ -1,7 +1,7 @@
 //! `/dashboard/numbers` (admins): the org's fax numbers. Claim one (pending
 //! until the relay's operator approves it) or release one.
 
-use fxe_protocol::api::{ClaimNumberRequest, NumberInfo, Org};
+use fxe_protocol::api::{ClaimNumberRequest, NumberInfo, NumberStatus, Org};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -62,7 +62,7 @@ pub fn NumbersPage() -> impl IntoView {
                                 <li class="row" data-number=n.number.clone()>
                                     <div>
                                         <strong class="mono">{n.number.clone()}</strong>
-                                        <p class="hint">{if n.status == "active" {
+                                        <p class="hint">{if n.status == NumberStatus::Active {
                                             format!("active since {}", when(&n.created_at))
                                         } else {
                                             "waiting for the relay operator's approval".to_string()

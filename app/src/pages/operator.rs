@@ -2,7 +2,7 @@
 //! link, list and revoke invites, list orgs and disable one, decide pending
 //! number claims. The same actions as `fxe-server invite|org|number`.
 
-use fxe_protocol::api::{CreateInviteRequest, InviteInfo, Items, NewInvite, NumberClaim, OperatorOrg};
+use fxe_protocol::api::{CreateInviteRequest, InviteInfo, InviteState, Items, NewInvite, NumberClaim, OperatorOrg};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -178,13 +178,13 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
     }
 }
 
-fn state_badge(state: &str) -> impl IntoView + use<> {
+fn state_badge(state: InviteState) -> impl IntoView + use<> {
     let kind = match state {
-        "active" => "success",
-        "used" => "info",
-        _ => "muted",
+        InviteState::Active => "success",
+        InviteState::Used => "info",
+        InviteState::Revoked | InviteState::Expired => "muted",
     };
-    view! { <span class=format!("badge badge--{kind}")>{state.to_string()}</span> }
+    view! { <span class=format!("badge badge--{kind}")>{state.as_str()}</span> }
 }
 
 #[component]
@@ -212,11 +212,11 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                             <tbody>
                                 {list.items.into_iter().rev().map(|i| {
                                     let id = i.id.clone();
-                                    let active = i.state == "active";
+                                    let active = i.state == InviteState::Active;
                                     view! {
                                         <tr data-invite=i.id.clone()>
                                             <td>{when(&i.created_at)}</td>
-                                            <td>{state_badge(&i.state)}</td>
+                                            <td>{state_badge(i.state)}</td>
                                             <td>{if i.numbers.is_empty() { "any free".to_string() } else { i.numbers.join(", ") }}</td>
                                             <td>{when(&i.expires_at)}</td>
                                             <td>{i.note.clone()}</td>

@@ -5,7 +5,7 @@
 //! confirms the new fingerprint.
 
 use fxe_protocol::{
-    api::{CreateMessageRequest, CreateMessageResponse, MeOrg, Message, Org},
+    api::{CreateMessageRequest, CreateMessageResponse, MeOrg, Message, NumberStatus, Org},
     directory::NumberOwner,
     envelope::{CONTENT_TYPE_PDF, MAX_FROM_NAME_LEN, SealRandomness, SealRequest, Sealer},
     stream::V1_CHUNK_SIZE,
@@ -233,7 +233,7 @@ fn FromField(from: RwSignal<String>) -> impl IntoView {
     let numbers: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
     loaded(numbers, "Loading your numbers…", move |org: Org| {
         let active: Vec<String> =
-            org.numbers.iter().filter(|n| n.status == "active").map(|n| n.number.clone()).collect();
+            org.numbers.iter().filter(|n| n.status == NumberStatus::Active).map(|n| n.number.clone()).collect();
         if let (true, Some(first)) = (from.get_untracked().is_empty(), active.first()) {
             from.set(first.clone());
         }

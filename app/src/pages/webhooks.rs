@@ -3,7 +3,7 @@
 //! a test ping, secret rotation, enable/disable and delete.
 
 use fxe_protocol::{
-    api::{CreateWebhookRequest, Page, UpdateWebhookRequest, WebhookDelivery, WebhookEndpoint},
+    api::{CreateWebhookRequest, DeliveryStatus, Page, UpdateWebhookRequest, WebhookDelivery, WebhookEndpoint},
     webhook::EVENT_TYPES,
 };
 use leptos::prelude::*;
@@ -198,9 +198,9 @@ fn Endpoint(
                         {page.items.into_iter().map(|d| {
                             let delivery = d.id.clone();
                             view! {
-                                <li class="stack-sm delivery" data-delivery=d.id.clone() data-status=d.status.clone()>
+                                <li class="stack-sm delivery" data-delivery=d.id.clone() data-status=d.status.as_str()>
                                     <div class="row">
-                                        <span><code>{d.event_type.clone()}</code>" "<span class=format!("badge badge--{}", if d.status == "succeeded" { "success" } else if d.status == "dead" { "muted" } else { "info" })>{d.status.clone()}</span></span>
+                                        <span><code>{d.event_type.clone()}</code>" "<span class=format!("badge badge--{}", match d.status { DeliveryStatus::Succeeded => "success", DeliveryStatus::Dead => "muted", DeliveryStatus::Pending => "info" })>{d.status.as_str()}</span></span>
                                         <span class="hint">{format!("created {} · next try {}", when(&d.created_at), when_or_dash(&d.next_attempt_at))}</span>
                                         <button type="button" class="button button--quiet" on:click=move |_| redeliver(delivery.clone())>"Redeliver"</button>
                                     </div>

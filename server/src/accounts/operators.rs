@@ -5,7 +5,7 @@
 //! call these functions. Each change writes its audit row, with the operator
 //! as actor, in the same transaction.
 
-use fxe_protocol::api::{InviteInfo, NewInvite, NumberClaim, OperatorOrg};
+use fxe_protocol::api::{InviteInfo, NewInvite, NumberClaim, NumberStatus, OperatorOrg};
 use serde::Serialize;
 
 use crate::{
@@ -84,7 +84,7 @@ pub async fn create_invite(
 
 fn invite_info(i: Invite, now: i64) -> InviteInfo {
     InviteInfo {
-        state: i.state(now).as_str().to_owned(),
+        state: i.state(now),
         id: i.id,
         numbers: i.numbers,
         note: i.note,
@@ -177,19 +177,19 @@ pub async fn set_org_disabled(
     Ok(())
 }
 
-fn claim_view(c: NumberClaimRow) -> NumberClaim {
-    NumberClaim {
+fn claim_view(c: NumberClaimRow) -> Result<NumberClaim, DbError> {
+    Ok(NumberClaim {
         number: c.number,
-        status: c.status,
+        status: orgs::number_status(&c.status)?,
         org_id: c.org_id,
         org_name: c.org_name,
         created_at: clock::rfc3339(c.created_at),
         approved_at: c.approved_at.map(clock::rfc3339),
-    }
+    })
 }
 
 pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim>, OperatorError> {
-    Ok(orgs::claims(db, pending_only).await?.into_iter().map(claim_view).collect())
+    Ok(orgs::claims(db, pending_only).await?.into_iter().map(claim_view).collect::<Result<_, _>>()?)
 }
 
 /// Approves (`true`: the number becomes active and enters the directory) or
@@ -206,16 +206,16 @@ pub async fn decide_number(
     let Some(claim) = orgs::claim(&mut tx, &number).await? else {
         return Err(OperatorError::NotFound(format!("no org holds or claims {number}")));
     };
-    if claim.status != "pending" {
+    if orgs::number_status(&claim.status)? != NumberStatus::Pending {
         return Err(OperatorError::Conflict(format!("{number} is not pending: it is already {}", claim.status)));
     }
     let now = clock.now_secs();
     let (action, view_status, approved_at) = if approve {
         orgs::approve_claim(&mut tx, &number, now).await?;
-        ("number.approved", "active", Some(now))
+        ("number.approved", NumberStatus::Active, Some(now))
     } else {
         orgs::deny_claim(&mut tx, &number).await?;
-        ("number.denied", "denied", None)
+        ("number.denied", NumberStatus::Denied, None)
     };
     audit::write(
         &mut tx,
@@ -230,7 +230,7 @@ pub async fn decide_number(
     )
     .await?;
     tx.commit().await?;
-    Ok(claim_view(NumberClaimRow { status: view_status.into(), approved_at, ..claim }))
+    Ok(NumberClaim { status: view_status, approved_at: approved_at.map(clock::rfc3339), ..claim_view(claim)? })
 }
 
 /// An operator's new setup link (shown once).

@@ -2,7 +2,9 @@
 //! releases, bundle rotation.
 
 use axum::{extract::State, http::StatusCode};
-use fxe_protocol::api::{ClaimNumberRequest, ErrorBody, NumberInfo, Org, OrgBundle, PublishBundleRequest};
+use fxe_protocol::api::{
+    ClaimNumberRequest, ErrorBody, NumberInfo, NumberStatus, Org, OrgBundle, PublishBundleRequest,
+};
 use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -88,7 +90,10 @@ async fn claim_number(
     caller.audit(&mut tx, "number.claimed", Some(&number), None).await?;
     tx.commit().await?;
     tracing::info!(org_id = %caller.org_id, number = %number, "number claimed; awaiting operator approval");
-    Ok((StatusCode::CREATED, ApiJson(NumberInfo { number, status: "pending".into(), created_at: clock::rfc3339(now) })))
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(NumberInfo { number, status: NumberStatus::Pending, created_at: clock::rfc3339(now) }),
+    ))
 }
 
 /// Releases one of the org's numbers (or withdraws a pending claim).

@@ -7,7 +7,7 @@ use axum::{
     http::{StatusCode, request::Parts},
 };
 use fxe_protocol::api::{
-    CreateWebhookRequest, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
+    CreateWebhookRequest, DeliveryStatus, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
     WebhookEndpoint, WebhookEvent,
 };
 use serde::Deserialize;
@@ -238,10 +238,9 @@ async fn deliveries(
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s @ ("pending" | "succeeded" | "dead")) => Some(s),
-        Some(_) => {
-            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."));
-        }
+        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead.")
+        })?),
     };
     let rows = deliveries::list(&state.db, caller.org_id(), &id, status, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))

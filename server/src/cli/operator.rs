@@ -279,7 +279,7 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
                 .map(|i| {
                     vec![
                         i.id.clone(),
-                        i.state.clone(),
+                        i.state.to_string(),
                         i.expires_at.clone(),
                         list_or_any(&i.numbers, "any"),
                         or_dash(&i.used_by_org_id),
@@ -392,7 +392,13 @@ pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
             let rows: Vec<Vec<String>> = numbers
                 .iter()
                 .map(|n| {
-                    vec![n.number.clone(), n.status.clone(), n.org_id.clone(), n.org_name.clone(), n.created_at.clone()]
+                    vec![
+                        n.number.clone(),
+                        n.status.as_str().to_owned(),
+                        n.org_id.clone(),
+                        n.org_name.clone(),
+                        n.created_at.clone(),
+                    ]
                 })
                 .collect();
             print_table(&["NUMBER", "STATUS", "ORG ID", "ORG", "SINCE"], &rows);

@@ -33,33 +33,8 @@ pub struct Invite {
     pub revoked_at: Option<i64>,
 }
 
-/// Where an invite stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InviteState {
-    /// Unused, unrevoked, unexpired: it may be redeemed.
-    Active,
-    Used,
-    Revoked,
-    Expired,
-}
-
-impl InviteState {
-    /// The API form: `active`, `used`, `revoked` or `expired`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            InviteState::Active => "active",
-            InviteState::Used => "used",
-            InviteState::Revoked => "revoked",
-            InviteState::Expired => "expired",
-        }
-    }
-}
-
-impl std::fmt::Display for InviteState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Where an invite stands (the API's type; computed from the row's times).
+pub use fxe_protocol::api::InviteState;
 
 impl Invite {
     /// Its state at `now`: used, else revoked, else expired, else active.

@@ -292,6 +292,13 @@ pub async fn count(conn: &mut sqlx::AnyConnection, sql: &str, key: &str) -> Resu
     to_u64(n)
 }
 
+/// A state column's text as its enum (`parse` is the enum's, e.g.
+/// `NumberStatus::parse`); a value the relay never writes is a corrupt row,
+/// reported as a decode error naming the column.
+pub fn parse_column<T>(column: &'static str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, DbError> {
+    parse(value).ok_or_else(|| DbError::Query(sqlx::Error::Decode(format!("{column}: unknown value {value:?}").into())))
+}
+
 /// A size or count as the database stores it: every integer column is a
 /// signed 64-bit `INTEGER`/`BIGINT`. The one place `u64` becomes `i64`.
 pub fn to_i64(v: u64) -> Result<i64, DbError> {

@@ -1,6 +1,6 @@
 //! Orgs, their numbers and bundles as stored by the relay.
 
-use fxe_protocol::api::{self, NumberInfo, OrgBundle, OrgCounts};
+use fxe_protocol::api::{self, NumberInfo, NumberStatus, OrgBundle, OrgCounts};
 use fxe_protocol::bundle::Bundle;
 use sqlx::{AnyConnection, Row};
 
@@ -127,7 +127,7 @@ pub async fn numbers(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<Numbe
         .map(|r| {
             Ok(NumberInfo {
                 number: r.try_get("number")?,
-                status: r.try_get("status")?,
+                status: number_status(&r.try_get::<String, _>("status")?)?,
                 created_at: clock::rfc3339(r.try_get("created_at")?),
             })
         })
@@ -215,7 +215,7 @@ pub async fn number(conn: &mut AnyConnection, number: &str) -> Result<Option<(St
     let Some(row) = row else { return Ok(None) };
     let info = NumberInfo {
         number: number.to_owned(),
-        status: row.try_get("status")?,
+        status: number_status(&row.try_get::<String, _>("status")?)?,
         created_at: clock::rfc3339(row.try_get("created_at")?),
     };
     Ok(Some((row.try_get("org_id")?, info)))
@@ -347,7 +347,7 @@ pub async fn set_disabled(conn: &mut AnyConnection, org_id: &str, disabled_at: O
 #[derive(Debug, sqlx::FromRow)]
 pub struct NumberClaimRow {
     pub number: String,
-    /// `active` or `pending`.
+    /// `active` or `pending` (see [`number_status`]).
     pub status: String,
     pub org_id: String,
     pub org_name: String,
@@ -383,4 +383,9 @@ pub async fn approve_claim(conn: &mut AnyConnection, number: &str, now: i64) -> 
 pub async fn deny_claim(conn: &mut AnyConnection, number: &str) -> Result<(), DbError> {
     sqlx::query("DELETE FROM numbers WHERE number = $1 AND status = 'pending'").bind(number).execute(conn).await?;
     Ok(())
+}
+
+/// The `numbers.status` column as its enum.
+pub fn number_status(value: &str) -> Result<NumberStatus, DbError> {
+    super::parse_column("numbers.status", value, NumberStatus::parse)
 }

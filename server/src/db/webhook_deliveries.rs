@@ -4,7 +4,7 @@
 //! rules (retry schedule, what settling means) are in
 //! `crate::webhooks::queue`.
 
-use fxe_protocol::api::{WebhookAttempt, WebhookDelivery};
+use fxe_protocol::api::{DeliveryStatus, WebhookAttempt, WebhookDelivery};
 use sqlx::AnyConnection;
 
 use super::{Backend, Db, DbError, PageRequest};
@@ -26,21 +26,22 @@ const COLUMNS: &str = "id, event_id, event_type, endpoint_id, status, next_attem
 
 impl DeliveryRow {
     /// The API object with `attempts`.
-    pub fn to_api(&self, attempts: Vec<WebhookAttempt>) -> WebhookDelivery {
-        WebhookDelivery {
+    pub fn to_api(&self, attempts: Vec<WebhookAttempt>) -> Result<WebhookDelivery, DbError> {
+        let status = super::parse_column("webhook_deliveries.status", &self.status, DeliveryStatus::parse)?;
+        Ok(WebhookDelivery {
             id: self.id.clone(),
             event_id: self.event_id.clone(),
             event_type: self.event_type.clone(),
             endpoint_id: self.endpoint_id.clone(),
-            next_attempt_at: if self.status == "pending" {
+            next_attempt_at: if status == DeliveryStatus::Pending {
                 self.next_attempt_at_ms.map(clock::rfc3339_ms)
             } else {
                 None
             },
-            status: self.status.clone(),
+            status,
             attempts,
             created_at: clock::rfc3339(self.created_at_ms / 1000),
-        }
+        })
     }
 }
 
@@ -188,8 +189,8 @@ pub async fn record_attempt(conn: &mut AnyConnection, a: NewAttempt<'_>) -> Resu
 }
 
 /// Where a settled delivery goes next.
-pub struct Settled<'a> {
-    pub status: &'a str,
+pub struct Settled {
+    pub status: DeliveryStatus,
     pub tries: i64,
     pub next_attempt_at_ms: Option<i64>,
 }
@@ -200,14 +201,14 @@ pub async fn settle(
     conn: &mut AnyConnection,
     delivery_id: &str,
     lease_token: &str,
-    to: Settled<'_>,
+    to: Settled,
     now_ms: i64,
 ) -> Result<bool, DbError> {
     let held = sqlx::query(
         "UPDATE webhook_deliveries SET status = $1, tries = $2, next_attempt_at_ms = $3, lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $4 \
          WHERE id = $5 AND lease_token = $6",
     )
-    .bind(to.status)
+    .bind(to.status.as_str())
     .bind(to.tries)
     .bind(to.next_attempt_at_ms)
     .bind(now_ms)
@@ -270,7 +271,7 @@ pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Opt
 pub async fn list(
     db: &Db,
     endpoint_id: &str,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> Result<Vec<DeliveryRow>, DbError> {
     let mut select = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1");
@@ -281,7 +282,7 @@ pub async fn list(
     let sql = page.sql(&select, ("created_at_ms", "id"), first);
     let mut query = sqlx::query_as(&sql).bind(endpoint_id);
     if let Some(status) = status {
-        query = query.bind(status);
+        query = query.bind(status.as_str());
     }
     Ok(page.bind(query).fetch_all(db.pool()).await?)
 }

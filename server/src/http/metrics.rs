@@ -8,6 +8,7 @@
 //! * `fxe_webhook_attempts_total{result}`: webhook attempts, `succeeded` or `failed`;
 //! * `fxe_webhook_deliveries{status}`: webhook deliveries, by status, counted at scrape time.
 
+use fxe_protocol::api::DeliveryStatus;
 use std::{
     collections::BTreeMap,
     fmt::Write,
@@ -118,7 +119,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "fxe_webhook_deliveries",
         "Webhook deliveries the relay holds, by status.",
         "webhook_deliveries",
-        &["pending", "succeeded", "dead"],
+        &DeliveryStatus::ALL.map(DeliveryStatus::as_str),
     )
     .await;
 

@@ -2,6 +2,7 @@
 //! endpoint's deliveries with their attempts, sending one again, queueing
 //! again every event since a time, and the 30-day event log.
 
+use fxe_protocol::api::DeliveryStatus;
 use fxe_protocol::api::{WebhookDelivery, WebhookEvent};
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -26,10 +27,10 @@ async fn with_attempts(
 ) -> Result<Vec<WebhookDelivery>, WebhookError> {
     let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
     let attempts = store::attempts_of(conn, &ids).await?;
-    Ok(rows
-        .iter()
-        .map(|d| d.to_api(attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api).collect()))
-        .collect())
+    let delivery = |d: &store::DeliveryRow| {
+        d.to_api(attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api).collect())
+    };
+    Ok(rows.iter().map(delivery).collect::<Result<_, _>>()?)
 }
 
 /// The delivery of `event_id` to `endpoint_id`, with its attempts.
@@ -54,7 +55,7 @@ pub async fn list(
     db: &Db,
     org_id: &str,
     endpoint_id: &str,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookDelivery>>, WebhookError> {
     let mut conn = db.pool().acquire().await?;

@@ -5,6 +5,7 @@
 //! These are the queue's rules; its queries are in
 //! [`crate::db::webhook_deliveries`].
 
+use fxe_protocol::api::DeliveryStatus;
 use std::time::Duration;
 
 use serde_json::json;
@@ -156,7 +157,7 @@ pub async fn settle(
     schedule: &RetrySchedule,
     finished: &[Finished],
     now: i64,
-) -> Result<Vec<&'static str>, DbError> {
+) -> Result<Vec<DeliveryStatus>, DbError> {
     let mut tx = db.begin_write().await?;
     let mut statuses = Vec::with_capacity(finished.len());
     for f in finished {
@@ -175,7 +176,7 @@ async fn settle_one(
     schedule: &RetrySchedule,
     finished: &Finished,
     now: i64,
-) -> Result<&'static str, DbError> {
+) -> Result<DeliveryStatus, DbError> {
     let (claim, attempt_at_ms, outcome) = (&finished.claim, finished.attempt_at_ms, &finished.outcome);
     let attempt_id = new_id("at_")?;
     store::record_attempt(
@@ -194,14 +195,14 @@ async fn settle_one(
 
     let failed = claim.tries.saturating_add(1);
     let (status, next) = if outcome.succeeded() {
-        ("succeeded", None)
+        (DeliveryStatus::Succeeded, None)
     } else if outcome.gone() {
-        ("dead", None)
+        (DeliveryStatus::Dead, None)
     } else {
         let wait = usize::try_from(failed).ok().and_then(|f| next_wait(schedule, f, jitter(), outcome.retry_after));
         match wait {
-            Some(wait) => ("pending", Some(now + millis(wait)?)),
-            None => ("dead", None),
+            Some(wait) => (DeliveryStatus::Pending, Some(now + millis(wait)?)),
+            None => (DeliveryStatus::Dead, None),
         }
     };
     let tries = if outcome.succeeded() { claim.tries } else { failed };

@@ -1,6 +1,7 @@
 //! The delivery worker: woken by every committed event (and at the next due
 //! retry), it claims due attempts and POSTs them, signed, to their endpoints.
 
+use fxe_protocol::api::DeliveryStatus;
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -166,9 +167,9 @@ async fn try_attempt(state: &AppState, claim: &Claim) -> Result<Option<(i64, Out
     Ok(Some((at_ms, outcome)))
 }
 
-fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: &str) {
+fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: DeliveryStatus) {
     crate::http::metrics::count_webhook_attempt(outcome.succeeded());
-    tracing::debug!(delivery_id = %claim.delivery_id, event_id = %claim.event_id, status_code = ?outcome.status_code, latency_ms = outcome.latency_ms, error = ?outcome.error, next = status, "webhook attempt");
+    tracing::debug!(delivery_id = %claim.delivery_id, event_id = %claim.event_id, status_code = ?outcome.status_code, latency_ms = outcome.latency_ms, error = ?outcome.error, next = status.as_str(), "webhook attempt");
 }
 
 /// POSTs one signed event; never follows redirects.
