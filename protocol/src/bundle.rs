@@ -77,9 +77,7 @@ impl Bundle {
 
     /// Parses a bundle's JSON and checks its shape ([`Bundle::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Bundle> {
-        let b: Bundle = serde_json::from_str(s).map_err(|e| Error::json("bundle", e))?;
-        b.check_shape()?;
-        Ok(b)
+        encoding::checked_json("bundle", serde_json::from_str(s), Bundle::check_shape)
     }
 
     /// The bundle's canonical JSON form.

@@ -103,6 +103,18 @@ pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
     s.parse::<u64>().map_err(|_| Error::invalid(field, "out of range"))
 }
 
+/// A JSON parse of a `what` (e.g. "receipt"), from `serde_json::from_str` or `from_value`,
+/// checked with `check` (its `check_shape`); fails with [`Error::Json`] naming `what`, or with the check's error.
+pub(crate) fn checked_json<T>(
+    what: &'static str,
+    parsed: serde_json::Result<T>,
+    check: impl FnOnce(&T) -> Result<()>,
+) -> Result<T> {
+    let t = parsed.map_err(|e| Error::json(what, e))?;
+    check(&t)?;
+    Ok(t)
+}
+
 /// Signed objects are JSON objects only. `serde`'s derived `Deserialize` for a
 /// struct also accepts a JSON array of its field values in order (`[1,"…",…]`);
 /// that form has no field names, so it can be neither "unknown" nor "missing",

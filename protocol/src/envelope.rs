@@ -121,16 +121,12 @@ fn wrap_aad(message_id: &str) -> Vec<u8> {
 impl Envelope {
     /// Parses an envelope's JSON and checks its shape ([`Envelope::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Envelope> {
-        let e: Envelope = serde_json::from_str(s).map_err(|e| Error::json("envelope", e))?;
-        e.check_shape()?;
-        Ok(e)
+        encoding::checked_json("envelope", serde_json::from_str(s), Envelope::check_shape)
     }
 
     /// [`Envelope::from_json`] for an already parsed JSON value, failing the same ways.
     pub fn from_value(v: serde_json::Value) -> Result<Envelope> {
-        let e: Envelope = serde_json::from_value(v).map_err(|e| Error::json("envelope", e))?;
-        e.check_shape()?;
-        Ok(e)
+        encoding::checked_json("envelope", serde_json::from_value(v), Envelope::check_shape)
     }
 
     /// The envelope's canonical JSON form.
