@@ -187,6 +187,26 @@ pub(crate) mod serde_b64u {
     }
 }
 
+/// Serde adapter for a b64u byte string of one exact length kept in a `Vec` (the X-Wing keys
+/// and ciphertexts): a field's own module names the field and the length for [`deserialize`](serde_b64u_len::deserialize).
+pub(crate) mod serde_b64u_len {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::b64u_encode(v))
+    }
+
+    /// Decodes the b64u string of `field`, failing unless it is `len` bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D, field: &'static str, len: usize) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let v = super::b64u_decode(field, &s).map_err(D::Error::custom)?;
+        if v.len() != len {
+            return Err(D::Error::custom(format!("{field} must be {len} bytes")));
+        }
+        Ok(v)
+    }
+}
+
 pub(crate) mod serde_hex32 {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 

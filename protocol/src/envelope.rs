@@ -70,17 +70,9 @@ pub struct Envelope {
 encoding::object_only_serde!(Envelope);
 
 mod serde_kem_ct {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::encoding::b64u_encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let v = crate::encoding::b64u_decode("kem_ct", &s).map_err(D::Error::custom)?;
-        if v.len() != crate::kem::CIPHERTEXT_LEN {
-            return Err(D::Error::custom(format!("kem_ct must be {} bytes", crate::kem::CIPHERTEXT_LEN)));
-        }
-        Ok(v)
+    pub use crate::encoding::serde_b64u_len::serialize;
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        crate::encoding::serde_b64u_len::deserialize(d, "kem_ct", crate::kem::CIPHERTEXT_LEN)
     }
 }
 
