@@ -427,12 +427,7 @@ impl Opener {
         sender_bundle: &Bundle,
         recipient: &Recipient<'_>,
     ) -> Result<Opener> {
-        envelope.check_shape()?;
-        sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
-        envelope.verify_signature(sender_bundle).map_err(|e| match e {
-            Error::Open(o) => Error::Open(o),
-            _ => Error::Open(OpenError::EnvelopeSignature),
-        })?;
+        check_sender(envelope, sender_identity_pub, sender_bundle)?;
         Self::after_signature(envelope, recipient)
     }
 
@@ -556,12 +551,7 @@ pub fn open(
     recipient: &Recipient<'_>,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    envelope.check_shape()?;
-    sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
-    envelope.verify_signature(sender_bundle).map_err(|e| match e {
-        Error::Open(o) => Error::Open(o),
-        _ => Error::Open(OpenError::EnvelopeSignature),
-    })?;
+    check_sender(envelope, sender_identity_pub, sender_bundle)?;
     check_ciphertext(envelope, ciphertext)?;
     let mut opener = Opener::after_signature(envelope, recipient)?;
     // The hash of the whole ciphertext was just checked: each chunk is not hashed again.
@@ -583,6 +573,19 @@ pub fn open(
     }
     opener.finish()?;
     Ok(out)
+}
+
+/// The checks before any key of the recipient is used: the envelope's shape, the sender
+/// bundle's chain to `sender_identity_pub` and the envelope's signature by that bundle.
+/// Fails with [`Error::Invalid`] for a malformed envelope, or [`Error::Open`]:
+/// [`OpenError::SenderBundle`] or [`OpenError::EnvelopeSignature`].
+fn check_sender(envelope: &Envelope, sender_identity_pub: &[u8; 32], sender_bundle: &Bundle) -> Result<()> {
+    envelope.check_shape()?;
+    sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
+    envelope.verify_signature(sender_bundle).map_err(|e| match e {
+        Error::Open(o) => Error::Open(o),
+        _ => Error::Open(OpenError::EnvelopeSignature),
+    })
 }
 
 /// Checks a whole ciphertext's length and SHA-256 against the envelope.
