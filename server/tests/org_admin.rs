@@ -11,7 +11,7 @@ mod org_admin_support;
 
 use std::time::Duration;
 
-use common::{PgTestDatabase, TestServer, test_config};
+use common::TestServer;
 use fxe_protocol::{apikey::ApiKey, ids::IdentityKey};
 use org_admin_support::*;
 use reqwest::StatusCode;
@@ -710,11 +710,7 @@ async fn idempotency_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_per_key_and_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let pg = PgTestDatabase::create().await;
-    let mut config = test_config(&dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.rate_limit_per_minute = 5;
-    let server = TestServer::start_with(config, dir, pg).await;
+    let server = TestServer::start_configured(|config| config.rate_limit_per_minute = 5).await;
     let (a, b) = two_orgs(&server).await;
 
     for _ in 0..5 {
