@@ -75,19 +75,7 @@ fn bad_inputs_give_one_line_errors_and_exit_codes() {
 
     // redeem never overwrites keys.zip.
     let token = relay.invite();
-    let r = a.run(&[
-        "redeem",
-        "--relay",
-        &relay.base_url,
-        "--token",
-        &token,
-        "--org-name",
-        "C",
-        "--numbers",
-        "+15550000043",
-        "--admin-email",
-        "c@example.org",
-    ]);
+    let r = a.run(&relay.redeem_args(&token, "C", "+15550000043", "c@example.org"));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("refusing to overwrite"), "{}", r.stderr);
 }
@@ -235,48 +223,24 @@ fn webhook_verify_checks_both_signature_schemes() {
     let s = secret.to_secret_string();
     let fxe_sig = format!("X-FXE-Signature: {}", secret.fxe_signature(now, body));
     let ts = format!("X-FXE-Timestamp: {now}");
-    let r = run(
-        dir.path(),
-        &[
-            "webhook",
-            "verify",
-            "--secret",
-            &s,
-            "--header",
-            &ts,
-            "--header",
-            &fxe_sig,
-            "--body-file",
-            "body.json",
-            "--json",
-        ],
-    );
+    // `webhook verify` of body.json with the `headers`, then `extra` arguments.
+    let verify = |headers: &[&str], extra: &[&str]| {
+        let mut args = vec!["webhook", "verify", "--secret", &s];
+        for h in headers {
+            args.extend(["--header", h]);
+        }
+        args.extend(["--body-file", "body.json"]);
+        args.extend(extra);
+        run(dir.path(), &args)
+    };
+    let r = verify(&[&ts, &fxe_sig], &["--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json()["valid"], true);
     let std_sig = format!("webhook-signature: {}", secret.standard_signature("e1", now, body));
-    let r = run(
-        dir.path(),
-        &[
-            "webhook",
-            "verify",
-            "--secret",
-            &s,
-            "--header",
-            "webhook-id: e1",
-            "--header",
-            &format!("webhook-timestamp: {now}"),
-            "--header",
-            &std_sig,
-            "--body-file",
-            "body.json",
-        ],
-    );
+    let r = verify(&["webhook-id: e1", &format!("webhook-timestamp: {now}"), &std_sig], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     std::fs::write(dir.path().join("body.json"), b"{}").unwrap();
-    let r = run(
-        dir.path(),
-        &["webhook", "verify", "--secret", &s, "--header", &ts, "--header", &fxe_sig, "--body-file", "body.json"],
-    );
+    let r = verify(&[&ts, &fxe_sig], &[]);
     assert_eq!(r.code, 1);
     r.assert_one_line_error();
 }

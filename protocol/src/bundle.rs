@@ -45,17 +45,9 @@ pub struct Bundle {
 encoding::object_only_serde!(Bundle);
 
 mod serde_kem_pub {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::encoding::b64u_encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let v = crate::encoding::b64u_decode("kem_pub", &s).map_err(D::Error::custom)?;
-        if v.len() != crate::kem::PUBLIC_LEN {
-            return Err(D::Error::custom(format!("kem_pub must be {} bytes", crate::kem::PUBLIC_LEN)));
-        }
-        Ok(v)
+    pub use crate::encoding::serde_b64u_len::serialize;
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        crate::encoding::serde_b64u_len::deserialize(d, "kem_pub", crate::kem::PUBLIC_LEN)
     }
 }
 
@@ -77,9 +69,7 @@ impl Bundle {
 
     /// Parses a bundle's JSON and checks its shape ([`Bundle::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Bundle> {
-        let b: Bundle = serde_json::from_str(s).map_err(|e| Error::json("bundle", e))?;
-        b.check_shape()?;
-        Ok(b)
+        encoding::checked_json("bundle", serde_json::from_str(s), Bundle::check_shape)
     }
 
     /// The bundle's canonical JSON form.

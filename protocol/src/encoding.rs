@@ -103,6 +103,18 @@ pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
     s.parse::<u64>().map_err(|_| Error::invalid(field, "out of range"))
 }
 
+/// A JSON parse of a `what` (e.g. "receipt"), from `serde_json::from_str` or `from_value`,
+/// checked with `check` (its `check_shape`); fails with [`Error::Json`] naming `what`, or with the check's error.
+pub(crate) fn checked_json<T>(
+    what: &'static str,
+    parsed: serde_json::Result<T>,
+    check: impl FnOnce(&T) -> Result<()>,
+) -> Result<T> {
+    let t = parsed.map_err(|e| Error::json(what, e))?;
+    check(&t)?;
+    Ok(t)
+}
+
 /// Signed objects are JSON objects only. `serde`'s derived `Deserialize` for a
 /// struct also accepts a JSON array of its field values in order (`[1,"…",…]`);
 /// that form has no field names, so it can be neither "unknown" nor "missing",
@@ -172,6 +184,26 @@ pub(crate) mod serde_b64u {
             crate::Error::Invalid { reason, .. } => reason,
             other => other.to_string(),
         }
+    }
+}
+
+/// Serde adapter for a b64u byte string of one exact length kept in a `Vec` (the X-Wing keys
+/// and ciphertexts): a field's own module names the field and the length for [`deserialize`](serde_b64u_len::deserialize).
+pub(crate) mod serde_b64u_len {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::b64u_encode(v))
+    }
+
+    /// Decodes the b64u string of `field`, failing unless it is `len` bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D, field: &'static str, len: usize) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let v = super::b64u_decode(field, &s).map_err(D::Error::custom)?;
+        if v.len() != len {
+            return Err(D::Error::custom(format!("{field} must be {len} bytes")));
+        }
+        Ok(v)
     }
 }
 

@@ -70,17 +70,9 @@ pub struct Envelope {
 encoding::object_only_serde!(Envelope);
 
 mod serde_kem_ct {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::encoding::b64u_encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let v = crate::encoding::b64u_decode("kem_ct", &s).map_err(D::Error::custom)?;
-        if v.len() != crate::kem::CIPHERTEXT_LEN {
-            return Err(D::Error::custom(format!("kem_ct must be {} bytes", crate::kem::CIPHERTEXT_LEN)));
-        }
-        Ok(v)
+    pub use crate::encoding::serde_b64u_len::serialize;
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        crate::encoding::serde_b64u_len::deserialize(d, "kem_ct", crate::kem::CIPHERTEXT_LEN)
     }
 }
 
@@ -121,16 +113,12 @@ fn wrap_aad(message_id: &str) -> Vec<u8> {
 impl Envelope {
     /// Parses an envelope's JSON and checks its shape ([`Envelope::check_shape`]); fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Envelope> {
-        let e: Envelope = serde_json::from_str(s).map_err(|e| Error::json("envelope", e))?;
-        e.check_shape()?;
-        Ok(e)
+        encoding::checked_json("envelope", serde_json::from_str(s), Envelope::check_shape)
     }
 
     /// [`Envelope::from_json`] for an already parsed JSON value, failing the same ways.
     pub fn from_value(v: serde_json::Value) -> Result<Envelope> {
-        let e: Envelope = serde_json::from_value(v).map_err(|e| Error::json("envelope", e))?;
-        e.check_shape()?;
-        Ok(e)
+        encoding::checked_json("envelope", serde_json::from_value(v), Envelope::check_shape)
     }
 
     /// The envelope's canonical JSON form.
@@ -439,12 +427,7 @@ impl Opener {
         sender_bundle: &Bundle,
         recipient: &Recipient<'_>,
     ) -> Result<Opener> {
-        envelope.check_shape()?;
-        sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
-        envelope.verify_signature(sender_bundle).map_err(|e| match e {
-            Error::Open(o) => Error::Open(o),
-            _ => Error::Open(OpenError::EnvelopeSignature),
-        })?;
+        check_sender(envelope, sender_identity_pub, sender_bundle)?;
         Self::after_signature(envelope, recipient)
     }
 
@@ -568,12 +551,7 @@ pub fn open(
     recipient: &Recipient<'_>,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
-    envelope.check_shape()?;
-    sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
-    envelope.verify_signature(sender_bundle).map_err(|e| match e {
-        Error::Open(o) => Error::Open(o),
-        _ => Error::Open(OpenError::EnvelopeSignature),
-    })?;
+    check_sender(envelope, sender_identity_pub, sender_bundle)?;
     check_ciphertext(envelope, ciphertext)?;
     let mut opener = Opener::after_signature(envelope, recipient)?;
     // The hash of the whole ciphertext was just checked: each chunk is not hashed again.
@@ -595,6 +573,19 @@ pub fn open(
     }
     opener.finish()?;
     Ok(out)
+}
+
+/// The checks before any key of the recipient is used: the envelope's shape, the sender
+/// bundle's chain to `sender_identity_pub` and the envelope's signature by that bundle.
+/// Fails with [`Error::Invalid`] for a malformed envelope, or [`Error::Open`]:
+/// [`OpenError::SenderBundle`] or [`OpenError::EnvelopeSignature`].
+fn check_sender(envelope: &Envelope, sender_identity_pub: &[u8; 32], sender_bundle: &Bundle) -> Result<()> {
+    envelope.check_shape()?;
+    sender_bundle.verify(sender_identity_pub).map_err(|_| Error::Open(OpenError::SenderBundle))?;
+    envelope.verify_signature(sender_bundle).map_err(|e| match e {
+        Error::Open(o) => Error::Open(o),
+        _ => Error::Open(OpenError::EnvelopeSignature),
+    })
 }
 
 /// Checks a whole ciphertext's length and SHA-256 against the envelope.

@@ -102,28 +102,60 @@ impl<'de> Deserialize<'de> for RefusalReason {
     }
 }
 
-fn receipt_tbs(message_id: &str, envelope_hash: &[u8; 32], org: &str, bundle: &str, at: u64) -> Vec<u8> {
-    Transcript::new("fxe/v1 receipt").str(message_id).bytes(envelope_hash).str(org).str(bundle).u64(at).finish()
+/// The claims a receipt and a refusal both make about one envelope: which message,
+/// which envelope (its hash), and the recipient org and bundle whose key signs them.
+struct Claims<'a> {
+    message_id: &'a str,
+    envelope_hash: &'a [u8; 32],
+    org: &'a str,
+    bundle: &'a str,
 }
 
-fn refusal_tbs(
-    message_id: &str,
-    envelope_hash: &[u8; 32],
-    org: &str,
-    bundle: &str,
-    at: u64,
-    reason: RefusalReason,
-) -> Vec<u8> {
-    Transcript::new("fxe/v1 refusal")
-        .str(message_id)
-        .bytes(envelope_hash)
-        .str(org)
-        .str(bundle)
-        .u64(at)
-        .str(reason.as_str())
-        .finish()
+impl<'a> Claims<'a> {
+    fn of(message_id: &'a str, envelope_hash: &'a [u8; 32], org: &'a str, bundle: &'a str) -> Self {
+        Claims { message_id, envelope_hash, org, bundle }
+    }
+
+    /// Checks the ids' formats; fails with [`Error::Invalid`].
+    fn check_shape(&self) -> Result<()> {
+        encoding::validate_uuid_v4("message_id", self.message_id)?;
+        encoding::validate_id32("recipient_org_id", self.org)?;
+        encoding::validate_id32("recipient_bundle_id", self.bundle)
+    }
+
+    /// The transcript's common start: `label`, the claims and the time `at`.
+    fn transcript(&self, label: &str, at: u64) -> Transcript {
+        Transcript::new(label).str(self.message_id).bytes(self.envelope_hash).str(self.org).str(self.bundle).u64(at)
+    }
+
+    /// Verifies a receipt or refusal (`what`): its shape, that its claims match `envelope` and
+    /// `bundle`, and its signature `sig` over `tbs`. Fails with [`Error::Invalid`] or [`Error::BadSignature`].
+    fn verify(
+        &self,
+        what: &'static str,
+        tbs: &[u8],
+        sig: &[u8; 64],
+        envelope: &Envelope,
+        bundle: &Bundle,
+    ) -> Result<()> {
+        self.check_shape()?;
+        if self.message_id != envelope.message_id {
+            return Err(Error::BadSignature(what));
+        }
+        if !bool::from(self.envelope_hash.ct_eq(&envelope.hash())) {
+            return Err(Error::BadSignature(what));
+        }
+        if self.org != envelope.recipient_org_id || self.bundle != envelope.recipient_bundle_id {
+            return Err(Error::BadSignature(what));
+        }
+        if bundle.bundle_id != self.bundle || bundle.org_id != self.org {
+            return Err(Error::BadSignature(what));
+        }
+        sign::verify(&bundle.sign_pub, tbs, sig, what)
+    }
 }
 
+/// The key of the bundle `envelope` was sealed to, one of `bundles`; fails with [`Error::Invalid`] if none is.
 fn signing_bundle<'a>(envelope: &Envelope, bundles: &'a [BundleKeys]) -> Result<&'a BundleKeys> {
     bundles
         .iter()
@@ -131,66 +163,35 @@ fn signing_bundle<'a>(envelope: &Envelope, bundles: &'a [BundleKeys]) -> Result<
         .ok_or_else(|| Error::invalid("recipient_bundle_id", "the message was not sealed to any of these bundles"))
 }
 
-/// Checks that a receipt/refusal's claims match the envelope and the bundle that signs it.
-fn check_claims(
-    what: &'static str,
-    message_id: &str,
-    envelope_hash: &[u8; 32],
-    org: &str,
-    bundle_id: &str,
-    envelope: &Envelope,
-    bundle: &Bundle,
-) -> Result<()> {
-    if message_id != envelope.message_id {
-        return Err(Error::BadSignature(what));
-    }
-    if !bool::from(envelope_hash.ct_eq(&envelope.hash())) {
-        return Err(Error::BadSignature(what));
-    }
-    if org != envelope.recipient_org_id || bundle_id != envelope.recipient_bundle_id {
-        return Err(Error::BadSignature(what));
-    }
-    if bundle.bundle_id != bundle_id || bundle.org_id != org {
-        return Err(Error::BadSignature(what));
-    }
-    Ok(())
-}
-
 impl Receipt {
     /// Signs a receipt for `envelope` with the bundle it was sealed to (found in `bundles`).
     /// Fails with [`Error::Invalid`] when none of `bundles` is that bundle.
     pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
         let b = signing_bundle(envelope, bundles)?;
-        let envelope_hash = envelope.hash();
-        let t = receipt_tbs(
-            &envelope.message_id,
-            &envelope_hash,
-            &envelope.recipient_org_id,
-            &envelope.recipient_bundle_id,
-            received_at,
-        );
-        Ok(Receipt {
+        let mut r = Receipt {
             message_id: envelope.message_id.clone(),
-            envelope_hash,
+            envelope_hash: envelope.hash(),
             recipient_org_id: envelope.recipient_org_id.clone(),
             recipient_bundle_id: envelope.recipient_bundle_id.clone(),
             received_at,
-            sig: b.signing.sign(&t),
-        })
+            sig: [0; 64],
+        };
+        r.sig = b.signing.sign(&r.tbs());
+        Ok(r)
     }
 
     /// Parses a receipt's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Receipt> {
-        let r: Receipt = serde_json::from_str(s).map_err(|e| Error::json("receipt", e))?;
-        r.check_shape()?;
-        Ok(r)
+        encoding::checked_json("receipt", serde_json::from_str(s), Receipt::check_shape)
+    }
+
+    fn claims(&self) -> Claims<'_> {
+        Claims::of(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id)
     }
 
     /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
     pub fn check_shape(&self) -> Result<()> {
-        encoding::validate_uuid_v4("message_id", &self.message_id)?;
-        encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
-        encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
+        self.claims().check_shape()
     }
 
     /// The receipt's canonical JSON form.
@@ -200,30 +201,14 @@ impl Receipt {
 
     /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
-        receipt_tbs(
-            &self.message_id,
-            &self.envelope_hash,
-            &self.recipient_org_id,
-            &self.recipient_bundle_id,
-            self.received_at,
-        )
+        self.claims().transcript("fxe/v1 receipt", self.received_at).finish()
     }
 
     /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
     /// (the bundle the envelope was sealed to, whose chain the caller verified).
     /// Fails with [`Error::BadSignature`] when a claim differs from the envelope or the signature does not verify, or [`Error::Invalid`] for a malformed receipt.
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
-        self.check_shape()?;
-        check_claims(
-            "receipt",
-            &self.message_id,
-            &self.envelope_hash,
-            &self.recipient_org_id,
-            &self.recipient_bundle_id,
-            envelope,
-            recipient_bundle,
-        )?;
-        sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "receipt")
+        self.claims().verify("receipt", &self.tbs(), &self.sig, envelope, recipient_bundle)
     }
 }
 
@@ -236,38 +221,31 @@ impl Refusal {
         reason: RefusalReason,
     ) -> Result<Refusal> {
         let b = signing_bundle(envelope, bundles)?;
-        let envelope_hash = envelope.hash();
-        let t = refusal_tbs(
-            &envelope.message_id,
-            &envelope_hash,
-            &envelope.recipient_org_id,
-            &envelope.recipient_bundle_id,
-            refused_at,
-            reason,
-        );
-        Ok(Refusal {
+        let mut r = Refusal {
             message_id: envelope.message_id.clone(),
-            envelope_hash,
+            envelope_hash: envelope.hash(),
             recipient_org_id: envelope.recipient_org_id.clone(),
             recipient_bundle_id: envelope.recipient_bundle_id.clone(),
             refused_at,
             reason,
-            sig: b.signing.sign(&t),
-        })
+            sig: [0; 64],
+        };
+        r.sig = b.signing.sign(&r.tbs());
+        Ok(r)
     }
 
     /// Parses a refusal's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
     pub fn from_json(s: &str) -> Result<Refusal> {
-        let r: Refusal = serde_json::from_str(s).map_err(|e| Error::json("refusal", e))?;
-        r.check_shape()?;
-        Ok(r)
+        encoding::checked_json("refusal", serde_json::from_str(s), Refusal::check_shape)
+    }
+
+    fn claims(&self) -> Claims<'_> {
+        Claims::of(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id)
     }
 
     /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
     pub fn check_shape(&self) -> Result<()> {
-        encoding::validate_uuid_v4("message_id", &self.message_id)?;
-        encoding::validate_id32("recipient_org_id", &self.recipient_org_id)?;
-        encoding::validate_id32("recipient_bundle_id", &self.recipient_bundle_id)
+        self.claims().check_shape()
     }
 
     /// The refusal's canonical JSON form.
@@ -277,28 +255,11 @@ impl Refusal {
 
     /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
-        refusal_tbs(
-            &self.message_id,
-            &self.envelope_hash,
-            &self.recipient_org_id,
-            &self.recipient_bundle_id,
-            self.refused_at,
-            self.reason,
-        )
+        self.claims().transcript("fxe/v1 refusal", self.refused_at).str(self.reason.as_str()).finish()
     }
 
     /// Verifies this refusal is for `envelope` and signed by `recipient_bundle` (the bundle the envelope was sealed to, whose chain the caller verified).
     pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
-        self.check_shape()?;
-        check_claims(
-            "refusal",
-            &self.message_id,
-            &self.envelope_hash,
-            &self.recipient_org_id,
-            &self.recipient_bundle_id,
-            envelope,
-            recipient_bundle,
-        )?;
-        sign::verify(&recipient_bundle.sign_pub, &self.tbs(), &self.sig, "refusal")
+        self.claims().verify("refusal", &self.tbs(), &self.sig, envelope, recipient_bundle)
     }
 }

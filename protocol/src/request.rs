@@ -92,6 +92,12 @@ impl SignedHeaders {
             (HEADER_SIGNATURE, &self.signature),
         ]
     }
+
+    /// The value of the header `name` (case-insensitive, as HTTP header names are), if it is one of the five;
+    /// e.g. `RequestAuth::parse(|n| headers.get(n))`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs().into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
 }
 
 /// Signs a request with a fresh random nonce.
@@ -230,8 +236,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn parse(h: &SignedHeaders) -> RequestAuth {
-        let pairs = h.pairs();
-        RequestAuth::parse(|n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v)).unwrap().unwrap()
+        RequestAuth::parse(|n| h.get(n)).unwrap().unwrap()
     }
 
     #[test]

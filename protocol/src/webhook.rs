@@ -80,8 +80,23 @@ pub fn standard_signature_header(secrets: &[WebhookSecret], event_id: &str, time
     secrets.iter().map(|s| s.standard_signature(event_id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
-fn ct_contains(header: &str, want: &str) -> bool {
-    header.split(' ').any(|v| subtle::ConstantTimeEq::ct_eq(v.as_bytes(), want.as_bytes()).into())
+/// Parses the timestamp header `field`; fails with [`Error::Invalid`] if it is malformed or more than `tolerance` seconds from `now`.
+fn fresh_timestamp(field: &'static str, timestamp: &str, now: u64, tolerance: u64) -> Result<u64> {
+    let ts = encoding::parse_timestamp(field, timestamp)?;
+    if ts.abs_diff(now) > tolerance {
+        return Err(Error::invalid(field, format!("{ts} is more than {tolerance} s from now ({now})")));
+    }
+    Ok(ts)
+}
+
+/// Succeeds if one of the space-separated values of a signature header is `want` (compared in constant time);
+/// fails with [`Error::BadSignature`] naming `what`.
+fn check_contains(header: &str, want: &str, what: &'static str) -> Result<()> {
+    if header.split(' ').any(|v| subtle::ConstantTimeEq::ct_eq(v.as_bytes(), want.as_bytes()).into()) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature(what))
+    }
 }
 
 /// Verifies an `X-FXE-Signature` header: one of its values must match, and the
@@ -95,15 +110,8 @@ pub fn verify_fxe(
     now: u64,
     tolerance: u64,
 ) -> Result<()> {
-    let ts = encoding::parse_timestamp("X-FXE-Timestamp", timestamp)?;
-    if ts.abs_diff(now) > tolerance {
-        return Err(Error::invalid("X-FXE-Timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));
-    }
-    if ct_contains(signature_header, &secret.fxe_signature(ts, body)) {
-        Ok(())
-    } else {
-        Err(Error::BadSignature("webhook X-FXE-Signature"))
-    }
+    let ts = fresh_timestamp("X-FXE-Timestamp", timestamp, now, tolerance)?;
+    check_contains(signature_header, &secret.fxe_signature(ts, body), "webhook X-FXE-Signature")
 }
 
 /// Verifies the Standard Webhooks headers: one of the `webhook-signature` values
@@ -118,15 +126,8 @@ pub fn verify_standard(
     now: u64,
     tolerance: u64,
 ) -> Result<()> {
-    let ts = encoding::parse_timestamp("webhook-timestamp", timestamp)?;
-    if ts.abs_diff(now) > tolerance {
-        return Err(Error::invalid("webhook-timestamp", format!("{ts} is more than {tolerance} s from now ({now})")));
-    }
-    if ct_contains(signature_header, &secret.standard_signature(id, ts, body)) {
-        Ok(())
-    } else {
-        Err(Error::BadSignature("webhook-signature"))
-    }
+    let ts = fresh_timestamp("webhook-timestamp", timestamp, now, tolerance)?;
+    check_contains(signature_header, &secret.standard_signature(id, ts, body), "webhook-signature")
 }
 
 /// Every webhook event type (API.md, Webhooks), in the order people are shown them.

@@ -65,6 +65,27 @@ struct RequestCase {
     headers: std::collections::BTreeMap<String, String>,
 }
 
+impl EnvelopeCase {
+    /// The sender and the recipient, made from the case's seeds.
+    fn parties(&self) -> (Party, Party) {
+        let s = Party::from_seeds(
+            h32(&self.sender_identity_seed),
+            h32(&self.sender_kem_seed),
+            h32(&self.sender_sign_seed),
+            self.sender_bundle_created_at,
+            &self.from_number,
+        );
+        let r = Party::from_seeds(
+            h32(&self.recipient_identity_seed),
+            h32(&self.recipient_kem_seed),
+            h32(&self.recipient_sign_seed),
+            self.recipient_bundle_created_at,
+            &self.to_number,
+        );
+        (s, r)
+    }
+}
+
 fn seed(label: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(format!("fxe/v1 test vector {label}")))
@@ -76,20 +97,7 @@ fn seed64(label: &str) -> String {
 
 /// Computes every output of an envelope case from its inputs, and the ciphertext.
 fn build(c: &EnvelopeCase) -> (EnvelopeCase, Vec<u8>) {
-    let s = Party::from_seeds(
-        h32(&c.sender_identity_seed),
-        h32(&c.sender_kem_seed),
-        h32(&c.sender_sign_seed),
-        c.sender_bundle_created_at,
-        &c.from_number,
-    );
-    let r = Party::from_seeds(
-        h32(&c.recipient_identity_seed),
-        h32(&c.recipient_kem_seed),
-        h32(&c.recipient_sign_seed),
-        c.recipient_bundle_created_at,
-        &c.to_number,
-    );
+    let (s, r) = c.parties();
     let r_pub = r.identity.public();
     let mut req = request(&s, &r, &r_pub, &c.message_id, fxe_protocol::stream::V1_CHUNK_SIZE);
     req.created_at = c.created_at;
@@ -238,20 +246,7 @@ fn envelope_vectors_regenerate_and_open() {
         let env = Envelope::from_json(&c.envelope.to_string()).unwrap();
         let sb = Bundle::from_json(&c.sender_bundle.to_string()).unwrap();
         let rb = Bundle::from_json(&c.recipient_bundle.to_string()).unwrap();
-        let s = Party::from_seeds(
-            h32(&c.sender_identity_seed),
-            h32(&c.sender_kem_seed),
-            h32(&c.sender_sign_seed),
-            c.sender_bundle_created_at,
-            &c.from_number,
-        );
-        let r = Party::from_seeds(
-            h32(&c.recipient_identity_seed),
-            h32(&c.recipient_kem_seed),
-            h32(&c.recipient_sign_seed),
-            c.recipient_bundle_created_at,
-            &c.to_number,
-        );
+        let (s, r) = c.parties();
         sb.verify(&s.identity.public()).unwrap();
         rb.verify(&r.identity.public()).unwrap();
         assert_eq!(hex::encode(env.ciphertext_sha256), c.ciphertext_sha256);
@@ -263,6 +258,13 @@ fn envelope_vectors_regenerate_and_open() {
     }
 }
 
+/// The request authentication in `headers`, found by case-insensitive name as a server would.
+fn parse_auth(headers: &std::collections::BTreeMap<String, String>) -> request::RequestAuth {
+    request::RequestAuth::parse(|n| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str()))
+        .unwrap()
+        .unwrap()
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn request_vectors_regenerate_and_verify() {
@@ -271,11 +273,7 @@ fn request_vectors_regenerate_and_verify() {
     for c in &cases {
         assert_eq!(serde_json::to_value(build_request(c)).unwrap(), serde_json::to_value(c).unwrap(), "{}", c.name);
         let key = ApiKey::parse_secret(&c.secret).unwrap();
-        let auth = request::RequestAuth::parse(|n| {
-            c.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str())
-        })
-        .unwrap()
-        .unwrap();
+        let auth = parse_auth(&c.headers);
         auth.verify_signature(&key.public(), &c.method, &c.path_and_query).unwrap();
         let body = c.body_hex.as_ref().map(|h| hex::decode(h).unwrap()).unwrap_or_default();
         use sha2::Digest;
@@ -289,10 +287,7 @@ fn request_vectors_regenerate_and_verify() {
         }
         let mut h = c.headers.clone();
         h.insert(request::HEADER_TIMESTAMP.into(), (c.timestamp + 1).to_string());
-        let moved =
-            request::RequestAuth::parse(|n| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str()))
-                .unwrap()
-                .unwrap();
+        let moved = parse_auth(&h);
         assert!(moved.verify_signature(&key.public(), &c.method, &c.path_and_query).is_err());
     }
 }

@@ -9,7 +9,7 @@
 mod common;
 mod org_admin_support;
 
-use common::{PgTestDatabase, TestServer, test_config};
+use common::TestServer;
 use org_admin_support::{TestOrg, call, session_for};
 use reqwest::{StatusCode, header::HeaderMap};
 
@@ -93,15 +93,14 @@ async fn every_answer_carries_the_browser_policy() {
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("pkg")).unwrap();
     std::fs::write(site.path().join("pkg").join("fxe.css"), "body { margin: 0 }\n").unwrap();
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|db| db.url.clone()));
     let site_root = site.path().to_string_lossy().into_owned();
-    config.leptos = fxe_server::config::leptos_options_from(config.bind, |name| {
-        (name == "LEPTOS_SITE_ROOT").then(|| site_root.clone())
+    let server = TestServer::start_configured(|config| {
+        config.leptos = fxe_server::config::leptos_options_from(config.bind, |name| {
+            (name == "LEPTOS_SITE_ROOT").then(|| site_root.clone())
+        })
+        .unwrap();
     })
-    .unwrap();
-    let server = TestServer::start_with(config, data_dir, pg).await;
+    .await;
 
     let org = TestOrg::redeem(&server, "Clinic A", &[NUMBER]).await;
     let users = call(&server, &org, "GET", "/api/v1/users", None).await;
@@ -160,11 +159,9 @@ async fn every_answer_carries_the_browser_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hsts_only_when_the_public_url_is_https() {
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|db| db.url.clone()));
-    config.public_url = url::Url::parse("https://fax.example.org").unwrap();
-    let server = TestServer::start_with(config, data_dir, pg).await;
+    let server =
+        TestServer::start_configured(|config| config.public_url = url::Url::parse("https://fax.example.org").unwrap())
+            .await;
 
     // Asked for by address, a page redirects to the public name; API answers and health checks stay.
     let page = server.get("/").await;

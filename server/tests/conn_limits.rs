@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestServer, client::TestOrg, test_config};
+use common::{TestServer, client::TestOrg};
 use fxe_protocol::{api::ECHO_NUMBER, request::Body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -29,11 +29,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A relay with `edit` applied to its limits.
 async fn relay(edit: impl FnOnce(&mut fxe_server::config::ConnectionLimits)) -> TestServer {
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = common::PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay-data"), pg.as_ref().map(|db| db.url.clone()));
-    edit(&mut config.connections);
-    TestServer::start_with(config, data_dir, pg).await
+    TestServer::start_configured(|config| edit(&mut config.connections)).await
 }
 
 async fn connect(server: &TestServer) -> TcpStream {

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{TestServer, client::TestOrg, test_config};
+use common::{TestServer, client::TestOrg};
 use fxe_protocol::{apikey::ApiKey, encoding::b64u_encode};
 use fxe_server::{Config, accounts::passkeys::CEREMONY_TTL_SECS};
 use reqwest::StatusCode;
@@ -54,12 +54,11 @@ fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
 
 /// A relay on `http://localhost` (passkeys need a host name) with `tune` applied to its configuration.
 async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = common::PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.public_url = url::Url::parse(ORIGIN).unwrap();
-    tune(&mut config);
-    TestServer::start_with(config, data_dir, pg).await
+    TestServer::start_configured(|config| {
+        config.public_url = url::Url::parse(ORIGIN).unwrap();
+        tune(config);
+    })
+    .await
 }
 
 fn loopback_is_a_trusted_proxy(config: &mut Config) {

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{TestServer, client::TestOrg, test_config};
+use common::{TestServer, client::TestOrg};
 use fxe_server::config::MailSettings;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -72,16 +72,15 @@ async fn smtp_sink(refuse: bool) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
 }
 
 async fn relay_mailing_to(port: u16) -> TestServer {
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = common::PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.mail = MailSettings::new(
-        Some(format!("smtp://127.0.0.1:{port}")),
-        Some("fxe test <fax@relay.example.org>".into()),
-        &config.public_url,
-    )
-    .unwrap();
-    TestServer::start_with(config, data_dir, pg).await
+    TestServer::start_configured(|config| {
+        config.mail = MailSettings::new(
+            Some(format!("smtp://127.0.0.1:{port}")),
+            Some("fxe test <fax@relay.example.org>".into()),
+            &config.public_url,
+        )
+        .unwrap();
+    })
+    .await
 }
 
 fn outbox_files(server: &TestServer) -> usize {

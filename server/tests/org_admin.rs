@@ -11,7 +11,7 @@ mod org_admin_support;
 
 use std::time::Duration;
 
-use common::{PgTestDatabase, TestServer, test_config};
+use common::TestServer;
 use fxe_protocol::{apikey::ApiKey, ids::IdentityKey};
 use org_admin_support::*;
 use reqwest::StatusCode;
@@ -74,24 +74,20 @@ async fn org_view_and_number_claims() {
             .await
             .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
     }
-    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!({ "number": A1, "extra": 1 })))
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    call(&server, &a, "POST", "/api/v1/numbers", Some(&json!("+15550100003")))
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-
-    // Releasing: only one's own numbers.
-    call(&server, &b, "DELETE", "/api/v1/numbers/%2B15550100002", None)
-        .await
-        .expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "DELETE", "/api/v1/numbers/not-a-number", None)
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_number");
-    call(&server, &a, "DELETE", "/api/v1/numbers/%FF%FE", None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_path");
-    call(&server, &a, "DELETE", "/api/v1/users/%C0", None).await.expect_error(StatusCode::BAD_REQUEST, "invalid_path");
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    expect_errors(
+        &server,
+        &[
+            (&a, "POST", "/api/v1/numbers", Some(json!({ "number": A1, "extra": 1 })), invalid, "invalid_body"),
+            (&a, "POST", "/api/v1/numbers", Some(json!("+15550100003")), invalid, "invalid_body"),
+            // Releasing: only one's own numbers.
+            (&b, "DELETE", "/api/v1/numbers/%2B15550100002", None, StatusCode::NOT_FOUND, "not_found"),
+            (&a, "DELETE", "/api/v1/numbers/not-a-number", None, invalid, "invalid_number"),
+            (&a, "DELETE", "/api/v1/numbers/%FF%FE", None, StatusCode::BAD_REQUEST, "invalid_path"),
+            (&a, "DELETE", "/api/v1/users/%C0", None, StatusCode::BAD_REQUEST, "invalid_path"),
+        ],
+    )
+    .await;
     call(&server, &a, "DELETE", "/api/v1/numbers/%2B1%20555%20010%200002", None).await.expect(StatusCode::NO_CONTENT);
     call(&server, &a, "DELETE", "/api/v1/numbers/%2B15550100002", None)
         .await
@@ -307,22 +303,19 @@ async fn api_keys_scopes_and_isolation() {
     assert_eq!(items(next).len(), 1);
     assert_ne!(items(next)[0]["key_id"], items(page)[0]["key_id"]);
     assert!(next["next_cursor"].is_null());
-    call(&server, &a, "GET", "/api/v1/api-keys?limit=0", None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
-    call(&server, &a, "GET", "/api/v1/api-keys?cursor=%21%21", None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
-    call(&server, &a, "GET", "/api/v1/api-keys?sort=up", None)
-        .await
-        .expect_error(StatusCode::BAD_REQUEST, "invalid_query");
-
-    // Revoking: B cannot touch A's key; A can, once; the key stops working.
     let path = format!("/api/v1/api-keys/{}", send_only.key_id());
-    call(&server, &b, "DELETE", &path, None).await.expect_error(StatusCode::NOT_FOUND, "not_found");
-    call(&server, &a, "DELETE", "/api/v1/api-keys/ak_nothex", None)
-        .await
-        .expect_error(StatusCode::NOT_FOUND, "not_found");
+    expect_errors(
+        &server,
+        &[
+            (&a, "GET", "/api/v1/api-keys?limit=0", None, StatusCode::BAD_REQUEST, "invalid_query"),
+            (&a, "GET", "/api/v1/api-keys?cursor=%21%21", None, StatusCode::BAD_REQUEST, "invalid_query"),
+            (&a, "GET", "/api/v1/api-keys?sort=up", None, StatusCode::BAD_REQUEST, "invalid_query"),
+            // Revoking: B cannot touch A's key; A can, once; the key stops working.
+            (&b, "DELETE", &path, None, StatusCode::NOT_FOUND, "not_found"),
+            (&a, "DELETE", "/api/v1/api-keys/ak_nothex", None, StatusCode::NOT_FOUND, "not_found"),
+        ],
+    )
+    .await;
     call(&server, &a, "DELETE", &path, None).await.expect(StatusCode::NO_CONTENT);
     call(&server, &a, "DELETE", &path, None).await.expect(StatusCode::NO_CONTENT);
     signed(&server, &send_only, "GET", "/api/v1/org", None, &[])
@@ -372,18 +365,25 @@ async fn team_invites_removal_and_sessions() {
     assert!(mails[0].contains("Praxis Alpha"));
 
     // Errors.
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "CLERK@alpha.example", "role": "admin" })))
-        .await
-        .expect_error(StatusCode::CONFLICT, "user_exists");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "not an address", "role": "user" })))
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example", "role": "owner" })))
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
-    call(&server, &a, "POST", "/api/v1/users", Some(&json!({ "email": "x@alpha.example" })))
-        .await
-        .expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let users = "/api/v1/users";
+    expect_errors(
+        &server,
+        &[
+            (
+                &a,
+                "POST",
+                users,
+                Some(json!({ "email": "CLERK@alpha.example", "role": "admin" })),
+                StatusCode::CONFLICT,
+                "user_exists",
+            ),
+            (&a, "POST", users, Some(json!({ "email": "not an address", "role": "user" })), invalid, "invalid_email"),
+            (&a, "POST", users, Some(json!({ "email": "x@alpha.example", "role": "owner" })), invalid, "invalid_body"),
+            (&a, "POST", users, Some(json!({ "email": "x@alpha.example" })), invalid, "invalid_body"),
+        ],
+    )
+    .await;
     // The same address may be in another org.
     call(&server, &b, "POST", "/api/v1/users", Some(&json!({ "email": "clerk@alpha.example", "role": "admin" })))
         .await
@@ -613,25 +613,12 @@ async fn idempotency_keys() {
         .await
         .expect(StatusCode::CREATED);
     // Errors are answers too: the same 4xx again.
-    let conflict = signed(
-        &server,
-        &b.api,
-        "POST",
-        "/api/v1/numbers",
-        Some(&json!({ "number": A1 })),
-        &[("Idempotency-Key", "k2")],
-    )
-    .await;
+    let claim_a1 = json!({ "number": A1 });
+    let b_claims_a1 =
+        || signed(&server, &b.api, "POST", "/api/v1/numbers", Some(&claim_a1), &[("Idempotency-Key", "k2")]);
+    let conflict = b_claims_a1().await;
     conflict.expect_error(StatusCode::CONFLICT, "number_taken");
-    let replayed = signed(
-        &server,
-        &b.api,
-        "POST",
-        "/api/v1/numbers",
-        Some(&json!({ "number": A1 })),
-        &[("Idempotency-Key", "k2")],
-    )
-    .await;
+    let replayed = b_claims_a1().await;
     replayed.expect_error(StatusCode::CONFLICT, "number_taken");
     assert_eq!(replayed.headers["idempotency-replayed"], "true");
 
@@ -714,11 +701,7 @@ async fn idempotency_keys() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_per_key_and_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let pg = PgTestDatabase::create().await;
-    let mut config = test_config(&dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.rate_limit_per_minute = 5;
-    let server = TestServer::start_with(config, dir, pg).await;
+    let server = TestServer::start_configured(|config| config.rate_limit_per_minute = 5).await;
     let (a, b) = two_orgs(&server).await;
 
     for _ in 0..5 {

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{TestServer, client::TestOrg, test_config};
+use common::{TestServer, client::TestOrg};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::{WebauthnAuthenticator, softpasskey::SoftPasskey};
@@ -22,12 +22,30 @@ use webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, Reque
 const ORIGIN: &str = "http://localhost";
 
 async fn start() -> TestServer {
-    let data_dir = tempfile::tempdir().unwrap();
-    let pg = common::PgTestDatabase::create().await;
-    let mut config = test_config(&data_dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
     // WebAuthn needs a host name; the browser would be on this origin.
-    config.public_url = url::Url::parse(ORIGIN).unwrap();
-    TestServer::start_with(config, data_dir, pg).await
+    TestServer::start_configured(|config| config.public_url = url::Url::parse(ORIGIN).unwrap()).await
+}
+
+/// What `fxe-server operator add --email <email>` does: adds an operator (or finds the one
+/// with that address) and returns the setup link it prints.
+async fn add_operator(
+    server: &TestServer,
+    email: &str,
+) -> Result<fxe_server::accounts::operators::OperatorSetup, fxe_server::accounts::operators::OperatorError> {
+    let operator = fxe_server::db::audit::Actor::operator_cli();
+    fxe_server::accounts::operators::add(&server.state.db, ORIGIN, email, &operator, &server.state.clock).await
+}
+
+/// `POST /auth/login/start` (no session) sent from `origin`.
+async fn login_start_from(server: &TestServer, origin: &str) -> reqwest::Response {
+    server
+        .client
+        .post(server.url("/api/v1/auth/login/start"))
+        .header("origin", origin)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A browser: the session cookie it holds and the relay's origin on each POST.
@@ -200,14 +218,7 @@ async fn enrol_sign_in_use_the_api_and_sign_out() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // State-changing calls need the relay's Origin.
-    let res = server
-        .client
-        .post(server.url("/api/v1/auth/login/start"))
-        .header("origin", "https://evil.example")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = login_start_from(&server, "https://evil.example").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let res = server
         .client
@@ -312,14 +323,7 @@ async fn recovery_by_mail_second_passkey_and_sign_out_everywhere() {
 #[tokio::test]
 async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
     let server = TestServer::start().await; // public URL http://127.0.0.1
-    let res = server
-        .client
-        .post(server.url("/api/v1/auth/login/start"))
-        .header("origin", "http://127.0.0.1")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let res = login_start_from(&server, "http://127.0.0.1").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "passkeys_unavailable");
@@ -331,15 +335,7 @@ async fn relay_on_an_ip_address_says_passkeys_need_a_host_name() {
 async fn an_operator_enrols_from_the_printed_link() {
     let server = start().await;
     // What `fxe-server operator add --email …` prints.
-    let setup = fxe_server::accounts::operators::add(
-        &server.state.db,
-        ORIGIN,
-        "ops@example.org",
-        &fxe_server::db::audit::Actor::operator_cli(),
-        &server.state.clock,
-    )
-    .await
-    .unwrap();
+    let setup = add_operator(&server, "ops@example.org").await.unwrap();
     assert!(setup.created);
     assert!(setup.setup_url.starts_with("http://localhost/setup/set_"));
     let mut browser = Browser::new(&server);
@@ -351,31 +347,13 @@ async fn an_operator_enrols_from_the_printed_link() {
     assert_eq!(browser.get("/api/v1/org").await.0, StatusCode::UNAUTHORIZED);
 
     // Adding the same address again issues a new link for the same operator.
-    let again = fxe_server::accounts::operators::add(
-        &server.state.db,
-        ORIGIN,
-        "OPS@example.org",
-        &fxe_server::db::audit::Actor::operator_cli(),
-        &server.state.clock,
-    )
-    .await
-    .unwrap();
+    let again = add_operator(&server, "OPS@example.org").await.unwrap();
     assert!(!again.created);
     assert_eq!(again.user_id, setup.user_id);
     let listed = fxe_server::accounts::operators::list(&server.state.db).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].passkeys, 1);
-    assert!(
-        fxe_server::accounts::operators::add(
-            &server.state.db,
-            ORIGIN,
-            "not-an-address",
-            &fxe_server::db::audit::Actor::operator_cli(),
-            &server.state.clock,
-        )
-        .await
-        .is_err()
-    );
+    assert!(add_operator(&server, "not-an-address").await.is_err());
     server.stop().await;
 }
 
@@ -383,15 +361,7 @@ async fn an_operator_enrols_from_the_printed_link() {
 #[tokio::test]
 async fn operator_calls_and_page_access() {
     let server = start().await;
-    let setup = fxe_server::accounts::operators::add(
-        &server.state.db,
-        ORIGIN,
-        "ops@example.org",
-        &fxe_server::db::audit::Actor::operator_cli(),
-        &server.state.clock,
-    )
-    .await
-    .unwrap();
+    let setup = add_operator(&server, "ops@example.org").await.unwrap();
     let mut op = Browser::new(&server);
     assert_eq!(op.enrol(json!({ "setup_token": setup_token(&setup.setup_url) }), "ops").await.0, StatusCode::CREATED);
 

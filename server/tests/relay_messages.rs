@@ -409,11 +409,7 @@ async fn racing_redemptions_for_one_number() {
 
 #[tokio::test]
 async fn polling_feed_and_expiry() {
-    let data = tempfile::tempdir().unwrap();
-    let pg = common::PgTestDatabase::create().await;
-    let mut config = common::test_config(&data.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.message_ttl = Duration::from_secs(2);
-    let server = TestServer::start_with(config, data, pg).await;
+    let server = TestServer::start_configured(|config| config.message_ttl = Duration::from_secs(2)).await;
     let a = TestOrg::redeem(&server, "A", &["+15550100001"]).await;
     let b = TestOrg::redeem(&server, "B", &["+15550100002"]).await;
     let first = a.send(&server, "+15550100002", b"%PDF-1").await;

@@ -28,12 +28,21 @@ const A1: &str = "+15550100001";
 const B1: &str = "+15550200001";
 
 async fn start(schedule: &str, allow_private: bool) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let pg = PgTestDatabase::create().await;
-    let mut config = test_config(&dir.path().join("relay"), pg.as_ref().map(|p| p.url.clone()));
-    config.allow_private_webhooks = allow_private;
-    config.retry_schedule = fxe_server::config::parse_retry_schedule(schedule).unwrap();
-    TestServer::start_with(config, dir, pg).await
+    TestServer::start_configured(|config| {
+        config.allow_private_webhooks = allow_private;
+        config.retry_schedule = fxe_server::config::parse_retry_schedule(schedule).unwrap();
+    })
+    .await
+}
+
+/// A relay with `schedule` (private addresses allowed), a receiver, and org A with one endpoint
+/// at the receiver for `events`; returns them with the endpoint's id and secret.
+async fn with_endpoint(schedule: &str, events: &[&str]) -> (TestServer, Receiver, TestOrg, String, String) {
+    let server = start(schedule, true).await;
+    let receiver = Receiver::start().await;
+    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let (id, secret) = endpoint(&server, &a, &receiver.url(), events).await;
+    (server, receiver, a, id, secret)
 }
 
 /// Creates an endpoint; returns its id and secret.
@@ -49,6 +58,18 @@ async fn ping(server: &impl Relay, org: &TestOrg, id: &str) -> Value {
     let (status, body) = org.call(server, "POST", &format!("/api/v1/webhooks/{id}/test"), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     body
+}
+
+/// Pings the endpoint and waits until the receiver has had the first attempt and the
+/// delivery records it (the receiver's scripted reply decides what comes next).
+async fn ping_first_attempt(server: &impl Relay, org: &TestOrg, receiver: &Receiver, id: &str) -> Value {
+    let d = ping(server, org, id).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    wait_delivery(server, org, id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
+        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    d
 }
 
 async fn deliveries(server: &impl Relay, org: &TestOrg, id: &str) -> Vec<Value> {
@@ -78,6 +99,18 @@ async fn wait_delivery(
     }
 }
 
+/// Polls the endpoint's deliveries until the one with `delivery_id` has `status`.
+async fn wait_status(
+    server: &impl Relay,
+    org: &TestOrg,
+    endpoint_id: &str,
+    delivery_id: &str,
+    timeout: Duration,
+    status: &str,
+) -> Value {
+    wait_delivery(server, org, endpoint_id, delivery_id, timeout, |d| d["status"] == status).await
+}
+
 /// An independent Standard Webhooks verifier (standardwebhooks.com spec):
 /// key = base64 after `whsec_`, signature = base64 HMAC-SHA256 over
 /// `"{webhook-id}.{webhook-timestamp}.{body}"`, any of the space-separated `v1,` values.
@@ -100,11 +133,8 @@ fn verify_both(secret: &str, r: &common::receiver::Received) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_deliveries_carry_events_and_verify() {
-    let server = start("1s,1s,1s,1s,1s,1s", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let (server, receiver, a, id, secret) = with_endpoint("1s,1s,1s,1s,1s,1s", &["message.received", "ping"]).await;
     let b = TestOrg::redeem(&server, "Kanzlei Beta", &[B1]).await;
-    let (id, secret) = endpoint(&server, &a, &receiver.url(), &["message.received", "ping"]).await;
     assert!(secret.starts_with("whsec_") && WebhookSecret::parse(&secret).is_ok());
 
     // The secret is never listed again.
@@ -132,10 +162,7 @@ async fn signed_deliveries_carry_events_and_verify() {
     assert_eq!(r.header("x-fxe-event-type"), "ping");
     assert_eq!(r.header("webhook-timestamp"), r.header("x-fxe-timestamp"));
     assert_eq!(r.header("content-type"), "application/json");
-    let done = wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
+    let done = wait_status(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
     assert_eq!(done["attempts"].as_array().unwrap().len(), 1);
     assert_eq!(done["attempts"][0]["status_code"], 200);
     assert_eq!(done["attempts"][0]["response_body"], "answer 200");
@@ -189,10 +216,7 @@ async fn signed_deliveries_carry_events_and_verify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_retried_in_order_with_the_same_event_id() {
-    let server = start("200ms,200ms,3s,200ms,200ms,200ms", true).await;
-    let mut receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, secret) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, mut receiver, a, id, secret) = with_endpoint("200ms,200ms,3s,200ms,200ms,200ms", &["ping"]).await;
     receiver.script([Reply::Status(500), Reply::Hang, Reply::Redirect, Reply::Status(200)]);
     let d = ping(&server, &a, &id).await;
     let delivery_id = d["id"].as_str().unwrap();
@@ -207,8 +231,7 @@ async fn failures_are_retried_in_order_with_the_same_event_id() {
     .await;
     receiver.restart().await;
     // …then a redirect (not followed), then success.
-    let done =
-        wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(15), |d| d["status"] == "succeeded").await;
+    let done = wait_status(&server, &a, &id, delivery_id, Duration::from_secs(15), "succeeded").await;
     let attempts = done["attempts"].as_array().unwrap();
     let codes: Vec<Value> = attempts.iter().map(|a| a["status_code"].clone()).collect();
     assert_eq!(codes, vec![json!(500), Value::Null, Value::Null, json!(302), json!(200)], "{done:#}");
@@ -228,14 +251,11 @@ async fn failures_are_retried_in_order_with_the_same_event_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_after_the_sixth_retry_and_redelivered_by_hand() {
-    let server = start("100ms,100ms,100ms,100ms,100ms,100ms", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, receiver, a, id, _) = with_endpoint("100ms,100ms,100ms,100ms,100ms,100ms", &["ping"]).await;
     receiver.script(std::iter::repeat_n(Reply::Status(503), 7));
     let d = ping(&server, &a, &id).await;
     let delivery_id = d["id"].as_str().unwrap();
-    let dead = wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(20), |d| d["status"] == "dead").await;
+    let dead = wait_status(&server, &a, &id, delivery_id, Duration::from_secs(20), "dead").await;
     assert_eq!(dead["attempts"].as_array().unwrap().len(), 7, "the first attempt and six retries");
     assert!(dead["next_attempt_at"].is_null());
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -245,8 +265,7 @@ async fn dead_after_the_sixth_retry_and_redelivered_by_hand() {
     let (status, again) = a.call(&server, "POST", &format!("/api/v1/deliveries/{delivery_id}/redeliver"), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{again}");
     assert_eq!(again["status"], "pending");
-    let done =
-        wait_delivery(&server, &a, &id, delivery_id, Duration::from_secs(10), |d| d["status"] == "succeeded").await;
+    let done = wait_status(&server, &a, &id, delivery_id, Duration::from_secs(10), "succeeded").await;
     assert_eq!(done["attempts"].as_array().unwrap().len(), 8);
     let got = receiver.received();
     assert_eq!(got.len(), 8);
@@ -258,20 +277,11 @@ async fn dead_after_the_sixth_retry_and_redelivered_by_hand() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gone_disables_the_endpoint_until_re_enabled() {
-    let server = start("60s,60s,60s,60s,60s,60s", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, receiver, a, id, _) = with_endpoint("60s,60s,60s,60s,60s,60s", &["ping"]).await;
     receiver.script([Reply::Status(500), Reply::Status(410)]);
-    let first = ping(&server, &a, &id).await;
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    wait_delivery(&server, &a, &id, first["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
-    })
-    .await;
+    let first = ping_first_attempt(&server, &a, &receiver, &id).await;
     let second = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, second["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "dead")
-        .await;
+    wait_status(&server, &a, &id, second["id"].as_str().unwrap(), Duration::from_secs(10), "dead").await;
 
     let (_, ep) = a.call(&server, "GET", &format!("/api/v1/webhooks/{id}"), None).await;
     assert_eq!(ep["enabled"], false);
@@ -289,19 +299,13 @@ async fn gone_disables_the_endpoint_until_re_enabled() {
     assert_eq!(ep["enabled"], true);
     assert!(ep.get("disabled_reason").is_none());
     let third = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, third["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
+    wait_status(&server, &a, &id, third["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_signs_with_both_secrets_for_a_day() {
-    let server = start("1s,1s,1s,1s,1s,1s", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, old) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, receiver, a, id, old) = with_endpoint("1s,1s,1s,1s,1s,1s", &["ping"]).await;
     let (status, rotated) = a.call(&server, "POST", &format!("/api/v1/webhooks/{id}/rotate-secret"), None).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let new = rotated["secret"].as_str().unwrap();
@@ -393,10 +397,7 @@ async fn the_guard_refuses_non_public_addresses_unless_allowed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redeliver_since_resends_the_event_log() {
-    let server = start("1s,1s,1s,1s,1s,1s", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping", "org.user.added"]).await;
+    let (server, receiver, a, id, _) = with_endpoint("1s,1s,1s,1s,1s,1s", &["ping", "org.user.added"]).await;
     let since = fxe_protocol::time::format_rfc3339(i64::try_from(now()).unwrap() - 5);
     ping(&server, &a, &id).await;
     ping(&server, &a, &id).await;
@@ -438,8 +439,7 @@ async fn a_relay_killed_mid_attempt_delivers_after_restart() {
     let got = receiver.wait_for(2, Duration::from_secs(60)).await;
     assert_eq!(got[1].event_id(), got[0].event_id());
     verify_both(&secret, &got[1]);
-    wait_delivery(&relay, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded")
-        .await;
+    wait_status(&relay, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
     relay.kill().await;
     if let Some(pg) = pg {
         pg.drop_database().await;
@@ -503,22 +503,11 @@ async fn two_relays_on_one_postgres_deliver_every_event_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
-    let server = start("60s,60s,60s,60s,60s,60s", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, receiver, a, id, _) = with_endpoint("60s,60s,60s,60s,60s,60s", &["ping"]).await;
     receiver.script([Reply::Status(500)]);
-    let pending = ping(&server, &a, &id).await;
-    receiver.wait_for(1, Duration::from_secs(10)).await;
-    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["attempts"].as_array().is_some_and(|a| a.len() == 1)
-    })
-    .await;
+    let pending = ping_first_attempt(&server, &a, &receiver, &id).await;
     let done = ping(&server, &a, &id).await;
-    wait_delivery(&server, &a, &id, done["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
+    wait_status(&server, &a, &id, done["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
 
     // Both events are 31 days old now; the sweeper keeps the one still pending.
     let old = server.state.clock.now_ms() - 31 * 24 * 3600 * 1000;
@@ -543,27 +532,20 @@ async fn old_events_age_out_but_not_while_a_delivery_is_pending() {
         .call(&server, "POST", &format!("/api/v1/deliveries/{}/redeliver", pending["id"].as_str().unwrap()), None)
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    wait_delivery(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
+    wait_status(&server, &a, &id, pending["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_lengthens_a_wait_up_to_twice_its_step() {
-    let server = start("300ms,300ms,300ms,300ms,300ms,300ms", true).await;
-    let receiver = Receiver::start().await;
-    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
-    let (id, _) = endpoint(&server, &a, &receiver.url(), &["ping"]).await;
+    let (server, receiver, a, id, _) = with_endpoint("300ms,300ms,300ms,300ms,300ms,300ms", &["ping"]).await;
     receiver.script([Reply::RetryAfter(429, 3600), Reply::Status(200)]);
     let d = ping(&server, &a, &id).await;
     let got = receiver.wait_for(2, Duration::from_secs(20)).await;
     let gap = got[1].at - got[0].at;
     assert!(gap >= Duration::from_millis(600), "Retry-After lengthened the 300 ms step to 600 ms, waited {gap:?}");
     assert!(gap < Duration::from_secs(60), "but not to an hour: {gap:?}");
-    wait_delivery(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), |d| d["status"] == "succeeded")
-        .await;
+    wait_status(&server, &a, &id, d["id"].as_str().unwrap(), Duration::from_secs(10), "succeeded").await;
     server.stop().await;
 }
 
@@ -621,7 +603,7 @@ async fn listings_page_by_cursor_and_filter() {
     let second = ping(&server, &a, id).await;
     for d in [&first, &second] {
         let did = d["id"].as_str().unwrap();
-        wait_delivery(&server, &a, id, did, Duration::from_secs(20), |d| d["status"] == "succeeded").await;
+        wait_status(&server, &a, id, did, Duration::from_secs(20), "succeeded").await;
     }
     let paged = every_page(&server, &a, &format!("/api/v1/webhooks/{id}/deliveries?status=succeeded")).await;
     assert_eq!(ids(&paged), ids(&deliveries(&server, &a, id).await));

@@ -153,17 +153,9 @@ fn merge(into: &mut Value, from: Value) {
 /// A finished message's outcome, with its receipt or refusal verified against
 /// the bundle the message was sealed to. Exit 0 delivered, 7 otherwise.
 fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(Value, i32)> {
-    let forged = |what: &str, e: fxe_protocol::Error| {
-        CliError::new(exit::ERROR, "bad_receipt", format!("the {what} of {} does not verify: {e}", msg.message_id))
-            .with_hint("the relay may be faulty or hostile: do not treat the fax as delivered")
-    };
     Ok(match msg.status {
         MessageStatus::Delivered => {
-            let r = msg
-                .receipt
-                .as_ref()
-                .ok_or_else(|| CliError::msg(format!("{} is delivered but has no receipt", msg.message_id)))?;
-            r.verify(env, recipient_bundle).map_err(|e| forged("receipt", e))?;
+            let r = verified(msg, msg.receipt.as_ref(), "delivered", "receipt", |r| r.verify(env, recipient_bundle))?;
             let at = output::unix_time(r.received_at);
             (
                 json!({"status": "delivered", "receipt_verified": true, "received_at": at,
@@ -172,11 +164,7 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
             )
         }
         MessageStatus::Rejected => {
-            let r = msg
-                .refusal
-                .as_ref()
-                .ok_or_else(|| CliError::msg(format!("{} is rejected but has no refusal", msg.message_id)))?;
-            r.verify(env, recipient_bundle).map_err(|e| forged("refusal", e))?;
+            let r = verified(msg, msg.refusal.as_ref(), "rejected", "refusal", |r| r.verify(env, recipient_bundle))?;
             let reason = r.reason.as_str();
             (
                 json!({"status": "rejected", "refusal_verified": true, "reason": reason,
@@ -189,6 +177,23 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
         }
         s => (json!({"status": s, "summary": format!("{}: the fax was not delivered", s.as_str())}), exit::REFUSED),
     })
+}
+
+/// The receipt or refusal (`what`) that a message in `state` must carry, checked with `verify`:
+/// an error if it is missing, and a `bad_receipt` error (the relay may be hostile) if it does not verify.
+fn verified<'a, T>(
+    msg: &Message,
+    signed: Option<&'a T>,
+    state: &str,
+    what: &str,
+    verify: impl FnOnce(&T) -> fxe_protocol::Result<()>,
+) -> Result<&'a T> {
+    let s = signed.ok_or_else(|| CliError::msg(format!("{} is {state} but has no {what}", msg.message_id)))?;
+    verify(s).map_err(|e| {
+        CliError::new(exit::ERROR, "bad_receipt", format!("the {what} of {} does not verify: {e}", msg.message_id))
+            .with_hint("the relay may be faulty or hostile: do not treat the fax as delivered")
+    })?;
+    Ok(s)
 }
 
 /// The message with its envelope (`GET /messages/{id}`).

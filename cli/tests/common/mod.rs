@@ -54,6 +54,23 @@ impl Relay {
             .unwrap();
         token
     }
+
+    /// The arguments of `fxe-client redeem` with `token` on this relay.
+    pub fn redeem_args<'a>(&'a self, token: &'a str, name: &'a str, number: &'a str, email: &'a str) -> Vec<&'a str> {
+        vec![
+            "redeem",
+            "--relay",
+            &self.base_url,
+            "--token",
+            token,
+            "--org-name",
+            name,
+            "--numbers",
+            number,
+            "--admin-email",
+            email,
+        ]
+    }
 }
 
 impl Drop for Relay {
@@ -124,23 +141,9 @@ impl Org {
     pub fn redeem(relay: &Relay, name: &str, number: &str) -> Org {
         let dir = tempfile::tempdir().unwrap();
         let token = relay.invite();
-        let r = run(
-            dir.path(),
-            &[
-                "redeem",
-                "--relay",
-                &relay.base_url,
-                "--token",
-                &token,
-                "--org-name",
-                name,
-                "--numbers",
-                number,
-                "--admin-email",
-                "admin@example.org",
-                "--json",
-            ],
-        );
+        let mut args = relay.redeem_args(&token, name, number, "admin@example.org");
+        args.push("--json");
+        let r = run(dir.path(), &args);
         assert_eq!(r.code, 0, "redeem failed: {}", r.stderr);
         let v = r.json();
         assert!(v["setup_url"].as_str().unwrap().starts_with("http"), "{v}");

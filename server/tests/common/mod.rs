@@ -76,11 +76,18 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a relay on a fresh data directory and database.
     pub async fn start() -> TestServer {
+        Self::start_configured(|_| {}).await
+    }
+
+    /// Starts a relay on a fresh data directory (`relay` in a temporary folder) and database,
+    /// with `edit` applied to its [`test_config`].
+    pub async fn start_configured(edit: impl FnOnce(&mut Config)) -> TestServer {
         let data_dir = tempfile::tempdir().expect("temp dir");
         // A subfolder, so the test also sees it being created.
-        let relay_dir = data_dir.path().join("relay-data");
+        let relay_dir = data_dir.path().join("relay");
         let pg = PgTestDatabase::create().await;
-        let config = test_config(&relay_dir, pg.as_ref().map(|db| db.url.clone()));
+        let mut config = test_config(&relay_dir, pg.as_ref().map(|db| db.url.clone()));
+        edit(&mut config);
         Self::start_with(config, data_dir, pg).await
     }
 

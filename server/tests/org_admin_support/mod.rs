@@ -91,8 +91,14 @@ impl Answer {
     /// Asserts an error answer with this status and code.
     #[track_caller]
     pub fn expect_error(&self, status: StatusCode, code: &str) {
-        assert_eq!((self.status, self.code()), (status, code), "{}", self.body);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", self.body);
+        self.expect_error_of("", status, code);
+    }
+
+    /// [`Answer::expect_error`] naming the call (`what`) in the failure message.
+    #[track_caller]
+    pub fn expect_error_of(&self, what: &str, status: StatusCode, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "{what}{}", self.body);
+        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}{}", self.body);
     }
 
     #[track_caller]
@@ -137,6 +143,21 @@ pub async fn signed(
 /// A call with the org's first (send, receive, admin) key.
 pub async fn call(server: &TestServer, org: &TestOrg, method: &str, path: &str, body: Option<&Value>) -> Answer {
     signed(server, &org.api, method, path, body, &[]).await
+}
+
+/// A call that must fail: the org whose first key signs it, method, path and JSON body,
+/// then the status and error code it must answer.
+pub type ErrorCase<'a> = (&'a TestOrg, &'a str, &'a str, Option<Value>, StatusCode, &'a str);
+
+/// Makes each call in turn (in order: a case may depend on the ones before) and asserts its error.
+pub async fn expect_errors(server: &TestServer, cases: &[ErrorCase<'_>]) {
+    for (org, method, path, body, status, code) in cases {
+        call(server, org, method, path, body.as_ref()).await.expect_error_of(
+            &format!("{method} {path}: "),
+            *status,
+            code,
+        );
+    }
 }
 
 /// A request with a session cookie (and the relay's Origin).
