@@ -148,16 +148,23 @@ export async function watchCsp(page, problems) {
 /**
  * Problems a page should never show; `allow` filters expected ones. A request the browser cancels because its page
  * was left (a full page load after sign-in or sign-out, or the test going to another page while a list still loads)
- * is not a problem: `net::ERR_ABORTED` for a request made before the main frame's latest navigation began. How far
- * a request got before that depends on the machine's load, so counting it would make the tests depend on it.
+ * is not a problem: `net::ERR_ABORTED` for a request made by a document a main-frame navigation then replaced. How
+ * far a request got before that depends on the machine's load, so counting it would make the tests depend on it.
+ * Chromium may report the cancelled request a moment before the navigation's own request event, so such a failure
+ * is judged when the problems are read (`unexpected`): it was left behind if a navigation began after the document
+ * that made it had loaded (its DOMContentLoaded) and no later than `RACE_MS` after the failure.
  */
+const RACE_MS = 5_000;
+
 async function watch(page, baseUrl, problems) {
   await watchCsp(page, problems);
-  let navigations = 0;
-  const madeAfter = new WeakMap(); // request -> main-frame navigations begun before it
+  const navigations = []; // when each main-frame navigation began (ms)
+  let loaded = 0; // when the latest main-frame document had loaded (ms)
+  const madeBy = new WeakMap(); // request -> when the document that made it had loaded
+  page.on('domcontentloaded', () => (loaded = Date.now()));
   page.on('request', (request) => {
-    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations += 1;
-    else madeAfter.set(request, navigations);
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations.push(Date.now());
+    else madeBy.set(request, loaded);
   });
   page.on('console', (msg) => {
     if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
@@ -168,8 +175,12 @@ async function watch(page, baseUrl, problems) {
     // PDF viewer loads its own resources.
     if (!request.url().startsWith(baseUrl)) return;
     const error = request.failure()?.errorText;
-    const left = error === 'net::ERR_ABORTED' && madeAfter.has(request) && madeAfter.get(request) < navigations;
-    if (!left) problems.push(`request failed: ${request.url()} (${error})`);
+    const text = `request failed: ${request.url()} (${error})`;
+    if (error !== 'net::ERR_ABORTED' || !madeBy.has(request)) return void problems.push(text);
+    const documentLoaded = madeBy.get(request);
+    const failedAt = Date.now();
+    const left = () => navigations.some((at) => at > documentLoaded && at <= failedAt + RACE_MS);
+    problems.push({ text, left });
   });
   page.on('response', (response) => {
     if (response.status() >= 400 && response.url().startsWith(baseUrl)) {
@@ -188,7 +199,9 @@ export function unexpected(problems, also = []) {
     /^console: Failed to load resource: the server responded with a status of 401/,
     ...also,
   ];
-  return problems.filter((p) => !expected.some((re) => re.test(p)));
+  return problems
+    .flatMap((p) => (typeof p === 'string' ? [p] : p.left() ? [] : [p.text]))
+    .filter((p) => !expected.some((re) => re.test(p)));
 }
 
 /**
