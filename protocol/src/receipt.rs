@@ -163,52 +163,65 @@ fn signing_bundle<'a>(envelope: &Envelope, bundles: &'a [BundleKeys]) -> Result<
         .ok_or_else(|| Error::invalid("recipient_bundle_id", "the message was not sealed to any of these bundles"))
 }
 
+/// The envelope's message, org and bundle ids, which a receipt or refusal of it repeats.
+fn ids_of(envelope: &Envelope) -> [String; 3] {
+    [envelope.message_id.clone(), envelope.recipient_org_id.clone(), envelope.recipient_bundle_id.clone()]
+}
+
+/// What a receipt and a refusal share: both are claims about one envelope, signed by the bundle it was sealed to.
+macro_rules! signed_claims {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("Parses a ", $what, "'s JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].")]
+            pub fn from_json(s: &str) -> Result<$ty> {
+                encoding::checked_json($what, serde_json::from_str(s), $ty::check_shape)
+            }
+
+            /// Signs these claims with the key of the bundle `envelope` was sealed to, one of `bundles`.
+            fn signed(mut self, envelope: &Envelope, bundles: &[BundleKeys]) -> Result<$ty> {
+                self.sig = signing_bundle(envelope, bundles)?.signing.sign(&self.tbs());
+                Ok(self)
+            }
+
+            fn claims(&self) -> Claims<'_> {
+                Claims::of(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id)
+            }
+
+            /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
+            pub fn check_shape(&self) -> Result<()> {
+                self.claims().check_shape()
+            }
+
+            #[doc = concat!("The ", $what, "'s canonical JSON form.")]
+            pub fn to_json(&self) -> String {
+                serde_json::to_string(self).unwrap_or_default()
+            }
+
+            #[doc = concat!("Verifies this ", $what, " is for `envelope` and signed by `recipient_bundle` (the bundle the envelope was sealed to, whose chain the caller verified).")]
+            #[doc = concat!("Fails with [`Error::BadSignature`] when a claim differs from the envelope or the signature does not verify, or [`Error::Invalid`] for a malformed ", $what, ".")]
+            pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
+                self.claims().verify($what, &self.tbs(), &self.sig, envelope, recipient_bundle)
+            }
+        }
+    };
+}
+
+signed_claims!(Receipt, "receipt");
+signed_claims!(Refusal, "refusal");
+
 impl Receipt {
     /// Signs a receipt for `envelope` with the bundle it was sealed to (found in `bundles`).
     /// Fails with [`Error::Invalid`] when none of `bundles` is that bundle.
     pub fn make(envelope: &Envelope, bundles: &[BundleKeys], received_at: u64) -> Result<Receipt> {
-        let b = signing_bundle(envelope, bundles)?;
-        let mut r = Receipt {
-            message_id: envelope.message_id.clone(),
-            envelope_hash: envelope.hash(),
-            recipient_org_id: envelope.recipient_org_id.clone(),
-            recipient_bundle_id: envelope.recipient_bundle_id.clone(),
-            received_at,
-            sig: [0; 64],
-        };
-        r.sig = b.signing.sign(&r.tbs());
-        Ok(r)
-    }
-
-    /// Parses a receipt's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
-    pub fn from_json(s: &str) -> Result<Receipt> {
-        encoding::checked_json("receipt", serde_json::from_str(s), Receipt::check_shape)
-    }
-
-    fn claims(&self) -> Claims<'_> {
-        Claims::of(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id)
-    }
-
-    /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
-    pub fn check_shape(&self) -> Result<()> {
-        self.claims().check_shape()
-    }
-
-    /// The receipt's canonical JSON form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let [message_id, recipient_org_id, recipient_bundle_id] = ids_of(envelope);
+        let envelope_hash = envelope.hash();
+        Receipt { message_id, envelope_hash, recipient_org_id, recipient_bundle_id, received_at, sig: [0; 64] }
+            .signed(envelope, bundles)
     }
 
     /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
         self.claims().transcript("fxe/v1 receipt", self.received_at).finish()
-    }
-
-    /// Verifies this receipt is for `envelope` and signed by `recipient_bundle`
-    /// (the bundle the envelope was sealed to, whose chain the caller verified).
-    /// Fails with [`Error::BadSignature`] when a claim differs from the envelope or the signature does not verify, or [`Error::Invalid`] for a malformed receipt.
-    pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
-        self.claims().verify("receipt", &self.tbs(), &self.sig, envelope, recipient_bundle)
     }
 }
 
@@ -220,46 +233,14 @@ impl Refusal {
         refused_at: u64,
         reason: RefusalReason,
     ) -> Result<Refusal> {
-        let b = signing_bundle(envelope, bundles)?;
-        let mut r = Refusal {
-            message_id: envelope.message_id.clone(),
-            envelope_hash: envelope.hash(),
-            recipient_org_id: envelope.recipient_org_id.clone(),
-            recipient_bundle_id: envelope.recipient_bundle_id.clone(),
-            refused_at,
-            reason,
-            sig: [0; 64],
-        };
-        r.sig = b.signing.sign(&r.tbs());
-        Ok(r)
-    }
-
-    /// Parses a refusal's JSON and checks its shape; fails with [`Error::Json`] or [`Error::Invalid`].
-    pub fn from_json(s: &str) -> Result<Refusal> {
-        encoding::checked_json("refusal", serde_json::from_str(s), Refusal::check_shape)
-    }
-
-    fn claims(&self) -> Claims<'_> {
-        Claims::of(&self.message_id, &self.envelope_hash, &self.recipient_org_id, &self.recipient_bundle_id)
-    }
-
-    /// Checks the ids' formats (no keys needed); fails with [`Error::Invalid`].
-    pub fn check_shape(&self) -> Result<()> {
-        self.claims().check_shape()
-    }
-
-    /// The refusal's canonical JSON form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let [message_id, recipient_org_id, recipient_bundle_id] = ids_of(envelope);
+        let envelope_hash = envelope.hash();
+        Refusal { message_id, envelope_hash, recipient_org_id, recipient_bundle_id, refused_at, reason, sig: [0; 64] }
+            .signed(envelope, bundles)
     }
 
     /// The bytes the recipient bundle key signs.
     pub fn tbs(&self) -> Vec<u8> {
         self.claims().transcript("fxe/v1 refusal", self.refused_at).str(self.reason.as_str()).finish()
-    }
-
-    /// Verifies this refusal is for `envelope` and signed by `recipient_bundle` (the bundle the envelope was sealed to, whose chain the caller verified).
-    pub fn verify(&self, envelope: &Envelope, recipient_bundle: &Bundle) -> Result<()> {
-        self.claims().verify("refusal", &self.tbs(), &self.sig, envelope, recipient_bundle)
     }
 }
