@@ -20,6 +20,7 @@ import { enrolAdmin, fitsScreen, hydrated, launchBrowser, newPerson, redeemInBro
 const A_NUMBER = '+15550003001';
 const B_NUMBER = '+15550004002';
 const ECHO = '+10000000000';
+const ECHO_SHOWN = '+1 000 000 0000'; // as the pages show numbers (fxe_protocol::e164::display)
 
 let relay;
 let browser;
@@ -129,6 +130,33 @@ test('two orgs redeem and enrol, each in its own browser', async () => {
   assert.equal(await b.person.page.locator('#org-name').innerText(), 'Law Office B');
 });
 
+test('B asks to hear of arrivals: a mail per fax, and a notification in this browser', async () => {
+  const { page, context } = b.person;
+  await context.grantPermissions(['notifications'], { origin: relay.baseUrl });
+  // Records the notifications the page shows (Chromium headless shows none on screen).
+  await page.addInitScript(() => {
+    const Shown = window.Notification;
+    window.shownNotifications = [];
+    window.Notification = class extends Shown {
+      constructor(title, options) {
+        super(title, options);
+        window.shownNotifications.push({ title, body: options?.body });
+      }
+    };
+  });
+  await page.goto(`${relay.baseUrl}/dashboard`);
+  await hydrated(page);
+  await page.waitForSelector('#browser-notifications[data-permission="granted"]');
+  assert.equal(await page.isChecked('#notify-arrivals'), false, 'no mail until the member asks');
+  await page.check('#notify-arrivals');
+  await page.waitForSelector('#notify-arrivals:checked:not([disabled])');
+  const me = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).json());
+  assert.equal(me.notify_arrivals, true);
+  assert.equal(await page.locator('#inbox-count').count(), 0, 'nothing waits yet');
+  await screenshot(page, 'arrival-settings');
+  assert.deepEqual(unexpected(b.person.problems), []);
+});
+
 test("sending needs A's own keys: another org's keys.zip is refused with a clear message", async () => {
   const { page } = a.person;
   await nav(page, 'Send');
@@ -185,6 +213,19 @@ test('A sends a PDF to B: the recipient is looked up while typing, a non-PDF is 
 
 test('B opens it in the browser: the bytes shown are the bytes sent, and the PDF downloads', async () => {
   const { page } = b.person;
+  // Still on the dashboard since it asked to hear of arrivals: the count, the notification, the mail.
+  await page.waitForSelector('#inbox-count[data-count="1"]', { timeout: 60_000 });
+  const shown = await page.evaluate(() => window.shownNotifications);
+  assert.deepEqual(shown, [{ title: 'A fax arrived', body: 'A fax arrived for +1 555 000 4002.' }]);
+  let mail;
+  for (let i = 0; i < 300 && !mail; i++) {
+    mail = (await relay.outbox()).find((m) => m.includes('Subject: A fax arrived on fxe'));
+    if (!mail) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(mail, 'the member who asked got a mail');
+  assert.match(mail, /To: admin@law-b\.example/);
+  assert.match(mail, /A fax arrived for \+1 555 000 4002\./);
+  assert.doesNotMatch(mail, /Clinic A|555 000 3001|\+15550003001/, 'nothing of the sender');
   await nav(page, 'Inbox');
   await page.waitForSelector(`#messages tr[data-message="${sentToB}"]`, { timeout: 30_000 });
   assert.match(await page.locator(`#messages tr[data-message="${sentToB}"]`).innerText(), /Clinic A front desk/);
@@ -274,7 +315,7 @@ test('A sends to the echo number and opens the echo', async () => {
   await page.waitForSelector('#receipt-verified', { timeout: 30_000 });
   assert.equal(await page.locator('#message').getAttribute('data-status'), 'delivered');
   await nav(page, 'Inbox');
-  const echoRow = page.locator(`#messages tr:has-text("${ECHO}")`).first();
+  const echoRow = page.locator(`#messages tr:has-text("${ECHO_SHOWN}")`).first();
   await echoRow.waitFor({ timeout: 30_000 });
   const echoId = await echoRow.getAttribute('data-message');
   assert.notEqual(echoId, id);
@@ -336,7 +377,7 @@ test('a teammate invited as user sends and opens, and cannot reach Team or Webho
     const id = await send(cp, ECHO, clerkPdf.path);
     await nav(cp, 'Inbox');
     // The echo of the clerk's fax: the newest one from the echo number that is not yet opened.
-    const row = cp.locator(`#messages tr:has-text("${ECHO}"):has(.badge[data-status="queued"])`).first();
+    const row = cp.locator(`#messages tr:has-text("${ECHO_SHOWN}"):has(.badge[data-status="queued"])`).first();
     await row.waitFor({ timeout: 30_000 });
     const echoId = await row.getAttribute('data-message');
     assert.notEqual(echoId, id);

@@ -147,8 +147,9 @@ pub struct RedeemArgs {
 pub struct SendArgs {
     #[arg(long)]
     pub to: String,
+    /// The org's number to send from; defaults to its only active number.
     #[arg(long)]
-    pub from: String,
+    pub from: Option<String>,
     #[arg(long, default_value = "")]
     pub from_name: String,
     /// Send a file that is not a PDF by its first bytes.

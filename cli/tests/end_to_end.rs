@@ -117,8 +117,10 @@ fn refusals_are_signed_and_verified() {
     let a = Org::redeem(&relay, "A", "+15550000021");
     let b = Org::redeem(&relay, "B", "+15550000022");
     std::fs::write(a.path().join("scan.pdf"), pdf_bytes(10_000, 3)).unwrap();
-    let r = a.run(&["send", "--to", "+15550000022", "--from", "+15550000021", "scan.pdf", "--json"]);
+    // Without --from, A sends from its only number.
+    let r = a.run(&["send", "--to", "+15550000022", "scan.pdf", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["from_number"], "+15550000021");
     let id = r.json()["message_id"].as_str().unwrap().to_owned();
     let r = b.run(&["reject", &id, "--reason", "policy", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -219,4 +221,19 @@ fn receive_interrupted_and_rerun_writes_each_fax_once() {
     // A third run finds nothing to do.
     let r = b.run(&["receive", "--out-dir", "in", "--json"]);
     assert!(r.stdout.trim().is_empty());
+}
+
+#[test]
+fn send_without_from_needs_it_when_the_org_has_several_numbers() {
+    let relay = Relay::start();
+    let a = Org::redeem(&relay, "Two lines", "+15550000041,+15550000042");
+    let _b = Org::redeem(&relay, "B", "+15550000043");
+    std::fs::write(a.path().join("scan.pdf"), pdf_bytes(10_000, 4)).unwrap();
+    let r = a.run(&["send", "--to", "+15550000043", "scan.pdf"]);
+    assert_eq!(r.code, 2, "a usage error: {}", r.stderr);
+    r.assert_one_line_error();
+    assert!(r.stderr.contains("+15550000041, +15550000042") && r.stderr.contains("--from"), "{}", r.stderr);
+    let r = a.run(&["send", "--to", "+15550000043", "--from", "+1 555 000 0042", "scan.pdf", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["from_number"], "+15550000042");
 }

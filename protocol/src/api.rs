@@ -876,6 +876,21 @@ pub struct Me {
     pub org: Option<MeOrg>,
     /// Their passkeys.
     pub passkeys: Vec<PasskeyInfo>,
+    /// Whether they get a mail when a fax arrives for their org (docs/api.md, "Arrival notices"); set with
+    /// `PATCH /auth/me`. Absent from older relays' answers, read as `false`.
+    #[serde(default)]
+    pub notify_arrivals: bool,
+}
+
+/// `PATCH /auth/me`: the signed-in member's own settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MeUpdate {
+    /// A mail ("a fax arrived for +1 555…", nothing more) to the member's address when a fax arrives for their
+    /// org. Off until they turn it on. Omitted: unchanged.
+    #[serde(default)]
+    pub notify_arrivals: Option<bool>,
 }
 
 // ---------- operator (docs/api.md, "Operator API") ----------

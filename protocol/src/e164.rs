@@ -76,6 +76,59 @@ pub fn normalize_list(input: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// The length of the ITU-T E.164 country code `digits` starts with (1 to 3 digits): 1 (NANP) and 7 (Russia,
+/// Kazakhstan) are one digit; the two-digit codes are listed; every other code has three.
+fn country_code_len(digits: &[u8]) -> usize {
+    const TWO_DIGIT: [&[u8]; 43] = [
+        b"20", b"27", b"30", b"31", b"32", b"33", b"34", b"36", b"39", b"40", b"41", b"43", b"44", b"45", b"46", b"47",
+        b"48", b"49", b"51", b"52", b"53", b"54", b"55", b"56", b"57", b"58", b"60", b"61", b"62", b"63", b"64", b"65",
+        b"66", b"81", b"82", b"84", b"86", b"90", b"91", b"92", b"93", b"94", b"95",
+    ];
+    match digits {
+        [b'1' | b'7', ..] => 1,
+        [a, b, ..] if TWO_DIGIT.contains(&&[*a, *b][..]) || [*a, *b] == *b"98" => 2,
+        _ => 3,
+    }
+}
+
+/// An E.164 number as people read it: the country code, then the national number in groups
+/// (`+15551230001` is `+1 555 123 0001`, `+442071838750` is `+44 2071 838 750`). A string that is not a valid
+/// number is returned as it is. For showing only: what is signed and sent stays the E.164 form.
+pub fn display(number: &str) -> String {
+    if !is_valid(number) {
+        return number.to_owned();
+    }
+    let digits = &number.as_bytes()[1..];
+    let cc = country_code_len(digits).min(digits.len() - 1);
+    let (code, national) = digits.split_at(cc);
+    // NANP: area code, exchange, line (3-3-4); elsewhere groups of 4 then 3 from the left, the last at least 3.
+    let groups: Vec<usize> = match (code, national.len()) {
+        (b"1", 10) => vec![3, 3, 4],
+        (_, n) if n <= 4 => vec![n],
+        (_, n) => {
+            let mut sizes = vec![];
+            let mut left = n;
+            let mut first = true;
+            while left > 4 {
+                let take = if first && left >= 8 { 4 } else { 3 };
+                sizes.push(take);
+                left -= take;
+                first = false;
+            }
+            sizes.push(left);
+            sizes
+        }
+    };
+    let mut out = format!("+{}", String::from_utf8_lossy(code));
+    let mut at = 0;
+    for g in groups {
+        out.push(' ');
+        out.push_str(&String::from_utf8_lossy(&national[at..at + g]));
+        at += g;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +153,23 @@ mod tests {
         assert!(normalize("+1 555 CALL NOW").is_err());
         assert_eq!(normalize_list("+1 555 123 4567, +1-555-123-4568").unwrap().len(), 2);
         assert!(normalize_list("+15551234567,+1 555 123 4567").is_err());
+    }
+
+    #[test]
+    fn numbers_are_displayed_in_groups() {
+        assert_eq!(display("+15551230001"), "+1 555 123 0001");
+        assert_eq!(display("+10000000000"), "+1 000 000 0000");
+        assert_eq!(display("+442071838750"), "+44 2071 838 750");
+        assert_eq!(display("+4930123456"), "+49 3012 3456");
+        assert_eq!(display("+35312345678"), "+353 1234 5678");
+        assert_eq!(display("+74951234567"), "+7 4951 234 567");
+        assert_eq!(display("+12345"), "+1 2345");
+        assert_eq!(display("+12"), "+1 2");
+        assert_eq!(display("+123456789012345"), "+1 2345 678 901 2345");
+        assert_eq!(display("not a number"), "not a number");
+        assert_eq!(display(""), "");
+        for n in ["+15551230001", "+442071838750", "+4930123456", "+123456789012345"] {
+            assert_eq!(normalize(&display(n)).ok().as_deref(), Some(n), "display then normalise gives {n} back");
+        }
     }
 }

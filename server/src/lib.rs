@@ -131,6 +131,7 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
         messages::echo::spawn(state.clone(), echo_keys, shutdown.clone()),
         housekeeping::spawn(state.clone(), shutdown.clone()),
         webhooks::worker::spawn(state.clone(), shutdown.clone()),
+        messages::arrivals::spawn(state.clone(), shutdown.clone()),
     ];
     let limits = state.config.connections.clone();
     let router = build_router(state);

@@ -263,6 +263,21 @@ pub fn recovery_mail(to: &str, org_name: &str, link: &str) -> Mail {
     }
 }
 
+/// The arrival notice (docs/api.md, "Arrival notices"): which of the org's numbers a fax came to, and where to
+/// open it. Nothing about the fax itself: not its sender, not its size, not its content.
+pub fn arrival_mail(to: &str, to_number: &str, inbox_url: &str) -> Mail {
+    Mail {
+        to: to.to_owned(),
+        subject: "A fax arrived on fxe".to_owned(),
+        body: format!(
+            "A fax arrived for {}.\n\nSign in to open it:\n\n{inbox_url}\n\n\
+             You get this mail because you asked for arrival notices; turn them off on your dashboard.\n",
+            fxe_protocol::e164::display(to_number)
+        ),
+        link: Some(inbox_url.to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -469,3 +469,80 @@ async fn operator_calls_and_page_access() {
     );
     server.stop().await;
 }
+
+/// The arrival notices in the relay's outbox folder (the mailer without SMTP).
+fn arrival_mails(server: &TestServer) -> Vec<String> {
+    let outbox = server.state.config.storage.data_dir.join("outbox");
+    let Ok(dir) = std::fs::read_dir(&outbox) else { return vec![] };
+    let mut mails: Vec<(std::path::PathBuf, String)> =
+        dir.flatten().map(|e| (e.path(), std::fs::read_to_string(e.path()).unwrap())).collect();
+    mails.sort();
+    mails.into_iter().map(|(_, m)| m).filter(|m| m.contains("Subject: A fax arrived on fxe")).collect()
+}
+
+/// Waits (up to a minute: the machine may be loaded) until `n` arrival notices are in the outbox.
+async fn wait_for_arrival_mails(server: &TestServer, n: usize) -> Vec<String> {
+    for _ in 0..600 {
+        let mails = arrival_mails(server);
+        if mails.len() >= n {
+            return mails;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{n} arrival notices expected, found {:?}", arrival_mails(server));
+}
+
+#[tokio::test]
+async fn arrival_notices_mail_the_members_who_asked_and_say_nothing_of_the_fax() {
+    let server = start().await;
+    let sender = TestOrg::redeem(&server, "Sender Clinic", &["+15550100030"]).await;
+    let org = TestOrg::redeem(&server, "Receiving Clinic", &["+15550100031"]).await;
+    let mut browser = Browser::new(&server);
+    let (status, me) = browser.enrol(json!({ "setup_token": setup_token(&org.setup_url) }), "laptop").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+    assert_eq!(me["notify_arrivals"], false, "off until the member turns it on");
+
+    // Only from the relay's own pages, only known settings.
+    let res = server
+        .client
+        .patch(server.url("/api/v1/auth/me"))
+        .header("cookie", format!("fxe_session={}", browser.cookie.as_deref().unwrap()))
+        .json(&json!({ "notify_arrivals": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (status, body) =
+        browser.send(reqwest::Method::PATCH, "/api/v1/auth/me", Some(json!({ "notify_arrival": true }))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")));
+
+    // Not asked: a fax arrives, no notice is queued for it.
+    sender.send(&server, "+15550100031", b"%PDF-1.7 first").await;
+    let (status, me) =
+        browser.send(reqwest::Method::PATCH, "/api/v1/auth/me", Some(json!({ "notify_arrivals": true }))).await;
+    assert_eq!((status, &me["notify_arrivals"]), (StatusCode::OK, &json!(true)), "{me}");
+    assert_eq!(browser.get("/api/v1/auth/me").await.1["notify_arrivals"], true);
+
+    // Asked: the next fax is noticed, naming the number it came to and where to open it, nothing else.
+    sender.send(&server, "+15550100031", b"%PDF-1.7 second").await;
+    let mails = wait_for_arrival_mails(&server, 1).await;
+    let mail = &mails[0];
+    assert!(mail.contains("To: admin@example.org"), "{mail}");
+    assert!(mail.contains("A fax arrived for +1 555 010 0031."), "{mail}");
+    assert!(mail.contains("http://localhost/dashboard/inbox"), "{mail}");
+    for secret in ["Sender Clinic", "+15550100030", "555 010 0030", "PDF"] {
+        assert!(!mail.contains(secret), "the notice says nothing of the fax ({secret}): {mail}");
+    }
+
+    // Turned off, then on again: the fax in between is not noticed, the one after is.
+    let (status, _) =
+        browser.send(reqwest::Method::PATCH, "/api/v1/auth/me", Some(json!({ "notify_arrivals": false }))).await;
+    assert_eq!(status, StatusCode::OK);
+    sender.send(&server, "+15550100031", b"%PDF-1.7 third").await;
+    browser.send(reqwest::Method::PATCH, "/api/v1/auth/me", Some(json!({ "notify_arrivals": true }))).await;
+    sender.send(&server, "+15550100031", b"%PDF-1.7 fourth").await;
+    let mails = wait_for_arrival_mails(&server, 2).await;
+    assert_eq!(mails.len(), 2, "the second and the fourth fax were noticed, not the first or the third");
+    // Nobody of the sending org is mailed about its own sends.
+    assert!(mails.iter().all(|m| m.contains("To: admin@example.org") && m.contains("+1 555 010 0031")));
+}

@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+mod arrivals;
 mod field;
 mod key_changed;
 mod unlock;
+pub use arrivals::{ArrivalSettings, InboxCount};
 pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
 pub use unlock::UnlockKeys;

@@ -13,7 +13,10 @@ use leptos_router::{
 
 use crate::{
     browser::{files, http},
-    components::{Alert, Failure, Fingerprint, Loading, TextField, confirm, loaded, when, when_or_dash},
+    components::{
+        Alert, ArrivalSettings, Failure, Fingerprint, InboxCount, Loading, TextField, confirm, loaded, when,
+        when_or_dash,
+    },
     pages::{
         audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage,
         send::SendPage, setup::enrol, team::TeamPage, webhooks::WebhooksPage,
@@ -75,7 +78,10 @@ pub fn DashboardShell() -> impl IntoView {
                         {SECTIONS
                             .iter()
                             .filter(|(_, _, admin_only)| admin || !admin_only)
-                            .map(|(path, name, _)| view! { <A href=format!("/dashboard/{path}")>{*name}</A> })
+                            .map(|(path, name, _)| {
+                                let count = (*path == "inbox").then(|| view! { <InboxCount /> });
+                                view! { <A href=format!("/dashboard/{path}")>{*name}{count}</A> }
+                            })
                             .collect_view()}
                     </nav>
                     <div class="dashboard-body">
@@ -105,6 +111,7 @@ pub fn DashboardHome() -> impl IntoView {
                         <dd>{if is_admin(&me) { "Admin: runs the org's keys, numbers, team and webhooks" } else { "User: sends and opens faxes" }}</dd>
                     </dl>
                 </section>
+                <ArrivalSettings me=me.clone() />
                 <Passkeys passkeys=me.passkeys.clone() />
             </div>
         })}

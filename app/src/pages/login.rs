@@ -161,8 +161,14 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        let me =
-            Me { user_id: "u".into(), email: "a@b.c".into(), role: "operator".into(), org: None, passkeys: vec![] };
+        let me = Me {
+            user_id: "u".into(),
+            email: "a@b.c".into(),
+            role: "operator".into(),
+            org: None,
+            passkeys: vec![],
+            notify_arrivals: false,
+        };
         assert_eq!(after_sign_in(Some("/dashboard/keys".into()), &me), "/dashboard/keys");
         assert_eq!(after_sign_in(Some("//evil.example".into()), &me), "/operator");
         assert_eq!(after_sign_in(Some("https://evil.example".into()), &me), "/operator");

@@ -4,6 +4,7 @@
 //! without reloading.
 
 use fxe_protocol::api::{Message, MessageStatus, Org, Page};
+use fxe_protocol::e164::display;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -141,13 +142,13 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         <For each=move || items.get() key=|m| (m.message_id.clone(), m.status.as_str()) let:m>
-                            <tr data-message=m.message_id.clone()>
+                            <tr data-message=m.message_id.clone() class:unread=inbox && m.status == MessageStatus::Queued>
                                 <td><A href=format!("/dashboard/messages/{}", m.message_id)>{when(&m.created_at)}</A></td>
                                 <td>
-                                    {if inbox { m.from_number.clone() } else { m.to_number.clone() }}
+                                    {display(if inbox { &m.from_number } else { &m.to_number })}
                                     {(inbox && !m.from_name.is_empty()).then(|| view! { <br /><span class="hint">{m.from_name.clone()}</span> })}
                                 </td>
-                                <td>{if inbox { m.to_number.clone() } else { m.from_number.clone() }}</td>
+                                <td>{display(if inbox { &m.to_number } else { &m.from_number })}</td>
                                 <td><StatusBadge status=m.status /></td>
                                 <td>{size_text(m.ciphertext_len)}</td>
                             </tr>

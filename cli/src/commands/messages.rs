@@ -10,7 +10,7 @@ use crate::http::{Relay, encode};
 use crate::keys::LoadedKeys;
 use crate::output::{self, ProgressReader};
 use crate::state::State;
-use fxe_protocol::api::{CreateMessageRequest, CreateMessageResponse, Message, MessageStatus, Page};
+use fxe_protocol::api::{CreateMessageRequest, CreateMessageResponse, Message, MessageStatus, NumberStatus, Org, Page};
 use fxe_protocol::bundle::Bundle;
 use fxe_protocol::envelope::{CONTENT_TYPE_PDF, Envelope, SealRequest};
 use fxe_protocol::receipt::{Refusal, RefusalReason};
@@ -55,6 +55,28 @@ fn describe(v: &Verified) -> String {
     s
 }
 
+/// The number to send from when `--from` is not given: the org's only active number.
+fn only_active_number(org: &Org) -> Result<String> {
+    let mut active: Vec<&str> =
+        org.numbers.iter().filter(|n| n.status == NumberStatus::Active).map(|n| n.number.as_str()).collect();
+    active.sort_unstable();
+    match active[..] {
+        [only] => Ok(only.to_owned()),
+        [] => Err(CliError::new(
+            exit::ERROR,
+            "no_active_number",
+            format!("{} has no active number to send from", org.org_name),
+        )
+        .with_hint("an admin claims one on the Numbers page (POST /numbers) and the relay operator approves it")),
+        _ => Err(CliError::new(
+            exit::USAGE,
+            "from_required",
+            format!("{} has {} active numbers: {}", org.org_name, active.len(), active.join(", ")),
+        )
+        .with_hint("pass --from with the one to send from")),
+    }
+}
+
 pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
     let meta = std::fs::metadata(&a.file).map_err(io_err(format!("cannot read {}", a.file.display())))?;
     if !meta.is_file() {
@@ -72,9 +94,13 @@ pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
         ctx.out.warn(format!("{} is not a PDF; sending it anyway (--force)", a.file.display()));
     }
     let to = number_arg(&a.to)?;
-    let from = number_arg(&a.from)?;
+    let from = a.from.as_deref().map(number_arg).transpose()?;
     let keys = ctx.keys()?;
     let relay = ctx.relay(&keys, "send")?;
+    let from = match from {
+        Some(from) => from,
+        None => only_active_number(&relay.get::<Org>("/org")?)?,
+    };
     let state = ctx.state(&keys);
     let recipient = directory::lookup(&relay, &state, &to)?.ok_or_else(|| CliError::not_on_network(&to))?;
     if recipient.first_contact {

@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use fxe_protocol::api::{
-    CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, PasskeyInfo, PasskeyRegisterStart, RecoverRequest,
+    CeremonyFinish, CeremonyStarted, ErrorBody, Me, MeOrg, MeUpdate, PasskeyInfo, PasskeyRegisterStart, RecoverRequest,
 };
 use serde::Deserialize;
 use sqlx::AnyConnection;
@@ -48,7 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login_finish))
         .routes(routes!(recover))
         .routes(routes!(logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
         .routes(routes!(remove_passkey))
 }
 
@@ -103,7 +103,14 @@ async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiErr
             last_used_at: p.last_used_at.map(clock::rfc3339),
         })
         .collect();
-    Ok(Me { user_id: user.user_id.clone(), email: user.email.clone(), role: user.role.clone(), org, passkeys })
+    Ok(Me {
+        user_id: user.user_id.clone(),
+        email: user.email.clone(),
+        role: user.role.clone(),
+        org,
+        passkeys,
+        notify_arrivals: user.notify_arrivals,
+    })
 }
 
 /// A setup link's user, if the link is live; otherwise the answer saying why not.
@@ -535,16 +542,54 @@ async fn logout(
     )
 )]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(session) = session_cookie::current(&state, &headers).await? else {
-        return Err(session_cookie::signed_out());
-    };
     let mut conn = state.db.pool().acquire().await?;
-    let Some(user) = users::active(&mut conn, &session.user_id).await? else {
+    let user = signed_in(&state, &headers, &mut conn).await?;
+    me_answer(&mut conn, &user).await
+}
+
+/// The user this request's session is, if it is live and they may still sign in; otherwise the signed-out answer.
+async fn signed_in(state: &AppState, headers: &HeaderMap, conn: &mut AnyConnection) -> Result<ActiveUser, ApiError> {
+    let Some(session) = session_cookie::current(state, headers).await? else {
         return Err(session_cookie::signed_out());
     };
-    let mut res = ApiJson(me_of(&mut conn, &user).await?).into_response();
+    users::active(conn, &session.user_id).await?.ok_or_else(session_cookie::signed_out)
+}
+
+/// `GET /auth/me`'s answer for `user`, never cached.
+async fn me_answer(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Response, ApiError> {
+    let mut res = ApiJson(me_of(conn, user).await?).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// Changes the signed-in member's own settings: arrival notices (docs/api.md,
+/// "Arrival notices"). Answers the user as `GET /auth/me` does.
+#[utoipa::path(
+    patch, path = "/auth/me", operation_id = "update_me", tag = "passkeys", request_body = MeUpdate,
+    responses(
+        (status = 200, description = "Changed.", body = Me),
+        (status = 401, description = "`unauthenticated`: no session, or it ended.", body = ErrorBody),
+        (status = 403, description = "`bad_origin`; `forbidden`: relay operators belong to no org and get no arrival notices.", body = ErrorBody),
+        (status = 422, description = "`invalid_body`.", body = ErrorBody),
+    )
+)]
+async fn update_me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(update): ApiJson<MeUpdate>,
+) -> Result<Response, ApiError> {
+    session_cookie::check_origin(&state, &headers)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let mut user = signed_in(&state, &headers, &mut conn).await?;
+    if let Some(on) = update.notify_arrivals {
+        if user.org_id.is_none() {
+            let why = "Relay operators belong to no org and get no arrival notices.";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, why));
+        }
+        users::set_notify_arrivals(&mut conn, &user.user_id, on).await?;
+        user.notify_arrivals = on;
+    }
+    me_answer(&mut conn, &user).await
 }
 
 /// Removes one of the signed-in user's passkeys (not the last one: without

@@ -30,11 +30,13 @@
 //! [`LEGACY_0001_CHECKSUMS`]).
 
 pub mod api_keys;
+pub mod arrival_notices;
 pub mod audit;
 pub mod ceremonies;
 pub mod events;
 pub mod idempotency;
 pub mod invites;
+pub mod leases;
 pub mod messages;
 pub mod nonces;
 pub mod orgs;

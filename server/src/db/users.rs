@@ -128,6 +128,8 @@ pub struct ActiveUser {
     pub role: String,
     pub org_id: Option<String>,
     pub org_name: Option<String>,
+    /// Whether they asked for a mail when a fax arrives (docs/api.md, "Arrival notices").
+    pub notify_arrivals: bool,
 }
 
 fn active_of(r: &sqlx::any::AnyRow) -> Result<ActiveUser, sqlx::Error> {
@@ -137,22 +139,50 @@ fn active_of(r: &sqlx::any::AnyRow) -> Result<ActiveUser, sqlx::Error> {
         role: r.try_get("role")?,
         org_id: r.try_get("org_id")?,
         org_name: r.try_get("org_name")?,
+        notify_arrivals: r.try_get::<i64, _>("notify_arrivals")? != 0,
     })
 }
 
-const ACTIVE: &str = "SELECT u.id, u.email, u.role, u.org_id, o.org_name FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id \
-     WHERE u.removed_at IS NULL AND o.disabled_at IS NULL";
+/// The users who may sign in: current members of live orgs, and operators.
+const ACTIVE_FROM: &str =
+    "FROM users u LEFT JOIN orgs o ON o.org_id = u.org_id WHERE u.removed_at IS NULL AND o.disabled_at IS NULL";
+const ACTIVE_COLUMNS: &str = "SELECT u.id, u.email, u.role, u.org_id, o.org_name, u.notify_arrivals";
 
 /// The user with this id, if they may sign in.
 pub async fn active(conn: &mut AnyConnection, user_id: &str) -> Result<Option<ActiveUser>, DbError> {
-    let row = sqlx::query(&format!("{ACTIVE} AND u.id = $1")).bind(user_id).fetch_optional(conn).await?;
+    let row = sqlx::query(&format!("{ACTIVE_COLUMNS} {ACTIVE_FROM} AND u.id = $1"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(active_of).transpose()?)
+}
+
+/// Turns the member's arrival mails on or off.
+pub async fn set_notify_arrivals(conn: &mut AnyConnection, user_id: &str, on: bool) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET notify_arrivals = $1 WHERE id = $2 AND removed_at IS NULL")
+        .bind(i64::from(on))
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The address to mail an arrival notice to: the member's, while they are a current member of a live org and
+/// still want them.
+pub async fn arrival_address(conn: &mut AnyConnection, user_id: &str) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar(&format!("SELECT u.email {ACTIVE_FROM} AND u.id = $1 AND u.notify_arrivals = 1"))
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Every user with this address (case-insensitive) who may sign in: one per
 /// org they belong to, and an operator account.
 pub async fn active_by_email(conn: &mut AnyConnection, email: &str) -> Result<Vec<ActiveUser>, DbError> {
-    let rows = sqlx::query(&format!("{ACTIVE} AND lower(u.email) = lower($1)")).bind(email).fetch_all(conn).await?;
+    let rows = sqlx::query(&format!("{ACTIVE_COLUMNS} {ACTIVE_FROM} AND lower(u.email) = lower($1)"))
+        .bind(email)
+        .fetch_all(conn)
+        .await?;
     Ok(rows.iter().map(active_of).collect::<Result<_, _>>()?)
 }
 

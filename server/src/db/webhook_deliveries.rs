@@ -7,7 +7,7 @@
 use fxe_protocol::api::{DeliveryStatus, WebhookAttempt, WebhookDelivery};
 use sqlx::AnyConnection;
 
-use super::{Backend, Db, DbError, PageRequest};
+use super::{Db, DbError, PageRequest};
 use crate::clock;
 
 /// A delivery as the API shows it (its attempts apart).
@@ -111,10 +111,7 @@ pub struct ClaimedRow {
 /// (or whose lease ran out) to `token` until `until_ms`, earliest due first.
 /// On PostgreSQL rows another relay is claiming are skipped, not waited for.
 pub async fn claim(db: &Db, token: &str, until_ms: i64, now_ms: i64, limit: i64) -> Result<Vec<ClaimedRow>, DbError> {
-    let lock = match db.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    let lock = super::leases::skip_locked(db);
     let free = "status = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < $3)";
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_token = $1, lease_until_ms = $2 \
@@ -122,28 +119,6 @@ pub async fn claim(db: &Db, token: &str, until_ms: i64, now_ms: i64, limit: i64)
          AND {free} RETURNING id, endpoint_id, event_id, tries"
     );
     Ok(sqlx::query_as(&sql).bind(token).bind(until_ms).bind(now_ms).bind(limit).fetch_all(db.pool()).await?)
-}
-
-/// When the next pending attempt is due (ms), if any: its time, or the end
-/// of its lease when that is later.
-pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > next_attempt_at_ms THEN lease_until_ms ELSE next_attempt_at_ms END) AS due \
-         FROM webhook_deliveries WHERE status = 'pending'",
-    )
-    .fetch_one(db.pool())
-    .await?)
-}
-
-/// Drops every lease (SQLite: one relay, one worker, so any lease at start
-/// belongs to a relay that stopped mid-attempt; its attempts run again now).
-pub async fn release_all(db: &Db) -> Result<u64, DbError> {
-    Ok(sqlx::query(
-        "UPDATE webhook_deliveries SET lease_token = NULL, lease_until_ms = NULL WHERE lease_token IS NOT NULL",
-    )
-    .execute(db.pool())
-    .await?
-    .rows_affected())
 }
 
 /// Marks the endpoint's pending deliveries dead.

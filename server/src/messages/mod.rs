@@ -6,6 +6,7 @@
 //! makes a message `queued` and cleared only after the file is deleted, so
 //! the sweeper can always finish a deletion a crash interrupted.
 
+pub mod arrivals;
 pub mod echo;
 pub mod error;
 pub mod expiry;
@@ -26,7 +27,7 @@ use crate::{
     blobs::{BlobError, BlobKey, ByteStream},
     clock,
     db::{
-        DbError,
+        DbError, arrival_notices,
         audit::{self, Actor},
         messages::{self as store, MessageRow, NewMessage},
         orgs,
@@ -281,6 +282,7 @@ pub async fn upload(
         let row = store::get(&mut tx, message_id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
         let data = row.event_data(MessageStatus::Queued);
         events::emit(&mut tx, &row.recipient_org_id, events::MESSAGE_RECEIVED, data, now_ms).await?;
+        arrival_notices::queue_for_members(&mut tx, &row.recipient_org_id, message_id, &row.to_number, now_ms).await?;
         audit::write(
             &mut tx,
             audit::Entry {

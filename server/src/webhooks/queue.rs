@@ -11,7 +11,18 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::AnyConnection;
 
-pub use crate::db::webhook_deliveries::{kill_pending, next_due, release_all};
+use crate::db::leases::{self, Queue};
+pub use crate::db::webhook_deliveries::kill_pending;
+
+/// When the next pending attempt is due (ms), if any.
+pub async fn next_due(db: &Db) -> Result<Option<i64>, DbError> {
+    leases::next_due(db, Queue::WebhookDeliveries).await
+}
+
+/// Drops every lease (SQLite, at start: see [`leases::release_all`]).
+pub async fn release_all(db: &Db) -> Result<u64, DbError> {
+    leases::release_all(db, Queue::WebhookDeliveries).await
+}
 use crate::{
     clock,
     config::RetrySchedule,
