@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
-import { enrolAdmin, fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { enrolAdmin, fitsScreen, hydrated, launchBrowser, nav, newPerson, redeemInBrowser, resultsDir, screenshot, send, startRelay, unexpected, unlock } from './support.mjs';
 
 const A_NUMBER = '+15550003001';
 const B_NUMBER = '+15550004002';
@@ -56,40 +56,6 @@ async function makePdf(name, size) {
   const file = path.join(resultsDir, name);
   await writeFile(file, bytes);
   return { path: file, bytes };
-}
-
-/** Moves inside the dashboard by its navigation (keys unlocked in the tab stay unlocked). */
-async function nav(page, name) {
-  await page.click(`.dashboard-nav a:has-text("${name}")`);
-}
-
-/** Unlocks keys.zip on the current dashboard page. */
-async function unlock(page, keysPath) {
-  await page.waitForSelector('#keys-file, #keys-unlocked', { state: 'attached' });
-  if ((await page.locator('#keys-unlocked').count()) === 0) {
-    await page.setInputFiles('#keys-file', keysPath);
-    await page.waitForSelector('#keys-unlocked');
-  }
-}
-
-/** Seals and sends `file` to `number` from the Send page; resolves to the message id. */
-async function send(page, number, file, { expectOrg } = {}) {
-  await page.fill('#send-to', number);
-  await page.waitForSelector('#recipient-found', { timeout: 30_000 });
-  if (expectOrg) assert.equal(await page.locator('#recipient-org').innerText(), expectOrg);
-  await page.setInputFiles('#send-file', file);
-  await page.waitForSelector('#send-file-name');
-  await page.waitForSelector('#send-submit:not([disabled])');
-  const started = Date.now();
-  await page.click('#send-submit');
-  await page.waitForSelector('#send-result, #send-error', { timeout: 120_000 }).catch(async (e) => {
-    await screenshot(page, 'send-stuck');
-    throw new Error(`${e.message}\nthe page shows: ${await page.locator('main').innerText()}`);
-  });
-  if ((await page.locator('#send-error').count()) > 0) assert.fail(await page.locator('#send-error').innerText());
-  console.log(`sealed and sent ${path.basename(file)} in ${Date.now() - started} ms`);
-  const href = await page.locator('#send-result a').getAttribute('href');
-  return href.split('/').pop();
 }
 
 /**
@@ -215,8 +181,8 @@ test('B opens it in the browser: the bytes shown are the bytes sent, and the PDF
   const { page } = b.person;
   // Still on the dashboard since it asked to hear of arrivals: the count, the notification, the mail.
   await page.waitForSelector('#inbox-count[data-count="1"]', { timeout: 60_000 });
-  const shown = await page.evaluate(() => window.shownNotifications);
-  assert.deepEqual(shown, [{ title: 'A fax arrived', body: 'A fax arrived for +1 555 000 4002.' }]);
+  const notified = await page.evaluate(() => window.shownNotifications);
+  assert.deepEqual(notified, [{ title: 'A fax arrived', body: 'A fax arrived for +1 555 000 4002.' }]);
   let mail;
   for (let i = 0; i < 300 && !mail; i++) {
     mail = (await relay.outbox()).find((m) => m.includes('Subject: A fax arrived on fxe'));
