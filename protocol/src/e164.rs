@@ -27,7 +27,7 @@ pub fn is_valid(s: &str) -> bool {
 /// Normalises loosely formatted input to E.164: keeps a leading `+` (or an
 /// international `00` prefix) and digits, drops spaces, dots, dashes, slashes and
 /// parentheses. Anything else (letters, extensions, a missing country code) is an
-/// error rather than a guess.
+/// error rather than a guess, and so is a number no country uses ([`check`]).
 pub fn normalize(input: &str) -> Result<String> {
     let trimmed = input.trim();
     let (rest, had_prefix) = if let Some(r) = trimmed.strip_prefix('+') {
@@ -57,6 +57,7 @@ pub fn normalize(input: &str) -> Result<String> {
         }
     }
     validate("number", &out)?;
+    check(&out)?;
     Ok(out)
 }
 
@@ -74,6 +75,64 @@ pub fn normalize_list(input: &str) -> Result<Vec<String>> {
         return Err(Error::invalid("numbers", "at least one number is required"));
     }
     Ok(out)
+}
+
+/// The relay's echo number (API.md): not a number in use anywhere, accepted all the same.
+const ECHO: &str = "+10000000000";
+
+/// Whether `number` is in the fictional range `+1 555 XXX XXXX` (the `555` area code is not assigned), kept for
+/// tests, demonstrations and examples: ten digits after `+1`, like any number of the North American plan.
+pub fn is_fictional(number: &str) -> bool {
+    number.len() == 12 && number.starts_with("+1555") && is_valid(number)
+}
+
+/// Checks that a well-formed E.164 `number` (see [`validate`]) can be a real fax number: the length and
+/// leading digits its country code allows. With the `numbering` feature (the relay, the CLI) that is
+/// libphonenumber's metadata through the `phonenumber` crate; without it (the browser build, where the
+/// metadata would add about 2 MB) the North American plan's rules (+1: ten digits, area code and exchange
+/// starting 2 to 9) and the general limit of 15 digits, so a number the browser accepts may still be refused
+/// by the relay. The fictional `+1 555` range ([`is_fictional`]) and the echo number pass.
+/// Fails with [`Error::Invalid`] (field `number`) saying what is wrong, in words for people.
+pub fn check(number: &str) -> Result<()> {
+    validate("number", number)?;
+    if number == ECHO || is_fictional(number) {
+        return Ok(());
+    }
+    let shown = display(number);
+    let digits = &number.as_bytes()[1..];
+    if digits[0] == b'1' {
+        let national = &digits[1..];
+        if national.len() != 10 {
+            return Err(Error::invalid(
+                "number",
+                format!("{shown} has {} digits after +1; numbers of the North American plan have 10", national.len()),
+            ));
+        }
+        if national[0] < b'2' || national[3] < b'2' {
+            return Err(Error::invalid(
+                "number",
+                format!("{shown} is not a North American number: its area code and exchange cannot start with 0 or 1"),
+            ));
+        }
+    }
+    check_with_metadata(number, &shown)
+}
+
+#[cfg(feature = "numbering")]
+fn check_with_metadata(number: &str, shown: &str) -> Result<()> {
+    let parsed = phonenumber::parse(None, number)
+        .map_err(|_| Error::invalid("number", format!("{shown} is not a number any country uses")))?;
+    if phonenumber::is_valid(&parsed) {
+        Ok(())
+    } else {
+        let country = parsed.country().id().map(|c| format!(" in {c:?}")).unwrap_or_default();
+        Err(Error::invalid("number", format!("{shown} is not a number in use{country}: check its length and digits")))
+    }
+}
+
+#[cfg(not(feature = "numbering"))]
+fn check_with_metadata(_number: &str, _shown: &str) -> Result<()> {
+    Ok(())
 }
 
 /// The length of the ITU-T E.164 country code `digits` starts with (1 to 3 digits): 1 (NANP) and 7 (Russia,
@@ -168,8 +227,22 @@ mod tests {
         assert_eq!(display("+123456789012345"), "+1 2345 678 901 2345");
         assert_eq!(display("not a number"), "not a number");
         assert_eq!(display(""), "");
-        for n in ["+15551230001", "+442071838750", "+4930123456", "+123456789012345"] {
+        for n in ["+15551230001", "+442071838750", "+4930123456", "+12025550143"] {
             assert_eq!(normalize(&display(n)).ok().as_deref(), Some(n), "display then normalise gives {n} back");
         }
+    }
+
+    #[test]
+    fn real_numbers_pass_the_check_and_typos_do_not() {
+        for ok in ["+15551230001", "+10000000000", "+12025550143", "+442071838750", "+33142685300", "+4930123456"] {
+            assert!(check(ok).is_ok(), "{ok}: {:?}", check(ok));
+        }
+        // The examples: too short and too long for +1.
+        for bad in ["+155598", "+155512300001", "+10125550143", "+12021550143", "+1202555014"] {
+            let e = check(bad).expect_err(bad).to_string();
+            assert!(e.contains("+1"), "{bad}: {e}");
+        }
+        assert!(check("+4412").is_err() || cfg!(not(feature = "numbering")));
+        assert!(check("not a number").is_err());
     }
 }

@@ -342,6 +342,10 @@ async fn redemption_rules() {
     let token = invite(&server, &[]).await;
     assert_eq!(redeem(fresh(&token, &["+15550100001"])).await, (StatusCode::CONFLICT, "number_taken".into()));
     assert_eq!(redeem(fresh(&token, &[ECHO_NUMBER])).await, (StatusCode::CONFLICT, "number_taken".into()));
+    // E.164 in shape but no country's number (issue 15, finding 8): refused, nothing registered.
+    for bad in ["+155598", "+155512300001", "+12021550143"] {
+        assert_eq!(redeem(fresh(&token, &[bad])).await, (StatusCode::UNPROCESSABLE_ENTITY, "invalid_number".into()));
+    }
     // A proof over different claims.
     let mut body = fresh(&token, &["+15550100007"]);
     body["org_name"] = "Someone else".into();

@@ -127,12 +127,12 @@ async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Res
         SetupLinkState::Used => Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::SetupLinkUsed,
-            "This setup link has already been used. Sign in, or use Recover on the sign-in page for a new link.",
+            "This setup link has already been used. Sign in, or choose \u{201c}Lost your passkey?\u{201d} on the sign-in page for a new link.",
         )),
         SetupLinkState::Expired => Err(ApiError::new(
             StatusCode::GONE,
             ErrorCode::SetupLinkExpired,
-            "This setup link has expired (links last 24 hours). Ask an admin for a new one, or use Recover on the sign-in page.",
+            "This setup link has expired (links last 24 hours). Ask an admin for a new one, or choose \u{201c}Lost your passkey?\u{201d} on the sign-in page.",
         )),
     }
 }
@@ -360,7 +360,7 @@ fn sign_in_refused() -> ApiError {
     ApiError::new(
         StatusCode::UNAUTHORIZED,
         ErrorCode::PasskeyRejected,
-        "This passkey is not accepted here. Use Recover to set up a new one.",
+        "This passkey is not accepted here. Choose \u{201c}Lost your passkey?\u{201d} to set up a new one.",
     )
 }
 

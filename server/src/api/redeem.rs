@@ -80,7 +80,7 @@ async fn redeem(
         return Err(ApiError::unprocessable(ErrorCode::InvalidNumber, "At least one fax number is required."));
     }
     for (i, n) in req.numbers.iter().enumerate() {
-        e164::validate("number", n).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))?;
+        e164::check(n).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))?;
         if n == fxe_protocol::api::ECHO_NUMBER {
             return Err(ApiError::conflict(ErrorCode::NumberTaken, format!("{n} is the relay's echo number.")));
         }
