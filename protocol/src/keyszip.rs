@@ -313,7 +313,7 @@ fn open_archive(bytes: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>> {
         return Err(Error::KeysZip(format!("file is larger than {} MiB: not a keys.zip", MAX_ZIP_LEN >> 20)));
     }
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| Error::KeysZip("this file is not a keys.zip: it is not a ZIP archive at all".into()))?;
+        .map_err(|_| Error::KeysZip("this file is not a keys.zip: it is not a zip archive at all".into()))?;
     if archive.len() > MAX_ENTRIES {
         return Err(Error::KeysZip("too many entries: not a keys.zip".into()));
     }
@@ -324,7 +324,7 @@ fn open_archive(bytes: &[u8]) -> Result<zip::ZipArchive<Cursor<&[u8]>>> {
     }
     archive
         .validate_header_consistency()
-        .map_err(|_| Error::KeysZip("this keys.zip is damaged: its ZIP structure does not hold together".into()))?;
+        .map_err(|_| Error::KeysZip("this keys.zip is damaged: its zip structure does not hold together".into()))?;
     for name in archive.file_names() {
         let name = name.map_err(|e| Error::KeysZip(format!("unreadable entry name ({e})")))?;
         if name != KEYS_ENTRY && name != README_ENTRY {
