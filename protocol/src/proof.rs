@@ -361,13 +361,32 @@ impl Proof {
             return Err(ProofError::Malformed(format!("larger than {MAX_PROOF_LEN} bytes")));
         }
         let p: Proof = serde_json::from_slice(bytes).map_err(|e| ProofError::Malformed(e.to_string()))?;
-        p.check_shape()?;
+        p.check_form()?;
         Ok(p)
     }
 
     /// The proof's JSON form (pretty-printed, as written to a `.fxeproof`).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The checks of docs/proof.md §3.1 after parsing, in order: the format, no transparency
+    /// data, exactly one outcome, then every embedded object's shape. Returns the outcome.
+    /// Fails with the [`ProofError`] of the first that fails.
+    pub fn check_form(&self) -> Result<Outcome, ProofError> {
+        if self.format != FORMAT {
+            return Err(ProofError::UnsupportedFormat(self.format.clone()));
+        }
+        if self.transparency.as_ref().is_some_and(|v| !v.is_null()) {
+            return Err(ProofError::TransparencyUnsupported);
+        }
+        let outcome = match (&self.receipt, &self.refusal) {
+            (Some(r), None) => Outcome::Receipt(r.clone()),
+            (None, Some(r)) => Outcome::Refusal(r.clone()),
+            _ => return Err(ProofError::Outcome),
+        };
+        self.check_shape()?;
+        Ok(outcome)
     }
 
     /// The envelope's, bundles' and receipt's or refusal's shapes (no keys needed).
@@ -447,18 +466,7 @@ pub fn verify(proof: &Proof, document: Option<&[u8]>) -> Result<Statement, Proof
 /// Fails as [`verify`] does, or with [`ProofError::Io`] when reading the document fails.
 pub fn verify_reader<R: Read>(proof: &Proof, document: Option<R>) -> Result<Statement, ProofError> {
     // §3.1: the file's form.
-    if proof.format != FORMAT {
-        return Err(ProofError::UnsupportedFormat(proof.format.clone()));
-    }
-    if proof.transparency.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ProofError::TransparencyUnsupported);
-    }
-    let outcome = match (&proof.receipt, &proof.refusal) {
-        (Some(r), None) => Outcome::Receipt(r.clone()),
-        (None, Some(r)) => Outcome::Refusal(r.clone()),
-        _ => return Err(ProofError::Outcome),
-    };
-    proof.check_shape()?;
+    let outcome = proof.check_form()?;
     let env = &proof.envelope;
 
     // §3.2: the sender's chain and the envelope's signature.
@@ -588,306 +596,5 @@ impl<R: Read> Read for HashingReader<R> {
         sha2::Digest::update(&mut self.hasher, read);
         self.len += n as u64;
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bundle::BundleKeys;
-    use crate::envelope::{CONTENT_TYPE_PDF, SealRandomness, SealRequest, seal_with};
-    use crate::ids::IdentityKey;
-    use crate::receipt::RefusalReason;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    const MID: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
-    const OTHER_MID: &str = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-
-    struct World {
-        s_id: IdentityKey,
-        s_b: BundleKeys,
-        r_id: IdentityKey,
-        r_b: BundleKeys,
-        r_b2: BundleKeys,
-        doc: Vec<u8>,
-        cek: [u8; 32],
-    }
-
-    fn world() -> World {
-        let s_id = IdentityKey::from_seed(&[1; 32]);
-        let r_id = IdentityKey::from_seed(&[4; 32]);
-        World {
-            s_b: BundleKeys::from_seeds(&s_id, 1_700_000_000, &[2; 32], &[3; 32]),
-            r_b: BundleKeys::from_seeds(&r_id, 1_700_000_000, &[5; 32], &[6; 32]),
-            r_b2: BundleKeys::from_seeds(&r_id, 1_700_000_100, &[7; 32], &[8; 32]),
-            s_id,
-            r_id,
-            doc: b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n".repeat(1000),
-            cek: [9; 32],
-        }
-    }
-
-    fn seal(w: &World, sender: &BundleKeys, message_id: &str, doc: &[u8]) -> Envelope {
-        let req = SealRequest {
-            message_id,
-            created_at: 1_700_000_500,
-            sender,
-            recipient_identity_pub: &w.r_id.public(),
-            recipient_bundle: &w.r_b.bundle,
-            from_number: "+15550001111",
-            from_name: "Clinic A",
-            to_number: "+15550002222",
-            content_type: CONTENT_TYPE_PDF,
-            chunk_size: 16 * 1024,
-        };
-        let rnd = SealRandomness { cek: Zeroizing::new(w.cek), kem_eseed: Zeroizing::new([10; 64]) };
-        seal_with(&req, rnd, doc).unwrap().0
-    }
-
-    fn parties(w: &World) -> (Party, Party) {
-        (
-            Party { identity_pub: w.s_id.public(), bundle: w.s_b.bundle.clone() },
-            Party { identity_pub: w.r_id.public(), bundle: w.r_b.bundle.clone() },
-        )
-    }
-
-    fn delivered(w: &World) -> Proof {
-        let env = seal(w, &w.s_b, MID, &w.doc);
-        let receipt = Receipt::make(&env, std::slice::from_ref(&w.r_b), 1_700_000_600).unwrap();
-        let (s, r) = parties(w);
-        Proof::new(env, s, r, Outcome::Receipt(receipt)).with_opening(&w.cek)
-    }
-
-    fn reparse(p: &Proof) -> Proof {
-        Proof::from_json(p.to_json().as_bytes()).unwrap()
-    }
-
-    fn fails(p: &Proof, doc: Option<&[u8]>) -> &'static str {
-        verify(p, doc).unwrap_err().code()
-    }
-
-    #[test]
-    fn delivered_fax_verifies_with_its_document() {
-        let w = world();
-        let p = reparse(&delivered(&w));
-        let st = verify(&p, Some(&w.doc)).unwrap();
-        assert_eq!(st.outcome, "received");
-        assert_eq!(st.message_id, MID);
-        assert_eq!(st.recipient.org_id, w.r_id.org_id());
-        assert_eq!(st.recipient.fingerprint, w.r_id.fingerprint());
-        assert_eq!(st.sender.org_id, w.s_id.org_id());
-        assert_eq!(st.from_number, "+15550001111");
-        assert_eq!(st.to_number, "+15550002222");
-        assert_eq!(st.signed_at, 1_700_000_600);
-        assert_eq!(st.document_len, w.doc.len() as u64);
-        assert_eq!(st.document_sha256, Some(encoding::hex_encode(&sha256(&w.doc))));
-        assert!(st.text().contains(&w.r_id.fingerprint()));
-        // Without the document, and without the opening.
-        assert_eq!(verify(&p, None).unwrap().document_sha256, None);
-        let mut bare = p.clone();
-        bare.opening = None;
-        assert!(!verify(&bare, None).unwrap().opening_verified);
-        assert_eq!(fails(&bare, Some(&w.doc)), "no_opening");
-    }
-
-    #[test]
-    fn refused_fax_verifies() {
-        let w = world();
-        let env = seal(&w, &w.s_b, MID, &w.doc);
-        let refusal = Refusal::make(&env, std::slice::from_ref(&w.r_b), 1_700_000_700, RefusalReason::Policy).unwrap();
-        let (s, r) = parties(&w);
-        let p = reparse(&Proof::new(env, s, r, Outcome::Refusal(refusal)).with_opening(&w.cek));
-        let st = verify(&p, Some(&w.doc)).unwrap();
-        assert_eq!((st.outcome, st.refusal_reason, st.signed_at), ("refused", Some("policy"), 1_700_000_700));
-        assert!(st.text().contains("REFUSED"));
-    }
-
-    #[test]
-    fn empty_document_verifies() {
-        let w = world();
-        let env = seal(&w, &w.s_b, MID, b"");
-        let receipt = Receipt::make(&env, std::slice::from_ref(&w.r_b), 1_700_000_600).unwrap();
-        let (s, r) = parties(&w);
-        let p = Proof::new(env, s, r, Outcome::Receipt(receipt)).with_opening(&w.cek);
-        verify(&p, Some(b"")).unwrap();
-        assert_eq!(fails(&p, Some(b"x")), "document_length");
-    }
-
-    #[test]
-    fn a_changed_byte_of_the_pdf() {
-        let w = world();
-        let p = delivered(&w);
-        let mut doc = w.doc.clone();
-        doc[100] ^= 1;
-        assert_eq!(fails(&p, Some(&doc)), "document_hash");
-        assert_eq!(fails(&p, Some(&w.doc[1..])), "document_length");
-        let mut longer = w.doc.clone();
-        longer.push(b'\n');
-        assert_eq!(fails(&p, Some(&longer)), "document_length");
-    }
-
-    #[test]
-    fn a_changed_byte_of_the_envelope() {
-        let w = world();
-        let p = delivered(&w);
-        let mut t = p.clone();
-        t.envelope.to_number = "+15550002223".into();
-        assert_eq!(fails(&t, None), "envelope_signature");
-        let mut t = p.clone();
-        t.envelope.ciphertext_sha256[0] ^= 1;
-        assert_eq!(fails(&t, None), "envelope_signature");
-        let mut t = p.clone();
-        t.envelope.sig[5] ^= 1;
-        assert_eq!(fails(&t, None), "envelope_signature");
-    }
-
-    #[test]
-    fn a_changed_byte_of_the_receipt() {
-        let w = world();
-        let p = delivered(&w);
-        let mut t = p.clone();
-        if let Some(r) = t.receipt.as_mut() {
-            r.received_at += 1;
-        }
-        assert_eq!(fails(&t, None), "outcome_signature");
-        let mut t = p.clone();
-        if let Some(r) = t.receipt.as_mut() {
-            r.envelope_hash[0] ^= 1;
-        }
-        assert_eq!(fails(&t, None), "claim_envelope_hash");
-        // A refusal turned into a receipt (same fields, other label) does not verify.
-        let env = p.envelope.clone();
-        let refusal = Refusal::make(&env, std::slice::from_ref(&w.r_b), 1_700_000_600, RefusalReason::Other).unwrap();
-        let mut t = p.clone();
-        if let Some(r) = t.receipt.as_mut() {
-            r.sig = refusal.sig;
-        }
-        assert_eq!(fails(&t, None), "outcome_signature");
-    }
-
-    #[test]
-    fn a_receipt_from_another_bundle_of_the_same_org() {
-        let w = world();
-        let p = delivered(&w);
-        // Signed by the org's other bundle, naming that bundle: not the bundle the fax was sealed to.
-        let mut env_b2 = p.envelope.clone();
-        env_b2.recipient_bundle_id = w.r_b2.bundle.bundle_id.clone();
-        let mut r2 = Receipt::make(&env_b2, std::slice::from_ref(&w.r_b2), 1_700_000_600).unwrap();
-        r2.envelope_hash = p.envelope.hash();
-        r2.sig = w.r_b2.signing.sign(&r2.tbs());
-        let mut t = p.clone();
-        t.receipt = Some(r2.clone());
-        assert_eq!(fails(&t, None), "claim_recipient");
-        // ... with that bundle in the proof as the recipient's.
-        t.recipient.bundle = w.r_b2.bundle.clone();
-        assert_eq!(fails(&t, None), "recipient_bundle_not_named");
-        // Signed by the other bundle but claiming the sealed-to bundle.
-        let mut r3 = p.receipt.clone().unwrap();
-        r3.sig = w.r_b2.signing.sign(&r3.tbs());
-        let mut t = p.clone();
-        t.receipt = Some(r3);
-        assert_eq!(fails(&t, None), "outcome_signature");
-    }
-
-    #[test]
-    fn a_bundle_not_signed_by_the_identity() {
-        let w = world();
-        // A bundle that claims the sender's org but is signed by another identity.
-        let mallory = IdentityKey::from_seed(&[11; 32]);
-        let mut forged = BundleKeys::from_seeds(&w.s_id, 1_700_000_000, &[12; 32], &[13; 32]);
-        forged.bundle.sig = mallory.sign(&forged.bundle.tbs());
-        let env = seal(&w, &forged, MID, &w.doc);
-        let receipt = Receipt::make(&env, std::slice::from_ref(&w.r_b), 1_700_000_600).unwrap();
-        let (_, r) = parties(&w);
-        let s = Party { identity_pub: w.s_id.public(), bundle: forged.bundle.clone() };
-        let p = Proof::new(env, s, r, Outcome::Receipt(receipt));
-        assert_eq!(fails(&p, None), "sender_bundle_signature");
-        // The same for the recipient's bundle.
-        let p = delivered(&w);
-        let mut t = p.clone();
-        t.recipient.bundle.sig = mallory.sign(&t.recipient.bundle.tbs());
-        assert_eq!(fails(&t, None), "recipient_bundle_signature");
-        // Another org's identity presented for the bundle.
-        let mut t = p.clone();
-        t.sender.identity_pub = mallory.public();
-        assert_eq!(fails(&t, None), "sender_org_id");
-        let mut t = p.clone();
-        t.recipient.bundle.created_at += 1;
-        assert_eq!(fails(&t, None), "recipient_bundle_id");
-    }
-
-    #[test]
-    fn a_swapped_message_id() {
-        let w = world();
-        let p = delivered(&w);
-        // The envelope's id changed: its signature fails.
-        let mut t = p.clone();
-        t.envelope.message_id = OTHER_MID.into();
-        assert_eq!(fails(&t, None), "envelope_signature");
-        // A genuine receipt of another fax between the same parties.
-        let other = seal(&w, &w.s_b, OTHER_MID, &w.doc);
-        let r_other = Receipt::make(&other, std::slice::from_ref(&w.r_b), 1_700_000_600).unwrap();
-        let mut t = p.clone();
-        t.receipt = Some(r_other);
-        assert_eq!(fails(&t, None), "claim_message_id");
-        // The whole other envelope with this fax's receipt.
-        let mut t = p.clone();
-        t.envelope = other;
-        assert_eq!(fails(&t, None), "claim_message_id");
-    }
-
-    #[test]
-    fn a_wrong_cek() {
-        let w = world();
-        let p = delivered(&w);
-        let t = p.clone().with_opening(&[8; 32]);
-        assert_eq!(fails(&t, None), "cek_commit");
-        assert_eq!(fails(&t, Some(&w.doc)), "cek_commit");
-    }
-
-    #[test]
-    fn malformed_files_are_refused_without_panic() {
-        let w = world();
-        let p = delivered(&w);
-        let json = p.to_json();
-        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        v["extra"] = 1.into();
-        assert_eq!(Proof::from_json(v.to_string().as_bytes()).unwrap_err().code(), "malformed");
-        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        v["envelope"]["extra"] = 1.into();
-        assert_eq!(Proof::from_json(v.to_string().as_bytes()).unwrap_err().code(), "malformed");
-        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        v.as_object_mut().unwrap().remove("envelope");
-        assert_eq!(Proof::from_json(v.to_string().as_bytes()).unwrap_err().code(), "malformed");
-        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        v["envelope"]["chunk_size"] = 1000.into();
-        assert_eq!(Proof::from_json(v.to_string().as_bytes()).unwrap_err().code(), "malformed");
-        for bad in ["", "[]", "null", "{", "{\"format\":\"fxe-proof/v1\"}", "\u{0}"] {
-            assert_eq!(Proof::from_json(bad.as_bytes()).unwrap_err().code(), "malformed", "{bad:?}");
-        }
-        assert_eq!(Proof::from_json(&vec![b' '; MAX_PROOF_LEN + 1]).unwrap_err().code(), "malformed");
-        // Every truncation of a valid file is refused, never a panic.
-        for n in (0..json.len()).step_by(97) {
-            assert!(Proof::from_json(&json.as_bytes()[..n]).is_err());
-        }
-        let mut t = p.clone();
-        t.format = "fxe-proof/v2".into();
-        assert_eq!(fails(&t, None), "unsupported_format");
-        let mut t = p.clone();
-        t.transparency = Some(serde_json::json!({"checkpoint": "x"}));
-        assert_eq!(fails(&t, None), "transparency_unsupported");
-        let mut t = p.clone();
-        t.refusal = Some(Refusal::make(&p.envelope, std::slice::from_ref(&w.r_b), 1, RefusalReason::Other).unwrap());
-        assert_eq!(fails(&t, None), "outcome");
-        t.receipt = None;
-        t.refusal = None;
-        assert_eq!(fails(&t, None), "outcome");
-        // Absent optional fields read as null.
-        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let o = v.as_object_mut().unwrap();
-        o.remove("refusal");
-        o.remove("transparency");
-        verify(&Proof::from_json(v.to_string().as_bytes()).unwrap(), Some(&w.doc)).unwrap();
     }
 }
