@@ -95,6 +95,15 @@ fn both_parties_prove_a_delivered_fax_and_tampering_is_named() {
     assert_eq!(digests[0], digests[1]);
     assert_eq!(digests[0].len(), 64);
 
+    // The recipient's saved copy changed since: the proof is still written, with a warning.
+    let saved = b.path().join("incoming").join(format!("{id}.pdf"));
+    std::fs::write(&saved, b"%PDF-1.7 something else").unwrap();
+    let r = b.run(&["proof", "export", &id, "--out", "later.fxeproof", "--with-document", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is not the fax"), "{}", r.stderr);
+    assert_eq!(r.json()["checked_against"], serde_json::Value::Null);
+    assert_eq!(verify(&b.path().join("later.fxeproof"), Some(&scan)).code, 0);
+
     // The plain statement names the org by fingerprint and says names are not signed.
     let empty = tempfile::tempdir().unwrap();
     let r = common::run(empty.path(), &["proof", "verify", &from_b.display().to_string()]);

@@ -106,13 +106,26 @@ fn export(ctx: &Ctx, id: &str, out: &Path, with_document: bool) -> Result<i32> {
     let relay = ctx.relay(&keys, "send")?;
     let state = ctx.state(&keys);
     let (p, env) = build(&relay, &state, &keys, &id, with_document)?;
-    // Verified before it is written; with the received PDF when this side saved it.
-    let saved = state.received_file(&keys.keys.org_id, &env.sender_org_id, &env.message_id).filter(|_| with_document);
-    let statement = match &saved {
-        Some(pdf) => verify_file(&p, Some(pdf)),
-        None => proof::verify(&p, None).map_err(|e| failed(&e)),
+    // Verified before it is written: a relay record that does not make a valid proof writes nothing.
+    let mut statement = proof::verify(&p, None)
+        .map_err(|e| failed(&e).with_hint("the relay's record does not make a valid proof; nothing was written"))?;
+    // The recipient also checks the PDF it saved, when it still has it.
+    let mut checked_against = None;
+    if let Some(pdf) =
+        state.received_file(&keys.keys.org_id, &env.sender_org_id, &env.message_id).filter(|_| with_document)
+    {
+        match verify_file(&p, Some(&pdf)) {
+            Ok(st) => {
+                statement = st;
+                checked_against = Some(pdf);
+            }
+            Err(e) => ctx.out.warn(format!(
+                "the saved copy {} is not the fax ({}); the proof is still valid",
+                pdf.display(),
+                e.message
+            )),
+        }
     }
-    .map_err(|e| e.with_hint("the relay's record does not make a valid proof; nothing was written"))?;
     let json = p.to_json();
     files::write_atomic(out, json.as_bytes(), false)?;
     if with_document {
@@ -122,7 +135,7 @@ fn export(ctx: &Ctx, id: &str, out: &Path, with_document: bool) -> Result<i32> {
             .note("Without --with-document the proof shows that this fax was received or refused, not which document.");
     }
     let v = json!({"path": out, "bytes": json.len(), "message_id": id, "with_document": with_document,
-        "checked_against": saved, "statement": statement});
+        "checked_against": checked_against, "statement": statement});
     ctx.out.result(&v, || format!("wrote {} ({} bytes)\n{}", out.display(), json.len(), statement.text()));
     Ok(exit::OK)
 }

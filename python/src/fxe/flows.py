@@ -283,7 +283,12 @@ def proof_export(ctx: Ctx, message: Any, out: Path, with_document: bool) -> Flow
         envelope_json, s_id, s_bundle, r_id, r_bundle, cek=cek,
         **({"receipt_json": signed} if msg.status == "delivered" else {"refusal_json": signed}),
     )
-    statement: dict[str, Any] = json.loads(_native.proof_verify(text.encode("utf-8"), saved))
+    statement: dict[str, Any] = json.loads(_native.proof_verify(text.encode("utf-8")))
+    if saved is not None:  # the recipient's saved copy, when it is still the fax
+        try:
+            statement = json.loads(_native.proof_verify(text.encode("utf-8"), saved))
+        except VerificationError:
+            pass
     write_atomic(out, text.encode("utf-8"), overwrite=False)
     return statement
 
