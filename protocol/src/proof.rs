@@ -286,41 +286,33 @@ impl Statement {
     /// The statement in plain words, for a person.
     pub fn text(&self) -> String {
         let time = |t: u64| crate::time::format_rfc3339(i64::try_from(t).unwrap_or(i64::MAX));
-        let (verb, at) = match self.outcome {
-            "refused" => ("REFUSED", "refused"),
-            _ => ("RECEIVED", "received"),
-        };
+        let at = if self.outcome == "refused" { "refused" } else { "received" };
+        let pad = " ".repeat(16);
+        let line = |label: &str, value: &str| format!("  {:<14}{value}\n", format!("{label}:"));
         let mut s = format!("VERIFIED: the organization below signed that it {at} fax {}.\n", self.message_id);
-        s.push_str(&format!(
-            "  {verb} by:  org {}\n              fingerprint {}\n",
-            self.recipient.org_id, self.recipient.fingerprint
-        ));
+        s += &line(&format!("{at} by"), &format!("org {}", self.recipient.org_id));
+        s += &format!("{pad}fingerprint {}\n", self.recipient.fingerprint);
         if let Some(r) = self.refusal_reason {
-            s.push_str(&format!("  reason:     {r}\n"));
+            s += &line("reason", r);
         }
-        s.push_str(&format!("  to number:  {}\n", self.to_number));
-        s.push_str(&format!(
-            "  sent by:    org {}\n              fingerprint {}\n",
-            self.sender.org_id, self.sender.fingerprint
-        ));
+        s += &line("to number", &self.to_number);
+        s += &line("sent by", &format!("org {}", self.sender.org_id));
+        s += &format!("{pad}fingerprint {}\n", self.sender.fingerprint);
         let name = if self.from_name.is_empty() { String::new() } else { format!(" (\"{}\")", self.from_name) };
-        s.push_str(&format!("  from:       {}{name}\n", self.from_number));
-        s.push_str(&format!("  sent at:    {} (sender's clock)\n", time(self.sent_at)));
-        s.push_str(&format!("  {at} at: {} (recipient's clock)\n", time(self.signed_at)));
-        match (&self.document_sha256, self.opening_verified) {
-            (Some(h), _) => s.push_str(&format!(
-                "  document:   SHA-256 {h} ({} bytes): sealed with the fax's key it gives exactly the fax's ciphertext\n",
-                self.document_len
-            )),
-            (None, true) => s.push_str(&format!(
-                "  document:   not checked (give the PDF to check it); the proof can show which document: {} bytes\n",
-                self.document_len
-            )),
-            (None, false) => s.push_str(&format!(
-                "  document:   the proof has no content key: it shows that a fax of {} bytes was {at}, not which document\n",
-                self.document_len
-            )),
-        }
+        s += &line("from", &format!("{}{name}", self.from_number));
+        s += &line("sent at", &format!("{} (sender's clock)", time(self.sent_at)));
+        s += &line(&format!("{at} at"), &format!("{} (recipient's clock)", time(self.signed_at)));
+        let n = self.document_len;
+        let document = match (&self.document_sha256, self.opening_verified) {
+            (Some(h), _) => format!("SHA-256 {h} ({n} bytes): sealed with the fax's key it gives exactly the fax"),
+            (None, true) => {
+                format!("not checked (give the PDF to check it); the proof can show which document ({n} bytes)")
+            }
+            (None, false) => {
+                format!("the proof has no content key: it shows that a fax of {n} bytes was {at}, not which document")
+            }
+        };
+        s += &line("document", &document);
         s.push_str(
             "Organizations are identified by their key fingerprints: check them with the organizations.\n\
              Names are not signed by the protocol; the caller name above is the sender's own claim.",

@@ -59,7 +59,7 @@ fn refused_fax_verifies() {
     let p = reparse(&Proof::new(env, s, r, Outcome::Refusal(refusal)).with_opening(&w.cek));
     let st = verify(&p, Some(&w.doc)).unwrap();
     assert_eq!((st.outcome, st.refusal_reason, st.signed_at), ("refused", Some("policy"), 1_700_000_700));
-    assert!(st.text().contains("REFUSED"));
+    assert!(st.text().contains("refused by:"));
 }
 
 #[test]
