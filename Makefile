@@ -76,7 +76,7 @@ test-native:
 # against the real fxe-server and fxe-client binaries. Fails if fewer tests
 # than expected are collected (pytest alone exits 5 on none).
 PY := $(CURDIR)/target/py/bin
-PYTEST_MIN ?= 23
+PYTEST_MIN ?= 25
 python-dev:
 	cargo build -p fxe-server -p fxe-client
 	cd python && VIRTUAL_ENV=$(CURDIR)/target/py $(PY)/maturin develop --profile dev

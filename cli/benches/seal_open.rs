@@ -93,7 +93,16 @@ fn main() {
         };
         let out = std::fs::File::create(&sealed).unwrap();
         let t = Instant::now();
-        env = Some(crypto::seal_file(&req, &plain, &out, indicatif::ProgressBar::hidden()).unwrap());
+        env = Some(
+            crypto::seal_file(
+                &req,
+                fxe_protocol::envelope::SealRandomness::random().unwrap(),
+                &plain,
+                &out,
+                indicatif::ProgressBar::hidden(),
+            )
+            .unwrap(),
+        );
         t.elapsed()
     });
     let env = env.unwrap();

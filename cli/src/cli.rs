@@ -24,6 +24,8 @@ Examples:
   fxe-client send --to +15559870002 --from +15551230001 scan.pdf --wait
   fxe-client receive --out-dir ./incoming --watch
   fxe-client inbox --status queued --json
+  fxe-client proof export MESSAGE_ID --out fax.fxeproof --with-document
+  fxe-client proof verify fax.fxeproof --document scan.pdf
 
 Keys come from --keys or FXE_KEYS (default ./keys.zip); the relay from keys.zip or --relay.
 Pins and the record of received faxes are kept next to keys.zip (or in --state-dir).";
@@ -121,6 +123,37 @@ pub enum Command {
     /// keys.zip: show (never secrets) or export.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Proof of delivery: export a .fxeproof of a delivered or refused fax, or verify one offline.
+    #[command(subcommand)]
+    Proof(ProofCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProofCommand {
+    /// Write a .fxeproof for a delivered or refused fax (sender or recipient); it is verified first.
+    #[command(
+        after_help = "Examples:\n  fxe-client proof export 0f8e3a52-5d7c-4b1e-9a0f-6c2d1e4b7a90 --out fax.fxeproof\n  fxe-client proof export 0f8e3a52-5d7c-4b1e-9a0f-6c2d1e4b7a90 --out fax.fxeproof --with-document\n\n--with-document discloses the fax's content key, so the proof can show which PDF it was:\nthe key decrypts this one fax and nothing else (no other fax, no key of your org)."
+    )]
+    Export {
+        message_id: String,
+        /// Where to write the proof (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Include the fax's content key, so a verifier given the PDF can check it is this fax.
+        #[arg(long)]
+        with_document: bool,
+    },
+    /// Check a .fxeproof offline (no keys, no relay): exit 0 only when every check passes.
+    #[command(
+        after_help = "Examples:\n  fxe-client proof verify fax.fxeproof\n  fxe-client proof verify fax.fxeproof --document scan.pdf --json\n\nA failure names the one check that failed (docs/proof.md) and exits 1."
+    )]
+    Verify {
+        /// The .fxeproof file.
+        file: PathBuf,
+        /// The PDF to check against the fax (needs a proof exported with --with-document).
+        #[arg(long, value_name = "PDF")]
+        document: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -12,12 +12,19 @@ use indicatif::ProgressBar;
 use std::io::{BufReader, BufWriter, Read};
 use std::path::Path;
 
-/// Seals `plaintext` into `out` (a file); returns the signed envelope.
-pub fn seal_file(req: &SealRequest<'_>, plaintext: &Path, out: &std::fs::File, bar: ProgressBar) -> Result<Envelope> {
+/// Seals `plaintext` into `out` (a file) with `rnd` (its content key is the caller's to
+/// keep, see `State::keep_sent_cek`); returns the signed envelope.
+pub fn seal_file(
+    req: &SealRequest<'_>,
+    rnd: SealRandomness,
+    plaintext: &Path,
+    out: &std::fs::File,
+    bar: ProgressBar,
+) -> Result<Envelope> {
     let file = std::fs::File::open(plaintext).map_err(io_err(format!("cannot read {}", plaintext.display())))?;
     let reader = ProgressReader { inner: BufReader::with_capacity(1 << 20, file), bar };
     let writer = BufWriter::with_capacity(1 << 20, out);
-    let env = envelope::seal_stream(req, SealRandomness::random()?, reader, writer)?;
+    let env = envelope::seal_stream(req, rnd, reader, writer)?;
     out.sync_all().map_err(io_err("cannot write the sealed file"))?;
     Ok(env)
 }

@@ -354,12 +354,31 @@ pub fn seal_stream<R: Read, W: Write>(
 ) -> Result<Envelope> {
     let mut sealer = Sealer::new(req, rnd)?;
     let cs = sealer.chunk_size();
+    seal_chunks(
+        cs,
+        &mut reader,
+        |buf, last| sealer.seal_in_place(buf, last),
+        |sealed| writer.write_all(sealed).map_err(|e| Error::Io(e.to_string())),
+    )?;
+    writer.flush().map_err(|e| Error::Io(e.to_string()))?;
+    sealer.finish()
+}
+
+/// The chunking of [`seal_stream`]: reads `reader` in chunks of `cs` bytes (one chunk of
+/// read-ahead to know which is last), seals each with `seal` and hands it to `sink`,
+/// refusing a plaintext whose ciphertext would exceed [`MAX_CIPHERTEXT_LEN`].
+fn seal_chunks<R: Read>(
+    cs: usize,
+    reader: &mut R,
+    mut seal: impl FnMut(&mut Vec<u8>, bool) -> Result<()>,
+    mut sink: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
     let mut cur = Vec::with_capacity(cs + 16);
     let mut next = Vec::with_capacity(cs + 16);
-    stream::read_up_to(&mut reader, &mut cur, cs)?;
+    stream::read_up_to(reader, &mut cur, cs)?;
     let mut written: u64 = 0;
     loop {
-        let last = cur.len() < cs || stream::read_up_to(&mut reader, &mut next, cs)? == 0;
+        let last = cur.len() < cs || stream::read_up_to(reader, &mut next, cs)? == 0;
         written += cur.len() as u64 + stream::TAG_LEN;
         if written > MAX_CIPHERTEXT_LEN {
             return Err(Error::invalid(
@@ -367,15 +386,73 @@ pub fn seal_stream<R: Read, W: Write>(
                 format!("too large: the sealed fax would exceed {MAX_CIPHERTEXT_LEN} bytes"),
             ));
         }
-        sealer.seal_in_place(&mut cur, last)?;
-        writer.write_all(&cur).map_err(|e| Error::Io(e.to_string()))?;
+        seal(&mut cur, last)?;
+        sink(&cur)?;
         if last {
-            break;
+            return Ok(());
         }
         std::mem::swap(&mut cur, &mut next);
     }
-    writer.flush().map_err(|e| Error::Io(e.to_string()))?;
+}
+
+/// `cek_commit = HKDF(CEK, "", T("fxe/v1 commit", message_id), 32)` (PROTOCOL.md §4 step 5).
+pub fn cek_commit(cek: &[u8; 32], message_id: &str) -> [u8; 32] {
+    derive_from_cek(cek, message_id).cek_commit
+}
+
+/// Seals `reader` again with the content key `cek` of message `message_id` (the
+/// STREAM payload is deterministic given both) and returns the ciphertext's length
+/// and SHA-256, without keeping it: what a proof's verifier compares with the
+/// envelope's `ciphertext_len` and `ciphertext_sha256`. One chunk in memory at a time.
+/// Fails with [`Error::Invalid`] for an invalid chunk size or a plaintext over the cap, or [`Error::Io`].
+pub fn reseal_digest<R: Read>(
+    cek: &[u8; 32],
+    message_id: &str,
+    chunk_size: u64,
+    mut reader: R,
+) -> Result<(u64, [u8; 32])> {
+    let keys = derive_from_cek(cek, message_id);
+    let mut sealer = PayloadSealer::new(&keys.payload_key, chunk_size)?;
+    let cs = sealer.chunk_size();
+    seal_chunks(cs, &mut reader, |buf, last| sealer.seal_in_place(buf, last), |_| Ok(()))?;
     sealer.finish()
+}
+
+/// The content key of `envelope`, unwrapped with the secrets of the bundle it was sealed
+/// to (one of `bundles`) and checked against `cek_commit`. The envelope's signature is
+/// not checked here ([`Opener::new`] does that first).
+/// Fails with [`Error::Open`]: [`OpenError::UnknownRecipientBundle`], [`OpenError::Decapsulation`],
+/// [`OpenError::Unwrap`] or [`OpenError::Commitment`].
+pub fn unwrap_cek(envelope: &Envelope, bundles: &[BundleKeys]) -> Result<Zeroizing<[u8; 32]>> {
+    let bundle = bundles
+        .iter()
+        .find(|b| b.bundle.bundle_id == envelope.recipient_bundle_id)
+        .ok_or(Error::Open(OpenError::UnknownRecipientBundle))?;
+    let ss = bundle.kem.decapsulate(&envelope.kem_ct).map_err(|_| Error::Open(OpenError::Decapsulation))?;
+    let kek = kek(
+        &ss,
+        &envelope.message_id,
+        &envelope.sender_org_id,
+        &envelope.sender_bundle_id,
+        &envelope.recipient_org_id,
+        &envelope.recipient_bundle_id,
+    );
+    let mut cek = Zeroizing::new(envelope.wrapped_cek[..32].to_vec());
+    let tag: [u8; 16] = envelope.wrapped_cek[32..].try_into().map_err(|_| Error::Open(OpenError::Unwrap))?;
+    Aes256Gcm::new(&(*kek).into())
+        .decrypt_inout_detached(
+            &[0u8; 12].into(),
+            &wrap_aad(&envelope.message_id),
+            cek.as_mut_slice().into(),
+            &tag.into(),
+        )
+        .map_err(|_| Error::Open(OpenError::Unwrap))?;
+    let cek: Zeroizing<[u8; 32]> =
+        Zeroizing::new(cek.as_slice().try_into().map_err(|_| Error::Open(OpenError::Unwrap))?);
+    if !bool::from(cek_commit(&cek, &envelope.message_id).ct_eq(&envelope.cek_commit)) {
+        return Err(OpenError::Commitment.into());
+    }
+    Ok(cek)
 }
 
 /// Seals an in-memory plaintext with fresh randomness.
@@ -438,36 +515,8 @@ impl Opener {
         if !recipient.numbers.contains(&envelope.to_number) {
             return Err(OpenError::WrongRecipientNumber.into());
         }
-        let bundle = recipient
-            .bundles
-            .iter()
-            .find(|b| b.bundle.bundle_id == envelope.recipient_bundle_id)
-            .ok_or(Error::Open(OpenError::UnknownRecipientBundle))?;
-        let ss = bundle.kem.decapsulate(&envelope.kem_ct).map_err(|_| Error::Open(OpenError::Decapsulation))?;
-        let kek = kek(
-            &ss,
-            &envelope.message_id,
-            &envelope.sender_org_id,
-            &envelope.sender_bundle_id,
-            &envelope.recipient_org_id,
-            &envelope.recipient_bundle_id,
-        );
-        let mut cek = Zeroizing::new(envelope.wrapped_cek[..32].to_vec());
-        let tag: [u8; 16] = envelope.wrapped_cek[32..].try_into().map_err(|_| Error::Open(OpenError::Unwrap))?;
-        Aes256Gcm::new(&(*kek).into())
-            .decrypt_inout_detached(
-                &[0u8; 12].into(),
-                &wrap_aad(&envelope.message_id),
-                cek.as_mut_slice().into(),
-                &tag.into(),
-            )
-            .map_err(|_| Error::Open(OpenError::Unwrap))?;
-        let cek: Zeroizing<[u8; 32]> =
-            Zeroizing::new(cek.as_slice().try_into().map_err(|_| Error::Open(OpenError::Unwrap))?);
+        let cek = unwrap_cek(envelope, recipient.bundles)?;
         let keys = derive_from_cek(&cek, &envelope.message_id);
-        if !bool::from(keys.cek_commit.ct_eq(&envelope.cek_commit)) {
-            return Err(OpenError::Commitment.into());
-        }
         let payload = PayloadOpener::new(&keys.payload_key, envelope.chunk_size, envelope.ciphertext_len)?;
         Ok(Opener { envelope: envelope.clone(), payload, prechecked: false })
     }

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod kem;
 pub mod keyszip;
 pub mod pins;
+pub mod proof;
 pub mod receipt;
 pub mod redeem;
 pub mod request;

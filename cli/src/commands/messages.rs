@@ -12,7 +12,7 @@ use crate::output::{self, ProgressReader};
 use crate::state::State;
 use fxe_protocol::api::{CreateMessageRequest, CreateMessageResponse, Message, MessageStatus, NumberStatus, Org, Page};
 use fxe_protocol::bundle::Bundle;
-use fxe_protocol::envelope::{CONTENT_TYPE_PDF, Envelope, SealRequest};
+use fxe_protocol::envelope::{CONTENT_TYPE_PDF, Envelope, SealRandomness, SealRequest};
 use fxe_protocol::receipt::{Refusal, RefusalReason};
 use serde_json::{Value, json};
 use std::io::{Seek, SeekFrom};
@@ -125,7 +125,11 @@ pub fn send(ctx: &Ctx, a: SendArgs) -> Result<i32> {
         chunk_size: fxe_protocol::stream::V1_CHUNK_SIZE,
     };
     let mut sealed = tempfile::tempfile().map_err(io_err("cannot create a temporary file"))?;
-    let env = crypto::seal_file(&req, &a.file, &sealed, ctx.out.bar(meta.len(), "sealing"))?;
+    let rnd = SealRandomness::random()?;
+    let cek = rnd.cek.clone();
+    let env = crypto::seal_file(&req, rnd, &a.file, &sealed, ctx.out.bar(meta.len(), "sealing"))?;
+    // Kept before the relay hears of the fax, so a delivered fax always has it (proof export --with-document).
+    state.keep_sent_cek(&keys.keys.org_id, &env, &cek)?;
 
     let _: CreateMessageResponse = relay.post("/messages", &CreateMessageRequest { envelope: env.clone() })?;
     sealed.seek(SeekFrom::Start(0)).map_err(io_err("cannot read the sealed file"))?;
@@ -207,7 +211,7 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
 
 /// The receipt or refusal (`what`) that a message in `state` must carry, checked with `verify`:
 /// an error if it is missing, and a `bad_receipt` error (the relay may be hostile) if it does not verify.
-fn verified<'a, T>(
+pub(super) fn verified<'a, T>(
     msg: &Message,
     signed: Option<&'a T>,
     state: &str,
@@ -232,23 +236,31 @@ pub fn fetch(relay: &Relay, id: &str) -> Result<(Message, Envelope)> {
     Ok((msg, env))
 }
 
+/// The identity and bundle `bundle_id` of the org `org_id`: ours from keys.zip, or another
+/// org's from the relay, verified against its pinned identity.
+pub(super) fn party_bundle(
+    relay: &Relay,
+    state: &State,
+    keys: &LoadedKeys,
+    org_id: &str,
+    bundle_id: &str,
+) -> Result<([u8; 32], Bundle)> {
+    if org_id != keys.keys.org_id {
+        return directory::org_bundle(relay, state, org_id, bundle_id);
+    }
+    keys.keys
+        .bundles
+        .iter()
+        .find(|b| b.bundle.bundle_id == bundle_id)
+        .map(|b| (keys.keys.identity_pub, b.bundle.clone()))
+        .ok_or_else(|| CliError::msg(format!("bundle {bundle_id} of this org is not in keys.zip")))
+}
+
 /// The bundle a message was sealed to: ours, or the recipient's (pinned) as its sender.
 fn recipient_bundle(relay: &Relay, state: &State, keys: &LoadedKeys, env: &Envelope) -> Result<Bundle> {
-    if env.recipient_org_id == keys.keys.org_id {
-        keys.keys
-            .bundles
-            .iter()
-            .find(|b| b.bundle.bundle_id == env.recipient_bundle_id)
-            .map(|b| b.bundle.clone())
-            .ok_or_else(|| {
-                CliError::msg(format!(
-                    "{} was sealed to bundle {}, which keys.zip does not hold",
-                    env.message_id, env.recipient_bundle_id
-                ))
-            })
-    } else {
-        Ok(directory::org_bundle(relay, state, &env.recipient_org_id, &env.recipient_bundle_id)?.1)
-    }
+    party_bundle(relay, state, keys, &env.recipient_org_id, &env.recipient_bundle_id)
+        .map(|(_, b)| b)
+        .map_err(|e| CliError { message: format!("{}: {}", env.message_id, e.message), ..e })
 }
 
 pub fn status(ctx: &Ctx, id: &str) -> Result<i32> {
@@ -256,8 +268,20 @@ pub fn status(ctx: &Ctx, id: &str) -> Result<i32> {
     let keys = ctx.keys()?;
     let relay = ctx.relay(&keys, "send")?;
     let (msg, env) = fetch(&relay, &id)?;
-    let bundle = recipient_bundle(&relay, &ctx.state(&keys), &keys, &env)?;
-    let (verdict, code) = verdict(&msg, &env, &bundle)?;
+    let state = ctx.state(&keys);
+    let bundle = recipient_bundle(&relay, &state, &keys, &env)?;
+    let (mut verdict, code) = verdict(&msg, &env, &bundle)?;
+    if super::proof::unavailable(&msg).is_none() {
+        let with_document = super::proof::can_open(&state, &keys, &env);
+        let how = if with_document { " [--with-document]" } else { "" };
+        let line = format!("proof available: fxe-client proof export {id} --out {id}.fxeproof{how}");
+        merge(&mut verdict, json!({"proof_available": true, "proof_with_document": with_document}));
+        if let Some(s) = verdict["summary"].as_str() {
+            verdict["summary"] = json!(format!("{s}\n{line}"));
+        }
+    } else {
+        merge(&mut verdict, json!({"proof_available": false}));
+    }
     let mut out = serde_json::to_value(&msg).unwrap_or_default();
     if let Some(o) = out.as_object_mut() {
         o.remove("envelope");

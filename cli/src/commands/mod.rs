@@ -3,6 +3,7 @@
 mod admin;
 mod messages;
 mod onboarding;
+mod proof;
 mod receive;
 mod webhook;
 
@@ -64,5 +65,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::ApiKey(c) => admin::api_key(&ctx, c),
         Command::Keys(c) => admin::keys(&ctx, c),
         Command::Webhook(c) => webhook::run(&ctx, c),
+        Command::Proof(c) => proof::run(&ctx, c),
     }
 }

@@ -1,6 +1,8 @@
 //! Shared fixtures: parties built from seeds, sealing requests, opening helpers.
 #![allow(dead_code)]
 
+pub mod proof;
+
 use fxe_protocol::bundle::BundleKeys;
 use fxe_protocol::envelope::{Envelope, Recipient, SealRandomness, SealRequest};
 use fxe_protocol::ids::IdentityKey;

@@ -159,6 +159,14 @@ impl Keys {
         Ok(Refusal::make(&env, &self.inner.bundles, refused_at, reason).or_raise()?.to_json())
     }
 
+    /// The content key of an envelope sealed to one of these bundles, unwrapped again
+    /// and checked against its commitment (for a proof with the document).
+    fn unwrap_cek<'py>(&self, py: Python<'py>, envelope_json: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let env = Envelope::from_json(envelope_json).or_raise()?;
+        let cek = fxe_protocol::envelope::unwrap_cek(&env, &self.inner.bundles).or_raise()?;
+        Ok(PyBytes::new(py, cek.as_slice()))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<fxe Keys org {} ({}), {} bundle(s)>",

@@ -2,12 +2,13 @@
 //!
 //! Only protocol operations live here (keys.zip, sealing and opening as
 //! streaming objects that release the GIL, signed requests, envelope, receipt,
-//! refusal, directory and pin checks, webhook signatures). HTTP, files and the
+//! refusal, directory and pin checks, webhook signatures, proofs of delivery). HTTP, files and the
 //! typed API are in the pure-Python package `fxe`. Every failure is a typed
 //! Python exception (`errors`), never a panic.
 
 mod errors;
 mod keys;
+mod proof;
 mod seal;
 mod verify;
 
@@ -15,6 +16,8 @@ mod verify;
 mod _native {
     #[pymodule_export]
     use crate::keys::{Keys, Signer};
+    #[pymodule_export]
+    use crate::proof::{proof_make, proof_verify};
     #[pymodule_export]
     use crate::seal::{Opener, Sealer};
     #[pymodule_export]

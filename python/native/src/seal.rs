@@ -26,6 +26,8 @@ fn used_up() -> PyErr {
 #[pyclass(module = "fxe._native")]
 pub struct Sealer {
     sealer: Option<envelope::Sealer>,
+    /// The fax's content key, for the sender to keep (`content_key`, proofs of delivery).
+    cek: Zeroizing<[u8; 32]>,
     pending: Zeroizing<Vec<u8>>,
     /// What the current `feed` returns (buffers swapped, not copied, for one chunk).
     ready: Zeroizing<Vec<u8>>,
@@ -64,16 +66,26 @@ impl Sealer {
             content_type,
             chunk_size: stream::V1_CHUNK_SIZE,
         };
-        let sealer = envelope::Sealer::new(&req, SealRandomness::random().or_raise()?).or_raise()?;
+        let rnd = SealRandomness::random().or_raise()?;
+        let cek = rnd.cek.clone();
+        let sealer = envelope::Sealer::new(&req, rnd).or_raise()?;
         let chunk = sealer.chunk_size();
         Ok(Sealer {
             sealer: Some(sealer),
+            cek,
             pending: Zeroizing::new(Vec::with_capacity(chunk + 16)),
             ready: Zeroizing::new(Vec::with_capacity(chunk + 16)),
             chunk,
             written: 0,
             plaintext: 0,
         })
+    }
+
+    /// The fax's content key (32 bytes): kept by the sender to export a proof
+    /// with the document (docs/proof.md §6). It decrypts this one fax only.
+    #[getter]
+    fn content_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.cek.as_slice())
     }
 
     /// The plaintext bytes fed so far.

@@ -14,9 +14,10 @@ from ._native import VERSION as __version__
 from .auth import Auth, sign_request
 from .client import AsyncClient, Client
 from .config import load_keys
+from .proof import proof_verify
 from .errors import *  # noqa: F403 - every error class, listed in errors.__all__
 from .models import *  # noqa: F403 - every record type, listed in models.__all__
 
-__all__ = ["__version__", "Client", "AsyncClient", "Auth", "sign_request", "load_keys", "Keys", "Signer", "webhooks"]
+__all__ = ["__version__", "Client", "AsyncClient", "Auth", "sign_request", "load_keys", "proof_verify", "Keys", "Signer", "webhooks"]
 __all__ += errors.__all__
 __all__ += models.__all__

@@ -1,6 +1,7 @@
 """fxe._native: fxe-protocol compiled for Python (checked with mypy.stubtest)."""
 
-from typing import Any, Optional
+import os
+from typing import Any, Optional, Union
 
 from typing_extensions import final
 
@@ -26,6 +27,8 @@ __all__ = [
     "new_message_id",
     "validate_message_id",
     "fingerprint",
+    "proof_make",
+    "proof_verify",
     "MAX_CIPHERTEXT_LEN",
     "CHUNK_SIZE",
     "CONTENT_TYPE_PDF",
@@ -88,6 +91,7 @@ class Keys:
     def without_api_key(self, key_id: str) -> Keys: ...
     def make_receipt(self, envelope_json: str, received_at: int) -> str: ...
     def make_refusal(self, envelope_json: str, refused_at: int, reason: str) -> str: ...
+    def unwrap_cek(self, envelope_json: str) -> bytes: ...
 
 @final
 class Signer:
@@ -111,6 +115,8 @@ class Sealer:
         to_number: str,
         content_type: str = ...,
     ) -> Sealer: ...
+    @property
+    def content_key(self) -> bytes: ...
     @property
     def plaintext_len(self) -> int: ...
     def feed(self, data: bytes) -> bytes: ...
@@ -153,3 +159,15 @@ def normalize_number(number: str) -> str: ...
 def new_message_id() -> str: ...
 def validate_message_id(message_id: str) -> None: ...
 def fingerprint(identity_pub: bytes) -> str: ...
+def proof_make(
+    envelope_json: str,
+    sender_identity_pub: bytes,
+    sender_bundle_json: str,
+    recipient_identity_pub: bytes,
+    recipient_bundle_json: str,
+    *,
+    receipt_json: Optional[str] = None,
+    refusal_json: Optional[str] = None,
+    cek: Optional[bytes] = None,
+) -> str: ...
+def proof_verify(proof_bytes: bytes, document_path: Optional[Union[str, os.PathLike[str]]] = None) -> str: ...

@@ -147,6 +147,15 @@ class Client(_Base[httpx.Client]):
         """
         return self._run(flows.status(self._ctx, message))
 
+    def proof_export(self, message: Union[str, Message], out: PathLike, *, with_document: bool = False) -> dict[str, Any]:
+        """Writes the ``.fxeproof`` of a delivered or refused fax (docs/proof.md) and returns
+        its statement. ``with_document`` discloses the fax's content key, so the proof shows
+        which PDF it was; the key decrypts this one fax and nothing else::
+
+            client.proof_export(sent.message_id, "fax.fxeproof", with_document=True)
+        """
+        return self._run(flows.proof_export(self._ctx, message, Path(out), with_document))
+
     def open(self, message: Union[str, Message], dest: PathLike) -> ReceivedFax:
         """Receives one message into the file ``dest`` (verified, atomic, then receipted)::
 
@@ -304,6 +313,12 @@ class AsyncClient(_Base[httpx.AsyncClient]):
     async def status(self, message: Union[str, Message]) -> Delivery:
         """See :meth:`Client.status`."""
         return await self._run(flows.status(self._ctx, message))
+
+    async def proof_export(
+        self, message: Union[str, Message], out: PathLike, *, with_document: bool = False
+    ) -> dict[str, Any]:
+        """See :meth:`Client.proof_export`."""
+        return await self._run(flows.proof_export(self._ctx, message, Path(out), with_document))
 
     async def open(self, message: Union[str, Message], dest: PathLike) -> ReceivedFax:
         """See :meth:`Client.open`."""

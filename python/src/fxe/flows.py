@@ -29,7 +29,7 @@ from .errors import (
     TimeoutError,
     VerificationError,
 )
-from .files import TEMP_PREFIX, FileExistsFxeError, publish, temp_next_to
+from .files import TEMP_PREFIX, FileExistsFxeError, publish, temp_next_to, write_atomic
 from .models import Delivery, Message, Org, ReceivedFax, SentFax
 from .ops import Call, Download, Flow, Sleep, Upload, Work
 from .state import State
@@ -137,7 +137,9 @@ def trust(ctx: Ctx, target: str, fingerprint: str) -> Flow[Org]:
 # ---- sending -----------------------------------------------------------------
 
 
-def _seal(ctx: Ctx, found: Found, source: IO[bytes], message_id: str, from_: str, to: str, from_name: str) -> tuple[IO[bytes], str]:
+def _seal(
+    ctx: Ctx, found: Found, source: IO[bytes], message_id: str, from_: str, to: str, from_name: str
+) -> tuple[IO[bytes], str, bytes]:
     sealer = _native.Sealer(
         ctx.keys,
         found.identity_pub,
@@ -164,7 +166,7 @@ def _seal(ctx: Ctx, found: Found, source: IO[bytes], message_id: str, from_: str
     except BaseException:
         out.close()
         raise
-    return out, envelope_json
+    return out, envelope_json, sealer.content_key
 
 
 def send(
@@ -177,11 +179,14 @@ def send(
         if found is None:
             raise NotOnNetworkError(f"{to} is not on the fxe network: send it through your PSTN fax carrier")
         message_id = _native.new_message_id()
-        sealed, envelope_json = yield Work(lambda: _seal(ctx, found, source, message_id, from_, to, from_name))
+        sealed, envelope_json, cek = yield Work(lambda: _seal(ctx, found, source, message_id, from_, to, from_name))
     finally:
         if source is not file:
             source.close()
     with sealed:
+        # Kept before the relay hears of the fax, so a delivered fax always has it (proof_export).
+        envelope_hash = _native.parse_envelope(envelope_json)["envelope_hash"]
+        ctx.state.keep_sent_cek(ctx.keys.org_id, message_id, envelope_hash, cek)
         length = json.loads(envelope_json)["ciphertext_len"]
         yield Call("POST", "/messages", "send", b'{"envelope":' + envelope_json.encode("utf-8") + b"}")
         uploaded = yield Upload(f"/messages/{message_id}/content", "send", sealed, length)
@@ -237,6 +242,55 @@ def status(ctx: Ctx, message: Any) -> Flow[Delivery]:
     else:
         _, bundle = yield from org_bundle(ctx, env["recipient_org_id"], env["recipient_bundle_id"], "send")
     return verdict(msg, envelope_json, bundle)
+
+
+# ---- proofs of delivery (docs/proof.md) ---------------------------------------
+
+
+def _party(ctx: Ctx, org_id: str, bundle_id: str) -> Flow[tuple[bytes, str]]:
+    """The identity and bundle ``bundle_id`` of ``org_id``: ours from keys.zip, another's pinned."""
+    if org_id == ctx.keys.org_id:
+        bundle = ctx.keys.bundle_json(bundle_id)
+        if bundle is None:
+            raise FxeError(f"bundle {bundle_id} of this org is not in keys.zip")
+        return ctx.keys.identity_pub, bundle
+    return (yield from org_bundle(ctx, org_id, bundle_id, "send"))
+
+
+def proof_export(ctx: Ctx, message: Any, out: Path, with_document: bool) -> Flow[dict[str, Any]]:
+    """Writes the ``.fxeproof`` of a delivered or refused fax (``fxe-client proof export``),
+    verified first (by the recipient also against the saved PDF); returns its statement."""
+    mid = message_id_arg(message)
+    if out.exists():
+        raise FileExistsFxeError(f"{out} already exists; refusing to overwrite it")
+    msg, envelope_json, env = yield from fetch(ctx, mid, "send")
+    if msg.status not in ("delivered", "rejected"):
+        raise FxeError(f"{mid} is {msg.status}: a proof needs the recipient's signed receipt or refusal")
+    s_id, s_bundle = yield from _party(ctx, env["sender_org_id"], env["sender_bundle_id"])
+    r_id, r_bundle = yield from _party(ctx, env["recipient_org_id"], env["recipient_bundle_id"])
+    cek: Optional[bytes] = None
+    saved: Optional[Path] = None
+    if with_document:
+        if env["recipient_org_id"] == ctx.keys.org_id:
+            cek = ctx.keys.unwrap_cek(envelope_json)
+            saved = ctx.state.received_file(ctx.keys.org_id, env["sender_org_id"], mid)
+        else:
+            cek = ctx.state.sent_cek(ctx.keys.org_id, mid, env["envelope_hash"])
+            if cek is None:
+                raise FxeError(f"the content key of {mid} is not in {ctx.state.dir}: export without the document")
+    signed = json.dumps(msg.receipt if msg.status == "delivered" else msg.refusal)
+    text = _native.proof_make(
+        envelope_json, s_id, s_bundle, r_id, r_bundle, cek=cek,
+        **({"receipt_json": signed} if msg.status == "delivered" else {"refusal_json": signed}),
+    )
+    statement: dict[str, Any] = json.loads(_native.proof_verify(text.encode("utf-8")))
+    if saved is not None:  # the recipient's saved copy, when it is still the fax
+        try:
+            statement = json.loads(_native.proof_verify(text.encode("utf-8"), saved))
+        except VerificationError:
+            pass
+    write_atomic(out, text.encode("utf-8"), overwrite=False)
+    return statement
 
 
 # ---- receiving ---------------------------------------------------------------

@@ -1,10 +1,15 @@
 """Local state shared with ``fxe-client``: the pin store ``fxe-pins.json``
 and the record of received faxes
 ``fxe-received/<org_id>/<sender_org_id>.<message_id>``, in the folder holding
-keys.zip (or ``state_dir``). The formats are the CLI's, so both share pins."""
+keys.zip (or ``state_dir``), and the content key of each fax sent,
+``fxe-sent/<org_id>/<message_id>.json`` (0600 in a 0700 folder: it lets the
+sender export a proof with the document, docs/proof.md). The formats are the
+CLI's, so both share them."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -14,6 +19,7 @@ from .files import write_atomic
 
 PINS_FILE = "fxe-pins.json"
 RECEIVED_DIR = "fxe-received"
+SENT_DIR = "fxe-sent"
 
 
 class State:
@@ -52,3 +58,35 @@ class State:
     def mark_received(self, org_id: str, sender_org_id: str, message_id: str, saved_as: Path) -> None:
         path = self._marker(org_id, sender_org_id, message_id)
         write_atomic(path, os.fsencode(os.path.abspath(saved_as)))
+
+    def received_file(self, org_id: str, sender_org_id: str, message_id: str) -> Optional[Path]:
+        """The file a received fax was saved as, when recorded and still there."""
+        try:
+            saved = Path(os.fsdecode(self._marker(org_id, sender_org_id, message_id).read_bytes()))
+        except FileNotFoundError:
+            return None
+        return saved if saved.is_file() else None
+
+    def _sent(self, org_id: str, message_id: str) -> Path:
+        return self.dir / SENT_DIR / org_id / f"{message_id}.json"
+
+    def keep_sent_cek(self, org_id: str, message_id: str, envelope_hash: str, cek: bytes) -> None:
+        """Keeps a sent fax's content key, readable by this user only (before the relay hears of the fax)."""
+        path = self._sent(org_id, message_id)
+        for d in (self.dir / SENT_DIR, path.parent):
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        b64 = base64.urlsafe_b64encode(cek).rstrip(b"=").decode("ascii")
+        record = {"message_id": message_id, "envelope_hash": envelope_hash, "cek": b64}
+        write_atomic(path, json.dumps(record, separators=(",", ":")).encode("utf-8"))
+        os.chmod(path, 0o600)
+
+    def sent_cek(self, org_id: str, message_id: str, envelope_hash: str) -> Optional[bytes]:
+        """The content key kept for a sent fax, if this state folder has it for this very envelope."""
+        try:
+            record = json.loads(self._sent(org_id, message_id).read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        if record.get("message_id") != message_id or record.get("envelope_hash") != envelope_hash:
+            return None
+        s = str(record.get("cek", ""))
+        return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
