@@ -4,5 +4,6 @@
 
 pub mod files;
 pub mod http;
+pub mod idb;
 pub mod passkey;
 pub mod transfer;

@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+mod confirm;
 mod field;
 mod key_changed;
 mod unlock;
+pub use confirm::ConfirmButton;
 pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
 pub use unlock::UnlockKeys;
