@@ -13,7 +13,8 @@ pub struct Store {
     pub store: &'static str,
 }
 
-const NO_IDB: &str = "This browser does not let fxe keep files (IndexedDB is off or blocked). Allow site data for this relay.";
+const NO_IDB: &str =
+    "This browser does not let fxe keep files (IndexedDB is off or blocked). Allow site data for this relay.";
 
 /// Waits for `request` to succeed; its result.
 async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, String> {
@@ -27,7 +28,9 @@ async fn done(request: &web_sys::IdbRequest) -> Result<JsValue, String> {
 
 fn refused(request: &web_sys::IdbRequest) -> String {
     let why = request.error().ok().flatten().map(|e| e.message()).unwrap_or_default();
-    format!("The browser refused to keep or read the file ({why}). Check that this site may store data (and that the disk is not full).")
+    format!(
+        "The browser refused to keep or read the file ({why}). Check that this site may store data (and that the disk is not full)."
+    )
 }
 
 /// Waits for `tx` to complete (its writes are stored).
@@ -39,7 +42,9 @@ async fn committed(tx: &web_sys::IdbTransaction) -> Result<(), String> {
     });
     JsFuture::from(settled).await.map(|_| ()).map_err(|_| {
         let why = tx.error().map(|e| e.message()).unwrap_or_default();
-        format!("The browser did not keep the file ({why}). Check that this site may store data and the disk is not full.")
+        format!(
+            "The browser did not keep the file ({why}). Check that this site may store data and the disk is not full."
+        )
     })
 }
 

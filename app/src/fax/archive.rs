@@ -103,7 +103,8 @@ pub async fn sweep(org_id: &str) -> Result<usize, String> {
         .await?
         .into_iter()
         .filter(|(k, v)| {
-            k.starts_with(&prefix) && field(v, "stored_at").and_then(|s| s.as_f64()).is_some_and(|s| expired(s, days, now))
+            k.starts_with(&prefix)
+                && field(v, "stored_at").and_then(|s| s.as_f64()).is_some_and(|s| expired(s, days, now))
         })
         .map(|(k, _)| k)
         .collect();

@@ -159,7 +159,9 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
         let Some(f) = pdf.file.get_value() else { return };
         let file_id = recent::file_id(&f);
         let earlier = recent::load(&me.get_value());
-        if let (false, Some(s)) = (confirmed, recent::again(&earlier, &owner.value.number, &file_id, js_sys::Date::now())) {
+        if let (false, Some(s)) =
+            (confirmed, recent::again(&earlier, &owner.value.number, &file_id, js_sys::Date::now()))
+        {
             stage.set(Stage::Again(s.at));
             return;
         }

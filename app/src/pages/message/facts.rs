@@ -50,4 +50,3 @@ pub(super) fn proof_view(msg: &Message, proof: &Proof, incoming: bool) -> AnyVie
         }
     }
 }
-

@@ -62,7 +62,8 @@ pub(super) fn WhereItIs(msg: Message, org_id: String, ctx: Ctx) -> impl IntoView
         Some(Ok(None)) => "none",
         Some(Ok(Some(_))) => "kept",
     };
-    let browser = move || match stored_at.get() {
+    let browser = move || {
+        match stored_at.get() {
         None => view! { <span>"Checking this browser…"</span> }.into_any(),
         Some(Err(m)) => view! { <span>{m}</span> }.into_any(),
         Some(Ok(None)) => view! { <span>"Not kept in this browser."</span> }.into_any(),
@@ -73,6 +74,7 @@ pub(super) fn WhereItIs(msg: Message, org_id: String, ctx: Ctx) -> impl IntoView
                 question="Remove this fax from this browser? Once the relay has deleted its copy, nobody can open it again here."
                 yes="Yes, remove" on_yes=remove />
         }.into_any(),
+    }
     };
     view! {
         <section class="card stack-sm" aria-labelledby="where-title" id="fax-location"

@@ -30,9 +30,17 @@ pub(super) enum Opening {
     Idle,
     Working(String),
     /// Opened: a PDF shown in the page, or another file kept under its own type.
-    Shown { url: String, name: String, kind: Kind },
+    Shown {
+        url: String,
+        name: String,
+        kind: Kind,
+    },
     /// Opened, but not a PDF: no receipt yet, the person chooses.
-    NotPdf { url: String, name: String, kind: Kind },
+    NotPdf {
+        url: String,
+        name: String,
+        kind: Kind,
+    },
     /// Sealed to a bundle the unlocked keys do not hold: left waiting.
     Stale(String),
     /// A real verification failure: not shown; a refusal may be offered.
@@ -179,7 +187,9 @@ async fn sealed_copy(ctx: Ctx, s: &Subject) -> Option<web_sys::Blob> {
         Err(m) => return fail(format!("{m} The fax is still waiting on the relay.")),
     };
     if let Err(m) = archive::keep(&s.org_id, &s.env, &blob).await {
-        return fail(format!("This browser could not keep a copy of the fax: {m} It was not opened, so the relay keeps it."));
+        return fail(format!(
+            "This browser could not keep a copy of the fax: {m} It was not opened, so the relay keeps it."
+        ));
     }
     ctx.archived.update(|n| *n += 1);
     Some(blob)

@@ -16,7 +16,8 @@ use crate::{
 
 #[component]
 pub(super) fn OpeningView(ctx: Ctx, env: StoredValue<Envelope>) -> impl IntoView {
-    move || match ctx.opening.get() {
+    move || {
+        match ctx.opening.get() {
         Opening::Idle => ().into_any(),
         Opening::Working(m) => view! { <Loading label=m /> }.into_any(),
         Opening::Shown { url, name, kind } if kind == PDF => view! {
@@ -49,6 +50,7 @@ pub(super) fn OpeningView(ctx: Ctx, env: StoredValue<Envelope>) -> impl IntoView
         .into_any(),
         Opening::Refused(m) => view! { <Alert kind="warning"><p id="fax-refused">{m}</p></Alert> }.into_any(),
         Opening::Failed(m) => view! { <Alert kind="danger"><p id="open-error">{m}</p></Alert> }.into_any(),
+    }
     }
 }
 
