@@ -195,6 +195,8 @@ test('a non-PDF is not receipted until the person chooses: kept under its real t
   await bp.waitForSelector('#fax-refused');
   await bp.waitForSelector('#message[data-status="rejected"]');
   assert.match(await bp.locator('#timeline').innerText(), /Refused by the recipient: not_a_pdf/);
+  await bp.waitForSelector('#fax-location[data-browser="none"]'); // a refused fax is not kept
+  assert.equal(await bp.locator('#open-fax').count(), 0);
   assert.equal(posted.length, 2, 'one receipt (kept) and one refusal');
   await screenshot(bp, 'archive-not-a-pdf-refused');
   assert.deepEqual(unexpected(b.person.problems, [STREAMED]), []);

@@ -13,6 +13,7 @@ use super::opening::{Ctx, Opening};
 use crate::{
     browser::{files, http},
     components::ConfirmButton,
+    fax::archive,
     vault::Vault,
 };
 
@@ -36,6 +37,10 @@ fn refuse_now(ctx: Ctx, env: Envelope, reason: RefusalReason) {
     leptos::task::spawn_local(async move {
         match refuse(ctx.vault, &env, reason).await {
             Ok(()) => {
+                // Refused: not accepted, so not kept either (a copy kept before opening is forgotten).
+                if archive::remove(&env.recipient_org_id, &env.message_id).await.is_ok() {
+                    ctx.archived.update(|n| *n += 1);
+                }
                 ctx.opening.set(Opening::Refused(format!(
                     "Refused ({}). The sender sees your signed refusal.",
                     reason.as_str()
