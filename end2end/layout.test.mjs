@@ -5,10 +5,8 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { enrolAdmin, hydrated, launchBrowser, nav, newPerson, redeemInBrowser, resultsDir, screenshot, send, startRelay, unexpected, unlock } from './support.mjs';
+import { makePdf, nav, send, unlock } from './faxing.mjs';
+import { enrolAdmin, hydrated, launchBrowser, newPerson, redeemInBrowser, screenshot, startRelay, unexpected } from './support.mjs';
 
 const WIDTHS = [320, 375];
 const ECHO = '+10000000000';
@@ -84,10 +82,8 @@ test('an org admin with faxes sent and received', async () => {
   const { page } = admin.person;
   await nav(page, 'Send');
   await unlock(page, admin.keysPath);
-  const head = Buffer.from('%PDF-1.7\n%fxe layout test\n');
-  const file = path.join(resultsDir, 'layout-fax.pdf');
-  await writeFile(file, Buffer.concat([head, randomBytes(20_000)]));
-  faxId = await send(page, ECHO, file);
+  const fax = await makePdf('layout-fax.pdf', 20_000);
+  faxId = await send(page, ECHO, fax.path);
   // The echo sends it back: a fax waits in the inbox.
   await nav(page, 'Inbox');
   await page.waitForSelector('#messages tbody tr', { timeout: 60_000 });

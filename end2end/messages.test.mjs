@@ -11,11 +11,11 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { STREAMED, makePdf, nav, openFromInbox, send, sha256, unlock } from './faxing.mjs';
 import { checkKeysZip } from './keys-reader.mjs';
-import { enrolAdmin, fitsScreen, hydrated, launchBrowser, nav, newPerson, redeemInBrowser, resultsDir, screenshot, send, startRelay, unexpected, unlock } from './support.mjs';
+import { enrolAdmin, fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const A_NUMBER = '+15550003001';
 const B_NUMBER = '+15550004002';
@@ -40,50 +40,6 @@ after(async () => {
   await browser?.close();
   await relay?.stop();
 });
-
-/**
- * Chromium reports a download read to its end through a stream reader as aborted (net::ERR_ABORTED) once the
- * reader is done with it; the fax's bytes are all there (their hash is checked before anything is shown).
- */
-const STREAMED = /^request failed: .*\/api\/v1\/messages\/[0-9a-f-]+\/content \(net::ERR_ABORTED\)$/;
-
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-
-/** A PDF-looking file of `size` bytes (random body), written to the results folder. */
-async function makePdf(name, size) {
-  const head = Buffer.from('%PDF-1.7\n%fxe test fax\n');
-  const bytes = Buffer.concat([head, randomBytes(size - head.length)]);
-  const file = path.join(resultsDir, name);
-  await writeFile(file, bytes);
-  return { path: file, bytes };
-}
-
-/**
- * Opens fax `id` from the inbox page (which refreshes itself), unlocking `keysPath` on the fax's page if the tab
- * holds no keys; resolves to the SHA-256 of what is shown.
- */
-async function openFromInbox(page, id, keysPath) {
-  await page.waitForSelector(`#messages tr[data-message="${id}"]`, { timeout: 30_000 });
-  await page.click(`#messages tr[data-message="${id}"] a`);
-  await page.waitForSelector('#open-fax');
-  await unlock(page, keysPath);
-  await page.waitForSelector('#open-fax:not([disabled])');
-  const started = Date.now();
-  await page.click('#open-fax');
-  await page.waitForSelector('#fax-view, #fax-refused, #open-error', { timeout: 120_000 }).catch(async (e) => {
-    await screenshot(page, `open-stuck-${id}`);
-    throw new Error(`${e.message}\nthe page shows: ${await page.locator('main').innerText()}`);
-  });
-  if ((await page.locator('#fax-view').count()) === 0) assert.fail(await page.locator('#fax-refused, #open-error').innerText());
-  await page.waitForSelector('#receipt-sent');
-  console.log(`opened ${id} in ${Date.now() - started} ms`);
-  const src = await page.getAttribute('#fax-view', 'src');
-  assert.match(src, /^blob:/);
-  // The page may not fetch a Blob URL (CSP connect-src 'self'): the bytes are the download of the same URL.
-  assert.equal(await page.getAttribute('#fax-download', 'href'), src, 'the download is the PDF shown');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#fax-download')]);
-  return sha256(await readFile(await download.path()));
-}
 
 test('two orgs redeem and enrol, each in its own browser', async () => {
   a = await redeemInBrowser(relay, browser, { name: 'Clinic A', number: A_NUMBER, email: 'admin@clinic-a.example' });

@@ -285,37 +285,3 @@ export async function enrolAdmin(person) {
   await page.waitForURL((url) => url.pathname === '/dashboard', { timeout: 30_000 });
   await hydrated(page);
 }
-
-/** Moves inside the dashboard by its navigation (keys unlocked in the tab stay unlocked). */
-export async function nav(page, name) {
-  await page.click(`.dashboard-nav a:has-text("${name}")`);
-}
-
-/** Unlocks keys.zip on the current dashboard page. */
-export async function unlock(page, keysPath) {
-  await page.waitForSelector('#keys-file, #keys-unlocked', { state: 'attached' });
-  if ((await page.locator('#keys-unlocked').count()) === 0) {
-    await page.setInputFiles('#keys-file', keysPath);
-    await page.waitForSelector('#keys-unlocked');
-  }
-}
-
-/** Seals and sends `file` to `number` from the Send page; resolves to the message id. */
-export async function send(page, number, file, { expectOrg } = {}) {
-  await page.fill('#send-to', number);
-  await page.waitForSelector('#recipient-found', { timeout: 30_000 });
-  if (expectOrg) assert.equal(await page.locator('#recipient-org').innerText(), expectOrg);
-  await page.setInputFiles('#send-file', file);
-  await page.waitForSelector('#send-file-name');
-  await page.waitForSelector('#send-submit:not([disabled])');
-  const started = Date.now();
-  await page.click('#send-submit');
-  await page.waitForSelector('#send-result, #send-error', { timeout: 120_000 }).catch(async (e) => {
-    await screenshot(page, 'send-stuck');
-    throw new Error(`${e.message}\nthe page shows: ${await page.locator('main').innerText()}`);
-  });
-  if ((await page.locator('#send-error').count()) > 0) assert.fail(await page.locator('#send-error').innerText());
-  console.log(`sealed and sent ${path.basename(file)} in ${Date.now() - started} ms`);
-  const href = await page.locator('#send-result a').getAttribute('href');
-  return href.split('/').pop();
-}

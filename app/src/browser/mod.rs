@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod http;
+pub mod idb;
 pub mod notify;
 pub mod passkey;
 pub mod transfer;

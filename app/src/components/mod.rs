@@ -4,10 +4,12 @@
 use leptos::prelude::*;
 
 mod arrivals;
+mod confirm;
 mod field;
 mod key_changed;
 mod unlock;
 pub use arrivals::{ArrivalSettings, InboxCount};
+pub use confirm::ConfirmButton;
 pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
 pub use unlock::UnlockKeys;

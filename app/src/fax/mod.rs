@@ -2,12 +2,15 @@
 //! sealing a PDF for upload, and opening a download. The protocol itself is
 //! `fxe_protocol`'s; these modules feed it the browser's files and streams.
 
+pub mod archive;
 #[cfg(target_arch = "wasm32")]
 pub mod bench;
 pub mod open;
 pub mod peers;
 pub mod pins;
+pub mod recent;
 pub mod seal;
+pub mod sniff;
 
 /// Sealing and opening hold the page for one chunk (1 MiB) at a time, then
 /// let it repaint and take clicks (Cancel) before the next.

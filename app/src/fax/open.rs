@@ -10,6 +10,11 @@ use zeroize::Zeroizing;
 use crate::browser::http::ApiFailure;
 use crate::browser::transfer::{self, Download};
 
+/// The first `n` bytes of `blob` (fewer if it is shorter).
+pub async fn head(blob: &web_sys::Blob, n: u64) -> Result<Vec<u8>, String> {
+    transfer::slice(blob, 0, n.min(crate::number::count(blob.size()))).await
+}
+
 /// Why a fax did not open.
 #[derive(Debug)]
 pub enum OpenFailure {
@@ -33,7 +38,6 @@ impl Source for Download {
 }
 
 /// Reads a Blob one chunk at a time.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub struct BlobSource {
     pub blob: web_sys::Blob,
     pub offset: u64,
@@ -92,17 +96,33 @@ pub async fn open_source(
     transfer::blob(&parts, mime).map_err(OpenFailure::Local)
 }
 
-/// Opens a fax downloaded from `path`.
-pub async fn open_download(
+/// Downloads the sealed payload at `path` into a Blob (the browser holds it,
+/// nothing is opened); fails unless exactly `len` bytes arrived.
+/// `progress(done, total)` counts bytes.
+pub async fn download_sealed(path: &str, len: u64, progress: impl Fn(u64, u64)) -> Result<web_sys::Blob, String> {
+    let mut download = Download::start(path).await.map_err(|f| f.message)?;
+    let parts = js_sys::Array::new();
+    let mut done = 0u64;
+    while let Some(piece) = download.next().await.map_err(|f| f.message)? {
+        done += piece.len() as u64;
+        if done > len {
+            download.cancel();
+            break;
+        }
+        parts.push(&js_sys::Uint8Array::from(piece.as_slice()));
+        progress(done, len);
+    }
+    if done != len {
+        return Err("The download did not have the fax's length (interrupted?). Try again.".into());
+    }
+    transfer::blob(&parts, "application/octet-stream")
+}
+
+/// Opens a sealed payload kept in `sealed` into a Blob (untyped: see `fax::sniff`).
+pub async fn open_blob(
     opener: Opener,
-    path: &str,
-    mime: &str,
+    sealed: &web_sys::Blob,
     progress: impl Fn(u64, u64),
 ) -> Result<web_sys::Blob, OpenFailure> {
-    let mut download = Download::start(path).await.map_err(|f| OpenFailure::Local(f.message))?;
-    let result = open_source(opener, &mut download, mime, progress).await;
-    if result.is_err() {
-        download.cancel();
-    }
-    result
+    open_source(opener, &mut BlobSource { blob: sealed.clone(), offset: 0 }, "application/octet-stream", progress).await
 }

@@ -22,10 +22,11 @@ use crate::{
     },
     components::{
         Alert, CheckBox, FailureLine, Field, Fingerprint, KeyChanged, TextField, UnlockKeys, loaded, size_text,
+        unix_date,
     },
     fax::{
         peers::{self, PeerError, Pinned},
-        seal,
+        recent, seal,
     },
     number,
     session::use_session,
@@ -49,6 +50,8 @@ enum Stage {
     Idle,
     Sealing(f64),
     Uploading(f64),
+    /// The same file went to the same number a few minutes ago (ms since 1970): ask first.
+    Again(f64),
     Sent(String),
     Failed(String),
 }
@@ -85,6 +88,15 @@ struct Pdf {
 }
 
 impl Pdf {
+    /// Forgets the chosen file (after it was sent).
+    fn clear(self) {
+        self.file.set_value(None);
+        self.shown.set(None);
+        self.not_pdf.set(false);
+        self.send_anyway.set(false);
+        self.problem.set(None);
+    }
+
     fn new() -> Self {
         Pdf {
             file: StoredValue::new_local(None),
@@ -136,23 +148,47 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
         pdf.blocker()
     };
 
-    let send = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if blocker().is_some() || busy() {
+    // One click, one fax: set before anything else runs, cleared when the send ends.
+    let in_flight = StoredValue::new(false);
+    let to = RwSignal::new(String::new());
+    let start = move |confirmed: bool| {
+        if in_flight.get_value() || blocker().is_some() || busy() {
             return;
         }
         let Recipient::OnNetwork(owner) = recipient.get_untracked() else { return };
         let Some(f) = pdf.file.get_value() else { return };
+        let file_id = recent::file_id(&f);
+        let earlier = recent::load(&me.get_value());
+        if let (false, Some(s)) =
+            (confirmed, recent::again(&earlier, &owner.value.number, &file_id, js_sys::Date::now()))
+        {
+            stage.set(Stage::Again(s.at));
+            return;
+        }
+        in_flight.set_value(true);
         let (from_number, from_name) = (from.get_untracked(), caller.get_untracked().trim().to_string());
         cancelled.set_value(false);
         stage.set(Stage::Sealing(0.0));
         leptos::task::spawn_local(async move {
+            let to_number = owner.value.number.clone();
             match send_fax(vault, owner.value, from_number, from_name, f, stage, cancelled, upload).await {
-                Ok(id) => stage.set(Stage::Sent(id)),
+                Ok(id) => {
+                    recent::record(&me.get_value(), &to_number, &file_id);
+                    // Sent: the form starts afresh, so a second click cannot send it again.
+                    to.set(String::new());
+                    recipient.set(Recipient::Empty);
+                    pdf.clear();
+                    stage.set(Stage::Sent(id));
+                }
                 Err(m) => stage.set(Stage::Failed(m)),
             }
             upload.set_value(None);
+            in_flight.set_value(false);
         });
+    };
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        start(false);
     };
     let cancel = move |_| {
         cancelled.set_value(true);
@@ -164,18 +200,21 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
     view! {
         <form class="card stack" aria-labelledby="send-title" on:submit=send novalidate>
             <h2 id="send-title" class="h3">"Send a fax"</h2>
-            <RecipientField recipient admin me />
+            <RecipientField to recipient admin me />
             <FromField from />
             <TextField id="send-name" label="Caller name" value=caller maxlength=MAX_FROM_NAME_LEN
                 hint="Shown to the recipient with your number." />
             <PdfPicker pdf stage />
             <div class="button-row">
                 <button type="submit" id="send-submit" class="button button--primary"
-                    disabled=move || blocker().is_some() || busy()>"Seal and send"</button>
+                    disabled=move || blocker().is_some() || busy() || matches!(stage.get(), Stage::Again(_))>"Seal and send"</button>
                 {move || busy().then(|| view! { <button type="button" id="send-cancel" class="button" on:click=cancel>"Cancel"</button> })}
                 <span class="hint">{move || if busy() { None } else { blocker() }}</span>
             </div>
-            {move || progress_view(stage.get())}
+            {move || match stage.get() {
+                Stage::Again(at) => again_view(at, move || start(true), move || stage.set(Stage::Idle)).into_any(),
+                other => progress_view(other).into_any(),
+            }}
         </form>
     }
 }
@@ -183,8 +222,12 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
 /// "To (fax number)": the recipient is looked up a moment after typing
 /// stops and set in `recipient`; `me` is this org's id (for its pins).
 #[component]
-fn RecipientField(recipient: RwSignal<Recipient>, admin: bool, me: StoredValue<String>) -> impl IntoView {
-    let to = RwSignal::new(String::new());
+fn RecipientField(
+    to: RwSignal<String>,
+    recipient: RwSignal<Recipient>,
+    admin: bool,
+    me: StoredValue<String>,
+) -> impl IntoView {
     let generation = StoredValue::new(0u64);
     let look_up = move |value: String| {
         generation.update_value(|g| *g += 1);
@@ -366,6 +409,20 @@ fn fraction(done: u64, total: u64) -> f64 {
     if total == 0 { 1.0 } else { number::float(done) / number::float(total) }
 }
 
+/// "You sent this file to this number at …": Send again, or Cancel.
+fn again_view(at: f64, yes: impl Fn() + 'static, no: impl Fn() + 'static) -> impl IntoView {
+    let when = unix_date(number::count(at / 1000.0));
+    view! {
+        <div class="alert alert--warning stack-sm" role="alertdialog" id="send-again" aria-labelledby="send-again-question">
+            <p id="send-again-question">{format!("You sent this file to this number at {when}, a few minutes ago. Send it again?")}</p>
+            <div class="button-row">
+                <button type="button" class="button button--primary" id="send-again-yes" on:click=move |_| yes()>"Send again"</button>
+                <button type="button" class="button" id="send-again-no" on:click=move |_| no()>"Cancel"</button>
+            </div>
+        </div>
+    }
+}
+
 fn progress_view(stage: Stage) -> impl IntoView {
     let bar = |label: &'static str, f: f64| {
         let pct = (f * 100.0).round().clamp(0.0, 100.0);
@@ -378,7 +435,7 @@ fn progress_view(stage: Stage) -> impl IntoView {
         .into_any()
     };
     match stage {
-        Stage::Idle => ().into_any(),
+        Stage::Idle | Stage::Again(_) => ().into_any(),
         Stage::Sealing(f) => bar("Sealing in this tab…", f),
         Stage::Uploading(f) => bar("Uploading the sealed fax…", f),
         Stage::Sent(id) => view! {
