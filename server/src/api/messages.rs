@@ -22,14 +22,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    api::pagination::Cursor,
+    api::{self, pagination::Cursor},
     blobs::{BlobKey, ByteRange},
     db::messages::{self as store, ListFilter},
     http::auth::{Caller, ClaimedUploadHash, Need},
     http::body_limits::BodyTimer,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::openapi::Ciphertext,
-    messages::{self, Party},
+    ids::MessageId,
+    messages::{self, MessageError, Party},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -109,6 +110,7 @@ async fn upload(
     req: Request,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
     let content_length = req
         .headers()
@@ -152,6 +154,7 @@ async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
     Ok(ApiJson(row.to_api(true)?))
@@ -204,6 +207,7 @@ async fn download(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
     drop(conn);
@@ -260,6 +264,7 @@ async fn receipt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
@@ -286,6 +291,7 @@ async fn reject(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
@@ -393,7 +399,7 @@ async fn list(
     let mut items = store::list(&state.db, &filter).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| Cursor { time: store::sort_time(&filter, m), id: m.message_id.clone() }.encode())
+        items.last().map(|m| Cursor { time: store::sort_time(&filter, m), id: m.message_id.to_string() }.encode())
     } else {
         None
     };

@@ -16,7 +16,8 @@ use crate::http::error::ErrorCode;
 use crate::{
     AppState,
     accounts::operators as operator,
-    db::audit::Actor,
+    db::audit::{Actor, ActorKind},
+    db::users::UserRole,
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
@@ -44,7 +45,7 @@ impl FromRequestParts<AppState> for OperatorSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = session_cookie::current(state, &parts.headers).await?.ok_or_else(session_cookie::signed_out)?;
-        if user.role != "operator" || user.org_id.is_some() {
+        if user.role != UserRole::Operator || user.org_id.is_some() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
@@ -57,7 +58,12 @@ impl FromRequestParts<AppState> for OperatorSession {
         let ClientAddress(address) =
             ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
         Ok(OperatorSession {
-            actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address },
+            actor: Actor {
+                kind: ActorKind::Operator,
+                id: Some(user.user_id.to_string()),
+                label: Some(user.email),
+                address,
+            },
         })
     }
 }

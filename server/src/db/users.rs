@@ -8,8 +8,9 @@ use sqlx::{AnyConnection, Row};
 use super::{Db, DbError, page::PageRequest};
 use crate::clock;
 
-/// A user's role, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A user's role, as stored and on the wire (`admin`, `user`, `operator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UserRole {
     /// An org's admin.
     Admin,
@@ -39,6 +40,8 @@ impl UserRole {
         }
     }
 }
+
+super::text_column!(UserRole, "users.role");
 
 const COLUMNS: &str =
     "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";

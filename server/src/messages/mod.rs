@@ -31,6 +31,7 @@ use crate::{
         messages::{self as store, MessageRow, NewMessage},
         orgs,
     },
+    ids::MessageId,
     webhooks::events,
 };
 
@@ -55,11 +56,12 @@ pub enum Created {
     Repeat,
 }
 
-/// Loads a message the party sent or received; 404 for anyone else (and for malformed ids).
-pub async fn visible_row(conn: &mut AnyConnection, org_id: &str, message_id: &str) -> Result<MessageRow, MessageError> {
-    if fxe_protocol::encoding::validate_uuid_v4("message_id", message_id).is_err() {
-        return Err(MessageError::NotFound);
-    }
+/// Loads a message the party sent or received; 404 for anyone else.
+pub async fn visible_row(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    message_id: &MessageId,
+) -> Result<MessageRow, MessageError> {
     let row = store::get(conn, message_id).await?.ok_or(MessageError::NotFound)?;
     let visible = row.sender_org_id == org_id
         || (row.recipient_org_id == org_id
@@ -87,9 +89,11 @@ pub async fn create(
         return Err(MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN });
     }
     let env = Envelope::from_value(envelope).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
+    // `from_value` checked the format; this only gives it its type.
+    let message_id = MessageId::parse(&env.message_id).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
     let hash = env.hash_hex();
     let mut conn = state.db.pool().acquire().await?;
-    if let Some(existing) = store::get(&mut conn, &env.message_id).await? {
+    if let Some(existing) = store::get(&mut conn, &message_id).await? {
         return repeat(party, &existing, &hash);
     }
     // 2. The sender is the caller's org, with its active bundle (or one retired < 1 h ago).
@@ -134,7 +138,7 @@ pub async fn create(
         // A concurrent request with the same message_id won: answer as a repeat would.
         tx.rollback().await?;
         let mut conn = state.db.pool().acquire().await?;
-        let existing = store::get(&mut conn, &env.message_id).await?.ok_or(MessageError::NotFound)?;
+        let existing = store::get(&mut conn, &message_id).await?.ok_or(MessageError::NotFound)?;
         return repeat(party, &existing, &hash);
     }
     audit::write(
@@ -149,7 +153,7 @@ pub async fn create(
         },
     )
     .await?;
-    let row = store::get(&mut tx, &env.message_id).await?.ok_or(MessageError::NotFound)?;
+    let row = store::get(&mut tx, &message_id).await?.ok_or(MessageError::NotFound)?;
     tx.commit().await?;
     Ok((Created::New, create_response(&row)?))
 }
@@ -169,9 +173,9 @@ fn repeat(
 }
 
 /// Clears an upload lease (on failure, so the sender can retry at once).
-async fn release_lease(state: &AppState, message_id: &str) {
+async fn release_lease(state: &AppState, message_id: &MessageId) {
     if let Err(e) = store::release_lease(&state.db, message_id).await {
-        tracing::warn!(message_id, error = %e, "could not release an upload lease (it lapses by itself)");
+        tracing::warn!(%message_id, error = %e, "could not release an upload lease (it lapses by itself)");
     }
 }
 
@@ -181,7 +185,7 @@ async fn release_lease(state: &AppState, message_id: &str) {
 pub async fn upload(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     body: ByteStream,
     content_length: Option<u64>,
     claimed: Option<ClaimedBody>,
@@ -219,7 +223,7 @@ pub async fn upload(
     // Keep the lease while the body streams in.
     let keepalive = {
         let (db, clock) = (state.db.clone(), state.clock.clone());
-        let id = message_id.to_owned();
+        let id = message_id.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEWAL).await;
@@ -259,14 +263,14 @@ pub async fn upload(
         return Err(MessageError::ContentMismatch);
     }
 
-    let key = BlobKey::new(message_id).map_err(MessageError::Blob)?;
+    let key = BlobKey::new(message_id.as_str()).map_err(MessageError::Blob)?;
     if let Err(e) = state.blobs.publish(staged, &key).await {
         // A blob under this key can only be a leftover of a crash between publish and commit.
         if matches!(e, BlobError::AlreadyExists) {
-            tracing::warn!(message_id, "replacing a leftover blob from an interrupted upload");
+            tracing::warn!(%message_id, "replacing a leftover blob from an interrupted upload");
             let _ = state.blobs.delete(&key).await;
         }
-        tracing::warn!(message_id, error = %e, "could not publish an upload");
+        tracing::warn!(%message_id, error = %e, "could not publish an upload");
         release_lease(state, message_id).await;
         return Err(MessageError::StorageUnavailable);
     }
@@ -318,7 +322,7 @@ pub async fn upload(
 const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(UPLOAD_LEASE_SECS.unsigned_abs() / 4);
 
 /// Deletes a terminal message's blob and clears `blob_key` (also run by the sweeper).
-pub async fn drop_blob(state: &AppState, message_id: &str, blob_key: &str) {
+pub async fn drop_blob(state: &AppState, message_id: &MessageId, blob_key: &str) {
     let deleted = match BlobKey::new(blob_key) {
         Ok(k) => state.blobs.delete(&k).await.map(|_| ()),
         Err(e) => Err(e),
@@ -326,10 +330,10 @@ pub async fn drop_blob(state: &AppState, message_id: &str, blob_key: &str) {
     match deleted {
         Ok(()) | Err(BlobError::NotFound) => {
             if let Err(e) = store::clear_blob_key(&state.db, message_id).await {
-                tracing::warn!(message_id, error = %e, "could not record a deleted ciphertext; the sweeper will retry");
+                tracing::warn!(%message_id, error = %e, "could not record a deleted ciphertext; the sweeper will retry");
             }
         }
-        Err(e) => tracing::warn!(message_id, error = %e, "could not delete a ciphertext; the sweeper will retry"),
+        Err(e) => tracing::warn!(%message_id, error = %e, "could not delete a ciphertext; the sweeper will retry"),
     }
 }
 
@@ -344,7 +348,7 @@ enum Outcome {
 async fn conclude(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     outcome: Outcome,
 ) -> Result<Message, MessageError> {
     let mut conn = state.db.pool().acquire().await?;
@@ -415,7 +419,7 @@ async fn conclude(
 pub async fn receipt(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     receipt: Value,
 ) -> Result<Message, MessageError> {
     let r: Receipt = serde_json::from_value(receipt)
@@ -428,7 +432,7 @@ pub async fn receipt(
 pub async fn refuse(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     refusal: Value,
 ) -> Result<Message, MessageError> {
     let r: Refusal = serde_json::from_value(refusal)
