@@ -47,7 +47,7 @@ fn prefixed_hex24(field: &str, prefix: &str, s: &str) -> Result<(), InvalidId> {
 }
 
 /// `prefix` + 24 random lowercase hex characters.
-fn random_prefixed(prefix: &str) -> Result<String, NoRandomness> {
+pub(crate) fn random_prefixed(prefix: &str) -> Result<String, NoRandomness> {
     let b: [u8; 12] = fxe_protocol::random_bytes().map_err(|_| NoRandomness)?;
     Ok(format!("{prefix}{}", hex::encode(b)))
 }

@@ -16,11 +16,13 @@ use crate::http::error::ErrorCode;
 use crate::{
     AppState,
     accounts::operators as operator,
+    api,
     db::audit::{Actor, ActorKind},
     db::users::UserRole,
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
+    ids::OrgId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -160,6 +162,7 @@ async fn disable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, true, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -179,6 +182,7 @@ async fn enable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, false, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
