@@ -110,7 +110,6 @@ async fn upload(
     req: Request,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
-    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
     let content_length = req
         .headers()
@@ -125,6 +124,7 @@ async fn upload(
         timer.lift_deadline();
     }
     let body = req.into_body().into_data_stream().map_err(io::Error::other);
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
     let message = messages::upload(
         &state,
@@ -264,8 +264,9 @@ async fn receipt(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
-    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
+    let body = messages::parse_receipt(body)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
@@ -291,8 +292,9 @@ async fn reject(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
-    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
+    let body = messages::parse_refusal(body)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 

@@ -10,7 +10,7 @@ use fxe_protocol::{
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, DbError, page::Cursor, to_i64};
+use super::{Db, DbError, page::Cursor, to_i64, to_u64};
 use crate::{
     clock,
     ids::{MessageId, OrgId},
@@ -76,8 +76,8 @@ impl MessageRow {
     }
 
     /// The ciphertext length the envelope promised.
-    pub fn ciphertext_len(&self) -> u64 {
-        u64::try_from(self.ciphertext_len).unwrap_or(0)
+    pub fn ciphertext_len(&self) -> Result<u64, DbError> {
+        to_u64(self.ciphertext_len)
     }
 
     /// The API object; `with_envelope` for `GET /messages/{id}`.
@@ -90,7 +90,7 @@ impl MessageRow {
             to_number: self.to_number.clone(),
             sender_org_id: self.sender_org_id.to_string(),
             recipient_org_id: self.recipient_org_id.to_string(),
-            ciphertext_len: self.ciphertext_len(),
+            ciphertext_len: self.ciphertext_len()?,
             envelope_hash: self.envelope_hash.clone(),
             created_at: clock::rfc3339_ms(self.created_at_ms),
             updated_at: clock::rfc3339_ms(self.updated_at_ms),

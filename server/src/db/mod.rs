@@ -344,7 +344,12 @@ pub fn to_i64(v: u64) -> Result<i64, DbError> {
 /// A stored size or count read back; a negative one is a corrupt row. The one
 /// place `i64` becomes `u64`.
 pub fn to_u64(v: i64) -> Result<u64, DbError> {
-    u64::try_from(v).map_err(|_| DbError::Query(sqlx::Error::Decode(format!("stored count {v} is negative").into())))
+    decode_u64(v).map_err(DbError::Query)
+}
+
+/// [`to_u64`] as a decode error, for row mappers that answer `sqlx::Error`.
+pub fn decode_u64(v: i64) -> Result<u64, sqlx::Error> {
+    u64::try_from(v).map_err(|_| sqlx::Error::Decode(format!("stored count {v} is negative").into()))
 }
 
 /// The rows of `table` counted by their `status` column (for `/metrics`).

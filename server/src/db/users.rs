@@ -52,7 +52,7 @@ fn member_of(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         email: row.try_get("email")?,
         role: row.try_get("role")?,
         created_at: clock::rfc3339(row.try_get("created_at")?),
-        passkeys: u64::try_from(row.try_get::<i64, _>("passkeys")?).unwrap_or(0),
+        passkeys: super::decode_u64(row.try_get("passkeys")?)?,
     })
 }
 

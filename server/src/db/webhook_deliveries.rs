@@ -58,14 +58,14 @@ pub struct AttemptRow {
 }
 
 impl AttemptRow {
-    pub fn to_api(&self) -> WebhookAttempt {
-        WebhookAttempt {
+    pub fn to_api(&self) -> Result<WebhookAttempt, DbError> {
+        Ok(WebhookAttempt {
             at: clock::rfc3339_ms(self.at_ms),
             status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
-            latency_ms: u64::try_from(self.latency_ms).unwrap_or(0),
+            latency_ms: super::to_u64(self.latency_ms)?,
             error: self.error.clone(),
             response_body: self.response_body.clone(),
-        }
+        })
     }
 }
 

@@ -183,11 +183,12 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     if let Err(e) = opened {
         tracing::warn!(message_id = %row.message_id, error = %e, "echo: the message does not open; refusing it");
         let refusal = Refusal::make(&env, &keys.bundles, now, RefusalReason::CannotOpen)?;
-        messages::refuse(state, party, &row.message_id, serde_json::to_value(refusal)?).await?;
+        messages::refuse(state, party, &row.message_id, messages::parse_refusal(serde_json::to_value(refusal)?)?)
+            .await?;
         return Ok(());
     }
     let receipt = Receipt::make(&env, &keys.bundles, now)?;
-    messages::receipt(state, party, &row.message_id, serde_json::to_value(receipt)?).await?;
+    messages::receipt(state, party, &row.message_id, messages::parse_receipt(serde_json::to_value(receipt)?)?).await?;
 
     // Seal the same bytes back to the sender's active bundle.
     let mut conn = state.db.pool().acquire().await?;

@@ -204,8 +204,9 @@ pub async fn upload(
     if content_length.is_some_and(|n| n > MAX_CIPHERTEXT_LEN) {
         return Err(MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN });
     }
-    if content_length.is_some_and(|n| n != row.ciphertext_len()) {
-        return Err(MessageError::LengthMismatch(row.ciphertext_len()));
+    let promised = row.ciphertext_len()?;
+    if content_length.is_some_and(|n| n != promised) {
+        return Err(MessageError::LengthMismatch(promised));
     }
     // The lease of a relay that died mid-upload (its lock is free) is taken over at once.
     let takeover = match store::lease_holder(&mut conn, message_id, now).await? {
@@ -415,17 +416,31 @@ async fn conclude(
     Ok(updated.to_api(false)?)
 }
 
+/// The body of `POST /messages/{id}/receipt`, checked for shape (before
+/// the message is looked up: a malformed receipt is refused whatever the id).
+pub fn parse_receipt(receipt: Value) -> Result<Receipt, MessageError> {
+    let r: Receipt = serde_json::from_value(receipt)
+        .map_err(|e| MessageError::InvalidReceipt(format!("The receipt is malformed: {e}")))?;
+    r.check_shape().map_err(|e| MessageError::InvalidReceipt(e.to_string()))?;
+    Ok(r)
+}
+
+/// The body of `POST /messages/{id}/reject`, checked for shape (see [`parse_receipt`]).
+pub fn parse_refusal(refusal: Value) -> Result<Refusal, MessageError> {
+    let r: Refusal = serde_json::from_value(refusal)
+        .map_err(|e| MessageError::InvalidRefusal(format!("The refusal is malformed: {e}")))?;
+    r.check_shape().map_err(|e| MessageError::InvalidRefusal(e.to_string()))?;
+    Ok(r)
+}
+
 /// `POST /messages/{id}/receipt`: the recipient's signed receipt.
 pub async fn receipt(
     state: &AppState,
     party: Party<'_>,
     message_id: &MessageId,
-    receipt: Value,
+    receipt: Receipt,
 ) -> Result<Message, MessageError> {
-    let r: Receipt = serde_json::from_value(receipt)
-        .map_err(|e| MessageError::InvalidReceipt(format!("The receipt is malformed: {e}")))?;
-    r.check_shape().map_err(|e| MessageError::InvalidReceipt(e.to_string()))?;
-    conclude(state, party, message_id, Outcome::Receipt(r)).await
+    conclude(state, party, message_id, Outcome::Receipt(receipt)).await
 }
 
 /// `POST /messages/{id}/reject`: the recipient's signed refusal.
@@ -433,10 +448,7 @@ pub async fn refuse(
     state: &AppState,
     party: Party<'_>,
     message_id: &MessageId,
-    refusal: Value,
+    refusal: Refusal,
 ) -> Result<Message, MessageError> {
-    let r: Refusal = serde_json::from_value(refusal)
-        .map_err(|e| MessageError::InvalidRefusal(format!("The refusal is malformed: {e}")))?;
-    r.check_shape().map_err(|e| MessageError::InvalidRefusal(e.to_string()))?;
-    conclude(state, party, message_id, Outcome::Refusal(r)).await
+    conclude(state, party, message_id, Outcome::Refusal(refusal)).await
 }

@@ -29,7 +29,8 @@ async fn with_attempts(
     let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
     let attempts = store::attempts_of(conn, &ids).await?;
     let delivery = |d: &store::DeliveryRow| {
-        d.to_api(attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api).collect())
+        let of_d = attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api);
+        d.to_api(of_d.collect::<Result<_, _>>()?)
     };
     Ok(rows.iter().map(delivery).collect::<Result<_, _>>()?)
 }
