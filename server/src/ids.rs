@@ -55,7 +55,7 @@ pub(crate) fn random_prefixed(prefix: &str) -> Result<String, NoRandomness> {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, |$s:ident| $check:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::Type)]
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::Type)]
         #[sqlx(transparent)]
         pub struct $name(String);
 
@@ -109,6 +109,14 @@ macro_rules! id_type {
             type Target = str;
             fn deref(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// As the string (`"…"`): a message that quoted an id with `{:?}`
+        /// reads the same with the typed id.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
             }
         }
 
@@ -253,6 +261,7 @@ mod tests {
         let back: MessageId = serde_json::from_str(&format!("\"{uuid}\"")).unwrap();
         assert_eq!(serde_json::to_string(&back).unwrap(), format!("\"{uuid}\""));
         assert_eq!(back.to_string(), uuid);
+        assert_eq!(format!("{back:?}"), format!("{uuid:?}"));
     }
 
     #[test]
