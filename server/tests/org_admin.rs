@@ -796,6 +796,11 @@ async fn metrics_and_openapi() {
     server.stop().await;
 }
 
+/// A call with an id in its path: method, path with `{}` for the id, body, a
+/// well-formed id the relay does not know, malformed ids, and whether the
+/// unknown id is answered 404 (rather than a body check that comes first).
+type IdFamily<'a> = (&'a str, &'a str, Option<&'a Value>, String, Vec<String>, bool);
+
 /// Every call with an id in its path answers a malformed id exactly as it
 /// answers a well-formed id it does not know (status, code and message): the
 /// relay parses path ids into their types without changing what a caller
@@ -810,9 +815,8 @@ async fn malformed_ids_answer_not_found() {
     let malformed_uuids =
         ["not-a-uuid", "3F2504E0-4F89-41D3-9A0C-0305E82C3301", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"];
     let hook = json!({ "enabled": true });
-    // (method, path with `{}` for the id, body, the unknown well-formed id, malformed ids, whether it is a 404)
     let receipt = json!({});
-    let families: Vec<(&str, &str, Option<&Value>, String, Vec<String>, bool)> = vec![
+    let families: Vec<IdFamily<'_>> = vec![
         ("GET", "/api/v1/messages/{}", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
         ("GET", "/api/v1/messages/{}/content", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
         ("PUT", "/api/v1/messages/{}/content", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
