@@ -34,6 +34,7 @@ pub mod config;
 pub mod db;
 pub mod housekeeping;
 pub mod http;
+pub mod ids;
 pub mod mail;
 pub mod messages;
 pub mod router;

@@ -799,3 +799,69 @@ async fn metrics_and_openapi() {
 
     server.stop().await;
 }
+
+/// A call with an id in its path: method, path with `{}` for the id, body, a
+/// well-formed id the relay does not know, malformed ids, and whether the
+/// unknown id is answered 404 (rather than a body check that comes first).
+type IdFamily<'a> = (&'a str, &'a str, Option<&'a Value>, String, Vec<String>, bool);
+
+/// Every call with an id in its path answers a malformed id exactly as it
+/// answers a well-formed id it does not know (status, code and message): the
+/// relay parses path ids into their types without changing what a caller
+/// can tell from the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_ids_answer_not_found() {
+    let server = TestServer::start().await;
+    let a = TestOrg::redeem(&server, "Praxis Alpha", &[A1]).await;
+    let uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+    let hex32 = "0123456789abcdef0123456789abcdef";
+    let hex24 = "0123456789abcdef01234567";
+    let malformed_uuids =
+        ["not-a-uuid", "3F2504E0-4F89-41D3-9A0C-0305E82C3301", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"];
+    let hook = json!({ "enabled": true });
+    let receipt = json!({});
+    let families: Vec<IdFamily<'_>> = vec![
+        ("GET", "/api/v1/messages/{}", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
+        ("GET", "/api/v1/messages/{}/content", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
+        ("PUT", "/api/v1/messages/{}/content", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
+        // The body is checked first, for a known and an unknown id alike.
+        ("POST", "/api/v1/messages/{}/receipt", Some(&receipt), uuid.into(), vec!["nope".into()], false),
+        ("POST", "/api/v1/messages/{}/reject", Some(&receipt), uuid.into(), vec!["nope".into()], false),
+        ("DELETE", "/api/v1/users/{}", None, uuid.into(), malformed_uuids.map(String::from).to_vec(), true),
+        ("POST", "/api/v1/users/{}/setup-link", None, uuid.into(), vec!["nope".into()], true),
+        ("DELETE", "/api/v1/api-keys/{}", None, format!("ak_{hex24}"), vec!["ak_nothex".into(), "nope".into()], true),
+        ("GET", "/api/v1/webhooks/{}", None, format!("wh_{hex24}"), vec!["wh_nothex".into(), "nope".into()], true),
+        ("PATCH", "/api/v1/webhooks/{}", Some(&hook), format!("wh_{hex24}"), vec![format!("dl_{hex24}")], true),
+        ("DELETE", "/api/v1/webhooks/{}", None, format!("wh_{hex24}"), vec!["WH_X".into()], true),
+        ("POST", "/api/v1/webhooks/{}/rotate-secret", None, format!("wh_{hex24}"), vec!["nope".into()], true),
+        ("POST", "/api/v1/webhooks/{}/test", None, format!("wh_{hex24}"), vec!["nope".into()], true),
+        ("GET", "/api/v1/webhooks/{}/deliveries", None, format!("wh_{hex24}"), vec!["nope".into()], true),
+        (
+            "POST",
+            "/api/v1/webhooks/{}/redeliver?since=2026-01-31T12:00:00Z",
+            None,
+            format!("wh_{hex24}"),
+            vec!["nope".into()],
+            true,
+        ),
+        ("POST", "/api/v1/deliveries/{}/redeliver", None, format!("dl_{hex24}"), vec![format!("wh_{hex24}")], true),
+        ("GET", "/api/v1/orgs/{}", None, hex32.into(), vec![hex32.to_uppercase(), "nope".into()], true),
+        ("GET", "/api/v1/orgs/{}/bundles", None, hex32.into(), vec!["nope".into()], true),
+    ];
+    for (method, template, body, unknown, malformed, not_found) in families {
+        let unknown_path = template.replace("{}", &unknown);
+        let want = call(&server, &a, method, &unknown_path, body).await;
+        if not_found {
+            want.expect_error_of(&format!("{method} {unknown_path}: "), StatusCode::NOT_FOUND, "not_found");
+        }
+        for bad in malformed {
+            let path = template.replace("{}", &bad);
+            let got = call(&server, &a, method, &path, body).await;
+            assert_eq!(
+                (got.status, &got.body),
+                (want.status, &want.body),
+                "{method} {path} answers as {method} {unknown_path} does"
+            );
+        }
+    }
+}

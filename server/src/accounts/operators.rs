@@ -17,6 +17,7 @@ use crate::{
     db::setup_links::{self, SetupLinkPurpose},
     db::users::{self, UserRole},
     db::{Db, DbError},
+    ids::OrgId,
 };
 
 /// Invites may be valid for at most this long.
@@ -142,18 +143,23 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
         .collect())
 }
 
+/// The refusal for an org id the relay does not know (or a malformed one).
+pub fn no_such_org(org_id: &str) -> OperatorError {
+    OperatorError::NotFound(format!("there is no org {org_id:?}"))
+}
+
 /// Disables (`true`) or re-enables an org. A disabled org's keys and
 /// sessions stop working and its numbers leave the directory; nothing is deleted.
 pub async fn set_org_disabled(
     db: &Db,
-    org_id: &str,
+    org_id: &OrgId,
     disabled: bool,
     actor: &Actor,
     clock: &Clock,
 ) -> Result<(), OperatorError> {
     let mut tx = db.begin_write().await?;
     let Some(org) = orgs::get(&mut tx, org_id).await? else {
-        return Err(OperatorError::NotFound(format!("there is no org {org_id:?}")));
+        return Err(no_such_org(org_id));
     };
     if org.is_echo {
         return Err(OperatorError::Conflict("the echo org is built into the relay and cannot be disabled".into()));

@@ -19,7 +19,7 @@ use crate::{
     clock::Clock,
     db::{
         Db, DbError,
-        audit::{self, Actor},
+        audit::{self, Actor, ActorKind},
         setup_links::{self, SetupLinkPurpose},
         users,
     },
@@ -122,7 +122,7 @@ impl Worker {
             }
             let token = setup_links::create(&mut tx, &user.user_id, SetupLinkPurpose::Recover, now).await?;
             let actor = Actor {
-                kind: "user",
+                kind: ActorKind::User,
                 id: Some(user.user_id.clone()),
                 label: Some(user.email.clone()),
                 address: req.client.clone(),

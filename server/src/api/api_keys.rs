@@ -20,6 +20,7 @@ use crate::{
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
 };
+use crate::{api, ids::ApiKeyId};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(revoke))
@@ -143,7 +144,7 @@ async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let not_found = || ApiError::not_found("No such API key in this org.");
-    apikey::validate_key_id(&key_id).map_err(|_| not_found())?;
+    let key_id: ApiKeyId = api::path_id(&key_id, not_found)?;
     let mut tx = state.db.begin_write().await?;
     if api_keys::is_revoked(&mut tx, &caller.org_id, &key_id).await?.ok_or_else(not_found)? {
         return Ok(StatusCode::NO_CONTENT);

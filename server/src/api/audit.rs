@@ -59,7 +59,7 @@ async fn list(
     let mut sql = String::from(
         "SELECT id, at_ms, actor_type, actor_id, actor_label, action, target, address, detail_json FROM audit WHERE org_id = $1",
     );
-    let mut binds: Vec<String> = vec![caller.org_id.clone()];
+    let mut binds: Vec<String> = vec![caller.org_id.to_string()];
     let placeholder = |value: String, binds: &mut Vec<String>| {
         binds.push(value);
         format!("${}", binds.len())

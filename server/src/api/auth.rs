@@ -27,7 +27,7 @@ use crate::{
     accounts::passkeys::{self, CeremonyCaps, Login, Registration},
     accounts::recovery::RecoveryRequest,
     clock, db,
-    db::audit::{self, Actor},
+    db::audit::{self, Actor, ActorKind},
     db::ceremonies::CeremonyKind,
     db::invites::hash_token,
     db::orgs,
@@ -38,6 +38,7 @@ use crate::{
     http::client_ip::ClientKey,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
+    ids::UserId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -74,7 +75,7 @@ fn internal_json(e: serde_json::Error) -> ApiError {
 }
 
 fn actor_for(user: &ActiveUser, address: Option<String>) -> Actor {
-    Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address }
+    Actor { kind: ActorKind::User, id: Some(user.user_id.clone()), label: Some(user.email.clone()), address }
 }
 
 async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiError> {
@@ -114,7 +115,7 @@ async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiErr
 }
 
 /// A setup link's user, if the link is live; otherwise the answer saying why not.
-async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Result<String, ApiError> {
+async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Result<UserId, ApiError> {
     let Some(link) = setup_links::by_token(conn, token).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -509,8 +510,12 @@ async fn logout(
         sessions::revoke(&mut tx, &id, now).await?;
         if let Some(user) = user {
             let ended = if q.everywhere { sessions::revoke_all(&mut tx, &user.user_id, now).await? + 1 } else { 1 };
-            let actor =
-                Actor { kind: "user", id: Some(user.user_id.clone()), label: Some(user.email.clone()), address };
+            let actor = Actor {
+                kind: ActorKind::User,
+                id: Some(user.user_id.to_string()),
+                label: Some(user.email.clone()),
+                address,
+            };
             let action = if q.everywhere { "user.signed_out_everywhere" } else { "user.signed_out" };
             audit::write(
                 &mut tx,
@@ -630,7 +635,12 @@ async fn remove_passkey(
         ));
     }
     db::passkeys::remove(&mut tx, &id, &session.user_id).await?;
-    let actor = Actor { kind: "user", id: Some(session.user_id.clone()), label: Some(session.email.clone()), address };
+    let actor = Actor {
+        kind: ActorKind::User,
+        id: Some(session.user_id.to_string()),
+        label: Some(session.email.clone()),
+        address,
+    };
     audit::write(
         &mut tx,
         audit::Entry {

@@ -7,10 +7,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
+    AppState, api,
     db::orgs,
     http::auth::Caller,
     http::error::{ApiError, ApiJson, ApiPath},
+    ids::OrgId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -58,8 +59,9 @@ async fn lookup(
     }))
 }
 
-fn validate_org_id(org_id: &str) -> Result<(), ApiError> {
-    fxe_protocol::encoding::validate_id32("org_id", org_id).map_err(|_| ApiError::not_found("No such org."))
+/// The directory's 404 for an org id it does not know (or a malformed one).
+fn no_such_org() -> ApiError {
+    ApiError::not_found("No such org.")
 }
 
 /// A member org's identity, to verify what it signed.
@@ -76,9 +78,9 @@ async fn org(
     _caller: Caller,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<ApiJson<OrgPublic>, ApiError> {
-    validate_org_id(&org_id)?;
+    let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let mut conn = state.db.pool().acquire().await?;
-    let org = orgs::get(&mut conn, &org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
+    let org = orgs::get(&mut conn, &org_id).await?.ok_or_else(no_such_org)?;
     let identity = org.identity_bytes()?;
     Ok(ApiJson(OrgPublic {
         fingerprint: fxe_protocol::ids::fingerprint(&identity),
@@ -102,10 +104,10 @@ async fn bundles(
     _caller: Caller,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<ApiJson<OrgBundles>, ApiError> {
-    validate_org_id(&org_id)?;
+    let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let mut conn = state.db.pool().acquire().await?;
     if orgs::get(&mut conn, &org_id).await?.is_none() {
-        return Err(ApiError::not_found("No such org."));
+        return Err(no_such_org());
     }
     Ok(ApiJson(OrgBundles { items: orgs::bundles(&mut conn, &org_id).await? }))
 }

@@ -22,14 +22,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    api::pagination::Cursor,
+    api::{self, pagination::Cursor},
     blobs::{BlobKey, ByteRange},
     db::messages::{self as store, ListFilter},
     http::auth::{Caller, ClaimedUploadHash, Need},
     http::body_limits::BodyTimer,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::openapi::Ciphertext,
-    messages::{self, Party},
+    ids::MessageId,
+    messages::{self, MessageError, Party},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -123,6 +124,7 @@ async fn upload(
         timer.lift_deadline();
     }
     let body = req.into_body().into_data_stream().map_err(io::Error::other);
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let actor = caller.actor();
     let message = messages::upload(
         &state,
@@ -152,6 +154,7 @@ async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
     Ok(ApiJson(row.to_api(true)?))
@@ -204,6 +207,7 @@ async fn download(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     let mut conn = state.db.pool().acquire().await?;
     let row = messages::visible_row(&mut conn, &caller.org_id, &id).await?;
     drop(conn);
@@ -261,6 +265,8 @@ async fn receipt(
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
+    let body = messages::parse_receipt(body)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
@@ -287,6 +293,8 @@ async fn reject(
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
     let actor = caller.actor();
+    let body = messages::parse_refusal(body)?;
+    let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
     Ok(ApiJson(messages::refuse(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
@@ -393,7 +401,7 @@ async fn list(
     let mut items = store::list(&state.db, &filter).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|m| Cursor { time: store::sort_time(&filter, m), id: m.message_id.clone() }.encode())
+        items.last().map(|m| Cursor { time: store::sort_time(&filter, m), id: m.message_id.to_string() }.encode())
     } else {
         None
     };

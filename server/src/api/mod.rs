@@ -8,9 +8,11 @@
 //! ([`crate::http::openapi`]) as it puts it in the router. A test fails for a route
 //! added any other way.
 
+use std::str::FromStr;
+
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::AppState;
+use crate::{AppState, http::error::ApiError};
 
 pub mod api_keys;
 pub mod audit;
@@ -37,4 +39,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(webhooks::routes())
         .merge(auth::routes())
         .merge(operator::routes())
+}
+
+/// A path segment as its id type (`crate::ids`). A malformed id is answered
+/// as an unknown one is (`unknown`, the route's 404), so the two cannot be
+/// told apart. Handlers call it after their permission checks, where the
+/// lookup of an unknown id would fail, so which answer comes first is as
+/// it was.
+pub fn path_id<T: FromStr, E: Into<ApiError>>(raw: &str, unknown: impl FnOnce() -> E) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| unknown().into())
 }

@@ -16,10 +16,13 @@ use crate::http::error::ErrorCode;
 use crate::{
     AppState,
     accounts::operators as operator,
-    db::audit::Actor,
+    api,
+    db::audit::{Actor, ActorKind},
+    db::users::UserRole,
     http::auth::ClientAddress,
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
     http::session_cookie,
+    ids::OrgId,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -44,7 +47,7 @@ impl FromRequestParts<AppState> for OperatorSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = session_cookie::current(state, &parts.headers).await?.ok_or_else(session_cookie::signed_out)?;
-        if user.role != "operator" || user.org_id.is_some() {
+        if user.role != UserRole::Operator || user.org_id.is_some() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
@@ -57,7 +60,12 @@ impl FromRequestParts<AppState> for OperatorSession {
         let ClientAddress(address) =
             ClientAddress::from_request_parts(parts, state).await.unwrap_or(ClientAddress(None));
         Ok(OperatorSession {
-            actor: Actor { kind: "operator", id: Some(user.user_id), label: Some(user.email), address },
+            actor: Actor {
+                kind: ActorKind::Operator,
+                id: Some(user.user_id.to_string()),
+                label: Some(user.email),
+                address,
+            },
         })
     }
 }
@@ -154,6 +162,7 @@ async fn disable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, true, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -173,6 +182,7 @@ async fn enable_org(
     op: OperatorSession,
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, false, &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

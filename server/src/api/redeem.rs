@@ -12,12 +12,13 @@ use fxe_protocol::{
 };
 
 use crate::http::error::ErrorCode;
+use crate::ids::UserId;
 use crate::{
     AppState,
     accounts::validate::is_email,
     api::org::MAX_BUNDLE_CLOCK_AHEAD_SECS,
     db::api_keys::{self, NewApiKey},
-    db::audit::{self, Actor},
+    db::audit::{self, Actor, ActorKind},
     db::invites::{self, InviteState},
     db::orgs::{self, NewOrg},
     db::setup_links::{self, SetupLinkPurpose},
@@ -231,10 +232,11 @@ async fn redeem(
     if !api_keys::insert(&mut tx, new_key).await? {
         return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
     }
-    let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
+    let user_id = UserId::generate().map_err(ApiError::internal)?;
     users::insert(&mut tx, &user_id, Some(&org_id), &req.admin_email, UserRole::Admin, now).await?;
     let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Enrol, now).await?;
-    let actor = Actor { kind: "user", id: Some(user_id.clone()), label: Some(req.admin_email.clone()), address };
+    let actor =
+        Actor { kind: ActorKind::User, id: Some(user_id.to_string()), label: Some(req.admin_email.clone()), address };
     for (action, target) in [
         ("org.redeemed", org_id.as_str()),
         ("bundle.published", req.bundle.bundle_id.as_str()),

@@ -8,7 +8,9 @@ use sqlx::AnyConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{api_keys::PageQuery, pagination::PageRequest};
+use crate::api;
 use crate::http::error::ErrorCode;
+use crate::ids::{OrgId, UserId};
 use crate::{
     AppState,
     db::orgs,
@@ -25,11 +27,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(remove)).routes(routes!(new_setup_link))
 }
 
+/// The 404 for a user id that is not a current member of the caller's org.
+fn no_such_member() -> ApiError {
+    ApiError::not_found("No such user in this org.")
+}
+
 /// A current member of the caller's org, or 404.
-async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Result<User, ApiError> {
-    let not_found = || ApiError::not_found("No such user in this org.");
-    fxe_protocol::encoding::validate_uuid_v4("id", user_id).map_err(|_| not_found())?;
-    users::member(conn, org_id, user_id).await?.ok_or_else(not_found)
+async fn member(conn: &mut AnyConnection, org_id: &OrgId, user_id: &UserId) -> Result<User, ApiError> {
+    users::member(conn, org_id, user_id).await?.ok_or_else(no_such_member)
 }
 
 /// The org's current members, newest first.
@@ -87,7 +92,7 @@ async fn create(
     crate::api::redeem::validate_email(email)?;
     let role = parse_role(&req.role)?;
     let now = state.clock.now_secs();
-    let user_id = fxe_protocol::encoding::new_uuid_v4().map_err(ApiError::internal)?;
+    let user_id = UserId::generate().map_err(ApiError::internal)?;
 
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
@@ -133,11 +138,12 @@ async fn remove(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
+    let id: UserId = api::path_id(&id, no_such_member)?;
     let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     orgs::lock(&mut tx, &caller.org_id).await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;
-    if user.role == "admin" {
+    if user.role == UserRole::Admin.as_str() {
         let admins = users::admins(&mut tx, &caller.org_id).await?;
         if admins <= 1 {
             return Err(ApiError::conflict(
@@ -187,6 +193,7 @@ async fn new_setup_link(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
+    let id: UserId = api::path_id(&id, no_such_member)?;
     let now = state.clock.now_secs();
     let mut tx = state.db.begin_write().await?;
     let user = member(&mut tx, &caller.org_id, &id).await?;

@@ -20,11 +20,12 @@ use super::{
 };
 use crate::http::error::ErrorCode;
 use crate::{
-    AppState,
+    AppState, api,
     db::{Keyed, audit::Actor},
     http::auth::{Caller, Need},
     http::error::{ApiError, ApiJson, ApiPath, ApiQuery},
-    webhooks::{deliveries, endpoints, endpoints::Admin},
+    ids::{DeliveryId, WebhookId},
+    webhooks::{WebhookError, deliveries, endpoints, endpoints::Admin},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -124,6 +125,7 @@ async fn get_one(
     caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     Ok(ApiJson(endpoints::get(&state.db, caller.org_id(), &id).await?))
 }
 
@@ -146,7 +148,9 @@ async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
-    Ok(ApiJson(endpoints::update(&state, caller.admin(), &id, &req).await?))
+    let checked = endpoints::check_update(&state, &req).await?;
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
+    Ok(ApiJson(endpoints::update(&state, caller.admin(), &id, checked).await?))
 }
 
 /// Deletes an endpoint with its deliveries.
@@ -163,6 +167,7 @@ async fn delete(
     caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     endpoints::delete(&state.db, caller.admin(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -182,6 +187,7 @@ async fn rotate_secret(
     caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     Ok(ApiJson(endpoints::rotate_secret(&state, caller.admin(), &id).await?))
 }
 
@@ -200,6 +206,7 @@ async fn test(
     caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     let delivery = endpoints::test(&state, caller.admin(), &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
 }
@@ -242,6 +249,7 @@ async fn deliveries(
             ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead.")
         })?),
     };
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     let rows = deliveries::list(&state.db, caller.org_id(), &id, status, &page).await?;
     Ok(ApiJson(page_of(&page, rows)))
 }
@@ -262,6 +270,7 @@ async fn redeliver(
     caller: AdminCaller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
+    let id: DeliveryId = api::path_id(&id, || WebhookError::DeliveryNotFound)?;
     let delivery = deliveries::redeliver(&state, caller.admin(), &id).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(delivery)))
 }
@@ -300,6 +309,7 @@ async fn redeliver_since(
     ApiQuery(q): ApiQuery<SinceQuery>,
 ) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
     let since = parse_since(&q.since)?;
+    let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     let queued = deliveries::redeliver_since(&state, caller.admin(), &id, since, &q.since).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(RedeliverSinceAnswer { queued })))
 }

@@ -11,6 +11,7 @@ use crate::{
     config::{self, ConfigError, Storage, StorageArgs},
     db::Db,
     db::audit::Actor,
+    ids::OrgId,
 };
 
 // ---------- the command line ----------
@@ -376,7 +377,11 @@ pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
 
 async fn set_disabled_cli(org_id: &str, args: &OperatorArgs, disabled: bool, actor: &Actor) -> Result<(), CliError> {
     let org_id = org_id.trim();
-    with_db(args, async |db| operators::set_org_disabled(db, org_id, disabled, actor, &Clock::system()).await).await?;
+    with_db(args, async |db| {
+        let id = OrgId::parse(org_id).map_err(|_| operators::no_such_org(org_id))?;
+        operators::set_org_disabled(db, &id, disabled, actor, &Clock::system()).await
+    })
+    .await?;
     println!("Org {org_id} {}.", if disabled { "disabled" } else { "enabled" });
     Ok(())
 }

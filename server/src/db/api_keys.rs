@@ -5,7 +5,7 @@ use fxe_protocol::api::{ApiKeyInfo, Page};
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, DbError, page::PageRequest};
-use crate::clock;
+use crate::{clock, ids::OrgId};
 
 const COLUMNS: &str = "key_id, label, scopes, created_at, revoked_at, last_used_at";
 
@@ -96,7 +96,7 @@ pub async fn revoke(conn: &mut AnyConnection, key_id: &str, now: i64) -> Result<
 
 /// A key as a signed request needs it, with its org's state.
 pub struct KeyForRequest {
-    pub org_id: String,
+    pub org_id: OrgId,
     /// base64url.
     pub public_key: String,
     pub scopes: Vec<String>,

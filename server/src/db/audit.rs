@@ -5,11 +5,42 @@ use sqlx::AnyConnection;
 
 use crate::db::DbError;
 
+/// What kind of actor acted, as the `actor_type` column and the audit API
+/// name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    ApiKey,
+    Relay,
+    Operator,
+}
+
+impl ActorKind {
+    /// The stored and API form.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
+            ActorKind::Relay => "relay",
+            ActorKind::Operator => "operator",
+        }
+    }
+
+    /// The kind named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<ActorKind> {
+        [ActorKind::User, ActorKind::ApiKey, ActorKind::Relay, ActorKind::Operator]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+super::text_column!(ActorKind, "audit.actor_type");
+
 /// Who acted.
 #[derive(Clone, Debug)]
 pub struct Actor {
-    /// `user`, `api_key`, `relay` or `operator`.
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<String>,
     pub label: Option<String>,
     /// The client address, when the action came over the network.
@@ -18,14 +49,14 @@ pub struct Actor {
 
 impl Actor {
     pub fn relay() -> Actor {
-        Actor { kind: "relay", id: None, label: Some("relay".into()), address: None }
+        Actor { kind: ActorKind::Relay, id: None, label: Some("relay".into()), address: None }
     }
 
     /// An operator acting from the command line of the relay's machine.
     pub fn operator_cli() -> Actor {
         let who = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).ok();
         Actor {
-            kind: "operator",
+            kind: ActorKind::Operator,
             id: None,
             label: Some(format!("command line ({})", who.unwrap_or_else(|| "unknown".into()))),
             address: None,

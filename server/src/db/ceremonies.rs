@@ -81,7 +81,7 @@ pub async fn open(conn: &mut AnyConnection, now: i64, client_ip: Option<&str>) -
         None => sqlx::query(select).bind(now).fetch_one(conn).await?,
     };
     let count: i64 = row.try_get("n")?;
-    Ok(Open { count: u64::try_from(count).unwrap_or(0), first_expiry: row.try_get("first_expiry")? })
+    Ok(Open { count: super::to_u64(count)?, first_expiry: row.try_get("first_expiry")? })
 }
 
 /// Takes the ceremony `id` of `kind`: it is deleted, expired or not, and

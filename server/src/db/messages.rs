@@ -10,15 +10,18 @@ use fxe_protocol::{
 use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, DbError, page::Cursor, to_i64};
-use crate::clock;
+use super::{Db, DbError, page::Cursor, to_i64, to_u64};
+use crate::{
+    clock,
+    ids::{MessageId, OrgId},
+};
 
 /// A message as stored.
 #[derive(Clone, Debug)]
 pub struct MessageRow {
-    pub message_id: String,
-    pub sender_org_id: String,
-    pub recipient_org_id: String,
+    pub message_id: MessageId,
+    pub sender_org_id: OrgId,
+    pub recipient_org_id: OrgId,
     pub status: MessageStatus,
     pub from_number: String,
     pub from_name: String,
@@ -73,21 +76,21 @@ impl MessageRow {
     }
 
     /// The ciphertext length the envelope promised.
-    pub fn ciphertext_len(&self) -> u64 {
-        u64::try_from(self.ciphertext_len).unwrap_or(0)
+    pub fn ciphertext_len(&self) -> Result<u64, DbError> {
+        to_u64(self.ciphertext_len)
     }
 
     /// The API object; `with_envelope` for `GET /messages/{id}`.
     pub fn to_api(&self, with_envelope: bool) -> Result<Message, DbError> {
         Ok(Message {
-            message_id: self.message_id.clone(),
+            message_id: self.message_id.to_string(),
             status: self.status,
             from_number: self.from_number.clone(),
             from_name: self.from_name.clone(),
             to_number: self.to_number.clone(),
-            sender_org_id: self.sender_org_id.clone(),
-            recipient_org_id: self.recipient_org_id.clone(),
-            ciphertext_len: self.ciphertext_len(),
+            sender_org_id: self.sender_org_id.to_string(),
+            recipient_org_id: self.recipient_org_id.to_string(),
+            ciphertext_len: self.ciphertext_len()?,
             envelope_hash: self.envelope_hash.clone(),
             created_at: clock::rfc3339_ms(self.created_at_ms),
             updated_at: clock::rfc3339_ms(self.updated_at_ms),
@@ -126,7 +129,7 @@ fn rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<MessageRow>, DbError> {
 }
 
 /// The message with this id, if any.
-pub async fn get(conn: &mut AnyConnection, message_id: &str) -> Result<Option<MessageRow>, DbError> {
+pub async fn get(conn: &mut AnyConnection, message_id: &MessageId) -> Result<Option<MessageRow>, DbError> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE message_id = $1"))
         .bind(message_id)
         .fetch_optional(conn)
@@ -171,7 +174,11 @@ pub async fn insert(conn: &mut AnyConnection, m: NewMessage<'_>) -> Result<bool,
 }
 
 /// The instance holding a live upload lease on this message, if any.
-pub async fn lease_holder(conn: &mut AnyConnection, message_id: &str, now: i64) -> Result<Option<String>, DbError> {
+pub async fn lease_holder(
+    conn: &mut AnyConnection,
+    message_id: &MessageId,
+    now: i64,
+) -> Result<Option<String>, DbError> {
     Ok(sqlx::query("SELECT upload_lease_owner FROM messages WHERE message_id = $1 AND upload_lease_until >= $2")
         .bind(message_id)
         .bind(now)
@@ -186,7 +193,7 @@ pub async fn lease_holder(conn: &mut AnyConnection, message_id: &str, now: i64) 
 /// held by `takeover` (a dead instance). `false` when another upload holds it.
 pub async fn take_lease(
     conn: &mut AnyConnection,
-    message_id: &str,
+    message_id: &MessageId,
     owner: &str,
     takeover: &str,
     now: i64,
@@ -208,7 +215,7 @@ pub async fn take_lease(
 }
 
 /// Extends a running upload's lease.
-pub async fn renew_lease(db: &Db, message_id: &str, until: i64) -> Result<(), DbError> {
+pub async fn renew_lease(db: &Db, message_id: &MessageId, until: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE messages SET upload_lease_until = $1 WHERE message_id = $2 AND status = 'awaiting_upload'")
         .bind(until)
         .bind(message_id)
@@ -218,7 +225,7 @@ pub async fn renew_lease(db: &Db, message_id: &str, until: i64) -> Result<(), Db
 }
 
 /// Clears an upload lease.
-pub async fn release_lease(db: &Db, message_id: &str) -> Result<(), DbError> {
+pub async fn release_lease(db: &Db, message_id: &MessageId) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE messages SET upload_lease_until = NULL, upload_lease_owner = NULL WHERE message_id = $1 AND status = 'awaiting_upload'",
     )
@@ -232,7 +239,7 @@ pub async fn release_lease(db: &Db, message_id: &str) -> Result<(), DbError> {
 /// not awaiting its upload any more.
 pub async fn mark_queued(
     conn: &mut AnyConnection,
-    message_id: &str,
+    message_id: &MessageId,
     blob_key: &str,
     now_ms: i64,
     expires_at: i64,
@@ -261,7 +268,7 @@ pub enum Outcome<'a> {
 /// message was no longer queued.
 pub async fn conclude(
     conn: &mut AnyConnection,
-    message_id: &str,
+    message_id: &MessageId,
     outcome: Outcome<'_>,
     now_ms: i64,
 ) -> Result<bool, DbError> {
@@ -286,7 +293,7 @@ pub async fn conclude(
 /// `false` if it was not in `from` any more.
 pub async fn end(
     conn: &mut AnyConnection,
-    message_id: &str,
+    message_id: &MessageId,
     from: MessageStatus,
     to: MessageStatus,
     now_ms: i64,
@@ -305,7 +312,7 @@ pub async fn end(
 }
 
 /// Forgets a deleted blob of a message that is no longer queued.
-pub async fn clear_blob_key(db: &Db, message_id: &str) -> Result<(), DbError> {
+pub async fn clear_blob_key(db: &Db, message_id: &MessageId) -> Result<(), DbError> {
     sqlx::query("UPDATE messages SET blob_key = NULL WHERE message_id = $1 AND status <> 'queued'")
         .bind(message_id)
         .execute(db.pool())
@@ -338,7 +345,7 @@ pub async fn uploads_abandoned(db: &Db, now: i64) -> Result<Vec<MessageRow>, DbE
 
 /// `(message_id, blob_key)` of messages that ended but whose blob a crash
 /// left behind (at most 500).
-pub async fn blobs_to_drop(db: &Db) -> Result<Vec<(String, String)>, DbError> {
+pub async fn blobs_to_drop(db: &Db) -> Result<Vec<(MessageId, String)>, DbError> {
     let rows = sqlx::query(
         "SELECT message_id, blob_key FROM messages WHERE blob_key IS NOT NULL AND status <> 'queued' LIMIT 500",
     )
@@ -348,7 +355,7 @@ pub async fn blobs_to_drop(db: &Db) -> Result<Vec<(String, String)>, DbError> {
 }
 
 /// Queued messages addressed to `org_id`, oldest first (at most 50).
-pub async fn queued_for(db: &Db, org_id: &str) -> Result<Vec<MessageRow>, DbError> {
+pub async fn queued_for(db: &Db, org_id: &OrgId) -> Result<Vec<MessageRow>, DbError> {
     rows(
         &sqlx::query(&format!(
             "SELECT {COLUMNS} FROM messages WHERE recipient_org_id = $1 AND status = 'queued' ORDER BY created_at_ms LIMIT 50"
@@ -363,7 +370,7 @@ pub async fn queued_for(db: &Db, org_id: &str) -> Result<Vec<MessageRow>, DbErro
 pub struct ListFilter {
     /// The inbox (received, uploaded) or the outbox (sent).
     pub inbox: bool,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub status: Option<MessageStatus>,
     pub number: Option<String>,
     pub created_since_ms: Option<i64>,
@@ -401,7 +408,7 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<MessageRow>, DbErr
         binds.push(v);
         format!("${}", binds.len())
     };
-    let p = arg(BindValue::Text(filter.org_id.clone()), &mut binds);
+    let p = arg(BindValue::Text(filter.org_id.to_string()), &mut binds);
     if filter.inbox {
         sql += &format!("recipient_org_id = {p} AND status NOT IN ('awaiting_upload', 'failed')");
     } else {

@@ -301,6 +301,41 @@ pub fn parse_column<T>(column: &'static str, value: &str, parse: fn(&str) -> Opt
     parse(value).ok_or_else(|| DbError::Query(sqlx::Error::Decode(format!("{column}: unknown value {value:?}").into())))
 }
 
+/// Makes a text-valued enum a column type of the `Any` backend: it binds as
+/// its stored string (`as_str`, which must return `&'static str`) and
+/// decodes through `parse` (`fn(&str) -> Option<Self>`), a value the relay
+/// never writes being a decode error. (`#[derive(sqlx::Type)]` on an enum
+/// implements only the concrete backends, not `Any`.)
+macro_rules! text_column {
+    ($ty:ty, $what:literal) => {
+        impl sqlx::Type<sqlx::Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <&str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, sqlx::Any>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $ty {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                <$ty>::parse(text).ok_or_else(|| format!("{}: unknown value {text:?}", $what).into())
+            }
+        }
+    };
+}
+pub(crate) use text_column;
+
 /// A size or count as the database stores it: every integer column is a
 /// signed 64-bit `INTEGER`/`BIGINT`. The one place `u64` becomes `i64`.
 pub fn to_i64(v: u64) -> Result<i64, DbError> {
@@ -311,7 +346,12 @@ pub fn to_i64(v: u64) -> Result<i64, DbError> {
 /// A stored size or count read back; a negative one is a corrupt row. The one
 /// place `i64` becomes `u64`.
 pub fn to_u64(v: i64) -> Result<u64, DbError> {
-    u64::try_from(v).map_err(|_| DbError::Query(sqlx::Error::Decode(format!("stored count {v} is negative").into())))
+    decode_u64(v).map_err(DbError::Query)
+}
+
+/// [`to_u64`] as a decode error, for row mappers that answer `sqlx::Error`.
+pub fn decode_u64(v: i64) -> Result<u64, sqlx::Error> {
+    u64::try_from(v).map_err(|_| sqlx::Error::Decode(format!("stored count {v} is negative").into()))
 }
 
 /// The rows of `table` counted by their `status` column (for `/metrics`).

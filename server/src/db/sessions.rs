@@ -4,7 +4,8 @@
 use sha2::Digest;
 use sqlx::Row;
 
-use super::{Db, DbError};
+use super::{Db, DbError, users::UserRole};
+use crate::ids::{OrgId, UserId};
 
 /// A session unused for this long ends.
 pub const IDLE_TIMEOUT_SECS: i64 = 12 * 60 * 60;
@@ -17,10 +18,10 @@ pub fn hash_id(id: &str) -> String {
 
 /// A live session's user.
 pub struct SessionUser {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
-    pub role: String,
-    pub org_id: Option<String>,
+    pub role: UserRole,
+    pub org_id: Option<OrgId>,
 }
 
 /// Looks up a live session by its cookie value and records the activity.

@@ -73,7 +73,7 @@ pub async fn expire_unused(conn: &mut AnyConnection, user_id: &str, now: i64) ->
 /// A setup link as stored.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SetupLink {
-    pub user_id: String,
+    pub user_id: crate::ids::UserId,
     pub expires_at: i64,
     pub used_at: Option<i64>,
 }

@@ -8,8 +8,9 @@ use sqlx::{AnyConnection, Row};
 use super::{Db, DbError, page::PageRequest};
 use crate::clock;
 
-/// A user's role, as stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A user's role, as stored and on the wire (`admin`, `user`, `operator`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum UserRole {
     /// An org's admin.
     Admin,
@@ -40,6 +41,8 @@ impl UserRole {
     }
 }
 
+super::text_column!(UserRole, "users.role");
+
 const COLUMNS: &str =
     "id, email, role, created_at, (SELECT COUNT(*) FROM passkeys p WHERE p.user_id = users.id) AS passkeys";
 
@@ -49,7 +52,7 @@ fn member_of(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
         email: row.try_get("email")?,
         role: row.try_get("role")?,
         created_at: clock::rfc3339(row.try_get("created_at")?),
-        passkeys: u64::try_from(row.try_get::<i64, _>("passkeys")?).unwrap_or(0),
+        passkeys: super::decode_u64(row.try_get("passkeys")?)?,
     })
 }
 

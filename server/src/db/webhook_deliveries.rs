@@ -4,6 +4,7 @@
 //! rules (retry schedule, what settling means) are in
 //! `crate::webhooks::queue`.
 
+use crate::ids::{DeliveryId, WebhookId};
 use fxe_protocol::api::{DeliveryStatus, WebhookAttempt, WebhookDelivery};
 use sqlx::AnyConnection;
 
@@ -13,10 +14,10 @@ use crate::clock;
 /// A delivery as the API shows it (its attempts apart).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DeliveryRow {
-    pub id: String,
+    pub id: DeliveryId,
     pub event_id: String,
     pub event_type: String,
-    pub endpoint_id: String,
+    pub endpoint_id: WebhookId,
     pub status: String,
     pub next_attempt_at_ms: Option<i64>,
     pub created_at_ms: i64,
@@ -29,10 +30,10 @@ impl DeliveryRow {
     pub fn to_api(&self, attempts: Vec<WebhookAttempt>) -> Result<WebhookDelivery, DbError> {
         let status = super::parse_column("webhook_deliveries.status", &self.status, DeliveryStatus::parse)?;
         Ok(WebhookDelivery {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             event_id: self.event_id.clone(),
             event_type: self.event_type.clone(),
-            endpoint_id: self.endpoint_id.clone(),
+            endpoint_id: self.endpoint_id.to_string(),
             next_attempt_at: if status == DeliveryStatus::Pending {
                 self.next_attempt_at_ms.map(clock::rfc3339_ms)
             } else {
@@ -48,7 +49,7 @@ impl DeliveryRow {
 /// One recorded attempt.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AttemptRow {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub at_ms: i64,
     pub status_code: Option<i64>,
     pub latency_ms: i64,
@@ -57,21 +58,21 @@ pub struct AttemptRow {
 }
 
 impl AttemptRow {
-    pub fn to_api(&self) -> WebhookAttempt {
-        WebhookAttempt {
+    pub fn to_api(&self) -> Result<WebhookAttempt, DbError> {
+        Ok(WebhookAttempt {
             at: clock::rfc3339_ms(self.at_ms),
             status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
-            latency_ms: u64::try_from(self.latency_ms).unwrap_or(0),
+            latency_ms: super::to_u64(self.latency_ms)?,
             error: self.error.clone(),
             response_body: self.response_body.clone(),
-        }
+        })
     }
 }
 
 /// A delivery to queue.
 pub struct NewDelivery<'a> {
-    pub id: &'a str,
-    pub endpoint_id: &'a str,
+    pub id: &'a DeliveryId,
+    pub endpoint_id: &'a WebhookId,
     pub event_id: &'a str,
     pub org_id: &'a str,
     pub event_type: &'a str,
@@ -101,8 +102,8 @@ pub async fn upsert_pending(conn: &mut AnyConnection, d: NewDelivery<'_>, now_ms
 /// A delivery claimed by [`claim`].
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ClaimedRow {
-    pub id: String,
-    pub endpoint_id: String,
+    pub id: DeliveryId,
+    pub endpoint_id: WebhookId,
     pub event_id: String,
     pub tries: i64,
 }
@@ -122,7 +123,7 @@ pub async fn claim(db: &Db, token: &str, until_ms: i64, now_ms: i64, limit: i64)
 }
 
 /// Marks the endpoint's pending deliveries dead.
-pub async fn kill_pending(conn: &mut AnyConnection, endpoint_id: &str, now_ms: i64) -> Result<u64, DbError> {
+pub async fn kill_pending(conn: &mut AnyConnection, endpoint_id: &WebhookId, now_ms: i64) -> Result<u64, DbError> {
     Ok(sqlx::query(
         "UPDATE webhook_deliveries SET status = 'dead', next_attempt_at_ms = NULL, lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $1 \
          WHERE endpoint_id = $2 AND status = 'pending'",
@@ -137,7 +138,7 @@ pub async fn kill_pending(conn: &mut AnyConnection, endpoint_id: &str, now_ms: i
 /// One attempt's outcome, to record.
 pub struct NewAttempt<'a> {
     pub id: &'a str,
-    pub delivery_id: &'a str,
+    pub delivery_id: &'a DeliveryId,
     pub at_ms: i64,
     pub status_code: Option<u16>,
     pub latency_ms: i64,
@@ -174,7 +175,7 @@ pub struct Settled {
 /// it; `false` when it does not (requeued or killed meanwhile).
 pub async fn settle(
     conn: &mut AnyConnection,
-    delivery_id: &str,
+    delivery_id: &DeliveryId,
     lease_token: &str,
     to: Settled,
     now_ms: i64,
@@ -209,7 +210,7 @@ pub struct Target {
 }
 
 /// The endpoint and event of a claimed delivery; `None` when either is gone.
-pub async fn target(db: &Db, endpoint_id: &str, event_id: &str) -> Result<Option<Target>, DbError> {
+pub async fn target(db: &Db, endpoint_id: &WebhookId, event_id: &str) -> Result<Option<Target>, DbError> {
     Ok(sqlx::query_as(
         "SELECT e.url, e.enabled, e.secret_sealed, e.old_secret_sealed, e.old_secret_until_ms, v.payload_json, v.event_type \
          FROM webhook_endpoints e, events v WHERE e.id = $1 AND v.id = $2",
@@ -223,7 +224,7 @@ pub async fn target(db: &Db, endpoint_id: &str, event_id: &str) -> Result<Option
 /// The delivery of `event_id` to `endpoint_id`.
 pub async fn by_event(
     conn: &mut AnyConnection,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     event_id: &str,
 ) -> Result<Option<DeliveryRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2"))
@@ -234,7 +235,7 @@ pub async fn by_event(
 }
 
 /// The delivery `id` of `org_id`, if it exists.
-pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Option<DeliveryRow>, DbError> {
+pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &DeliveryId) -> Result<Option<DeliveryRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE id = $1 AND org_id = $2"))
         .bind(id)
         .bind(org_id)
@@ -245,7 +246,7 @@ pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Opt
 /// A page of the endpoint's deliveries, newest first, only of `status` if given.
 pub async fn list(
     db: &Db,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> Result<Vec<DeliveryRow>, DbError> {

@@ -3,6 +3,7 @@
 //! the one it replaced) and whether they are enabled. Every query on it is
 //! here; validation and sealing are in `crate::webhooks::endpoints`.
 
+use crate::ids::WebhookId;
 use fxe_protocol::api::WebhookEndpoint;
 use sqlx::{AnyConnection, Row};
 
@@ -12,7 +13,7 @@ use crate::clock;
 /// An endpoint as the API shows it (never its secrets).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EndpointRow {
-    pub id: String,
+    pub id: WebhookId,
     pub url: String,
     /// The event types, sorted, comma-separated.
     pub events: String,
@@ -37,7 +38,7 @@ impl EndpointRow {
     /// The API object, without `secret`.
     pub fn to_api(&self) -> WebhookEndpoint {
         WebhookEndpoint {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             url: self.url.clone(),
             events: self.event_list(),
             description: self.description.clone(),
@@ -50,7 +51,7 @@ impl EndpointRow {
 }
 
 /// The endpoint `id` of `org_id`, if it exists.
-pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<Option<EndpointRow>, DbError> {
+pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &WebhookId) -> Result<Option<EndpointRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND org_id = $2"))
         .bind(id)
         .bind(org_id)
@@ -76,7 +77,7 @@ pub async fn count(conn: &mut AnyConnection, org_id: &str) -> Result<i64, DbErro
 
 /// A new endpoint, enabled.
 pub struct NewEndpoint<'a> {
-    pub id: &'a str,
+    pub id: &'a WebhookId,
     pub org_id: &'a str,
     pub url: &'a str,
     pub events: &'a str,
@@ -111,7 +112,12 @@ pub struct Changes<'a> {
 }
 
 /// Applies `changes`; an endpoint enabled afterwards loses its `disabled_reason`.
-pub async fn update(conn: &mut AnyConnection, id: &str, changes: Changes<'_>, now_ms: i64) -> Result<(), DbError> {
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &WebhookId,
+    changes: Changes<'_>,
+    now_ms: i64,
+) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE webhook_endpoints SET url = COALESCE($1, url), events = COALESCE($2, events), description = COALESCE($3, description), \
          enabled = COALESCE($4, enabled), disabled_reason = CASE WHEN COALESCE($4, enabled) = 1 THEN NULL ELSE disabled_reason END, updated_at_ms = $5 WHERE id = $6",
@@ -128,7 +134,7 @@ pub async fn update(conn: &mut AnyConnection, id: &str, changes: Changes<'_>, no
 }
 
 /// Deletes the endpoint (its deliveries go with it, ON DELETE CASCADE).
-pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), DbError> {
+pub async fn delete(conn: &mut AnyConnection, id: &WebhookId) -> Result<(), DbError> {
     sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
@@ -136,7 +142,7 @@ pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), DbError> {
 /// Makes `sealed` the current secret; the one it replaces keeps signing until `old_until_ms`.
 pub async fn rotate_secret(
     conn: &mut AnyConnection,
-    id: &str,
+    id: &WebhookId,
     sealed: &str,
     old_until_ms: i64,
     now_ms: i64,
@@ -154,7 +160,7 @@ pub async fn rotate_secret(
 }
 
 /// The ids of the org's enabled endpoints subscribed to `event_type`.
-pub async fn subscribed(conn: &mut AnyConnection, org_id: &str, event_type: &str) -> Result<Vec<String>, DbError> {
+pub async fn subscribed(conn: &mut AnyConnection, org_id: &str, event_type: &str) -> Result<Vec<WebhookId>, DbError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND enabled = 1 AND (',' || events || ',') LIKE ('%,' || $2 || ',%')",
     )
@@ -165,7 +171,12 @@ pub async fn subscribed(conn: &mut AnyConnection, org_id: &str, event_type: &str
 }
 
 /// Disables an enabled endpoint with `reason`; its org when it was enabled.
-pub async fn disable(conn: &mut AnyConnection, id: &str, reason: &str, now_ms: i64) -> Result<Option<String>, DbError> {
+pub async fn disable(
+    conn: &mut AnyConnection,
+    id: &WebhookId,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Option<String>, DbError> {
     Ok(sqlx::query_scalar(
         "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at_ms = $2 WHERE id = $3 AND enabled = 1 RETURNING org_id",
     )

@@ -20,10 +20,11 @@ use sha2::Digest;
 use crate::http::error::ErrorCode;
 use crate::{
     AppState,
-    db::audit::Actor,
+    db::audit::{Actor, ActorKind},
     http::client_ip::{self, ClientIp},
     http::error::ApiError,
     http::session_cookie,
+    ids::{ApiKeyId, OrgId, UserId},
 };
 
 /// JSON bodies larger than this are refused (an envelope is a few KiB).
@@ -77,14 +78,14 @@ pub enum Need {
 
 #[derive(Clone, Debug)]
 pub enum Principal {
-    ApiKey { key_id: String, label: String, scopes: Vec<Scope> },
-    User { user_id: String, email: String, role: Role },
+    ApiKey { key_id: ApiKeyId, label: String, scopes: Vec<Scope> },
+    User { user_id: UserId, email: String, role: Role },
 }
 
 /// An authenticated member of an org.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub principal: Principal,
     pub address: Option<String>,
     /// When the request was authenticated (`state.clock`, milliseconds): the
@@ -142,14 +143,14 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         match &self.principal {
             Principal::ApiKey { key_id, label, .. } => Actor {
-                kind: "api_key",
-                id: Some(key_id.clone()),
-                label: Some(if label.is_empty() { key_id.clone() } else { label.clone() }),
+                kind: ActorKind::ApiKey,
+                id: Some(key_id.to_string()),
+                label: Some(if label.is_empty() { key_id.to_string() } else { label.clone() }),
                 address: self.address.clone(),
             },
             Principal::User { user_id, email, .. } => Actor {
-                kind: "user",
-                id: Some(user_id.clone()),
+                kind: ActorKind::User,
+                id: Some(user_id.to_string()),
                 label: Some(email.clone()),
                 address: self.address.clone(),
             },
@@ -288,9 +289,14 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         return Ok(Request::from_parts(parts, body));
     };
 
-    // The key: known, not revoked, its org not disabled.
-    let Some(key) = crate::db::api_keys::for_request(&state.db, &auth.key_id).await? else {
-        return Err(refuse(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay.")));
+    // The key: known, not revoked, its org not disabled. (A key id of the
+    // wrong form is one the relay cannot know.)
+    let unknown_key = || refuse(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay."));
+    let Ok(key_id) = ApiKeyId::parse(&auth.key_id) else {
+        return Err(unknown_key());
+    };
+    let Some(key) = crate::db::api_keys::for_request(&state.db, &key_id).await? else {
+        return Err(unknown_key());
     };
     if key.revoked {
         return Err(refuse(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked.")));
@@ -357,7 +363,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
     parts.extensions.insert(Caller {
         org_id: key.org_id,
         principal: Principal::ApiKey {
-            key_id: auth.key_id.clone(),
+            key_id,
             label: key.label,
             scopes: key.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
         },

@@ -9,6 +9,7 @@ use crate::http::error::ErrorCode;
 use crate::{
     AppState,
     db::sessions::{self, ABSOLUTE_TIMEOUT_SECS, SessionUser},
+    db::users::UserRole,
     http::auth::{Caller, Principal, Role},
     http::error::ApiError,
 };
@@ -71,7 +72,7 @@ pub fn caller_of(
         check_origin(state, &parts.headers)?;
     }
     let Some(org_id) = session.org_id else { return Ok(None) };
-    let role = if session.role == "admin" { Role::Admin } else { Role::User };
+    let role = if session.role == UserRole::Admin { Role::Admin } else { Role::User };
     Ok(Some(Caller {
         org_id,
         principal: Principal::User { user_id: session.user_id, email: session.email, role },

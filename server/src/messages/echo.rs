@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     blobs::{BlobKey, ByteRange},
-    db::audit::{self, Actor},
+    db::audit::{self, Actor, ActorKind},
     db::{
         self,
         messages::{self as store, MessageRow},
@@ -36,7 +36,7 @@ const META_KEY: &str = "echo_org_keys";
 pub const ECHO_ORG_NAME: &str = "fxe echo";
 
 fn actor() -> Actor {
-    Actor { kind: "relay", id: None, label: Some("echo".into()), address: None }
+    Actor { kind: ActorKind::Relay, id: None, label: Some("echo".into()), address: None }
 }
 
 /// Loads the echo org's keys, creating the org on first start.
@@ -116,7 +116,8 @@ pub fn spawn(state: AppState, keys: Arc<OrgKeys>, shutdown: CancellationToken) -
 
 /// Echoes every queued message addressed to the echo org.
 pub async fn process_queued(state: &AppState, keys: &OrgKeys) -> anyhow::Result<()> {
-    for row in store::queued_for(&state.db, &keys.org_id).await? {
+    let echo_org = crate::ids::OrgId::parse(&keys.org_id)?;
+    for row in store::queued_for(&state.db, &echo_org).await? {
         let id = row.message_id.clone();
         if let Err(e) = echo_one(state, keys, row).await {
             tracing::warn!(message_id = %id, error = %format!("{e:#}"), "could not echo a message");
@@ -182,18 +183,19 @@ async fn echo_one(state: &AppState, keys: &OrgKeys, row: MessageRow) -> anyhow::
     if let Err(e) = opened {
         tracing::warn!(message_id = %row.message_id, error = %e, "echo: the message does not open; refusing it");
         let refusal = Refusal::make(&env, &keys.bundles, now, RefusalReason::CannotOpen)?;
-        messages::refuse(state, party, &row.message_id, serde_json::to_value(refusal)?).await?;
+        messages::refuse(state, party, &row.message_id, messages::parse_refusal(serde_json::to_value(refusal)?)?)
+            .await?;
         return Ok(());
     }
     let receipt = Receipt::make(&env, &keys.bundles, now)?;
-    messages::receipt(state, party, &row.message_id, serde_json::to_value(receipt)?).await?;
+    messages::receipt(state, party, &row.message_id, messages::parse_receipt(serde_json::to_value(receipt)?)?).await?;
 
     // Seal the same bytes back to the sender's active bundle.
     let mut conn = state.db.pool().acquire().await?;
     let reply_bundle =
         orgs::active_bundle(&mut conn, &row.sender_org_id).await?.context("sender has no active bundle")?;
     drop(conn);
-    let reply_id = fxe_protocol::encoding::new_uuid_v4()?;
+    let reply_id = crate::ids::MessageId::generate()?;
     let reply_env = {
         let (keys, reply_id, to_number, content_type, pt_path, reply_path) = (
             keys.clone(),

@@ -32,6 +32,7 @@ use crate::{
         messages::{self as store, MessageRow, NewMessage},
         orgs,
     },
+    ids::MessageId,
     webhooks::events,
 };
 
@@ -56,11 +57,12 @@ pub enum Created {
     Repeat,
 }
 
-/// Loads a message the party sent or received; 404 for anyone else (and for malformed ids).
-pub async fn visible_row(conn: &mut AnyConnection, org_id: &str, message_id: &str) -> Result<MessageRow, MessageError> {
-    if fxe_protocol::encoding::validate_uuid_v4("message_id", message_id).is_err() {
-        return Err(MessageError::NotFound);
-    }
+/// Loads a message the party sent or received; 404 for anyone else.
+pub async fn visible_row(
+    conn: &mut AnyConnection,
+    org_id: &str,
+    message_id: &MessageId,
+) -> Result<MessageRow, MessageError> {
     let row = store::get(conn, message_id).await?.ok_or(MessageError::NotFound)?;
     let visible = row.sender_org_id == org_id
         || (row.recipient_org_id == org_id
@@ -88,9 +90,11 @@ pub async fn create(
         return Err(MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN });
     }
     let env = Envelope::from_value(envelope).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
+    // `from_value` checked the format; this only gives it its type.
+    let message_id = MessageId::parse(&env.message_id).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
     let hash = env.hash_hex();
     let mut conn = state.db.pool().acquire().await?;
-    if let Some(existing) = store::get(&mut conn, &env.message_id).await? {
+    if let Some(existing) = store::get(&mut conn, &message_id).await? {
         return repeat(party, &existing, &hash);
     }
     // 2. The sender is the caller's org, with its active bundle (or one retired < 1 h ago).
@@ -135,7 +139,7 @@ pub async fn create(
         // A concurrent request with the same message_id won: answer as a repeat would.
         tx.rollback().await?;
         let mut conn = state.db.pool().acquire().await?;
-        let existing = store::get(&mut conn, &env.message_id).await?.ok_or(MessageError::NotFound)?;
+        let existing = store::get(&mut conn, &message_id).await?.ok_or(MessageError::NotFound)?;
         return repeat(party, &existing, &hash);
     }
     audit::write(
@@ -150,7 +154,7 @@ pub async fn create(
         },
     )
     .await?;
-    let row = store::get(&mut tx, &env.message_id).await?.ok_or(MessageError::NotFound)?;
+    let row = store::get(&mut tx, &message_id).await?.ok_or(MessageError::NotFound)?;
     tx.commit().await?;
     Ok((Created::New, create_response(&row)?))
 }
@@ -170,9 +174,9 @@ fn repeat(
 }
 
 /// Clears an upload lease (on failure, so the sender can retry at once).
-async fn release_lease(state: &AppState, message_id: &str) {
+async fn release_lease(state: &AppState, message_id: &MessageId) {
     if let Err(e) = store::release_lease(&state.db, message_id).await {
-        tracing::warn!(message_id, error = %e, "could not release an upload lease (it lapses by itself)");
+        tracing::warn!(%message_id, error = %e, "could not release an upload lease (it lapses by itself)");
     }
 }
 
@@ -182,7 +186,7 @@ async fn release_lease(state: &AppState, message_id: &str) {
 pub async fn upload(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     body: ByteStream,
     content_length: Option<u64>,
     claimed: Option<ClaimedBody>,
@@ -201,8 +205,9 @@ pub async fn upload(
     if content_length.is_some_and(|n| n > MAX_CIPHERTEXT_LEN) {
         return Err(MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN });
     }
-    if content_length.is_some_and(|n| n != row.ciphertext_len()) {
-        return Err(MessageError::LengthMismatch(row.ciphertext_len()));
+    let promised = row.ciphertext_len()?;
+    if content_length.is_some_and(|n| n != promised) {
+        return Err(MessageError::LengthMismatch(promised));
     }
     // The lease of a relay that died mid-upload (its lock is free) is taken over at once.
     let takeover = match store::lease_holder(&mut conn, message_id, now).await? {
@@ -220,7 +225,7 @@ pub async fn upload(
     // Keep the lease while the body streams in.
     let keepalive = {
         let (db, clock) = (state.db.clone(), state.clock.clone());
-        let id = message_id.to_owned();
+        let id = message_id.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEWAL).await;
@@ -260,14 +265,14 @@ pub async fn upload(
         return Err(MessageError::ContentMismatch);
     }
 
-    let key = BlobKey::new(message_id).map_err(MessageError::Blob)?;
+    let key = BlobKey::new(message_id.as_str()).map_err(MessageError::Blob)?;
     if let Err(e) = state.blobs.publish(staged, &key).await {
         // A blob under this key can only be a leftover of a crash between publish and commit.
         if matches!(e, BlobError::AlreadyExists) {
-            tracing::warn!(message_id, "replacing a leftover blob from an interrupted upload");
+            tracing::warn!(%message_id, "replacing a leftover blob from an interrupted upload");
             let _ = state.blobs.delete(&key).await;
         }
-        tracing::warn!(message_id, error = %e, "could not publish an upload");
+        tracing::warn!(%message_id, error = %e, "could not publish an upload");
         release_lease(state, message_id).await;
         return Err(MessageError::StorageUnavailable);
     }
@@ -320,7 +325,7 @@ pub async fn upload(
 const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(UPLOAD_LEASE_SECS.unsigned_abs() / 4);
 
 /// Deletes a terminal message's blob and clears `blob_key` (also run by the sweeper).
-pub async fn drop_blob(state: &AppState, message_id: &str, blob_key: &str) {
+pub async fn drop_blob(state: &AppState, message_id: &MessageId, blob_key: &str) {
     let deleted = match BlobKey::new(blob_key) {
         Ok(k) => state.blobs.delete(&k).await.map(|_| ()),
         Err(e) => Err(e),
@@ -328,10 +333,10 @@ pub async fn drop_blob(state: &AppState, message_id: &str, blob_key: &str) {
     match deleted {
         Ok(()) | Err(BlobError::NotFound) => {
             if let Err(e) = store::clear_blob_key(&state.db, message_id).await {
-                tracing::warn!(message_id, error = %e, "could not record a deleted ciphertext; the sweeper will retry");
+                tracing::warn!(%message_id, error = %e, "could not record a deleted ciphertext; the sweeper will retry");
             }
         }
-        Err(e) => tracing::warn!(message_id, error = %e, "could not delete a ciphertext; the sweeper will retry"),
+        Err(e) => tracing::warn!(%message_id, error = %e, "could not delete a ciphertext; the sweeper will retry"),
     }
 }
 
@@ -346,7 +351,7 @@ enum Outcome {
 async fn conclude(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
+    message_id: &MessageId,
     outcome: Outcome,
 ) -> Result<Message, MessageError> {
     let mut conn = state.db.pool().acquire().await?;
@@ -413,28 +418,39 @@ async fn conclude(
     Ok(updated.to_api(false)?)
 }
 
+/// The body of `POST /messages/{id}/receipt`, checked for shape (before
+/// the message is looked up: a malformed receipt is refused whatever the id).
+pub fn parse_receipt(receipt: Value) -> Result<Receipt, MessageError> {
+    let r: Receipt = serde_json::from_value(receipt)
+        .map_err(|e| MessageError::InvalidReceipt(format!("The receipt is malformed: {e}")))?;
+    r.check_shape().map_err(|e| MessageError::InvalidReceipt(e.to_string()))?;
+    Ok(r)
+}
+
+/// The body of `POST /messages/{id}/reject`, checked for shape (see [`parse_receipt`]).
+pub fn parse_refusal(refusal: Value) -> Result<Refusal, MessageError> {
+    let r: Refusal = serde_json::from_value(refusal)
+        .map_err(|e| MessageError::InvalidRefusal(format!("The refusal is malformed: {e}")))?;
+    r.check_shape().map_err(|e| MessageError::InvalidRefusal(e.to_string()))?;
+    Ok(r)
+}
+
 /// `POST /messages/{id}/receipt`: the recipient's signed receipt.
 pub async fn receipt(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
-    receipt: Value,
+    message_id: &MessageId,
+    receipt: Receipt,
 ) -> Result<Message, MessageError> {
-    let r: Receipt = serde_json::from_value(receipt)
-        .map_err(|e| MessageError::InvalidReceipt(format!("The receipt is malformed: {e}")))?;
-    r.check_shape().map_err(|e| MessageError::InvalidReceipt(e.to_string()))?;
-    conclude(state, party, message_id, Outcome::Receipt(r)).await
+    conclude(state, party, message_id, Outcome::Receipt(receipt)).await
 }
 
 /// `POST /messages/{id}/reject`: the recipient's signed refusal.
 pub async fn refuse(
     state: &AppState,
     party: Party<'_>,
-    message_id: &str,
-    refusal: Value,
+    message_id: &MessageId,
+    refusal: Refusal,
 ) -> Result<Message, MessageError> {
-    let r: Refusal = serde_json::from_value(refusal)
-        .map_err(|e| MessageError::InvalidRefusal(format!("The refusal is malformed: {e}")))?;
-    r.check_shape().map_err(|e| MessageError::InvalidRefusal(e.to_string()))?;
-    conclude(state, party, message_id, Outcome::Refusal(r)).await
+    conclude(state, party, message_id, Outcome::Refusal(refusal)).await
 }

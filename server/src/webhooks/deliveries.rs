@@ -2,6 +2,7 @@
 //! endpoint's deliveries with their attempts, sending one again, queueing
 //! again every event since a time, and the 30-day event log.
 
+use crate::ids::{DeliveryId, WebhookId};
 use fxe_protocol::api::DeliveryStatus;
 use fxe_protocol::api::{WebhookDelivery, WebhookEvent};
 use serde_json::json;
@@ -28,7 +29,8 @@ async fn with_attempts(
     let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
     let attempts = store::attempts_of(conn, &ids).await?;
     let delivery = |d: &store::DeliveryRow| {
-        d.to_api(attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api).collect())
+        let of_d = attempts.iter().filter(|a| a.delivery_id == d.id).map(store::AttemptRow::to_api);
+        d.to_api(of_d.collect::<Result<_, _>>()?)
     };
     Ok(rows.iter().map(delivery).collect::<Result<_, _>>()?)
 }
@@ -36,7 +38,7 @@ async fn with_attempts(
 /// The delivery of `event_id` to `endpoint_id`, with its attempts.
 pub(super) async fn by_event(
     conn: &mut AnyConnection,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     event_id: &str,
 ) -> Result<WebhookDelivery, WebhookError> {
     let row = store::by_event(conn, endpoint_id, event_id)
@@ -54,7 +56,7 @@ pub(super) async fn by_event(
 pub async fn list(
     db: &Db,
     org_id: &str,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     status: Option<DeliveryStatus>,
     page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookDelivery>>, WebhookError> {
@@ -62,12 +64,12 @@ pub async fn list(
     endpoints::load(&mut conn, org_id, endpoint_id).await?;
     let rows = store::list(db, endpoint_id, status, page).await?;
     let items = with_attempts(&mut conn, &rows).await?;
-    Ok(rows.iter().zip(items).map(|(r, item)| Keyed { key: (r.created_at_ms, r.id.clone()), item }).collect())
+    Ok(rows.iter().zip(items).map(|(r, item)| Keyed { key: (r.created_at_ms, r.id.to_string()), item }).collect())
 }
 
 /// Sends one delivery again now, also a dead or succeeded one: it becomes
 /// pending with a fresh retry schedule and keeps its earlier attempts.
-pub async fn redeliver(state: &AppState, admin: Admin<'_>, id: &str) -> Result<WebhookDelivery, WebhookError> {
+pub async fn redeliver(state: &AppState, admin: Admin<'_>, id: &DeliveryId) -> Result<WebhookDelivery, WebhookError> {
     let mut tx = state.db.begin_write().await?;
     let row = store::get(&mut tx, admin.org_id, id).await?.ok_or(WebhookError::DeliveryNotFound)?;
     endpoints::require_enabled(&endpoints::load(&mut tx, admin.org_id, &row.endpoint_id).await?)?;
@@ -87,7 +89,7 @@ pub async fn redeliver(state: &AppState, admin: Admin<'_>, id: &str) -> Result<W
 pub async fn redeliver_since(
     state: &AppState,
     admin: Admin<'_>,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     since_ms: i64,
     since: &str,
 ) -> Result<u64, WebhookError> {

@@ -3,6 +3,7 @@
 //! the [`guard`]), secrets are sealed here, and each change writes its audit
 //! row in the same transaction.
 
+use crate::ids::WebhookId;
 use fxe_protocol::{
     api::{CreateWebhookRequest, UpdateWebhookRequest, WebhookDelivery, WebhookEndpoint},
     webhook::WebhookSecret,
@@ -60,7 +61,7 @@ impl Admin<'_> {
 }
 
 /// The endpoint `id` of `org_id`.
-pub(super) async fn load(conn: &mut AnyConnection, org_id: &str, id: &str) -> Result<EndpointRow, WebhookError> {
+pub(super) async fn load(conn: &mut AnyConnection, org_id: &str, id: &WebhookId) -> Result<EndpointRow, WebhookError> {
     store::get(conn, org_id, id).await?.ok_or(WebhookError::NotFound)
 }
 
@@ -105,18 +106,18 @@ fn new_secret() -> Result<WebhookSecret, WebhookError> {
     WebhookSecret::generate().map_err(|_| WebhookError::Internal("no randomness".into()))
 }
 
-fn seal(state: &AppState, id: &str, secret: &WebhookSecret) -> Result<String, WebhookError> {
+fn seal(state: &AppState, id: &WebhookId, secret: &WebhookSecret) -> Result<String, WebhookError> {
     state.webhooks.key.seal(id, secret).map_err(|e| WebhookError::Internal(e.to_string()))
 }
 
 /// A page of the org's endpoints, newest first.
 pub async fn list(db: &Db, org_id: &str, page: &PageRequest) -> Result<Vec<Keyed<WebhookEndpoint>>, WebhookError> {
     let rows = store::list(db, org_id, page).await?;
-    Ok(rows.iter().map(|r| Keyed { key: (r.created_at_ms, r.id.clone()), item: r.to_api() }).collect())
+    Ok(rows.iter().map(|r| Keyed { key: (r.created_at_ms, r.id.to_string()), item: r.to_api() }).collect())
 }
 
 /// One endpoint (without its secret).
-pub async fn get(db: &Db, org_id: &str, id: &str) -> Result<WebhookEndpoint, WebhookError> {
+pub async fn get(db: &Db, org_id: &str, id: &WebhookId) -> Result<WebhookEndpoint, WebhookError> {
     let mut conn = db.pool().acquire().await?;
     Ok(load(&mut conn, org_id, id).await?.to_api())
 }
@@ -130,7 +131,7 @@ pub async fn create(
     let event_list = checked_events(&req.events)?;
     let description = checked_description(&req.description)?;
     let url = checked_url(state, &req.url).await?;
-    let id = queue::new_id("wh_")?;
+    let id = WebhookId::generate().map_err(|_| queue::no_randomness())?;
     let secret = new_secret()?;
     let sealed = seal(state, &id, &secret)?;
     let now = admin.at_ms;
@@ -160,18 +161,16 @@ pub async fn create(
 /// Changes an endpoint's url, events, description or `enabled`. Enabling
 /// one the relay disabled (after a 410) clears the reason; disabling one
 /// marks its pending deliveries dead.
+///
+/// The changes are checked first ([`check_update`]), before the endpoint is
+/// looked up: a bad URL is refused whatever the id.
 pub async fn update(
     state: &AppState,
     admin: Admin<'_>,
-    id: &str,
-    req: &UpdateWebhookRequest,
+    id: &WebhookId,
+    checked: CheckedUpdate<'_>,
 ) -> Result<WebhookEndpoint, WebhookError> {
-    let url = match &req.url {
-        Some(u) => Some(checked_url(state, u).await?),
-        None => None,
-    };
-    let event_list = req.events.as_deref().map(checked_events).transpose()?;
-    let description = req.description.as_deref().map(checked_description).transpose()?;
+    let CheckedUpdate { req, url, event_list, description } = checked;
     let now = admin.at_ms;
     let mut tx = state.db.begin_write().await?;
     let before = load(&mut tx, admin.org_id, id).await?;
@@ -192,8 +191,30 @@ pub async fn update(
     Ok(endpoint)
 }
 
+/// An update whose new values passed their checks.
+pub struct CheckedUpdate<'a> {
+    req: &'a UpdateWebhookRequest,
+    url: Option<String>,
+    event_list: Option<String>,
+    description: Option<String>,
+}
+
+/// Checks the new url (the endpoint guard), events and description of an update.
+pub async fn check_update<'a>(
+    state: &AppState,
+    req: &'a UpdateWebhookRequest,
+) -> Result<CheckedUpdate<'a>, WebhookError> {
+    let url = match &req.url {
+        Some(u) => Some(checked_url(state, u).await?),
+        None => None,
+    };
+    let event_list = req.events.as_deref().map(checked_events).transpose()?;
+    let description = req.description.as_deref().map(checked_description).transpose()?;
+    Ok(CheckedUpdate { req, url, event_list, description })
+}
+
 /// Deletes an endpoint with its deliveries.
-pub async fn delete(db: &Db, admin: Admin<'_>, id: &str) -> Result<(), WebhookError> {
+pub async fn delete(db: &Db, admin: Admin<'_>, id: &WebhookId) -> Result<(), WebhookError> {
     let mut tx = db.begin_write().await?;
     let endpoint = load(&mut tx, admin.org_id, id).await?;
     store::delete(&mut tx, id).await?;
@@ -204,7 +225,11 @@ pub async fn delete(db: &Db, admin: Admin<'_>, id: &str) -> Result<(), WebhookEr
 
 /// A new signing secret, shown this once; the one it replaces keeps signing
 /// too for [`ROTATION_OVERLAP_MS`].
-pub async fn rotate_secret(state: &AppState, admin: Admin<'_>, id: &str) -> Result<WebhookEndpoint, WebhookError> {
+pub async fn rotate_secret(
+    state: &AppState,
+    admin: Admin<'_>,
+    id: &WebhookId,
+) -> Result<WebhookEndpoint, WebhookError> {
     let secret = new_secret()?;
     let sealed = seal(state, id, &secret)?;
     let now = admin.at_ms;
@@ -219,7 +244,7 @@ pub async fn rotate_secret(state: &AppState, admin: Admin<'_>, id: &str) -> Resu
 
 /// Sends a `ping` event to this endpoint now (whatever its event set);
 /// answers the delivery.
-pub async fn test(state: &AppState, admin: Admin<'_>, id: &str) -> Result<WebhookDelivery, WebhookError> {
+pub async fn test(state: &AppState, admin: Admin<'_>, id: &WebhookId) -> Result<WebhookDelivery, WebhookError> {
     let mut tx = state.db.begin_write().await?;
     let endpoint = load(&mut tx, admin.org_id, id).await?;
     require_enabled(&endpoint)?;

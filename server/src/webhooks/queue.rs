@@ -5,6 +5,7 @@
 //! These are the queue's rules; its queries are in
 //! [`crate::db::webhook_deliveries`].
 
+use crate::ids::{DeliveryId, WebhookId};
 use fxe_protocol::api::DeliveryStatus;
 use std::time::Duration;
 
@@ -36,14 +37,13 @@ use crate::{
 /// killed mid-attempt leaves the lease to run out; then any relay retries.
 pub const LEASE: Duration = Duration::from_secs(30);
 
-fn no_randomness() -> DbError {
+pub(super) fn no_randomness() -> DbError {
     DbError::Query(sqlx::Error::Protocol("no randomness".into()))
 }
 
-/// `prefix` + 24 random hex characters.
-pub fn new_id(prefix: &str) -> Result<String, DbError> {
-    let b: [u8; 12] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
-    Ok(format!("{prefix}{}", hex::encode(b)))
+/// `prefix` + 24 random hex characters (lease tokens, attempt ids).
+fn new_id(prefix: &str) -> Result<String, DbError> {
+    crate::ids::random_prefixed(prefix).map_err(|_| no_randomness())
 }
 
 /// A duration in whole milliseconds, as the database stores times.
@@ -72,13 +72,13 @@ pub async fn fan_out(
 /// keeps its attempts. Returns 1.
 pub async fn queue(
     conn: &mut AnyConnection,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     org_id: &str,
     event_type: &str,
     event_id: &str,
     now_ms: i64,
 ) -> Result<u64, DbError> {
-    let id = new_id("dl_")?;
+    let id = DeliveryId::generate().map_err(|_| no_randomness())?;
     store::upsert_pending(conn, NewDelivery { id: &id, endpoint_id, event_id, org_id, event_type }, now_ms).await?;
     Ok(1)
 }
@@ -86,8 +86,8 @@ pub async fn queue(
 /// A claimed attempt.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pub delivery_id: String,
-    pub endpoint_id: String,
+    pub delivery_id: DeliveryId,
+    pub endpoint_id: WebhookId,
     pub event_id: String,
     pub tries: i64,
     pub lease_token: String,
@@ -226,7 +226,7 @@ async fn settle_one(
 }
 
 /// The endpoint answered 410 Gone: disable it, its pending deliveries die.
-async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> Result<(), DbError> {
+async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &WebhookId, now: i64) -> Result<(), DbError> {
     let reason = format!("the endpoint answered 410 Gone at {}", clock::rfc3339(now / 1000));
     let disabled = webhook_endpoints::disable(conn, endpoint_id, &reason, now).await?;
     kill_pending(conn, endpoint_id, now).await?;
@@ -243,7 +243,7 @@ async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &str, now: i64) -> 
             },
         )
         .await?;
-        tracing::info!(endpoint_id, "webhook endpoint answered 410 Gone: disabled");
+        tracing::info!(%endpoint_id, "webhook endpoint answered 410 Gone: disabled");
     }
     Ok(())
 }
