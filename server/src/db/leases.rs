@@ -32,6 +32,11 @@ impl Queue {
     }
 }
 
+/// A new lease token: `ls_` + 24 random hex characters; a worker's claim of a batch of rows.
+pub fn new_token() -> Result<String, DbError> {
+    crate::ids::random_prefixed("ls_").map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))
+}
+
 /// The row lock a claim's inner `SELECT` takes: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so relays claiming at
 /// once get different rows; none on SQLite (one writer).
 pub fn skip_locked(db: &Db) -> &'static str {

@@ -67,7 +67,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinH
 
 /// Claims the due notices and handles each; returns how many were claimed.
 async fn round(state: &AppState) -> Result<usize, DbError> {
-    let token = crate::webhooks::queue::new_id("ls_")?;
+    let token = leases::new_token()?;
     let now = state.clock.now_ms();
     let claimed = store::claim(&state.db, &token, now + clock::millis(LEASE), now, BATCH).await?;
     for notice in &claimed {

@@ -41,7 +41,7 @@ pub(super) fn no_randomness() -> DbError {
     DbError::Query(sqlx::Error::Protocol("no randomness".into()))
 }
 
-/// `prefix` + 24 random hex characters (lease tokens, attempt ids).
+/// `prefix` + 24 random hex characters (attempt ids).
 fn new_id(prefix: &str) -> Result<String, DbError> {
     crate::ids::random_prefixed(prefix).map_err(|_| no_randomness())
 }
@@ -95,7 +95,7 @@ pub struct Claim {
 
 /// Claims up to `limit` due attempts for this worker, each leased for [`LEASE`].
 pub async fn claim(db: &Db, limit: usize, now: i64) -> Result<Vec<Claim>, DbError> {
-    let token = new_id("ls_")?;
+    let token = leases::new_token()?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = store::claim(db, &token, now + millis(LEASE)?, now, limit).await?;
     Ok(rows
