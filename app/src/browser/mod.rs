@@ -5,4 +5,5 @@
 pub mod files;
 pub mod http;
 pub mod passkey;
+pub mod storage;
 pub mod transfer;
