@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
-import { fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { fitsScreen, hydrated, landsOn, launchBrowser, newPerson, redeemInBrowser, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const ADMIN = 'admin@clinic-a.example';
 const NUMBER = '+15550001001';
@@ -38,12 +38,6 @@ after(async () => {
   await browser?.close();
   await relay?.stop();
 });
-
-/** Waits for a full page load to `pathname` (sign-in and sign-out reload the page). */
-async function landsOn(page, pathname) {
-  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
-  await hydrated(page);
-}
 
 test('an operator enrols a passkey from the printed link and creates an invite', async () => {
   const printed = await relay.cli(['operator', 'add', '--email', 'operator@relay.example']);

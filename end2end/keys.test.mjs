@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkKeysZip, unzip } from './keys-reader.mjs';
-import { enrolAdmin, hydrated, launchBrowser, newPerson, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { enrolAdmin, hydrated, landsOn, launchBrowser, newPerson, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const NUMBER = '+15550007001';
 const ECHO = '+10000000000';
@@ -36,12 +36,6 @@ after(async () => {
   await browser?.close();
   await relay?.stop();
 });
-
-/** Waits for a full page load to `pathname`. */
-async function landsOn(page, pathname) {
-  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
-  await hydrated(page);
-}
 
 async function orgListed() {
   return JSON.parse(await relay.cli(['org', 'list', '--json'])).find((o) => o.org_name === NAME);

@@ -233,6 +233,12 @@ export async function hydrated(page) {
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 30_000 });
 }
 
+/** Waits for a full page load to `pathname` (sign-in and sign-out reload the page). */
+export async function landsOn(page, pathname) {
+  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
+  await hydrated(page);
+}
+
 export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(resultsDir, `${name}.png`), fullPage: true });
 }
