@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { checkKeysZip } from './keys-reader.mjs';
-import { fitsScreen, hydrated, launchBrowser, newPerson, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { fitsScreen, hydrated, landsOn, launchBrowser, newPerson, redeemInBrowser, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const ADMIN = 'admin@clinic-a.example';
 const NUMBER = '+15550001001';
@@ -38,12 +38,6 @@ after(async () => {
   await browser?.close();
   await relay?.stop();
 });
-
-/** Waits for a full page load to `pathname` (sign-in and sign-out reload the page). */
-async function landsOn(page, pathname) {
-  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
-  await hydrated(page);
-}
 
 test('an operator enrols a passkey from the printed link and creates an invite', async () => {
   const printed = await relay.cli(['operator', 'add', '--email', 'operator@relay.example']);
@@ -108,13 +102,17 @@ test('org A redeems in the browser and must save keys.zip, which an independent 
   await page.click('#redeem-submit');
   await page.waitForSelector('#save-keys', { timeout: 60_000 });
 
-  // Passkey set-up waits until keys.zip has been saved once.
-  assert.equal(await page.isDisabled('#setup-passkey'), true);
+  // Nothing is registered before keys.zip has been saved once: the relay has no org yet.
+  assert.equal(await page.isDisabled('#redeem-register'), true);
+  assert.equal(await page.locator('#setup-passkey').count(), 0);
+  const before = JSON.parse(await relay.cli(['org', 'list', '--json']));
+  assert.equal(before.filter((o) => !o.echo).length, 0, 'no org before keys.zip is saved');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save-keys')]);
   assert.equal(download.suggestedFilename(), 'keys.zip');
   const saved = path.join(resultsDir, 'clinic-a-keys.zip');
   await download.saveAs(saved);
   keys = checkKeysZip(await readFile(saved));
+  await register(page);
   assert.equal(keys.orgName, 'Clinic A');
   assert.equal(keys.relayUrl, relay.baseUrl);
   assert.equal(keys.bundleIds.length, 1);
@@ -256,9 +254,12 @@ test('a second redemption with the same invite is refused in the page', async ()
   await page.fill('#numbers', NUMBER);
   await page.fill('#email', 'other@clinic-a.example');
   await page.click('#redeem-submit');
+  await page.waitForSelector('#save-keys', { timeout: 60_000 });
+  await Promise.all([page.waitForEvent('download'), page.click('#save-keys')]);
+  await page.click('#redeem-register:not([disabled])');
   await page.waitForSelector('#redeem-error', { timeout: 60_000 });
   assert.match(await page.locator('#redeem-error').innerText(), /already been (used|redeemed)/i);
-  assert.equal(await page.locator('#save-keys').count(), 0, 'no keys.zip is offered');
+  assert.equal(await page.locator('#setup-passkey').count(), 0, 'no passkey set-up is offered');
   await screenshot(page, 'redeem-refused');
   assert.deepEqual(unexpected(someoneElse.problems, [/^HTTP 4\d\d: \/api\/v1\/invites\/redeem$/, /status of 4\d\d/]), []);
   await someoneElse.close();

@@ -206,9 +206,10 @@ export function unexpected(problems, also = []) {
 
 /**
  * A person at their own computer: a browser context and a tab with a virtual
- * platform authenticator (CTAP2, internal, resident keys, user verified).
+ * platform authenticator (CTAP2, internal, resident keys, user verified, with
+ * the PRF extension unless `prf` is false).
  */
-export async function newPerson(browser, baseUrl, { viewport = { width: 1280, height: 900 } } = {}) {
+export async function newPerson(browser, baseUrl, { viewport = { width: 1280, height: 900 }, prf = true } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
   const page = await context.newPage();
@@ -224,6 +225,8 @@ export async function newPerson(browser, baseUrl, { viewport = { width: 1280, he
       hasUserVerification: true,
       isUserVerified: true,
       automaticPresenceSimulation: true,
+      // The WebAuthn PRF extension (hmac-secret): "Remember keys on this device" (docs/device-keys.md).
+      hasPrf: prf,
     },
   });
   return {
@@ -241,6 +244,12 @@ export async function newPerson(browser, baseUrl, { viewport = { width: 1280, he
 
 export async function hydrated(page) {
   await page.waitForSelector('html[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+/** Waits for a full page load to `pathname` (sign-in and sign-out reload the page). */
+export async function landsOn(page, pathname) {
+  await page.waitForURL((url) => url.pathname === pathname, { timeout: 30_000 });
+  await hydrated(page);
 }
 
 export async function screenshot(page, name) {
@@ -272,7 +281,14 @@ export async function redeemInBrowser(relay, browser, { name, number, email }) {
   const [download] = await Promise.all([person.page.waitForEvent('download'), person.page.click('#save-keys')]);
   const keysPath = path.join(resultsDir, `${name.replaceAll(' ', '-').toLowerCase()}-keys.zip`);
   await download.saveAs(keysPath);
+  await register(person.page);
   return { person, keysPath };
+}
+
+/** On the redeem page with keys.zip saved: registers the org; resolves once the passkey set-up link is there. */
+export async function register(page) {
+  await page.click('#redeem-register:not([disabled])');
+  await page.waitForSelector('a#setup-passkey', { timeout: 60_000 });
 }
 
 /** Follows the redeem page's link to enrol the admin's passkey; resolves on the dashboard. */

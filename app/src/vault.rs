@@ -1,10 +1,18 @@
 //! The org's keys, unlocked in this tab: keys.zip is read in WASM memory and
-//! kept there only, never in storage. Locking, signing out or closing the tab
-//! drops them (their secrets are zeroised on drop).
+//! kept there only. Locking, signing out or closing the tab drops them (their
+//! secrets are zeroised on drop). "Remember keys on this device" keeps them
+//! in local storage only encrypted under the passkey's PRF output
+//! (`fxe_protocol::devicekeys`, docs/device-keys.md).
 
 use fxe_protocol::{
+    devicekeys::{self, DeviceKeys, Randomness},
     error::Error,
-    keyszip::{self, OrgKeys},
+    keyszip::{self, KeysKind, OrgKeys},
+};
+
+use crate::browser::{
+    files, passkey,
+    storage::{self, Area},
 };
 use leptos::prelude::*;
 
@@ -14,8 +22,10 @@ pub struct Unlocked {
     pub org_id: String,
     pub org_name: String,
     pub fingerprint: String,
-    /// A machine keys.zip: no identity secret (cannot rotate or add API keys).
+    /// A machine or staff keys.zip: no identity secret (cannot rotate or add API keys).
     pub machine: bool,
+    /// Full, machine or staff.
+    pub kind: KeysKind,
     pub bundles: usize,
 }
 
@@ -75,6 +85,7 @@ impl Vault {
             org_name: keys.org_name.clone(),
             fingerprint: keys.fingerprint(),
             machine: keys.is_machine(),
+            kind: keys.kind(),
             bundles: keys.bundles.len(),
         };
         self.keys.set_value(Some(keys));
@@ -93,8 +104,58 @@ impl Vault {
         self.shown.get()
     }
 
+    /// Whether the keys held include bundle `bundle_id` (`false` when locked).
+    pub fn holds_bundle(&self, bundle_id: &str) -> bool {
+        self.with(|k| k.holds_bundle(bundle_id)).unwrap_or(false)
+    }
+
+    /// Keeps the unlocked keys on this device, encrypted under the PRF output
+    /// of the person's passkey. The error is in words (no PRF: keys.zip stays
+    /// the way to unlock).
+    pub async fn remember(&self, org_id: &str, user_id: &str) -> Result<(), String> {
+        let input = devicekeys::prf_input(org_id, user_id);
+        let (credential, output) = passkey::prf(None, &input).await.map_err(|e| e.0)?.ok_or_else(no_prf)?;
+        let rnd = Randomness::generate().map_err(|e| e.to_string())?;
+        let record = self
+            .with(|k| DeviceKeys::seal(k, user_id, &credential, &output, files::now_secs(), &rnd))
+            .ok_or_else(|| "Unlock your keys first.".to_string())?
+            .map_err(|e| e.to_string())?;
+        storage::set(Area::Browser, &record_key(org_id, user_id), &record.to_json())
+    }
+
+    /// Unlocks the keys remembered on this device with the person's passkey.
+    pub async fn unlock_remembered(&self, org_id: &str, user_id: &str) -> Result<Unlocked, String> {
+        let record = remembered(org_id, user_id).ok_or_else(|| "No keys are remembered on this device.".to_string())?;
+        let credential = record.credential().map_err(|e| e.to_string())?;
+        let input = devicekeys::prf_input(org_id, user_id);
+        let (_, output) = passkey::prf(Some(&credential), &input).await.map_err(|e| e.0)?.ok_or_else(no_prf)?;
+        let keys = record
+            .open(&output, org_id, user_id)
+            .map_err(|e| format!("The keys remembered on this device could not be unlocked: {e}"))?;
+        Ok(self.keep(keys))
+    }
+
     /// Runs `f` with the keys, if unlocked.
     pub fn with<R>(&self, f: impl FnOnce(&OrgKeys) -> R) -> Option<R> {
         self.keys.with_value(|k| k.as_ref().map(f))
     }
+}
+
+fn no_prf() -> String {
+    "This passkey or browser cannot protect keys on this device (no WebAuthn PRF support). Unlock with keys.zip each time instead.".into()
+}
+
+/// Where the remembered keys of `user_id` in `org_id` are kept (local storage).
+fn record_key(org_id: &str, user_id: &str) -> String {
+    format!("fxe-device-keys/{org_id}/{user_id}")
+}
+
+/// The keys remembered on this device for this user, if any (still encrypted).
+pub fn remembered(org_id: &str, user_id: &str) -> Option<DeviceKeys> {
+    DeviceKeys::from_json(&storage::get(Area::Browser, &record_key(org_id, user_id))?).ok()
+}
+
+/// Removes the keys remembered on this device for this user.
+pub fn forget_on_device(org_id: &str, user_id: &str) {
+    storage::remove(Area::Browser, &record_key(org_id, user_id));
 }

@@ -264,11 +264,18 @@ pub enum WebhookCommand {
 pub enum KeysCommand {
     /// Org id, fingerprint, bundles and API key ids (never secrets).
     Show,
-    /// Write a copy of keys.zip: --machine leaves out the identity secret (for gateways).
-    #[command(after_help = "Example:\n  fxe-client keys export --machine --out gateway-keys.zip --protect")]
+    /// Write a copy of keys.zip: --machine leaves out the identity secret (for gateways);
+    /// --staff also the API keys (for members using the web app).
+    #[command(
+        after_help = "Examples:\n  fxe-client keys export --machine --out gateway-keys.zip --protect\n  fxe-client keys export --staff --out staff-keys.zip --protect"
+    )]
     Export {
-        #[arg(long)]
+        #[arg(long, conflicts_with = "staff")]
         machine: bool,
+        /// No identity secret and no API keys: what staff need in the web app
+        /// (open, receipt, send), nothing more.
+        #[arg(long)]
+        staff: bool,
         #[arg(long)]
         out: PathBuf,
         /// Passphrase for the new file.

@@ -112,6 +112,17 @@ fn passphrases_machine_keys_rotation_and_api_keys() {
     assert_eq!(r.json()["protected"], true);
     assert_eq!(a.run(&["keys", "export", "--out", "gw.zip"]).code, 1, "never overwrites");
 
+    // A staff export: no identity secret, no API keys, every bundle.
+    let r = a.run(&["keys", "export", "--staff", "--out", "staff.zip", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["kind"], "staff");
+    let r = a.run(&["keys", "show", "--keys", "staff.zip", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["kind"], "staff");
+    assert_eq!(r.json()["api_keys"].as_array().map(Vec::len), Some(0));
+    assert_eq!(r.json()["bundles"].as_array().map(Vec::len), Some(1));
+    assert_eq!(a.run(&["keys", "export", "--staff", "--machine", "--out", "x.zip"]).code, 2, "one kind at a time");
+
     // The machine keys send; they cannot rotate.
     std::fs::write(a.path().join("scan.pdf"), pdf_bytes(3_000, 5)).unwrap();
     let r = a.run(&[

@@ -1017,6 +1017,10 @@ pub struct OperatorOrg {
     pub users: i64,
     /// Its API keys not revoked.
     pub api_keys: i64,
+    /// Passkeys set up by its current members; 0 means nobody has ever
+    /// signed in (a redemption left unfinished: the operator page flags it).
+    #[serde(default)]
+    pub passkeys: i64,
 }
 
 /// A claimed number as the operator sees it.

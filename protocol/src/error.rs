@@ -59,7 +59,9 @@ pub enum Error {
     WrongPassphrase,
 
     /// An operation needs the identity secret, which a machine keys.zip omits.
-    #[error("this is a machine keys.zip without the identity secret; use the full keys.zip kept by the org's admins")]
+    #[error(
+        "this is a machine or staff keys.zip without the identity secret; use the full keys.zip kept by the org's admins"
+    )]
     IdentitySecretMissing,
 
     /// A pinned fact changed: the relay may be substituting keys.

@@ -24,6 +24,29 @@ pub const MAX_ZIP_LEN: usize = 16 * 1024 * 1024;
 const MAX_JSON_LEN: u64 = 8 * 1024 * 1024;
 const MAX_ENTRIES: usize = 64;
 
+/// What a keys.zip can do, by what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeysKind {
+    /// The identity secret: everything, rotation and new API keys included.
+    Full,
+    /// No identity secret, API keys: a gateway that sends and receives.
+    Machine,
+    /// No identity secret, no API keys: a person in the web app (signed in
+    /// with a passkey) who opens, receipts and sends.
+    Staff,
+}
+
+impl KeysKind {
+    /// Its name in words and JSON (`full`, `machine`, `staff`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeysKind::Full => "full",
+            KeysKind::Machine => "machine",
+            KeysKind::Staff => "staff",
+        }
+    }
+}
+
 /// An API key as stored in keys.zip.
 #[derive(Clone, Debug)]
 pub struct StoredApiKey {
@@ -123,6 +146,28 @@ impl OrgKeys {
     /// A copy without the identity secret, for gateways.
     pub fn machine(&self) -> OrgKeys {
         OrgKeys { identity: None, ..self.clone() }
+    }
+
+    /// A copy for the org's staff in the web app: no identity secret and no
+    /// API keys (people sign in with passkeys), every bundle kept. It opens
+    /// faxes, signs their receipts and seals new ones; it cannot rotate
+    /// bundles, register keys or call the API on its own.
+    pub fn staff(&self) -> OrgKeys {
+        OrgKeys { identity: None, api_keys: Vec::new(), ..self.clone() }
+    }
+
+    /// Which kind of keys.zip this is.
+    pub fn kind(&self) -> KeysKind {
+        match (&self.identity, self.api_keys.is_empty()) {
+            (Some(_), _) => KeysKind::Full,
+            (None, false) => KeysKind::Machine,
+            (None, true) => KeysKind::Staff,
+        }
+    }
+
+    /// Whether it holds `bundle_id` (e.g. the org's active bundle on the relay).
+    pub fn holds_bundle(&self, bundle_id: &str) -> bool {
+        self.bundles.iter().any(|b| b.bundle.bundle_id == bundle_id)
     }
 
     /// The first API key that carries `scope`.
@@ -249,12 +294,20 @@ impl OrgKeys {
 
 /// The README.txt written next to the keys.
 pub fn readme(keys: &OrgKeys) -> String {
-    let kind = if keys.is_machine() {
-        "This is a MACHINE keys.zip: it can send, receive and sign receipts, but it does not hold\n\
-         the identity secret, so it cannot rotate bundles or register API keys.\n"
-    } else {
-        "This is the FULL keys.zip: it holds the identity secret, the root of trust of your\n\
-         organization. Keep it offline with your organization's administrators.\n"
+    let kind = match keys.kind() {
+        KeysKind::Machine => {
+            "This is a MACHINE keys.zip: it can send, receive and sign receipts, but it does not hold\n\
+             the identity secret, so it cannot rotate bundles or register API keys.\n"
+        }
+        KeysKind::Staff => {
+            "This is a STAFF keys.zip, for members using the web app: it opens faxes, signs their\n\
+             receipts and sends, but it holds neither the identity secret nor API keys, so it\n\
+             cannot rotate bundles, register API keys or call the API on its own.\n"
+        }
+        KeysKind::Full => {
+            "This is the FULL keys.zip: it holds the identity secret, the root of trust of your\n\
+             organization. Keep it offline with your organization's administrators.\n"
+        }
     };
     format!(
         "fxe keys for {name}\n\

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod apikey;
 pub mod bundle;
+pub mod devicekeys;
 pub mod directory;
 pub mod e164;
 pub mod encoding;

@@ -172,6 +172,32 @@ fn protected_keys_zip_is_aes256_ae2_and_readme_is_plain() {
 }
 
 #[test]
+fn staff_keys_zip_has_neither_identity_secret_nor_api_keys() {
+    use fxe_protocol::keyszip::KeysKind;
+    let full = org_keys();
+    assert_eq!(full.kind(), KeysKind::Full);
+    assert_eq!(full.machine().kind(), KeysKind::Machine);
+    let staff = full.staff();
+    assert_eq!(staff.kind(), KeysKind::Staff);
+    for pass in [None, Some(PASS)] {
+        let zip = keyszip::write(&staff, pass).unwrap();
+        let back = keyszip::read(&zip, pass).unwrap();
+        assert_eq!(back.kind(), KeysKind::Staff);
+        assert_eq!(back.identity().unwrap_err(), Error::IdentitySecretMissing);
+        assert!(back.api_keys.is_empty());
+        // Every bundle stays: older faxes still open.
+        assert_eq!(back.bundles.len(), 2);
+        assert!(back.holds_bundle(&full.bundles[0].bundle.bundle_id));
+        assert!(back.holds_bundle(&full.active_bundle().unwrap().bundle.bundle_id));
+        assert!(!back.holds_bundle("b_0000"));
+        let mut archive = zip::ZipArchive::new(Cursor::new(&zip[..])).unwrap();
+        let mut readme = String::new();
+        archive.by_name(keyszip::README_ENTRY).unwrap().read_to_string(&mut readme).unwrap();
+        assert!(readme.contains("STAFF keys.zip"), "{readme}");
+    }
+}
+
+#[test]
 fn machine_keys_zip_has_no_identity_secret() {
     let full = org_keys();
     let machine = full.machine();

@@ -237,12 +237,20 @@ pub fn setup_link_mail(to: &str, org_name: &str, link: &str, invited: bool) -> M
             format!("An administrator of {org_name} on fxe sent you a new passkey setup link."),
         )
     };
+    let keys = if invited {
+        "\n\nTo open and send faxes you also need your organisation's keys: an administrator of \
+         {org_name} gives you a staff keys.zip (never by e-mail). You unlock it once in the web app \
+         and can then remember it on your device with your passkey.\n"
+            .replace("{org_name}", org_name)
+    } else {
+        String::new()
+    };
     Mail {
         to: to.to_owned(),
         subject: subject.to_owned(),
         body: format!(
             "{intro}\n\nOpen this link to set up your passkey and sign in:\n\n{link}\n\n\
-             The link works once and expires in 24 hours. If you did not expect this mail, ignore it.\n"
+             The link works once and expires in 24 hours. If you did not expect this mail, ignore it.\n{keys}"
         ),
         link: Some(link.to_owned()),
     }

@@ -694,11 +694,26 @@ async fn idempotency_keys() {
     let retry = post("redeem-1").await.unwrap();
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(retry.json::<Value>().await.unwrap(), first);
-    let other_key = post("redeem-2").await.unwrap();
+    // Another org under another key: the invite is used.
+    let stranger = IdentityKey::generate().unwrap();
+    let stranger_bundle = fxe_protocol::bundle::BundleKeys::generate(&stranger, now()).unwrap();
+    let stranger_body = redeem_body(&token, "Gamma", &["+15550300001".to_string()], &stranger, &stranger_bundle, &api);
+    let other_key = server
+        .client
+        .post(server.url("/api/v1/invites/redeem"))
+        .header("Idempotency-Key", "redeem-2")
+        .json(&stranger_body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other_key.status(), StatusCode::GONE, "without the key, the invite is used");
     // Unauthenticated failures are not kept (anyone could fill the table with them).
     let kept = count(&server, "SELECT COUNT(*) FROM idempotency_keys WHERE scope LIKE $1", "request:%").await;
     assert_eq!(kept, 1, "only the successful redemption");
+    // The same org's redemption under another key is a retry (docs/api.md): a new setup link.
+    let retried = post("redeem-3").await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert_ne!(retried.json::<Value>().await.unwrap()["setup_url"], first["setup_url"]);
 
     server.stop().await;
 }

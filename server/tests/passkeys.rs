@@ -545,4 +545,90 @@ async fn arrival_notices_mail_the_members_who_asked_and_say_nothing_of_the_fax()
     assert_eq!(mails.len(), 2, "the second and the fourth fax were noticed, not the first or the third");
     // Nobody of the sending org is mailed about its own sends.
     assert!(mails.iter().all(|m| m.contains("To: admin@example.org") && m.contains("+1 555 010 0031")));
+
+/// A redemption interrupted after the relay answered (the page reloaded, the
+/// setup link lost) is sent again by the same org: while nobody has enrolled a
+/// passkey and nothing else exists, the retry answers a new setup link (the old
+/// one ends) and is audited; once it differs or the org is in use, it is
+/// refused as `invite_used`.
+#[tokio::test]
+async fn a_redemption_retried_before_any_passkey_gets_a_new_setup_link() {
+    use common::client::{invite, now, redeem_body};
+    let server = start().await;
+    let redeem = |body: Value| {
+        let req = server.client.post(server.url("/api/v1/invites/redeem")).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let token = invite(&server, &[]).await;
+    let numbers = vec!["+15550100071".to_string()];
+    let identity = fxe_protocol::ids::IdentityKey::generate().unwrap();
+    let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now() - 10).unwrap();
+    let api = fxe_protocol::apikey::ApiKey::generate().unwrap();
+    let body = redeem_body(&token, "Retry Clinic", &numbers, &identity, &bundle, &api);
+
+    let (status, first) = redeem(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = redeem(body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["org"]["org_id"], first["org"]["org_id"]);
+    assert_ne!(again["setup_url"], first["setup_url"], "a new link");
+
+    // Another identity, or the same identity with other keys: the invite is used.
+    let other = fxe_protocol::ids::IdentityKey::generate().unwrap();
+    let other_bundle = fxe_protocol::bundle::BundleKeys::generate(&other, now() - 10).unwrap();
+    let stranger = redeem_body(&token, "Retry Clinic", &numbers, &other, &other_bundle, &api);
+    assert_eq!(redeem(stranger).await.1["error"]["code"], "invite_used");
+    let new_bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now() - 5).unwrap();
+    let (status, refused) = redeem(redeem_body(&token, "Retry Clinic", &numbers, &identity, &new_bundle, &api)).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::GONE, Some("invite_used")));
+    assert!(refused["error"]["message"].as_str().unwrap().contains("keys differ"), "{refused}");
+
+    // The first link ended; the retry's enrols the admin.
+    let mut browser = Browser::new(&server);
+    let (status, body_used) =
+        browser.enrol(json!({ "setup_token": setup_token(first["setup_url"].as_str().unwrap()) }), "old").await;
+    assert_eq!(status, StatusCode::GONE, "{body_used}");
+    let (status, me) =
+        browser.enrol(json!({ "setup_token": setup_token(again["setup_url"].as_str().unwrap()) }), "desk").await;
+    assert_eq!(status, StatusCode::CREATED, "{me}");
+
+    // With a passkey set up, the same request is refused.
+    let (status, refused) = redeem(body).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::GONE, Some("invite_used")));
+    assert!(refused["error"]["message"].as_str().unwrap().contains("passkey"), "{refused}");
+
+    let org_id = identity.org_id();
+    let retried: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE org_id = $1 AND action = 'org.redemption_retried'")
+            .bind(&org_id)
+            .fetch_one(server.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(retried, 1);
+    server.stop().await;
+}
+
+/// A retry is refused once the org has sent or received a fax.
+#[tokio::test]
+async fn a_redemption_is_not_retried_once_faxes_moved() {
+    use common::client::{invite, now, redeem_body};
+    let server = start().await;
+    let sender = TestOrg::redeem(&server, "Sender", &["+15550100072"]).await;
+    let token = invite(&server, &[]).await;
+    let numbers = vec!["+15550100073".to_string()];
+    let identity = fxe_protocol::ids::IdentityKey::generate().unwrap();
+    let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, now() - 10).unwrap();
+    let api = fxe_protocol::apikey::ApiKey::generate().unwrap();
+    let body = redeem_body(&token, "Receiver", &numbers, &identity, &bundle, &api);
+    let post = || server.client.post(server.url("/api/v1/invites/redeem")).json(&body).send();
+    assert_eq!(post().await.unwrap().status(), StatusCode::CREATED);
+    sender.send(&server, "+15550100073", b"%PDF-1.4 a fax").await;
+    let r = post().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let refused: Value = r.json().await.unwrap();
+    assert!(refused["error"]["message"].as_str().unwrap().contains("faxes"), "{refused}");
+    server.stop().await;
 }

@@ -7,4 +7,5 @@ pub mod http;
 pub mod idb;
 pub mod notify;
 pub mod passkey;
+pub mod storage;
 pub mod transfer;

@@ -74,9 +74,22 @@ fn credentials() -> Result<web_sys::CredentialsContainer, PasskeyFailure> {
     Ok(web_sys::window().ok_or_else(unsupported)?.navigator().credentials())
 }
 
-/// `navigator.credentials.create` with the relay's registration options.
+/// `navigator.credentials.create` with the relay's registration options,
+/// asking the authenticator to enable the PRF extension (docs/device-keys.md:
+/// some authenticators can give PRF outputs only for passkeys made so).
 pub async fn create(options: &serde_json::Value) -> Result<serde_json::Value, PasskeyFailure> {
-    let request = public_key_options(options, "parseCreationOptionsFromJSON")?;
+    let mut options = options.clone();
+    let public_key = match options.get_mut("publicKey") {
+        Some(p) => p,
+        None => &mut options,
+    };
+    if let Some(o) = public_key.as_object_mut() {
+        let extensions = o.entry("extensions").or_insert_with(|| serde_json::json!({}));
+        if let Some(e) = extensions.as_object_mut() {
+            e.insert("prf".into(), serde_json::json!({}));
+        }
+    }
+    let request = public_key_options(&options, "parseCreationOptionsFromJSON")?;
     let promise = credentials()?.create_with_options(request.unchecked_ref()).map_err(|e| explain(e, true))?;
     let credential = JsFuture::from(promise).await.map_err(|e| explain(e, true))?;
     if credential.is_null() || credential.is_undefined() {
@@ -94,4 +107,51 @@ pub async fn get(options: &serde_json::Value) -> Result<serde_json::Value, Passk
         return Err(explain(JsValue::NULL, false));
     }
     credential_json(credential)
+}
+
+/// The PRF output of a passkey of this relay for `input`, with the raw id of
+/// the credential that gave it (docs/device-keys.md). `allow` names the
+/// credential to use; `None` lets the person's passkey for this relay be
+/// picked. The assertion is not sent anywhere: its challenge is random.
+/// `Ok(None)` when the authenticator or browser has no PRF extension.
+pub async fn prf(allow: Option<&[u8]>, input: &[u8; 32]) -> Result<Option<(Vec<u8>, [u8; 32])>, PasskeyFailure> {
+    use fxe_protocol::encoding::b64u_encode;
+    let challenge: [u8; 32] = fxe_protocol::random_bytes().map_err(|_| unsupported())?;
+    let allow_credentials: Vec<serde_json::Value> =
+        allow.map(|id| vec![serde_json::json!({ "type": "public-key", "id": b64u_encode(id) })]).unwrap_or_default();
+    let options = serde_json::json!({
+        "publicKey": {
+            "challenge": b64u_encode(&challenge),
+            "allowCredentials": allow_credentials,
+            "userVerification": "required",
+            "timeout": 120_000,
+            "extensions": { "prf": { "eval": { "first": b64u_encode(input) } } },
+        }
+    });
+    let request = public_key_options(&options, "parseRequestOptionsFromJSON")?;
+    let promise = credentials()?.get_with_options(request.unchecked_ref()).map_err(|e| explain(e, false))?;
+    let credential = JsFuture::from(promise).await.map_err(|e| explain(e, false))?;
+    if credential.is_null() || credential.is_undefined() {
+        return Err(explain(JsValue::NULL, false));
+    }
+    let raw_id = Reflect::get(&credential, &"rawId".into()).map_err(|_| unsupported())?;
+    let raw_id = js_sys::Uint8Array::new(&raw_id).to_vec();
+    let results = Reflect::get(&credential, &"getClientExtensionResults".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call0(&credential).ok());
+    let first = results
+        .and_then(|r| Reflect::get(&r, &"prf".into()).ok())
+        .filter(|p| p.is_object())
+        .and_then(|p| Reflect::get(&p, &"results".into()).ok())
+        .filter(|r| r.is_object())
+        .and_then(|r| Reflect::get(&r, &"first".into()).ok())
+        .filter(|f| f.is_object());
+    let Some(first) = first else { return Ok(None) };
+    let bytes = js_sys::Uint8Array::new(&first).to_vec();
+    let output: [u8; 32] = match bytes.as_slice().try_into() {
+        Ok(o) => o,
+        Err(_) => return Ok(None),
+    };
+    Ok(Some((raw_id, output)))
 }

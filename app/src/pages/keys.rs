@@ -44,6 +44,7 @@ pub fn KeysPage() -> impl IntoView {
                     <p class="hint">"Other members check this fingerprint with you, by phone or in person, before they trust your faxes."</p>
                 </section>
                 <UnlockKeys org_id=org.org_id.clone() />
+                <StaffKeys />
                 <Bundles org_id=org.org_id.clone() />
                 <ApiKeys />
             </div>
@@ -53,8 +54,51 @@ pub fn KeysPage() -> impl IntoView {
 
 /// Saves the keys held in this tab as a new keys.zip (optionally protected).
 fn save_keys(keys: &OrgKeys, passphrase: &str) -> Result<(), String> {
+    save_as(keys, passphrase, "keys.zip")
+}
+
+fn save_as(keys: &OrgKeys, passphrase: &str, name: &str) -> Result<(), String> {
     let bytes = keyszip::write(keys, (!passphrase.is_empty()).then_some(passphrase)).map_err(|e| e.to_string())?;
-    files::save(&Zeroizing::new(bytes), "keys.zip", "application/zip")
+    files::save(&Zeroizing::new(bytes), name, "application/zip")
+}
+
+/// "Staff keys.zip": a copy of the unlocked keys without the identity secret
+/// and the API keys (`OrgKeys::staff`), for members who open, receipt and
+/// send in the web app. Shown once keys are unlocked.
+#[component]
+fn StaffKeys() -> impl IntoView {
+    let vault = Vault::get();
+    let passphrase = RwSignal::new(String::new());
+    let saved = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let save = move |_| {
+        let pass = Zeroizing::new(passphrase.get_untracked());
+        match vault.with(|keys| save_as(&keys.staff(), &pass, "staff-keys.zip")) {
+            Some(Ok(())) => saved.set(true),
+            Some(Err(m)) => failure.set(Some(m)),
+            None => failure.set(Some("Unlock your keys first.".into())),
+        }
+    };
+    move || {
+        vault.unlocked().map(|_| view! {
+        <section class="card stack-sm" aria-labelledby="staff-keys-title">
+            <h2 id="staff-keys-title" class="h3">"Staff keys.zip"</h2>
+            <p>
+                "What your team needs to open faxes, sign their receipts and send: every bundle, "
+                <strong>"without the identity secret"</strong>
+                " (which rotates keys and registers API keys, and stays offline with the admins) and without API keys. "
+                "Give it to each member with their sign-in link; after a rotation, give them the new one."
+            </p>
+            <TextField id="staff-passphrase" label="Passphrase for the staff keys.zip (optional, recommended)" value=passphrase
+                kind="password" autocomplete="new-password" />
+            <div class="button-row">
+                <button type="button" class="button" id="staff-keys-save" on:click=save>"Save staff keys.zip"</button>
+            </div>
+            {move || saved.get().then(|| view! { <p class="field-ok" role="status">"✓ staff-keys.zip was handed to your browser's downloads."</p> })}
+            <FailureLine failure />
+        </section>
+    })
+    }
 }
 
 /// "Save the new keys.zip" with an optional passphrase; `saved` turns true.

@@ -315,7 +315,10 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                                             <td><strong>{o.org_name.clone()}</strong><br /><span class="hint">{format!("since {}", when(&o.created_at))}</span></td>
                                             <td><Fingerprint value=o.fingerprint.clone() /></td>
                                             <td>{numbers}</td>
-                                            <td>{format!("{} users, {} API keys", o.users, o.api_keys)}</td>
+                                            <td>{format!("{} users, {} API keys", o.users, o.api_keys)}
+                                                {(!o.echo && o.passkeys == 0).then(|| view! {
+                                                    <br /><span class="badge badge--warning never-enrolled">"no passkey set up yet: redemption unfinished?"</span>
+                                                })}</td>
                                             <td>{if o.echo { "built-in echo".to_string() } else if disabled { format!("disabled {}", when_or_dash(&o.disabled_at)) } else { "active".to_string() }}</td>
                                             <td>{(!o.echo).then(|| view! {
                                                 <button type="button" class="button button--quiet"

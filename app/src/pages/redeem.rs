@@ -1,20 +1,25 @@
 //! `/redeem?token=…`: an org joins the relay. Its keys are made here, in the
 //! browser, by `fxe-protocol`; the relay receives only public keys and
-//! signatures. keys.zip is then offered, and the admin's passkey set-up waits
-//! until it has been saved once.
+//! signatures, and only after keys.zip has been saved: the registration is
+//! kept in this tab (session storage, public data only) so that a reload
+//! resumes it, and the relay accepts it again while the org is unused.
 
 use fxe_protocol::{
-    api::RedeemResponse,
+    api::{RedeemRequest, RedeemResponse},
     e164, keyszip,
     redeem::{RedeemInput, prepare},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{
-    browser::{files, http},
+    browser::{
+        files, http,
+        storage::{self, Area},
+    },
     components::{Alert, CheckBox, Field, FieldCheck, Fingerprint, Loading, TextField},
 };
 
@@ -97,13 +102,41 @@ fn application(
     Ok(Application { token, org_name, email, numbers, passphrase })
 }
 
-/// Makes the org's keys in this browser and registers the org with the
-/// relay: the org as registered, with its keys.zip. `working` names the step
-/// under way; the error is the failure in words.
-async fn redeem(
-    a: Application,
-    working: RwSignal<Option<&'static str>>,
-) -> Result<(Redeemed, Zeroizing<Vec<u8>>), String> {
+/// Keys made in this browser for an application, not yet registered: the
+/// redeem request (public keys and signatures only) and what the page shows.
+/// Kept in this tab's session storage from the moment keys.zip is saved, so a
+/// reload resumes the registration instead of losing it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Pending {
+    request: RedeemRequest,
+    org_id: String,
+    fingerprint: String,
+    protected: bool,
+}
+
+/// The session-storage key of the [`Pending`] registration of this tab.
+const PENDING_KEY: &str = "fxe-redeem-pending";
+
+impl Pending {
+    /// The registration this tab was in the middle of, if any.
+    fn resumed() -> Option<Pending> {
+        serde_json::from_str(&storage::get(Area::Tab, PENDING_KEY)?).ok()
+    }
+
+    /// Remembers it for this tab (before the relay is asked).
+    fn keep(&self) -> Result<(), String> {
+        let json = serde_json::to_string(self).map_err(|e| e.to_string())?;
+        storage::set(Area::Tab, PENDING_KEY, &json)
+    }
+
+    fn forget() {
+        storage::remove(Area::Tab, PENDING_KEY);
+    }
+}
+
+/// Makes the org's keys in this browser: the registration to send once
+/// keys.zip is saved, and keys.zip. Nothing is sent to the relay yet.
+async fn make_keys(a: Application) -> Result<(Pending, Zeroizing<Vec<u8>>), String> {
     files::yield_to_page().await;
     let relay_url = files::origin();
     let (redemption, bytes) = prepare(&RedeemInput {
@@ -120,17 +153,29 @@ async fn redeem(
         Ok((r, Zeroizing::new(bytes)))
     })
     .map_err(|e| format!("The keys could not be made in this browser: {e}"))?;
-    working.set(Some("Registering your organisation with the relay…"));
-    let answer = http::post::<RedeemResponse>("/invites/redeem", &redemption.request).await.map_err(|e| e.message)?;
-    let redeemed = Redeemed {
-        org_name: answer.org.org_name,
+    let pending = Pending {
         org_id: redemption.keys.org_id.clone(),
         fingerprint: redemption.keys.fingerprint(),
-        numbers: answer.org.numbers.iter().map(|n| n.number.clone()).collect(),
-        setup_url: answer.setup_url,
+        request: redemption.request,
         protected: a.passphrase.is_some(),
     };
-    Ok((redeemed, bytes))
+    Ok((pending, bytes))
+}
+
+/// Registers the org with the relay (`POST /invites/redeem`), remembering the
+/// registration for this tab first. Sent again after an interruption, the
+/// relay answers a new setup link while the org is unused (docs/api.md).
+async fn register(p: &Pending) -> Result<Redeemed, String> {
+    p.keep()?;
+    let answer = http::post::<RedeemResponse>("/invites/redeem", &p.request).await.map_err(|e| e.message)?;
+    Ok(Redeemed {
+        org_name: answer.org.org_name,
+        org_id: p.org_id.clone(),
+        fingerprint: p.fingerprint.clone(),
+        numbers: answer.org.numbers.iter().map(|n| n.number.clone()).collect(),
+        setup_url: answer.setup_url,
+        protected: p.protected,
+    })
 }
 
 /// The keys.zip bytes of a redeemed org, kept in this tab only.
@@ -138,12 +183,22 @@ type KeysZip = StoredValue<Option<Zeroizing<Vec<u8>>>, LocalStorage>;
 
 #[component]
 pub fn RedeemPage() -> impl IntoView {
+    let pending = RwSignal::new(None::<Pending>);
     let redeemed = RwSignal::new(None::<Redeemed>);
     // The keys.zip bytes stay in this tab only, until it is closed.
     let zip: KeysZip = StoredValue::new_local(None);
     let saved = RwSignal::new(false);
+    let resumed = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
-    ask_before_leaving_unsaved(redeemed, saved);
+    // A registration this tab was in the middle of (a reload): keys.zip was saved.
+    Effect::new(move |_| {
+        if let Some(p) = Pending::resumed() {
+            pending.set(Some(p));
+            saved.set(true);
+            resumed.set(true);
+        }
+    });
+    ask_before_leaving_unsaved(pending, saved);
 
     view! {
         <Title text="Redeem an invite" />
@@ -153,19 +208,21 @@ pub fn RedeemPage() -> impl IntoView {
                 "Register your organisation. Its keys are made here, in your browser; the relay receives "
                 "only the public halves."
             </p>
-            {move || match redeemed.get() {
-                None => view! { <RedeemForm redeemed zip failure /> }.into_any(),
-                Some(org) => view! { <RedeemDone org zip saved failure /> }.into_any(),
+            {move || match (redeemed.get(), pending.get()) {
+                (Some(org), _) => view! { <RedeemDone org zip saved failure /> }.into_any(),
+                (None, Some(p)) => view! { <SaveThenRegister p zip saved resumed redeemed pending failure /> }.into_any(),
+                (None, None) => view! { <RedeemForm pending zip failure /> }.into_any(),
             }}
         </div>
     }
 }
 
-/// Leaving before keys.zip is saved loses the org's keys: the browser asks first.
-fn ask_before_leaving_unsaved(redeemed: RwSignal<Option<Redeemed>>, saved: RwSignal<bool>) {
+/// Leaving after the keys were made but before keys.zip is saved loses them
+/// (nothing was registered yet): the browser asks first.
+fn ask_before_leaving_unsaved(pending: RwSignal<Option<Pending>>, saved: RwSignal<bool>) {
     Effect::new(move |_| {
         let handle = window_event_listener(leptos::ev::beforeunload, move |ev| {
-            if redeemed.get_untracked().is_some() && !saved.get_untracked() {
+            if pending.get_untracked().is_some() && !saved.get_untracked() {
                 ev.prevent_default();
                 ev.set_return_value("keys.zip has not been saved");
             }
@@ -174,11 +231,88 @@ fn ask_before_leaving_unsaved(redeemed: RwSignal<Option<Redeemed>>, saved: RwSig
     });
 }
 
-/// The invite form: token, org, numbers, admin, keys.zip's protection. Its
-/// submission makes the keys, registers the org and sets `redeemed` (and
-/// `zip`); what goes wrong is set in `failure`.
+/// Step 2: keys.zip saved first, then the org registered. Resumed after a
+/// reload, it offers to finish the registration (or start over).
 #[component]
-fn RedeemForm(redeemed: RwSignal<Option<Redeemed>>, zip: KeysZip, failure: RwSignal<Option<String>>) -> impl IntoView {
+fn SaveThenRegister(
+    p: Pending,
+    zip: KeysZip,
+    saved: RwSignal<bool>,
+    resumed: RwSignal<bool>,
+    redeemed: RwSignal<Option<Redeemed>>,
+    pending: RwSignal<Option<Pending>>,
+    failure: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let working = RwSignal::new(false);
+    let name = p.request.org_name.clone();
+    let p = StoredValue::new(p);
+    let go = move |_| {
+        if working.get_untracked() || !saved.get_untracked() {
+            return;
+        }
+        working.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match register(&p.get_value()).await {
+                Ok(org) => redeemed.set(Some(org)),
+                Err(m) => failure.set(Some(m)),
+            }
+            working.set(false);
+        });
+    };
+    let start_over = move |_| {
+        Pending::forget();
+        failure.set(None);
+        saved.set(false);
+        resumed.set(false);
+        pending.set(None);
+    };
+    view! {
+        <div class="stack">
+            <dl class="facts card">
+                <dt>"Organisation"</dt><dd>{name.clone()}</dd>
+                <dt>"Org id"</dt><dd><code id="org-id">{p.with_value(|p| p.org_id.clone())}</code></dd>
+                <dt>"Fingerprint"</dt><dd><Fingerprint value=p.with_value(|p| p.fingerprint.clone()) /></dd>
+            </dl>
+            {move || if resumed.get() {
+                let name = name.clone();
+                view! {
+                    <Alert kind="info">
+                        <p id="redeem-resume">
+                            "The registration of " <strong>{name}</strong>
+                            " was interrupted. Its keys.zip was saved before anything was sent to the relay: "
+                            "finish the registration to get the admin's passkey set-up link."
+                        </p>
+                    </Alert>
+                }.into_any()
+            } else {
+                view! { <SaveKeysZip protected=p.with_value(|p| p.protected) zip saved failure /> }.into_any()
+            }}
+            <section class="card stack" aria-labelledby="register-title">
+                <h2 id="register-title" class="h3">"Register with the relay"</h2>
+                <p>"Your organisation, its numbers and its public keys are sent to the relay only now, after keys.zip is saved."</p>
+                {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="redeem-error">{m}</p></Alert> })}
+                {move || working.get().then(|| view! { <Loading label="Registering your organisation with the relay…" /> })}
+                <div class="button-row">
+                    <button type="button" class="button button--primary" id="redeem-register"
+                        disabled=move || working.get() || !saved.get() on:click=go>
+                        {move || if resumed.get() { "Finish registering" } else { "Register" }}
+                    </button>
+                    {move || resumed.get().then(|| view! {
+                        <button type="button" class="button" id="redeem-start-over" on:click=start_over>"Start over"</button>
+                    })}
+                </div>
+                {move || (!saved.get()).then(|| view! { <p class="hint">"Save keys.zip first."</p> })}
+            </section>
+        </div>
+    }
+}
+
+/// The invite form: token, org, numbers, admin, keys.zip's protection. Its
+/// submission makes the keys and sets `pending` (and `zip`): nothing is sent
+/// to the relay before keys.zip is saved. What goes wrong is set in `failure`.
+#[component]
+fn RedeemForm(pending: RwSignal<Option<Pending>>, zip: KeysZip, failure: RwSignal<Option<String>>) -> impl IntoView {
     let query = use_query_map();
     let token = RwSignal::new(query.read_untracked().get("token").unwrap_or_default());
     let org_name = RwSignal::new(String::new());
@@ -210,10 +344,10 @@ fn RedeemForm(redeemed: RwSignal<Option<Redeemed>>, zip: KeysZip, failure: RwSig
         };
         working.set(Some("Generating your keys in this browser…"));
         leptos::task::spawn_local(async move {
-            match redeem(application, working).await {
-                Ok((org, bytes)) => {
+            match make_keys(application).await {
+                Ok((made, bytes)) => {
                     zip.set_value(Some(bytes));
-                    redeemed.set(Some(org));
+                    pending.set(Some(made));
                 }
                 Err(m) => failure.set(Some(m)),
             }
@@ -237,7 +371,7 @@ fn RedeemForm(redeemed: RwSignal<Option<Redeemed>>, zip: KeysZip, failure: RwSig
             <div class="button-row">
                 <button type="submit" class="button button--primary" id="redeem-submit"
                     disabled=move || working.get().is_some()>
-                    "Generate keys & redeem"
+                    "Generate keys"
                 </button>
             </div>
         </form>
@@ -301,7 +435,7 @@ fn RedeemDone(org: Redeemed, zip: KeysZip, saved: RwSignal<bool>, failure: RwSig
                 <dt>"Fingerprint"</dt><dd><Fingerprint value=org.fingerprint.clone() /></dd>
                 <dt>"Fax numbers"</dt><dd>{org.numbers.join(", ")}</dd>
             </dl>
-            <SaveKeysZip protected=org.protected zip saved failure />
+            {zip.with_value(Option::is_some).then(|| view! { <SaveKeysZip protected=org.protected zip saved failure /> })}
             <PasskeyNext setup_url=org.setup_url saved />
         </div>
     }
@@ -359,7 +493,8 @@ fn PasskeyNext(setup_url: String, saved: RwSignal<bool>) -> impl IntoView {
             <p>"Signing in to fxe uses a passkey on this device (or a security key) instead of a password."</p>
             {move || if saved.get() {
                 view! {
-                    <a class="button button--primary" id="setup-passkey" href=setup_url.clone()>
+                    <a class="button button--primary" id="setup-passkey" href=setup_url.clone()
+                        on:click=|_| Pending::forget()>
                         "Set up passkey for admin login"
                     </a>
                 }.into_any()

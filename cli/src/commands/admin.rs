@@ -11,6 +11,7 @@ use fxe_protocol::api::{ApiKeyInfo, CreateApiKeyRequest, OrgBundle, Page, Publis
 use fxe_protocol::apikey::{self, ApiKey};
 use fxe_protocol::bundle::BundleKeys;
 use fxe_protocol::encoding::b64u_encode;
+use fxe_protocol::keyszip::KeysKind;
 use fxe_protocol::keyszip::StoredApiKey;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -139,7 +140,7 @@ pub fn keys(ctx: &Ctx, c: KeysCommand) -> Result<i32> {
                 k.api_keys.iter().map(|a| json!({"key_id": a.key.key_id(), "scopes": a.scopes})).collect();
             let v = json!({
                 "org_id": k.org_id, "org_name": k.org_name, "fingerprint": k.fingerprint(), "relay_url": k.relay_url,
-                "kind": if k.is_machine() { "machine" } else { "full" }, "protected": loaded.passphrase.is_some(),
+                "kind": k.kind().as_str(), "protected": loaded.passphrase.is_some(),
                 "bundles": bundles, "api_keys": api_keys,
             });
             ctx.out.result(&v, || {
@@ -149,7 +150,11 @@ pub fn keys(ctx: &Ctx, c: KeysCommand) -> Result<i32> {
                     k.org_id,
                     k.fingerprint(),
                     k.relay_url,
-                    if k.is_machine() { "machine (no identity secret)" } else { "full (holds the identity secret)" },
+                    match k.kind() {
+                        KeysKind::Full => "full (holds the identity secret)",
+                        KeysKind::Machine => "machine (no identity secret)",
+                        KeysKind::Staff => "staff (no identity secret, no API keys)",
+                    },
                     if loaded.passphrase.is_some() { ", passphrase-protected" } else { "" },
                 );
                 for b in &k.bundles {
@@ -163,16 +168,27 @@ pub fn keys(ctx: &Ctx, c: KeysCommand) -> Result<i32> {
                 s
             });
         }
-        KeysCommand::Export { machine, out, out_passphrase, protect } => {
-            let copy = if machine { k.machine() } else { k.clone() };
+        KeysCommand::Export { machine, staff, out, out_passphrase, protect } => {
+            let copy = if staff {
+                k.staff()
+            } else if machine {
+                k.machine()
+            } else {
+                k.clone()
+            };
             if out.exists() {
                 return Err(files::refuse_overwrite(&out));
             }
             let pass = new_passphrase(out_passphrase.as_deref(), protect)?;
             let zip = keys::to_zip(&copy, pass.as_deref().map(|s| s.as_str()))?;
             files::write_atomic(&out, &zip, false)?;
-            ctx.out.result(&json!({"out": out, "kind": if copy.is_machine() { "machine" } else { "full" }, "protected": pass.is_some()}), || {
-                format!("Wrote {} ({} keys.zip{}).", out.display(), if copy.is_machine() { "machine" } else { "full" }, if pass.is_some() { ", passphrase-protected" } else { "" })
+            let kind = copy.kind().as_str();
+            ctx.out.result(&json!({"out": out, "kind": kind, "protected": pass.is_some()}), || {
+                format!(
+                    "Wrote {} ({kind} keys.zip{}).",
+                    out.display(),
+                    if pass.is_some() { ", passphrase-protected" } else { "" }
+                )
             });
         }
     }

@@ -137,6 +137,7 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
                 pending_numbers: pending,
                 users: o.users,
                 api_keys: o.api_keys,
+                passkeys: o.passkeys,
                 org_id: o.org_id,
             }
         })

@@ -148,6 +148,34 @@ async fn redeem(
         ));
     };
     match invite.state(now) {
+        InviteState::Used if invite.used_by_org_id.as_deref() == Some(org_id.as_str()) => {
+            // The same org again (its identity signed this request): a retry of
+            // an interrupted redemption, answered with a new setup link while
+            // the org has never been used (docs/api.md, "Redemption retries").
+            let retried = Retry { req: &req, org_id: &org_id, key_id: &key_id };
+            let user_id = retried.admin_to_enrol(&mut tx).await?;
+            setup_links::expire_unused(&mut tx, &user_id, now).await?;
+            let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Enrol, now).await?;
+            let actor = Actor { kind: "user", id: Some(user_id), label: Some(req.admin_email.clone()), address };
+            let entry = audit::Entry {
+                at_ms: state.clock.now_ms(),
+                org_id: Some(&org_id),
+                actor: &actor,
+                action: "org.redemption_retried",
+                target: Some(org_id.as_str()),
+                detail: None,
+            };
+            audit::write(&mut tx, entry).await?;
+            let org = orgs::org_view(&mut tx, &org_id)
+                .await?
+                .ok_or_else(|| ApiError::internal("org vanished during redemption"))?;
+            tx.commit().await?;
+            tracing::info!(org_id = %org_id, "redemption retried");
+            return Ok((
+                StatusCode::CREATED,
+                ApiJson(RedeemResponse { org, setup_url: setup_links::url(&state.config.public_origin(), &token) }),
+            ));
+        }
         InviteState::Used => {
             return Err(ApiError::new(
                 StatusCode::GONE,
@@ -264,4 +292,60 @@ async fn redeem(
         StatusCode::CREATED,
         ApiJson(RedeemResponse { org, setup_url: setup_links::url(&state.config.public_origin(), &token) }),
     ))
+}
+
+/// A redemption sent again by the org that redeemed the invite (its identity
+/// signed it): accepted only while nothing but the redemption itself exists.
+struct Retry<'a> {
+    req: &'a RedeemRequest,
+    org_id: &'a str,
+    key_id: &'a str,
+}
+
+impl Retry<'_> {
+    /// The org's admin whose passkey is still to be set up, when the retry may
+    /// go ahead: the request is the one that redeemed the invite (same name,
+    /// numbers, admin, bundle and API key), the org is not disabled, nobody in
+    /// it has a passkey, and it has no other bundle, API key, member or
+    /// message. Otherwise 410 `invite_used`, saying why.
+    async fn admin_to_enrol(&self, conn: &mut sqlx::AnyConnection) -> Result<String, ApiError> {
+        let used = |why: &str| {
+            ApiError::new(
+                StatusCode::GONE,
+                ErrorCode::InviteUsed,
+                format!("This invite has already been redeemed by this organisation, and {why}."),
+            )
+        };
+        let req = self.req;
+        let Some(org) = orgs::get(conn, self.org_id).await? else {
+            return Err(used("the organisation is no longer on the relay"));
+        };
+        if org.disabled_at.is_some() {
+            return Err(used("the organisation is disabled"));
+        }
+        let mut numbers: Vec<String> = orgs::numbers(conn, self.org_id).await?.into_iter().map(|n| n.number).collect();
+        let mut asked = req.numbers.clone();
+        numbers.sort();
+        asked.sort();
+        if org.org_name != req.org_name || numbers != asked {
+            return Err(used("the name or numbers differ from the first redemption"));
+        }
+        let bundles = orgs::bundles(conn, self.org_id).await?;
+        if bundles.len() != 1 || bundles.iter().any(|b| b.bundle.bundle_id != req.bundle.bundle_id) {
+            return Err(used("its keys differ from the first redemption (use the keys.zip saved then)"));
+        }
+        let key_is_the_first = api_keys::is_revoked(conn, self.org_id, self.key_id).await? == Some(false);
+        if !key_is_the_first || api_keys::live_count(conn, self.org_id).await? != 1 {
+            return Err(used("its API keys differ from the first redemption"));
+        }
+        if crate::db::messages::count_of_org(conn, self.org_id).await? != 0 {
+            return Err(used("it has already sent or received faxes"));
+        }
+        let members = users::members(conn, self.org_id).await?;
+        match members.as_slice() {
+            [admin] if admin.passkeys == 0 && admin.email == req.admin_email => Ok(admin.id.clone()),
+            [admin] if admin.passkeys == 0 => Err(used("the admin's e-mail address differs from the first redemption")),
+            _ => Err(used("it is in use (a passkey is set up): sign in at /login, or use Lost your passkey?")),
+        }
+    }
 }

@@ -476,3 +476,9 @@ pub async fn counts_for(conn: &mut AnyConnection, org_id: &str) -> Result<OrgMes
         sent: super::count(conn, "SELECT COUNT(*) FROM messages WHERE sender_org_id = $1", org_id).await?,
     })
 }
+
+/// How many messages the org has sent or received, in any state (a
+/// redemption retry is refused once there is one).
+pub async fn count_of_org(conn: &mut AnyConnection, org_id: &str) -> Result<u64, DbError> {
+    super::count(conn, "SELECT COUNT(*) FROM messages WHERE $1 IN (sender_org_id, recipient_org_id)", org_id).await
+}

@@ -305,6 +305,7 @@ pub struct OrgSummary {
     pub is_echo: i64,
     pub users: i64,
     pub api_keys: i64,
+    pub passkeys: i64,
 }
 
 /// Every org, oldest first.
@@ -312,7 +313,9 @@ pub async fn summaries(db: &super::Db) -> Result<Vec<OrgSummary>, DbError> {
     Ok(sqlx::query_as(
         "SELECT o.org_id, o.org_name, o.identity_pub, o.created_at, o.disabled_at, o.is_echo, \
          (SELECT COUNT(*) FROM users u WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS users, \
-         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys \
+         (SELECT COUNT(*) FROM api_keys k WHERE k.org_id = o.org_id AND k.revoked_at IS NULL) AS api_keys, \
+         (SELECT COUNT(*) FROM passkeys p JOIN users u ON u.id = p.user_id \
+          WHERE u.org_id = o.org_id AND u.removed_at IS NULL) AS passkeys \
          FROM orgs o ORDER BY o.created_at, o.org_id",
     )
     .fetch_all(db.pool())

@@ -66,6 +66,17 @@ pub async fn member(conn: &mut AnyConnection, org_id: &str, user_id: &str) -> Re
     Ok(row.as_ref().map(member_of).transpose()?)
 }
 
+/// Every current member of the org, oldest first, with their passkey counts.
+pub async fn members(conn: &mut AnyConnection, org_id: &str) -> Result<Vec<User>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE org_id = $1 AND removed_at IS NULL ORDER BY created_at, id"
+    ))
+    .bind(org_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(member_of).collect::<Result<_, _>>()?)
+}
+
 /// A page of the org's current members, newest first.
 pub async fn page(db: &Db, org_id: &str, page: &PageRequest) -> Result<Page<User>, DbError> {
     let select = format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 AND removed_at IS NULL");
