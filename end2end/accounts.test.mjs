@@ -199,7 +199,7 @@ test('the admin invites a teammate as user, who enrols and cannot reach the admi
   assert.deepEqual(nav, ['Overview', 'Inbox', 'Send']);
   await teammate.page.goto(`${relay.baseUrl}/dashboard/team`);
   await hydrated(teammate.page);
-  await teammate.page.waitForSelector('text=This page is for your organisation\'s admins.');
+  await teammate.page.waitForSelector('text=This page is for your organization\'s admins.');
   const status = await teammate.page.evaluate(async () => (await fetch('/api/v1/users')).status);
   assert.equal(status, 403, 'the API refuses a user the team list');
   await screenshot(teammate.page, 'teammate-no-admin-pages');
@@ -352,7 +352,7 @@ test("keys: another org's keys.zip is refused; A unlocks its own, rotates its bu
 
   await page.setInputFiles('#keys-file', otherKeys);
   await page.waitForSelector('#unlock-error');
-  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organisation/);
+  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organization/);
   await page.setInputFiles('#keys-file', path.join(resultsDir, 'clinic-a-keys.zip'));
   await page.waitForSelector('#keys-unlocked');
   assert.equal(await page.locator('#keys-unlocked .fingerprint').innerText(), keys.fingerprint);

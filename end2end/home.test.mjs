@@ -45,7 +45,7 @@ test('the home page renders, loads its assets and hydrates', async () => {
   const response = await page.goto(`${baseUrl}/`);
   assert.equal(response.status(), 200);
   assert.match(await page.title(), /fxe/);
-  assert.match(await page.locator('h1').innerText(), /Faxes between organisations/);
+  assert.match(await page.locator('h1').innerText(), /Faxes between organizations/);
 
   // The stylesheet applied (the design system's surface colour on cards).
   const cardRadius = await page.locator('.card').first().evaluate((el) => getComputedStyle(el).borderTopLeftRadius);

@@ -87,7 +87,7 @@ test("sending needs A's own keys: another org's keys.zip is refused with a clear
   assert.equal(await page.isDisabled('#send-submit'), true);
   await page.setInputFiles('#keys-file', b.keysPath);
   await page.waitForSelector('#unlock-error');
-  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organisation/);
+  assert.match(await page.locator('#unlock-error').innerText(), /belongs to Law Office B.*not to your organization/);
   await page.setInputFiles('#keys-file', a.keysPath);
   await page.waitForSelector('#keys-unlocked');
   assert.equal(await page.locator('#keys-unlocked .fingerprint').innerText(), a.keys.fingerprint);
@@ -309,7 +309,7 @@ test('a teammate invited as user sends and opens, and cannot reach Team or Webho
     for (const section of ['team', 'webhooks']) {
       await cp.goto(`${relay.baseUrl}/dashboard/${section}`);
       await hydrated(cp);
-      await cp.waitForSelector("text=This page is for your organisation's admins.");
+      await cp.waitForSelector("text=This page is for your organization's admins.");
     }
     const statuses = await cp.evaluate(async () => [(await fetch('/api/v1/users')).status, (await fetch('/api/v1/webhooks')).status]);
     assert.deepEqual(statuses, [403, 403]);

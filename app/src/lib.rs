@@ -73,7 +73,7 @@ pub fn App() -> impl IntoView {
         <Meta name="color-scheme" content="light dark" />
         <Meta
             name="description"
-            content="fxe relays faxes between member organisations, encrypted end to end."
+            content="fxe relays faxes between member organizations, encrypted end to end."
         />
         <Title formatter=|page: String| {
             if page.is_empty() { PRODUCT_NAME.to_string() } else { format!("{page} · {PRODUCT_NAME}") }

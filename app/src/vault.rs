@@ -69,7 +69,7 @@ impl Vault {
         };
         if keys.org_id != org_id {
             return Err(UnlockError::Refused(format!(
-                "This keys.zip belongs to {} (fingerprint {}), not to your organisation. Choose your organisation's keys.zip.",
+                "This keys.zip belongs to {} (fingerprint {}), not to your organization. Choose your organization's keys.zip.",
                 keys.org_name,
                 keys.fingerprint()
             )));

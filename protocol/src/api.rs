@@ -919,7 +919,7 @@ pub struct NewInvite {
     pub id: String,
     /// The invite token (only its hash is kept).
     pub token: String,
-    /// The link to send to the organisation.
+    /// The link to send to the organization.
     pub redeem_url: String,
     /// The numbers the org may claim (E.164; empty: any free numbers).
     pub numbers: Vec<String>,

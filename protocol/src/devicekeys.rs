@@ -145,7 +145,7 @@ impl DeviceKeys {
             return Err(invalid("unknown format"));
         }
         if self.org_id != org_id || self.user_id != user_id {
-            return Err(invalid("these remembered keys belong to another user or organisation"));
+            return Err(invalid("these remembered keys belong to another user or organization"));
         }
         let credential = self.credential()?;
         let salt = b64u_fixed::<32>("salt", &self.salt)?;
@@ -168,7 +168,7 @@ impl DeviceKeys {
         let text = std::str::from_utf8(&plain).map_err(|_| invalid("the keys are not UTF-8"))?;
         let keys = OrgKeys::from_json(text)?;
         if keys.org_id != org_id {
-            return Err(invalid("the keys inside belong to another organisation"));
+            return Err(invalid("the keys inside belong to another organization"));
         }
         Ok(keys)
     }

@@ -238,7 +238,7 @@ pub fn setup_link_mail(to: &str, org_name: &str, link: &str, invited: bool) -> M
         )
     };
     let keys = if invited {
-        "\n\nTo open and send faxes you also need your organisation's keys: an administrator of \
+        "\n\nTo open and send faxes you also need your organization's keys: an administrator of \
          {org_name} gives you a staff keys.zip (never by e-mail). You unlock it once in the web app \
          and can then remember it on your device with your passkey.\n"
             .replace("{org_name}", org_name)

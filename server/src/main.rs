@@ -28,7 +28,7 @@ Issue the first invite (prints a token and the redeem link):
 Every option can also be set through its FXE_* environment variable.
 Logging follows RUST_LOG (default: info), on stderr.";
 
-/// The fxe relay: moves end-to-end encrypted faxes between member organisations.
+/// The fxe relay: moves end-to-end encrypted faxes between member organizations.
 #[derive(Debug, Parser)]
 #[command(name = "fxe-server", version, about, after_help = EXAMPLES, propagate_version = true)]
 struct Cli {

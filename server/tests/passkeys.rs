@@ -545,6 +545,7 @@ async fn arrival_notices_mail_the_members_who_asked_and_say_nothing_of_the_fax()
     assert_eq!(mails.len(), 2, "the second and the fourth fax were noticed, not the first or the third");
     // Nobody of the sending org is mailed about its own sends.
     assert!(mails.iter().all(|m| m.contains("To: admin@example.org") && m.contains("+1 555 010 0031")));
+}
 
 /// A redemption interrupted after the relay answered (the page reloaded, the
 /// setup link lost) is sent again by the same org: while nobody has enrolled a

@@ -61,7 +61,7 @@ async fn health_readiness_and_home_page() {
     assert_eq!(home.headers()["x-frame-options"], "DENY");
     let html = home.text().await.unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html:.200}");
-    assert!(html.contains("<title>Encrypted fax between organisations · fxe</title>"), "page title missing:\n{html}");
+    assert!(html.contains("<title>Encrypted fax between organizations · fxe</title>"), "page title missing:\n{html}");
     assert!(html.contains("/pkg/fxe.js"), "hydration script missing:\n{html}");
     // The WebAssembly cargo-leptos builds (pkg/fxe.wasm), even from this plain cargo build (issue 14, finding 11).
     assert!(html.contains(r#"href="/pkg/fxe.wasm""#), "the page must load pkg/fxe.wasm:\n{html}");

@@ -34,18 +34,18 @@ pub fn KeyChanged(
                 <p><strong>{format!("{}'s key has changed. Sending is blocked.", change.get_value().org_name)}</strong></p>
                 <p>{change.get_value().message}</p>
                 <p>"The relay now offers fingerprint " <Fingerprint value=change.get_value().offered_fingerprint() />
-                   ". This happens when an organisation replaces its keys, and also when someone tries to intercept faxes."</p>
+                   ". This happens when an organization replaces its keys, and also when someone tries to intercept faxes."</p>
                 {if admin {
                     view! {
                         <form class="stack-sm" on:submit=confirm>
                             <TextField id="confirm-fingerprint" value=typed autocomplete="off"
-                                label="Call the organisation on a number you already know, read the fingerprint together, and type it here" />
+                                label="Call the organization on a number you already know, read the fingerprint together, and type it here" />
                             <button type="submit" class="button">"Confirm the new key"</button>
                             <FailureLine failure />
                         </form>
                     }.into_any()
                 } else {
-                    view! { <p>"Ask an admin of your organisation to check the new fingerprint with them and confirm it in this browser."</p> }.into_any()
+                    view! { <p>"Ask an admin of your organization to check the new fingerprint with them and confirm it in this browser."</p> }.into_any()
                 }}
             </div>
         </Alert>

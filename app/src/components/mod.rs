@@ -118,6 +118,12 @@ pub fn unix_date(secs: u64) -> String {
     when(&fxe_protocol::time::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
+/// `n` and the noun for it: `count(1, "user", "users")` is `1 user`, `count(3, …)` is `3 users`.
+pub fn count(n: impl Into<i128>, one: &str, many: &str) -> String {
+    let n: i128 = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `1234567` as `1.2 MB`.
 pub fn size_text(bytes: u64) -> String {
     match bytes {

@@ -30,7 +30,7 @@ fn StaleKeys() -> impl IntoView {
                 <Alert kind="warning">
                     <p id="keys-stale">
                         <strong>"This keys.zip is out of date."</strong>
-                        " It does not hold your organisation's current keys (bundle " <code>{id.clone()}</code>
+                        " It does not hold your organization's current keys (bundle " <code>{id.clone()}</code>
                         "), made by a later rotation: faxes sent to you since then cannot be opened with it. "
                         "This is not the sender's fault. Ask an admin for the keys.zip saved after the last rotation "
                         "(Keys page: a staff keys.zip will do) and unlock that one."
@@ -188,7 +188,7 @@ pub fn UnlockKeys(org_id: String) -> impl IntoView {
                 on:drop=dropped>
                 <h2 id="unlock-title" class="h4">"Unlock your keys"</h2>
                 <DeviceKeysControls org_id failure />
-                <p>"Sending and opening faxes needs your organisation's keys.zip (a staff keys.zip from an admin is enough). It is read in this tab only and forgotten when you lock, sign out or close the tab; the relay never sees it."</p>
+                <p>"Sending and opening faxes needs your organization's keys.zip (a staff keys.zip from an admin is enough). It is read in this tab only and forgotten when you lock, sign out or close the tab; the relay never sees it."</p>
                 <label class="button" for="keys-file">"Choose keys.zip"</label>
                 <input id="keys-file" class="visually-hidden" type="file" accept=".zip,application/zip" on:change=picked />
                 <span class="hint">" or drop it here"</span>

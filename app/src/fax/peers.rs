@@ -118,6 +118,6 @@ pub fn confirm(me: &str, change: &PinChange, fingerprint: &str) -> Result<(), St
     let mut store = pins::load(me)?;
     store
         .trust(change.number.as_deref(), &change.identity_pub, &change.bundle, fingerprint)
-        .map_err(|_| format!("That is not the fingerprint the relay offers ({}). Do not send until it matches what the organisation told you.", change.offered_fingerprint()))?;
+        .map_err(|_| format!("That is not the fingerprint the relay offers ({}). Do not send until it matches what the organization told you.", change.offered_fingerprint()))?;
     pins::save(me, &store)
 }

@@ -14,7 +14,7 @@ use leptos_router::{
 use crate::{
     browser::{files, http},
     components::{
-        Alert, ArrivalSettings, Failure, Fingerprint, InboxCount, Loading, TextField, confirm, loaded, when,
+        Alert, ArrivalSettings, Failure, Fingerprint, InboxCount, Loading, TextField, confirm, count, loaded, when,
         when_or_dash,
     },
     pages::{
@@ -65,7 +65,7 @@ pub fn DashboardShell() -> impl IntoView {
                 <div class="container dashboard">
                     <header class="org-banner">
                         <div>
-                            <p class="eyebrow">"Your organisation"</p>
+                            <p class="eyebrow">"Your organization"</p>
                             <h1 class="h2" id="org-name">{org.org_name.clone()}</h1>
                         </div>
                         <div class="org-banner__fingerprint">
@@ -122,7 +122,7 @@ pub fn DashboardHome() -> impl IntoView {
 #[component]
 fn OrgSummary() -> impl IntoView {
     let org: LocalResource<Result<fxe_protocol::api::Org, http::ApiFailure>> = LocalResource::new(|| http::get("/org"));
-    loaded(org, "Loading your organisation…", |org| {
+    loaded(org, "Loading your organization…", |org| {
         let numbers = org
             .numbers
             .iter()
@@ -144,7 +144,7 @@ fn OrgSummary() -> impl IntoView {
                     <dt>"Waiting in the inbox"</dt><dd>{c.inbox_queued}</dd>
                     <dt>"Received"</dt><dd>{c.messages_received}</dd>
                     <dt>"Sent"</dt><dd>{c.messages_sent}</dd>
-                    <dt>"People"</dt><dd>{format!("{} · {} API keys", c.users, c.api_keys)}</dd>
+                    <dt>"People"</dt><dd>{format!("{} · {}", count(c.users, "person", "people"), count(c.api_keys, "API key", "API keys"))}</dd>
                 </dl>
             </section>
         }
@@ -248,7 +248,7 @@ pub fn DashboardSection() -> impl IntoView {
         if admin_only && !me.as_ref().is_some_and(is_admin) {
             return view! {
                 <Title text=title />
-                <Alert kind="warning"><p>"This page is for your organisation's admins."</p></Alert>
+                <Alert kind="warning"><p>"This page is for your organization's admins."</p></Alert>
             }
             .into_any();
         }

@@ -8,13 +8,13 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     view! {
-        <Title text="Encrypted fax between organisations" />
+        <Title text="Encrypted fax between organizations" />
         <div class="container stack-lg">
             <section class="hero stack" aria-labelledby="hero-title">
                 <p class="eyebrow">"Invite-only fax relay"</p>
-                <h1 id="hero-title">"Faxes between organisations, readable only by the people they are for."</h1>
+                <h1 id="hero-title">"Faxes between organizations, readable only by the people they are for."</h1>
                 <p class="lead">
-                    "fxe carries faxes between member organisations — clinics, laboratories, law firms — "
+                    "fxe carries faxes between member organizations — clinics, laboratories, law firms — "
                     "over the internet instead of the phone line. Every page is encrypted on the sender's "
                     "side and opened only on the recipient's side. The relay in the middle passes sealed "
                     "envelopes along and cannot open them."
@@ -31,7 +31,7 @@ pub fn HomePage() -> impl IntoView {
                     <li class="card stack-sm">
                         <h3>"1. Join with an invite"</h3>
                         <p>
-                            "The relay's operator sends your organisation a single-use invite. Redeeming it "
+                            "The relay's operator sends your organization a single-use invite. Redeeming it "
                             "registers your fax numbers and creates your keys on your own computer; "
                             "you keep them in a keys file that the relay never sees."
                         </p>
@@ -40,7 +40,7 @@ pub fn HomePage() -> impl IntoView {
                         <h3>"2. Send as usual"</h3>
                         <p>
                             "When the number you dial belongs to another member, the fax is sealed for that "
-                            "organisation's keys and handed to the relay. Numbers outside the network keep "
+                            "organization's keys and handed to the relay. Numbers outside the network keep "
                             "going through your ordinary fax line."
                         </p>
                     </li>
@@ -85,20 +85,20 @@ fn RelayVisibility() -> impl IntoView {
                 <h3 class="h4">"The relay sees"</h3>
                 <ul>
                     <li>"the sending and receiving fax numbers and the sender's display name;"</li>
-                    <li>"which member organisations are involved;"</li>
+                    <li>"which member organizations are involved;"</li>
                     <li>"the size of the encrypted fax and when it was sent, delivered or refused."</li>
                 </ul>
                 <h3 class="h4">"The relay never sees"</h3>
                 <ul>
                     <li>"the pages: they are encrypted before they leave the sender;"</li>
                     <li>
-                        "your organisation's secret keys: they are made on your side and kept in a keys "
+                        "your organization's secret keys: they are made on your side and kept in a keys "
                         "file that the relay cannot recreate, so keep it safe."
                     </li>
                 </ul>
                 <p class="muted">
                     "The sealed copy is deleted once the recipient signs a receipt or a refusal, or "
-                    "when it expires undelivered. Each organisation's key fingerprint is shown so "
+                    "when it expires undelivered. Each organization's key fingerprint is shown so "
                     "that people can check it with each other directly."
                 </p>
             </div>

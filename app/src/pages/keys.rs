@@ -36,7 +36,7 @@ pub fn KeysPage() -> impl IntoView {
         {move || org().map(|org| view! {
             <div class="stack">
                 <section class="card stack-sm" aria-labelledby="identity-title">
-                    <h2 id="identity-title" class="h3">"Your organisation's identity"</h2>
+                    <h2 id="identity-title" class="h3">"Your organization's identity"</h2>
                     <dl class="facts">
                         <dt>"Fingerprint"</dt><dd><Fingerprint value=org.fingerprint.clone() /></dd>
                         <dt>"Org id"</dt><dd><code>{org.org_id.clone()}</code></dd>

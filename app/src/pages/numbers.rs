@@ -78,7 +78,7 @@ pub fn NumbersPage() -> impl IntoView {
             <form class="card stack" on:submit=claim aria-labelledby="claim-title">
                 <h2 id="claim-title" class="h3">"Claim a number"</h2>
                 <TextField id="claim-number" label="Fax number" value=number spellcheck="false" placeholder="+1 555 123 4567"
-                    hint="The relay's operator checks that your organisation controls it before it is listed.">
+                    hint="The relay's operator checks that your organization controls it before it is listed.">
                     <FieldCheck check=check />
                 </TextField>
                 <div class="button-row"><button type="submit" class="button">"Claim"</button></div>

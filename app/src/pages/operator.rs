@@ -12,8 +12,8 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, confirm, loaded, when,
-        when_or_dash,
+        CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, confirm, count, loaded,
+        when, when_or_dash,
     },
     session::use_session,
 };
@@ -44,7 +44,7 @@ pub fn OperatorPage() -> impl IntoView {
                 Some(Ok(me)) => view! {
                     <header class="stack-sm">
                         <p class="eyebrow">"Relay operator"</p>
-                        <h1>"Invites and member organisations"</h1>
+                        <h1>"Invites and member organizations"</h1>
                         <p class="muted">{format!("Signed in as {}.", me.email)}</p>
                     </header>
                     <OperatorWork />
@@ -162,7 +162,7 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     <p><strong>"Invite created."</strong>
                         {format!(" It works once and expires {}. This is the only time its link is shown.", when(&invite.expires_at))}
                     </p>
-                    <label for="invite-link">"Redeem link: send it to the organisation over a channel you trust"</label>
+                    <label for="invite-link">"Redeem link: send it to the organization over a channel you trust"</label>
                     <div class="copy-field">
                         <input id="invite-link" readonly prop:value=invite.redeem_url.clone() on:focus=move |ev| {
                             use wasm_bindgen::JsCast;
@@ -294,13 +294,13 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
     };
     view! {
         <section class="stack" aria-labelledby="orgs-title">
-            <h2 id="orgs-title" class="h3">"Member organisations"</h2>
+            <h2 id="orgs-title" class="h3">"Member organizations"</h2>
             <FailureLine failure />
-            {loaded(orgs, "Loading organisations…", move |list| view! {
+            {loaded(orgs, "Loading organizations…", move |list| view! {
                     <div class="table-wrap">
                         <table class="table" id="orgs">
                             <thead><tr>
-                                <th scope="col">"Organisation"</th><th scope="col">"Fingerprint"</th><th scope="col">"Numbers"</th>
+                                <th scope="col">"Organization"</th><th scope="col">"Fingerprint"</th><th scope="col">"Numbers"</th>
                                 <th scope="col">"People"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                             </tr></thead>
                             <tbody>
@@ -315,7 +315,7 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                                             <td><strong>{o.org_name.clone()}</strong><br /><span class="hint">{format!("since {}", when(&o.created_at))}</span></td>
                                             <td><Fingerprint value=o.fingerprint.clone() /></td>
                                             <td>{numbers}</td>
-                                            <td>{format!("{} users, {} API keys", o.users, o.api_keys)}
+                                            <td>{format!("{}, {}", count(o.users, "user", "users"), count(o.api_keys, "API key", "API keys"))}
                                                 {(!o.echo && o.passkeys == 0).then(|| view! {
                                                     <br /><span class="badge badge--warning never-enrolled">"no passkey set up yet: redemption unfinished?"</span>
                                                 })}</td>

@@ -82,7 +82,7 @@ fn application(
         return Err("Paste the invite token (or the whole invite link).".to_string());
     }
     if org_name.is_empty() {
-        return Err("Enter your organisation's name as other members should see it.".to_string());
+        return Err("Enter your organization's name as other members should see it.".to_string());
     }
     if !email.contains('@') {
         return Err("Enter the admin's e-mail address.".to_string());
@@ -205,7 +205,7 @@ pub fn RedeemPage() -> impl IntoView {
         <div class="container narrow stack">
             <h1>"Redeem an invite"</h1>
             <p class="lead">
-                "Register your organisation. Its keys are made here, in your browser; the relay receives "
+                "Register your organization. Its keys are made here, in your browser; the relay receives "
                 "only the public halves."
             </p>
             {move || match (redeemed.get(), pending.get()) {
@@ -270,7 +270,7 @@ fn SaveThenRegister(
     view! {
         <div class="stack">
             <dl class="facts card">
-                <dt>"Organisation"</dt><dd>{name.clone()}</dd>
+                <dt>"Organization"</dt><dd>{name.clone()}</dd>
                 <dt>"Org id"</dt><dd><code id="org-id">{p.with_value(|p| p.org_id.clone())}</code></dd>
                 <dt>"Fingerprint"</dt><dd><Fingerprint value=p.with_value(|p| p.fingerprint.clone()) /></dd>
             </dl>
@@ -290,9 +290,9 @@ fn SaveThenRegister(
             }}
             <section class="card stack" aria-labelledby="register-title">
                 <h2 id="register-title" class="h3">"Register with the relay"</h2>
-                <p>"Your organisation, its numbers and its public keys are sent to the relay only now, after keys.zip is saved."</p>
+                <p>"Your organization, its numbers and its public keys are sent to the relay only now, after keys.zip is saved."</p>
                 {move || failure.get().map(|m| view! { <Alert kind="danger"><p id="redeem-error">{m}</p></Alert> })}
-                {move || working.get().then(|| view! { <Loading label="Registering your organisation with the relay…" /> })}
+                {move || working.get().then(|| view! { <Loading label="Registering your organization with the relay…" /> })}
                 <div class="button-row">
                     <button type="button" class="button button--primary" id="redeem-register"
                         disabled=move || working.get() || !saved.get() on:click=go>
@@ -359,7 +359,7 @@ fn RedeemForm(pending: RwSignal<Option<Pending>>, zip: KeysZip, failure: RwSigna
         <form class="card stack" on:submit=submit novalidate>
             <TextField id="token" name="token" label="Invite token" value=token autocomplete="off" spellcheck="false"
                 required=true hint="From the invite link the relay's operator sent you." />
-            <TextField id="org-name" name="org_name" label="Organisation name" value=org_name autocomplete="organization"
+            <TextField id="org-name" name="org_name" label="Organization name" value=org_name autocomplete="organization"
                 required=true maxlength=200 hint="Shown to the members you exchange faxes with." />
             <NumbersField numbers check=numbers_check />
             <TextField id="email" name="email" label="Admin's e-mail address" value=email kind="email"
@@ -430,7 +430,7 @@ fn RedeemDone(org: Redeemed, zip: KeysZip, saved: RwSignal<bool>, failure: RwSig
                 <p><strong>{registered}</strong></p>
             </Alert>
             <dl class="facts card">
-                <dt>"Organisation"</dt><dd>{org.org_name.clone()}</dd>
+                <dt>"Organization"</dt><dd>{org.org_name.clone()}</dd>
                 <dt>"Org id"</dt><dd><code id="org-id">{org.org_id.clone()}</code></dd>
                 <dt>"Fingerprint"</dt><dd><Fingerprint value=org.fingerprint.clone() /></dd>
                 <dt>"Fax numbers"</dt><dd>{org.numbers.join(", ")}</dd>
@@ -464,7 +464,7 @@ fn SaveKeysZip(
         <section class="card stack keys-warning" aria-labelledby="save-title">
             <h2 id="save-title" class="h3">"Save keys.zip now"</h2>
             <p>
-                "keys.zip holds your organisation's secret keys. They were made in this browser and "
+                "keys.zip holds your organization's secret keys. They were made in this browser and "
                 <strong>"the relay does not have them and cannot make them again"</strong>
                 ". Without this file nobody can open the faxes sent to you or prove what you sent."
             </p>
@@ -533,7 +533,7 @@ mod tests {
             problem("", "", "", None, None, ""),
             Some("Paste the invite token (or the whole invite link).".into())
         );
-        assert!(problem("t", " ", "a@b", numbers(), None, "").is_some_and(|p| p.contains("organisation's name")));
+        assert!(problem("t", " ", "a@b", numbers(), None, "").is_some_and(|p| p.contains("organization's name")));
         assert!(problem("t", "Org", "ab", numbers(), None, "").is_some_and(|p| p.contains("e-mail")));
         assert_eq!(problem("t", "Org", "a@b", None, None, ""), Some("Enter at least one fax number.".into()));
         assert!(problem("t", "Org", "a@b", numbers(), pass("short"), "short").is_some_and(|p| p.contains("10")));

@@ -281,7 +281,7 @@ fn FromField(from: RwSignal<String>) -> impl IntoView {
             from.set(first.clone());
         }
         if active.is_empty() {
-            return view! { <Alert kind="warning"><p>"Your organisation has no active fax number yet, so it cannot send. An admin adds one under Numbers."</p></Alert> }.into_any();
+            return view! { <Alert kind="warning"><p>"Your organization has no active fax number yet, so it cannot send. An admin adds one under Numbers."</p></Alert> }.into_any();
         }
         view! {
             <Field id="send-from" label="From">
@@ -462,7 +462,7 @@ fn recipient_view(r: Recipient, admin: bool, me: String, again: impl Fn() + Copy
             <div class="recipient" id="recipient-found">
                 <p><strong id="recipient-org">{p.value.org_name.clone()}</strong> " · fingerprint " <Fingerprint value=p.value.fingerprint() /></p>
                 {p.first_contact.then(|| view! {
-                    <p class="hint" id="first-contact">"First fax to this organisation from this browser: its fingerprint is remembered now. Check it with them by phone for sensitive faxes."</p>
+                    <p class="hint" id="first-contact">"First fax to this organization from this browser: its fingerprint is remembered now. Check it with them by phone for sensitive faxes."</p>
                 })}
             </div>
         }

@@ -93,7 +93,7 @@ pub fn TeamPage() -> impl IntoView {
                             <CopyButton text=answer.setup_url.clone() label="Copy link" />
                         </div>
                         <p id="member-needs-keys">
-                            "To open and send faxes they also need your organisation's keys: give them a "
+                            "To open and send faxes they also need your organization's keys: give them a "
                             <strong>"staff keys.zip"</strong>
                             " (Keys page, after unlocking: no identity secret, no API keys), never the full keys.zip. "
                             "They unlock it once and can then remember it on their device with their passkey."

@@ -313,15 +313,15 @@ impl Retry<'_> {
             ApiError::new(
                 StatusCode::GONE,
                 ErrorCode::InviteUsed,
-                format!("This invite has already been redeemed by this organisation, and {why}."),
+                format!("This invite has already been redeemed by this organization, and {why}."),
             )
         };
         let req = self.req;
         let Some(org) = orgs::get(conn, self.org_id).await? else {
-            return Err(used("the organisation is no longer on the relay"));
+            return Err(used("the organization is no longer on the relay"));
         };
         if org.disabled_at.is_some() {
-            return Err(used("the organisation is disabled"));
+            return Err(used("the organization is disabled"));
         }
         let mut numbers: Vec<String> = orgs::numbers(conn, self.org_id).await?.into_iter().map(|n| n.number).collect();
         let mut asked = req.numbers.clone();

@@ -36,7 +36,7 @@ pub(super) fn proof_view(msg: &Message, proof: &Proof, incoming: bool) -> AnyVie
     match proof.clone() {
         Proof::None => ().into_any(),
         Proof::Verified => {
-            let who = if incoming { "your organisation" } else { "the recipient" };
+            let who = if incoming { "your organization" } else { "the recipient" };
             let text = format!("The {what} is signed by {who} and verified in this browser.");
             view! { <Alert kind="success"><p id="receipt-verified">{text}</p></Alert> }.into_any()
         }

@@ -79,7 +79,7 @@ pub(super) struct Subject {
 /// "Sealed to bundle X, your keys.zip is older".
 pub(super) fn stale_text(bundle_id: &str) -> String {
     format!(
-        "This fax is sealed to bundle {bundle_id}, which the keys.zip unlocked in this tab does not hold: your keys.zip is older than your organisation's current keys. Unlock the current keys.zip (an admin saved it when the bundle was rotated). The fax stays waiting; nothing was sent to the sender."
+        "This fax is sealed to bundle {bundle_id}, which the keys.zip unlocked in this tab does not hold: your keys.zip is older than your organization's current keys. Unlock the current keys.zip (an admin saved it when the bundle was rotated). The fax stays waiting; nothing was sent to the sender."
     )
 }
 
