@@ -136,8 +136,8 @@ fn Bundles(org_id: String) -> impl IntoView {
             .await
             .map(|b| b.items)
     });
-    // A prepared bundle waits here until the keys.zip holding it is saved.
-    let prepared = StoredValue::new_local(None::<BundleKeys>);
+    // A prepared bundle waits here until the keys.zip holding it is saved (thread-safe storage: see redeem.rs).
+    let prepared = StoredValue::new(None::<BundleKeys>);
     let stage = RwSignal::new(0_u8); // 0 idle, 1 prepared (save first), 2 published
     let saved = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);

@@ -178,15 +178,16 @@ async fn register(p: &Pending) -> Result<Redeemed, String> {
     })
 }
 
-/// The keys.zip bytes of a redeemed org, kept in this tab only.
-type KeysZip = StoredValue<Option<Zeroizing<Vec<u8>>>, LocalStorage>;
+/// The keys.zip bytes of a redeemed org, kept in this tab only. Thread-safe storage, not `new_local`: server
+/// rendering may drop the page's values on another thread than made them, and a local value panics then.
+type KeysZip = StoredValue<Option<Zeroizing<Vec<u8>>>>;
 
 #[component]
 pub fn RedeemPage() -> impl IntoView {
     let pending = RwSignal::new(None::<Pending>);
     let redeemed = RwSignal::new(None::<Redeemed>);
     // The keys.zip bytes stay in this tab only, until it is closed.
-    let zip: KeysZip = StoredValue::new_local(None);
+    let zip: KeysZip = StoredValue::new(None);
     let saved = RwSignal::new(false);
     let resumed = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
