@@ -381,7 +381,27 @@ async fn operator_calls_and_page_access() {
     assert_eq!(listed["items"][0]["note"], "Harbor Lab");
     assert!(listed["items"][0].get("token").is_none(), "tokens are never listed");
     let id = invite["id"].as_str().unwrap();
+
+    // A lost link: a new one for the same invite (issue 15, finding 10); the old link stops working.
+    let (status, again) = op.post(&format!("/api/v1/operator/invites/{id}/link"), json!(null)).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!((&again["id"], &again["numbers"]), (&invite["id"], &invite["numbers"]));
+    assert_ne!(again["token"], invite["token"]);
+    assert!(again["redeem_url"].as_str().unwrap().ends_with(again["token"].as_str().unwrap()));
+    let redeem_with = |token: &str| {
+        let identity = fxe_protocol::ids::IdentityKey::generate().unwrap();
+        let bundle = fxe_protocol::bundle::BundleKeys::generate(&identity, common::client::now()).unwrap();
+        let api = fxe_protocol::apikey::ApiKey::generate().unwrap();
+        common::client::redeem_body(token, "Harbor Lab", &["+15550100009".to_string()], &identity, &bundle, &api)
+    };
+    let (status, old) = op.post("/api/v1/invites/redeem", redeem_with(invite["token"].as_str().unwrap())).await;
+    assert_eq!((status, old["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("invite_not_found")));
+    let (status, unknown) = op.post("/api/v1/operator/invites/inv_nope/link", json!(null)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}");
+
     assert_eq!(op.post(&format!("/api/v1/operator/invites/{id}/revoke"), json!(null)).await.0, StatusCode::NO_CONTENT);
+    let (status, revoked) = op.post(&format!("/api/v1/operator/invites/{id}/link"), json!(null)).await;
+    assert_eq!((status, revoked["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
     let (status, again) = op.post(&format!("/api/v1/operator/invites/{id}/revoke"), json!(null)).await;
     assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
 

@@ -136,7 +136,7 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                 <TextField id="invite-numbers" label="Fax numbers the org may claim (optional)" value=numbers
                     spellcheck="false" placeholder="+1 555 123 4567, +1 555 123 4568"
                     invalid=Signal::derive(move || matches!(numbers_check.get(), Some(Err(_))))
-                    hint="Name numbers only after checking who controls them. Empty: the org may claim any free numbers, each approved by you.">
+                    hint="Name numbers only after checking who controls them. Empty: the numbers the org names when it redeems (any free ones) are active at once; numbers it claims later wait for your approval.">
                     <FieldCheck check=Signal::derive(move || numbers_check.get().map(|list| list.map(|l| l.join(", ")))) />
                 </TextField>
                 <Field id="invite-expiry" label="Expires after">
@@ -157,24 +157,30 @@ fn CreateInvite(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                     </button>
                 </div>
             </form>
-            {move || created.get().map(|invite| view! {
-                <div class="alert alert--success stack-sm" role="status" id="new-invite">
-                    <p><strong>"Invite created."</strong>
-                        {format!(" It works once and expires {}. This is the only time its link is shown.", when(&invite.expires_at))}
-                    </p>
-                    <label for="invite-link">"Redeem link: send it to the organization over a channel you trust"</label>
-                    <div class="copy-field">
-                        <input id="invite-link" readonly prop:value=invite.redeem_url.clone() on:focus=move |ev| {
-                            use wasm_bindgen::JsCast;
-                            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                                input.select();
-                            }
-                        } />
-                        <CopyButton text=invite.redeem_url.clone() label="Copy link" />
-                    </div>
-                </div>
-            })}
+            {move || created.get().map(|invite| view! { <InviteLink invite title="Invite created." /> })}
         </section>
+    }
+}
+
+/// A new invite's link, shown once (only its hash is kept): after creating an invite, or a new link for one.
+#[component]
+fn InviteLink(invite: NewInvite, title: &'static str) -> impl IntoView {
+    view! {
+        <div class="alert alert--success stack-sm" role="status" id="new-invite">
+            <p><strong>{title}</strong>
+                {format!(" It works once and expires {}. This is the only time this link is shown.", when(&invite.expires_at))}
+            </p>
+            <label for="invite-link">"Redeem link: send it to the organization over a channel you trust"</label>
+            <div class="copy-field">
+                <input id="invite-link" readonly prop:value=invite.redeem_url.clone() on:focus=move |ev| {
+                    use wasm_bindgen::JsCast;
+                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        input.select();
+                    }
+                } />
+                <CopyButton text=invite.redeem_url.clone() label="Copy link" />
+            </div>
+        </div>
     }
 }
 
@@ -190,6 +196,17 @@ fn state_badge(state: InviteState) -> impl IntoView + use<> {
 #[component]
 fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
+    let reissued = RwSignal::new(None::<NewInvite>);
+    let new_link = move |id: String| {
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            let path = format!("/operator/invites/{}/link", http::segment(&id));
+            match http::call::<NewInvite>("POST", &path, None::<&()>).await {
+                Ok(invite) => reissued.set(Some(invite)),
+                Err(e) => failure.set(Some(e.message)),
+            }
+        });
+    };
     let revoke = move |id: String| {
         if !confirm("Revoke this invite? Its link will stop working.") {
             return;
@@ -200,6 +217,9 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
         <section class="stack" aria-labelledby="invites-title">
             <h2 id="invites-title" class="h3">"Invites"</h2>
             <FailureLine failure />
+            {move || reissued.get().map(|invite| view! {
+                <InviteLink invite title="New link made; the invite's old link no longer works." />
+            })}
             {loaded(invites, "Loading invites…", move |value| match value {
                 list if list.items.is_empty() => view! { <p class="muted">"No invites yet."</p> }.into_any(),
                 list => view! {
@@ -212,6 +232,7 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                             <tbody>
                                 {list.items.into_iter().rev().map(|i| {
                                     let id = i.id.clone();
+                                    let link_id = i.id.clone();
                                     let active = i.state == InviteState::Active;
                                     view! {
                                         <tr data-invite=i.id.clone()>
@@ -221,7 +242,11 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                                             <td>{when(&i.expires_at)}</td>
                                             <td>{i.note.clone()}</td>
                                             <td>{active.then(|| view! {
-                                                <button type="button" class="button button--quiet" on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                                                <div class="button-row">
+                                                    <button type="button" class="button button--quiet new-link" title="The old link stops working"
+                                                        on:click=move |_| new_link(link_id.clone())>"New link"</button>
+                                                    <button type="button" class="button button--quiet" on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                                                </div>
                                             })}</td>
                                         </tr>
                                     }

@@ -114,6 +114,34 @@ pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor, clock: &Clock) -> R
     }
 }
 
+/// A new link for an active invite whose link was lost (only the token's hash is kept, so the old link cannot be
+/// shown again); the old link stops working.
+pub async fn reissue_invite(
+    db: &Db,
+    public_origin: &str,
+    id: &str,
+    actor: &Actor,
+    clock: &Clock,
+) -> Result<NewInvite, OperatorError> {
+    let Some(token) = invites::reissue(db, id, actor, clock.now_ms()).await? else {
+        return Err(match invites::get(db, id).await? {
+            None => OperatorError::NotFound(format!("there is no invite {id:?}")),
+            Some(i) => {
+                OperatorError::Conflict(format!("invite {id} is {} and gets no new link", i.state(clock.now_secs())))
+            }
+        });
+    };
+    let invite =
+        invites::get(db, id).await?.ok_or_else(|| OperatorError::NotFound(format!("there is no invite {id:?}")))?;
+    Ok(NewInvite {
+        id: invite.id,
+        redeem_url: redeem_url(public_origin, &token),
+        token,
+        numbers: invite.numbers,
+        expires_at: clock::rfc3339(invite.expires_at),
+    })
+}
+
 pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
     let orgs = orgs::summaries(db).await?;
     let numbers = orgs::all_numbers(db).await?;

@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_invites, create_invite))
         .routes(routes!(revoke_invite))
+        .routes(routes!(reissue_invite_link))
         .routes(routes!(list_orgs))
         .routes(routes!(disable_org))
         .routes(routes!(enable_org))
@@ -110,6 +111,27 @@ async fn create_invite(
             .await
             .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, ApiJson(invite)))
+}
+
+/// A new link for an active invite (the old link stops working): only the
+/// token's hash is kept, so a lost link cannot be shown again.
+#[utoipa::path(
+    post, path = "/operator/invites/{id}/link", operation_id = "operator_reissue_invite_link", tag = "operator",
+    params(("id" = String, Path, description = "The invite's id.")),
+    responses(
+        (status = 200, description = "The new link; the old one no longer works.", body = NewInvite),
+        (status = 404, description = "No such invite.", body = ErrorBody),
+        (status = 409, description = "`conflict`: used, revoked or expired.", body = ErrorBody),
+    ),
+)]
+async fn reissue_invite_link(
+    State(state): State<AppState>,
+    op: OperatorSession,
+    ApiPath(id): ApiPath<String>,
+) -> Result<ApiJson<NewInvite>, ApiError> {
+    let origin = state.config.public_origin();
+    let invite = operator::reissue_invite(&state.db, &origin, id.trim(), &op.actor, &state.clock).await?;
+    Ok(ApiJson(invite))
 }
 
 /// Revokes an active invite.

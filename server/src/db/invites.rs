@@ -161,6 +161,38 @@ pub async fn revoke(db: &Db, id: &str, actor: &Actor, now_ms: i64) -> Result<boo
     Ok(n == 1)
 }
 
+/// Gives an active invite a new token (its link was lost): the old link stops working. Returns the new token, or
+/// `None` when the invite is not active at `now_ms` (used, revoked, expired or unknown). Audited as
+/// `invite.link_reissued`.
+pub async fn reissue(db: &Db, id: &str, actor: &Actor, now_ms: i64) -> Result<Option<String>, DbError> {
+    let token = new_token()?;
+    let mut tx = db.begin_write().await?;
+    let n = sqlx::query(
+        "UPDATE invites SET token_sha256 = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(hash_token(&token))
+    .bind(id)
+    .bind(now_ms.div_euclid(1000))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let entry = audit::Entry {
+        at_ms: now_ms,
+        org_id: None,
+        actor,
+        action: "invite.link_reissued",
+        target: Some(id),
+        detail: None,
+    };
+    audit::write(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(Some(token))
+}
+
 /// Marks the invite used by `org_id`; `false` if it was used or revoked meanwhile.
 pub async fn mark_used(conn: &mut sqlx::AnyConnection, id: &str, org_id: &str, now: i64) -> Result<bool, DbError> {
     let n = sqlx::query(
