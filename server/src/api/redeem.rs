@@ -156,7 +156,12 @@ async fn redeem(
             let user_id = retried.admin_to_enrol(&mut tx).await?;
             setup_links::expire_unused(&mut tx, &user_id, now).await?;
             let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Enrol, now).await?;
-            let actor = Actor { kind: "user", id: Some(user_id), label: Some(req.admin_email.clone()), address };
+            let actor = Actor {
+                kind: ActorKind::User,
+                id: Some(user_id.to_string()),
+                label: Some(req.admin_email.clone()),
+                address,
+            };
             let entry = audit::Entry {
                 at_ms: state.clock.now_ms(),
                 org_id: Some(&org_id),
