@@ -32,7 +32,7 @@ pub struct Unlocked {
 /// The keys held by this tab. Cheap to copy.
 #[derive(Clone, Copy)]
 pub struct Vault {
-    keys: StoredValue<Option<OrgKeys>, LocalStorage>,
+    keys: StoredValue<Option<OrgKeys>>,
     shown: RwSignal<Option<Unlocked>>,
 }
 
@@ -46,7 +46,7 @@ pub enum UnlockError {
 
 impl Vault {
     pub fn provide() -> Vault {
-        let vault = Vault { keys: StoredValue::new_local(None), shown: RwSignal::new(None) };
+        let vault = Vault { keys: StoredValue::new(None), shown: RwSignal::new(None) };
         provide_context(vault);
         vault
     }

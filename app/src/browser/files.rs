@@ -81,7 +81,7 @@ pub async fn yield_to_page() {
 /// browser: effects do not run on the server). The timer stops with it.
 pub fn every(period: std::time::Duration, f: impl Fn() + 'static) {
     use leptos::prelude::*;
-    let timer = StoredValue::new_local(None::<IntervalHandle>);
+    let timer = StoredValue::new(None::<IntervalHandle>);
     let f = std::rc::Rc::new(f);
     Effect::new(move |_| {
         let f = f.clone();

@@ -118,7 +118,7 @@ fn DeviceKeysControls(org_id: StoredValue<String>, failure: RwSignal<Option<Stri
 #[component]
 pub fn UnlockKeys(org_id: String) -> impl IntoView {
     let vault = Vault::get();
-    let pending = StoredValue::new_local(None::<zeroize::Zeroizing<Vec<u8>>>);
+    let pending = StoredValue::new(None::<zeroize::Zeroizing<Vec<u8>>>);
     let needs_passphrase = RwSignal::new(false);
     let passphrase = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<String>);

@@ -13,6 +13,7 @@ use fxe_protocol::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use send_wrapper::SendWrapper;
 
 use crate::{
     browser::{
@@ -80,7 +81,7 @@ pub fn SendPage() -> impl IntoView {
 /// what is wrong with it.
 #[derive(Clone, Copy)]
 struct Pdf {
-    file: StoredValue<Option<web_sys::File>, LocalStorage>,
+    file: StoredValue<Option<SendWrapper<web_sys::File>>>,
     shown: RwSignal<Option<(String, f64)>>,
     not_pdf: RwSignal<bool>,
     send_anyway: RwSignal<bool>,
@@ -99,7 +100,7 @@ impl Pdf {
 
     fn new() -> Self {
         Pdf {
-            file: StoredValue::new_local(None),
+            file: StoredValue::new(None),
             shown: RwSignal::new(None),
             not_pdf: RwSignal::new(false),
             send_anyway: RwSignal::new(false),
@@ -129,7 +130,7 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
     let pdf = Pdf::new();
     let stage = RwSignal::new(Stage::Idle);
     let cancelled = StoredValue::new(false);
-    let upload = StoredValue::new_local(None::<Upload>);
+    let upload = StoredValue::new(None::<SendWrapper<Upload>>);
 
     let busy = move || matches!(stage.get(), Stage::Sealing(_) | Stage::Uploading(_));
     let blocker = move || -> Option<&'static str> {
@@ -156,7 +157,7 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
             return;
         }
         let Recipient::OnNetwork(owner) = recipient.get_untracked() else { return };
-        let Some(f) = pdf.file.get_value() else { return };
+        let Some(f) = pdf.file.get_value().map(SendWrapper::take) else { return };
         let file_id = recent::file_id(&f);
         let earlier = recent::load(&me.get_value());
         if let (false, Some(s)) =
@@ -312,7 +313,7 @@ fn PdfPicker(pdf: Pdf, stage: RwSignal<Stage>) -> impl IntoView {
                         pdf.problem
                             .set(Some("This file is too large: a fax may be at most 100 MiB once sealed.".into()));
                     }
-                    pdf.file.set_value(Some(f));
+                    pdf.file.set_value(Some(SendWrapper::new(f)));
                     pdf.shown.set(Some(shown));
                 }
                 Err(m) => pdf.problem.set(Some(m)),
@@ -352,7 +353,7 @@ async fn send_fax(
     file: web_sys::File,
     stage: RwSignal<Stage>,
     cancelled: StoredValue<bool>,
-    upload: StoredValue<Option<Upload>, LocalStorage>,
+    upload: StoredValue<Option<SendWrapper<Upload>>>,
 ) -> Result<String, String> {
     let message_id = fxe_protocol::encoding::new_uuid_v4().map_err(|e| e.to_string())?;
     let sealer = vault
@@ -392,7 +393,7 @@ async fn send_fax(
         stage.set(Stage::Uploading(fraction(number::count(sent), number::count(total))))
     })
     .map_err(|f| f.message)?;
-    upload.set_value(Some(handle));
+    upload.set_value(Some(SendWrapper::new(handle)));
     if let (true, Some(u)) = (cancelled.get_value(), upload.get_value()) {
         u.cancel();
     }
