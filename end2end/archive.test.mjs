@@ -16,6 +16,7 @@ import { checkKeysZip } from './keys-reader.mjs';
 import { enrolAdmin, hydrated, launchBrowser, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const A_NUMBER = '+15550005001';
+const A_SHOWN = '+1 555 000 5001'; // as the pages show numbers (fxe_protocol::e164::display)
 const B_NUMBER = '+15550006002';
 
 let relay;
@@ -81,7 +82,7 @@ test('a double click sends one fax; the form starts afresh; the same file again 
 test('B opens a fax; Back, a reload and a new page reopen it from this browser after the relay deleted it', async () => {
   const { page, context } = b.person;
   await nav(page, 'Inbox');
-  const row = page.locator(`#messages tr:has-text("${A_NUMBER}")`).first();
+  const row = page.locator(`#messages tr:has-text("${A_SHOWN}")`).first();
   await row.waitFor({ timeout: 30_000 });
   kept.id = await row.getAttribute('data-message');
   await nav(page, 'Inbox');
@@ -228,8 +229,8 @@ test('a keys.zip older than the current bundle is named, and no refusal is sent'
   await page.goto(`${relay.baseUrl}/dashboard/messages/${id}`);
   await hydrated(page);
   await unlock(page, a.keysPath);
-  await page.waitForSelector('#keys-stale');
-  const said = await page.locator('#keys-stale').innerText();
+  await page.waitForSelector('#fax-keys-stale');
+  const said = await page.locator('#fax-keys-stale').innerText();
   assert.ok(said.includes(newId), `the bundle is named: ${said}`);
   assert.match(said, /your keys\.zip is older .*Unlock the current keys\.zip/);
   assert.equal(await page.isDisabled('#open-fax'), true);
@@ -239,7 +240,7 @@ test('a keys.zip older than the current bundle is named, and no refusal is sent'
   // The current keys.zip opens it.
   await page.click('#lock-keys');
   await unlock(page, currentKeys);
-  await page.waitForSelector('#keys-stale', { state: 'detached' });
+  await page.waitForSelector('#fax-keys-stale', { state: 'detached' });
   await page.click('#open-fax');
   await page.waitForSelector('#fax-view', { timeout: 60_000 });
   await page.waitForSelector('#receipt-sent');

@@ -221,7 +221,7 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
                     <h2 id="open-title" class="h4">"Open this fax"</h2>
                     <p>{open_text}</p>
                     {move || stale().then(|| view! {
-                        <Alert kind="warning"><p id="keys-stale">{opening::stale_text(&bundle.get_value())}</p></Alert>
+                        <Alert kind="warning"><p id="fax-keys-stale">{opening::stale_text(&bundle.get_value())}</p></Alert>
                     })}
                     <button type="button" class="button button--primary" id="open-fax"
                         disabled=move || vault.unlocked().is_none() || stale()

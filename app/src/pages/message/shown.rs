@@ -39,7 +39,7 @@ pub(super) fn OpeningView(ctx: Ctx, env: StoredValue<Envelope>) -> impl IntoView
         }
         .into_any(),
         Opening::NotPdf { url, name, kind } => not_pdf(ctx, env, url, name, kind).into_any(),
-        Opening::Stale(m) => view! { <Alert kind="warning"><p id="keys-stale">{m}</p></Alert> }.into_any(),
+        Opening::Stale(m) => view! { <Alert kind="warning"><p id="fax-keys-stale">{m}</p></Alert> }.into_any(),
         Opening::Unverified(m) => view! {
             <Alert kind="danger">
                 <p id="fax-unverified">{m}</p>
