@@ -32,6 +32,8 @@ async fn health_readiness_and_home_page() {
     assert!(data_dir.is_dir(), "data dir created");
     if server.state.config.storage.blob_store.is_none() {
         assert!(data_dir.join("blobs").is_dir(), "blobs folder created");
+    } else {
+        assert!(!data_dir.join("blobs").exists(), "on S3 no local blobs folder is made");
     }
     match server.database_target() {
         DatabaseTarget::SqliteFile(path) => {
