@@ -1,7 +1,7 @@
 # fxe — build, run and test. GNU make.
 #
 #   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
-#   make test   install tools, then every test: style, native, Python SDK, API fuzzing, wasm, browser, PostgreSQL
+#   make test   install tools, then every test: style, native, Python SDK, API fuzzing, wasm, browser, PostgreSQL, S3
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
 #   make fuzz   every cargo-fuzz target for FUZZ_RUNS executions each (default 1 M)
@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_RUNS ?= 1000000
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-e2e-stress test-postgres bench bench-python fuzz clean-data
+.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-e2e-stress test-postgres test-s3 bench bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -58,6 +58,7 @@ test-stages: tools
 	@$(TIMED) build-debug cargo leptos build
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
+	@$(TIMED) test-s3 $(MAKE) --no-print-directory test-s3
 
 # The house style, first, so CI refuses a change that breaks it: rustfmt, and
 # clippy with every warning an error (workspace lints in Cargo.toml) for the
@@ -123,6 +124,13 @@ test-e2e-stress:
 # The server's tests again, on a throwaway PostgreSQL.
 test-postgres:
 	scripts/with-postgres.sh cargo test -p fxe-server
+
+# The server's tests again, as N instances run them: the blobs in an S3 bucket
+# on a throwaway Ceph RADOS Gateway (installed here, not by `make tools`, so
+# `make run` stays as light), the database on a throwaway PostgreSQL.
+test-s3:
+	@bash scripts/install-tools.sh --rgw >/dev/null
+	scripts/with-postgres.sh scripts/with-rgw.sh cargo test -p fxe-server
 
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage

@@ -35,6 +35,8 @@ pub enum ConfigError {
     DatabaseUrl(String),
     #[error("invalid environment variable {name}: {reason}")]
     Env { name: &'static str, reason: String },
+    #[error("invalid --blob-store or S3 setting: {0}")]
+    BlobStore(String),
 }
 
 /// Where the relay keeps its state. Shared by every subcommand that needs the
@@ -49,9 +51,26 @@ pub struct StorageArgs {
 
     /// Use this database instead of SQLite in the data directory, e.g.
     /// postgres://fxe:secret@db.internal:5432/fxe. The blobs still live in
-    /// the data directory.
+    /// the data directory unless --blob-store names a bucket.
     #[arg(long, env = "FXE_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Keep the encrypted fax blobs in an S3-compatible bucket,
+    /// s3://bucket/prefix, instead of `blobs/` in the data directory (needed
+    /// for several relay instances). Credentials come from the standard AWS
+    /// variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+    #[arg(long, env = "FXE_BLOB_STORE", value_name = "URL")]
+    pub blob_store: Option<String>,
+
+    /// The S3 endpoint for --blob-store s3://… (e.g. http://127.0.0.1:7480 or
+    /// https://s3.example.net); objects are addressed path-style. Plain http
+    /// is accepted for loopback addresses only. Default: AWS.
+    #[arg(long, env = "FXE_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// The S3 region for --blob-store s3://….
+    #[arg(long, env = "AWS_REGION", value_name = "REGION", default_value = "us-east-1")]
+    pub s3_region: String,
 }
 
 /// `fxe-server serve`.
@@ -454,7 +473,13 @@ impl Config {
             .map_err(|_| ConfigError::PublicUrl { url: "http://127.0.0.1".into(), reason: "does not parse" })?;
         Ok(Config {
             bind,
-            storage: Storage::from_args(StorageArgs { data_dir, database_url })?,
+            storage: Storage::from_args(StorageArgs {
+                data_dir,
+                database_url,
+                blob_store: None,
+                s3_endpoint: None,
+                s3_region: crate::blobs::DEFAULT_S3_REGION.to_owned(),
+            })?,
             mail: MailSettings::outbox(&public_url),
             public_url,
             leptos: leptos_options_from(bind, |_| None)?,
@@ -514,11 +539,13 @@ impl DatabaseTarget {
     }
 }
 
-/// The data directory and the database.
+/// The data directory, the database and the blob store.
 #[derive(Debug, Clone)]
 pub struct Storage {
     pub data_dir: PathBuf,
     pub database: DatabaseTarget,
+    /// `None`: the `blobs/` folder in the data directory.
+    pub blob_store: Option<crate::blobs::S3Settings>,
 }
 
 impl Storage {
@@ -527,7 +554,14 @@ impl Storage {
             None => DatabaseTarget::SqliteFile(args.data_dir.join(SQLITE_FILE_NAME)),
             Some(url) => parse_database_url(&url)?,
         };
-        Ok(Storage { data_dir: args.data_dir, database })
+        let blob_store = match args.blob_store.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(url) => Some(
+                crate::blobs::S3Settings::parse(url, args.s3_endpoint.as_deref(), &args.s3_region)
+                    .map_err(ConfigError::BlobStore)?,
+            ),
+        };
+        Ok(Storage { data_dir: args.data_dir, database, blob_store })
     }
 
     /// The folder of the blob store.
@@ -803,6 +837,9 @@ mod tests {
         let args = |url: Option<&str>| StorageArgs {
             data_dir: PathBuf::from("/srv/fxe"),
             database_url: url.map(str::to_string),
+            blob_store: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
         };
         assert_eq!(
             Storage::from_args(args(None)).unwrap().database,

@@ -9,7 +9,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::{
-    blobs::{BlobStore, LocalBlobStore, create_private_dir},
+    blobs::{BlobStore, LocalBlobStore, S3BlobStore, create_private_dir},
     clock::Clock,
     config::Config,
     db::Db,
@@ -59,10 +59,21 @@ impl AppState {
             .await
             .with_context(|| format!("cannot create the data directory {}", storage.data_dir.display()))?;
 
-        let blobs_dir = storage.blobs_dir();
-        let blobs = LocalBlobStore::open(&blobs_dir)
-            .await
-            .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+        let (blobs, blobs_where): (Arc<dyn BlobStore>, String) = match &storage.blob_store {
+            None => {
+                let blobs_dir = storage.blobs_dir();
+                let local = LocalBlobStore::open(&blobs_dir)
+                    .await
+                    .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+                (Arc::new(local), blobs_dir.display().to_string())
+            }
+            Some(settings) => {
+                let s3 = S3BlobStore::open(settings.clone())
+                    .await
+                    .with_context(|| format!("cannot open the blob store {}", settings.describe()))?;
+                (Arc::new(s3), settings.describe())
+            }
+        };
         match blobs.sweep_orphans().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed partial uploads of relays that stopped"),
@@ -80,7 +91,7 @@ impl AppState {
         tracing::info!(
             database = %storage.database.redacted(),
             backend = %db.backend(),
-            blobs = %blobs_dir.display(),
+            blobs = %blobs_where,
             "storage ready"
         );
 
@@ -111,7 +122,7 @@ impl AppState {
             leptos: config.leptos.clone(),
             config: Arc::new(config),
             db,
-            blobs: Arc::new(blobs),
+            blobs,
             events: crate::webhooks::events::Events::default(),
             webhooks: Arc::new(webhooks),
             clock,

@@ -76,6 +76,11 @@ async fn two_orgs_send_open_and_receipt() {
         }
     }
     assert_eq!(left, 0, "no ciphertext left after delivery");
+    let key = fxe_server::blobs::BlobKey::new(env.message_id.as_str()).unwrap();
+    assert!(
+        matches!(server.state.blobs.len(&key).await, Err(fxe_server::blobs::BlobError::NotFound)),
+        "the blob store has no ciphertext left (local folder or S3)"
+    );
 
     // Repeating the same receipt is a no-op 200; the outbox lists it.
     let (status, _) = b
@@ -460,10 +465,11 @@ async fn polling_feed_and_expiry() {
 /// A blob store that fails (here: its staging folder replaced by a file, as
 /// a read-only or full disk would) answers 503 `storage_unavailable` with
 /// `Retry-After`, keeps nothing, and the same upload succeeds once the store
-/// is back.
+/// is back. (The failure is made on the local folder, so this test always
+/// runs on it, also under `FXE_TEST_BLOB_STORE`.)
 #[tokio::test]
 async fn storage_failure_is_503_then_the_upload_succeeds() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_configured(|c| c.storage.blob_store = None).await;
     let a = TestOrg::redeem(&server, "A", &["+15550100001"]).await;
     let _b = TestOrg::redeem(&server, "B", &["+15550100002"]).await;
     let (env, ct) = a.seal_to(&server, "+15550100002", &pdf(200_000)).await;

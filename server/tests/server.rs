@@ -30,7 +30,11 @@ async fn health_readiness_and_home_page() {
     // The data directory, the SQLite file (unless on PostgreSQL) and the blob folder exist.
     let data_dir = &server.state.config.storage.data_dir;
     assert!(data_dir.is_dir(), "data dir created");
-    assert!(data_dir.join("blobs").is_dir(), "blobs folder created");
+    if server.state.config.storage.blob_store.is_none() {
+        assert!(data_dir.join("blobs").is_dir(), "blobs folder created");
+    } else {
+        assert!(!data_dir.join("blobs").exists(), "on S3 no local blobs folder is made");
+    }
     match server.database_target() {
         DatabaseTarget::SqliteFile(path) => {
             assert_eq!(path, &data_dir.join("fxe.db"));
@@ -102,7 +106,8 @@ async fn unknown_paths_and_methods() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_storage_breaks() {
-    let server = TestServer::start().await;
+    // The failure is made on the local folder: always on it, also under FXE_TEST_BLOB_STORE.
+    let server = TestServer::start_configured(|c| c.storage.blob_store = None).await;
     // Replace the blob store's temporary folder by a file: writes fail even as root.
     let tmp = server.state.config.storage.blobs_dir().join("tmp");
     std::fs::remove_dir_all(&tmp).unwrap();

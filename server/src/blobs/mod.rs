@@ -14,6 +14,9 @@
 //! once published. Both are on the same file system, so publishing is a
 //! rename; files and directories are synced so that a published blob survives
 //! a power cut.
+//!
+//! [`S3BlobStore`] (`--blob-store s3://bucket/prefix`) keeps them in an
+//! S3-compatible bucket shared by several relay instances; see its module.
 
 use std::{
     fmt, io,
@@ -31,8 +34,10 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 mod local;
+mod s3;
 
 pub use local::{LocalBlobStore, create_private_dir};
+pub use s3::{DEFAULT_S3_REGION, PART_SIZE, PARTS_IN_FLIGHT, S3BlobStore, S3Settings};
 
 /// A body being written to, or read from, the store.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'static>>;

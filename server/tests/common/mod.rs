@@ -5,6 +5,11 @@
 //! `FXE_TEST_DATABASE_URL` names a PostgreSQL server
 //! (`scripts/with-postgres.sh` starts a throwaway one and sets it): then each
 //! test gets a database of its own on that server, dropped by [`TestServer::stop`].
+//!
+//! The blobs are in the data directory, unless `FXE_TEST_BLOB_STORE` names an
+//! S3 bucket (`s3://bucket/prefix`; `scripts/with-rgw.sh` starts a throwaway
+//! RADOS Gateway and sets it with `FXE_S3_ENDPOINT` and the AWS keys): then
+//! each test config gets a prefix of its own in that bucket.
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
@@ -57,7 +62,21 @@ impl PgTestDatabase {
 /// The configuration a test server runs with: loopback, `data_dir`, SQLite
 /// there or the given PostgreSQL URL.
 pub fn test_config(data_dir: &Path, database_url: Option<String>) -> Config {
-    Config::local(data_dir.to_path_buf(), database_url).expect("valid test configuration")
+    let mut config = Config::local(data_dir.to_path_buf(), database_url).expect("valid test configuration");
+    config.storage.blob_store = test_blob_store();
+    config
+}
+
+/// The variable naming an S3 bucket for the tests' blobs.
+pub const TEST_BLOB_STORE_VAR: &str = "FXE_TEST_BLOB_STORE";
+
+/// A fresh prefix in the `FXE_TEST_BLOB_STORE` bucket, or `None` (the local folder).
+pub fn test_blob_store() -> Option<fxe_server::blobs::S3Settings> {
+    let base = std::env::var(TEST_BLOB_STORE_VAR).ok().filter(|s| !s.trim().is_empty())?;
+    let url = format!("{}/{}", base.trim().trim_end_matches('/'), uuid::Uuid::new_v4().simple());
+    let endpoint = std::env::var("FXE_S3_ENDPOINT").ok();
+    let region = std::env::var("AWS_REGION").unwrap_or_default();
+    Some(fxe_server::blobs::S3Settings::parse(&url, endpoint.as_deref(), &region).expect("valid FXE_TEST_BLOB_STORE"))
 }
 
 /// A relay running in this process.
