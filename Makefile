@@ -1,7 +1,7 @@
 # fxe — build, run and test. GNU make.
 #
 #   make run    install tools, build the relay and its web UI, serve on http://127.0.0.1:3000
-#   make test   install tools, then every test: style, native, Python SDK, API fuzzing, wasm, browser, PostgreSQL, S3
+#   make test   install tools, then every test: style, native, Python SDK, API fuzzing, wasm, browser, PostgreSQL with S3 (a real Ceph RADOS Gateway)
 #   make build  the release build only (cargo leptos build --release)
 #   make bench  benchmarks
 #   make fuzz   every cargo-fuzz target for FUZZ_RUNS executions each (default 1 M)
@@ -57,7 +57,6 @@ test-stages: tools
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
 	@$(TIMED) build-debug cargo leptos build
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
-	@$(TIMED) test-postgres $(MAKE) --no-print-directory test-postgres
 	@$(TIMED) test-s3 $(MAKE) --no-print-directory test-s3
 
 # The house style, first, so CI refuses a change that breaks it: rustfmt, and
@@ -122,6 +121,10 @@ test-e2e-stress:
 	  done
 
 # The server's tests again, on a throwaway PostgreSQL.
+# The server's tests on PostgreSQL with the local blob folder. Not a stage of
+# `make test`: test-native runs them on SQLite + the local folder and test-s3
+# on PostgreSQL + S3, so each database and each blob store runs the whole
+# suite once, and the fresh-machine `make test` stays within its hour.
 test-postgres:
 	scripts/with-postgres.sh cargo test -p fxe-server
 
