@@ -82,6 +82,9 @@ mon host = [v2:127.0.0.1:$mon_port]
 mon initial members = a
 public addr = 127.0.0.1
 auth cluster required = none
+# A throwaway cluster on a shared disk: never refuse to start because the disk is nearly full.
+mon data avail crit = 0
+mon data avail warn = 0
 auth service required = none
 auth client required = none
 # With auth off every messenger must agree on crc, or clients loop on
