@@ -132,22 +132,17 @@ impl BlobStore for LocalBlobStore {
         // From here on, any early return or cancellation deletes the file.
         let guard = RemoveOnDrop(Some(path.clone()));
 
-        let mut hasher = Sha256::new();
-        let mut len: u64 = 0;
+        let mut meter = Metered::new(max_len);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Body)?;
-            len = len.saturating_add(chunk.len() as u64);
-            if len > max_len {
-                return Err(BlobError::TooLarge { max: max_len });
-            }
-            hasher.update(&chunk);
+            meter.take(&chunk)?;
             file.write_all(&chunk).await?;
         }
         file.flush().await?;
         file.sync_all().await?;
         drop(file);
 
-        let sha256: [u8; 32] = hasher.finalize().into();
+        let (len, sha256) = meter.finish();
         let discard_path = guard.disarm();
         Ok(StagedBlob::new(
             id,

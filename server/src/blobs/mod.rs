@@ -136,6 +136,36 @@ pub enum BlobError {
     Io(#[from] io::Error),
 }
 
+/// What every backend's `stage` does with each chunk of a body: counts it
+/// against the caller's limit and hashes it, so both stores refuse the same
+/// bodies and report the same length and SHA-256.
+pub(crate) struct Metered {
+    hasher: Sha256,
+    len: u64,
+    max_len: u64,
+}
+
+impl Metered {
+    pub(crate) fn new(max_len: u64) -> Self {
+        Metered { hasher: Sha256::new(), len: 0, max_len }
+    }
+
+    /// Counts and hashes `chunk`; [`BlobError::TooLarge`] once the body passes `max_len`.
+    pub(crate) fn take(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        self.len = self.len.saturating_add(chunk.len() as u64);
+        if self.len > self.max_len {
+            return Err(BlobError::TooLarge { max: self.max_len });
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// The body's length and SHA-256.
+    pub(crate) fn finish(self) -> (u64, [u8; 32]) {
+        (self.len, self.hasher.finalize().into())
+    }
+}
+
 /// A staged body: written, synced, measured, not yet visible under a key.
 /// Dropping it without [`BlobStore::publish`] deletes it.
 pub struct StagedBlob {

@@ -204,18 +204,13 @@ impl S3BlobStore {
         max_len: u64,
         upload: &mut AbortOnDrop,
     ) -> Result<(u64, [u8; 32]), BlobError> {
-        let mut hasher = Sha256::new();
-        let mut len: u64 = 0;
+        let mut meter = Metered::new(max_len);
         // The first part is kept until it is full: a small body is one PUT.
         let mut first: Vec<Bytes> = Vec::new();
         let mut first_len = 0usize;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(BlobError::Body)?;
-            len = len.saturating_add(chunk.len() as u64);
-            if len > max_len {
-                return Err(BlobError::TooLarge { max: max_len });
-            }
-            hasher.update(&chunk);
+            meter.take(&chunk)?;
             if let Some(writer) = upload.0.as_mut() {
                 writer.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(store_error)?;
                 writer.put(chunk);
@@ -240,7 +235,7 @@ impl S3BlobStore {
                 self.store.put(path, PutPayload::from_iter(first)).await.map_err(store_error)?;
             }
         }
-        Ok((len, hasher.finalize().into()))
+        Ok(meter.finish())
     }
 
     /// A closure deleting `path` in the background (for drops).
