@@ -74,13 +74,18 @@ pub async fn create_invite(
         return Err(OperatorError::Invalid("the note must be at most 500 characters, on one line".into()));
     }
     let (invite, token) = invites::create(db, &numbers, expires_in_secs, note, actor, clock.now_ms()).await?;
-    Ok(NewInvite {
+    Ok(new_invite(public_origin, invite, token))
+}
+
+/// The answer that shows an invite's link, the one time it is shown (created, or given a new token).
+fn new_invite(public_origin: &str, invite: Invite, token: String) -> NewInvite {
+    NewInvite {
         id: invite.id,
         redeem_url: redeem_url(public_origin, &token),
         token,
         numbers: invite.numbers,
         expires_at: clock::rfc3339(invite.expires_at),
-    })
+    }
 }
 
 fn invite_info(i: Invite, now: i64) -> InviteInfo {
@@ -133,13 +138,7 @@ pub async fn reissue_invite(
     };
     let invite =
         invites::get(db, id).await?.ok_or_else(|| OperatorError::NotFound(format!("there is no invite {id:?}")))?;
-    Ok(NewInvite {
-        id: invite.id,
-        redeem_url: redeem_url(public_origin, &token),
-        token,
-        numbers: invite.numbers,
-        expires_at: clock::rfc3339(invite.expires_at),
-    })
+    Ok(new_invite(public_origin, invite, token))
 }
 
 pub async fn list_orgs(db: &Db) -> Result<Vec<OperatorOrg>, OperatorError> {
