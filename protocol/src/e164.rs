@@ -98,40 +98,50 @@ pub fn check(number: &str) -> Result<()> {
     if number == ECHO || is_fictional(number) {
         return Ok(());
     }
-    let shown = display(number);
     let digits = &number.as_bytes()[1..];
     if digits[0] == b'1' {
         let national = &digits[1..];
         if national.len() != 10 {
             return Err(Error::invalid(
                 "number",
-                format!("{shown} has {} digits after +1; numbers of the North American plan have 10", national.len()),
+                format!(
+                    "{} has {} digits after +1; numbers of the North American plan have 10",
+                    display(number),
+                    national.len()
+                ),
             ));
         }
         if national[0] < b'2' || national[3] < b'2' {
             return Err(Error::invalid(
                 "number",
-                format!("{shown} is not a North American number: its area code and exchange cannot start with 0 or 1"),
+                format!(
+                    "{} is not a North American number: its area code and exchange cannot start with 0 or 1",
+                    display(number)
+                ),
             ));
         }
     }
-    check_with_metadata(number, &shown)
+    check_with_metadata(number)
 }
 
 #[cfg(feature = "numbering")]
-fn check_with_metadata(number: &str, shown: &str) -> Result<()> {
+fn check_with_metadata(number: &str) -> Result<()> {
+    let shown = || display(number);
     let parsed = phonenumber::parse(None, number)
-        .map_err(|_| Error::invalid("number", format!("{shown} is not a number any country uses")))?;
+        .map_err(|_| Error::invalid("number", format!("{} is not a number any country uses", shown())))?;
     if phonenumber::is_valid(&parsed) {
         Ok(())
     } else {
         let country = parsed.country().id().map(|c| format!(" in {c:?}")).unwrap_or_default();
-        Err(Error::invalid("number", format!("{shown} is not a number in use{country}: check its length and digits")))
+        Err(Error::invalid(
+            "number",
+            format!("{} is not a number in use{country}: check its length and digits", shown()),
+        ))
     }
 }
 
 #[cfg(not(feature = "numbering"))]
-fn check_with_metadata(_number: &str, _shown: &str) -> Result<()> {
+fn check_with_metadata(_number: &str) -> Result<()> {
     Ok(())
 }
 
