@@ -181,6 +181,11 @@ async fn send_checks_run_in_order() {
     resign(&a, &mut env);
     let (status, body) = post(&server, &a, &env).await;
     assert_eq!((status, code(&body).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+    // Over the cap and malformed besides: the malformed envelope is the answer.
+    let mut raw = serde_json::to_value(&env).unwrap();
+    raw["v"] = json!("2");
+    let (status, body) = a.call(&server, "POST", "/api/v1/messages", Some(&json!({ "envelope": raw }))).await;
+    assert_eq!((status, code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_envelope"));
 
     // Idempotent create; a different envelope under the same id conflicts.
     let (env, ct) = a.seal_to(&server, "+15550100002", b"%PDF-x").await;

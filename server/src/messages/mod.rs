@@ -85,11 +85,15 @@ pub async fn create(
     party: Party<'_>,
     envelope: Value,
 ) -> Result<(Created, CreateMessageResponse), MessageError> {
-    // 1. Well formed.
-    if envelope.get("ciphertext_len").and_then(Value::as_u64).is_some_and(|n| n > MAX_CIPHERTEXT_LEN) {
-        return Err(MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN });
-    }
-    let env = Envelope::from_value(envelope).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
+    // 1. Well formed. An envelope whose only fault is a `ciphertext_len` past
+    // the cap is 413 `too_large`; any other fault (checked first) is 422.
+    let over_cap = envelope.get("ciphertext_len").and_then(Value::as_u64).is_some_and(|n| n > MAX_CIPHERTEXT_LEN);
+    let env = Envelope::from_value(envelope).map_err(|e| match e {
+        fxe_protocol::Error::Invalid { field: "ciphertext_len", .. } if over_cap => {
+            MessageError::TooLarge { max: MAX_CIPHERTEXT_LEN }
+        }
+        e => MessageError::InvalidEnvelope(e.to_string()),
+    })?;
     // `from_value` checked the format; this only gives it its type.
     let message_id = MessageId::parse(&env.message_id).map_err(|e| MessageError::InvalidEnvelope(e.to_string()))?;
     let hash = env.hash_hex();
