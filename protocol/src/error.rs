@@ -75,6 +75,16 @@ pub enum Error {
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Rng,
+
+    /// The key transparency log does not support what the relay said.
+    #[error("{0}")]
+    Transparency(crate::transparency::LogError),
+}
+
+impl From<crate::transparency::LogError> for Error {
+    fn from(e: crate::transparency::LogError) -> Self {
+        Error::Transparency(e)
+    }
 }
 
 /// Why an envelope did not open. Nothing is released when any of these occurs

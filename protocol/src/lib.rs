@@ -31,6 +31,7 @@ pub mod sign;
 pub mod stream;
 pub mod time;
 pub mod transcript;
+pub mod transparency;
 pub mod webhook;
 
 pub use error::{Error, Result};

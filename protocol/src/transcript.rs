@@ -40,6 +40,26 @@ impl Transcript {
     }
 }
 
+/// Splits a transcript into its label and fields; `None` unless `bytes` is exactly
+/// `label || 0x00 || (u32be(len) || field)*` with an ASCII label and nothing left over.
+pub fn split(bytes: &[u8]) -> Option<(&str, Vec<&[u8]>)> {
+    let nul = bytes.iter().position(|b| *b == 0)?;
+    let label = std::str::from_utf8(&bytes[..nul]).ok().filter(|l| l.is_ascii())?;
+    let mut rest = &bytes[nul + 1..];
+    let mut fields = Vec::new();
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if tail.len() < len {
+            return None;
+        }
+        let (field, tail) = tail.split_at(len);
+        fields.push(field);
+        rest = tail;
+    }
+    Some((label, fields))
+}
+
 /// `H(T(...))`: SHA-256 of a transcript.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
@@ -56,5 +76,10 @@ mod tests {
     fn encodes_label_nul_and_length_prefixed_fields() {
         let t = Transcript::new("ab").str("xyz").u64(258).bytes(&[]).finish();
         assert_eq!(t, [b'a', b'b', 0, 0, 0, 0, 3, b'x', b'y', b'z', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0]);
+        let (label, fields) = split(&t).unwrap();
+        assert_eq!((label, fields), ("ab", vec![&b"xyz"[..], &[0, 0, 0, 0, 0, 0, 1, 2][..], &[][..]]));
+        assert!(split(&t[..t.len() - 1]).is_none());
+        assert!(split(&t[..2]).is_none());
+        assert!(split(&[&t[..], &[0]].concat()).is_none());
     }
 }

@@ -58,6 +58,7 @@ pub fn protocol(e: Error) -> PyErr {
         Error::Io(_) => with_code::<FxeError>("io_error", msg),
         Error::Seal(_) => with_code::<FxeError>("seal_error", msg),
         Error::Rng => with_code::<FxeError>("rng_error", msg),
+        Error::Transparency(_) => with_code::<VerificationError>("transparency", msg),
     }
 }
 
