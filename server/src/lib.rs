@@ -40,6 +40,7 @@ pub mod messages;
 pub mod router;
 pub mod state;
 pub mod webhooks;
+pub mod witness;
 
 use std::time::Duration;
 

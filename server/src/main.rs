@@ -62,6 +62,11 @@ enum Command {
     /// Operator accounts: add one (prints a passkey setup link), list them.
     #[command(subcommand)]
     Operator(OperatorCommand),
+
+    /// A transparency-log witness any member org can run (docs/transparency.md §8):
+    /// create its key, serve it, read the evidence it kept.
+    #[command(subcommand)]
+    Witness(fxe_server::witness::WitnessCommand),
 }
 
 #[tokio::main]
@@ -78,6 +83,7 @@ async fn main() -> ExitCode {
         Command::Org(cmd) => return operator_exit(fxe_server::cli::operator::run_org(cmd).await),
         Command::Number(cmd) => return operator_exit(fxe_server::cli::operator::run_number(cmd).await),
         Command::Operator(cmd) => return operator_exit(fxe_server::cli::operator::run_operator(cmd).await),
+        Command::Witness(cmd) => fxe_server::witness::run(cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

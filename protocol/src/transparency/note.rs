@@ -111,6 +111,71 @@ impl NoteKey {
     }
 }
 
+/// A note signing key with its name and kind, in the Go/C2SP private key form
+/// `PRIVATE+KEY+name+keyid+base64(type || seed)` (kept in a private file).
+#[derive(Clone, Debug)]
+pub struct NoteSigner {
+    /// The public half.
+    pub key: NoteKey,
+    seed: SecretSigningKey,
+}
+
+impl NoteSigner {
+    /// A new signer named `name` of `kind`, from the system's randomness.
+    pub fn generate(name: &str, kind: KeyKind) -> Result<NoteSigner, LogError> {
+        let seed = SecretSigningKey::generate().map_err(|e| LogError::malformed("note key", e.to_string()))?;
+        Ok(NoteSigner { key: NoteKey::new(name, kind, seed.public())?, seed })
+    }
+
+    /// The signer with `seed`.
+    pub fn from_seed(name: &str, kind: KeyKind, seed: &[u8; 32]) -> Result<NoteSigner, LogError> {
+        let seed = SecretSigningKey::from_seed(seed);
+        Ok(NoteSigner { key: NoteKey::new(name, kind, seed.public())?, seed })
+    }
+
+    /// The private key string (a secret: keep it in a file only its owner reads).
+    pub fn to_private(&self) -> zeroize::Zeroizing<String> {
+        let mut material = zeroize::Zeroizing::new(vec![self.key.kind.type_byte()]);
+        material.extend_from_slice(self.seed.seed().as_ref());
+        zeroize::Zeroizing::new(format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.key.name,
+            self.key.key_id(),
+            b64_std_encode(&material)
+        ))
+    }
+
+    /// Parses a private key string; the key id must match.
+    pub fn from_private(s: &str) -> Result<NoteSigner, LogError> {
+        let bad = |why: &str| LogError::malformed("private note key", why.to_owned());
+        let rest =
+            s.trim_end_matches('\n').strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("must start with PRIVATE+KEY+"))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(material)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected PRIVATE+KEY+name+keyid+key"));
+        };
+        let bytes = zeroize::Zeroizing::new(
+            b64_std_decode("private note key", material).map_err(|_| bad("the key is not base64"))?,
+        );
+        let (kind, seed) = match bytes.split_first() {
+            Some((&TYPE_ED25519, k)) => (KeyKind::Log, k),
+            Some((&TYPE_COSIGNATURE, k)) => (KeyKind::Witness, k),
+            _ => return Err(bad("unsupported signature type (want 0x01 or 0x04)")),
+        };
+        let seed: [u8; 32] = seed.try_into().map_err(|_| bad("the seed must be 32 bytes"))?;
+        let signer = NoteSigner::from_seed(name, kind, &seed)?;
+        if format!("{:08x}", signer.key.key_id()) != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(signer)
+    }
+
+    /// The signing key.
+    pub fn secret(&self) -> &SecretSigningKey {
+        &self.seed
+    }
+}
+
 /// One signature line of a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
@@ -303,6 +368,13 @@ mod tests {
         let sk = go_key();
         assert_eq!(sk.public(), key.public);
         assert_eq!(sign_note(TEXT, "PeterNeumann", &sk).unwrap().line(), SIG_LINE);
+        // The Go private key form round-trips.
+        let skey = format!("PRIVATE+KEY+PeterNeumann+c74f20a3+{SEED_B64}");
+        let signer = NoteSigner::from_private(&skey).unwrap();
+        assert_eq!(signer.key, key);
+        assert_eq!(signer.to_private().as_str(), skey);
+        assert!(NoteSigner::from_private(&skey.replace("c74f20a3", "c74f20a4")).is_err());
+        assert!(NoteSigner::from_private(&skey[12..]).is_err());
         assert_eq!(note.format(), format!("{TEXT}\n{SIG_LINE}"));
         let tampered = SignedNote::parse(&format!("{}\n{SIG_LINE}", TEXT.replace("answer", "Answer"))).unwrap();
         assert!(tampered.verify_log(&key).is_err());
