@@ -20,6 +20,7 @@ mod components;
 mod fax;
 mod number;
 mod pages;
+mod proofs;
 mod session;
 mod vault;
 
@@ -32,6 +33,7 @@ pub use pages::{
     operator::OperatorPage,
     redeem::RedeemPage,
     setup::SetupPage,
+    verify::VerifyPage,
 };
 
 /// The name cargo-leptos gives the bundle (`[[workspace.metadata.leptos]] name`):
@@ -88,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage />
                     <Route path=(StaticSegment("setup"), ParamSegment("token")) view=SetupPage />
                     <Route path=StaticSegment("operator") view=OperatorPage />
+                    <Route path=StaticSegment("verify") view=VerifyPage />
                     <ParentRoute path=StaticSegment("dashboard") view=DashboardShell>
                         <Route path=StaticSegment("") view=DashboardHome />
                         <Route path=ParamSegment("section") view=DashboardSection />

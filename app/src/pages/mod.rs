@@ -12,4 +12,5 @@ pub mod redeem;
 pub mod send;
 pub mod setup;
 pub mod team;
+pub mod verify;
 pub mod webhooks;

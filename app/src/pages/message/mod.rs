@@ -5,6 +5,7 @@
 //! PDF and posts the signed receipt; a fax this browser keeps reopens from
 //! there. Refusing is apart from Open and always confirmed in the page.
 
+mod export;
 mod facts;
 mod kept;
 mod opening;
@@ -31,6 +32,7 @@ use crate::{
     session::use_session,
     vault::Vault,
 };
+use export::ProofSection;
 use kept::WhereItIs;
 use opening::{Ctx, Opening, Subject};
 use refuse::RefuseSection;
@@ -192,6 +194,9 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
     };
     let steps = facts::timeline(&msg);
     let proof = facts::proof_view(&msg, &proof, incoming);
+    let export = crate::proofs::available(&msg).then(|| {
+        view! { <ProofSection msg=msg.clone() env=env.clone() org_id=org_id.clone() incoming ctx /> }
+    });
 
     view! {
         <div class="stack" id="message" data-status=msg.status.as_str()>
@@ -214,6 +219,7 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
                 <ol class="timeline" id="timeline">{steps}</ol>
                 {proof}
             </section>
+            {export}
             {incoming.then(|| view! { <WhereItIs msg=msg.clone() org_id=org_id.clone() ctx /> })}
             {move || can_open().then(|| view! {
                 <UnlockKeys org_id=org.get_value() />
