@@ -118,7 +118,7 @@ test('A sends B a PDF, B opens it: B downloads a proof of delivery with the docu
   assert.deepEqual(unexpected(b.person.problems, [STREAMED]), []);
 });
 
-test("A's page of the delivered fax: proof available, with the document from the key A's tab kept", async () => {
+test("A's page of the delivered fax: proof available, with the document from the key A's tab kept; the size as in the outbox", async () => {
   const { page } = a.person;
   await page.goto(`${relay.baseUrl}/dashboard/messages/${id}`);
   await hydrated(page);
@@ -136,6 +136,13 @@ test("A's page of the delivered fax: proof available, with the document from the
   const kept = await page.evaluate((org) => localStorage.getItem(`fxe-sent-keys/${org}`), a.keys.orgId);
   assert.ok(JSON.parse(kept).some((r) => r.message_id === id));
   await screenshot(page, 'proof-sender');
+  // The fax's page and the outbox give the same size, by the same name.
+  const shown = await page.locator('#fax-size').innerText();
+  assert.equal(shown, '70 kB sealed');
+  await page.goto(`${relay.baseUrl}/dashboard/outbox`);
+  await hydrated(page);
+  await page.waitForSelector(`#messages tr[data-message="${id}"]`);
+  assert.equal(await page.locator(`#messages tr[data-message="${id}"] .fax-size`).innerText(), shown);
   assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
 });
 

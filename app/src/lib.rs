@@ -31,6 +31,7 @@ pub use pages::{
     message::MessagePage,
     not_found::NotFound,
     operator::OperatorPage,
+    operator_org::OperatorOrgPage,
     redeem::RedeemPage,
     setup::SetupPage,
     verify::VerifyPage,
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage />
                     <Route path=(StaticSegment("setup"), ParamSegment("token")) view=SetupPage />
                     <Route path=StaticSegment("operator") view=OperatorPage />
+                    <Route path=(StaticSegment("operator"), StaticSegment("orgs"), ParamSegment("org_id")) view=OperatorOrgPage />
                     <Route path=StaticSegment("verify") view=VerifyPage />
                     <ParentRoute path=StaticSegment("dashboard") view=DashboardShell>
                         <Route path=StaticSegment("") view=DashboardHome />

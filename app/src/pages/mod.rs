@@ -8,6 +8,7 @@ pub mod messages;
 pub mod not_found;
 pub mod numbers;
 pub mod operator;
+pub mod operator_org;
 pub mod redeem;
 pub mod send;
 pub mod setup;

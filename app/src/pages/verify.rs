@@ -93,11 +93,6 @@ pub fn VerifyPage() -> impl IntoView {
         document.set_value(None);
         run();
     };
-    let proof_over = RwSignal::new(false);
-    let document_over = RwSignal::new(false);
-    let (proof_picked, proof_dropped) = files::file_handlers(proof_over, take_proof);
-    let (document_picked, document_dropped) = files::file_handlers(document_over, take_document);
-
     let state = move || match verdict.get() {
         Verdict::Idle => "idle",
         Verdict::Working => "working",
@@ -113,35 +108,19 @@ pub fn VerifyPage() -> impl IntoView {
                 <p>"A proof (a .fxeproof file) shows that an organization's key signed that it received, or refused, one fax. With the PDF, and a proof exported with the document, it also shows that it was exactly this PDF."</p>
                 <p class="hint">"Everything is checked in this page: nothing is sent to the relay or anywhere else, and the page works offline once it has loaded. No sign-in is needed."</p>
             </section>
-            <section class="card stack-sm dropzone" class:dropzone--over=move || proof_over.get()
-                aria-labelledby="verify-proof-title"
-                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); proof_over.set(true) }
-                on:dragleave=move |_| proof_over.set(false)
-                on:drop=proof_dropped>
-                <h2 id="verify-proof-title" class="h4">"1. The proof"</h2>
-                <label class="button" for="verify-proof">"Choose .fxeproof"</label>
-                <input id="verify-proof" class="visually-hidden" type="file"
-                    accept=".fxeproof,application/vnd.fxe.proof+json,application/json" on:change=proof_picked />
-                <span class="hint">" or drop it here"</span>
+            <FileZone id="verify-proof" title="1. The proof" button="Choose .fxeproof"
+                accept=".fxeproof,application/vnd.fxe.proof+json,application/json" take=take_proof>
                 {move || proof_name.get().map(|n| view! { <p id="verify-proof-name">{n}</p> })}
-            </section>
-            <section class="card stack-sm dropzone" class:dropzone--over=move || document_over.get()
-                aria-labelledby="verify-document-title"
-                on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); document_over.set(true) }
-                on:dragleave=move |_| document_over.set(false)
-                on:drop=document_dropped>
-                <h2 id="verify-document-title" class="h4">"2. The document (optional)"</h2>
+            </FileZone>
+            <FileZone id="verify-document" title="2. The document (optional)" button="Choose PDF"
+                accept="application/pdf,.pdf" take=take_document>
                 <p class="hint">"Give the PDF to check that it is the fax, byte for byte."</p>
-                <label class="button" for="verify-document">"Choose PDF"</label>
-                <input id="verify-document" class="visually-hidden" type="file" accept="application/pdf,.pdf"
-                    on:change=document_picked />
-                <span class="hint">" or drop it here"</span>
                 {move || document_name.get().map(|n| view! {
                     <p><span id="verify-document-name">{n}</span> " "
                         <button type="button" class="button button--quiet" id="verify-document-remove"
                             on:click=drop_document>"Remove"</button></p>
                 })}
-            </section>
+            </FileZone>
             {move || match verdict.get() {
                 Verdict::Idle => ().into_any(),
                 Verdict::Working => view! { <p id="verify-working" aria-live="polite">"Checking…"</p> }.into_any(),
@@ -162,5 +141,32 @@ pub fn VerifyPage() -> impl IntoView {
                 }.into_any(),
             }}
         </div>
+    }
+}
+
+/// One file to give the page (`#{id}`): a picker, and a drop zone around it.
+#[component]
+fn FileZone(
+    id: &'static str,
+    title: &'static str,
+    button: &'static str,
+    accept: &'static str,
+    take: impl Fn(web_sys::File) + Copy + 'static,
+    children: Children,
+) -> impl IntoView {
+    let over = RwSignal::new(false);
+    let (picked, dropped) = files::file_handlers(over, take);
+    let (title_id, labelled_by) = (format!("{id}-title"), format!("{id}-title"));
+    view! {
+        <section class="card stack-sm dropzone" class:dropzone--over=move || over.get() aria-labelledby=labelled_by
+            on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); over.set(true) }
+            on:dragleave=move |_| over.set(false)
+            on:drop=dropped>
+            <h2 id=title_id class="h4">{title}</h2>
+            <label class="button" for=id>{button}</label>
+            <input id=id class="visually-hidden" type="file" accept=accept on:change=picked />
+            <span class="hint">" or drop it here"</span>
+            {children()}
+        </section>
     }
 }

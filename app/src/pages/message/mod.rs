@@ -23,7 +23,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     browser::http,
-    components::{Alert, Fingerprint, KeyChanged, Loading, UnlockKeys, size_text},
+    components::{Alert, Fingerprint, KeyChanged, Loading, UnlockKeys, sealed_size_text},
     fax::{
         archive,
         peers::{self, PeerError, Pinned},
@@ -210,7 +210,7 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
                     {peer_view}
                     <dt>"From"</dt><dd>{format!("{} {}", msg.from_number, msg.from_name).trim_end().to_string()}</dd>
                     <dt>"To"</dt><dd>{msg.to_number.clone()}</dd>
-                    <dt>"Size"</dt><dd>{size_text(env.plaintext_len().unwrap_or(0))}</dd>
+                    <dt>"Size"</dt><dd id="fax-size">{sealed_size_text(msg.ciphertext_len)}</dd>
                     <dt>"Fax id"</dt><dd><code>{msg.message_id.clone()}</code></dd>
                 </dl>
             </section>
