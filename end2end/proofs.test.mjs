@@ -250,6 +250,16 @@ test('a refused fax has a proof of refusal, verified on /verify', async () => {
   await bp.waitForSelector('#message[data-status="rejected"]', { timeout: 60_000 });
   assert.match(await bp.locator('#proof-title').innerText(), /Proof of refusal/);
   const fromRefusing = await downloadProof(bp, 'proof-refused-b.fxeproof', { withDocument: false });
+  // After a reload the keys are locked and the refused fax is not kept here: the proof card asks for them itself.
+  await bp.reload();
+  await hydrated(bp);
+  await bp.waitForSelector('#message[data-status="rejected"]');
+  assert.equal(await bp.locator('#keys-file').count(), 0, 'no keys panel until the document is asked for');
+  await bp.check('#proof-with-document');
+  await bp.setInputFiles('#proof #keys-file', b.keysPath);
+  await bp.waitForSelector('#proof #keys-unlocked');
+  const refusedWithDocument = await downloadProof(bp, 'proof-refused-b-document.fxeproof', { withDocument: true });
+  assert.ok(JSON.parse(await readFile(refusedWithDocument, 'utf8')).opening, 'the recipient unwrapped the content key');
 
   await page.goto(`${relay.baseUrl}/dashboard/messages/${refusedId}`);
   await hydrated(page);
@@ -257,7 +267,7 @@ test('a refused fax has a proof of refusal, verified on /verify', async () => {
   const fromSender = await downloadProof(page, 'proof-refused-a.fxeproof', { withDocument: true });
 
   const vp = verifier.page;
-  for (const [file, doc] of [[fromRefusing, undefined], [fromSender, refusedPdf.path]]) {
+  for (const [file, doc] of [[fromRefusing, undefined], [fromSender, refusedPdf.path], [refusedWithDocument, refusedPdf.path]]) {
     const got = await verifyInPage(vp, file, doc);
     assert.equal(got.state, 'verified', got.text);
     assert.match(got.text, new RegExp(`signed that it refused fax ${refusedId}\\.`));

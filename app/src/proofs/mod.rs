@@ -43,7 +43,7 @@ pub fn failure_text(e: &ProofError) -> String {
 pub fn content_key(vault: Vault, me: &str, env: &Envelope) -> Result<Zeroizing<[u8; 32]>, String> {
     if env.recipient_org_id == me {
         return match vault.with(|k| envelope::unwrap_cek(env, &k.bundles)) {
-            None => Err("Unlock your keys (above) to export the proof with the document.".into()),
+            None => Err("Unlock your keys on this page to export the proof with the document.".into()),
             Some(Err(e)) => Err(format!("Your keys cannot unwrap this fax's content key ({e}).")),
             Some(Ok(cek)) => Ok(cek),
         };

@@ -8,12 +8,21 @@ use leptos::prelude::*;
 use super::opening::Ctx;
 use crate::{
     browser::files,
-    components::{Alert, CheckBox},
+    components::{Alert, CheckBox, UnlockKeys},
     proofs::{self, DISCLOSURE},
 };
 
 #[component]
-pub(super) fn ProofSection(msg: Message, env: Envelope, org_id: String, incoming: bool, ctx: Ctx) -> impl IntoView {
+pub(super) fn ProofSection(
+    msg: Message,
+    env: Envelope,
+    org_id: String,
+    incoming: bool,
+    ctx: Ctx,
+    /// The page shows no keys panel elsewhere: the recipient unlocks its keys here to disclose the content key.
+    #[prop(into)]
+    unlock_here: Signal<bool>,
+) -> impl IntoView {
     let refused = msg.refusal.is_some();
     let with_document = RwSignal::new(false);
     let working = RwSignal::new(false);
@@ -60,6 +69,7 @@ pub(super) fn ProofSection(msg: Message, env: Envelope, org_id: String, incoming
             </p>
             {move || with_document.get().then(|| view! { <p class="hint" id="proof-disclosure">{DISCLOSURE}</p> })}
             {no_key}
+            {move || (unlock_here.get() && with_document.get()).then(|| view! { <UnlockKeys org_id=org.get_value() /> })}
             <div class="button-row">
                 <button type="button" class="button" id="download-proof" disabled=move || working.get()
                     on:click=download>"Download proof"</button>

@@ -194,8 +194,9 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
     };
     let steps = facts::timeline(&msg);
     let proof = facts::proof_view(&msg, &proof, incoming);
+    let unlock_here = Signal::derive(move || incoming && !can_open());
     let export = crate::proofs::available(&msg).then(|| {
-        view! { <ProofSection msg=msg.clone() env=env.clone() org_id=org_id.clone() incoming ctx /> }
+        view! { <ProofSection msg=msg.clone() env=env.clone() org_id=org_id.clone() incoming ctx unlock_here /> }
     });
 
     view! {
