@@ -432,6 +432,16 @@ test('webhooks: A adds an endpoint, sees its secret once, and a test ping reache
   }
 });
 
+/** Records (and dismisses) every native dialog `page` opens; resolves to their messages. */
+function watchDialogs(page) {
+  const dialogs = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  return dialogs;
+}
+
 /** Clicks the in-page confirmation `id`: Cancel first (nothing happens), then Yes. */
 async function confirmInPage(page, id) {
   await page.click(`#${id}`);
@@ -444,11 +454,7 @@ async function confirmInPage(page, id) {
 
 test('consequential actions ask in the page (no native dialog): release a number, revoke an API key, rotate and delete a webhook', async () => {
   const { page } = admin;
-  const dialogs = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    d.dismiss();
-  });
+  const dialogs = watchDialogs(page);
   // A claims a second number, then releases it.
   await page.goto(`${relay.baseUrl}/dashboard/numbers`);
   await hydrated(page);
@@ -496,11 +502,7 @@ test("the operator's page of one org: numbers and their states, members, passkey
   await ap.waitForSelector('#numbers li[data-number="+15550001008"]');
 
   const { page } = operator;
-  const dialogs = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    d.dismiss();
-  });
+  const dialogs = watchDialogs(page);
   await page.goto(`${relay.baseUrl}/operator`);
   await hydrated(page);
   await page.click(`#orgs tr[data-org="${keys.orgId}"] a.org-link`);
