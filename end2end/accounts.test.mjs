@@ -431,3 +431,132 @@ test('webhooks: A adds an endpoint, sees its secret once, and a test ping reache
     receiver.close();
   }
 });
+
+/** Records (and dismisses) every native dialog `page` opens; resolves to their messages. */
+function watchDialogs(page) {
+  const dialogs = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss();
+  });
+  return dialogs;
+}
+
+/** Clicks the in-page confirmation `id`: Cancel first (nothing happens), then Yes. */
+async function confirmInPage(page, id) {
+  await page.click(`#${id}`);
+  await page.waitForSelector(`#${id}-confirm[role="alertdialog"]`);
+  await page.click(`#${id}-no`);
+  await page.waitForSelector(`#${id}-confirm`, { state: 'detached' });
+  await page.click(`#${id}`);
+  await page.click(`#${id}-yes`);
+}
+
+test('consequential actions ask in the page (no native dialog): release a number, revoke an API key, rotate and delete a webhook', async () => {
+  const { page } = admin;
+  const dialogs = watchDialogs(page);
+  // A claims a second number, then releases it.
+  await page.goto(`${relay.baseUrl}/dashboard/numbers`);
+  await hydrated(page);
+  await page.fill('#claim-number', '+1 555 000 1009');
+  await page.click('button:has-text("Claim")');
+  await page.waitForSelector('#numbers li[data-number="+15550001009"]');
+  await page.click('#release-15550001009');
+  assert.match(await page.locator('#release-15550001009-question').innerText(), /Release \+15550001009\? Faxes to it will no longer reach you/);
+  await page.click('#release-15550001009-no');
+  assert.equal(await page.locator('#numbers li[data-number="+15550001009"]').count(), 1, 'Cancel keeps it');
+  await confirmInPage(page, 'release-15550001009');
+  await page.waitForSelector('#numbers li[data-number="+15550001009"]', { state: 'detached' });
+
+  // The API key made earlier.
+  await page.goto(`${relay.baseUrl}/dashboard/keys`);
+  await hydrated(page);
+  const keyRow = page.locator('#api-keys tbody tr').first();
+  await keyRow.waitFor();
+  const keyId = await keyRow.getAttribute('data-key');
+  await confirmInPage(page, `revoke-${keyId}`);
+  await page.waitForSelector(`#api-keys tr[data-key="${keyId}"] >> text=revoked`);
+
+  // The webhook endpoint: a new secret, then deleted.
+  await page.goto(`${relay.baseUrl}/dashboard/webhooks`);
+  await hydrated(page);
+  const card = page.locator('section.webhook').first();
+  await card.waitFor();
+  const hookId = await card.getAttribute('data-webhook');
+  await confirmInPage(page, `rotate-${hookId}`);
+  await page.waitForSelector('#webhook-secret');
+  await confirmInPage(page, `delete-${hookId}`);
+  await page.waitForSelector(`section.webhook[data-webhook="${hookId}"]`, { state: 'detached' });
+  assert.deepEqual(dialogs, [], 'no native dialog was opened');
+  await screenshot(page, 'confirm-in-page');
+  assert.deepEqual(unexpected(admin.problems), []);
+});
+
+test("the operator's page of one org: numbers and their states, members, passkeys, its invite; deny, revoke, disable and enable in the page", async () => {
+  // A claims a number, which waits for the operator.
+  const ap = admin.page;
+  await ap.goto(`${relay.baseUrl}/dashboard/numbers`);
+  await hydrated(ap);
+  await ap.fill('#claim-number', '+1 555 000 1008');
+  await ap.click('button:has-text("Claim")');
+  await ap.waitForSelector('#numbers li[data-number="+15550001008"]');
+
+  const { page } = operator;
+  const dialogs = watchDialogs(page);
+  await page.goto(`${relay.baseUrl}/operator`);
+  await hydrated(page);
+  await page.click(`#orgs tr[data-org="${keys.orgId}"] a.org-link`);
+  await page.waitForURL(`${relay.baseUrl}/operator/orgs/${keys.orgId}`);
+  await page.waitForSelector('#operator-org');
+  assert.equal(await page.locator('#org-title').innerText(), 'Clinic A');
+  assert.equal(await page.locator('#org-id').innerText(), keys.orgId);
+  assert.equal(await page.locator('#operator-org .fingerprint').innerText(), keys.fingerprint);
+  assert.equal(await page.locator('#org-status').innerText(), 'active');
+  assert.match(await page.locator('#org-members').innerText(), /^2 members$/); // the admin and the teammate
+  assert.match(await page.locator('#org-passkeys').innerText(), /passkeys? set up by its members/);
+  assert.equal(await page.locator(`#org-numbers li[data-number="${NUMBER}"]`).getAttribute('data-state'), 'active');
+  assert.equal(await page.locator('#org-numbers li[data-number="+15550001008"]').getAttribute('data-state'), 'pending');
+  assert.match(await page.locator('#org-invites tbody tr').first().innerText(), /used/);
+  await screenshot(page, 'operator-org');
+
+  // Another org that never enrolled a passkey is flagged on its page.
+  const orgsList = await page.evaluate(async () => (await (await fetch('/api/v1/operator/orgs')).json()).items);
+  const unfinished = orgsList.find((o) => o.org_name === 'Law Office B');
+  await page.goto(`${relay.baseUrl}/operator/orgs/${unfinished.org_id}`);
+  await hydrated(page);
+  await page.waitForSelector('#org-never-enrolled');
+  // An id that is no org.
+  await page.goto(`${relay.baseUrl}/operator/orgs/00000000000000000000000000000000`);
+  await hydrated(page);
+  await page.waitForSelector('#org-missing');
+
+  // On the operator page: deny the claim and revoke a new invite, each confirmed in the page.
+  await page.goto(`${relay.baseUrl}/operator`);
+  await hydrated(page);
+  await confirmInPage(page, 'deny-15550001008');
+  await page.waitForSelector('#deny-15550001008', { state: 'detached' });
+  await page.fill('#invite-note', 'to be revoked');
+  await page.click('#create-invite');
+  await page.waitForSelector('#new-invite');
+  const inviteRow = page.locator('#invites tbody tr', { hasText: 'to be revoked' });
+  await inviteRow.waitFor();
+  const inviteId = await inviteRow.getAttribute('data-invite');
+  await confirmInPage(page, `revoke-${inviteId}`);
+  await page.waitForSelector(`#invites tr[data-invite="${inviteId}"] >> text=revoked`);
+
+  // Disable A from its page, then enable it again.
+  await page.goto(`${relay.baseUrl}/operator/orgs/${keys.orgId}`);
+  await hydrated(page);
+  await page.waitForSelector('#operator-org');
+  assert.equal(await page.locator('#org-numbers li[data-number="+15550001008"]').count(), 0, 'the denied claim is gone');
+  await page.click(`#toggle-${keys.orgId}`);
+  assert.match(await page.locator(`#toggle-${keys.orgId}-question`).innerText(), /^Disable Clinic A\? Its keys and sessions stop working/);
+  await page.click(`#toggle-${keys.orgId}-yes`);
+  await page.waitForSelector('#operator-org[data-disabled="true"]');
+  assert.match(await page.locator('#org-status').innerText(), /^disabled /);
+  await confirmInPage(page, `toggle-${keys.orgId}`);
+  await page.waitForSelector('#operator-org[data-disabled="false"]');
+  assert.equal(await page.locator('#org-status').innerText(), 'active');
+  assert.deepEqual(dialogs, [], 'no native dialog was opened');
+  assert.deepEqual(unexpected(operator.problems), []);
+});

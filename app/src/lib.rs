@@ -20,6 +20,7 @@ mod components;
 mod fax;
 mod number;
 mod pages;
+mod proofs;
 mod session;
 mod vault;
 
@@ -30,8 +31,10 @@ pub use pages::{
     message::MessagePage,
     not_found::NotFound,
     operator::OperatorPage,
+    operator_org::OperatorOrgPage,
     redeem::RedeemPage,
     setup::SetupPage,
+    verify::VerifyPage,
 };
 
 /// The name cargo-leptos gives the bundle (`[[workspace.metadata.leptos]] name`):
@@ -88,6 +91,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage />
                     <Route path=(StaticSegment("setup"), ParamSegment("token")) view=SetupPage />
                     <Route path=StaticSegment("operator") view=OperatorPage />
+                    <Route path=(StaticSegment("operator"), StaticSegment("orgs"), ParamSegment("org_id")) view=OperatorOrgPage />
+                    <Route path=StaticSegment("verify") view=VerifyPage />
                     <ParentRoute path=StaticSegment("dashboard") view=DashboardShell>
                         <Route path=StaticSegment("") view=DashboardHome />
                         <Route path=ParamSegment("section") view=DashboardSection />

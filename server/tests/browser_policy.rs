@@ -117,6 +117,7 @@ async fn every_answer_carries_the_browser_policy() {
     assert_page("the setup link's page", server.get(&setup_path).await, StatusCode::OK).await;
     assert_page("the redeem page", server.get("/redeem?token=inv_x").await, StatusCode::OK).await;
     assert_page("sign-in", server.get("/login").await, StatusCode::OK).await;
+    assert_page("the proof checker", server.get("/verify").await, StatusCode::OK).await;
     assert_page("an unknown page", server.get("/no/such/page").await, StatusCode::NOT_FOUND).await;
     assert_page("the dashboard", with_cookie("/dashboard").await.unwrap(), StatusCode::OK).await;
     assert_page("a dashboard section", with_cookie("/dashboard/keys").await.unwrap(), StatusCode::OK).await;

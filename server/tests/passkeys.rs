@@ -476,8 +476,18 @@ async fn operator_calls_and_page_access() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let res = page("/dashboard", member.cookie.as_deref()).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    // Public pages need no session.
+    // Public pages need no session: signing in, and checking a proof of delivery.
     assert_eq!(page("/login", None).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(page("/verify", None).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(page("/verify", member.cookie.as_deref()).await.unwrap().status(), StatusCode::OK);
+    // One org's operator page is an operator page.
+    let res = page("/operator/orgs/0123456789abcdef0123456789abcdef", None).await.unwrap();
+    assert_eq!(
+        (res.status(), location(&res).as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login?next=%2Foperator%2Forgs%2F0123456789abcdef0123456789abcdef"))
+    );
+    let res = page("/operator/orgs/0123456789abcdef0123456789abcdef", op.cookie.as_deref()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 
     // A page asked for by IP address goes to the public name (passkeys refuse IPs); the API does not move.
     let res = server.client.get(server.url("/login?x=1")).send().await.unwrap();

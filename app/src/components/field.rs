@@ -114,10 +114,13 @@ pub fn CheckBox(
     checked: RwSignal<bool>,
     /// The text beside the box.
     text: &'static str,
+    /// Greyed out (the choice is not available).
+    #[prop(optional)]
+    disabled: bool,
 ) -> impl IntoView {
     view! {
         <label class="check">
-            <input type="checkbox" id=id prop:checked=move || checked.get()
+            <input type="checkbox" id=id disabled=disabled prop:checked=move || checked.get()
                 on:change=move |ev| checked.set(event_target_checked(&ev)) />
             {text}
         </label>

@@ -133,14 +133,16 @@ pub fn size_text(bytes: u64) -> String {
     }
 }
 
+/// A fax's size wherever it is shown (the message list and the fax's page): the sealed payload's length,
+/// `ciphertext_len`, the one figure the relay reports for every fax (the document's own length also
+/// needs the envelope's chunk size). `631 bytes sealed`.
+pub fn sealed_size_text(ciphertext_len: u64) -> String {
+    format!("{} sealed", size_text(ciphertext_len))
+}
+
 /// An optional time, or a dash.
 pub fn when_or_dash(t: &Option<String>) -> String {
     t.as_deref().map(when).unwrap_or_else(|| "—".into())
-}
-
-/// Asks the person to confirm a consequential action (the browser's dialog).
-pub fn confirm(question: &str) -> bool {
-    web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use leptos_router::{
 use crate::{
     browser::{files, http},
     components::{
-        Alert, ArrivalSettings, Failure, Fingerprint, InboxCount, Loading, TextField, confirm, count, loaded, when,
-        when_or_dash,
+        Alert, ArrivalSettings, ConfirmButton, Failure, Fingerprint, InboxCount, Loading, TextField, count, loaded,
+        when, when_or_dash,
     },
     pages::{
         audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage,
@@ -178,9 +178,6 @@ fn Passkeys(passkeys: Vec<PasskeyInfo>) -> impl IntoView {
         });
     };
     let remove = move |id: String, name: String| {
-        if !confirm(&format!("Remove the passkey \u{201c}{name}\u{201d}? It will no longer sign you in.")) {
-            return;
-        }
         leptos::task::spawn_local(async move {
             match http::call_empty("DELETE", &format!("/auth/passkeys/{}", http::segment(&id)), None::<&()>).await {
                 Ok(()) => {
@@ -207,11 +204,11 @@ fn Passkeys(passkeys: Vec<PasskeyInfo>) -> impl IntoView {
                                     {format!("Added {} · last used {}", when(&p.created_at), when_or_dash(&p.last_used_at))}
                                 </p>
                             </div>
-                            <button type="button" class="button button--quiet" disabled=only_one
-                                title=if only_one { "Add another passkey before removing this one." } else { "" }
-                                on:click=move |_| remove(id.clone(), shown.clone())>
-                                "Remove"
-                            </button>
+                            <span title=if only_one { "Add another passkey before removing this one." } else { "" }>
+                                <ConfirmButton id=format!("remove-passkey-{}", p.id) label="Remove" quiet=true disabled=only_one
+                                    question=format!("Remove the passkey \u{201c}{}\u{201d}? It will no longer sign you in.", shown)
+                                    yes="Yes, remove" on_yes=Callback::new(move |()| remove(id.clone(), shown.clone())) />
+                            </span>
                         </li>
                     }
                 }).collect_view()}

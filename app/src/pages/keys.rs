@@ -20,7 +20,7 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        Alert, FailureLine, Fingerprint, ShownOnce, TextField, UnlockKeys, confirm, loaded, unix_date, when,
+        Alert, ConfirmButton, FailureLine, Fingerprint, ShownOnce, TextField, UnlockKeys, loaded, unix_date, when,
         when_or_dash,
     },
     session::use_session,
@@ -271,9 +271,6 @@ fn ApiKeys() -> impl IntoView {
         });
     };
     let revoke = move |id: String| {
-        if !confirm(&format!("Revoke {id}? Machines using it stop working at once.")) {
-            return;
-        }
         leptos::task::spawn_local(async move {
             match http::call_empty("DELETE", &format!("/api-keys/{}", http::segment(&id)), None::<&()>).await {
                 Ok(()) => keys.refetch(),
@@ -312,7 +309,11 @@ fn ApiKeys() -> impl IntoView {
                                             <td>{when_or_dash(&k.last_used_at)}</td>
                                             <td>{match &k.revoked_at {
                                                 Some(at) => view! { <span class="hint">{format!("revoked {}", when(at))}</span> }.into_any(),
-                                                None => view! { <button type="button" class="button button--quiet" on:click=move |_| revoke(id.clone())>"Revoke"</button> }.into_any(),
+                                                None => view! {
+                                                    <ConfirmButton id=format!("revoke-{}", k.key_id) label="Revoke" quiet=true
+                                                        question=format!("Revoke {}? Machines using it stop working at once.", k.key_id)
+                                                        yes="Yes, revoke" on_yes=Callback::new(move |()| revoke(id.clone())) />
+                                                }.into_any(),
                                             }}</td>
                                         </tr>
                                     }

@@ -14,7 +14,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{FailureLine, Field, Loading, size_text, when},
+    components::{FailureLine, Field, Loading, sealed_size_text, when},
 };
 
 const PAGE: u32 = 50;
@@ -150,7 +150,7 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                                 </td>
                                 <td>{display(if inbox { &m.to_number } else { &m.from_number })}</td>
                                 <td><StatusBadge status=m.status /></td>
-                                <td>{size_text(m.ciphertext_len)}</td>
+                                <td class="fax-size">{sealed_size_text(m.ciphertext_len)}</td>
                             </tr>
                         </For>
                     </tbody>

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{FailureLine, FieldCheck, TextField, confirm, loaded, when},
+    components::{ConfirmButton, FailureLine, FieldCheck, TextField, loaded, when},
 };
 
 #[component]
@@ -39,9 +39,6 @@ pub fn NumbersPage() -> impl IntoView {
         });
     };
     let release = move |n: String| {
-        if !confirm(&format!("Release {n}? Faxes to it will no longer reach you through fxe.")) {
-            return;
-        }
         leptos::task::spawn_local(async move {
             match http::call_empty("DELETE", &format!("/numbers/{}", http::segment(&n)), None::<&()>).await {
                 Ok(()) => org.refetch(),
@@ -68,7 +65,9 @@ pub fn NumbersPage() -> impl IntoView {
                                             "waiting for the relay operator's approval".to_string()
                                         }}</p>
                                     </div>
-                                    <button type="button" class="button button--quiet" on:click=move |_| release(number.clone())>"Release"</button>
+                                    <ConfirmButton id=format!("release-{}", n.number.trim_start_matches('+')) label="Release" quiet=true
+                                        question=format!("Release {}? Faxes to it will no longer reach you through fxe.", n.number)
+                                        yes="Yes, release" on_yes=Callback::new(move |()| release(number.clone())) />
                                 </li>
                             }
                         }).collect_view()}

@@ -2,7 +2,7 @@
 //! link, list and revoke invites, list orgs and disable one, decide pending
 //! number claims. The same actions as `fxe-server invite|org|number`.
 
-use fxe_protocol::api::{CreateInviteRequest, InviteInfo, InviteState, Items, NewInvite, NumberClaim, OperatorOrg};
+use fxe_protocol::api::{CreateInviteRequest, InviteInfo, InviteState, Items, Me, NewInvite, NumberClaim, OperatorOrg};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -12,8 +12,8 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, confirm, count, loaded,
-        when, when_or_dash,
+        ConfirmButton, CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, count,
+        loaded, when, when_or_dash,
     },
     session::use_session,
 };
@@ -26,14 +26,31 @@ type Loaded<T> = LocalResource<Result<Items<T>, ApiFailure>>;
 
 #[component]
 pub fn OperatorPage() -> impl IntoView {
-    let session = use_session();
     view! {
         <Title text="Operator" />
+        <OperatorOnly next="/operator".into() children=move |me: Me| view! {
+            <header class="stack-sm">
+                <p class="eyebrow">"Relay operator"</p>
+                <h1>"Invites and member organizations"</h1>
+                <p class="muted">{format!("Signed in as {}.", me.email)}</p>
+            </header>
+            <OperatorWork />
+        }.into_any() />
+    }
+}
+
+/// The operator pages' frame: `children` once an operator is signed in; otherwise off to
+/// sign in (back to `next`) or to the dashboard of an org member.
+#[component]
+pub(crate) fn OperatorOnly(next: String, children: impl Fn(Me) -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    let session = use_session();
+    view! {
         <div class="container stack-lg">
             {move || match session.0.get() {
                 None => view! { <Loading label="Opening the operator pages…" /> }.into_any(),
                 Some(Err(e)) if e.is_signed_out() => {
-                    files::go("/login?next=/operator");
+                    let next = url_encode(&next);
+                    files::go(&format!("/login?next={next}"));
                     view! { <Loading label="Your session has ended. Opening the sign-in page…" /> }.into_any()
                 }
                 Some(Err(e)) => view! { <Failure failure=e /> }.into_any(),
@@ -41,17 +58,14 @@ pub fn OperatorPage() -> impl IntoView {
                     files::go("/dashboard");
                     view! { <Loading label="Opening your dashboard…" /> }.into_any()
                 }
-                Some(Ok(me)) => view! {
-                    <header class="stack-sm">
-                        <p class="eyebrow">"Relay operator"</p>
-                        <h1>"Invites and member organizations"</h1>
-                        <p class="muted">{format!("Signed in as {}.", me.email)}</p>
-                    </header>
-                    <OperatorWork />
-                }.into_any(),
+                Some(Ok(me)) => children(me),
             }}
         </div>
     }
+}
+
+fn url_encode(s: &str) -> String {
+    js_sys::encode_uri_component(s).into()
 }
 
 #[component]
@@ -69,7 +83,7 @@ fn OperatorWork() -> impl IntoView {
 
 /// Posts an action (no body; the answer is not needed). On success clears
 /// `failure` and runs `done`; otherwise says why in `failure`.
-fn post_then(path: String, failure: RwSignal<Option<String>>, done: impl FnOnce() + 'static) {
+pub(crate) fn post_then(path: String, failure: RwSignal<Option<String>>, done: impl FnOnce() + 'static) {
     leptos::task::spawn_local(async move {
         match http::post_action(&path).await {
             Ok(()) => {
@@ -184,7 +198,7 @@ fn InviteLink(invite: NewInvite, title: &'static str) -> impl IntoView {
     }
 }
 
-fn state_badge(state: InviteState) -> impl IntoView + use<> {
+pub(crate) fn state_badge(state: InviteState) -> impl IntoView + use<> {
     let kind = match state {
         InviteState::Active => "success",
         InviteState::Used => "info",
@@ -208,9 +222,6 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
         });
     };
     let revoke = move |id: String| {
-        if !confirm("Revoke this invite? Its link will stop working.") {
-            return;
-        }
         post_then(format!("/operator/invites/{}/revoke", http::segment(&id)), failure, move || invites.refetch());
     };
     view! {
@@ -245,7 +256,9 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                                                 <div class="button-row">
                                                     <button type="button" class="button button--quiet new-link" title="The old link stops working"
                                                         on:click=move |_| new_link(link_id.clone())>"New link"</button>
-                                                    <button type="button" class="button button--quiet" on:click=move |_| revoke(id.clone())>"Revoke"</button>
+                                                    <ConfirmButton id=format!("revoke-{}", i.id) label="Revoke" quiet=true
+                                                        question="Revoke this invite? Its link will stop working." yes="Yes, revoke"
+                                                        on_yes=Callback::new(move |()| revoke(id.clone())) />
                                                 </div>
                                             })}</td>
                                         </tr>
@@ -265,9 +278,6 @@ fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Se
     let failure = RwSignal::new(None::<String>);
     let decide = move |number: String, approve: bool| {
         let verb = if approve { "approve" } else { "deny" };
-        if !approve && !confirm(&format!("Deny the claim on {number}?")) {
-            return;
-        }
         post_then(format!("/operator/numbers/{}/{verb}", http::segment(&number)), failure, on_change);
     };
     view! {
@@ -288,7 +298,9 @@ fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Se
                                     </div>
                                     <div class="button-row">
                                         <button type="button" class="button" on:click=move |_| decide(a.clone(), true)>"Approve"</button>
-                                        <button type="button" class="button button--quiet" on:click=move |_| decide(d.clone(), false)>"Deny"</button>
+                                        <ConfirmButton id=format!("deny-{}", n.number.trim_start_matches('+')) label="Deny" quiet=true
+                                            question=format!("Deny the claim on {}?", n.number) yes="Yes, deny"
+                                            on_yes=Callback::new(move |()| decide(d.clone(), false)) />
                                     </div>
                                 </li>
                             }
@@ -303,20 +315,6 @@ fn PendingNumbers(pending: Loaded<NumberClaim>, on_change: impl Fn() + Copy + Se
 #[component]
 fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
     let failure = RwSignal::new(None::<String>);
-    let toggle = move |org_id: String, name: String, disable: bool| {
-        let question = if disable {
-            format!(
-                "Disable {name}? Its keys and sessions stop working and its numbers leave the directory. Nothing is deleted."
-            )
-        } else {
-            format!("Enable {name} again?")
-        };
-        if !confirm(&question) {
-            return;
-        }
-        let verb = if disable { "disable" } else { "enable" };
-        post_then(format!("/operator/orgs/{}/{verb}", http::segment(&org_id)), failure, move || orgs.refetch());
-    };
     view! {
         <section class="stack" aria-labelledby="orgs-title">
             <h2 id="orgs-title" class="h3">"Member organizations"</h2>
@@ -331,13 +329,12 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                             <tbody>
                                 {list.items.into_iter().map(|o| {
                                     let disabled = o.disabled_at.is_some();
-                                    let (id, name) = (o.org_id.clone(), o.org_name.clone());
                                     let numbers = o.numbers.iter().cloned()
                                         .chain(o.pending_numbers.iter().map(|n| format!("{n} (pending)")))
                                         .collect::<Vec<_>>().join(", ");
                                     view! {
                                         <tr data-org=o.org_id.clone()>
-                                            <td><strong>{o.org_name.clone()}</strong><br /><span class="hint">{format!("since {}", when(&o.created_at))}</span></td>
+                                            <td><a href=format!("/operator/orgs/{}", o.org_id) class="org-link"><strong>{o.org_name.clone()}</strong></a><br /><span class="hint">{format!("since {}", when(&o.created_at))}</span></td>
                                             <td><Fingerprint value=o.fingerprint.clone() /></td>
                                             <td>{numbers}</td>
                                             <td>{format!("{}, {}", count(o.users, "user", "users"), count(o.api_keys, "API key", "API keys"))}
@@ -346,10 +343,7 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                                                 })}</td>
                                             <td>{if o.echo { "built-in echo".to_string() } else if disabled { format!("disabled {}", when_or_dash(&o.disabled_at)) } else { "active".to_string() }}</td>
                                             <td>{(!o.echo).then(|| view! {
-                                                <button type="button" class="button button--quiet"
-                                                    on:click=move |_| toggle(id.clone(), name.clone(), !disabled)>
-                                                    {if disabled { "Enable" } else { "Disable" }}
-                                                </button>
+                                                <OrgToggle org=o.clone() failure on_done=Callback::new(move |()| orgs.refetch()) />
                                             })}</td>
                                         </tr>
                                     }
@@ -360,5 +354,29 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                 }
             )}
         </section>
+    }
+}
+
+/// Disable (or enable again) an org, asked in the page first.
+#[component]
+pub(crate) fn OrgToggle(org: OperatorOrg, failure: RwSignal<Option<String>>, on_done: Callback<()>) -> impl IntoView {
+    let disabled = org.disabled_at.is_some();
+    let question = if disabled {
+        format!("Enable {} again?", org.org_name)
+    } else {
+        format!(
+            "Disable {}? Its keys and sessions stop working and its numbers leave the directory. Nothing is deleted.",
+            org.org_name
+        )
+    };
+    let org_id = org.org_id.clone();
+    let on_yes = Callback::new(move |()| {
+        let verb = if disabled { "enable" } else { "disable" };
+        post_then(format!("/operator/orgs/{}/{verb}", http::segment(&org_id)), failure, move || on_done.run(()));
+    });
+    view! {
+        <ConfirmButton id=format!("toggle-{}", org.org_id) quiet=true
+            label=if disabled { "Enable" } else { "Disable" } question
+            yes=if disabled { "Yes, enable" } else { "Yes, disable" } on_yes />
     }
 }

@@ -356,8 +356,8 @@ async fn send_fax(
     upload: StoredValue<Option<SendWrapper<Upload>>>,
 ) -> Result<String, String> {
     let message_id = fxe_protocol::encoding::new_uuid_v4().map_err(|e| e.to_string())?;
-    let sealer = vault
-        .with(|keys| -> Result<Sealer, String> {
+    let (sealer, cek) = vault
+        .with(|keys| -> Result<(Sealer, zeroize::Zeroizing<[u8; 32]>), String> {
             let sender = keys.active_bundle().map_err(|e| e.to_string())?;
             let req = SealRequest {
                 message_id: &message_id,
@@ -372,7 +372,8 @@ async fn send_fax(
                 chunk_size: V1_CHUNK_SIZE,
             };
             let rnd = SealRandomness::random().map_err(|e| e.to_string())?;
-            Sealer::new(&req, rnd).map_err(|e| format!("Cannot seal to this recipient: {e}"))
+            let cek = rnd.cek.clone();
+            Ok((Sealer::new(&req, rnd).map_err(|e| format!("Cannot seal to this recipient: {e}"))?, cek))
         })
         .ok_or("Your keys were locked. Unlock them and send again.")??;
     let sealed = seal::seal_file(
@@ -384,6 +385,11 @@ async fn send_fax(
     .await?;
     if cancelled.get_value() {
         return Err("Cancelled. Nothing was sent.".into());
+    }
+    // Kept before the relay hears of the fax, so that a delivered fax's proof can show the document.
+    let env = &sealed.envelope;
+    if let Err(m) = crate::proofs::sent_keys::keep(&env.sender_org_id, env, &cek) {
+        leptos::logging::warn!("fxe: the content key of {} was not kept: {m}", env.message_id);
     }
     let created: CreateMessageResponse =
         http::post("/messages", &CreateMessageRequest { envelope: sealed.envelope }).await.map_err(|f| f.message)?;

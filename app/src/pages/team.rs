@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Alert, CopyButton, FailureLine, Field, TextField, confirm, loaded, when},
+    components::{Alert, ConfirmButton, CopyButton, FailureLine, Field, TextField, loaded, when},
 };
 
 #[component]
@@ -48,10 +48,6 @@ pub fn TeamPage() -> impl IntoView {
         });
     };
     let remove = move |user: User| {
-        if !confirm(&format!("Remove {} from the org? Their sessions end and their passkeys stop working.", user.email))
-        {
-            return;
-        }
         failure.set(None);
         leptos::task::spawn_local(async move {
             match http::call_empty("DELETE", &format!("/users/{}", http::segment(&user.id)), None::<&()>).await {
@@ -121,7 +117,9 @@ pub fn TeamPage() -> impl IntoView {
                                                 <td>{when(&u.created_at)}</td>
                                                 <td class="button-row">
                                                     <button type="button" class="button button--quiet" on:click=move |_| new_link(a.clone())>"New setup link"</button>
-                                                    <button type="button" class="button button--quiet" on:click=move |_| remove(b.clone())>"Remove"</button>
+                                                    <ConfirmButton id=format!("remove-user-{}", u.id) label="Remove" quiet=true
+                                                        question=format!("Remove {} from the org? Their sessions end and their passkeys stop working.", u.email)
+                                                        yes="Yes, remove" on_yes=Callback::new(move |()| remove(b.clone())) />
                                                 </td>
                                             </tr>
                                         }

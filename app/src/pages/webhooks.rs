@@ -11,7 +11,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{FailureLine, ShownOnce, TextField, confirm, loaded, when, when_or_dash},
+    components::{ConfirmButton, FailureLine, ShownOnce, TextField, loaded, when, when_or_dash},
 };
 
 type Endpoints = LocalResource<Result<Page<WebhookEndpoint>, ApiFailure>>;
@@ -125,10 +125,7 @@ fn Endpoint(
             deliveries.refetch();
         })
     };
-    let rotate = move |_| {
-        if !confirm("Rotate the signing secret? The old one keeps working for 24 hours while you switch.") {
-            return;
-        }
+    let rotate = move |()| {
         leptos::task::spawn_local(async move {
             match http::call::<WebhookEndpoint>("POST", &path("/rotate-secret"), None::<&()>).await {
                 Ok(e) => secret.set(e.secret.map(|s| (e.id, s))),
@@ -144,10 +141,7 @@ fn Endpoint(
             endpoints.refetch();
         })
     };
-    let delete = move |_| {
-        if !confirm("Delete this endpoint? Its pending deliveries stop.") {
-            return;
-        }
+    let delete = move |()| {
         leptos::task::spawn_local(async move {
             report(http::call_empty("DELETE", &path(""), None::<&()>).await);
             endpoints.refetch();
@@ -182,9 +176,13 @@ fn Endpoint(
                 </div>
                 <div class="button-row">
                     <button type="button" class="button" on:click=ping>"Send test ping"</button>
-                    <button type="button" class="button button--quiet" on:click=rotate>"Rotate secret"</button>
+                    <ConfirmButton id=format!("rotate-{}", endpoint.id) label="Rotate secret" quiet=true
+                        question="Rotate the signing secret? The old one keeps working for 24 hours while you switch."
+                        yes="Yes, rotate" on_yes=Callback::new(rotate) />
                     <button type="button" class="button button--quiet" on:click=switch>{if enabled { "Disable" } else { "Enable" }}</button>
-                    <button type="button" class="button button--quiet" on:click=delete>"Delete"</button>
+                    <ConfirmButton id=format!("delete-{}", endpoint.id) label="Delete" quiet=true
+                        question="Delete this endpoint? Its pending deliveries stop." yes="Yes, delete"
+                        on_yes=Callback::new(delete) />
                 </div>
             </div>
             <div class="row">

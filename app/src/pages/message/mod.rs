@@ -5,6 +5,7 @@
 //! PDF and posts the signed receipt; a fax this browser keeps reopens from
 //! there. Refusing is apart from Open and always confirmed in the page.
 
+mod export;
 mod facts;
 mod kept;
 mod opening;
@@ -22,7 +23,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     browser::http,
-    components::{Alert, Fingerprint, KeyChanged, Loading, UnlockKeys, size_text},
+    components::{Alert, Fingerprint, KeyChanged, Loading, UnlockKeys, sealed_size_text},
     fax::{
         archive,
         peers::{self, PeerError, Pinned},
@@ -31,6 +32,7 @@ use crate::{
     session::use_session,
     vault::Vault,
 };
+use export::ProofSection;
 use kept::WhereItIs;
 use opening::{Ctx, Opening, Subject};
 use refuse::RefuseSection;
@@ -192,6 +194,10 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
     };
     let steps = facts::timeline(&msg);
     let proof = facts::proof_view(&msg, &proof, incoming);
+    let unlock_here = Signal::derive(move || incoming && !can_open());
+    let export = crate::proofs::available(&msg).then(|| {
+        view! { <ProofSection msg=msg.clone() env=env.clone() org_id=org_id.clone() incoming ctx unlock_here /> }
+    });
 
     view! {
         <div class="stack" id="message" data-status=msg.status.as_str()>
@@ -205,7 +211,7 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
                     {peer_view}
                     <dt>"From"</dt><dd>{format!("{} {}", msg.from_number, msg.from_name).trim_end().to_string()}</dd>
                     <dt>"To"</dt><dd>{msg.to_number.clone()}</dd>
-                    <dt>"Size"</dt><dd>{size_text(env.plaintext_len().unwrap_or(0))}</dd>
+                    <dt>"Size"</dt><dd id="fax-size">{sealed_size_text(msg.ciphertext_len)}</dd>
                     <dt>"Fax id"</dt><dd><code>{msg.message_id.clone()}</code></dd>
                 </dl>
             </section>
@@ -214,6 +220,7 @@ fn FaxView(fax: Fax, org_id: String, admin: bool, ctx: Ctx) -> impl IntoView {
                 <ol class="timeline" id="timeline">{steps}</ol>
                 {proof}
             </section>
+            {export}
             {incoming.then(|| view! { <WhereItIs msg=msg.clone() org_id=org_id.clone() ctx /> })}
             {move || can_open().then(|| view! {
                 <UnlockKeys org_id=org.get_value() />
