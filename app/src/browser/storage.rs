@@ -1,6 +1,8 @@
 //! The browser's Web Storage: `sessionStorage` (this tab, survives a reload)
-//! and `localStorage` (this browser). Nothing secret is kept in either in
-//! the clear: callers store public data or ciphertext only.
+//! and `localStorage` (this browser). Callers store public data or
+//! ciphertext, with one exception: the content keys of faxes this browser
+//! sent (`proofs::sent_keys`), each of which opens that one fax only, kept so
+//! the sender can export a proof with the document (docs/web.md).
 
 /// Which of the two storages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
