@@ -119,3 +119,40 @@ async fn a_second_relay_on_one_sqlite_database_is_refused() {
     let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// A second relay pointed at a blob folder another relay uses (here with a
+/// database of its own, so only the folder is shared) exits at once with a
+/// clear error naming the folder, and the first keeps serving.
+#[tokio::test]
+async fn a_second_relay_on_one_blob_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = spawn(dir.path(), free_port(), None).await;
+    let data_dir = dir.path().to_owned();
+    let other_db = tempfile::tempdir().unwrap();
+    let other_url = format!("sqlite://{}?mode=rwc", other_db.path().join("other.db").display());
+    let second = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fxe-server"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+            .arg(&data_dir)
+            .env("FXE_DATABASE_URL", other_url)
+            .env_remove("FXE_BLOB_STORE")
+            .env("RUST_LOG", "warn")
+            .output()
+    });
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), second).await.expect("the second relay exits").unwrap().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let folder = dir.path().join("blobs");
+    assert!(
+        stderr.contains(&format!("another fxe-server is already using the blob folder {}", folder.display())),
+        "{stderr}"
+    );
+    let line = stderr.lines().find(|l| l.starts_with("fxe-server: ")).expect("an error line");
+    assert!(
+        line.contains("stop it first") && line.contains("--blob-store s3://"),
+        "says what to do in one line: {line}"
+    );
+    let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
