@@ -25,7 +25,7 @@ use common::{
     spawned::{self, Spawned, free_port},
 };
 use futures_util::StreamExt;
-use fxe_protocol::{api::ECHO_NUMBER, request::Body};
+use fxe_protocol::{MAX_CIPHERTEXT_LEN, api::ECHO_NUMBER, request::Body, stream};
 use fxe_server::db::Db;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -292,7 +292,7 @@ async fn two_instances_behind_haproxy_share_everything() {
 
     // 2. 100 MiB uploaded to one relay, downloaded from the other.
     let phase = Instant::now();
-    let big: Vec<u8> = (0..100u32 << 20).map(|i| u8::try_from(i % 253).unwrap()).collect();
+    let big: Vec<u8> = (0..largest_plaintext()).map(|i| u8::try_from(i % 253).unwrap()).collect();
     let (env, ct) = x.seal_to(&lb, "+15550107002", &big).await;
     let (status, body) = x.call(&lb, "POST", "/api/v1/messages", Some(&json!({ "envelope": env }))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -377,6 +377,20 @@ async fn two_instances_behind_haproxy_share_everything() {
     b.kill().await;
     pg.drop_database().await;
     eprintln!("[cluster] passed in {:.1?}", started.elapsed());
+}
+
+/// The largest plaintext whose ciphertext the relay still takes (100 MiB sealed).
+fn largest_plaintext() -> u64 {
+    let (mut lo, mut hi) = (0u64, MAX_CIPHERTEXT_LEN);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if stream::ciphertext_len(mid, stream::V1_CHUNK_SIZE) <= MAX_CIPHERTEXT_LEN {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
 }
 
 fn which(tool: &str) -> Option<PathBuf> {
