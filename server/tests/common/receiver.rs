@@ -162,7 +162,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers
     let _in_flight = InFlight(shared.clone(), event_id);
     shared.arrived.notify_waiters();
     let reply = shared.script.lock().unwrap().pop_front().unwrap_or(Reply::Status(200));
-    let response = match reply {
+    match reply {
         Reply::Status(s) => (StatusCode::from_u16(s).unwrap(), format!("answer {s}")).into_response(),
         Reply::RetryAfter(s, secs) => {
             (StatusCode::from_u16(s).unwrap(), [("retry-after", secs.to_string())], "later").into_response()
@@ -176,8 +176,7 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers
             tokio::time::sleep(d).await;
             (StatusCode::OK, "ok").into_response()
         }
-    };
-    response
+    }
 }
 
 /// One request of an event in flight, until dropped.
