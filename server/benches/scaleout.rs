@@ -24,88 +24,18 @@ mod common;
 mod report;
 
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use common::{
-    client::{Relay, TestOrg},
+    balancer::{Balancer, which},
+    client::TestOrg,
     spawned::{Spawned, free_port, spawn},
 };
-use fxe_server::db::Db;
 use report::{Record, round};
 
 const PAGE_BYTES: usize = 50 * 1024;
-
-/// The balancer, as `server/tests/cluster.rs` and docs/deploy.md configure it.
-struct Balancer {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    db: Db,
-}
-
-impl Relay for Balancer {
-    fn base(&self) -> &str {
-        &self.base
-    }
-    fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-    fn db(&self) -> &Db {
-        &self.db
-    }
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn haproxy_config(lb_port: u16, ports: &[u16]) -> String {
-    let servers: String =
-        ports.iter().enumerate().map(|(i, p)| format!("    server relay{i} 127.0.0.1:{p} check\n")).collect();
-    format!(
-        "global\n    maxconn 4096\ndefaults\n    mode http\n    option forwardfor\n    option redispatch\n    retries 3\n\
-         \x20   timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n    timeout http-request 60s\n\
-         frontend fxe\n    bind 127.0.0.1:{lb_port}\n    default_backend relays\n\
-         backend relays\n    balance roundrobin\n    option httpchk GET /readyz\n    http-check expect status 200\n\
-         \x20   default-server inter 500ms fall 2 rise 1\n{servers}"
-    )
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(tool))
-        .chain(["/usr/sbin", "/sbin"].iter().map(|d| Path::new(d).join(tool)))
-        .find(|p| p.is_file())
-}
-
-async fn balancer(haproxy: &Path, dir: &Path, name: &str, ports: &[u16], db_url: &str) -> Balancer {
-    let lb_port = free_port();
-    let cfg = dir.join(format!("{name}.cfg"));
-    std::fs::write(&cfg, haproxy_config(lb_port, ports)).unwrap();
-    let child = Command::new(haproxy).arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).spawn().unwrap();
-    let lb = Balancer {
-        child,
-        base: format!("http://127.0.0.1:{lb_port}"),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
-        db: Db::open(&fxe_server::config::DatabaseTarget::Postgres(db_url.to_owned())).await.unwrap(),
-    };
-    for _ in 0..600 {
-        if lb.http.get(lb.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return lb;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("haproxy did not serve within 60 s");
-}
 
 /// A PDF-looking page of `len` bytes, different for each `seed`.
 fn page(len: usize, seed: u64) -> Vec<u8> {
@@ -193,8 +123,8 @@ async fn main() {
         let dir = tmp.path().join(format!("relay{i}"));
         relays.push(spawn(env!("CARGO_BIN_EXE_fxe-server"), &dir, *port, Some(&pg.url), &extra).await);
     }
-    let one = Arc::new(balancer(&haproxy, tmp.path(), "one", &ports[..1], &pg.url).await);
-    let two = Arc::new(balancer(&haproxy, tmp.path(), "two", &ports, &pg.url).await);
+    let one = Arc::new(Balancer::start(&haproxy, tmp.path(), "one", free_port(), &ports[..1], &pg.url).await);
+    let two = Arc::new(Balancer::start(&haproxy, tmp.path(), "two", free_port(), &ports, &pg.url).await);
 
     let mut pairs = Vec::new();
     for i in 0..clients {

@@ -15,76 +15,20 @@ mod common;
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use common::{
+    balancer::{Balancer, largest_plaintext, which},
     client::{Relay, TestOrg},
     receiver::{Receiver, Reply},
     spawned::{self, Spawned, free_port},
 };
 use futures_util::StreamExt;
-use fxe_protocol::{MAX_CIPHERTEXT_LEN, api::ECHO_NUMBER, request::Body, stream};
+use fxe_protocol::{api::ECHO_NUMBER, request::Body};
 use fxe_server::db::Db;
 use reqwest::StatusCode;
 use serde_json::json;
-
-/// The HAProxy configuration the test runs (and docs/deploy.md shows), for a
-/// frontend on `lb_port` and the relays on `ports`.
-fn haproxy_config(lb_port: u16, ports: &[u16]) -> String {
-    let servers: String =
-        ports.iter().enumerate().map(|(i, p)| format!("    server relay{i} 127.0.0.1:{p} check\n")).collect();
-    format!(
-        "global\n\
-         \x20   maxconn 4096\n\
-         defaults\n\
-         \x20   mode http\n\
-         \x20   option forwardfor\n\
-         \x20   option redispatch\n\
-         \x20   retries 3\n\
-         \x20   timeout connect 5s\n\
-         \x20   timeout client 1h\n\
-         \x20   timeout server 1h\n\
-         \x20   timeout http-request 60s\n\
-         frontend fxe\n\
-         \x20   bind 127.0.0.1:{lb_port}\n\
-         \x20   default_backend relays\n\
-         backend relays\n\
-         \x20   balance roundrobin\n\
-         \x20   option httpchk GET /readyz\n\
-         \x20   http-check expect status 200\n\
-         \x20   default-server inter 500ms fall 2 rise 1\n\
-         {servers}"
-    )
-}
-
-/// HAProxy in the foreground; killed when dropped.
-struct Balancer {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    db: Db,
-}
-
-impl Relay for Balancer {
-    fn base(&self) -> &str {
-        &self.base
-    }
-    fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-    fn db(&self) -> &Db {
-        &self.db
-    }
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One relay instance's settings: its own data directory and port, the
 /// shared database, bucket prefix and webhook key.
@@ -256,20 +200,7 @@ async fn two_instances_behind_haproxy_share_everything() {
     let mut a = start(&insts[0], &shared).await;
     let mut b = start(&insts[1], &shared).await;
 
-    let cfg = tmp.path().join("haproxy.cfg");
-    std::fs::write(&cfg, haproxy_config(lb_port, &[insts[0].port, insts[1].port])).unwrap();
-    let child = Command::new(haproxy).arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).spawn().unwrap();
-    let lb = Balancer {
-        child,
-        base: format!("http://127.0.0.1:{lb_port}"),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap(),
-        db: Db::open(&fxe_server::config::DatabaseTarget::Postgres(pg.url.clone())).await.unwrap(),
-    };
-    // Both relays up in HAProxy: /readyz answered by each through it.
-    poll("the balancer serves", Duration::from_secs(60), || async {
-        lb.http.get(lb.url("/readyz")).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
-    })
-    .await;
+    let lb = Balancer::start(&haproxy, tmp.path(), "haproxy", lb_port, &[insts[0].port, insts[1].port], &pg.url).await;
     eprintln!("[cluster] up in {:.1?}", started.elapsed());
 
     // 1. Two orgs send and receive through the balancer; both relays serve.
@@ -377,27 +308,4 @@ async fn two_instances_behind_haproxy_share_everything() {
     b.kill().await;
     pg.drop_database().await;
     eprintln!("[cluster] passed in {:.1?}", started.elapsed());
-}
-
-/// The largest plaintext whose ciphertext the relay still takes (100 MiB sealed).
-fn largest_plaintext() -> u64 {
-    let (mut lo, mut hi) = (0u64, MAX_CIPHERTEXT_LEN);
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if stream::ciphertext_len(mid, stream::V1_CHUNK_SIZE) <= MAX_CIPHERTEXT_LEN {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    lo
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(tool))
-        .chain(["/usr/sbin", "/sbin"].iter().map(|d| Path::new(d).join(tool)))
-        .find(|p| p.is_file())
 }
