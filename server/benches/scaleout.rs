@@ -61,8 +61,86 @@ async fn cycle(relay: &Balancer, a: &TestOrg, b: &TestOrg, fax: &[u8]) {
     assert_eq!(plaintext, fax, "the fax arrives intact");
 }
 
-/// Faxes a second through `lb` with every pair cycling for `seconds`.
-async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64) -> f64 {
+/// The machine's CPU time so far, (busy, all), in clock ticks, from /proc/stat.
+fn machine_cpu() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    let all: u64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th columns.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (all - idle, all)
+}
+
+/// CPU time (user + system, clock ticks) the processes `pids` used so far.
+fn process_cpu(pids: &[u32]) -> u64 {
+    pids.iter()
+        .map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Fields after the command name (which ends with the last ')'): utime and stime are the 12th and 13th.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<u64> = rest.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+            f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
+        })
+        .sum()
+}
+
+/// The processes of the database, the S3 server and the balancer (by
+/// command name, read from /proc): where the CPU goes besides relays and clients.
+fn storage_pids() -> Vec<u32> {
+    let names = ["postgres", "radosgw", "ceph-osd", "ceph-mon", "haproxy"];
+    std::fs::read_dir("/proc")
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter(|pid| {
+                    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                    names.contains(&comm.trim())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One run's figures.
+struct Run {
+    faxes_per_s: f64,
+    /// Share of the whole machine's CPU time that was busy, 0..1.
+    machine_busy: f64,
+    /// CPU time of the relay processes per fax, in ms (clock ticks at 100 Hz).
+    relay_cpu_ms_per_fax: f64,
+    /// CPU time of the clients (this process: signing, sealing, opening) per fax, in ms.
+    client_cpu_ms_per_fax: f64,
+    /// CPU time of PostgreSQL, Ceph (RGW, OSD, monitor) and HAProxy per fax, in ms.
+    storage_cpu_ms_per_fax: f64,
+    /// CPU time of the whole machine per fax, in ms.
+    machine_cpu_ms_per_fax: f64,
+}
+
+/// Faxes a second through `lb` with every pair cycling for `seconds`, and
+/// where the CPU went meanwhile (`relays`: the relay processes' ids).
+async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64, relays: &[u32]) -> Run {
+    let (busy0, all0) = machine_cpu();
+    let relay0 = process_cpu(relays);
+    let me = [std::process::id()];
+    let client0 = process_cpu(&me);
+    let storage = storage_pids();
+    let storage0 = process_cpu(&storage);
+    let faxes = cycles(lb, pairs, seconds).await;
+    let (busy1, all1) = machine_cpu();
+    let per_fax = |ticks: u64| ticks as f64 * 10.0 / faxes.0.max(1) as f64;
+    Run {
+        faxes_per_s: faxes.0 as f64 / faxes.1,
+        machine_busy: (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64,
+        relay_cpu_ms_per_fax: per_fax(process_cpu(relays) - relay0),
+        client_cpu_ms_per_fax: per_fax(process_cpu(&me) - client0),
+        storage_cpu_ms_per_fax: per_fax(process_cpu(&storage).saturating_sub(storage0)),
+        machine_cpu_ms_per_fax: per_fax(busy1 - busy0),
+    }
+}
+
+/// (faxes, seconds) through `lb` with every pair cycling for `seconds`.
+async fn cycles(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64) -> (u64, f64) {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -83,7 +161,7 @@ async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64
     for t in tasks {
         faxes += t.await.expect("client task");
     }
-    faxes as f64 / started.elapsed().as_secs_f64()
+    (faxes, started.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
@@ -136,17 +214,42 @@ async fn main() {
     for (i, pair) in pairs.iter().enumerate() {
         cycle(&two, &pair.0, &pair.1, &page(PAGE_BYTES, i as u64)).await;
     }
-    let rate_one = run(&one, &pairs, seconds).await;
-    println!("1 instance: {rate_one:.1} faxes/s ({clients} clients)");
-    let rate_two = run(&two, &pairs, seconds).await;
-    println!("2 instances: {rate_two:.1} faxes/s ({clients} clients)");
+    let pids: Vec<u32> = relays.iter().map(|r| r.child.id()).collect();
+    let one_run = run(&one, &pairs, seconds, &pids).await;
+    let two_run = run(&two, &pairs, seconds, &pids).await;
     let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
-    let records = vec![
-        Record::new(format!("fax cycle, 1 instance, {clients} clients"), round(rate_one), "faxes/s"),
-        Record::new(format!("fax cycle, 2 instances, {clients} clients"), round(rate_two), "faxes/s")
-            .with_peer("1 instance", round(rate_one)),
-        Record::new(format!("scaling 1 -> 2 instances ({cpus} CPUs)"), round(rate_two / rate_one), "x"),
-    ];
+    let mut records = Vec::new();
+    for (n, r) in [(1, &one_run), (2, &two_run)] {
+        let what = format!("{n} instance{}, {clients} clients", if n == 1 { "" } else { "s" });
+        println!(
+            "{what}: {:.1} faxes/s, machine {:.0} % busy; CPU per fax: {:.1} ms machine, {:.1} ms relays, \
+             {:.1} ms clients, {:.1} ms PostgreSQL + Ceph + HAProxy",
+            r.faxes_per_s,
+            r.machine_busy * 100.0,
+            r.machine_cpu_ms_per_fax,
+            r.relay_cpu_ms_per_fax,
+            r.client_cpu_ms_per_fax,
+            r.storage_cpu_ms_per_fax
+        );
+        records.push(Record::new(format!("fax cycle, {what}"), round(r.faxes_per_s), "faxes/s"));
+        records.push(Record::new(format!("machine CPU busy, {what}"), round(r.machine_busy * 100.0), "%"));
+        records.push(Record::new(format!("machine CPU per fax, {what}"), round(r.machine_cpu_ms_per_fax), "ms"));
+        records.push(Record::new(format!("relay CPU per fax, {what}"), round(r.relay_cpu_ms_per_fax), "ms"));
+        records.push(Record::new(format!("client CPU per fax, {what}"), round(r.client_cpu_ms_per_fax), "ms"));
+        records.push(Record::new(
+            format!("PostgreSQL + Ceph + HAProxy CPU per fax, {what}"),
+            round(r.storage_cpu_ms_per_fax),
+            "ms",
+        ));
+    }
+    records.push(
+        Record::new(
+            format!("scaling 1 -> 2 instances ({cpus} CPUs)"),
+            round(two_run.faxes_per_s / one_run.faxes_per_s),
+            "x",
+        )
+        .with_peer("linear", 2.0),
+    );
     report::write("scaleout", &records).expect("results written");
     drop(pairs);
     drop((one, two));

@@ -29,6 +29,7 @@ pub fn haproxy_config(lb_port: u16, ports: &[u16]) -> String {
          \x20   timeout client 1h\n\
          \x20   timeout server 1h\n\
          \x20   timeout http-request 60s\n\
+         \x20   timeout check 5s\n\
          frontend fxe\n\
          \x20   bind 127.0.0.1:{lb_port}\n\
          \x20   default_backend relays\n\
