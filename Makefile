@@ -23,7 +23,7 @@ DATA_DIR ?= ./data
 FUZZ_RUNS ?= 1000000
 OPERATOR_EMAIL ?= operator@example.org
 
-.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-e2e-stress test-postgres test-s3 bench bench-python fuzz clean-data
+.PHONY: help tools build run test test-stages test-style test-native test-python test-api python-dev test-wasm test-e2e test-e2e-stress test-postgres test-s3 test-cluster bench bench-scaleout bench-python fuzz clean-data
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -131,16 +131,33 @@ test-postgres:
 # The server's tests again, as N instances run them: the blobs in an S3 bucket
 # on a throwaway Ceph RADOS Gateway (installed here, not by `make tools`, so
 # `make run` stays as light), the database on a throwaway PostgreSQL.
+# Then, on the same PostgreSQL and gateway, the cluster test
+# (server/tests/cluster.rs): two relays behind HAProxy, each killed once.
 test-s3:
-	@bash scripts/install-tools.sh --rgw >/dev/null
-	scripts/with-postgres.sh scripts/with-rgw.sh cargo test -p fxe-server
+	@bash scripts/install-tools.sh --rgw --haproxy >/dev/null
+	scripts/with-postgres.sh scripts/with-rgw.sh bash -c \
+	  'cargo test -p fxe-server && FXE_TEST_CLUSTER=1 $(TIMED) test-cluster cargo test -p fxe-server --test cluster -- --nocapture'
+
+# The cluster test alone (it is part of test-s3).
+test-cluster:
+	@bash scripts/install-tools.sh --rgw --haproxy >/dev/null
+	scripts/with-postgres.sh scripts/with-rgw.sh env FXE_TEST_CLUSTER=1 $(TIMED) test-cluster \
+	  cargo test -p fxe-server --test cluster -- --nocapture
 
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
 	@$(TIMED) bench cargo bench
+	@$(TIMED) bench-scaleout $(MAKE) --no-print-directory bench-scaleout
 	@$(TIMED) build cargo leptos build --release
 	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python
 	@$(TIMED) bench-browser env FXE_SERVER_BIN=target/release/fxe-server node end2end/bench.mjs
+
+# Fax cycles on one relay instance and on two behind HAProxy, on a throwaway
+# PostgreSQL and Ceph RADOS Gateway: faxes/s and the scaling ratio
+# (target/bench-results/scaleout.json; server/benches/scaleout.rs).
+bench-scaleout:
+	@bash scripts/install-tools.sh --rgw --haproxy >/dev/null
+	scripts/with-postgres.sh scripts/with-rgw.sh cargo bench -p fxe-server --bench scaleout
 
 # The Python SDK: seal/open 100 MiB next to pyca/cryptography AES-GCM + hashlib,
 # and fax cycles per second against the release relay next to the Rust relay

@@ -8,12 +8,13 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 step() { printf '\n==> %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-want_browser=0; want_postgres=0; want_rgw=0; want_fuzz=0
+want_browser=0; want_postgres=0; want_rgw=0; want_haproxy=0; want_fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --browser) want_browser=1 ;;   # Debian's Chromium, for end2end/
     --postgres) want_postgres=1 ;; # PostgreSQL server binaries, for scripts/with-postgres.sh
     --rgw) want_rgw=1 ;;           # Ceph's RADOS Gateway (a real S3 server), for scripts/with-rgw.sh
+    --haproxy) want_haproxy=1 ;;   # HAProxy, the load balancer of the cluster test (server/tests/cluster.rs)
     --fuzz) want_fuzz=1 ;;         # cargo-fuzz, for scripts/fuzz.sh
     *) echo "install-tools: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -78,6 +79,9 @@ fi
 
 if [ "$want_rgw" = 1 ] && ! { have radosgw && have ceph-mon && have ceph-osd && have ceph; }; then
   apt_install --no-install-recommends radosgw ceph-mon ceph-osd ceph-common
+fi
+if [ "$want_haproxy" = 1 ] && ! have haproxy; then
+  apt_install --no-install-recommends haproxy
 fi
 if [ "$want_fuzz" = 1 ] && ! have cargo-fuzz; then
   step "cargo install cargo-fuzz"

@@ -26,10 +26,13 @@ pub struct Report {
 pub fn spawn(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match sweep_once(&state).await {
-                Ok(r) if r != Report::default() => tracing::info!(?r, "sweeper"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "sweeper"),
+            // One instance at a time sweeps (several share a PostgreSQL database).
+            if state.cluster.leads(crate::cluster::Role::Sweeper).await {
+                match sweep_once(&state).await {
+                    Ok(r) if r != Report::default() => tracing::info!(?r, "sweeper"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sweeper"),
+                }
             }
             tokio::select! {
                 () = tokio::time::sleep(INTERVAL) => {}

@@ -30,6 +30,7 @@ pub mod api;
 pub mod blobs;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod housekeeping;
@@ -85,6 +86,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config::DatabaseTarget::SqliteFile(path) => Some(lock_sqlite(path).await?),
         _ => None,
     };
+    // One relay per local blob folder (on any machine that mounts it).
+    let _blobs_lock = match &config.storage.blob_store {
+        None => Some(lock_blob_folder(&config.storage.blobs_dir()).await?),
+        Some(_) => None,
+    };
     let state = AppState::init(config).await?;
     let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(address = %bind, public_url = %public_url, site_root = %site_root, "fxe relay listening");
@@ -98,25 +104,51 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// held until the process ends, released by the kernel even after a crash),
 /// or says which relay has it.
 async fn lock_sqlite(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        blobs::create_private_dir(dir)
-            .await
-            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
+    serve_lock(parent, &path.with_extension("db.serve-lock"), || {
+        format!(
+            "another fxe-server is already serving the database {}: stop it first, or give this one its own \
+             --data-dir (several relays on one database need PostgreSQL: --database-url postgres://…)",
+            path.display()
+        )
+    })
+    .await
+}
+
+/// Takes the serving lock of the local blob folder `dir` (`<dir>/serve.lock`,
+/// held until the process ends): one relay per folder, so that no relay's
+/// sweeps meet another's uploads, wherever the other runs.
+async fn lock_blob_folder(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    serve_lock(Some(dir), &dir.join("serve.lock"), || {
+        format!(
+            "another fxe-server is already using the blob folder {}: stop it first, or give this one its own \
+             --data-dir (several relays on one database need a shared bucket: --blob-store s3://…)",
+            dir.display()
+        )
+    })
+    .await
+}
+
+/// Creates `dir` (owner-only) if given, then takes an exclusive OS lock on
+/// `lock_path` for as long as the returned file stays open; `busy` is the
+/// error when another process holds it.
+async fn serve_lock(
+    dir: Option<&std::path::Path>,
+    lock_path: &std::path::Path,
+    busy: impl FnOnce() -> String,
+) -> anyhow::Result<std::fs::File> {
+    if let Some(dir) = dir {
+        blobs::create_private_dir(dir).await.with_context(|| format!("cannot create the folder {}", dir.display()))?;
     }
-    let lock_path = path.with_extension("db.serve-lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&lock_path)
+        .open(lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
-            "another fxe-server is already serving the database {}: stop it first, or give this one its own \
-             --data-dir (several relays on one database need PostgreSQL: --database-url postgres://…)",
-            path.display()
-        ),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(busy())),
         Err(std::fs::TryLockError::Error(e)) => {
             Err(anyhow::Error::new(e).context(format!("cannot lock {}", lock_path.display())))
         }
@@ -128,6 +160,7 @@ async fn lock_sqlite(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
 /// open requests finish (for at most 30 s) and closes the database.
 pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let cluster = state.cluster.clone();
     let echo_keys = messages::echo::ensure(&state).await.context("cannot set up the echo org")?;
     let workers = [
         messages::echo::spawn(state.clone(), echo_keys, shutdown.clone()),
@@ -150,6 +183,7 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
     for w in workers {
         let _ = w.await;
     }
+    cluster.leave().await;
     db.close().await;
     tracing::info!("fxe relay stopped");
     result

@@ -40,6 +40,8 @@ pub struct AppState {
     pub recovery: crate::accounts::recovery::RecoveryQueue,
     /// The time: every handler, rule and worker reads it here.
     pub clock: Clock,
+    /// The other instances on the same database, and the relay-wide jobs this one runs.
+    pub cluster: Arc<crate::cluster::Cluster>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -95,7 +97,11 @@ impl AppState {
             "storage ready"
         );
 
+        let cluster = crate::cluster::Cluster::join(&db, blobs.instance())
+            .await
+            .context("cannot take this relay instance's lock in the database")?;
         let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
+        webhooks.key.check_shared(&db).await?;
         let mailer = crate::mail::from_settings(
             &config.mail,
             storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME),
@@ -126,6 +132,7 @@ impl AppState {
             events: crate::webhooks::events::Events::default(),
             webhooks: Arc::new(webhooks),
             clock,
+            cluster: Arc::new(cluster),
         })
     }
 }

@@ -97,25 +97,61 @@ async fn killed_mid_upload_leaves_nothing_visible_and_no_orphan() {
     }
 }
 
+/// Runs `fxe-server serve` on `data_dir` (with `FXE_DATABASE_URL` set to
+/// `database_url` if given, else unset), expecting it to exit at once;
+/// returns its stderr.
+async fn refused(data_dir: &Path, database_url: Option<String>) -> String {
+    let data_dir = data_dir.to_owned();
+    let second = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fxe-server"));
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+            .arg(&data_dir)
+            .env_remove("FXE_BLOB_STORE")
+            .env("RUST_LOG", "warn");
+        match database_url {
+            Some(url) => cmd.env("FXE_DATABASE_URL", url),
+            None => cmd.env_remove("FXE_DATABASE_URL"),
+        };
+        cmd.output()
+    });
+    let out =
+        tokio::time::timeout(Duration::from_secs(60), second).await.expect("the second relay exits").unwrap().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A second relay started on a data folder whose SQLite database another
 /// relay serves exits at once with a clear error, and the first keeps serving.
 #[tokio::test]
 async fn a_second_relay_on_one_sqlite_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let first = spawn(dir.path(), free_port(), None).await;
-    let data_dir = dir.path().to_owned();
-    let second = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_fxe-server"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
-            .arg(&data_dir)
-            .env("RUST_LOG", "warn")
-            .output()
-    });
-    let out =
-        tokio::time::timeout(Duration::from_secs(60), second).await.expect("the second relay exits").unwrap().unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(dir.path(), None).await;
     assert!(stderr.contains("another fxe-server is already serving the database"), "{stderr}");
+    let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// A second relay pointed at a blob folder another relay uses (here with a
+/// database of its own, so only the folder is shared) exits at once with a
+/// clear error naming the folder, and the first keeps serving.
+#[tokio::test]
+async fn a_second_relay_on_one_blob_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = spawn(dir.path(), free_port(), None).await;
+    let other_db = tempfile::tempdir().unwrap();
+    let other_url = format!("sqlite://{}?mode=rwc", other_db.path().join("other.db").display());
+    let stderr = refused(dir.path(), Some(other_url)).await;
+    let folder = dir.path().join("blobs");
+    assert!(
+        stderr.contains(&format!("another fxe-server is already using the blob folder {}", folder.display())),
+        "{stderr}"
+    );
+    let line = stderr.lines().find(|l| l.starts_with("fxe-server: ")).expect("an error line");
+    assert!(
+        line.contains("stop it first") && line.contains("--blob-store s3://"),
+        "says what to do in one line: {line}"
+    );
     let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }

@@ -21,11 +21,11 @@
 //! commit, which the caller deletes).
 //!
 //! Instances: each process has a random id; its temporary keys start with it.
-//! Whether another instance is alive is answered by the database lease, not
-//! by the store: a running relay renews its upload lease every 30 s and a dead
-//! one's lapses within `UPLOAD_LEASE_SECS`, after which any instance takes the
-//! upload over. So [`BlobStore::instance_alive`] says "alive" for every id and
-//! the lease expiry decides.
+//! Whether another instance is alive is answered by the database, not by the
+//! store: on PostgreSQL each instance holds a presence lock
+//! ([`crate::cluster`]), and failing that a running relay renews its upload
+//! lease every 30 s and a dead one's lapses within `UPLOAD_LEASE_SECS`. So
+//! [`BlobStore::instance_alive`] says "alive" for every id.
 
 use std::{net::IpAddr, sync::Arc};
 

@@ -102,7 +102,10 @@ pub fn spawn(state: AppState, keys: Arc<OrgKeys>, shutdown: CancellationToken) -
     tokio::spawn(async move {
         loop {
             let wake = state.events.wait();
-            if let Err(e) = process_queued(&state, &keys).await {
+            // One instance at a time answers the echo number (several share a PostgreSQL database).
+            if state.cluster.leads(crate::cluster::Role::Echo).await
+                && let Err(e) = process_queued(&state, &keys).await
+            {
                 tracing::warn!(error = %format!("{e:#}"), "echo worker");
             }
             tokio::select! {

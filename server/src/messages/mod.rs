@@ -215,7 +215,7 @@ pub async fn upload(
     }
     // The lease of a relay that died mid-upload (its lock is free) is taken over at once.
     let takeover = match store::lease_holder(&mut conn, message_id, now).await? {
-        Some(h) if !state.blobs.instance_alive(&h).await => h,
+        Some(h) if !holder_alive(state, &h).await => h,
         _ => String::new(),
     };
     let leased =
@@ -322,6 +322,16 @@ pub async fn upload(
             release_lease(state, message_id).await;
             Err(e.into())
         }
+    }
+}
+
+/// Whether the instance holding an upload lease still runs: the database
+/// knows on PostgreSQL (its presence lock, [`crate::cluster`]), the blob
+/// store's lock files on SQLite.
+async fn holder_alive(state: &AppState, instance: &str) -> bool {
+    match state.cluster.alive(instance).await {
+        Some(alive) => alive || instance == state.blobs.instance(),
+        None => state.blobs.instance_alive(instance).await,
     }
 }
 

@@ -79,6 +79,44 @@ impl RelayKey {
     }
 }
 
+/// The `relay_meta` key of a value sealed under the webhook key, by which a
+/// relay sharing the database with others checks that it has their key.
+const KEY_CHECK_META: &str = "webhook_key_check";
+/// What the check value seals (as if for this endpoint id, which no endpoint has).
+const KEY_CHECK_ID: &str = "relay-key-check";
+
+impl RelayKey {
+    /// Checks that this is the key the database's secrets are sealed with (a
+    /// check value in `relay_meta`, written by the first relay to start), so
+    /// that a relay given another key file refuses to start instead of
+    /// failing every webhook attempt.
+    pub async fn check_shared(&self, db: &crate::db::Db) -> anyhow::Result<()> {
+        let stored = match db.meta_get(KEY_CHECK_META).await? {
+            Some(stored) => stored,
+            None => {
+                let sealed = self.seal(KEY_CHECK_ID, &WebhookSecret::from_bytes([0; 32]))?;
+                let mut tx = db.begin_write().await?;
+                let stored = match crate::db::meta_read(&mut tx, KEY_CHECK_META).await? {
+                    Some(other) => other,
+                    None => {
+                        crate::db::meta_insert(&mut tx, KEY_CHECK_META, &sealed).await?;
+                        sealed
+                    }
+                };
+                tx.commit().await?;
+                stored
+            }
+        };
+        if self.open(KEY_CHECK_ID, &stored).is_err() {
+            bail!(
+                "this relay's webhook secret key is not the one the database's webhook secrets are sealed with: \
+                 give every relay on this database the same --secret-key-file"
+            );
+        }
+        Ok(())
+    }
+}
+
 async fn read(path: &Path) -> anyhow::Result<RelayKey> {
     let text = Zeroizing::new(
         tokio::fs::read_to_string(path)

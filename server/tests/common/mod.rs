@@ -13,6 +13,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod balancer;
 pub mod client;
 pub mod receiver;
 pub mod spawned;

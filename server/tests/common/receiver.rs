@@ -158,9 +158,11 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers
         entry.0 += 1;
         entry.1 = entry.1.max(entry.0);
     }
+    // Counted out when the answer is sent or the relay hangs up (the future is then dropped).
+    let _in_flight = InFlight(shared.clone(), event_id);
     shared.arrived.notify_waiters();
     let reply = shared.script.lock().unwrap().pop_front().unwrap_or(Reply::Status(200));
-    let response = match reply {
+    match reply {
         Reply::Status(s) => (StatusCode::from_u16(s).unwrap(), format!("answer {s}")).into_response(),
         Reply::RetryAfter(s, secs) => {
             (StatusCode::from_u16(s).unwrap(), [("retry-after", secs.to_string())], "later").into_response()
@@ -174,9 +176,16 @@ async fn handle(State(shared): State<Arc<Shared>>, uri: axum::http::Uri, headers
             tokio::time::sleep(d).await;
             (StatusCode::OK, "ok").into_response()
         }
-    };
-    if let Some(e) = shared.in_flight.lock().unwrap().get_mut(&event_id) {
-        e.0 -= 1;
     }
-    response
+}
+
+/// One request of an event in flight, until dropped.
+struct InFlight(Arc<Shared>, String);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(e) = self.0.in_flight.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&self.1) {
+            e.0 -= 1;
+        }
+    }
 }
