@@ -137,7 +137,10 @@ test-s3:
 
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
-	@$(TIMED) bench cargo bench
+	@$(TIMED) bench cargo bench --workspace --exclude fxe-server
+	@$(TIMED) bench-webhooks cargo bench -p fxe-server --bench webhooks
+	@# The relay suite runs on SQLite and, in the same run, on a throwaway PostgreSQL.
+	@$(TIMED) bench-relay scripts/with-postgres.sh cargo bench -p fxe-server --bench relay
 	@$(TIMED) build cargo leptos build --release
 	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python
 	@$(TIMED) bench-browser env FXE_SERVER_BIN=target/release/fxe-server node end2end/bench.mjs
