@@ -146,7 +146,10 @@ test-cluster:
 
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage
-	@$(TIMED) bench cargo bench
+	@$(TIMED) bench cargo bench --workspace --exclude fxe-server
+	@$(TIMED) bench-webhooks cargo bench -p fxe-server --bench webhooks
+	@# The relay suite runs on SQLite and, in the same run, on a throwaway PostgreSQL.
+	@$(TIMED) bench-relay scripts/with-postgres.sh cargo bench -p fxe-server --bench relay
 	@$(TIMED) bench-scaleout $(MAKE) --no-print-directory bench-scaleout
 	@$(TIMED) build cargo leptos build --release
 	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python

@@ -133,7 +133,7 @@ pub async fn touch(db: &Db, key_id: &str, now: i64) -> Result<(), DbError> {
     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE key_id = $2")
         .bind(now)
         .bind(key_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

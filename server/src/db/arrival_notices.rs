@@ -54,7 +54,7 @@ pub async fn claim(
          WHERE {free} AND next_attempt_at_ms <= $3 ORDER BY next_attempt_at_ms LIMIT $4{lock}) \
          AND {free} RETURNING message_id, user_id, to_number, tries"
     );
-    Ok(sqlx::query_as(&sql).bind(token).bind(until_ms).bind(now_ms).bind(limit).fetch_all(db.pool()).await?)
+    Ok(sqlx::query_as(&sql).bind(token).bind(until_ms).bind(now_ms).bind(limit).fetch_all(db.writer()).await?)
 }
 
 /// Settles a claimed notice, if this worker still holds it: `retry_at_ms` puts it back in the queue (a failed
@@ -71,6 +71,6 @@ pub async fn settle(db: &Db, n: &ClaimedNotice, token: &str, retry_at_ms: Option
     if let Some(at) = retry_at_ms {
         q = q.bind(at);
     }
-    q.execute(db.pool()).await?;
+    q.execute(db.writer()).await?;
     Ok(())
 }

@@ -46,7 +46,7 @@ pub async fn purge(db: &Db, before_ms: i64) -> Result<(), DbError> {
          (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id AND d.status = 'pending')",
     )
     .bind(before_ms)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

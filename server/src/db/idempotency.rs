@@ -82,9 +82,10 @@ pub async fn store_answer(db: &Db, scope: &str, key_hash: &str, status: u16, sea
         .bind(sealed)
         .bind(scope)
         .bind(key_hash)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
-    Ok(())
+    // A retry will be answered from it: on disk before the first answer goes out.
+    db.durable().await
 }
 
 /// Deletes a running record (no answer to keep: a retry runs again).
@@ -92,7 +93,7 @@ pub async fn forget_running(db: &Db, scope: &str, key_hash: &str) -> Result<(), 
     sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND status_code = 0")
         .bind(scope)
         .bind(key_hash)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -101,7 +102,7 @@ pub async fn forget_running(db: &Db, scope: &str, key_hash: &str) -> Result<(), 
 pub async fn purge_expired(db: &Db, now: i64) -> Result<u64, DbError> {
     let n = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
         .bind(now - RETENTION_SECS)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected();
     Ok(n)

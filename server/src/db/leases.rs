@@ -62,5 +62,5 @@ pub async fn next_due(db: &Db, queue: Queue) -> Result<Option<i64>, DbError> {
 pub async fn release_all(db: &Db, queue: Queue) -> Result<u64, DbError> {
     let sql =
         format!("UPDATE {} SET lease_token = NULL, lease_until_ms = NULL WHERE lease_token IS NOT NULL", queue.table());
-    Ok(sqlx::query(&sql).execute(db.pool()).await?.rows_affected())
+    Ok(sqlx::query(&sql).execute(db.writer()).await?.rows_affected())
 }

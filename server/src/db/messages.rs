@@ -219,7 +219,7 @@ pub async fn renew_lease(db: &Db, message_id: &MessageId, until: i64) -> Result<
     sqlx::query("UPDATE messages SET upload_lease_until = $1 WHERE message_id = $2 AND status = 'awaiting_upload'")
         .bind(until)
         .bind(message_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -230,7 +230,7 @@ pub async fn release_lease(db: &Db, message_id: &MessageId) -> Result<(), DbErro
         "UPDATE messages SET upload_lease_until = NULL, upload_lease_owner = NULL WHERE message_id = $1 AND status = 'awaiting_upload'",
     )
     .bind(message_id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -315,7 +315,7 @@ pub async fn end(
 pub async fn clear_blob_key(db: &Db, message_id: &MessageId) -> Result<(), DbError> {
     sqlx::query("UPDATE messages SET blob_key = NULL WHERE message_id = $1 AND status <> 'queued'")
         .bind(message_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -18,6 +18,25 @@
 //! * A transaction that will write must take the write lock up front on
 //!   SQLite, or two concurrent read-then-write transactions fail with
 //!   "database is locked": use [`Db::begin_write`], not `pool().begin()`.
+//!   Single writes on a hot path go through [`Db::writer`] and, when the
+//!   caller is told they happened, [`Db::durable`].
+//!
+//! # SQLite: one writer, group commit
+//!
+//! SQLite has one writer at a time. Left to itself, a connection that finds
+//! the write lock taken sleeps in its busy handler (1, 2, 5, 10, … ms), so
+//! concurrent writers waste most of their time asleep; and with
+//! `synchronous = FULL` each commit holds the lock across its own `fsync`.
+//! So on an SQLite file the relay writes through a pool of exactly one
+//! connection ([`Db::writer`]; waiting for it is a fair async queue, not a
+//! sleep) whose commits do not sync (`synchronous = NORMAL`), and a committed
+//! write is confirmed only after [`WalSync`] has `fdatasync`ed the write-ahead
+//! log that holds it. That is what `FULL` does at each commit, outside the
+//! lock and shared: one `fdatasync` covers every commit that finished before
+//! it started (group commit). A confirmed write survives a power cut exactly
+//! as with `FULL`; an unconfirmed one may be lost, as with `FULL`. Reads use
+//! the other pool, whose connections keep `synchronous = FULL`, so any write
+//! made there is durable at its commit as before.
 //!
 //! # Migrations
 //!
@@ -51,8 +70,13 @@ pub mod webhook_endpoints;
 pub use page::{Keyed, PageRequest};
 
 use std::{
-    fmt,
+    fmt, io,
+    ops::{Deref, DerefMut},
     path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -112,6 +136,12 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Where writes go: on an SQLite file one connection with group commit
+    /// ([`WalSync`]); otherwise the same pool as `pool`.
+    writer: AnyPool,
+    /// Group commit of the SQLite file's write-ahead log (`None`: every
+    /// commit is durable by itself).
+    wal: Option<Arc<WalSync>>,
     backend: Backend,
 }
 
@@ -136,18 +166,29 @@ impl Db {
         let options = match backend {
             // One writer at a time in SQLite; a few connections let readers
             // (WAL) go on while it writes.
-            Backend::Sqlite => {
-                AnyPoolOptions::new().max_connections(8).min_connections(1).after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(SQLITE_PRAGMAS).await?;
-                        Ok(())
-                    })
-                })
-            }
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+            Backend::Sqlite => sqlite_pool(8, SQLITE_PRAGMAS),
+            // Up to 64 requests at once each hold a connection for a few
+            // short statements; the server's own limit is far higher.
+            Backend::Postgres => AnyPoolOptions::new().max_connections(32),
         };
         let pool = options.acquire_timeout(ACQUIRE_TIMEOUT).connect(&url).await.map_err(DbError::Connect)?;
-        Ok(Db { pool, backend })
+        // Group commit needs the file's name (an SQLite URL may name a
+        // database only this process's connections share, e.g. in memory).
+        let (writer, wal) = match target {
+            DatabaseTarget::SqliteFile(path) => {
+                let writer = sqlite_pool(1, SQLITE_WRITER_PRAGMAS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect(&url)
+                    .await
+                    .map_err(DbError::Connect)?;
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                let mut wal = absolute.into_os_string();
+                wal.push("-wal");
+                (writer, Some(Arc::new(WalSync::new(PathBuf::from(wal)))))
+            }
+            _ => (pool.clone(), None),
+        };
+        Ok(Db { pool, writer, wal, backend })
     }
 
     /// Connects and brings the schema up to date.
@@ -201,19 +242,36 @@ impl Db {
         &self.pool
     }
 
+    /// The pool for single writes on a hot path (see the module's notes):
+    /// on an SQLite file its one connection commits without syncing, so a
+    /// write the caller is told about must be followed by [`Db::durable`].
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
+    /// Returns once every write committed through [`Db::writer`] before
+    /// this call is on disk (at once where commits sync by themselves).
+    pub async fn durable(&self) -> Result<(), DbError> {
+        match &self.wal {
+            Some(wal) => wal.wait().await.map_err(|e| DbError::Query(sqlx::Error::Io(e))),
+            None => Ok(()),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     /// Starts a transaction that is going to write. On SQLite this is
-    /// `BEGIN IMMEDIATE`, which takes the write lock at once (waiting up to
-    /// the busy timeout) instead of failing when a read turns into a write.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, DbError> {
+    /// `BEGIN IMMEDIATE` on the writer connection, which takes the write lock
+    /// at once instead of failing when a read turns into a write. Its
+    /// [`WriteTx::commit`] returns once the transaction is durable.
+    pub async fn begin_write(&self) -> Result<WriteTx, DbError> {
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
-        Ok(tx)
+        Ok(WriteTx { tx, wal: self.wal.clone() })
     }
 
     /// A round trip to the database (`SELECT 1`), for readiness checks.
@@ -248,15 +306,120 @@ impl Db {
     /// Waits for the connections in use to be returned, then closes them all.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
+}
+
+/// A transaction from [`Db::begin_write`]: use it as the connection
+/// (`&mut tx`); dropped without [`WriteTx::commit`], it rolls back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    wal: Option<Arc<WalSync>>,
+}
+
+impl WriteTx {
+    /// Commits, and returns once the commit is on disk (group commit on an
+    /// SQLite file, see [`WalSync`]).
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        match self.wal {
+            Some(wal) => wal.wait().await.map_err(sqlx::Error::Io),
+            None => Ok(()),
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// Group commit for an SQLite file whose writer commits with `synchronous =
+/// NORMAL`: [`WalSync::wait`] returns once an `fdatasync` of the write-ahead
+/// log that started after the caller's commit has finished. One `fdatasync`
+/// runs at a time and covers every commit that finished before it began, so
+/// under load many commits share one.
+struct WalSync {
+    /// The `-wal` file beside the database.
+    path: PathBuf,
+    /// Commits counted so far (each caller of `wait` counts its own).
+    committed: AtomicU64,
+    /// The highest count an `fdatasync` has covered.
+    synced: AtomicU64,
+    /// Held while an `fdatasync` runs.
+    syncing: tokio::sync::Mutex<()>,
+}
+
+impl WalSync {
+    fn new(path: PathBuf) -> WalSync {
+        WalSync { path, committed: AtomicU64::new(0), synced: AtomicU64::new(0), syncing: tokio::sync::Mutex::new(()) }
+    }
+
+    /// Call after a commit returned: waits until it is on disk.
+    async fn wait(&self) -> io::Result<()> {
+        let mine = self.committed.fetch_add(1, Ordering::SeqCst) + 1;
+        loop {
+            if self.synced.load(Ordering::SeqCst) >= mine {
+                return Ok(());
+            }
+            let _syncing = self.syncing.lock().await;
+            if self.synced.load(Ordering::SeqCst) >= mine {
+                return Ok(());
+            }
+            // Every commit counted up to here had finished writing the log.
+            let covers = self.committed.load(Ordering::SeqCst);
+            let path = self.path.clone();
+            tokio::task::spawn_blocking(move || sync_wal(&path)).await.map_err(io::Error::other)??;
+            self.synced.fetch_max(covers, Ordering::SeqCst);
+        }
+    }
+}
+
+/// `fdatasync` of the write-ahead log. No log at all means SQLite
+/// checkpointed it into the database file (syncing that) and removed it.
+fn sync_wal(path: &Path) -> io::Result<()> {
+    match std::fs::File::open(path) {
+        Ok(file) => file.sync_data(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// An SQLite pool of `max` connections, each set up with `pragmas`.
+fn sqlite_pool(max: u32, pragmas: &'static str) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).min_connections(1).after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            conn.execute(pragmas).await?;
+            Ok(())
+        })
+    })
 }
 
 /// Per-connection SQLite settings: wait up to 5 s for a lock instead of
 /// failing at once, enforce foreign keys, and use the write-ahead log so
 /// readers do not block the writer (the journal mode is stored in the file;
-/// setting it again is a no-op). `synchronous` stays at SQLite's default,
-/// FULL: a confirmed write survives a power cut.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL;";
+/// setting it again is a no-op). `synchronous = FULL`: a write made on these
+/// connections is on disk when its commit returns.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;";
+
+/// The writer connection of an SQLite file: the same, but its commits leave
+/// the log's `fdatasync` to [`WalSync`] (group commit), which runs it before
+/// any of them is confirmed.
+const SQLITE_WRITER_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
 /// `sqlite://<absolute path>?mode=rwc` with the path percent-encoded (sqlx
 /// decodes it), so file names with `?`, `#`, `%` or spaces work.

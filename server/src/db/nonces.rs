@@ -4,7 +4,9 @@
 
 use super::{Db, DbError};
 
-/// Records a nonce; `false` when it was seen before (a replay).
+/// Records a nonce; `false` when it was seen before (a replay). On an SQLite
+/// file the record is durable only after [`Db::durable`], which the caller
+/// awaits before it answers (see `http::auth`).
 pub async fn remember(db: &Db, key_id: &str, nonce: &str, now: i64) -> Result<bool, DbError> {
     let fresh = sqlx::query(
         "INSERT INTO request_nonces (key_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (key_id, nonce) DO NOTHING",
@@ -12,7 +14,7 @@ pub async fn remember(db: &Db, key_id: &str, nonce: &str, now: i64) -> Result<bo
     .bind(key_id)
     .bind(nonce)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?
     .rows_affected();
     Ok(fresh == 1)
@@ -20,6 +22,6 @@ pub async fn remember(db: &Db, key_id: &str, nonce: &str, now: i64) -> Result<bo
 
 /// Forgets nonces seen before `before` (outside the replay window).
 pub async fn purge(db: &Db, before: i64) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1").bind(before).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM request_nonces WHERE seen_at < $1").bind(before).execute(db.writer()).await?;
     Ok(())
 }

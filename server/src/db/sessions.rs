@@ -43,7 +43,7 @@ pub async fn live(db: &Db, id: &str, now: i64) -> Result<Option<SessionUser>, Db
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_sha256 = $2")
             .bind(now)
             .bind(hash_id(id))
-            .execute(db.pool())
+            .execute(db.writer())
             .await?;
     }
     Ok(Some(SessionUser {
@@ -97,7 +97,7 @@ pub async fn purge(db: &Db, now: i64) -> Result<(), DbError> {
     sqlx::query("DELETE FROM sessions WHERE revoked_at IS NOT NULL OR expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
         .bind(now - IDLE_TIMEOUT_SECS)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

@@ -119,7 +119,7 @@ pub async fn claim(db: &Db, token: &str, until_ms: i64, now_ms: i64, limit: i64)
          WHERE id IN (SELECT id FROM webhook_deliveries WHERE {free} AND next_attempt_at_ms <= $3 ORDER BY next_attempt_at_ms LIMIT $4{lock}) \
          AND {free} RETURNING id, endpoint_id, event_id, tries"
     );
-    Ok(sqlx::query_as(&sql).bind(token).bind(until_ms).bind(now_ms).bind(limit).fetch_all(db.pool()).await?)
+    Ok(sqlx::query_as(&sql).bind(token).bind(until_ms).bind(now_ms).bind(limit).fetch_all(db.writer()).await?)
 }
 
 /// Marks the endpoint's pending deliveries dead.

@@ -223,12 +223,24 @@ fn is_upload(method: &Method, path: &str) -> bool {
 /// the nonce or anything else is stored.
 pub async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match authenticate_inner(&state, req).await {
-        Ok(req) => next.run(req).await,
+        // The nonce just recorded is made durable while the handler runs
+        // (on an SQLite file, group commit; elsewhere it already is): the
+        // answer waits for both. A handler's own commit comes after the
+        // nonce in the same log, so it can never be durable without it.
+        Ok((req, true)) => {
+            let (response, durable) = tokio::join!(next.run(req), state.db.durable());
+            match durable {
+                Ok(()) => response,
+                Err(e) => ApiError::from(e).into_response(),
+            }
+        }
+        Ok((req, false)) => next.run(req).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, ApiError> {
+/// The request to hand on, and whether a nonce was recorded for it.
+async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, bool), ApiError> {
     let (mut parts, body) = req.into_parts();
     let limits = &state.limits;
     let ip = parts
@@ -286,7 +298,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
             }
             None => limits.check_anonymous(ip)?,
         }
-        return Ok(Request::from_parts(parts, body));
+        return Ok((Request::from_parts(parts, body), false));
     };
 
     // The key: known, not revoked, its org not disabled. (A key id of the
@@ -370,7 +382,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<Request, A
         address,
         at_ms: state.clock.now_ms(),
     });
-    Ok(Request::from_parts(parts, body))
+    Ok((Request::from_parts(parts, body), true))
 }
 
 /// Reads a JSON-sized body: 413 `too_large` past [`MAX_JSON_BODY`].

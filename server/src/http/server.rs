@@ -85,6 +85,12 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
             },
             () = shutdown.cancelled() => break,
         };
+        // Answers go out as soon as they are written: with Nagle's algorithm a
+        // response written in two parts (head, then a streamed body) waits for
+        // the client's delayed ACK (40 ms on Linux) before its second part.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%client, error = %e, "cannot set TCP_NODELAY");
+        }
         // Full: make room for this one by closing an idle connection, or
         // wait for one to end (later clients wait in the listen backlog).
         while tasks.try_join_next().is_some() {}

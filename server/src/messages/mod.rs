@@ -218,10 +218,14 @@ pub async fn upload(
         Some(h) if !holder_alive(state, &h).await => h,
         _ => String::new(),
     };
-    let leased =
-        store::take_lease(&mut conn, message_id, state.blobs.instance(), &takeover, now, now + UPLOAD_LEASE_SECS)
-            .await?;
     drop(conn);
+    // A write: on the writer connection (the lease needs no sync of its own;
+    // the commit that queues the message covers it).
+    let mut writer = state.db.writer().acquire().await?;
+    let leased =
+        store::take_lease(&mut writer, message_id, state.blobs.instance(), &takeover, now, now + UPLOAD_LEASE_SECS)
+            .await?;
+    drop(writer);
     if !leased {
         return Err(MessageError::UploadInProgress);
     }
