@@ -38,7 +38,7 @@ fn seal_planned(sealer: Sealer, pt: &[u8]) -> (Envelope, Vec<u8>) {
     let mut out = Vec::new();
     for c in chunks {
         assert_eq!(c.ciphertext_offset, out.len() as u64);
-        let start = c.plaintext_offset as usize;
+        let start = usize::try_from(c.plaintext_offset).unwrap();
         let msg = Payload { msg: &pt[start..start + c.plaintext_len], aad: PlannedChunk::AAD };
         let sealed = aes_gcm::aead::Aead::encrypt(&cipher, &c.nonce.into(), msg).unwrap();
         planned.sealed(&c, sealed.len()).unwrap();
@@ -64,7 +64,7 @@ fn open_planned(mut planned: PlannedOpen, ct: &[u8]) -> fxe_protocol::Result<Vec
     let cipher = gcm(planned.plan());
     let mut out = Vec::new();
     for c in chunks {
-        let start = c.ciphertext_offset as usize;
+        let start = usize::try_from(c.ciphertext_offset).unwrap();
         let sealed = ct.get(start..start + c.ciphertext_len).ok_or(Error::Open(OpenError::MissingFinalChunk))?;
         let mut buf = sealed[..c.plaintext_len].to_vec();
         let tag: [u8; 16] = sealed[c.plaintext_len..].try_into().unwrap();
