@@ -48,7 +48,7 @@ test('a fax sealed in the browser opens with fxe-client, byte for byte', async (
   const id = await send(page, C_NUMBER, pdf.path, { expectOrg: 'CLI Office' });
   const received = JSON.parse((await relay.client(cDir, ['receive', '--out-dir', 'in', '--json'])).trim().split('\n').pop());
   assert.equal(received.message_id, id);
-  assert.deepEqual(await readdir(path.join(cDir, 'in')), [`${id}.pdf`]);
+  assert.deepEqual((await readdir(path.join(cDir, 'in'))).filter((n) => !n.startsWith('.')), [`${id}.pdf`]);
   const opened = await readFile(path.join(cDir, 'in', `${id}.pdf`));
   assert.equal(opened.length, pdf.bytes.length);
   assert.ok(opened.equals(pdf.bytes), 'fxe-client opened the bytes the browser sealed');

@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const serverBin = process.env.FXE_SERVER_BIN ?? path.join(root, 'target', 'release', 'fxe-server');
 /** The CLI (`fxe-client`) built with the same profile as the relay, unless FXE_CLIENT_BIN says otherwise. */
-export const clientBin = process.env.FXE_CLIENT_BIN ?? path.join(path.dirname(serverBin), 'fxe-client');
+export const clientBin = path.resolve(root, process.env.FXE_CLIENT_BIN ?? path.join(path.dirname(serverBin), 'fxe-client'));
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const resultsDir = path.join(root, 'end2end', 'test-results');
 
