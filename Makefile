@@ -105,8 +105,10 @@ test-wasm:
 
 # The web UI in Chromium. `make test` builds it in debug (sharing the test
 # build's artifacts, so CI stays fast); FXE_SERVER_BIN picks the binary
-# (default: the release one from `make build`).
+# (default: the release one from `make build`). The browser/CLI compatibility
+# test runs the fxe-client built with the same profile, next to it.
 test-e2e:
+	@case "$${FXE_SERVER_BIN:-target/release/fxe-server}" in */debug/*) cargo build -p fxe-client ;; *) cargo build --release -p fxe-client ;; esac
 	node --test --test-reporter=spec end2end/*.test.mjs
 
 # The browser tests E2E_STRESS_RUNS times in a row while Debian's `stress`

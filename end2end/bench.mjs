@@ -1,8 +1,12 @@
 // The browser benchmark (`make bench`): in headless Chromium, against the
 // release build, seal and open 1 MiB and 100 MiB through the web app's own
 // code (WASM, chunk by chunk, Blob in and Blob out), next to raw WebCrypto
-// AES-256-GCM over the same bytes in the same 1 MiB chunks; and the size of
-// the WASM bundle, plain and gzipped. Results: target/bench-results/browser.json.
+// AES-256-GCM over the same bytes in the same 1 MiB chunks; the longest
+// main-thread task (PerformanceObserver `longtask`: 0 when none reached 50 ms)
+// and the peak JS heap during each seal and open; the two ways of hashing the
+// ciphertext (WebCrypto digest of the whole, SHA-256 in WASM 1 MiB at a time);
+// and the size of the WASM bundle, plain and gzipped.
+// Results: target/bench-results/browser.json.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +19,7 @@ const SIZES = [1 << 20, LARGEST];
 const ROUNDS = { [1 << 20]: 5, [LARGEST]: 2 };
 
 const relay = await startRelay();
-const browser = await launchBrowser();
+const browser = await launchBrowser({ args: ['--enable-precise-memory-info'] });
 const results = { when: new Date().toISOString(), runs: [] };
 try {
   const { page } = await newPerson(browser, relay.baseUrl);
@@ -29,10 +33,24 @@ try {
         const plain = new Uint8Array(size);
         for (let i = 0; i < size; i += 65536) crypto.getRandomValues(plain.subarray(i, Math.min(size, i + 65536)));
         const blob = new Blob([plain], { type: 'application/pdf' });
-        const fxe = await mod.fxeBenchSealOpen(blob);
+        // Long tasks and the JS heap while the web app seals and opens.
+        const tasks = [];
+        const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries()));
+        observer.observe({ type: 'longtask' });
+        const heap = [];
+        const sampler = setInterval(() => heap.push([performance.now(), performance.memory?.usedJSHeapSize ?? 0]), 10);
+        const sealing = mod.fxeBenchSealOpen(blob);
+        const fxe = await sealing;
+        clearInterval(sampler);
+        await new Promise((r) => setTimeout(r, 0));
+        observer.takeRecords().forEach((t) => tasks.push(t));
+        observer.disconnect();
+        // The seal ends where the open starts; a long task counts for each it overlaps.
+        const peak = (from, to) => Math.max(0, ...heap.filter(([t]) => t >= from && t <= to).map(([, h]) => h)) / 1048576;
+        const longest = (from, to) => Math.max(0, ...tasks.filter((t) => t.startTime < to && t.startTime + t.duration > from).map((t) => t.duration));
         const opened = new Uint8Array(await fxe.opened.arrayBuffer());
         let same = opened.length === plain.length;
-        for (let i = 0; same && i < plain.length; i += 4099) same = opened[i] === plain[i];
+        for (let i = 0; same && i < plain.length; i++) same = opened[i] === plain[i];
         // Raw WebCrypto over the same bytes, 1 MiB at a time.
         const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
         const chunk = 1 << 20;
@@ -47,7 +65,18 @@ try {
         t = performance.now();
         for (const [iv, ct] of sealed) await crypto.subtle.decrypt({ name: 'AES-GCM', iv }, key, ct);
         const rawOpen = performance.now() - t;
-        return { size, seal_ms: fxe.seal_ms, open_ms: fxe.open_ms, webcrypto_seal_ms: rawSeal, webcrypto_open_ms: rawOpen, round_trip_ok: same && fxe.same_size };
+        // The ways to hash the ciphertext, over bytes of its length: WebCrypto's digest of the whole, and SHA-256 in WASM.
+        t = performance.now();
+        await crypto.subtle.digest('SHA-256', plain);
+        const digestMs = performance.now() - t;
+        const wasmShaMs = mod.fxeBenchSha256Wasm(plain);
+        return {
+          size, seal_ms: fxe.seal_ms, open_ms: fxe.open_ms, webcrypto_seal_ms: rawSeal, webcrypto_open_ms: rawOpen,
+          seal_longest_task_ms: longest(fxe.seal_start, fxe.seal_end), open_longest_task_ms: longest(fxe.seal_end, fxe.open_end),
+          seal_peak_heap_mib: peak(fxe.seal_start, fxe.seal_end), open_peak_heap_mib: peak(fxe.seal_end, fxe.open_end + 20),
+          webcrypto_sha256_ms: digestMs, wasm_sha256_ms: wasmShaMs,
+          round_trip_ok: same && fxe.same_size,
+        };
       }, size);
       results.runs.push(run);
     }
@@ -63,12 +92,22 @@ results.wasm_gzip_bytes = gzipSync(wasm, { level: 9 }).length;
 
 const mib = (bytes, ms) => ((bytes / 1048576) / (ms / 1000)).toFixed(1);
 const best = (size, key) => Math.min(...results.runs.filter((r) => r.size === size).map((r) => r[key]));
+const worst = (size, key) => Math.max(...results.runs.filter((r) => r.size === size).map((r) => r[key]));
 results.summary = SIZES.map((size) => ({
   size_mib: Number((size / 1048576).toFixed(2)),
   fxe_seal_mib_s: Number(mib(size, best(size, 'seal_ms'))),
   fxe_open_mib_s: Number(mib(size, best(size, 'open_ms'))),
   webcrypto_seal_mib_s: Number(mib(size, best(size, 'webcrypto_seal_ms'))),
   webcrypto_open_mib_s: Number(mib(size, best(size, 'webcrypto_open_ms'))),
+  seal_ratio: Number((best(size, 'webcrypto_seal_ms') / best(size, 'seal_ms')).toFixed(3)),
+  open_ratio: Number((best(size, 'webcrypto_open_ms') / best(size, 'open_ms')).toFixed(3)),
+  seal_open_ms: Number(Math.min(...results.runs.filter((r) => r.size === size).map((r) => r.seal_ms + r.open_ms)).toFixed(1)),
+  seal_longest_task_ms: worst(size, 'seal_longest_task_ms'),
+  open_longest_task_ms: worst(size, 'open_longest_task_ms'),
+  seal_peak_heap_mib: Number(worst(size, 'seal_peak_heap_mib').toFixed(1)),
+  open_peak_heap_mib: Number(worst(size, 'open_peak_heap_mib').toFixed(1)),
+  webcrypto_sha256_mib_s: Number(mib(size, best(size, 'webcrypto_sha256_ms'))),
+  wasm_sha256_mib_s: Number(mib(size, best(size, 'wasm_sha256_ms'))),
   round_trip_ok: results.runs.filter((r) => r.size === size).every((r) => r.round_trip_ok),
 }));
 const out = path.join(root, 'target', 'bench-results');
@@ -77,6 +116,9 @@ await writeFile(path.join(out, 'browser.json'), JSON.stringify(results, null, 2)
 console.log('size      fxe seal   fxe open   WebCrypto seal   WebCrypto open   (MiB/s, best run)');
 for (const s of results.summary) {
   console.log(`${String(s.size_mib).padStart(4)} MiB  ${String(s.fxe_seal_mib_s).padStart(8)}   ${String(s.fxe_open_mib_s).padStart(8)}   ${String(s.webcrypto_seal_mib_s).padStart(14)}   ${String(s.webcrypto_open_mib_s).padStart(14)}   ${s.round_trip_ok ? '' : 'ROUND TRIP FAILED'}`);
+}
+for (const s of results.summary) {
+  console.log(`${String(s.size_mib).padStart(4)} MiB  ratio to WebCrypto: seal ${s.seal_ratio}, open ${s.open_ratio}; seal+open ${s.seal_open_ms} ms; longest task ${s.seal_longest_task_ms}/${s.open_longest_task_ms} ms (0: none >= 50 ms); peak JS heap ${s.seal_peak_heap_mib}/${s.open_peak_heap_mib} MiB; SHA-256 WebCrypto ${s.webcrypto_sha256_mib_s}, WASM ${s.wasm_sha256_mib_s} MiB/s`);
 }
 console.log(`WASM bundle: ${(results.wasm_bytes / 1024).toFixed(0)} KiB, ${(results.wasm_gzip_bytes / 1024).toFixed(0)} KiB gzipped`);
 console.log(`written to ${path.join(out, 'browser.json')}`);

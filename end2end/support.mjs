@@ -3,6 +3,7 @@
 // Chrome's virtual WebAuthn authenticator for passkeys.
 //
 // Environment: FXE_SERVER_BIN (default target/release/fxe-server),
+//              FXE_CLIENT_BIN (default: fxe-client next to the server),
 //              CHROMIUM_PATH (default /usr/bin/chromium).
 
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ import { chromium } from 'playwright-core';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const serverBin = process.env.FXE_SERVER_BIN ?? path.join(root, 'target', 'release', 'fxe-server');
+/** The CLI (`fxe-client`) built with the same profile as the relay, unless FXE_CLIENT_BIN says otherwise. */
+export const clientBin = path.resolve(root, process.env.FXE_CLIENT_BIN ?? path.join(path.dirname(serverBin), 'fxe-client'));
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const resultsDir = path.join(root, 'end2end', 'test-results');
 
@@ -84,6 +87,12 @@ export async function startRelay({ env: extraEnv = {} } = {}) {
       const { stdout } = await promisify(execFile)(serverBin, args, { cwd: root, env });
       return stdout;
     },
+    /** Runs `fxe-client ARGS` in `dir` (its keys.zip and pins live there); resolves to stdout. */
+    async client(dir, args) {
+      assert.ok(existsSync(clientBin), `${clientBin} is missing: run \`cargo build -p fxe-client\` (with --release for the release relay)`);
+      const { stdout } = await promisify(execFile)(clientBin, args, { cwd: dir, env: cleanEnv({}), maxBuffer: 16 << 20 });
+      return stdout;
+    },
     /** The mails in the outbox, oldest first, quoted-printable undone. */
     async outbox() {
       const dir = path.join(dataDir, 'outbox');
@@ -119,8 +128,8 @@ export async function startRelay({ env: extraEnv = {} } = {}) {
   return relay;
 }
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+export function launchBrowser({ args = [] } = {}) {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...args] });
 }
 
 /**

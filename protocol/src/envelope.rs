@@ -3,7 +3,7 @@
 use crate::bundle::{Bundle, BundleKeys};
 use crate::encoding::{self, serde_b64u, serde_hex32};
 use crate::error::OpenError;
-use crate::stream::{self, CiphertextHasher, PayloadOpener, PayloadSealer};
+use crate::stream::{self, ChunkPlan, CiphertextHasher, PayloadOpener, PayloadSealer, PlanProgress, PlannedChunk};
 use crate::transcript::{Transcript, sha256};
 use crate::{Error, MAX_CIPHERTEXT_LEN, Result, e164, sign};
 use aes_gcm::aead::AeadInOut;
@@ -257,6 +257,7 @@ impl SealRandomness {
 pub struct Sealer {
     header: Envelope,
     payload: PayloadSealer,
+    payload_key: Zeroizing<[u8; 32]>,
     signing: sign::SecretSigningKey,
 }
 
@@ -306,7 +307,20 @@ impl Sealer {
         let keys = derive_from_cek(&rnd.cek, &header.message_id);
         header.cek_commit = keys.cek_commit;
         let payload = PayloadSealer::new(&keys.payload_key, req.chunk_size)?;
-        Ok(Sealer { header, payload, signing: req.sender.signing.clone() })
+        Ok(Sealer { header, payload, payload_key: keys.payload_key, signing: req.sender.signing.clone() })
+    }
+
+    /// For a caller that runs the chunks' AES-256-GCM itself (the browser, through
+    /// WebCrypto): the [`ChunkPlan`] of a `plaintext_len`-byte payload, to be
+    /// reported chunk by chunk to the [`PlannedSeal`] and finished with the
+    /// ciphertext's SHA-256. Fails with [`Error::Invalid`] for a plaintext whose
+    /// ciphertext would exceed [`MAX_CIPHERTEXT_LEN`], or [`Error::Seal`] once a chunk was sealed here.
+    pub fn plan(self, plaintext_len: u64) -> Result<PlannedSeal> {
+        if self.payload.started() {
+            return Err(Error::Seal("chunks were already sealed"));
+        }
+        let plan = ChunkPlan::new(&self.payload_key, self.header.chunk_size, plaintext_len, MAX_CIPHERTEXT_LEN)?;
+        Ok(PlannedSeal { header: self.header, progress: PlanProgress::new(plan), signing: self.signing })
     }
 
     /// The plaintext chunk size: every chunk but the last has exactly this many bytes.
@@ -337,6 +351,43 @@ impl Sealer {
         let mut header = self.header;
         header.ciphertext_len = len;
         header.ciphertext_sha256 = hash;
+        header.check_shape()?;
+        header.sig = self.signing.sign(&header.tbs());
+        Ok(header)
+    }
+}
+
+/// A message being sealed by a caller that runs each chunk's AES-256-GCM itself,
+/// with the key, nonce and AAD of [`PlannedSeal::plan`]; [`PlannedSeal::finish`]
+/// signs the envelope once every chunk was reported, in order, with its length.
+pub struct PlannedSeal {
+    header: Envelope,
+    progress: PlanProgress,
+    signing: sign::SecretSigningKey,
+}
+
+impl PlannedSeal {
+    /// What to seal: the payload key and every chunk's nonce, offsets and lengths.
+    pub fn plan(&self) -> &ChunkPlan {
+        self.progress.plan()
+    }
+
+    /// Records that `chunk` (the plan's next) was sealed into `sealed_len` bytes.
+    /// Fails with [`Error::Seal`] for a chunk out of order or a length that is not the plan's.
+    pub fn sealed(&mut self, chunk: &PlannedChunk, sealed_len: usize) -> Result<()> {
+        self.progress.record(chunk, sealed_len, chunk.ciphertext_len).map_err(Error::Seal)
+    }
+
+    /// Completes the header with the ciphertext's length and `ciphertext_sha256`
+    /// (the SHA-256 of every sealed chunk in order) and signs it.
+    /// Fails with [`Error::Seal`] unless every chunk was sealed.
+    pub fn finish(self, ciphertext_sha256: [u8; 32]) -> Result<Envelope> {
+        if !self.progress.is_complete() {
+            return Err(Error::Seal("the payload was not finished with a last chunk"));
+        }
+        let mut header = self.header;
+        header.ciphertext_len = self.progress.plan().ciphertext_len();
+        header.ciphertext_sha256 = ciphertext_sha256;
         header.check_shape()?;
         header.sig = self.signing.sign(&header.tbs());
         Ok(header)
@@ -489,6 +540,7 @@ pub struct Recipient<'a> {
 pub struct Opener {
     envelope: Envelope,
     payload: PayloadOpener,
+    payload_key: Zeroizing<[u8; 32]>,
     /// The whole ciphertext's length and hash were checked before any chunk (in-memory open).
     prechecked: bool,
 }
@@ -518,7 +570,22 @@ impl Opener {
         let cek = unwrap_cek(envelope, recipient.bundles)?;
         let keys = derive_from_cek(&cek, &envelope.message_id);
         let payload = PayloadOpener::new(&keys.payload_key, envelope.chunk_size, envelope.ciphertext_len)?;
-        Ok(Opener { envelope: envelope.clone(), payload, prechecked: false })
+        Ok(Opener { envelope: envelope.clone(), payload, payload_key: keys.payload_key, prechecked: false })
+    }
+
+    /// For a caller that runs the chunks' AES-256-GCM itself (the browser, through
+    /// WebCrypto), after every header check passed: the [`ChunkPlan`] of the
+    /// envelope's payload, whose chunks are reported to the [`PlannedOpen`] in
+    /// order and which [`PlannedOpen::finish`] checks against the envelope's
+    /// ciphertext length and SHA-256. Fails with [`Error::Open`] once a chunk was opened here.
+    pub fn plan(self) -> Result<PlannedOpen> {
+        if !self.payload.is_unstarted() {
+            return Err(OpenError::ChunkTag.into());
+        }
+        let plaintext_len = self.envelope.plaintext_len()?;
+        let plan =
+            ChunkPlan::new(&self.payload_key, self.envelope.chunk_size, plaintext_len, self.envelope.ciphertext_len)?;
+        Ok(PlannedOpen { envelope: self.envelope, progress: PlanProgress::new(plan) })
     }
 
     /// The envelope being opened (checked).
@@ -548,6 +615,50 @@ impl Opener {
             return Err(OpenError::CiphertextLength.into());
         }
         if !bool::from(hash.ct_eq(&self.envelope.ciphertext_sha256)) {
+            return Err(OpenError::CiphertextHash.into());
+        }
+        Ok(())
+    }
+}
+
+/// A message whose header checks passed, being opened by a caller that runs each
+/// chunk's AES-256-GCM itself with the key, nonce and AAD of [`PlannedOpen::plan`].
+/// Nothing may be shown before [`PlannedOpen::finish`] succeeds.
+#[must_use = "a PlannedOpen must be finished: it checks the final chunk, the length and the hash"]
+pub struct PlannedOpen {
+    envelope: Envelope,
+    progress: PlanProgress,
+}
+
+impl PlannedOpen {
+    /// The envelope being opened (checked).
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
+    /// What to open: the payload key and every chunk's nonce, offsets and lengths.
+    pub fn plan(&self) -> &ChunkPlan {
+        self.progress.plan()
+    }
+
+    /// Records that `chunk` (the plan's next) authenticated and gave `plaintext_len` bytes.
+    /// A chunk whose tag does not verify is [`OpenError::ChunkTag`]: report it as such, never here.
+    /// Fails with [`Error::Open`] ([`OpenError::ChunkTag`]) for a chunk out of order or of the wrong length.
+    pub fn opened(&mut self, chunk: &PlannedChunk, plaintext_len: usize) -> Result<()> {
+        self.progress.record(chunk, plaintext_len, chunk.plaintext_len).map_err(|_| Error::Open(OpenError::ChunkTag))
+    }
+
+    /// Fails unless every chunk was opened and the ciphertext seen (`ciphertext_len`
+    /// bytes with SHA-256 `ciphertext_sha256`) is the envelope's.
+    /// Fails with [`Error::Open`]: [`OpenError::MissingFinalChunk`], [`OpenError::CiphertextLength`] or [`OpenError::CiphertextHash`].
+    pub fn finish(self, ciphertext_len: u64, ciphertext_sha256: [u8; 32]) -> Result<()> {
+        if !self.progress.is_complete() {
+            return Err(OpenError::MissingFinalChunk.into());
+        }
+        if ciphertext_len != self.envelope.ciphertext_len {
+            return Err(OpenError::CiphertextLength.into());
+        }
+        if !bool::from(ciphertext_sha256.ct_eq(&self.envelope.ciphertext_sha256)) {
             return Err(OpenError::CiphertextHash.into());
         }
         Ok(())

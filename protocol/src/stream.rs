@@ -52,11 +52,173 @@ pub fn plaintext_len(ciphertext_len: u64, chunk_size: u64) -> Result<u64> {
     Ok(ciphertext_len - (n_full + 1) * TAG_LEN)
 }
 
-fn nonce(index: u64, last: bool) -> aes_gcm::aead::Nonce<Aes256Gcm> {
+/// The nonce of chunk `index`: `u88be(index) || flag`, flag 0x01 on the last chunk.
+fn nonce_bytes(index: u64, last: bool) -> [u8; 12] {
     let mut n = [0u8; 12];
     n[3..11].copy_from_slice(&index.to_be_bytes());
     n[11] = u8::from(last);
-    n.into()
+    n
+}
+
+fn nonce(index: u64, last: bool) -> aes_gcm::aead::Nonce<Aes256Gcm> {
+    nonce_bytes(index, last).into()
+}
+
+/// One chunk of a STREAM payload, as a caller that runs the AES-256-GCM step
+/// itself (the browser, through WebCrypto) needs it: where the chunk lies in
+/// the plaintext and in the ciphertext, its nonce and its (empty) AAD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedChunk {
+    /// The chunk's position, from 0.
+    pub index: u64,
+    /// Whether this is the final chunk (its nonce's flag is 0x01).
+    pub last: bool,
+    /// The AES-GCM nonce (96 bits).
+    pub nonce: [u8; 12],
+    /// Where the chunk's plaintext starts.
+    pub plaintext_offset: u64,
+    /// How many plaintext bytes it has.
+    pub plaintext_len: usize,
+    /// Where the sealed chunk starts in the ciphertext.
+    pub ciphertext_offset: u64,
+    /// How many bytes the sealed chunk has (`plaintext_len` + the 16-byte tag).
+    pub ciphertext_len: usize,
+}
+
+impl PlannedChunk {
+    /// The AES-GCM additional data of every chunk: none.
+    pub const AAD: &'static [u8] = &[];
+    /// The AES-GCM tag length, in bits.
+    pub const TAG_BITS: u8 = 128;
+}
+
+/// Every chunk of one payload: the payload key and, for each chunk, its
+/// nonce, offsets and lengths ([`PlannedChunk`]). Made by the protocol from a
+/// checked envelope or sealer, so a caller that seals or opens the chunks
+/// with another AES-GCM implementation cannot get them wrong.
+pub struct ChunkPlan {
+    payload_key: zeroize::Zeroizing<[u8; 32]>,
+    chunk_size: u64,
+    plaintext_len: u64,
+    chunks: u64,
+}
+
+impl ChunkPlan {
+    /// The plan of a `plaintext_len`-byte payload in `chunk_size` chunks.
+    /// Fails with [`Error::Invalid`] for an invalid chunk size or a ciphertext over `max_ciphertext_len`.
+    pub(crate) fn new(
+        payload_key: &[u8; 32],
+        chunk_size: u64,
+        plaintext_len: u64,
+        max_ciphertext_len: u64,
+    ) -> Result<Self> {
+        if !valid_chunk_size(chunk_size) {
+            return Err(Error::invalid("chunk_size", "must be a power of two from 16384 to 16777216"));
+        }
+        // A chunk is at most 16 MiB, so its lengths fit a usize on every target.
+        usize::try_from(chunk_size + TAG_LEN).map_err(|_| Error::invalid("chunk_size", "too large here"))?;
+        if ciphertext_len(plaintext_len, chunk_size) > max_ciphertext_len {
+            return Err(Error::invalid(
+                "plaintext",
+                format!("too large: the sealed fax would exceed {max_ciphertext_len} bytes"),
+            ));
+        }
+        let chunks = if plaintext_len == 0 { 1 } else { plaintext_len.div_ceil(chunk_size) };
+        Ok(ChunkPlan { payload_key: zeroize::Zeroizing::new(*payload_key), chunk_size, plaintext_len, chunks })
+    }
+
+    /// The AES-256-GCM key of every chunk. Keep it out of reach (a non-extractable WebCrypto key).
+    pub fn payload_key(&self) -> &[u8; 32] {
+        &self.payload_key
+    }
+
+    /// The plaintext chunk size.
+    pub fn chunk_size(&self) -> u64 {
+        self.chunk_size
+    }
+
+    /// The payload's plaintext length.
+    pub fn plaintext_len(&self) -> u64 {
+        self.plaintext_len
+    }
+
+    /// The sealed payload's (canonical) length.
+    pub fn ciphertext_len(&self) -> u64 {
+        ciphertext_len(self.plaintext_len, self.chunk_size)
+    }
+
+    /// How many chunks the payload has (at least one).
+    pub fn chunk_count(&self) -> u64 {
+        self.chunks
+    }
+
+    /// Chunk `index`, `None` past the last.
+    pub fn chunk(&self, index: u64) -> Option<PlannedChunk> {
+        if index >= self.chunks {
+            return None;
+        }
+        let last = index + 1 == self.chunks;
+        let plaintext_offset = index * self.chunk_size;
+        let len = if last { self.plaintext_len - plaintext_offset } else { self.chunk_size };
+        // len <= chunk_size, checked to fit a usize in `new`.
+        let plaintext_len = usize::try_from(len).unwrap_or(usize::MAX - TAG_SIZE);
+        Some(PlannedChunk {
+            index,
+            last,
+            nonce: nonce_bytes(index, last),
+            plaintext_offset,
+            plaintext_len,
+            ciphertext_offset: index * (self.chunk_size + TAG_LEN),
+            ciphertext_len: plaintext_len + TAG_SIZE,
+        })
+    }
+
+    /// Every chunk, in order.
+    pub fn chunks(&self) -> impl Iterator<Item = PlannedChunk> + '_ {
+        (0..self.chunks).filter_map(|i| self.chunk(i))
+    }
+}
+
+/// Where a caller running the AES-GCM step itself is in a [`ChunkPlan`]: it
+/// reports each chunk's result in order, and the protocol refuses one out of
+/// order, of the wrong length, or a finish before the final chunk.
+pub(crate) struct PlanProgress {
+    plan: ChunkPlan,
+    done: u64,
+}
+
+impl PlanProgress {
+    pub fn new(plan: ChunkPlan) -> Self {
+        PlanProgress { plan, done: 0 }
+    }
+
+    pub fn plan(&self) -> &ChunkPlan {
+        &self.plan
+    }
+
+    /// Records that `chunk` gave `len` bytes, where `expected` says how many it must give.
+    pub fn record(
+        &mut self,
+        chunk: &PlannedChunk,
+        len: usize,
+        expected: usize,
+    ) -> std::result::Result<(), &'static str> {
+        if self.plan.chunk(chunk.index).as_ref() != Some(chunk) {
+            return Err("a chunk that is not the plan's");
+        }
+        if chunk.index != self.done {
+            return Err("a chunk out of order");
+        }
+        if len != expected {
+            return Err("a chunk of the wrong length");
+        }
+        self.done += 1;
+        Ok(())
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.done == self.plan.chunks
+    }
 }
 
 fn cipher(key: &[u8; 32]) -> Aes256Gcm {
@@ -112,6 +274,11 @@ impl PayloadSealer {
         self.index += 1;
         self.finished = last;
         Ok(())
+    }
+
+    /// Whether a chunk was sealed.
+    pub fn started(&self) -> bool {
+        self.index > 0
     }
 
     /// Returns `(ciphertext_len, H(ciphertext))`; fails if the last chunk was not sealed.
@@ -174,6 +341,11 @@ impl PayloadOpener {
 
     pub fn is_complete(&self) -> bool {
         self.offset == self.ciphertext_len
+    }
+
+    /// Whether no chunk was opened yet.
+    pub fn is_unstarted(&self) -> bool {
+        self.index == 0
     }
 
     /// Opens the next chunk in place (the tag is removed). `buf` must be exactly

@@ -11,9 +11,9 @@ pub mod pins;
 pub mod recent;
 pub mod seal;
 pub mod sniff;
+pub mod webcrypto;
 
-/// Sealing and opening hold the page for one chunk (1 MiB) at a time, then
-/// let it repaint and take clicks (Cancel) before the next.
+/// Lets the page repaint and take clicks (Cancel) between stretches of work.
 pub(crate) async fn breathe() {
     crate::browser::files::sleep(0).await;
 }

@@ -1,13 +1,15 @@
-//! Opening a fax as it downloads: each sealed chunk is opened in WASM as soon
-//! as it has arrived whole, and only authenticated plaintext is handed to the
-//! browser. The plaintext becomes a Blob only after the final chunk and the
-//! ciphertext hash verified: a fax that fails any check is never shown.
+//! Opening a fax: each sealed chunk is opened with WebCrypto as soon as it
+//! has arrived whole. The plaintext becomes a Blob only after every chunk's
+//! tag, the final chunk and the ciphertext's length and hash verified: a fax
+//! that fails any check is never shown.
 
-use fxe_protocol::envelope::Opener;
+use fxe_protocol::envelope::{Opener, PlannedOpen};
 use fxe_protocol::error::OpenError;
-use zeroize::Zeroizing;
+use fxe_protocol::stream::PlannedChunk;
+use js_sys::Uint8Array;
+use wasm_bindgen::JsValue;
 
-use crate::browser::http::ApiFailure;
+use super::webcrypto::{self, Direction, InFlight, PayloadKey, Pieces};
 use crate::browser::transfer::{self, Download};
 
 /// The first `n` bytes of `blob` (fewer if it is shorter).
@@ -24,75 +26,53 @@ pub enum OpenFailure {
     Local(String),
 }
 
-/// Where sealed bytes come from: the relay's download, or (for the
-/// benchmark) a Blob in the page.
-#[allow(async_fn_in_trait)]
-pub trait Source {
-    async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiFailure>;
-}
-
-impl Source for Download {
-    async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiFailure> {
-        Download::next(self).await
-    }
-}
-
-/// Reads a Blob one chunk at a time.
-pub struct BlobSource {
-    pub blob: web_sys::Blob,
-    pub offset: u64,
-}
-
-impl Source for BlobSource {
-    async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiFailure> {
-        let total = crate::number::count(self.blob.size());
-        if self.offset >= total {
-            return Ok(None);
-        }
-        let end = (self.offset + (1 << 20)).min(total);
-        let bytes = transfer::slice(&self.blob, self.offset, end).await.map_err(|m| ApiFailure::local("read", m))?;
-        self.offset = end;
-        Ok(Some(bytes))
-    }
-}
-
-/// Opens what `source` yields with `opener` into a Blob typed `mime`.
+/// Opens the sealed bytes `source` yields with `opener` into a Blob typed
+/// `mime`: each chunk of the protocol's chunk plan is opened with WebCrypto
+/// AES-256-GCM (a few at once, off the main thread) as soon as it has arrived
+/// whole, the ciphertext is kept in one buffer of the envelope's length and
+/// hashed with WebCrypto SHA-256, and the Blob is made only once the protocol
+/// accepted every tag, the final chunk, the length and the hash.
 /// `progress(done, total)` counts sealed bytes.
 pub async fn open_source(
-    mut opener: Opener,
-    source: &mut impl Source,
+    opener: Opener,
+    source: &mut Pieces,
     mime: &str,
     progress: impl Fn(u64, u64),
 ) -> Result<web_sys::Blob, OpenFailure> {
-    let total = opener.envelope().ciphertext_len;
+    let mut planned = opener.plan().map_err(OpenFailure::Verification)?;
+    let total = planned.plan().ciphertext_len();
+    let key = PayloadKey::import(planned.plan().payload_key(), Direction::Open).await.map_err(OpenFailure::Local)?;
+    let sealed = Uint8Array::new_with_length(webcrypto::index(total).map_err(OpenFailure::Local)?);
+    let chunks: Vec<PlannedChunk> = planned.plan().chunks().collect();
     let parts = js_sys::Array::new();
-    let mut pending: Vec<u8> = Vec::new();
-    let mut done = 0u64;
-    let mut ended = false;
-    while let Some(want) = opener.next_chunk_len() {
-        while pending.len() < want && !ended {
-            match source.next().await.map_err(|f| OpenFailure::Local(f.message))? {
-                Some(piece) => pending.extend_from_slice(&piece),
-                None => ended = true,
-            }
-        }
-        if pending.len() < want {
+    let mut in_flight = InFlight::default();
+    let place = |planned: &mut PlannedOpen, chunk: PlannedChunk, answer: Result<Uint8Array, JsValue>| {
+        let bytes = answer.map_err(|_| OpenFailure::Verification(OpenError::ChunkTag.into()))?;
+        planned.opened(&chunk, bytes.length() as usize).map_err(OpenFailure::Verification)?;
+        let piece = webcrypto::piece_blob(&bytes).map_err(OpenFailure::Local)?;
+        parts.push(&piece);
+        progress(chunk.ciphertext_offset + chunk.ciphertext_len as u64, total);
+        Ok::<(), OpenFailure>(())
+    };
+    for chunk in chunks {
+        let (at, want) = webcrypto::sealed_range(&chunk).map_err(OpenFailure::Local)?;
+        if source.read_into(&sealed, at, want).await.map_err(OpenFailure::Local)? != want {
             return Err(OpenFailure::Verification(OpenError::MissingFinalChunk.into()));
         }
-        let rest = pending.split_off(want);
-        let mut chunk = Zeroizing::new(std::mem::replace(&mut pending, rest));
-        opener.open_in_place(&mut chunk).map_err(OpenFailure::Verification)?;
-        parts.push(&js_sys::Uint8Array::from(chunk.as_slice()));
-        done += want as u64;
-        progress(done, total);
-        super::breathe().await;
+        let op = key.decrypt(&chunk, &sealed.subarray(at, at + want)).map_err(OpenFailure::Local)?;
+        if let Some((done, answer)) = in_flight.push(chunk, op).await {
+            place(&mut planned, done, answer)?;
+        }
     }
-    if !pending.is_empty()
-        || (!ended && source.next().await.map_err(|f| OpenFailure::Local(f.message))?.is_some_and(|p| !p.is_empty()))
-    {
+    while let Some((done, answer)) = in_flight.next().await {
+        place(&mut planned, done, answer)?;
+    }
+    if !source.at_end().await.map_err(OpenFailure::Local)? {
+        source.cancel();
         return Err(OpenFailure::Verification(OpenError::TrailingData.into()));
     }
-    opener.finish().map_err(OpenFailure::Verification)?;
+    let hash = webcrypto::sha256(&sealed).map_err(OpenFailure::Local)?.finish().await.map_err(OpenFailure::Local)?;
+    planned.finish(total, hash).map_err(OpenFailure::Verification)?;
     transfer::blob(&parts, mime).map_err(OpenFailure::Local)
 }
 
@@ -124,5 +104,6 @@ pub async fn open_blob(
     sealed: &web_sys::Blob,
     progress: impl Fn(u64, u64),
 ) -> Result<web_sys::Blob, OpenFailure> {
-    open_source(opener, &mut BlobSource { blob: sealed.clone(), offset: 0 }, "application/octet-stream", progress).await
+    let mut source = Pieces::of_blob(sealed).map_err(OpenFailure::Local)?;
+    open_source(opener, &mut source, "application/octet-stream", progress).await
 }
