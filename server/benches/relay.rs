@@ -48,12 +48,13 @@ use std::{
 use axum::{Router, body::Body as AxumBody, routing::get};
 use common::{
     PgTestDatabase,
+    balancer::largest_plaintext,
     client::{Relay, TestOrg},
+    page,
     spawned::{Spawned, free_port, spawn},
 };
 use futures_util::StreamExt;
 use fxe_protocol::{
-    MAX_CIPHERTEXT_LEN,
     api::ECHO_NUMBER,
     envelope::{self, Envelope, Recipient, SealRequest},
     receipt::Receipt,
@@ -127,20 +128,6 @@ async fn start(data: &Path, backend: &Backend) -> Started {
     )
     .await;
     Started { relay, pg }
-}
-
-/// A PDF-looking page of `len` bytes, different for each `seed`.
-fn page(len: usize, seed: u64) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// What one client measured: each cycle's time, each request's times, and
@@ -356,20 +343,6 @@ fn memory(pid: u32) -> (u64, u64) {
 /// Resets the process's peak resident size to its current one (Linux ≥ 4.0).
 fn reset_peak(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// The largest plaintext whose ciphertext the relay still takes.
-fn largest_plaintext() -> u64 {
-    let (mut lo, mut hi) = (0u64, MAX_CIPHERTEXT_LEN);
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if stream::ciphertext_len(mid, stream::V1_CHUNK_SIZE) <= MAX_CIPHERTEXT_LEN {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    lo
 }
 
 const MIB: f64 = 1024.0 * 1024.0;

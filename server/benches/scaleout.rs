@@ -31,25 +31,12 @@ use std::{
 use common::{
     balancer::{Balancer, which},
     client::TestOrg,
+    page,
     spawned::{Spawned, free_port, spawn},
 };
 use report::{Record, round};
 
 const PAGE_BYTES: usize = 50 * 1024;
-
-/// A PDF-looking page of `len` bytes, different for each `seed`.
-fn page(len: usize, seed: u64) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// Send, poll until it is queued, fetch, open, receipt.
 async fn cycle(relay: &Balancer, a: &TestOrg, b: &TestOrg, fax: &[u8]) {
