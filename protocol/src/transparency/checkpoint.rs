@@ -112,6 +112,27 @@ impl TrustPolicy {
         Ok(keys)
     }
 
+    /// The policy's canonical text, what its fingerprint covers (docs/transparency.md §4.1):
+    /// `fxe/v1 log policy\n`, `log <vkey>\n`, one `witness <vkey>\n` per witness in byte
+    /// order, `quorum <n>\n`, `max_age <n>\n`.
+    pub fn canonical_text(&self) -> String {
+        let mut witnesses: Vec<&String> = self.witnesses.iter().collect();
+        witnesses.sort();
+        let mut t = format!("fxe/v1 log policy\nlog {}\n", self.log);
+        for w in witnesses {
+            t.push_str(&format!("witness {w}\n"));
+        }
+        t.push_str(&format!("quorum {}\nmax_age {}\n", self.quorum, self.max_age));
+        t
+    }
+
+    /// The fingerprint an org checks out of band before it pins the policy: SHA-256 of
+    /// [`TrustPolicy::canonical_text`], hex in eight groups of eight. It covers the witnesses
+    /// and the quorum too, so a relay cannot keep its log key and swap in witnesses it runs.
+    pub fn fingerprint(&self) -> String {
+        super::note::grouped_fingerprint(self.canonical_text().as_bytes())
+    }
+
     /// The log's origin (its key's name).
     pub fn origin(&self) -> Result<String, LogError> {
         Ok(self.log_key()?.name)
@@ -121,6 +142,16 @@ impl TrustPolicy {
     /// it, at least `quorum` distinct witnesses cosigned it (a bad line from a known witness is an
     /// error), none in the future, and the quorum is no older than `max_age`.
     pub fn verify(&self, note: &str, now: u64) -> Result<VerifiedCheckpoint, LogError> {
+        self.check(note, Some(now))
+    }
+
+    /// Checks a note the client accepted earlier and stored: the log's signature and the
+    /// witness quorum, not its age (it was fresh when accepted).
+    pub fn verify_signatures(&self, note: &str) -> Result<VerifiedCheckpoint, LogError> {
+        self.check(note, None)
+    }
+
+    fn check(&self, note: &str, now: Option<u64>) -> Result<VerifiedCheckpoint, LogError> {
         let log = self.log_key()?;
         let witnesses = self.witness_keys()?;
         let parsed = SignedNote::parse(note)?;
@@ -135,7 +166,7 @@ impl TrustPolicy {
         let mut times = Vec::new();
         for w in &witnesses {
             if let Some(t) = parsed.verify_cosignature(w)? {
-                if t > now.saturating_add(MAX_CLOCK_SKEW) {
+                if now.is_some_and(|now| t > now.saturating_add(MAX_CLOCK_SKEW)) {
                     return Err(LogError::signature(format!("witness {} dated its cosignature in the future", w.name)));
                 }
                 times.push(t);
@@ -147,7 +178,10 @@ impl TrustPolicy {
             return Err(LogError::Quorum { have: times.len(), need: quorum });
         }
         let witnessed_at = if quorum == 0 { 0 } else { times[quorum - 1] };
-        if quorum > 0 && now.saturating_sub(witnessed_at) > self.max_age {
+        if let Some(now) = now
+            && quorum > 0
+            && now.saturating_sub(witnessed_at) > self.max_age
+        {
             return Err(LogError::Stale { age: now.saturating_sub(witnessed_at), max_age: self.max_age });
         }
         Ok(VerifiedCheckpoint { checkpoint, note: note.to_owned(), witnessed_at })

@@ -8,7 +8,9 @@
 //! * [`note`]: signed notes, verifier keys, witness cosignatures.
 //! * [`checkpoint`]: checkpoints, the pinned [`TrustPolicy`], rollback and fork checks.
 //! * [`entry`]: the entries' canonical bytes and entry bundles.
-//! * [`state`]: a client's replica: the rules and the derived directory.
+//! * [`state`]: the rules and the directory a log implies.
+//! * [`replica`]: a client's replica kept in step with verified checkpoints (rollback, fork).
+//! * [`monitor`]: an org watching the log for changes about itself it did not make.
 //! * [`tile`]: tile paths and contents.
 //! * [`witness`]: the witness's `add-checkpoint` decision.
 //! * [`inclusion`]: a directory answer's inclusion proofs under a witnessed checkpoint.
@@ -23,7 +25,9 @@ pub mod checkpoint;
 pub mod entry;
 pub mod inclusion;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
+pub mod replica;
 pub mod state;
 pub mod tile;
 pub mod witness;
@@ -32,6 +36,7 @@ pub use checkpoint::{Checkpoint, TrustPolicy, VerifiedCheckpoint, check_extends}
 pub use entry::Entry;
 pub use merkle::Hash;
 pub use note::{KeyKind, NoteKey, SignedNote};
+pub use replica::{Applied, Replica};
 pub use state::LogState;
 
 /// Everything that can go wrong checking the log. A [`LogError::Fork`] or

@@ -105,10 +105,15 @@ impl NoteKey {
 
     /// The fingerprint people compare out of band: the hex SHA-256 of the verifier key string, in groups.
     pub fn fingerprint(&self) -> String {
-        let d: [u8; 32] = Sha256::digest(self.vkey().as_bytes()).into();
-        let hex = hex::encode(d);
-        hex.as_bytes().chunks(8).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+        grouped_fingerprint(self.vkey().as_bytes())
     }
+}
+
+/// The hex SHA-256 of `bytes` in eight groups of eight, as people read fingerprints aloud.
+pub(crate) fn grouped_fingerprint(bytes: &[u8]) -> String {
+    let d: [u8; 32] = Sha256::digest(bytes).into();
+    let hex = hex::encode(d);
+    hex.as_bytes().chunks(8).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
 /// A note signing key with its name and kind, in the Go/C2SP private key form
