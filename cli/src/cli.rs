@@ -126,6 +126,41 @@ pub enum Command {
     /// Proof of delivery: export a .fxeproof of a delivered or refused fax, or verify one offline.
     #[command(subcommand)]
     Proof(ProofCommand),
+    /// The relay's transparency log: pin its trust policy, sync and show the local replica.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Read the transparency log's new entries and alert on changes to this org's keys or numbers
+    /// it did not make, or that the relay withholds. Exit 0 no alert, 4 an alert.
+    #[command(after_help = "Example (cron, every 10 minutes):\n  fxe-client --keys keys.zip monitor")]
+    Monitor(MonitorArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Pin the relay's trust policy (log key, witnesses, quorum) after checking its fingerprint
+    /// out of band; for an org that redeemed before its relay had a log.
+    Pin {
+        /// The policy fingerprint your relay operator gave you (spaces optional).
+        #[arg(long)]
+        fingerprint: String,
+    },
+    /// The pinned policy, its fingerprints, and the replica's size and last checkpoint.
+    Status,
+    /// Bring the local replica up to the relay's newest witnessed checkpoint.
+    Sync,
+}
+
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    /// Keep watching.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between rounds with --watch.
+    #[arg(long, default_value_t = 60)]
+    pub interval: u64,
+    /// How long (seconds) a change may take to appear in the log before it counts as withheld.
+    #[arg(long, default_value_t = 60)]
+    pub grace: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -174,6 +209,10 @@ pub struct RedeemArgs {
     /// Ask for a passphrase to protect keys.zip (or pass --passphrase).
     #[arg(long)]
     pub protect: bool,
+    /// The transparency log policy fingerprint your relay operator gave you: the relay's policy
+    /// is pinned only if it matches (without it, it is pinned and its fingerprint printed to check).
+    #[arg(long)]
+    pub log_fingerprint: Option<String>,
 }
 
 #[derive(Args, Debug)]

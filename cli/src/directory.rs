@@ -74,19 +74,37 @@ fn check_pins(
     Ok(status == PinStatus::FirstContact)
 }
 
-/// The raw directory answer, verified (identity → bundle → org), not yet pinned.
-fn directory_entry(relay: &Relay, number: &str) -> Result<Option<NumberOwner>> {
-    let entry: DirectoryEntry = match relay.get(&format!("/directory/{}", encode(number))) {
-        Ok(e) => e,
-        Err(e) if e.kind == "not_on_network" => return Ok(None),
-        Err(e) => return Err(e),
+/// The raw directory answer, verified (identity → bundle → org) and, when the org pinned
+/// the relay's log policy, against its synced replica of the log; not yet pinned.
+fn directory_entry(relay: &Relay, state: &State, number: &str) -> Result<Option<NumberOwner>> {
+    let fetch = || -> Result<Option<DirectoryEntry>> {
+        match relay.get(&format!("/directory/{}", encode(number))) {
+            Ok(e) => Ok(Some(e)),
+            Err(e) if e.kind == "not_on_network" => Ok(None),
+            Err(e) => Err(e),
+        }
     };
+    let Some(mut entry) = fetch()? else {
+        return Ok(None);
+    };
+    let logged =
+        |e: &DirectoryEntry, force: bool| state.log.check(&state.dir, relay, force, |log| log.check_directory(e));
+    match logged(&entry, false) {
+        // A rotation may land between the answer and the sync: ask once more, synced anew.
+        Err(e) if e.kind == "not_in_log" => {
+            entry = fetch()?.ok_or_else(|| CliError::not_on_network(number))?;
+            logged(&entry, true)?;
+        }
+        other => {
+            other?;
+        }
+    }
     directory::verify_entry(number, entry).map(Some).map_err(|e| unverifiable(number, e))
 }
 
 /// Looks a number up: `None` when it is not on the network.
 pub fn lookup(relay: &Relay, state: &State, number: &str) -> Result<Option<Verified>> {
-    let Some(owner) = directory_entry(relay, number)? else {
+    let Some(owner) = directory_entry(relay, state, number)? else {
         return Ok(None);
     };
     let first_contact = check_pins(state, Some(number), number, &owner.identity_pub, &owner.bundle)?;
@@ -114,8 +132,17 @@ pub fn org_bundle(relay: &Relay, state: &State, org_id: &str, bundle_id: &str) -
     let org = org_keys(relay, org_id)?;
     let what = format!("org {org_id}");
     let newest = org.newest_active().map_err(|e| unverifiable(&what, e))?;
-    check_pins(state, None, org_id, &org.identity_pub, newest)?;
     let bundle = org.bundle(bundle_id).map_err(|e| unverifiable(&what, e))?.clone();
+    let logged = |force| {
+        state.log.check(&state.dir, relay, force, |log| log.check_org_bundle(org_id, &org.identity_pub, &bundle))
+    };
+    if let Err(e) = logged(false) {
+        if e.kind != "not_in_log" {
+            return Err(e);
+        }
+        logged(true)?;
+    }
+    check_pins(state, None, org_id, &org.identity_pub, newest)?;
     Ok((org.identity_pub, bundle))
 }
 
@@ -125,7 +152,7 @@ pub fn trust(relay: &Relay, state: &State, target: &str, fingerprint: &str) -> R
     let verified = if target.starts_with('+') || target.starts_with("00") {
         let number = fxe_protocol::e164::normalize(target)
             .map_err(|e| CliError::new(exit::USAGE, "invalid_number", e.to_string()))?;
-        let o = directory_entry(relay, &number)?.ok_or_else(|| CliError::not_on_network(&number))?;
+        let o = directory_entry(relay, state, &number)?.ok_or_else(|| CliError::not_on_network(&number))?;
         Verified {
             number: Some(number),
             org_id: o.org_id,

@@ -132,6 +132,19 @@ impl Relay {
         res.json().map_err(|e| CliError::msg(format!("unexpected answer from the relay to {path}: {e}")))
     }
 
+    /// A GET whose answer is bytes (a transparency tile), read whole with the call timeout.
+    pub fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let req = self.request(Method::GET, path, Body::Bytes(b""))?.timeout(CALL_TIMEOUT);
+        let res = self.send(req)?;
+        res.bytes().map(|b| b.to_vec()).map_err(|e| self.transport_error(e))
+    }
+
+    /// A GET whose answer is UTF-8 text (a checkpoint note).
+    pub fn get_text(&self, path: &str) -> Result<String> {
+        String::from_utf8(self.get_bytes(path)?)
+            .map_err(|_| CliError::msg(format!("unexpected answer from the relay to {path}: not UTF-8 text")))
+    }
+
     /// A streamed GET (the ciphertext): the answer is read as it arrives.
     pub fn download(&self, path: &str) -> Result<Response> {
         let req = self.request(Method::GET, path, Body::Bytes(b""))?;

@@ -15,6 +15,7 @@ pub mod http;
 pub mod keys;
 pub mod output;
 pub mod state;
+pub mod transparency;
 
 pub use error::{CliError, Result};
 

@@ -28,12 +28,17 @@ struct SentRecord {
 
 pub struct State {
     pub dir: PathBuf,
+    /// The transparency log's replica, loaded and synced when first needed.
+    pub log: crate::transparency::LogCache,
 }
 
 impl State {
     /// `--state-dir`, else the folder holding keys.zip.
     pub fn new(state_dir: Option<&Path>, keys_path: &Path) -> State {
-        State { dir: state_dir.map(Path::to_path_buf).unwrap_or_else(|| files::parent_dir(keys_path)) }
+        State {
+            dir: state_dir.map(Path::to_path_buf).unwrap_or_else(|| files::parent_dir(keys_path)),
+            log: Default::default(),
+        }
     }
 
     fn pins_path(&self) -> PathBuf {

@@ -1,6 +1,7 @@
 //! One module per group of commands; [`run`] dispatches.
 
 mod admin;
+mod log;
 mod messages;
 mod onboarding;
 mod proof;
@@ -66,5 +67,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Keys(c) => admin::keys(&ctx, c),
         Command::Webhook(c) => webhook::run(&ctx, c),
         Command::Proof(c) => proof::run(&ctx, c),
+        Command::Log(c) => log::run(&ctx, c),
+        Command::Monitor(a) => log::monitor(&ctx, a),
     }
 }

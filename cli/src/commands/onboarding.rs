@@ -81,6 +81,7 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
         ))
     })?;
     let fingerprint = keys.fingerprint();
+    let (log_json, log_text) = pin_log_policy(ctx, &relay, &keys, &a)?;
     ctx.out.result(
         &json!({
             "org_id": org_id,
@@ -90,11 +91,12 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
             "keys": a.out,
             "protected": passphrase.is_some(),
             "setup_url": answer.setup_url,
+            "log_policy": log_json,
         }),
         || {
             format!(
                 "Redeemed: {} (org {org_id})\nFingerprint: {fingerprint}\nKeys written to {}{}\n\
-                 Keep keys.zip offline and backed up: the relay cannot regenerate it.\n\n\
+                 Keep keys.zip offline and backed up: the relay cannot regenerate it.\n\n{log_text}\n\n\
                  Set up the admin's passkey (single use, expires in 24 h):\n  {}",
                 a.org_name,
                 a.out.display(),
@@ -104,4 +106,33 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
         },
     );
     Ok(exit::OK)
+}
+
+/// Pins the relay's transparency log policy for the new org (docs/transparency.md §4.1), in
+/// the state folder (`--state-dir`, else keys.zip's). keys.zip is already written: a failure
+/// here says so, and `fxe-client log pin` can finish the job.
+fn pin_log_policy(
+    ctx: &Ctx,
+    relay: &Relay,
+    keys: &fxe_protocol::keyszip::OrgKeys,
+    a: &RedeemArgs,
+) -> Result<(serde_json::Value, String)> {
+    let state = crate::state::State::new(ctx.global.state_dir.as_deref(), &a.out);
+    let key = keys.api_keys.first().map(|k| k.key.clone());
+    let signed = Relay::new(relay.base(), key)?;
+    let redeemed = |e: CliError| CliError {
+        message: format!("the org was redeemed and keys.zip written, but {}", e.message),
+        ..e
+    };
+    match super::log::pin_offered(&signed, &state.dir, a.log_fingerprint.as_deref()) {
+        Ok(policy) => {
+            let (json, text) = super::log::describe_policy(&policy);
+            Ok((json, format!("{text}\nPinned. Check this policy fingerprint with your relay operator out of band.")))
+        }
+        Err(e) if e.status == Some(404) && a.log_fingerprint.is_none() => Ok((
+            serde_json::Value::Null,
+            "This relay publishes no transparency log: directory answers are checked against pins only.".to_owned(),
+        )),
+        Err(e) => Err(redeemed(e)),
+    }
 }

@@ -209,6 +209,22 @@ impl LogState {
             None => Err(mismatch(format!("org {holder} has no logged bundle"))),
         }
     }
+
+    /// Checks an org's keys as the relay gave them for opening or verifying something it
+    /// signed: the org is logged with that identity and `bundle_id` is one of its logged
+    /// bundles (not necessarily the current one: an old fax names the bundle it was sealed
+    /// with; a retired org's old faxes still open).
+    pub fn check_org_bundle(&self, org_id: &str, identity_pub: &[u8; 32], bundle: &Bundle) -> Result<(), LogError> {
+        let mismatch = |reason: String| LogError::NotInLog { reason };
+        let org = self.orgs.get(org_id).ok_or_else(|| mismatch(format!("org {org_id} has no identity in the log")))?;
+        if &org.identity_pub != identity_pub {
+            return Err(mismatch(format!("the identity offered for org {org_id} is not the logged one")));
+        }
+        if !org.bundles.iter().any(|b| b == bundle) {
+            return Err(mismatch(format!("bundle {} of org {org_id} is not in the log", bundle.bundle_id)));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +283,12 @@ mod tests {
         let mut current = answer(&a, "+15550100001");
         current.bundle = newer;
         log.check_directory(&current).unwrap();
+        // Opening an old fax: any logged bundle of the org, with its logged identity.
+        log.check_org_bundle(&a.id.org_id(), &a.id.public(), &a.bundle).unwrap();
+        log.check_org_bundle(&a.id.org_id(), &a.id.public(), &current.bundle).unwrap();
+        assert!(log.check_org_bundle(&a.id.org_id(), &b.id.public(), &a.bundle).is_err());
+        assert!(log.check_org_bundle(&a.id.org_id(), &a.id.public(), &b.bundle).is_err());
+        assert!(log.check_org_bundle(&"0".repeat(32), &a.id.public(), &a.bundle).is_err());
         assert_eq!(log.size(), 7);
         assert_eq!(log.root(), log.tree().root_at(7).unwrap());
     }
