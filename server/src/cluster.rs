@@ -192,6 +192,37 @@ async fn try_lock(conn: &mut AnyConnection, class: i32, key: i32) -> Result<bool
     Ok(got == 1)
 }
 
+/// The `relay_meta` key naming the local blob folder that holds this database's ciphertext.
+const BLOB_FOLDER_META: &str = "local_blob_folder";
+
+/// Binds the database to the local blob folder whose id is `folder_id` (the first relay to
+/// start records it), and refuses a relay given another folder: its uploads would land where
+/// the other instances cannot read them, and its sweeps would call theirs orphans.
+pub async fn check_blob_folder(db: &Db, folder_id: &str, folder: &str) -> anyhow::Result<()> {
+    let stored = match db.meta_get(BLOB_FOLDER_META).await? {
+        Some(stored) => stored,
+        None => {
+            let mut tx = db.begin_write().await?;
+            let stored = match crate::db::meta_read(&mut tx, BLOB_FOLDER_META).await? {
+                Some(other) => other,
+                None => {
+                    crate::db::meta_insert(&mut tx, BLOB_FOLDER_META, folder_id).await?;
+                    folder_id.to_owned()
+                }
+            };
+            tx.commit().await?;
+            stored
+        }
+    };
+    if stored != folder_id {
+        anyhow::bail!(
+            "this database's ciphertext is in another local blob folder than {folder} (its store-id differs): \
+             every relay on one database must use the same folder, or all of them a shared bucket (--blob-store s3://…)"
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

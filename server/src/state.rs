@@ -61,12 +61,18 @@ impl AppState {
             .await
             .with_context(|| format!("cannot create the data directory {}", storage.data_dir.display()))?;
 
+        let mut local_folder = None;
         let (blobs, blobs_where): (Arc<dyn BlobStore>, String) = match &storage.blob_store {
             None => {
                 let blobs_dir = storage.blobs_dir();
                 let local = LocalBlobStore::open(&blobs_dir)
                     .await
                     .with_context(|| format!("cannot open the blob store in {}", blobs_dir.display()))?;
+                let id = local
+                    .store_id()
+                    .await
+                    .with_context(|| format!("cannot read the blob folder's id in {}", blobs_dir.display()))?;
+                local_folder = Some(id);
                 (Arc::new(local), blobs_dir.display().to_string())
             }
             Some(settings) => {
@@ -97,6 +103,9 @@ impl AppState {
             "storage ready"
         );
 
+        if let Some(id) = &local_folder {
+            crate::cluster::check_blob_folder(&db, id, &blobs_where).await?;
+        }
         let cluster = crate::cluster::Cluster::join(&db, blobs.instance())
             .await
             .context("cannot take this relay instance's lock in the database")?;

@@ -155,3 +155,25 @@ async fn a_second_relay_on_one_blob_folder_is_refused() {
     let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+/// A relay given another local blob folder than the one its database's ciphertext is in
+/// (here: the same SQLite database, a new data folder) refuses to start and says why,
+/// instead of accepting faxes the first folder's relays cannot serve.
+#[tokio::test]
+async fn a_relay_with_another_blob_folder_for_the_same_database_is_refused() {
+    let shared = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", shared.path().join("relay.db").display());
+    let first_dir = tempfile::tempdir().unwrap();
+    let first = spawn(first_dir.path(), free_port(), Some(&url)).await;
+    let res = first.http.get(format!("{}/healthz", first.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    drop(first);
+    let other_dir = tempfile::tempdir().unwrap();
+    let stderr = refused(other_dir.path(), Some(url.clone())).await;
+    let line = stderr.lines().find(|l| l.starts_with("fxe-server: ")).expect("an error line");
+    assert!(line.contains("another local blob folder") && line.contains("--blob-store s3://"), "{line}");
+    // The first folder still serves that database.
+    let again = spawn(first_dir.path(), free_port(), Some(&url)).await;
+    let res = again.http.get(format!("{}/healthz", again.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

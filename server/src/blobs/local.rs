@@ -24,6 +24,7 @@ const LOCK_SUFFIX: &str = ".lock";
 const TEMP_DIR: &str = "tmp";
 const OBJECTS_DIR: &str = "objects";
 const TEMP_SUFFIX: &str = ".part";
+const STORE_ID_FILE: &str = "store-id";
 
 impl LocalBlobStore {
     /// Opens (creating if needed) a store rooted at `root`.
@@ -36,6 +37,34 @@ impl LocalBlobStore {
         let lock_path = root.join(TEMP_DIR).join(format!("{instance}{LOCK_SUFFIX}"));
         let lock = tokio::task::spawn_blocking(move || take_lock(&lock_path)).await.map_err(io::Error::other)??;
         Ok(LocalBlobStore { root, instance, lock: std::sync::Arc::new(std::sync::Mutex::new(lock)) })
+    }
+
+    /// The folder's identity: a random id written into `store-id` the first time (fsynced,
+    /// renamed into place), read afterwards. The database records which folder holds its
+    /// ciphertext by this id ([`crate::cluster::check_blob_folder`]), so a relay given another
+    /// folder for the same database refuses to start instead of losing every fax.
+    pub async fn store_id(&self) -> Result<String, BlobError> {
+        let path = self.root.join(STORE_ID_FILE);
+        match tokio::fs::read_to_string(&path).await {
+            Ok(id) => return Ok(id.trim().to_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let tmp = self.root.join(TEMP_DIR).join(format!("{}-store-id{TEMP_SUFFIX}", self.instance));
+        let mut f = open_new_private(&tmp).await?;
+        f.write_all(id.as_bytes()).await?;
+        f.sync_all().await?;
+        drop(f);
+        // Two relays starting at once on a new folder: the first rename wins for both.
+        if tokio::fs::try_exists(&path).await? {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        } else {
+            tokio::fs::rename(&tmp, &path).await?;
+            let root = self.root.clone();
+            tokio::task::spawn_blocking(move || sync_dir(&root)).await.map_err(io::Error::other)??;
+        }
+        Ok(tokio::fs::read_to_string(&path).await?.trim().to_owned())
     }
 
     /// Removes the partial uploads of relays that are no longer running (their
