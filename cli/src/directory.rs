@@ -90,8 +90,10 @@ fn directory_entry(relay: &Relay, state: &State, number: &str) -> Result<Option<
     let logged =
         |e: &DirectoryEntry, force: bool| state.log.check(&state.dir, relay, force, |log| log.check_directory(e));
     match logged(&entry, false) {
-        // A rotation may land between the answer and the sync: ask once more, synced anew.
+        // A rotation may land between the answer and the sync: ask once more, synced anew
+        // after the relay's batch time.
         Err(e) if e.kind == "not_in_log" => {
+            std::thread::sleep(crate::transparency::BATCH_WAIT);
             entry = fetch()?.ok_or_else(|| CliError::not_on_network(number))?;
             logged(&entry, true)?;
         }
@@ -140,6 +142,8 @@ pub fn org_bundle(relay: &Relay, state: &State, org_id: &str, bundle_id: &str) -
         if e.kind != "not_in_log" {
             return Err(e);
         }
+        // A bundle published a moment ago is logged within the relay's batch time.
+        std::thread::sleep(crate::transparency::BATCH_WAIT);
         logged(true)?;
     }
     check_pins(state, None, org_id, &org.identity_pub, newest)?;

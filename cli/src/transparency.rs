@@ -208,6 +208,10 @@ impl Log {
     }
 }
 
+/// How long a client waits before it asks again about a fact the log does not hold yet: the
+/// relay sequences entries within 2 s (docs/transparency.md §2.2), plus a margin.
+pub const BATCH_WAIT: Duration = Duration::from_millis(2500);
+
 /// A replica synced this recently is used as it is for the next check of the same run.
 const FRESH: Duration = Duration::from_secs(2);
 
