@@ -198,18 +198,7 @@ async fn cycle(relay: &Spawned, a: &TestOrg, b: &TestOrg, fax: &[u8], samples: &
     let (status, msg) = timed(samples, ENVELOPE, 1, b.call(relay, "GET", &path, None)).await;
     assert_eq!(status, StatusCode::OK, "{msg}");
     let got: Envelope = serde_json::from_value(msg["envelope"].clone()).unwrap();
-    let path = format!("/api/v1/messages/{}/content", env.message_id);
-    let ct = timed(samples, FETCH, 1, async {
-        let headers = b.sign("GET", &path, Body::Bytes(b""));
-        let mut req = relay.http().get(relay.url(&path));
-        for (k, v) in headers.pairs() {
-            req = req.header(k, v);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        res.bytes().await.unwrap().to_vec()
-    })
-    .await;
+    let ct = timed(samples, FETCH, 1, b.download(relay, &env.message_id)).await;
     let (identity, bundle) = timed(samples, SENDER_KEYS, 2, b.sender_keys(relay, &got)).await;
     let numbers = [b.numbers[0].clone(), ECHO_NUMBER.to_owned()];
     let rec = Recipient { org_id: &b.keys.org_id, numbers: &numbers, bundles: &b.keys.bundles };

@@ -232,11 +232,8 @@ impl TestOrg {
         (identity, bundle)
     }
 
-    /// Fetches, opens and receipts one message; returns envelope and plaintext.
-    pub async fn receive(&self, server: &impl Relay, message_id: &str) -> (Envelope, Vec<u8>) {
-        let (status, msg) = self.call(server, "GET", &format!("/api/v1/messages/{message_id}"), None).await;
-        assert_eq!(status, StatusCode::OK, "{msg}");
-        let env: Envelope = serde_json::from_value(msg["envelope"].clone()).unwrap();
+    /// Downloads one message's ciphertext (`GET …/content`, signed); asserts 200.
+    pub async fn download(&self, server: &impl Relay, message_id: &str) -> Vec<u8> {
         let path = format!("/api/v1/messages/{message_id}/content");
         let headers = self.sign("GET", &path, Body::Bytes(b""));
         let mut req = server.http().get(server.url(&path));
@@ -245,7 +242,15 @@ impl TestOrg {
         }
         let res = req.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let ct = res.bytes().await.unwrap().to_vec();
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    /// Fetches, opens and receipts one message; returns envelope and plaintext.
+    pub async fn receive(&self, server: &impl Relay, message_id: &str) -> (Envelope, Vec<u8>) {
+        let (status, msg) = self.call(server, "GET", &format!("/api/v1/messages/{message_id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{msg}");
+        let env: Envelope = serde_json::from_value(msg["envelope"].clone()).unwrap();
+        let ct = self.download(server, message_id).await;
         let (identity, bundle) = self.sender_keys(server, &env).await;
         let mut numbers = self.numbers.clone();
         numbers.push(ECHO_NUMBER.into());
