@@ -10,6 +10,7 @@
 //! * [`entry`]: the entries' canonical bytes and entry bundles.
 //! * [`state`]: the rules and the directory a log implies.
 //! * [`replica`]: a client's replica kept in step with verified checkpoints (rollback, fork).
+//! * [`sequence`]: the relay's side: directory facts into the next valid entries.
 //! * [`monitor`]: an org watching the log for changes about itself it did not make.
 //! * [`tile`]: tile paths and contents.
 //! * [`witness`]: the witness's `add-checkpoint` decision.
@@ -28,6 +29,7 @@ pub mod merkle;
 pub mod monitor;
 pub mod note;
 pub mod replica;
+pub mod sequence;
 pub mod state;
 pub mod tile;
 pub mod witness;
@@ -37,6 +39,7 @@ pub use entry::Entry;
 pub use merkle::Hash;
 pub use note::{KeyKind, NoteKey, SignedNote};
 pub use replica::{Applied, Replica};
+pub use sequence::{Fact, Sequenced};
 pub use state::LogState;
 
 /// Everything that can go wrong checking the log. A [`LogError::Fork`] or

@@ -87,6 +87,11 @@ impl LogState {
         self.numbers.iter().filter(|(_, r)| r.org_id.as_deref() == Some(org_id)).map(|(n, _)| n.as_str()).collect()
     }
 
+    /// The last entry's time (0 for an empty log): the next entry's may not be earlier.
+    pub fn last_time(&self) -> u64 {
+        self.last_time
+    }
+
     /// Checks `entry` against the log so far, without applying it: the rule it breaks, if any.
     pub fn check(&self, entry: &Entry) -> Result<(), String> {
         if entry.time() < self.last_time {
