@@ -84,9 +84,12 @@ fn directory_entry(relay: &Relay, state: &State, number: &str) -> Result<Option<
             Err(e) => Err(e),
         }
     };
-    let Some(mut entry) = fetch()? else {
+    // The answer is checked on its own first (no network), then against the log.
+    let verified = |e: &DirectoryEntry| directory::verify_entry(number, e.clone()).map_err(|e| unverifiable(number, e));
+    let Some(entry) = fetch()? else {
         return Ok(None);
     };
+    let owner = verified(&entry)?;
     let logged =
         |e: &DirectoryEntry, force: bool| state.log.check(&state.dir, relay, force, |log| log.check_directory(e));
     match logged(&entry, false) {
@@ -94,14 +97,13 @@ fn directory_entry(relay: &Relay, state: &State, number: &str) -> Result<Option<
         // after the relay's batch time.
         Err(e) if e.kind == "not_in_log" => {
             std::thread::sleep(crate::transparency::BATCH_WAIT);
-            entry = fetch()?.ok_or_else(|| CliError::not_on_network(number))?;
+            let entry = fetch()?.ok_or_else(|| CliError::not_on_network(number))?;
+            let owner = verified(&entry)?;
             logged(&entry, true)?;
+            Ok(Some(owner))
         }
-        other => {
-            other?;
-        }
+        other => other.map(|_| Some(owner)),
     }
-    directory::verify_entry(number, entry).map(Some).map_err(|e| unverifiable(number, e))
 }
 
 /// Looks a number up: `None` when it is not on the network.
