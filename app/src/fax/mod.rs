@@ -12,8 +12,3 @@ pub mod recent;
 pub mod seal;
 pub mod sniff;
 pub mod webcrypto;
-
-/// Lets the page repaint and take clicks (Cancel) between stretches of work.
-pub(crate) async fn breathe() {
-    crate::browser::files::sleep(0).await;
-}

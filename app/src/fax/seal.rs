@@ -70,7 +70,7 @@ pub async fn seal_file(
     }
     // The hash runs off the main thread while the Blob for the upload is made.
     let digest = webcrypto::sha256(&sealed)?;
-    let ciphertext = webcrypto::blob_of(&sealed, "application/octet-stream").await?;
+    let ciphertext = webcrypto::blob_of(&sealed, "application/octet-stream")?;
     let envelope = planned.finish(digest.finish().await?).map_err(failed)?;
     Ok(Sealed { envelope, ciphertext })
 }

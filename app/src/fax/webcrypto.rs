@@ -219,20 +219,10 @@ impl Pieces {
     }
 }
 
-/// A Blob of `bytes`, typed `mime`, copied into the browser 8 MiB at a time
-/// so that no one step holds the page for long.
-pub async fn blob_of(bytes: &Uint8Array, mime: &str) -> Result<web_sys::Blob, String> {
-    const PIECE: u32 = 8 << 20;
-    let parts = Array::new();
-    let mut at = 0;
-    while at < bytes.length() {
-        let end = (at + PIECE).min(bytes.length());
-        let piece = piece_blob(&bytes.subarray(at, end))?;
-        parts.push(&piece);
-        at = end;
-        super::breathe().await;
-    }
-    crate::browser::transfer::blob(&parts, mime)
+/// A Blob of `bytes`, typed `mime`: one Blob constructor over the buffer
+/// (the browser copies it once, in native code), not a Blob per piece.
+pub fn blob_of(bytes: &Uint8Array, mime: &str) -> Result<web_sys::Blob, String> {
+    crate::browser::transfer::blob(&Array::of1(bytes), mime)
 }
 
 /// `n` as a JS array index or length: a fax's lengths are under the 100 MiB
@@ -244,10 +234,4 @@ pub fn index(n: impl TryInto<u32>) -> Result<u32, String> {
 /// Where `chunk` lies in the ciphertext, as JS array indices: `(start, length)`.
 pub fn sealed_range(chunk: &PlannedChunk) -> Result<(u32, u32), String> {
     Ok((index(chunk.ciphertext_offset)?, index(chunk.ciphertext_len)?))
-}
-
-/// A Blob holding a copy of `bytes` (the Blob of a chunk).
-pub fn piece_blob(bytes: &Uint8Array) -> Result<web_sys::Blob, String> {
-    web_sys::Blob::new_with_u8_array_sequence(&Array::of1(bytes))
-        .map_err(|_| "The browser could not hold the file.".to_string())
 }
