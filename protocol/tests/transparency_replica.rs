@@ -14,7 +14,7 @@ use fxe_protocol::transparency::entry::encode_bundle;
 use fxe_protocol::transparency::monitor::{self, OwnOrg, Severity};
 use fxe_protocol::transparency::note::{KeyKind, NoteKey, SignedNote, cosign, sign_note};
 use fxe_protocol::transparency::tile::TILE_WIDTH;
-use fxe_protocol::transparency::{Checkpoint, Entry, LogError, LogState, Replica, TrustPolicy};
+use fxe_protocol::transparency::{Applied, Checkpoint, Entry, LogError, LogState, Replica, TrustPolicy};
 
 const ORIGIN: &str = "relay.example/fxe/log";
 
@@ -56,25 +56,11 @@ impl Log {
         self.note_for(self.state.size(), self.state.root())
     }
 
-    /// What the relay serves for each tile a replica asks for.
-    fn serve(&self, replica: &Replica, note: &str) -> Result<Vec<u8>, LogError> {
+    /// Verifies `note`, serves the entry bundles `replica` asks for, and advances it.
+    fn advance_to(&self, replica: &mut Replica, note: &str) -> Result<Vec<Applied>, LogError> {
         let cp = self.policy.verify(note, 1100)?;
-        let mut r = replica.clone();
-        let tiles = r.tiles_needed(&cp)?;
-        let bundles = tiles
-            .iter()
-            .map(|t| {
-                let first = (t.index * TILE_WIDTH) as usize;
-                (*t, encode_bundle(&self.entries[first..first + t.width as usize]).unwrap())
-            })
-            .collect::<Vec<_>>();
-        r.advance(cp, &bundles).map(|a| a.iter().map(|x| x.index as u8).collect())
-    }
-
-    fn sync(&self, replica: &mut Replica) -> Result<Vec<fxe_protocol::transparency::Applied>, LogError> {
-        let cp = self.policy.verify(&self.note(), 1100)?;
-        let tiles = replica.tiles_needed(&cp)?;
-        let bundles = tiles
+        let bundles = replica
+            .tiles_needed(&cp)?
             .iter()
             .map(|t| {
                 let first = (t.index * TILE_WIDTH) as usize;
@@ -82,6 +68,16 @@ impl Log {
             })
             .collect::<Vec<_>>();
         replica.advance(cp, &bundles)
+    }
+
+    /// What a copy of `replica` makes of `note` (the replica itself is left as it is).
+    fn serve(&self, replica: &Replica, note: &str) -> Result<Vec<Applied>, LogError> {
+        self.advance_to(&mut replica.clone(), note)
+    }
+
+    /// Brings `replica` up to the log's newest checkpoint.
+    fn sync(&self, replica: &mut Replica) -> Result<Vec<Applied>, LogError> {
+        self.advance_to(replica, &self.note())
     }
 }
 

@@ -55,15 +55,16 @@ fn finding(severity: Severity, code: &'static str, index: u64, message: String) 
     Finding { severity, code, index: Some(index), message }
 }
 
-/// Classifies the entries a sync applied: those naming the org, binding or releasing a
-/// number it held, or binding to another org a number it held before.
+/// Classifies the entries a sync applied: those naming the org, and a number released from
+/// it that the same sync binds to another org.
 pub fn watch(own: &OwnOrg<'_>, applied: &[Applied]) -> Vec<Finding> {
     use Severity::{Alert, Notice};
     let mine = |org: &str| org == own.org_id;
     let mut out = Vec::new();
+    // Numbers released from this org earlier in this sync, and not bound back to it since.
+    let mut released = std::collections::HashSet::new();
     for a in applied {
         let i = a.index;
-        let held_before = a.previous_holder.as_deref().is_some_and(mine);
         match &a.entry {
             Entry::Identity { org_id, .. } if mine(org_id) => {
                 out.push(finding(
@@ -90,17 +91,19 @@ pub fn watch(own: &OwnOrg<'_>, applied: &[Applied]) -> Vec<Finding> {
                 }
             }
             Entry::NumberBound { number, org_id, .. } if mine(org_id) => {
+                released.remove(number.as_str());
                 out.push(finding(Notice, "number_bound", i, format!("{number} was bound to this org")));
             }
-            Entry::NumberBound { number, org_id, .. } if !mine(org_id) && held_before => {
+            Entry::NumberBound { number, org_id, .. } if released.contains(number.as_str()) => {
                 out.push(finding(
                     Alert,
                     "number_moved",
                     i,
-                    format!("{number}, held by this org, was bound to org {org_id}"),
+                    format!("{number}, released from this org, was bound to org {org_id}"),
                 ));
             }
             Entry::NumberReleased { number, org_id, .. } if mine(org_id) => {
+                released.insert(number.as_str());
                 out.push(finding(
                     Alert,
                     "number_released",
@@ -119,22 +122,6 @@ pub fn watch(own: &OwnOrg<'_>, applied: &[Applied]) -> Vec<Finding> {
                 ));
             }
             _ => {}
-        }
-        // A number this org held, bound elsewhere after a release in the same sync.
-        if let Entry::NumberBound { number, org_id, .. } = &a.entry
-            && !mine(org_id)
-            && !held_before
-            && applied.iter().any(|b| {
-                b.index < i
-                    && matches!(&b.entry, Entry::NumberReleased { number: n, org_id: o, .. } if n == number && mine(o))
-            })
-        {
-            out.push(finding(
-                Alert,
-                "number_moved",
-                i,
-                format!("{number}, released from this org, was bound to org {org_id}"),
-            ));
         }
     }
     out

@@ -12,16 +12,14 @@ use super::entry::{Entry, decode_bundle};
 use super::state::LogState;
 use super::tile::{TILE_WIDTH, Tile, TileKind};
 
-/// One entry the replica applied, with what it changed: for a number entry,
-/// the org that held the number just before (what a monitor needs).
+/// One entry the replica applied. What a number entry changed follows from the rules: a
+/// bound number was held by no one before, a released one by the entry's org.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     /// The entry's index in the log.
     pub index: u64,
     /// The decoded entry.
     pub entry: Entry,
-    /// For a number entry, the org holding the number before this entry.
-    pub previous_holder: Option<String>,
 }
 
 /// The replica: every entry up to the last accepted checkpoint, applied in order.
@@ -143,9 +141,8 @@ impl Replica {
                 if index != state.size() {
                     return Err(LogError::proof(format!("entry {} is missing from the bundles", state.size())));
                 }
-                let previous_holder = number_of(bytes).and_then(|n| state.number(&n).and_then(|r| r.org_id.clone()));
                 let entry = state.apply(bytes)?;
-                applied.push(Applied { index, entry, previous_holder });
+                applied.push(Applied { index, entry });
             }
         }
         if state.size() != to {
@@ -160,13 +157,5 @@ impl Replica {
         self.state = state;
         self.checkpoint = Some(next);
         Ok(applied)
-    }
-}
-
-/// The number an entry's bytes name, for a number entry.
-fn number_of(bytes: &[u8]) -> Option<String> {
-    match Entry::decode(bytes).ok()? {
-        Entry::NumberBound { number, .. } | Entry::NumberReleased { number, .. } => Some(number),
-        _ => None,
     }
 }
