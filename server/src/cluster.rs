@@ -36,6 +36,9 @@ pub enum Role {
     Sweeper,
     /// [`crate::messages::echo`]: answering faxes sent to the echo number.
     Echo,
+    /// [`crate::transparency::sequencer`]: writing the transparency log and
+    /// collecting its witnesses' cosignatures.
+    Log,
 }
 
 impl Role {
@@ -43,6 +46,7 @@ impl Role {
         match self {
             Role::Sweeper => 1,
             Role::Echo => 2,
+            Role::Log => 3,
         }
     }
 }

@@ -37,6 +37,8 @@ pub enum ConfigError {
     Env { name: &'static str, reason: String },
     #[error("invalid --blob-store or S3 setting: {0}")]
     BlobStore(String),
+    #[error("invalid transparency log setting: {0}")]
+    Log(String),
 }
 
 /// Where the relay keeps its state. Shared by every subcommand that needs the
@@ -119,6 +121,9 @@ pub struct ServeArgs {
     #[arg(long, env = "FXE_SECRET_KEY_FILE", value_name = "FILE")]
     pub secret_key_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub log: LogArgs,
+
     /// For tests and benchmarks only: the waits between webhook attempts,
     /// e.g. 1s,2s,500ms (default 30s,2m,10m,1h,6h,24h).
     #[arg(long, env = "FXE_RETRY_SCHEDULE", value_name = "LIST", hide = true, value_parser = parse_retry_schedule)]
@@ -175,6 +180,100 @@ pub struct ServeArgs {
     /// The stretch of time --body-min-rate is measured over.
     #[arg(long, env = "FXE_BODY_RATE_WINDOW", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub body_rate_window: std::time::Duration,
+}
+
+/// The key transparency log (docs/transparency.md): its key and its witnesses.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LogArgs {
+    /// The file holding the transparency log's signing key (the C2SP private
+    /// key form, `PRIVATE+KEY+<origin>+…`). Default: `log.key` in the data
+    /// directory, created on first start and named for the public URL. Relays
+    /// sharing one PostgreSQL database must all use the same key. Losing it
+    /// means every member org must pin a new policy: back it up.
+    #[arg(long, env = "FXE_LOG_KEY_FILE", value_name = "FILE")]
+    pub log_key_file: Option<PathBuf>,
+
+    /// A witness that cosigns the log's checkpoints: its URL (where it serves
+    /// `POST /add-checkpoint`) and its verifier key (`fxe-server witness
+    /// init` prints it), separated by a space. Repeat for several, or give
+    /// them in FXE_LOG_WITNESSES separated by commas.
+    #[arg(long = "log-witness", env = "FXE_LOG_WITNESSES", value_name = "URL KEY", value_delimiter = ',')]
+    pub log_witnesses: Vec<String>,
+
+    /// How many distinct witnesses must cosign a checkpoint before it is
+    /// published (default: all of them). With 0, the log's own signature is
+    /// enough and clients are protected against split views only by
+    /// comparing checkpoints.
+    #[arg(long, env = "FXE_LOG_QUORUM", value_name = "N")]
+    pub log_quorum: Option<usize>,
+
+    /// How old a checkpoint's witness cosignatures may be before clients
+    /// refuse it as stale; the relay asks its witnesses again every half of it.
+    #[arg(long, env = "FXE_LOG_MAX_AGE", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub log_max_age: std::time::Duration,
+}
+
+/// One witness of the log, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogWitness {
+    /// Its base URL; the relay posts to `<url>/add-checkpoint`.
+    pub url: Url,
+    /// Its verifier key (`name+keyid+base64`).
+    pub vkey: String,
+}
+
+/// The log's settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The key file; `None`: `log.key` in the data directory.
+    pub key_file: Option<PathBuf>,
+    pub witnesses: Vec<LogWitness>,
+    pub quorum: usize,
+    /// Seconds.
+    pub max_age: u64,
+}
+
+impl LogSettings {
+    /// No witnesses, quorum 0, cosignatures good for 10 minutes.
+    pub fn unwitnessed() -> LogSettings {
+        LogSettings { key_file: None, witnesses: Vec::new(), quorum: 0, max_age: 600 }
+    }
+
+    fn from_args(args: LogArgs) -> Result<LogSettings, ConfigError> {
+        let bad = |reason: String| ConfigError::Log(reason);
+        let mut witnesses: Vec<LogWitness> = Vec::new();
+        for raw in args.log_witnesses.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+            let Some((url, vkey)) = raw.split_once(char::is_whitespace) else {
+                return Err(bad(format!("--log-witness {raw:?}: give the witness's URL, a space, then its key")));
+            };
+            let url = Url::parse(url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| bad(format!("--log-witness {raw:?}: {url:?} is not an http(s) URL")))?;
+            let vkey = vkey.trim().to_owned();
+            match fxe_protocol::transparency::NoteKey::from_vkey(&vkey) {
+                Ok(k) if k.kind == fxe_protocol::transparency::KeyKind::Witness => {}
+                Ok(_) => return Err(bad(format!("--log-witness {raw:?}: that is a log key, not a witness key"))),
+                Err(e) => return Err(bad(format!("--log-witness {raw:?}: {e}"))),
+            }
+            if witnesses.iter().any(|w| w.vkey == vkey) {
+                return Err(bad(format!("--log-witness {raw:?}: the same witness key is given twice")));
+            }
+            witnesses.push(LogWitness { url, vkey });
+        }
+        let quorum = args.log_quorum.unwrap_or(witnesses.len());
+        if quorum > witnesses.len() {
+            return Err(bad(format!(
+                "--log-quorum {quorum} asks for more witnesses than the {} given with --log-witness",
+                witnesses.len()
+            )));
+        }
+        let max_age = args.log_max_age.as_secs();
+        if max_age < 60 {
+            return Err(bad("--log-max-age must be at least 1m".into()));
+        }
+        Ok(LogSettings { key_file: args.log_key_file, witnesses, quorum, max_age })
+    }
 }
 
 /// Limits on connections and request bodies, so that slow or idle clients
@@ -391,6 +490,7 @@ impl ServeArgs {
             limits: self.limits,
             allow_private_webhooks: self.allow_private_webhooks,
             secret_key_file: self.secret_key_file,
+            log: LogSettings::from_args(self.log)?,
             retry_schedule: self.retry_schedule.unwrap_or_default(),
             mail,
             connections: ConnectionLimits {
@@ -454,6 +554,8 @@ pub struct Config {
     pub allow_private_webhooks: bool,
     /// The webhook secret key file; `None`: `webhook-secret.key` in the data directory.
     pub secret_key_file: Option<PathBuf>,
+    /// The transparency log's key file and witnesses.
+    pub log: LogSettings,
     /// The waits between webhook attempts.
     pub retry_schedule: RetrySchedule,
     /// SMTP or the outbox folder, and the sender.
@@ -488,6 +590,7 @@ impl Config {
             limits: LimitArgs::default(),
             allow_private_webhooks: false,
             secret_key_file: None,
+            log: LogSettings::unwitnessed(),
             retry_schedule: RetrySchedule::default(),
             connections: ConnectionLimits::default(),
         })

@@ -40,6 +40,7 @@ pub mod mail;
 pub mod messages;
 pub mod router;
 pub mod state;
+pub mod transparency;
 pub mod webhooks;
 pub mod witness;
 
@@ -162,7 +163,10 @@ pub async fn run(state: AppState, listener: TcpListener, shutdown: CancellationT
     let db = state.db.clone();
     let cluster = state.cluster.clone();
     let echo_keys = messages::echo::ensure(&state).await.context("cannot set up the echo org")?;
+    state.log.refresh(&state.db).await.context("cannot read the transparency log")?;
     let workers = [
+        state.log.spawn_refresh(state.db.clone(), shutdown.clone()),
+        transparency::sequencer::spawn(state.clone(), shutdown.clone()),
         messages::echo::spawn(state.clone(), echo_keys, shutdown.clone()),
         housekeeping::spawn(state.clone(), shutdown.clone()),
         webhooks::worker::spawn(state.clone(), shutdown.clone()),

@@ -42,6 +42,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The other instances on the same database, and the relay-wide jobs this one runs.
     pub cluster: Arc<crate::cluster::Cluster>,
+    /// The key transparency log: its key, policy and this instance's view of it.
+    pub log: crate::transparency::Log,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -111,6 +113,9 @@ impl AppState {
             .context("cannot take this relay instance's lock in the database")?;
         let webhooks = crate::webhooks::Webhooks::init(&config).await.context("cannot set up webhooks")?;
         webhooks.key.check_shared(&db).await?;
+        let log_key = crate::transparency::key::load(&config).await.context("cannot set up the transparency log")?;
+        crate::transparency::key::check_shared(&log_key, &db).await?;
+        let log = crate::transparency::Log::new(log_key, &config.log)?;
         let mailer = crate::mail::from_settings(
             &config.mail,
             storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME),
@@ -142,6 +147,7 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             clock,
             cluster: Arc::new(cluster),
+            log,
         })
     }
 }

@@ -57,6 +57,7 @@ impl Checkpoint {
 /// the log's key (its name is the origin), the witnesses, how many must cosign, and how old a
 /// checkpoint may be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrustPolicy {
     /// The log's verifier key (`origin+keyid+base64(0x01 || key)`).

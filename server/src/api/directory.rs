@@ -2,16 +2,17 @@
 //! (to verify senders and old receipts). Any authenticated caller.
 
 use axum::extract::State;
-use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundles, OrgPublic};
+use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundle, OrgBundles, OrgPublic};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::error::ErrorCode;
 use crate::{
     AppState, api,
-    db::orgs,
+    db::{DbError, orgs},
     http::auth::Caller,
     http::error::{ApiError, ApiJson, ApiPath},
     ids::OrgId,
+    transparency::View,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -32,6 +33,7 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
         (status = 200, description = "The owner and its active bundle.", body = DirectoryEntry),
         (status = 404, description = "`not_on_network`.", body = ErrorBody),
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
+        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
     ),
 )]
 async fn lookup(
@@ -40,7 +42,6 @@ async fn lookup(
     ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
-    let mut conn = state.db.pool().acquire().await?;
     let not_on_network = || {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -48,15 +49,21 @@ async fn lookup(
             "This number is not on fxe; send through your usual fax carrier.",
         )
     };
-    let Some(org) = orgs::owner_of(&mut conn, &number).await? else { return Err(not_on_network()) };
-    let Some(bundle) = orgs::active_bundle(&mut conn, &org.org_id).await? else { return Err(not_on_network()) };
-    Ok(ApiJson(DirectoryEntry {
-        number,
-        org_id: org.org_id,
-        org_name: org.org_name,
-        identity_pub: org.identity_pub,
-        bundle,
-    }))
+    let (db, number) = (&state.db, &number);
+    let load = move || async move {
+        let mut conn = db.pool().acquire().await?;
+        let Some(org) = orgs::owner_of(&mut conn, number).await? else { return Ok(None) };
+        let Some(bundle) = orgs::active_bundle(&mut conn, &org.org_id).await? else { return Ok(None) };
+        Ok::<_, DbError>(Some(DirectoryEntry {
+            number: number.clone(),
+            org_id: org.org_id,
+            org_name: org.org_name,
+            identity_pub: org.identity_pub,
+            bundle,
+        }))
+    };
+    let entry = state.log.backed(&state.db, load, View::covers_directory).await?;
+    entry.map(ApiJson).ok_or_else(not_on_network)
 }
 
 /// The directory's 404 for an org id it does not know (or a malformed one).
@@ -71,6 +78,7 @@ fn no_such_org() -> ApiError {
     responses(
         (status = 200, description = "The org's public identity.", body = OrgPublic),
         (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
     ),
 )]
 async fn org(
@@ -79,8 +87,13 @@ async fn org(
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<ApiJson<OrgPublic>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
-    let mut conn = state.db.pool().acquire().await?;
-    let org = orgs::get(&mut conn, &org_id).await?.ok_or_else(no_such_org)?;
+    let (db, id) = (&state.db, &org_id);
+    let load = move || async move {
+        let mut conn = db.pool().acquire().await?;
+        orgs::get(&mut conn, id).await
+    };
+    let covered = |v: &View, o: &orgs::OrgRow| v.covers_org(&o.org_id, &o.identity_pub);
+    let org = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
     let identity = org.identity_bytes()?;
     Ok(ApiJson(OrgPublic {
         fingerprint: fxe_protocol::ids::fingerprint(&identity),
@@ -97,6 +110,7 @@ async fn org(
     responses(
         (status = 200, description = "The org's bundles.", body = OrgBundles),
         (status = 404, description = "`not_found`.", body = ErrorBody),
+        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
     ),
 )]
 async fn bundles(
@@ -105,9 +119,15 @@ async fn bundles(
     ApiPath(org_id): ApiPath<String>,
 ) -> Result<ApiJson<OrgBundles>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
-    let mut conn = state.db.pool().acquire().await?;
-    if orgs::get(&mut conn, &org_id).await?.is_none() {
-        return Err(no_such_org());
-    }
-    Ok(ApiJson(OrgBundles { items: orgs::bundles(&mut conn, &org_id).await? }))
+    let (db, id) = (&state.db, &org_id);
+    let load = move || async move {
+        let mut conn = db.pool().acquire().await?;
+        if orgs::get(&mut conn, id).await?.is_none() {
+            return Ok(None);
+        }
+        orgs::bundles(&mut conn, id).await.map(Some)
+    };
+    let covered = |v: &View, items: &Vec<OrgBundle>| v.covers_bundles(items.iter().map(|b| &b.bundle));
+    let items = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
+    Ok(ApiJson(OrgBundles { items }))
 }

@@ -24,6 +24,7 @@ pub mod operator;
 pub mod org;
 pub mod pagination;
 pub mod redeem;
+pub mod transparency;
 pub mod users;
 pub mod webhooks;
 
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(webhooks::routes())
         .merge(auth::routes())
         .merge(operator::routes())
+        .merge(transparency::routes())
 }
 
 /// A path segment as its id type (`crate::ids`). A malformed id is answered

@@ -62,6 +62,7 @@ pub mod orgs;
 pub mod page;
 pub mod passkeys;
 pub mod sessions;
+pub mod transparency;
 pub mod setup_links;
 pub mod users;
 pub mod webhook_deliveries;

@@ -392,3 +392,49 @@ pub async fn deny_claim(conn: &mut AnyConnection, number: &str) -> Result<(), Db
 pub fn number_status(value: &str) -> Result<NumberStatus, DbError> {
     super::parse_column("numbers.status", value, NumberStatus::parse)
 }
+
+/// The directory as the transparency log records it: every org's identity,
+/// every bundle (the active one last for its org), every active number.
+#[derive(Debug, Default)]
+pub struct DirectoryRows {
+    /// `(org_id, identity_pub b64u)`, oldest org first.
+    pub orgs: Vec<(String, String)>,
+    /// `(bundle_id, org_id)`, per org in publication order with the active bundle last.
+    pub bundles: Vec<(String, String)>,
+    /// `(number, org_id)` of every active number.
+    pub numbers: Vec<(String, String)>,
+}
+
+/// Reads [`DirectoryRows`] in one read transaction (one consistent view on PostgreSQL).
+pub async fn directory_rows(db: &super::Db) -> Result<DirectoryRows, DbError> {
+    let mut tx = db.pool().begin().await?;
+    let orgs = sqlx::query("SELECT org_id, identity_pub FROM orgs ORDER BY created_at, org_id")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("org_id")?, r.try_get("identity_pub")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let bundles = sqlx::query("SELECT bundle_id, org_id FROM bundles ORDER BY org_id, active, created_at, bundle_id")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("bundle_id")?, r.try_get("org_id")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let numbers = sqlx::query("SELECT number, org_id FROM numbers WHERE status = 'active' ORDER BY number")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("number")?, r.try_get("org_id")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    tx.commit().await?;
+    Ok(DirectoryRows { orgs, bundles, numbers })
+}
+
+/// One bundle by id, whatever its org or state.
+pub async fn bundle_by_id(db: &super::Db, bundle_id: &str) -> Result<Option<Bundle>, DbError> {
+    let row = sqlx::query("SELECT bundle_json FROM bundles WHERE bundle_id = $1")
+        .bind(bundle_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| parse_bundle(&r.try_get::<String, _>("bundle_json")?)).transpose()
+}

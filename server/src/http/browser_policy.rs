@@ -95,7 +95,9 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    if is_api || is_page {
+    // API answers are never cached unless the handler said otherwise (the
+    // transparency log's immutable tiles).
+    if is_page || (is_api && !headers.contains_key(header::CACHE_CONTROL)) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res

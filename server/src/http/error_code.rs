@@ -93,6 +93,8 @@ pub enum ErrorCode {
     LastAdmin,
     /// `last_passkey`
     LastPasskey,
+    /// `log_pending`
+    LogPending,
     /// `malformed_json`
     MalformedJson,
     /// `message_id_conflict`
@@ -175,7 +177,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in alphabetical order of its string.
-    pub const ALL: [ErrorCode; 82] = [
+    pub const ALL: [ErrorCode; 83] = [
         ErrorCode::AlreadyDelivered,
         ErrorCode::AlreadyRejected,
         ErrorCode::AlreadyUploaded,
@@ -219,6 +221,7 @@ impl ErrorCode {
         ErrorCode::KeyRevoked,
         ErrorCode::LastAdmin,
         ErrorCode::LastPasskey,
+        ErrorCode::LogPending,
         ErrorCode::MalformedJson,
         ErrorCode::MessageIdConflict,
         ErrorCode::MethodNotAllowed,
@@ -306,6 +309,7 @@ impl ErrorCode {
             ErrorCode::KeyRevoked => "key_revoked",
             ErrorCode::LastAdmin => "last_admin",
             ErrorCode::LastPasskey => "last_passkey",
+            ErrorCode::LogPending => "log_pending",
             ErrorCode::MalformedJson => "malformed_json",
             ErrorCode::MessageIdConflict => "message_id_conflict",
             ErrorCode::MethodNotAllowed => "method_not_allowed",

@@ -119,3 +119,17 @@ pub fn request_error_code(e: RequestError) -> ErrorCode {
         RequestError::BodyHashMismatch | RequestError::UnsignedPayloadNotAllowed => ErrorCode::BodyHashMismatch,
     }
 }
+
+impl From<crate::transparency::Gate> for ApiError {
+    fn from(e: crate::transparency::Gate) -> Self {
+        match e {
+            crate::transparency::Gate::Db(db) => db.into(),
+            crate::transparency::Gate::Pending => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::LogPending,
+                "The relay's transparency log does not cover this answer yet; ask again in a few seconds.",
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from_static("2")),
+        }
+    }
+}

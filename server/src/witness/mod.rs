@@ -83,8 +83,7 @@ pub async fn run(cmd: WitnessCommand) -> anyhow::Result<()> {
     match cmd {
         WitnessCommand::Init { name, key } => {
             let signer = NoteSigner::generate(&name, KeyKind::Witness).map_err(|e| anyhow::anyhow!("{e}"))?;
-            write_private(&key, &signer.to_private())
-                .with_context(|| format!("cannot create the key file {}", key.display()))?;
+            crate::transparency::keyfile::create(&key, &signer)?;
             print_key(&signer.key);
             Ok(())
         }
@@ -121,31 +120,9 @@ fn print_key(key: &NoteKey) {
     println!("fingerprint: {}", key.fingerprint());
 }
 
-fn write_private(path: &std::path::Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
-    f.write_all(secret.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
-}
-
 fn load_key(path: &std::path::Path) -> anyhow::Result<NoteSigner> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?,
-    );
-    let signer = NoteSigner::from_private(text.trim_end())
-        .map_err(|e| anyhow::anyhow!("{} is not a witness key file: {e}", path.display()))?;
-    if signer.key.kind != KeyKind::Witness {
-        anyhow::bail!(
-            "{} holds a log key, not a witness key (make one with `fxe-server witness init`)",
-            path.display()
-        );
-    }
-    Ok(signer)
+    crate::transparency::keyfile::load(path, KeyKind::Witness)
+        .context("make a witness key with `fxe-server witness init`")
 }
 
 struct WitnessState {
