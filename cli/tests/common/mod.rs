@@ -55,6 +55,16 @@ impl Relay {
         token
     }
 
+    /// Runs `f` on the relay's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.as_ref().unwrap().block_on(f)
+    }
+
+    /// The relay's state (its database, its log).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The arguments of `fxe-client redeem` with `token` on this relay.
     pub fn redeem_args<'a>(&'a self, token: &'a str, name: &'a str, number: &'a str, email: &'a str) -> Vec<&'a str> {
         vec![
@@ -139,9 +149,15 @@ pub struct Org {
 
 impl Org {
     pub fn redeem(relay: &Relay, name: &str, number: &str) -> Org {
+        Self::redeem_at(relay, &relay.base_url, name, number)
+    }
+
+    /// Redeems an org on `relay` reached at `url` (e.g. through a proxy in front of it).
+    pub fn redeem_at(relay: &Relay, url: &str, name: &str, number: &str) -> Org {
         let dir = tempfile::tempdir().unwrap();
         let token = relay.invite();
         let mut args = relay.redeem_args(&token, name, number, "admin@example.org");
+        args[2] = url;
         args.push("--json");
         let r = run(dir.path(), &args);
         assert_eq!(r.code, 0, "redeem failed: {}", r.stderr);

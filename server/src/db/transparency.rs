@@ -63,11 +63,7 @@ pub async fn append(conn: &mut AnyConnection, from: u64, entries: &[Vec<u8>]) ->
 }
 
 /// Stores a new checkpoint.
-pub async fn insert_checkpoint(
-    conn: &mut AnyConnection,
-    cp: &StoredCheckpoint,
-    now: i64,
-) -> Result<(), DbError> {
+pub async fn insert_checkpoint(conn: &mut AnyConnection, cp: &StoredCheckpoint, now: i64) -> Result<(), DbError> {
     sqlx::query("INSERT INTO transparency_checkpoints (size, note, witnessed, created_at) VALUES ($1, $2, $3, $4)")
         .bind(to_i64(cp.size)?)
         .bind(&cp.note)

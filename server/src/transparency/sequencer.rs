@@ -151,7 +151,11 @@ impl Sequencer {
         let text = note.format();
         let witnessed = log.policy().verify_signatures(&text).is_ok();
         if !witnessed {
-            tracing::warn!(size = cp.size, quorum = log.policy().quorum, "the log's witnesses did not cosign a quorum yet");
+            tracing::warn!(
+                size = cp.size,
+                quorum = log.policy().quorum,
+                "the log's witnesses did not cosign a quorum yet"
+            );
         }
         store::update_checkpoint(&state.db, &StoredCheckpoint { size: cp.size, note: text, witnessed }).await?;
         log.refresh(&state.db).await

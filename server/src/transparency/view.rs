@@ -61,7 +61,10 @@ impl View {
         let cp = policy.verify_signatures(note)?;
         let size = cp.checkpoint.size;
         if size < self.published_size() {
-            return Err(LogError::Rollback { seen: self.published_note().unwrap_or_default().into(), offered: note.into() });
+            return Err(LogError::Rollback {
+                seen: self.published_note().unwrap_or_default().into(),
+                offered: note.into(),
+            });
         }
         if size > self.size() || self.state.tree().root_at(size)? != cp.checkpoint.root {
             return Err(LogError::Proof("the checkpoint's root is not the stored entries' head".into()));

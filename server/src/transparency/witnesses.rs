@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use fxe_protocol::transparency::NoteKey;
 use fxe_protocol::transparency::merkle::{self, NodeReader};
 use fxe_protocol::transparency::note::{NoteSignature, SignedNote};
 use fxe_protocol::transparency::witness::AddCheckpoint;
-use fxe_protocol::transparency::NoteKey;
 
 /// How long one witness may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
