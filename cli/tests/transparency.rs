@@ -93,6 +93,7 @@ fn directory_entry(relay: &Relay, number: &str) -> DirectoryEntry {
             org_name: org.org_name,
             identity_pub: org.identity_pub,
             bundle,
+            log: None,
         }
     })
 }

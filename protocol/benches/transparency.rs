@@ -130,6 +130,7 @@ fn main() {
                 org_name: "Clinic".into(),
                 identity_pub: b64u_encode(&id.public()),
                 bundle: second.clone(),
+                log: None,
             });
         }
         facts.push(Entry::Bundle { time: time + 1, bundle: second });

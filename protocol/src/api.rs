@@ -106,6 +106,11 @@ pub struct DirectoryEntry {
     pub identity_pub: String,
     /// The owning org's active bundle.
     pub bundle: Bundle,
+    /// The relay's transparency log proof of this answer (docs/transparency.md §6): the
+    /// published checkpoint and the entries behind the answer with their inclusion proofs.
+    /// Absent from relays without a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<crate::transparency::inclusion::LogProof>,
 }
 
 /// A member org's public identity (`GET /orgs/{org_id}`).

@@ -139,6 +139,7 @@ mod tests {
             org_name: "Clinic".into(),
             identity_pub: crate::encoding::b64u_encode(id),
             bundle: bundle.clone(),
+            log: None,
         }
     }
 

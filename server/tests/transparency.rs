@@ -16,6 +16,7 @@ use common::client::{TestOrg, now, signed_call};
 use fxe_protocol::bundle::BundleKeys;
 use fxe_protocol::transparency::{
     Checkpoint, KeyKind, LogError, Replica, SignedNote, TrustPolicy,
+    inclusion::verify_directory,
     monitor::{self, OwnOrg, Severity},
     note::{NoteSigner, sign_note},
     tile::Tile,
@@ -95,8 +96,16 @@ async fn every_directory_fact_is_logged_and_a_members_replica_agrees_with_the_di
     assert_eq!((policy.quorum, policy.witnesses.len()), (0, 0));
     assert!(policy.log.starts_with("127.0.0.1/fxe/log+"), "{}", policy.log);
 
+    // The answer carries its own proof (§6): checkpoint and inclusion of its three facts.
+    let proof = entry.log.clone().expect("the answer carries its log proof");
+    let cp = verify_directory(&policy, &entry, &proof, now()).unwrap();
+    let mut forged = entry.clone();
+    forged.number = "+15550100001".into();
+    assert!(matches!(verify_directory(&policy, &forged, &proof, now()), Err(LogError::NotInLog { .. })));
+
     let mut replica = Replica::new();
     sync(&server, &a, &policy, &mut replica).await.unwrap();
+    assert!(replica.size() >= cp.checkpoint.size);
     replica.state().check_directory(&entry).unwrap();
     assert!(replica.state().org(a.org_id()).is_some() && replica.state().org(b.org_id()).is_some());
     assert!(replica.state().number(fxe_protocol::api::ECHO_NUMBER).is_some(), "the echo org is logged too");
@@ -325,9 +334,10 @@ async fn nothing_is_published_until_a_quorum_of_witnesses_cosigned() {
     })
     .await;
     let a = TestOrg::redeem(&server, "Clinic A", &["+15550100031"]).await;
-    a.lookup(&server, "+15550100031").await.expect("logged and cosigned");
+    let entry = a.lookup(&server, "+15550100031").await.expect("logged and cosigned");
     let policy = policy(&server, &a).await;
     assert_eq!((policy.quorum, policy.witnesses.len()), (2, 2));
+    verify_directory(&policy, &entry, entry.log.as_ref().unwrap(), now()).expect("cosigned by both witnesses");
     let mut replica = Replica::new();
     sync(&server, &a, &policy, &mut replica).await.unwrap();
     let cp = replica.checkpoint().unwrap().clone();

@@ -147,6 +147,7 @@ mod tests {
             org_name: "Clinic".into(),
             identity_pub: b64u_encode(&id.public()),
             bundle: b,
+            log: None,
         };
         let json = serde_json::to_string(&proof).unwrap();
         let proof: LogProof = serde_json::from_str(&json).unwrap();

@@ -265,6 +265,7 @@ mod tests {
             org_name: "Clinic".into(),
             identity_pub: b64u_encode(&o.id.public()),
             bundle: o.bundle.clone(),
+            log: None,
         }
     }
 

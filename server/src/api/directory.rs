@@ -30,7 +30,7 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
     get, path = "/directory/{number}", operation_id = "lookup_number", tag = "directory",
     params(("number" = String, Path, description = "E.164; loosely formatted input is normalised; send `+` as `%2B`.")),
     responses(
-        (status = 200, description = "The owner and its active bundle.", body = DirectoryEntry),
+        (status = 200, description = "The owner and its active bundle, with the transparency log's proof of both (`log`).", body = DirectoryEntry),
         (status = 404, description = "`not_on_network`.", body = ErrorBody),
         (status = 422, description = "`invalid_number`.", body = ErrorBody),
         (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
@@ -60,10 +60,13 @@ async fn lookup(
             org_name: org.org_name,
             identity_pub: org.identity_pub,
             bundle,
+            log: None,
         }))
     };
-    let entry = state.log.backed(&state.db, load, View::covers_directory).await?;
-    entry.map(ApiJson).ok_or_else(not_on_network)
+    let (mut entry, view) =
+        state.log.backed(&state.db, load, View::covers_directory).await?.ok_or_else(not_on_network)?;
+    entry.log = view.proof(&entry);
+    Ok(ApiJson(entry))
 }
 
 /// The directory's 404 for an org id it does not know (or a malformed one).
@@ -93,7 +96,7 @@ async fn org(
         orgs::get(&mut conn, id).await
     };
     let covered = |v: &View, o: &orgs::OrgRow| v.covers_org(&o.org_id, &o.identity_pub);
-    let org = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
+    let (org, _) = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
     let identity = org.identity_bytes()?;
     Ok(ApiJson(OrgPublic {
         fingerprint: fxe_protocol::ids::fingerprint(&identity),
@@ -128,6 +131,6 @@ async fn bundles(
         orgs::bundles(&mut conn, id).await.map(Some)
     };
     let covered = |v: &View, items: &Vec<OrgBundle>| v.covers_bundles(items.iter().map(|b| &b.bundle));
-    let items = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
+    let (items, _) = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
     Ok(ApiJson(OrgBundles { items }))
 }

@@ -188,15 +188,16 @@ impl Log {
         })
     }
 
-    /// Loads an answer with `load` and returns it once `covered` says the published log
-    /// covers it, loading again whenever the log moves on; [`Gate::Pending`] after
-    /// [`GATE_WAIT`]. `load` answers `Ok(None)` for "no such thing" (passed through).
+    /// Loads an answer with `load` and returns it, with the view that covers it, once
+    /// `covered` says the published log covers it, loading again whenever the log moves
+    /// on; [`Gate::Pending`] after [`GATE_WAIT`]. `load` answers `Ok(None)` for "no such
+    /// thing" (passed through).
     pub async fn backed<T, F>(
         &self,
         db: &Db,
         load: impl Fn() -> F,
         covered: impl Fn(&View, &T) -> bool,
-    ) -> Result<Option<T>, Gate>
+    ) -> Result<Option<(T, Arc<View>)>, Gate>
     where
         F: std::future::Future<Output = Result<Option<T>, DbError>>,
     {
@@ -205,8 +206,9 @@ impl Log {
         loop {
             changes.borrow_and_update();
             let Some(answer) = load().await? else { return Ok(None) };
-            if covered(&self.view(), &answer) {
-                return Ok(Some(answer));
+            let view = self.view();
+            if covered(&view, &answer) {
+                return Ok(Some((answer, view)));
             }
             // Not covered: wake the sequencer (if it runs here) and read what it wrote.
             self.inner.nudge.notify_one();
@@ -217,7 +219,8 @@ impl Log {
             }
             if tokio::time::Instant::now() >= deadline {
                 let Some(answer) = load().await? else { return Ok(None) };
-                return if covered(&self.view(), &answer) { Ok(Some(answer)) } else { Err(Gate::Pending) };
+                let view = self.view();
+                return if covered(&view, &answer) { Ok(Some((answer, view))) } else { Err(Gate::Pending) };
             }
         }
     }

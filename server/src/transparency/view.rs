@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use fxe_protocol::api::DirectoryEntry;
 use fxe_protocol::bundle::Bundle;
 use fxe_protocol::transparency::entry::{Entry, encode_bundle};
+use fxe_protocol::transparency::inclusion::{LogProof, ProvenEntry};
+use fxe_protocol::transparency::merkle;
 use fxe_protocol::transparency::tile::{TILE_WIDTH, Tile, TileKind};
 use fxe_protocol::transparency::{LogError, LogState, TrustPolicy};
 
@@ -81,6 +83,24 @@ impl View {
             && self.state.number(&answer.number).is_some_and(|n| n.index < under)
             && self.state.org(&answer.org_id).is_some_and(|o| o.registered_at < under)
             && self.bundles.get(&answer.bundle.bundle_id).is_some_and(|i| *i < under)
+    }
+
+    /// The proof of a covered `answer` (§6): the published checkpoint, and the number's
+    /// binding, the org's identity and the bundle's entries with their inclusion proofs.
+    pub fn proof(&self, answer: &DirectoryEntry) -> Option<LogProof> {
+        let (size, note) = self.published.as_ref()?;
+        let indices = [
+            self.state.number(&answer.number)?.index,
+            self.state.org(&answer.org_id)?.registered_at,
+            *self.bundles.get(&answer.bundle.bundle_id)?,
+        ];
+        let mut entries = Vec::with_capacity(indices.len());
+        for i in indices {
+            let bytes = self.entries.get(usize::try_from(i).ok()?)?;
+            let path = merkle::inclusion_proof(self.state.tree(), i, *size).ok()?;
+            entries.push(ProvenEntry::new(i, bytes, &path));
+        }
+        Some(LogProof { checkpoint: note.clone(), entries })
     }
 
     /// Whether the published log holds the org's identity `identity_pub` (b64u, as the
