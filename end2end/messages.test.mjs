@@ -3,7 +3,8 @@
 // wrong keys.zip is refused; A sends a PDF to B (the recipient is looked up
 // while typing, a non-PDF is warned about); B opens it and the bytes shown
 // are the bytes sent; A sees it delivered with a receipt verified in the
-// browser; A's pins catch a changed key until an admin confirms it; A sends
+// browser; A's pins catch a changed key until an admin confirms it; at first
+// contact the relay's transparency log refuses keys it does not back; A sends
 // to the echo number and opens the echo; A rotates its bundle and still
 // opens a fax sealed to the old one; a teammate invited as user sends and
 // opens, and cannot reach Team or Webhooks. The tests run in order and build
@@ -203,6 +204,49 @@ test("a changed key for B blocks sending until an admin confirms B's fingerprint
   await page.click('#key-changed button[type="submit"]');
   await page.waitForSelector('#recipient-found');
   assert.equal(await page.locator('#recipient-org').innerText(), 'Law Office B');
+  assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
+});
+
+test("at first contact the send page refuses keys the relay's transparency log does not back", async () => {
+  const { page } = a.person;
+  // A browser that never saw B: no pins to compare with. Only the log stands between A and a
+  // relay that hands out another org's keys for B's number.
+  await page.evaluate((me) => localStorage.removeItem(`fxe-pins/${me}`), a.keys.orgId);
+  assert.ok(await page.evaluate((me) => localStorage.getItem(`fxe-log/${me}`), a.keys.orgId), 'the log policy is pinned');
+  const bPath = `**/api/v1/directory/${encodeURIComponent(B_NUMBER)}`;
+  // The relay answers with the echo org's keys (well formed, validly signed, and proven in the
+  // log for the echo number, not for B's).
+  await page.route(bPath, async (route) => {
+    const echo = await route.fetch({ url: `${relay.baseUrl}/api/v1/directory/${encodeURIComponent(ECHO)}` });
+    const forged = await echo.json();
+    forged.number = B_NUMBER;
+    await route.fulfill({ response: echo, json: forged });
+  });
+  await nav(page, 'Send');
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#recipient-error');
+  assert.match(await page.locator('#recipient-error').innerText(), /does not verify \(the transparency log does not back it: .*\)\. It may be faulty or tampered with: nothing was sent/);
+  assert.equal(await page.locator('#recipient-found').count(), 0);
+  assert.equal(await page.isDisabled('#send-submit'), true);
+  await screenshot(page, 'recipient-not-in-log');
+  // The same answer without its proof: refused too.
+  await page.unroute(bPath);
+  await page.route(bPath, async (route) => {
+    const res = await route.fetch();
+    const entry = await res.json();
+    delete entry.log;
+    await route.fulfill({ response: res, json: entry });
+  });
+  await page.fill('#send-to', '');
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#recipient-error >> text=carries no transparency log proof');
+  // The honest answer: B, at first contact again.
+  await page.unroute(bPath);
+  await page.fill('#send-to', '');
+  await page.fill('#send-to', B_NUMBER);
+  await page.waitForSelector('#recipient-found');
+  assert.equal(await page.locator('#recipient-org').innerText(), 'Law Office B');
+  await page.waitForSelector('#first-contact');
   assert.deepEqual(unexpected(a.person.problems, [STREAMED]), []);
 });
 

@@ -226,3 +226,46 @@ def test_interrupted_receive_cleans_up_and_releases_the_folder(pair: tuple[Org, 
     with b.client() as cb:
         (got,) = received_until(cb, out, 1)
         assert got.read_bytes() == fax
+
+
+class _Substitute(httpx.BaseTransport):
+    """A relay in front of the real one that answers ``path`` with ``answer`` instead."""
+
+    def __init__(self, path: str, answer: dict[str, object]) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.path, self.answer = path, answer
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.raw_path.decode("ascii") == self.path:
+            return httpx.Response(200, json=self.answer)
+        return self.inner.handle_request(request)
+
+
+def test_keys_the_log_does_not_back_are_refused_at_first_contact(orgs: Orgs, relay: Relay) -> None:
+    a, victim, mallory = orgs.new("Sender"), orgs.new("Victim"), orgs.new("Mallory")
+    assert (a.dir / "fxe-log" / "policy.json").is_file(), "redeem pinned the relay's log policy"
+    auth = fxe.Auth(fxe.load_keys(a.keys).signer("send"))
+    # Mallory's own directory answer (validly signed, proven in the log for Mallory's
+    # number), handed out for the victim's number at first contact.
+    forged = httpx.get(f"{relay.url}/api/v1/directory/{fxe.auth.quote_part(mallory.number)}", auth=auth).json()
+    assert forged["log"]["entries"], "directory answers carry their log proof"
+    forged["number"] = victim.number
+    rigged = _Substitute(f"/api/v1/directory/{fxe.auth.quote_part(victim.number)}", forged)
+    with fxe.Client(a.keys, http=httpx.Client(transport=rigged)) as ca:
+        with pytest.raises(fxe.VerificationError) as e:
+            ca.lookup(victim.number)
+        assert e.value.code == "not_in_log", e.value
+        with pytest.raises(fxe.VerificationError):
+            ca.send(to=victim.number, from_=a.number, file=pdf_bytes(1000))
+        # The proof stripped: refused too.
+        del forged["log"]
+        with pytest.raises(fxe.VerificationError) as e:
+            ca.lookup(victim.number)
+        assert e.value.code == "not_in_log" and "no transparency log proof" in str(e.value)
+    with mallory.client() as cm:
+        assert list(cm.messages.list("inbox")) == [], "nothing was sealed to Mallory"
+    # Through the honest relay: the victim, checked, and its checkpoint kept.
+    with a.client() as ca:
+        found = ca.lookup(victim.number)
+        assert found is not None and found.org_id == victim.org_id
+    assert (a.dir / "fxe-log" / "sdk-checkpoint").is_file()

@@ -11,4 +11,5 @@ pub mod pins;
 pub mod recent;
 pub mod seal;
 pub mod sniff;
+pub mod transparency;
 pub mod webcrypto;

@@ -1,6 +1,7 @@
 //! Other orgs as the relay describes them, checked before use: the answer is
 //! verified (identity → org id, bundles signed by the identity) and compared
-//! with the pins this browser keeps. A changed identity stops sending and
+//! with the pins this browser keeps, and a number's answer with the relay's
+//! transparency log ([`transparency`]). A changed identity stops sending and
 //! opening until an admin confirms the new fingerprint out of band.
 
 use fxe_protocol::api::{DirectoryEntry, OrgBundles, OrgPublic};
@@ -8,7 +9,7 @@ use fxe_protocol::bundle::Bundle;
 use fxe_protocol::directory::{self, NumberOwner, OrgKeys};
 use fxe_protocol::pins::PinStatus;
 
-use super::pins;
+use super::{pins, transparency};
 use crate::browser::http::{self, ApiFailure};
 
 /// A pinned fact the relay now contradicts.
@@ -95,6 +96,10 @@ pub async fn lookup(me: &str, number: &str) -> Result<Option<Pinned<NumberOwner>
         Err(f) if f.code == "not_on_network" => return Ok(None),
         Err(f) => return Err(PeerError::Api(f)),
     };
+    transparency::check(me, &entry).await.map_err(|e| match e {
+        transparency::LogCheck::Refused(why) => PeerError::Unverifiable(why),
+        transparency::LogCheck::Storage(why) => PeerError::Pins(why),
+    })?;
     let owner = directory::verify_entry(number, entry).map_err(|e| PeerError::Unverifiable(e.to_string()))?;
     let first_contact = check_pins(me, Some(number), &owner.org_name, &owner.identity_pub, &owner.bundle)?;
     Ok(Some(Pinned { value: owner, first_contact }))

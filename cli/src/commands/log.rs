@@ -134,16 +134,20 @@ pub fn monitor(ctx: &Ctx, a: MonitorArgs) -> Result<i32> {
     // With --watch, a withheld bundle or number is reported once, not every round.
     let mut reported = std::collections::HashSet::new();
     loop {
-        let applied = log.sync(&relay)?;
         let org: Org = relay.get("/org")?;
+        let mut applied = log.sync(&relay)?;
         let held: Vec<String> =
             org.numbers.iter().filter(|n| n.status == NumberStatus::Active).map(|n| n.number.clone()).collect();
+        let mut withheld = monitor::withheld(&own, &held, log.replica.state(), crate::now(), a.grace);
+        // A number just added (a redemption, an approval) may be a batch away from the log:
+        // look again once the relay has had its batch time before calling it withheld.
+        if withheld.iter().any(|f| f.code == "number_not_logged") {
+            std::thread::sleep(transparency::BATCH_WAIT);
+            applied.extend(log.sync(&relay)?);
+            withheld = monitor::withheld(&own, &held, log.replica.state(), crate::now(), a.grace);
+        }
         let mut found = monitor::watch(&own, &applied);
-        found.extend(
-            monitor::withheld(&own, &held, log.replica.state(), crate::now(), a.grace)
-                .into_iter()
-                .filter(|f| reported.insert(f.message.clone())),
-        );
+        found.extend(withheld.into_iter().filter(|f| reported.insert(f.message.clone())));
         alerts += found.iter().filter(|f| f.severity == Severity::Alert).count();
         for f in &found {
             report(ctx, f);

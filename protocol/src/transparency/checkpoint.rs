@@ -203,6 +203,26 @@ pub fn check_extends(prev: &VerifiedCheckpoint, next: &VerifiedCheckpoint, proof
         .map_err(|_| LogError::Fork { seen: prev.note.clone(), offered: next.note.clone() })
 }
 
+/// What a client without a replica (the browser, the Python SDK) can check of `next` against
+/// the last checkpoint it accepted, with no consistency proof: a smaller size is a rollback, the
+/// same size with another root a fork (both notes kept in the error as evidence). Returns
+/// whether `next` is newer than `prev` (then it becomes the one to keep). A larger checkpoint is
+/// not proven to extend `prev` here; the witnesses' cosignatures (the policy's quorum) and the
+/// members' replicas are what catch a fork between two sizes.
+pub fn check_not_behind(prev: &VerifiedCheckpoint, next: &VerifiedCheckpoint) -> Result<bool, LogError> {
+    let (a, b) = (&prev.checkpoint, &next.checkpoint);
+    if a.origin != b.origin {
+        return Err(LogError::malformed("checkpoint", "the two checkpoints are of different logs"));
+    }
+    if b.size < a.size {
+        return Err(LogError::Rollback { seen: prev.note.clone(), offered: next.note.clone() });
+    }
+    if b.size == a.size && b.root != a.root {
+        return Err(LogError::Fork { seen: prev.note.clone(), offered: next.note.clone() });
+    }
+    Ok(b.size > a.size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,5 +327,10 @@ mod tests {
         let LogError::Fork { seen, offered } = err else { panic!("{err}") };
         assert!(seen.contains("\n5\n") && offered.contains("\n9\n"));
         assert!(matches!(check_extends(&nine, &forked, &[]), Err(LogError::Fork { .. })));
+        // Without a proof: only what sizes and roots alone show.
+        assert_eq!(check_not_behind(&five, &nine).unwrap(), true);
+        assert_eq!(check_not_behind(&nine, &nine).unwrap(), false);
+        assert!(matches!(check_not_behind(&nine, &five), Err(LogError::Rollback { .. })));
+        assert!(matches!(check_not_behind(&nine, &forked), Err(LogError::Fork { .. })));
     }
 }

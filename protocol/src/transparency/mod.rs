@@ -34,7 +34,7 @@ pub mod state;
 pub mod tile;
 pub mod witness;
 
-pub use checkpoint::{Checkpoint, TrustPolicy, VerifiedCheckpoint, check_extends};
+pub use checkpoint::{Checkpoint, TrustPolicy, VerifiedCheckpoint, check_extends, check_not_behind};
 pub use entry::Entry;
 pub use merkle::Hash;
 pub use note::{KeyKind, NoteKey, SignedNote};

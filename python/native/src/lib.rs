@@ -10,6 +10,7 @@ mod errors;
 mod keys;
 mod proof;
 mod seal;
+mod transparency;
 mod verify;
 
 #[pyo3::pymodule]
@@ -20,6 +21,8 @@ mod _native {
     use crate::proof::{proof_make, proof_verify};
     #[pymodule_export]
     use crate::seal::{Opener, Sealer};
+    #[pymodule_export]
+    use crate::transparency::{log_check, log_policy_fingerprint};
     #[pymodule_export]
     use crate::verify::{
         fingerprint, new_message_id, normalize_number, parse_envelope, pins_check, pins_trust, validate_message_id,

@@ -75,20 +75,45 @@ class Found:
     bundle_json: str
 
 
-def _entry(number: str, scope: str) -> Flow[Optional[dict[str, Any]]]:
+def _entry(state: State, number: str, scope: str) -> Flow[Optional[dict[str, Any]]]:
     try:
         entry = yield Call("GET", f"/directory/{quote_part(number)}", scope)
     except NotFoundError as e:
         if e.code == "not_on_network":
             return None
         raise
-    checked: dict[str, Any] = _native.verify_directory_entry(number, json.dumps(entry))
+    entry_json = json.dumps(entry)
+    checked: dict[str, Any] = _native.verify_directory_entry(number, entry_json)
+    yield from _log_check(state, entry_json, scope)
     return checked
+
+
+def _log_check(state: State, entry_json: str, scope: str) -> Flow[None]:
+    """Checks a directory answer's transparency proof (docs/transparency.md §6) under the
+    pinned policy, pinning the relay's on first use; a relay without a log (404) is
+    guarded by the pins alone. A rollback or fork against a checkpoint kept before, by the
+    SDK or by fxe-client, is refused."""
+    policy = state.log_policy()
+    if policy is None:
+        try:
+            offered = yield Call("GET", "/transparency/policy", scope)
+        except NotFoundError:
+            return None
+        policy = json.dumps(offered)
+        state.pin_log_policy(policy)
+    own, cli = state.log_seen()
+    now = int(time.time())
+    if cli is not None:
+        _native.log_check(policy, entry_json, cli, now)
+    newer = _native.log_check(policy, entry_json, own, now)
+    if newer is not None:
+        state.keep_log_seen(newer)
+    return None
 
 
 def lookup(ctx: Ctx, number: str) -> Flow[Optional[Found]]:
     number = number_arg(number)
-    v = yield from _entry(number, "send")
+    v = yield from _entry(ctx.state, number, "send")
     if v is None:
         return None
     first = ctx.state.check_pins(number, v["identity_pub"], v["bundle_json"])
@@ -119,7 +144,7 @@ def trust(ctx: Ctx, target: str, fingerprint: str) -> Flow[Org]:
     target = target.strip()
     if target.startswith("+") or target.startswith("00"):
         number = number_arg(target)
-        v = yield from _entry(number, "send")
+        v = yield from _entry(ctx.state, number, "send")
         if v is None:
             raise NotOnNetworkError(f"{number} is not on the fxe network")
         identity, bundle_json, bundle_id = v["identity_pub"], v["bundle_json"], v["bundle_id"]

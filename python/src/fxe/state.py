@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Optional
 
 from . import _native
+from .errors import VerificationError
 from .files import write_atomic
 
 PINS_FILE = "fxe-pins.json"
+LOG_DIR = "fxe-log"
+LOG_POLICY = "policy.json"  # the trust policy, pinned once (the CLI's file)
+LOG_SEEN = "sdk-checkpoint"  # the last checkpoint the SDK accepted (the CLI keeps its own)
+LOG_CLI_SEEN = "checkpoint"
 RECEIVED_DIR = "fxe-received"
 SENT_DIR = "fxe-sent"
 
@@ -48,6 +53,47 @@ class State:
     def trust(self, number: Optional[str], identity_pub: bytes, bundle_json: str, fingerprint: str) -> None:
         text = _native.pins_trust(self._pins_text(), number, identity_pub, bundle_json, fingerprint)
         write_atomic(self.pins_path, text.encode("utf-8"))
+
+    # ---- the relay's transparency log (docs/transparency.md) ----------------
+
+    def log_policy(self) -> Optional[str]:
+        """The pinned trust policy (JSON), if any: ``fxe-log/policy.json``, shared with fxe-client."""
+        try:
+            return (self.dir / LOG_DIR / LOG_POLICY).read_text("utf-8")
+        except FileNotFoundError:
+            return None
+
+    def pin_log_policy(self, policy_json: str) -> str:
+        """Pins ``policy_json`` (never replacing another) and returns its fingerprint."""
+        fingerprint = _native.log_policy_fingerprint(policy_json)
+        existing = self.log_policy()
+        if existing is not None:
+            pinned = _native.log_policy_fingerprint(existing)
+            if pinned != fingerprint:
+                err = VerificationError(
+                    f"another transparency log policy is pinned already (fingerprint {pinned}); "
+                    "a pinned policy is never replaced from a relay's answer"
+                )
+                err.code = "log_policy_pinned"
+                raise err
+            return fingerprint
+        (self.dir / LOG_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(self.dir / LOG_DIR / LOG_POLICY, policy_json.encode("utf-8"))
+        return fingerprint
+
+    def log_seen(self) -> tuple[Optional[str], Optional[str]]:
+        """The last checkpoints accepted: by the SDK, and by fxe-client's replica."""
+
+        def read(name: str) -> Optional[str]:
+            try:
+                return (self.dir / LOG_DIR / name).read_text("utf-8")
+            except FileNotFoundError:
+                return None
+
+        return read(LOG_SEEN), read(LOG_CLI_SEEN)
+
+    def keep_log_seen(self, note: str) -> None:
+        write_atomic(self.dir / LOG_DIR / LOG_SEEN, note.encode("utf-8"))
 
     def _marker(self, org_id: str, sender_org_id: str, message_id: str) -> Path:
         return self.dir / RECEIVED_DIR / org_id / f"{sender_org_id}.{message_id}"

@@ -64,7 +64,7 @@ async fn lookup(
         }))
     };
     let (mut entry, view) =
-        state.log.backed(&state.db, load, View::covers_directory).await?.ok_or_else(not_on_network)?;
+        state.log.backed(load, View::covers_directory).await?.ok_or_else(not_on_network)?;
     entry.log = view.proof(&entry);
     Ok(ApiJson(entry))
 }
@@ -96,7 +96,7 @@ async fn org(
         orgs::get(&mut conn, id).await
     };
     let covered = |v: &View, o: &orgs::OrgRow| v.covers_org(&o.org_id, &o.identity_pub);
-    let (org, _) = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
+    let (org, _) = state.log.backed(load, covered).await?.ok_or_else(no_such_org)?;
     let identity = org.identity_bytes()?;
     Ok(ApiJson(OrgPublic {
         fingerprint: fxe_protocol::ids::fingerprint(&identity),
@@ -131,6 +131,6 @@ async fn bundles(
         orgs::bundles(&mut conn, id).await.map(Some)
     };
     let covered = |v: &View, items: &Vec<OrgBundle>| v.covers_bundles(items.iter().map(|b| &b.bundle));
-    let (items, _) = state.log.backed(&state.db, load, covered).await?.ok_or_else(no_such_org)?;
+    let (items, _) = state.log.backed(load, covered).await?.ok_or_else(no_such_org)?;
     Ok(ApiJson(OrgBundles { items }))
 }

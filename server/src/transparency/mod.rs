@@ -194,7 +194,6 @@ impl Log {
     /// thing" (passed through).
     pub async fn backed<T, F>(
         &self,
-        db: &Db,
         load: impl Fn() -> F,
         covered: impl Fn(&View, &T) -> bool,
     ) -> Result<Option<(T, Arc<View>)>, Gate>
@@ -210,18 +209,14 @@ impl Log {
             if covered(&view, &answer) {
                 return Ok(Some((answer, view)));
             }
-            // Not covered: wake the sequencer (if it runs here) and read what it wrote.
+            // Not covered yet: wake the sequencer (if it runs here), then wait for this
+            // instance's view to move on (the refresh task reads what any sequencer wrote).
             self.inner.nudge.notify_one();
-            let wait = tokio::time::sleep(Duration::from_millis(100));
-            tokio::select! {
-                _ = changes.changed() => {}
-                () = wait => { self.refresh(db).await?; }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(Gate::Pending);
             }
-            if tokio::time::Instant::now() >= deadline {
-                let Some(answer) = load().await? else { return Ok(None) };
-                let view = self.view();
-                return if covered(&view, &answer) { Ok(Some((answer, view))) } else { Err(Gate::Pending) };
-            }
+            let _ = tokio::time::timeout(left.min(REFRESH_EVERY), changes.changed()).await;
         }
     }
 
