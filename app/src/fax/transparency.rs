@@ -66,7 +66,9 @@ async fn policy(me: &str) -> Result<Option<Kept>, LogCheck> {
     let policy: TrustPolicy = match http::get("/transparency/policy").await {
         Ok(p) => p,
         Err(f) if f.status == 404 => return Ok(None),
-        Err(f) => return Err(LogCheck::Refused(format!("cannot read the relay's transparency log policy: {}", f.message))),
+        Err(f) => {
+            return Err(LogCheck::Refused(format!("cannot read the relay's transparency log policy: {}", f.message)));
+        }
     };
     policy
         .log_key()

@@ -2,8 +2,8 @@
 //! §4, §6): a trust policy read and fingerprinted, and a directory answer's
 //! proof verified under it and against the last checkpoint the SDK kept.
 
-use crate::errors::with_code;
 use crate::errors::VerificationError;
+use crate::errors::with_code;
 use fxe_protocol::api::DirectoryEntry;
 use fxe_protocol::transparency::{LogError, TrustPolicy, check_not_behind, inclusion};
 use pyo3::prelude::*;
@@ -26,8 +26,9 @@ fn log_err(e: LogError) -> PyErr {
 }
 
 fn policy(policy_json: &str) -> PyResult<TrustPolicy> {
-    let p: TrustPolicy = serde_json::from_str(policy_json)
-        .map_err(|e| with_code::<VerificationError>("log_policy", format!("the transparency log policy is malformed: {e}")))?;
+    let p: TrustPolicy = serde_json::from_str(policy_json).map_err(|e| {
+        with_code::<VerificationError>("log_policy", format!("the transparency log policy is malformed: {e}"))
+    })?;
     p.log_key().map_err(log_err)?;
     p.witness_keys().map_err(log_err)?;
     Ok(p)

@@ -63,8 +63,7 @@ async fn lookup(
             log: None,
         }))
     };
-    let (mut entry, view) =
-        state.log.backed(load, View::covers_directory).await?.ok_or_else(not_on_network)?;
+    let (mut entry, view) = state.log.backed(load, View::covers_directory).await?.ok_or_else(not_on_network)?;
     entry.log = view.proof(&entry);
     Ok(ApiJson(entry))
 }
