@@ -18,6 +18,8 @@ __all__ = [
     "parse_envelope",
     "verify_directory_entry",
     "verify_org",
+    "log_check",
+    "log_policy_fingerprint",
     "pins_check",
     "pins_trust",
     "verify_receipt",
