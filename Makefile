@@ -16,7 +16,20 @@ SHELL := /bin/bash
 # cargo-installed tools (cargo-leptos, wasm-bindgen) and npm ones (wasm-opt).
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
+# CI builds once from a clean clone: no incremental caches (gigabytes of
+# target/ that nothing reads again).
+ifneq ($(CI),)
+export CARGO_INCREMENTAL := 0
+endif
+
 TIMED := scripts/timed.sh
+# The relay and the client as `cargo test --workspace` builds them (its bins,
+# next to its test binaries): every stage after test-native reuses that build.
+# `cargo build -p fxe-server` would resolve features for the server alone
+# (the workspace adds reqwest/blocking, tokio/test-util, …) and compile the
+# whole dependency tree again: minutes, and gigabytes a CI disk may not have.
+# scripts/test-package.sh runs one package's tests on the same build.
+WORKSPACE_BINS := cargo test --workspace --no-run
 SERVER := target/release/fxe-server
 BIND ?= 127.0.0.1:3000
 DATA_DIR ?= ./data
@@ -55,7 +68,7 @@ test-stages: tools
 	@$(TIMED) test-python $(MAKE) --no-print-directory test-python
 	@$(TIMED) test-api $(MAKE) --no-print-directory test-api
 	@$(TIMED) test-wasm $(MAKE) --no-print-directory test-wasm
-	@$(TIMED) build-debug cargo leptos build
+	@$(TIMED) build-debug cargo leptos build --frontend-only
 	@$(TIMED) test-e2e env FXE_SERVER_BIN=target/debug/fxe-server $(MAKE) --no-print-directory test-e2e
 	@$(TIMED) test-s3 $(MAKE) --no-print-directory test-s3
 
@@ -78,7 +91,7 @@ test-native:
 PY := $(CURDIR)/target/py/bin
 PYTEST_MIN ?= 25
 python-dev:
-	cargo build -p fxe-server -p fxe-client
+	$(WORKSPACE_BINS)
 	cd python && VIRTUAL_ENV=$(CURDIR)/target/py $(PY)/maturin develop --profile dev
 
 test-python: python-dev
@@ -103,12 +116,15 @@ test-wasm:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 		cargo test -p fxe-protocol --target wasm32-unknown-unknown
 
-# The web UI in Chromium. `make test` builds it in debug (sharing the test
-# build's artifacts, so CI stays fast); FXE_SERVER_BIN picks the binary
-# (default: the release one from `make build`). The browser/CLI compatibility
-# test runs the fxe-client built with the same profile, next to it.
+# The web UI in Chromium. `make test` builds only the browser bundle with
+# cargo-leptos (`--frontend-only`, in debug) and serves it with the relay that
+# `cargo test --workspace` built (a cargo-leptos server build would resolve
+# features for the server alone and compile everything again); FXE_SERVER_BIN
+# picks the binary (default: the release one from `make build`). The
+# browser/CLI compatibility test runs the fxe-client built with the same
+# profile, next to it.
 test-e2e:
-	@case "$${FXE_SERVER_BIN:-target/release/fxe-server}" in */debug/*) cargo build -p fxe-client ;; *) cargo build --release -p fxe-client ;; esac
+	@case "$${FXE_SERVER_BIN:-target/release/fxe-server}" in */debug/*) $(WORKSPACE_BINS) ;; *) cargo build --release -p fxe-client ;; esac
 	node --test --test-reporter=spec end2end/*.test.mjs
 
 # The browser tests E2E_STRESS_RUNS times in a row while Debian's `stress`
@@ -128,7 +144,7 @@ test-e2e-stress:
 # on PostgreSQL + S3, so each database and each blob store runs the whole
 # suite once, and the fresh-machine `make test` stays within its hour.
 test-postgres:
-	scripts/with-postgres.sh cargo test -p fxe-server
+	scripts/with-postgres.sh scripts/test-package.sh fxe-server
 
 # The server's tests again, as N instances run them: the blobs in an S3 bucket
 # on a throwaway Ceph RADOS Gateway (installed here, not by `make tools`, so
@@ -138,13 +154,13 @@ test-postgres:
 test-s3:
 	@bash scripts/install-tools.sh --rgw --haproxy >/dev/null
 	scripts/with-postgres.sh scripts/with-rgw.sh bash -c \
-	  'cargo test -p fxe-server && FXE_TEST_CLUSTER=1 $(TIMED) test-cluster cargo test -p fxe-server --test cluster -- --nocapture'
+	  'scripts/test-package.sh fxe-server && FXE_TEST_CLUSTER=1 FXE_TEST_BINARIES=cluster $(TIMED) test-cluster scripts/test-package.sh fxe-server --nocapture'
 
 # The cluster test alone (it is part of test-s3).
 test-cluster:
 	@bash scripts/install-tools.sh --rgw --haproxy >/dev/null
-	scripts/with-postgres.sh scripts/with-rgw.sh env FXE_TEST_CLUSTER=1 $(TIMED) test-cluster \
-	  cargo test -p fxe-server --test cluster -- --nocapture
+	scripts/with-postgres.sh scripts/with-rgw.sh env FXE_TEST_CLUSTER=1 FXE_TEST_BINARIES=cluster $(TIMED) test-cluster \
+	  scripts/test-package.sh fxe-server --nocapture
 
 bench: tools
 	@command -v rage >/dev/null || $(TIMED) install-rage cargo install --locked rage

@@ -6,8 +6,8 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-mod org_admin_support;
+use crate::common;
+use crate::org_admin_support;
 
 use std::time::Duration;
 

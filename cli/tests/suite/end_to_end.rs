@@ -4,7 +4,7 @@
 // The helpers here, not being #[test] fns themselves, unwrap too: a failure is the test's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::common;
 
 use common::{Org, Relay, pdf_bytes, pdfs};
 use std::process::Stdio;
