@@ -174,7 +174,10 @@ async fn main() {
     let blob_store = format!("{}/{}", blob_base.trim_end_matches('/'), uuid::Uuid::new_v4().simple());
     let ports = [free_port(), free_port()];
     let mut relays: Vec<Spawned> = Vec::new();
+    // One transparency log for the database: the first relay creates its key, the second is given it.
+    let log_key = tmp.path().join("relay0").join("log.key");
     for (i, port) in ports.iter().enumerate() {
+        let shared_log_key: &[&str] = if i == 0 { &[] } else { &["--log-key-file", log_key.to_str().unwrap()] };
         let extra = [
             "--blob-store",
             &blob_store,
@@ -186,7 +189,8 @@ async fn main() {
             "1000000",
         ];
         let dir = tmp.path().join(format!("relay{i}"));
-        relays.push(spawn(env!("CARGO_BIN_EXE_fxe-server"), &dir, *port, Some(&pg.url), &extra).await);
+        let args = [shared_log_key, &extra[..]].concat();
+        relays.push(spawn(env!("CARGO_BIN_EXE_fxe-server"), &dir, *port, Some(&pg.url), &args).await);
     }
     let one = Arc::new(Balancer::start(&haproxy, tmp.path(), "one", free_port(), &ports[..1], &pg.url).await);
     let two = Arc::new(Balancer::start(&haproxy, tmp.path(), "two", free_port(), &ports, &pg.url).await);

@@ -41,31 +41,41 @@ struct Shared {
     db_url: String,
     blob_store: String,
     key_file: PathBuf,
+    /// The transparency log's key: the first instance creates it in its data directory,
+    /// the others are given it (one log per database).
+    log_key: PathBuf,
     public_url: String,
 }
 
 async fn start(instance: &Instance, shared: &Shared) -> Spawned {
     let key_file = shared.key_file.to_str().unwrap();
+    let log_key = shared.log_key.to_str().unwrap();
+    let log_key_args: &[&str] =
+        if shared.log_key.parent() == Some(instance.data_dir.as_path()) { &[] } else { &["--log-key-file", log_key] };
     spawned::spawn(
         env!("CARGO_BIN_EXE_fxe-server"),
         &instance.data_dir,
         instance.port,
         Some(&shared.db_url),
         &[
-            "--blob-store",
-            &shared.blob_store,
-            "--secret-key-file",
-            key_file,
-            "--public-url",
-            &shared.public_url,
-            "--trusted-proxy",
-            "127.0.0.1/32",
-            "--allow-private-webhooks",
-            "--retry-schedule",
-            "1s,1s,1s,1s,1s",
-            "--rate-limit-per-minute",
-            "100000",
-        ],
+            log_key_args,
+            &[
+                "--blob-store",
+                &shared.blob_store,
+                "--secret-key-file",
+                key_file,
+                "--public-url",
+                &shared.public_url,
+                "--trusted-proxy",
+                "127.0.0.1/32",
+                "--allow-private-webhooks",
+                "--retry-schedule",
+                "1s,1s,1s,1s,1s",
+                "--rate-limit-per-minute",
+                "100000",
+            ],
+        ]
+        .concat(),
     )
     .await
 }
@@ -191,6 +201,7 @@ async fn two_instances_behind_haproxy_share_everything() {
         db_url: pg.url.clone(),
         blob_store: format!("{}/{}", blob_base.trim_end_matches('/'), uuid::Uuid::new_v4().simple()),
         key_file: write_key_file(tmp.path()),
+        log_key: tmp.path().join("a").join("log.key"),
         public_url: format!("http://localhost:{lb_port}"),
     };
     let insts = [

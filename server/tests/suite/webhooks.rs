@@ -463,7 +463,9 @@ async fn two_relays_on_one_postgres_deliver_every_event_once() {
         c
     };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (config_a, config_b) = (relay(&dir_a), relay(&dir_b));
+    let (config_a, mut config_b) = (relay(&dir_a), relay(&dir_b));
+    // One log for the database: B signs with the key A created in its data directory.
+    config_b.log.key_file = Some(config_a.storage.data_dir.join("log.key"));
     let a_relay = TestServer::start_with(config_a, dir_a, Some(pg)).await;
     let b_relay = TestServer::start_with(config_b, dir_b, None).await;
     let receiver = Receiver::start().await;
