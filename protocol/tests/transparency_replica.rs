@@ -224,6 +224,29 @@ fn the_monitor_names_what_the_org_did_not_make() {
 }
 
 #[test]
+fn foreign_bundles_are_found_in_the_whole_log() {
+    let mut log = Log::new();
+    let mut replica = Replica::new();
+    let (me, my_bundle) = org(10, &mut log, "+15550100001", 1);
+    // Someone with the org's identity key publishes a second bundle; the monitor applied it
+    // without knowing the org's bundles (locked keys), so `watch` cannot have told.
+    let other = BundleKeys::generate(&me, 1_700_000_100).unwrap().bundle;
+    let other_id = other.bundle_id.clone();
+    log.push(Entry::Bundle { time: 2, bundle: other });
+    log.sync(&mut replica).unwrap();
+    let made = vec![(my_bundle.clone(), 1_700_000_000)];
+    let own = OwnOrg { org_id: &me.org_id(), bundles: &made };
+    let found = monitor::foreign_bundles(&own, replica.state());
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].code, found[0].severity, found[0].index), ("foreign_bundle", Severity::Alert, None));
+    assert!(found[0].message.contains(&other_id), "{}", found[0].message);
+    // Both bundles made by the org: nothing; an org the log does not hold: nothing.
+    let both = vec![(my_bundle, 1_700_000_000), (other_id, 1_700_000_100)];
+    assert!(monitor::foreign_bundles(&OwnOrg { org_id: &me.org_id(), bundles: &both }, replica.state()).is_empty());
+    assert!(monitor::foreign_bundles(&OwnOrg { org_id: "nobody", bundles: &[] }, replica.state()).is_empty());
+}
+
+#[test]
 fn the_policy_fingerprint_covers_witnesses_and_quorum() {
     let log = Log::new();
     let p = log.policy.clone();

@@ -142,3 +142,21 @@ pub async fn post_action(path: &str) -> Result<(), ApiFailure> {
 pub fn segment(s: &str) -> String {
     js_sys::encode_uri_component(s).as_string().unwrap_or_default()
 }
+
+/// A `GET` whose answer is text (a signed note, say), not JSON.
+pub async fn get_text(path: &str) -> Result<String, ApiFailure> {
+    let (status, text) = send("GET", path, None).await?;
+    if (200..300).contains(&status) { Ok(text) } else { Err(failure(status, &text)) }
+}
+
+/// A `GET` whose answer is bytes (a log tile, say).
+pub async fn get_bytes(path: &str) -> Result<Vec<u8>, ApiFailure> {
+    let response = respond("GET", path, None).await?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        return Err(failure(status, &text(&response).await));
+    }
+    let buffer = response.array_buffer().map_err(|_| ApiFailure::unreachable())?;
+    let buffer = JsFuture::from(buffer).await.map_err(|_| ApiFailure::unreachable())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}

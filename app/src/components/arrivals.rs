@@ -89,7 +89,7 @@ pub fn ArrivalSettings(me: Me) -> impl IntoView {
                     Permission::Denied => view! { "This browser blocks notifications from this relay; its site settings can allow them." }.into_any(),
                     Permission::Unsupported => view! { "This browser cannot show notifications." }.into_any(),
                     Permission::Ask => view! {
-                        <button type="button" class="btn btn-secondary" id="allow-notifications" on:click=ask>
+                        <button type="button" class="button" id="allow-notifications" on:click=ask>
                             "Notify me in this browser"
                         </button>
                     }.into_any(),

@@ -7,11 +7,13 @@ mod arrivals;
 mod confirm;
 mod field;
 mod key_changed;
+mod log_monitor;
 mod unlock;
 pub use arrivals::{ArrivalSettings, InboxCount};
 pub use confirm::ConfirmButton;
 pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
+pub use log_monitor::LogMonitor;
 pub use unlock::UnlockKeys;
 
 use crate::browser::http::ApiFailure;

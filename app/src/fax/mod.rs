@@ -5,6 +5,8 @@
 pub mod archive;
 #[cfg(target_arch = "wasm32")]
 pub mod bench;
+pub mod log_replica;
+pub mod monitor;
 pub mod open;
 pub mod peers;
 pub mod pins;

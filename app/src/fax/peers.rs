@@ -98,6 +98,7 @@ pub async fn lookup(me: &str, number: &str) -> Result<Option<Pinned<NumberOwner>
     };
     transparency::check(me, &entry).await.map_err(|e| match e {
         transparency::LogCheck::Refused(why) => PeerError::Unverifiable(why),
+        transparency::LogCheck::Behind(e) => PeerError::Unverifiable(e.to_string()),
         transparency::LogCheck::Storage(why) => PeerError::Pins(why),
     })?;
     let owner = directory::verify_entry(number, entry).map_err(|e| PeerError::Unverifiable(e.to_string()))?;

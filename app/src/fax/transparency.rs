@@ -4,13 +4,16 @@
 //! up, and every directory answer's proof checked under it — the checkpoint's
 //! signature, witness quorum and freshness, the inclusion of the answer's
 //! three facts — and against the last checkpoint this browser saw (a smaller
-//! one is a rollback, another head of the same size a fork). The checks are
+//! one is a rollback, another head of the same size a fork), and then against
+//! the tab's replica of the log (`fax::log_replica`): the answer must be the
+//! number's latest binding and the org's current bundle. The checks are
 //! `fxe_protocol::transparency`'s; this module keeps what they need.
 
 use fxe_protocol::api::DirectoryEntry;
-use fxe_protocol::transparency::{TrustPolicy, check_not_behind, inclusion};
+use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint, check_not_behind, inclusion};
 use serde::{Deserialize, Serialize};
 
+use super::log_replica::{self, Outcome};
 use crate::browser::http;
 
 /// What this browser keeps about the relay's log, per org.
@@ -53,6 +56,8 @@ fn save(org_id: &str, kept: &Kept) -> Result<(), String> {
 pub enum LogCheck {
     /// The answer is not backed by the log (or the log misbehaves): refuse it.
     Refused(String),
+    /// A checkpoint behind the last one accepted: a rollback or a fork, with both notes.
+    Behind(LogError),
     /// This browser cannot keep or read its log state.
     Storage(String),
 }
@@ -79,24 +84,59 @@ async fn policy(me: &str) -> Result<Option<Kept>, LogCheck> {
     Ok(Some(kept))
 }
 
+/// The trust policy `me` pinned (pinning the relay's on first use); `None` when the relay
+/// publishes no log.
+pub async fn pinned_policy(me: &str) -> Result<Option<TrustPolicy>, LogCheck> {
+    Ok(policy(me).await?.map(|kept| kept.policy))
+}
+
+/// Takes `next` (verified under `me`'s pinned policy) as the newest checkpoint seen unless
+/// it is behind the last one this browser accepted, from a directory answer or the monitor:
+/// smaller (a rollback) or another head of the same size (a fork) is refused, with both
+/// notes. An older `next` that is consistent changes nothing.
+pub fn accept(me: &str, next: &VerifiedCheckpoint) -> Result<(), LogCheck> {
+    let Some(mut kept) = load(me).map_err(LogCheck::Storage)? else {
+        return Err(LogCheck::Storage("the transparency log's policy is not pinned in this browser".into()));
+    };
+    if let Some(seen) = &kept.seen
+        && let Ok(prev) = kept.policy.verify_signatures(seen)
+    {
+        let newer = check_not_behind(&prev, next).map_err(LogCheck::Behind)?;
+        if !newer {
+            return Ok(());
+        }
+    }
+    kept.seen = Some(next.note.clone());
+    save(me, &kept).map_err(LogCheck::Storage)
+}
+
 /// Checks `entry`'s transparency proof for `me` (docs/transparency.md §6) and keeps its
 /// checkpoint as the newest seen.
 pub async fn check(me: &str, entry: &DirectoryEntry) -> Result<(), LogCheck> {
-    let Some(mut kept) = policy(me).await? else { return Ok(()) };
+    let Some(kept) = policy(me).await? else { return Ok(()) };
     let Some(proof) = &entry.log else {
         return Err(LogCheck::Refused("the answer carries no transparency log proof".into()));
     };
     let now = crate::browser::files::now_secs();
     let next = inclusion::verify_directory(&kept.policy, entry, proof, now)
         .map_err(|e| LogCheck::Refused(format!("the transparency log does not back it: {e}")))?;
-    if let Some(seen) = &kept.seen
-        && let Ok(prev) = kept.policy.verify_signatures(seen)
-    {
-        let newer = check_not_behind(&prev, &next).map_err(|e| LogCheck::Refused(e.to_string()))?;
-        if !newer {
-            return Ok(());
+    accept(me, &next).map_err(|e| match e {
+        LogCheck::Behind(e) => LogCheck::Refused(e.to_string()),
+        other => other,
+    })?;
+    // The proof shows the facts are in the log, not that they are still the latest: an
+    // older binding of the number, or a bundle the org has since replaced, is in the log
+    // too. The tab's replica, synced to at least the answer's checkpoint, says which is.
+    let latest = |replica: &Replica, _: &[Vec<u8>]| replica.state().check_directory(entry);
+    match log_replica::synced(me, &kept.policy, next.checkpoint.size, false, latest).await {
+        Ok(Outcome::Ready(Ok(()))) => Ok(()),
+        Ok(Outcome::Ready(Err(e))) => {
+            Err(LogCheck::Refused(format!("it is not what the transparency log holds now: {e}")))
         }
+        Ok(Outcome::NoLog) => {
+            Err(LogCheck::Refused("the relay's transparency log publishes no checkpoint to check it against".into()))
+        }
+        Ok(Outcome::Broken(e)) => Err(LogCheck::Refused(e.to_string())),
+        Err(m) => Err(LogCheck::Refused(m)),
     }
-    kept.seen = Some(next.note);
-    save(me, &kept).map_err(LogCheck::Storage)
 }

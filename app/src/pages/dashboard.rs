@@ -14,8 +14,8 @@ use leptos_router::{
 use crate::{
     browser::{files, http},
     components::{
-        Alert, ArrivalSettings, ConfirmButton, Failure, Fingerprint, InboxCount, Loading, TextField, count, loaded,
-        when, when_or_dash,
+        Alert, ArrivalSettings, ConfirmButton, Failure, Fingerprint, InboxCount, Loading, LogMonitor, TextField, count,
+        loaded, when, when_or_dash,
     },
     pages::{
         audit::AuditPage, keys::KeysPage, messages::MessagesPage, not_found::NotFound, numbers::NumbersPage,
@@ -73,6 +73,7 @@ pub fn DashboardShell() -> impl IntoView {
                             <Fingerprint value=org.fingerprint.clone() />
                         </div>
                     </header>
+                    <LogMonitor org_id=org.org_id.clone() />
                     <nav class="dashboard-nav" aria-label="Dashboard">
                         <A href="/dashboard" exact=true>"Overview"</A>
                         {SECTIONS

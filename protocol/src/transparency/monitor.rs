@@ -161,3 +161,26 @@ pub fn withheld(own: &OwnOrg<'_>, numbers: &[String], log: &LogState, now: u64, 
     }
     out
 }
+
+/// Every bundle the log holds for the org that the org did not make, from the whole log
+/// rather than from one sync's entries: a monitor that could not tell its own bundles when
+/// it applied them (the browser's, while the org's keys are locked) checks them all once
+/// it can. Each is a `foreign_bundle` alert without an index.
+pub fn foreign_bundles(own: &OwnOrg<'_>, log: &LogState) -> Vec<Finding> {
+    let Some(logged) = log.org(own.org_id) else { return Vec::new() };
+    logged
+        .bundles
+        .iter()
+        .filter(|b| !own.made(&b.bundle_id))
+        .map(|b| Finding {
+            severity: Severity::Alert,
+            code: "foreign_bundle",
+            index: None,
+            message: format!(
+                "bundle {} is in the log for this org but not in keys.zip: someone holding the org's \
+                 identity key published it",
+                b.bundle_id
+            ),
+        })
+        .collect()
+}
