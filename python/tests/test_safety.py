@@ -3,6 +3,8 @@ ciphertext, a killed receiver, a 100 MiB fax in flat memory."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -269,3 +272,66 @@ def test_keys_the_log_does_not_back_are_refused_at_first_contact(orgs: Orgs, rel
         found = ca.lookup(victim.number)
         assert found is not None and found.org_id == victim.org_id
     assert (a.dir / "fxe-log" / "sdk-checkpoint").is_file()
+
+
+def _inclusion_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 6962's PATH(m, D[n]): leaf ``m``'s inclusion proof, leaf to root."""
+
+    def node(left: bytes, right: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + left + right).digest()
+
+    def split(n: int) -> int:
+        return 1 << ((n - 1).bit_length() - 1)
+
+    def root(hs: list[bytes]) -> bytes:
+        return hs[0] if len(hs) == 1 else node(root(hs[: split(len(hs))]), root(hs[split(len(hs)) :]))
+
+    if len(leaves) == 1:
+        return []
+    k = split(len(leaves))
+    if m < k:
+        return _inclusion_path(m, leaves[:k]) + [root(leaves[k:])]
+    return _inclusion_path(m - k, leaves[k:]) + [root(leaves[:k])]
+
+
+def test_a_bundle_the_org_replaced_is_refused_though_the_log_holds_it(orgs: Orgs, relay: Relay) -> None:
+    a, b = orgs.new("Sender"), orgs.new("Rotator")
+    auth = fxe.Auth(fxe.load_keys(a.keys).signer("send"))
+    path = f"/api/v1/directory/{fxe.auth.quote_part(b.number)}"
+    before = httpx.get(f"{relay.url}{path}", auth=auth).json()
+    with b.client() as cb:
+        new_bundle = cb.rotate_bundle()
+
+    def answer() -> dict[str, Any]:
+        got: dict[str, Any] = httpx.get(f"{relay.url}{path}", auth=auth).json()
+        return got
+
+    wait_for("the directory to answer with the new bundle", lambda: answer()["bundle"]["bundle_id"] == new_bundle)
+    now = answer()
+    # A relay that wants A to seal to B's old bundle answers with it, proven in the log under
+    # its newest checkpoint: every inclusion proof checks (the old entry is in the tree).
+    size = int(now["log"]["checkpoint"].split("\n")[1])
+    hashes = b""
+    for i in range((size + 255) // 256):
+        width = min(256, size - 256 * i)
+        tile = f"tile/0/{i:03d}" + ("" if width == 256 else f".p/{width}")
+        hashes += httpx.get(f"{relay.url}/api/v1/transparency/{tile}", auth=auth).content
+    leaves = [hashes[32 * j : 32 * (j + 1)] for j in range(size)]
+    moved = [i for i, e in enumerate(now["log"]["entries"]) if e["index"] != before["log"]["entries"][i]["index"]]
+    assert len(moved) == 1, "only the bundle entry changed"
+    old = dict(before["log"]["entries"][moved[0]])
+    old["proof"] = [base64.b64encode(h).decode("ascii") for h in _inclusion_path(old["index"], leaves)]
+    forged = json.loads(json.dumps(now))
+    forged["bundle"] = before["bundle"]
+    forged["log"]["entries"][moved[0]] = old
+    with fxe.Client(a.keys, http=httpx.Client(transport=_Substitute(path, forged))) as ca:
+        with pytest.raises(fxe.VerificationError) as e:
+            ca.lookup(b.number)
+        assert e.value.code == "not_in_log", e.value
+        assert "not what its transparency log holds now" in str(e.value)
+        assert f"the bundle offered ({before['bundle']['bundle_id']})" in str(e.value)
+    # The honest relay: B's new bundle, checked against the replica the SDK keeps.
+    with a.client() as ca:
+        found = ca.lookup(b.number)
+        assert found is not None and found.bundle_id == new_bundle
+    assert (a.dir / "fxe-log" / "sdk-entries").is_file() and (a.dir / "fxe-log" / "sdk-replica-checkpoint").is_file()

@@ -1,12 +1,16 @@
 //! The relay's key transparency log as the SDK checks it (docs/transparency.md
-//! §4, §6): a trust policy read and fingerprinted, and a directory answer's
-//! proof verified under it and against the last checkpoint the SDK kept.
+//! §4, §5, §6): a trust policy read and fingerprinted, a directory answer's
+//! proof verified under it and against the last checkpoint the SDK kept, and
+//! the SDK's replica of the log, which says whether the answer is the latest.
 
 use crate::errors::VerificationError;
 use crate::errors::with_code;
 use fxe_protocol::api::DirectoryEntry;
-use fxe_protocol::transparency::{LogError, TrustPolicy, check_not_behind, inclusion};
+use fxe_protocol::transparency::entry::{decode_bundle, encode_bundle};
+use fxe_protocol::transparency::tile::{TILE_WIDTH, Tile};
+use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint, check_not_behind, inclusion};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 fn log_err(e: LogError) -> PyErr {
     let code = match &e {
@@ -61,4 +65,115 @@ pub fn log_check(policy_json: &str, entry_json: &str, seen: Option<&str>, now: u
         return Ok(None);
     }
     Ok(Some(next.note))
+}
+
+/// The SDK's replica of the relay's log (docs/transparency.md §5): which tiles to fetch to
+/// reach the relay's newest checkpoint, the step that applies them under the log's rules
+/// (every entry checked, the rebuilt root against the checkpoint's), and the check that a
+/// directory answer is what the log holds now. No I/O: `fxe` fetches and stores.
+#[pyclass(module = "fxe._native")]
+pub struct LogReplica {
+    policy: TrustPolicy,
+    replica: Replica,
+    /// Every entry of the replica, in order.
+    entries: Vec<Vec<u8>>,
+    /// The checkpoint the last `tiles_needed` verified and the tiles it named, until
+    /// `advance` applies them.
+    next: Option<(VerifiedCheckpoint, Vec<Tile>)>,
+}
+
+#[pymethods]
+impl LogReplica {
+    /// A replica under `policy_json`, restored from `entries` (an entry bundle) and `note`
+    /// (its checkpoint) when they still check; an empty one otherwise (the replica is a
+    /// cache: the rollback check also rests on the checkpoint the SDK keeps).
+    #[new]
+    #[pyo3(signature = (policy_json, entries = None, note = None))]
+    fn new(policy_json: &str, entries: Option<&[u8]>, note: Option<&str>) -> PyResult<LogReplica> {
+        let policy = policy(policy_json)?;
+        let empty = |policy| LogReplica { policy, replica: Replica::new(), entries: Vec::new(), next: None };
+        let Some(mut decoded) = entries.and_then(|b| decode_bundle(b).ok()) else { return Ok(empty(policy)) };
+        match Replica::restore(&policy, &decoded, note) {
+            Ok(replica) => {
+                // Entries kept past the checkpoint (cut off before it was saved) are dropped.
+                decoded.truncate(usize::try_from(replica.size()).unwrap_or(usize::MAX));
+                Ok(LogReplica { policy, replica, entries: decoded, next: None })
+            }
+            Err(_) => Ok(empty(policy)),
+        }
+    }
+
+    /// How many entries the replica holds.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.replica.size()
+    }
+
+    /// The replica's checkpoint note, once it has one.
+    #[getter]
+    fn note(&self) -> Option<String> {
+        self.replica.checkpoint().map(|c| c.note.clone())
+    }
+
+    /// Verifies `note` (the relay's newest checkpoint) under the policy at `now` (unix
+    /// seconds) and returns the tile paths to fetch (below `/transparency/`), in order;
+    /// `advance` applies them. A rollback or fork raises (`log_rollback`, `log_fork`).
+    fn tiles_needed(&mut self, note: &str, now: u64) -> PyResult<Vec<String>> {
+        let cp = self.policy.verify(note, now).map_err(log_err)?;
+        let tiles = self.replica.tiles_needed(&cp).map_err(log_err)?;
+        let paths = tiles.iter().map(Tile::path).collect();
+        self.next = Some((cp, tiles));
+        Ok(paths)
+    }
+
+    /// Applies the bodies of the tiles the last `tiles_needed` named, in its order, and
+    /// accepts its checkpoint; the number of entries applied. On any failure the replica is
+    /// unchanged (`log_invalid`, `log_fork`, `log_proof`).
+    fn advance(&mut self, py: Python<'_>, tiles: Vec<Vec<u8>>) -> PyResult<u64> {
+        let Some((cp, named)) = self.next.take() else {
+            return Err(with_code::<VerificationError>("log_proof", "advance needs tiles_needed first".to_owned()));
+        };
+        if named.len() != tiles.len() {
+            return Err(with_code::<VerificationError>(
+                "log_proof",
+                format!("{} tiles were named and {} given", named.len(), tiles.len()),
+            ));
+        }
+        let bundles: Vec<(Tile, Vec<u8>)> = named.into_iter().zip(tiles).collect();
+        let from = self.replica.size();
+        let replica = &mut self.replica;
+        let applied = py.detach(|| replica.advance(cp, &bundles)).map_err(log_err)?;
+        let to = self.replica.size();
+        for (t, b) in &bundles {
+            let first = t.index.saturating_mul(TILE_WIDTH);
+            let decoded = decode_bundle(b).map_err(log_err)?;
+            for (i, e) in (first..).zip(decoded) {
+                if (from..to).contains(&i) {
+                    self.entries.push(e);
+                }
+            }
+        }
+        Ok(u64::try_from(applied.len()).unwrap_or(u64::MAX))
+    }
+
+    /// The replica's entries as one entry bundle, to keep beside its `note`.
+    fn entries_bundle<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = encode_bundle(&self.entries).map_err(log_err)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Checks directory answer `entry_json` against the replica: the number bound to that
+    /// org now, with that identity, and the bundle its current one (`not_in_log` if not).
+    fn check_directory(&self, entry_json: &str) -> PyResult<()> {
+        let entry: DirectoryEntry = serde_json::from_str(entry_json)
+            .map_err(|e| with_code::<VerificationError>("bad_directory_answer", format!("directory answer: {e}")))?;
+        self.replica.state().check_directory(&entry).map_err(|e| {
+            with_code::<VerificationError>(
+                "not_in_log",
+                format!(
+                    "the relay's answer is not what its transparency log holds now: {e}; nothing was sent or opened"
+                ),
+            )
+        })
+    }
 }

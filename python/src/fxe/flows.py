@@ -108,6 +108,37 @@ def _log_check(state: State, entry_json: str, scope: str) -> Flow[None]:
     newer = _native.log_check(policy, entry_json, own, now)
     if newer is not None:
         state.keep_log_seen(newer)
+    yield from _log_latest(state, policy, entry_json, scope)
+    return None
+
+
+# A replica synced this recently (seconds) is used as it is, if it reaches the answer's checkpoint.
+LOG_FRESH = 2.0
+
+
+def _get_bytes(path: str, scope: str) -> Flow[bytes]:
+    parts: list[bytes] = []
+    yield Download(path, scope, parts.append)
+    return b"".join(parts)
+
+
+def _log_latest(state: State, policy: str, entry_json: str, scope: str) -> Flow[None]:
+    """A proof shows the answer's facts are in the log, not that they are still the latest
+    (an older binding of the number, or a bundle the org replaced, is in the log too): the
+    answer is checked against the SDK's replica, synced to at least its checkpoint
+    (docs/transparency.md §5, §6)."""
+    replica = state.log_replica(policy)
+    answer_size = int(json.loads(entry_json)["log"]["checkpoint"].split("\n")[1])
+    if replica.size < answer_size or time.monotonic() - state.log_synced >= LOG_FRESH:
+        note = (yield from _get_bytes("/transparency/checkpoint", scope)).decode("utf-8", "replace")
+        paths = replica.tiles_needed(note, _now())
+        tiles = []
+        for path in paths:
+            tiles.append((yield from _get_bytes(f"/transparency/{path}", scope)))
+        yield Work(lambda: replica.advance(tiles))
+        state.keep_log_replica(replica)
+        state.log_synced = time.monotonic()
+    replica.check_directory(entry_json)
     return None
 
 

@@ -23,6 +23,8 @@ LOG_DIR = "fxe-log"
 LOG_POLICY = "policy.json"  # the trust policy, pinned once (the CLI's file)
 LOG_SEEN = "sdk-checkpoint"  # the last checkpoint the SDK accepted (the CLI keeps its own)
 LOG_CLI_SEEN = "checkpoint"
+LOG_REPLICA = "sdk-entries"  # the SDK's replica: every entry, as one entry bundle
+LOG_REPLICA_NOTE = "sdk-replica-checkpoint"  # the checkpoint those entries lead to
 RECEIVED_DIR = "fxe-received"
 SENT_DIR = "fxe-sent"
 
@@ -30,6 +32,10 @@ SENT_DIR = "fxe-sent"
 class State:
     def __init__(self, folder: Path) -> None:
         self.dir = folder
+        # The replica of the relay's log, held while the client lives (restoring it checks
+        # every entry again), and when it was last synced (time.monotonic()).
+        self._replica: Optional[_native.LogReplica] = None
+        self.log_synced = float("-inf")
 
     @property
     def pins_path(self) -> Path:
@@ -94,6 +100,29 @@ class State:
 
     def keep_log_seen(self, note: str) -> None:
         write_atomic(self.dir / LOG_DIR / LOG_SEEN, note.encode("utf-8"))
+
+    def log_replica(self, policy_json: str) -> _native.LogReplica:
+        """The SDK's replica of the log: ``fxe-log/sdk-entries`` and
+        ``fxe-log/sdk-replica-checkpoint`` (fxe-client keeps its own), restored once per
+        client; one that no longer checks is started again from the log's first entry."""
+        if self._replica is None:
+            folder = self.dir / LOG_DIR
+            try:
+                entries: Optional[bytes] = (folder / LOG_REPLICA).read_bytes()
+                note: Optional[str] = (folder / LOG_REPLICA_NOTE).read_text("utf-8")
+            except FileNotFoundError:
+                entries, note = None, None
+            self._replica = _native.LogReplica(policy_json, entries, note)
+        return self._replica
+
+    def keep_log_replica(self, replica: _native.LogReplica) -> None:
+        """Keeps the replica: its entries first, then the checkpoint naming them (entries
+        past a checkpoint, left by a crash in between, are dropped when it is restored)."""
+        note = replica.note
+        if note is None:
+            return
+        write_atomic(self.dir / LOG_DIR / LOG_REPLICA, replica.entries_bundle())
+        write_atomic(self.dir / LOG_DIR / LOG_REPLICA_NOTE, note.encode("utf-8"))
 
     def _marker(self, org_id: str, sender_org_id: str, message_id: str) -> Path:
         return self.dir / RECEIVED_DIR / org_id / f"{sender_org_id}.{message_id}"
