@@ -94,6 +94,19 @@ test('after redeeming, the dashboard says the log was checked and holds nothing 
   assert.deepEqual(unexpected(a.person.problems), []);
 });
 
+test("the Keys page shows the pinned log policy's fingerprint, the one the operator gives with an invite", async () => {
+  const { page } = a.person;
+  const printed = await relay.cli(['invite', 'create', '--note', 'a fingerprint to compare']);
+  const given = /Log: +transparency log policy fingerprint ([0-9a-f ]+)\n/.exec(printed)?.[1];
+  assert.ok(given, printed);
+  await page.goto(`${relay.baseUrl}/dashboard/keys`);
+  await hydrated(page);
+  const shown = await page.locator('#log-policy-fingerprint code').getAttribute('data-fingerprint', { timeout: 30_000 });
+  assert.equal(shown, given.trim());
+  assert.match(await page.locator('#log-policy').innerText(), /Witnesses\s+none: forks are caught only by members/);
+  assert.deepEqual(unexpected(a.person.problems), []);
+});
+
 test("with the keys unlocked the monitor checks the org's bundles too", async () => {
   const { page } = a.person;
   await nav(page, 'Send');

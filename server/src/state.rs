@@ -116,6 +116,7 @@ impl AppState {
         let log_key = crate::transparency::key::load(&config).await.context("cannot set up the transparency log")?;
         crate::transparency::key::check_shared(&log_key, &db).await?;
         let log = crate::transparency::Log::new(log_key, &config.log)?;
+        crate::transparency::key::record_policy(log.policy(), &db).await?;
         let mailer = crate::mail::from_settings(
             &config.mail,
             storage.data_dir.join(crate::mail::OUTBOX_DIR_NAME),

@@ -14,6 +14,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use zeroize::Zeroizing;
 
+use fxe_protocol::transparency::TrustPolicy;
+
 use crate::{
     browser::{
         files,
@@ -23,6 +25,7 @@ use crate::{
         Alert, ConfirmButton, FailureLine, Fingerprint, ShownOnce, TextField, UnlockKeys, loaded, unix_date, when,
         when_or_dash,
     },
+    fax::transparency::{self, LogCheck},
     session::use_session,
     vault::Vault,
 };
@@ -43,12 +46,59 @@ pub fn KeysPage() -> impl IntoView {
                     </dl>
                     <p class="hint">"Other members check this fingerprint with you, by phone or in person, before they trust your faxes."</p>
                 </section>
+                <LogPolicy org_id=org.org_id.clone() />
                 <UnlockKeys org_id=org.org_id.clone() />
                 <StaffKeys />
                 <Bundles org_id=org.org_id.clone() />
                 <ApiKeys />
             </div>
         })}
+    }
+}
+
+/// The relay's transparency log as this browser pinned it (docs/transparency.md §4.1): the
+/// policy's fingerprint, to compare with the one the relay operator gave with the invite
+/// (and `fxe-client log status` prints), its log and its witnesses.
+#[component]
+fn LogPolicy(org_id: String) -> impl IntoView {
+    let pinned = RwSignal::new(None::<Result<Option<TrustPolicy>, String>>);
+    let org = StoredValue::new(org_id);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let got = transparency::pinned_policy(&org.get_value()).await.map_err(|e| match e {
+                LogCheck::Refused(m) | LogCheck::Storage(m) => m,
+                LogCheck::Behind(e) => e.to_string(),
+            });
+            pinned.set(Some(got));
+        });
+    });
+    view! {
+        <section class="card stack-sm" aria-labelledby="log-policy-title" id="log-policy">
+            <h2 id="log-policy-title" class="h3">"The relay's transparency log"</h2>
+            {move || match pinned.get() {
+                None => view! { <p class="hint">"Reading the log policy this browser pinned…"</p> }.into_any(),
+                Some(Ok(None)) => view! {
+                    <p>"This relay publishes no transparency log: only this browser's pins guard the keys it hands out."</p>
+                }.into_any(),
+                Some(Ok(Some(p))) => {
+                    let witnesses = if p.witnesses.is_empty() {
+                        "none: forks are caught only by members comparing what they saw".to_owned()
+                    } else {
+                        format!("{} of {} must cosign each checkpoint", p.quorum, p.witnesses.len())
+                    };
+                    view! {
+                        <dl class="facts">
+                            <dt>"Policy fingerprint"</dt>
+                            <dd id="log-policy-fingerprint"><Fingerprint value=p.fingerprint() /></dd>
+                            <dt>"Log"</dt><dd><code>{p.origin().unwrap_or_default()}</code></dd>
+                            <dt>"Witnesses"</dt><dd>{witnesses}</dd>
+                        </dl>
+                        <p class="hint">"Every key this browser takes from the relay must be in this log. Compare the fingerprint with the one your relay operator gave you with the invite; if they differ, tell the operator before you send."</p>
+                    }.into_any()
+                }
+                Some(Err(m)) => view! { <Alert kind="warning"><p>{m}</p></Alert> }.into_any(),
+            }}
+        </section>
     }
 }
 

@@ -257,17 +257,35 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
         InviteCommand::Create { numbers, expires, note, json, args } => {
             let origin = public_origin(&args)?;
             let secs = i64::try_from(expires.as_secs()).unwrap_or(i64::MAX);
-            let invite = with_db(&args, async |db| {
-                operators::create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor, &Clock::system()).await
+            let (invite, policy) = with_db(&args, async |db| {
+                let invite =
+                    operators::create_invite(db, &origin, numbers.as_deref(), secs, &note, &actor, &Clock::system())
+                        .await?;
+                // Unreadable or not yet recorded (the relay never started): the invite stands without it.
+                let policy = crate::transparency::key::recorded_policy(db).await.ok().flatten();
+                Ok((invite, policy))
             })
             .await?;
+            let fingerprint = policy.as_ref().map(|p| p.fingerprint());
             if json {
-                return print_json(&invite);
+                let mut value = serde_json::to_value(&invite).map_err(|e| CliError::Failed(e.to_string()))?;
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("log_policy_fingerprint".into(), serde_json::json!(fingerprint));
+                }
+                return print_json(&value);
             }
             println!("Invite {} created; it works once and expires {}.", invite.id, invite.expires_at);
             println!("Numbers: {}", list_or_any(&invite.numbers, "any free numbers"));
             println!("Token:   {}", invite.token);
             println!("Redeem:  {}", invite.redeem_url);
+            match fingerprint {
+                Some(fp) => println!(
+                    "Log:     transparency log policy fingerprint {fp}\n         (give it with the link: the org checks its client shows the same)"
+                ),
+                None => println!(
+                    "Log:     the relay has not started yet; `fxe-server serve` logs the log policy's fingerprint"
+                ),
+            }
             Ok(())
         }
         InviteCommand::List { json, args } => {

@@ -1,10 +1,11 @@
 //! The log's signing key: `log.key` in the data directory (created on first
 //! start, named for the relay's public URL) or the file `--log-key-file`
-//! names; and the check, through `relay_meta`, that every relay on one
-//! database signs with the same key (a second key would be a second log).
+//! names; the check, through `relay_meta`, that every relay on one database
+//! signs with the same key (a second key would be a second log); and the
+//! trust policy recorded there for the operator commands.
 
 use anyhow::{Context, bail};
-use fxe_protocol::transparency::{KeyKind, note::NoteSigner};
+use fxe_protocol::transparency::{KeyKind, TrustPolicy, note::NoteSigner};
 
 use crate::config::Config;
 use crate::db::Db;
@@ -14,6 +15,31 @@ pub const KEY_FILE_NAME: &str = "log.key";
 
 /// The `relay_meta` key holding the log's verifier key.
 const LOG_KEY_META: &str = "transparency_log_key";
+
+/// The `relay_meta` key holding the trust policy the relay last started with (JSON), for the
+/// operator commands (`invite create` prints its fingerprint).
+const POLICY_META: &str = "transparency_policy";
+
+/// Records the trust policy this relay offers members, and says its fingerprint: members
+/// pin the policy at redemption, and compare the fingerprint their client shows with the
+/// one the operator gave them.
+pub async fn record_policy(policy: &TrustPolicy, db: &Db) -> anyhow::Result<()> {
+    let json = serde_json::to_string(policy).context("cannot encode the trust policy")?;
+    db.meta_set(POLICY_META, &json).await.context("cannot record the transparency log's policy")?;
+    tracing::info!(
+        fingerprint = %policy.fingerprint(),
+        witnesses = policy.witnesses.len(),
+        quorum = policy.quorum,
+        "transparency log policy (members pin it: give them this fingerprint with their invite)"
+    );
+    Ok(())
+}
+
+/// The trust policy the relay on `db` last started with, if it has started.
+pub async fn recorded_policy(db: &Db) -> anyhow::Result<Option<TrustPolicy>> {
+    let Some(json) = db.meta_get(POLICY_META).await? else { return Ok(None) };
+    Ok(Some(serde_json::from_str(&json).context("the recorded transparency log policy is unreadable")?))
+}
 
 /// The log's origin for a relay reached at `public_url`: its host (and port), then `/fxe/log`.
 pub fn origin_for(public_url: &url::Url) -> String {

@@ -113,6 +113,12 @@ async fn invites_from_the_command_line() {
     refused.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "number_not_in_invite");
     let org = TestOrg::redeem_token(&server, token, "Praxis Alpha", &["+15550400001"], None).await.unwrap();
     call(&server, &org, "GET", "/api/v1/org", None).await.expect(StatusCode::OK);
+    // The invite came with the fingerprint of the log policy the relay offers members (they
+    // pin it at redemption and compare it with this one).
+    let answer = call(&server, &org, "GET", "/api/v1/transparency/policy", None).await;
+    let offered: fxe_protocol::transparency::TrustPolicy =
+        serde_json::from_value(answer.expect(StatusCode::OK).clone()).unwrap();
+    assert_eq!(created["log_policy_fingerprint"], offered.fingerprint());
 
     let list = fxe(&dir, url, &["invite", "list", "--json"]).json();
     let listed = list.as_array().unwrap().iter().find(|i| i["id"] == invite_id.as_str()).expect("listed").clone();
@@ -127,6 +133,7 @@ async fn invites_from_the_command_line() {
     assert!(out.contains("Numbers: any free numbers"), "{out}");
     let second = out.lines().find_map(|l| l.strip_prefix("Token:")).unwrap().trim().to_owned();
     assert!(out.contains(&format!("Redeem:  http://localhost:3000/redeem?token={second}")), "{out}");
+    assert!(out.contains(&format!("Log:     transparency log policy fingerprint {}", offered.fingerprint())), "{out}");
     let second_id = out.split_whitespace().nth(1).unwrap().to_owned();
     let table = fxe(&dir, url, &["invite", "list"]);
     assert!(
