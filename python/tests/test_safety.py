@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import httpx
 import pytest
@@ -232,14 +232,17 @@ def test_interrupted_receive_cleans_up_and_releases_the_folder(pair: tuple[Org, 
 
 
 class _Substitute(httpx.BaseTransport):
-    """A relay in front of the real one that answers ``path`` with ``answer`` instead."""
+    """A relay in front of the real one that answers ``path`` with ``answer`` (JSON, or
+    text) instead."""
 
-    def __init__(self, path: str, answer: dict[str, object]) -> None:
+    def __init__(self, path: str, answer: Union[dict[str, object], str]) -> None:
         self.inner = httpx.HTTPTransport()
         self.path, self.answer = path, answer
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.raw_path.decode("ascii") == self.path:
+            if isinstance(self.answer, str):
+                return httpx.Response(200, text=self.answer)
             return httpx.Response(200, json=self.answer)
         return self.inner.handle_request(request)
 
@@ -335,3 +338,27 @@ def test_a_bundle_the_org_replaced_is_refused_though_the_log_holds_it(orgs: Orgs
         found = ca.lookup(b.number)
         assert found is not None and found.bundle_id == new_bundle
     assert (a.dir / "fxe-log" / "sdk-entries").is_file() and (a.dir / "fxe-log" / "sdk-replica-checkpoint").is_file()
+
+
+def test_a_rolled_back_log_is_refused_and_both_checkpoints_are_kept(orgs: Orgs, relay: Relay) -> None:
+    a, b = orgs.new("Sender"), orgs.new("Recipient")
+    with a.client() as ca:
+        assert ca.lookup(b.number) is not None  # the replica is in step with the log
+    auth = fxe.Auth(fxe.load_keys(a.keys).signer("send"))
+    old = httpx.get(f"{relay.url}/api/v1/transparency/checkpoint", auth=auth).text
+    orgs.new("Newcomer")  # the log grows past `old`
+    rigged = _Substitute("/api/v1/transparency/checkpoint", old)
+    with fxe.Client(a.keys, http=httpx.Client(transport=rigged)) as ca:
+        wait_for("the log to grow", lambda: httpx.get(f"{relay.url}/api/v1/transparency/checkpoint", auth=auth).text != old)
+        with pytest.raises(fxe.VerificationError) as e:
+            ca.lookup(b.number)
+    assert e.value.code == "log_rollback", e.value
+    assert e.value.evidence is not None and e.value.evidence[1] == old
+    assert e.value.evidence_path is not None
+    kept = Path(e.value.evidence_path)
+    assert kept.parent == a.dir / "fxe-log" / "evidence" and kept.name.endswith("-rollback.txt")
+    text = kept.read_text("utf-8")
+    assert text.startswith("seen before:\n") and text.endswith(f"offered now:\n{old}")
+    # The honest relay again: the lookup passes.
+    with a.client() as ca:
+        assert ca.lookup(b.number) is not None

@@ -22,7 +22,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     base.setattr("code", "error")?;
     m.add("FxeError", base)?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
-    m.add("VerificationError", py.get_type::<VerificationError>())?;
+    let verification = py.get_type::<VerificationError>();
+    // A transparency log rollback or fork: the checkpoint seen before and the one offered now.
+    verification.setattr("evidence", py.None())?;
+    // Where the SDK kept that evidence (`fxe-log/evidence/…`), set by the `fxe` package.
+    verification.setattr("evidence_path", py.None())?;
+    m.add("VerificationError", verification)?;
     let changed = py.get_type::<KeyChangedError>();
     changed.setattr("fingerprint", "")?;
     m.add("KeyChangedError", changed)?;

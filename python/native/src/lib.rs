@@ -22,7 +22,7 @@ mod _native {
     #[pymodule_export]
     use crate::seal::{Opener, Sealer};
     #[pymodule_export]
-    use crate::transparency::{LogReplica, log_check, log_policy_fingerprint};
+    use crate::transparency::{LogReplica, log_check, log_checkpoint_check, log_policy_fingerprint};
     #[pymodule_export]
     use crate::verify::{
         fingerprint, new_message_id, normalize_number, parse_envelope, pins_check, pins_trust, validate_message_id,

@@ -23,10 +23,17 @@ fn log_err(e: LogError) -> PyErr {
         LogError::Signature(_) => "log_signature",
         LogError::Proof(_) | LogError::Malformed { .. } => "log_proof",
     };
-    with_code::<VerificationError>(
+    let err = with_code::<VerificationError>(
         code,
         format!("the relay's transparency log does not back its answer: {e}; nothing was sent or opened"),
-    )
+    );
+    if let LogError::Rollback { seen, offered } | LogError::Fork { seen, offered } = &e {
+        // The two signed checkpoints are the evidence that the relay showed two views.
+        Python::attach(|py| {
+            let _ = err.value(py).setattr("evidence", (seen.clone(), offered.clone()));
+        });
+    }
+    err
 }
 
 fn policy(policy_json: &str) -> PyResult<TrustPolicy> {
@@ -58,6 +65,23 @@ pub fn log_check(policy_json: &str, entry_json: &str, seen: Option<&str>, now: u
         return Err(log_err(LogError::NotInLog { reason: "the answer carries no transparency log proof".into() }));
     };
     let next = inclusion::verify_directory(&policy, &entry, proof, now).map_err(log_err)?;
+    if let Some(seen) = seen
+        && let Ok(prev) = policy.verify_signatures(seen)
+        && !check_not_behind(&prev, &next).map_err(log_err)?
+    {
+        return Ok(None);
+    }
+    Ok(Some(next.note))
+}
+
+/// Verifies checkpoint `note` under `policy_json` at `now` and against `seen` (the last
+/// checkpoint note kept, if any): a rollback or fork is refused, with both notes as the
+/// error's `evidence`. Returns `note` when it is newer than `seen` (keep it), else `None`.
+#[pyfunction]
+#[pyo3(signature = (policy_json, note, seen, now))]
+pub fn log_checkpoint_check(policy_json: &str, note: &str, seen: Option<&str>, now: u64) -> PyResult<Option<String>> {
+    let policy = policy(policy_json)?;
+    let next = policy.verify(note, now).map_err(log_err)?;
     if let Some(seen) = seen
         && let Ok(prev) = policy.verify_signatures(seen)
         && !check_not_behind(&prev, &next).map_err(log_err)?

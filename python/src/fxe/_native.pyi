@@ -19,6 +19,7 @@ __all__ = [
     "verify_directory_entry",
     "verify_org",
     "log_check",
+    "log_checkpoint_check",
     "LogReplica",
     "log_policy_fingerprint",
     "pins_check",
@@ -55,7 +56,9 @@ class FxeError(Exception):
     code: str
 
 class InvalidInputError(FxeError): ...
-class VerificationError(FxeError): ...
+class VerificationError(FxeError):
+    evidence: Optional[tuple[str, str]]
+    evidence_path: Optional[str]
 
 class KeyChangedError(FxeError):
     fingerprint: str
@@ -143,6 +146,7 @@ def verify_directory_entry(asked: str, entry_json: str) -> dict[str, Any]: ...
 def verify_org(org_id: str, org_json: str, bundles_json: str) -> dict[str, Any]: ...
 def log_policy_fingerprint(policy_json: str) -> str: ...
 def log_check(policy_json: str, entry_json: str, seen: Optional[str], now: int) -> Optional[str]: ...
+def log_checkpoint_check(policy_json: str, note: str, seen: Optional[str], now: int) -> Optional[str]: ...
 
 @final
 class LogReplica:

@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, Callable, Optional, Sequence
 
 from . import _native
 from .auth import quote_part
@@ -31,7 +31,7 @@ from .errors import (
 )
 from .files import TEMP_PREFIX, FileExistsFxeError, publish, temp_next_to, write_atomic
 from .models import Delivery, Message, Org, ReceivedFax, SentFax
-from .ops import Call, Download, Flow, Sleep, Upload, Work
+from .ops import Call, Download, Flow, Sleep, T, Upload, Work
 from .state import State
 
 PIECE = 1 << 20
@@ -104,12 +104,26 @@ def _log_check(state: State, entry_json: str, scope: str) -> Flow[None]:
     own, cli = state.log_seen()
     now = int(time.time())
     if cli is not None:
-        _native.log_check(policy, entry_json, cli, now)
-    newer = _native.log_check(policy, entry_json, own, now)
+        _keeping_evidence(state, lambda: _native.log_check(policy, entry_json, cli, now))
+    newer = _keeping_evidence(state, lambda: _native.log_check(policy, entry_json, own, now))
     if newer is not None:
         state.keep_log_seen(newer)
     yield from _log_latest(state, policy, entry_json, scope)
     return None
+
+
+def _keeping_evidence(state: State, check: Callable[[], T]) -> T:
+    """Runs a transparency check; a rollback or fork it finds is raised with both signed
+    checkpoints kept in ``fxe-log/evidence/`` (as fxe-client keeps them): the file is the
+    error's ``evidence_path``."""
+    try:
+        return check()
+    except VerificationError as e:
+        if e.evidence is not None:
+            seen, offered = e.evidence
+            kind = "fork" if e.code == "log_fork" else "rollback"
+            e.evidence_path = str(state.keep_log_evidence(kind, seen, offered))
+        raise
 
 
 # A replica synced this recently (seconds) is used as it is, if it reaches the answer's checkpoint.
@@ -131,11 +145,18 @@ def _log_latest(state: State, policy: str, entry_json: str, scope: str) -> Flow[
     answer_size = int(json.loads(entry_json)["log"]["checkpoint"].split("\n")[1])
     if replica.size < answer_size or time.monotonic() - state.log_synced >= LOG_FRESH:
         note = (yield from _get_bytes("/transparency/checkpoint", scope)).decode("utf-8", "replace")
-        paths = replica.tiles_needed(note, _now())
+        # Not behind a checkpoint this SDK or fxe-client accepted before (from an answer).
+        own, cli = state.log_seen()
+        if cli is not None:
+            _keeping_evidence(state, lambda: _native.log_checkpoint_check(policy, note, cli, _now()))
+        newer = _keeping_evidence(state, lambda: _native.log_checkpoint_check(policy, note, own, _now()))
+        if newer is not None:
+            state.keep_log_seen(newer)
+        paths = _keeping_evidence(state, lambda: replica.tiles_needed(note, _now()))
         tiles = []
         for path in paths:
             tiles.append((yield from _get_bytes(f"/transparency/{path}", scope)))
-        yield Work(lambda: replica.advance(tiles))
+        yield Work(lambda: _keeping_evidence(state, lambda: replica.advance(tiles)))
         state.keep_log_replica(replica)
         state.log_synced = time.monotonic()
     replica.check_directory(entry_json)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -100,6 +101,13 @@ class State:
 
     def keep_log_seen(self, note: str) -> None:
         write_atomic(self.dir / LOG_DIR / LOG_SEEN, note.encode("utf-8"))
+
+    def keep_log_evidence(self, kind: str, seen: str, offered: str) -> Path:
+        """Keeps a rollback's or fork's two signed checkpoints, as fxe-client does:
+        ``fxe-log/evidence/<unix time>-<rollback|fork>.txt``."""
+        path = self.dir / LOG_DIR / "evidence" / f"{int(time.time())}-{kind}.txt"
+        write_atomic(path, f"seen before:\n{seen}\noffered now:\n{offered}".encode("utf-8"))
+        return path
 
     def log_replica(self, policy_json: str) -> _native.LogReplica:
         """The SDK's replica of the log: ``fxe-log/sdk-entries`` and
