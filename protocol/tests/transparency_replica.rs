@@ -121,6 +121,18 @@ fn a_replica_follows_an_honest_log_across_tiles() {
     let restored = Replica::restore(&log.policy, &stored, Some(&note)).unwrap();
     assert_eq!(restored.state().root(), replica.state().root());
     assert!(Replica::restore(&log.policy, &stored[..10], Some(&note)).is_err());
+    // Restoring does not verify the bundles' signatures again, so it rests on the root: a
+    // stored entry swapped for another the org could have signed is refused.
+    let id = IdentityKey::from_seed(&[10; 32]);
+    let other = BundleKeys::generate(&id, 1_700_000_000).unwrap().bundle;
+    let mut swapped = stored.clone();
+    swapped[1] = Entry::Bundle { time: 1, bundle: other }.encode();
+    assert_ne!(swapped[1], stored[1]);
+    assert!(matches!(Replica::restore(&log.policy, &swapped, Some(&note)), Err(LogError::Proof(_))));
+    // And one that breaks a cheap rule (a second identity for the org) is refused by the rule.
+    let mut twice = stored;
+    twice[2] = twice[0].clone();
+    assert!(matches!(Replica::restore(&log.policy, &twice, Some(&note)), Err(LogError::InvalidEntry { index: 2, .. })));
 }
 
 #[test]
