@@ -16,8 +16,8 @@ use crate::error::{CliError, Result, exit, io_err};
 use crate::files;
 use crate::http::Relay;
 use fxe_protocol::transparency::entry::{decode_bundle, encode_bundle};
-use fxe_protocol::transparency::tile::{TILE_WIDTH, Tile};
-use fxe_protocol::transparency::{Applied, LogError, Replica, TrustPolicy};
+use fxe_protocol::transparency::tile::Tile;
+use fxe_protocol::transparency::{Applied, LogError, Replica, TrustPolicy, entries_between};
 use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -154,16 +154,7 @@ impl Log {
     /// Appends the entries from index `from` up to the replica's size, taken from the
     /// bundles just applied, to the stored entries, and fsyncs them.
     fn append(&self, from: u64, bundles: &[(Tile, Vec<u8>)]) -> Result<()> {
-        let to = self.replica.size();
-        let mut new = Vec::new();
-        for (t, b) in bundles {
-            let first = t.index.saturating_mul(TILE_WIDTH);
-            for (i, e) in (first..).zip(decode_bundle(b).map_err(log_error)?) {
-                if (from..to).contains(&i) {
-                    new.push(e);
-                }
-            }
-        }
+        let new = entries_between(bundles, from, self.replica.size()).map_err(log_error)?;
         let bytes = encode_bundle(&new).map_err(log_error)?;
         let path = self.dir.join("entries");
         let mut f = std::fs::OpenOptions::new()

@@ -16,8 +16,8 @@
 use std::cell::RefCell;
 
 use fxe_protocol::transparency::entry::{decode_bundle, encode_bundle};
-use fxe_protocol::transparency::tile::{TILE_WIDTH, Tile};
-use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint};
+use fxe_protocol::transparency::tile::Tile;
+use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint, entries_between};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::transparency::{self, LogCheck};
@@ -115,15 +115,9 @@ async fn advance(held: &mut Held, cp: VerifiedCheckpoint) -> Result<Result<(), L
     if let Err(e) = held.replica.advance(cp, &bundles) {
         return Ok(Err(e));
     }
-    let to = held.replica.size();
-    for (t, b) in &bundles {
-        let first = t.index.saturating_mul(TILE_WIDTH);
-        let Ok(decoded) = decode_bundle(b) else { continue };
-        for (i, e) in (first..).zip(decoded) {
-            if (from..to).contains(&i) {
-                held.entries.push(e);
-            }
-        }
+    match entries_between(&bundles, from, held.replica.size()) {
+        Ok(new) => held.entries.extend(new),
+        Err(e) => return Ok(Err(e)),
     }
     if let Some(cp) = held.replica.checkpoint() {
         save(&held.org_id, &held.entries, &cp.note).await?;

@@ -38,7 +38,7 @@ pub use checkpoint::{Checkpoint, TrustPolicy, VerifiedCheckpoint, check_extends,
 pub use entry::Entry;
 pub use merkle::Hash;
 pub use note::{KeyKind, NoteKey, SignedNote};
-pub use replica::{Applied, Replica};
+pub use replica::{Applied, Replica, entries_between};
 pub use sequence::{Fact, Sequenced};
 pub use state::LogState;
 

@@ -22,6 +22,22 @@ pub struct Applied {
     pub entry: Entry,
 }
 
+/// The entries with indices `from..to` out of the entry bundles fetched for
+/// [`Replica::tiles_needed`] (each with its tile), in index order: what a client appends to
+/// the entries it stores once [`Replica::advance`] took the bundles from size `from` to `to`.
+pub fn entries_between(bundles: &[(Tile, Vec<u8>)], from: u64, to: u64) -> Result<Vec<Vec<u8>>, LogError> {
+    let mut out = Vec::new();
+    for (tile, bytes) in bundles {
+        let first = tile.index.saturating_mul(TILE_WIDTH);
+        for (index, entry) in (first..).zip(decode_bundle(bytes)?) {
+            if (from..to).contains(&index) {
+                out.push(entry);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The replica: every entry up to the last accepted checkpoint, applied in order.
 #[derive(Clone, Debug, Default)]
 pub struct Replica {

@@ -7,8 +7,10 @@ use crate::errors::VerificationError;
 use crate::errors::with_code;
 use fxe_protocol::api::DirectoryEntry;
 use fxe_protocol::transparency::entry::{decode_bundle, encode_bundle};
-use fxe_protocol::transparency::tile::{TILE_WIDTH, Tile};
-use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint, check_not_behind, inclusion};
+use fxe_protocol::transparency::tile::Tile;
+use fxe_protocol::transparency::{
+    LogError, Replica, TrustPolicy, VerifiedCheckpoint, check_not_behind, entries_between, inclusion,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -167,16 +169,7 @@ impl LogReplica {
         let from = self.replica.size();
         let replica = &mut self.replica;
         let applied = py.detach(|| replica.advance(cp, &bundles)).map_err(log_err)?;
-        let to = self.replica.size();
-        for (t, b) in &bundles {
-            let first = t.index.saturating_mul(TILE_WIDTH);
-            let decoded = decode_bundle(b).map_err(log_err)?;
-            for (i, e) in (first..).zip(decoded) {
-                if (from..to).contains(&i) {
-                    self.entries.push(e);
-                }
-            }
-        }
+        self.entries.extend(entries_between(&bundles, from, self.replica.size()).map_err(log_err)?);
         Ok(u64::try_from(applied.len()).unwrap_or(u64::MAX))
     }
 
