@@ -49,15 +49,23 @@ build: tools
 
 run: build
 	@mkdir -p $(DATA_DIR)
-	@# ---- FIRST INVITE: a single-use invite for this relay, before it starts --
-	@$(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d --note "make run" \
-		--public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND)))
-	@# ---- OPERATOR: a passkey setup link for the relay's operator (/operator) --
-	@$(SERVER) operator add --data-dir $(DATA_DIR) --email $(OPERATOR_EMAIL) \
-		--public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND)))
-	@# --------------------------------------------------------------------------
+	@# The relay starts first: it creates its transparency log key and records the
+	@# log policy members pin. Once it answers, the first invite (with the policy's
+	@# fingerprint) and the operator's setup link are printed; Ctrl-C stops it.
 	@echo "fxe: serving on http://$(BIND) with data in $(DATA_DIR) (Ctrl-C stops)"
-	$(SERVER) serve --bind $(BIND) --data-dir $(DATA_DIR)
+	@( for i in $$(seq 1 600); do \
+	     kill -0 $$$$ 2>/dev/null || exit 0; \
+	     curl -sf -o /dev/null http://$(subst 0.0.0.0,127.0.0.1,$(BIND))/healthz && break; \
+	     sleep 0.1; \
+	   done; \
+	   echo "# ---- FIRST INVITE: a single-use invite for this relay ------------------"; \
+	   $(SERVER) invite create --data-dir $(DATA_DIR) --expires 7d --note "make run" \
+	     --public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND))); \
+	   echo "# ---- OPERATOR: a passkey setup link for the relay's operator (/operator) --"; \
+	   $(SERVER) operator add --data-dir $(DATA_DIR) --email $(OPERATOR_EMAIL) \
+	     --public-url http://$(subst 127.0.0.1,localhost,$(subst 0.0.0.0,localhost,$(BIND))); \
+	   echo "# --------------------------------------------------------------------------" ) & \
+	exec $(SERVER) serve --bind $(BIND) --data-dir $(DATA_DIR)
 
 test:
 	@$(TIMED) test $(MAKE) --no-print-directory test-stages
@@ -167,7 +175,7 @@ bench: tools
 	@$(TIMED) bench cargo bench --workspace --exclude fxe-server
 	@$(TIMED) bench-webhooks cargo bench -p fxe-server --bench webhooks
 	@# The relay suite runs on SQLite and, in the same run, on a throwaway PostgreSQL.
-	@$(TIMED) bench-relay scripts/with-postgres.sh cargo bench -p fxe-server --bench relay
+	@$(TIMED) bench-relay scripts/with-postgres.sh cargo bench -p fxe-server --bench relay --bench log_append
 	@$(TIMED) bench-scaleout $(MAKE) --no-print-directory bench-scaleout
 	@$(TIMED) build cargo leptos build --release
 	@$(TIMED) bench-python $(MAKE) --no-print-directory bench-python

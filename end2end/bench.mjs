@@ -5,9 +5,15 @@
 // main-thread task (PerformanceObserver `longtask`: 0 when none reached 50 ms)
 // and the peak JS heap during each seal and open; the two ways of hashing the
 // ciphertext (WebCrypto digest of the whole, SHA-256 in WASM 1 MiB at a time);
+// the transparency log's check of a directory answer (checkpoint, quorum 2,
+// three inclusion proofs in a log of 10,000 orgs) in WASM, on the answer the
+// native benchmark wrote (target/bench-results/transparency-fixture.json; run
+// first if missing), next to one Ed25519 verification in WASM and both native;
 // and the size of the WASM bundle, plain and gzipped.
 // Results: target/bench-results/browser.json.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -17,6 +23,14 @@ import { hydrated, launchBrowser, newPerson, root, startRelay } from './support.
 const LARGEST = (100 << 20) - 100 * 16;
 const SIZES = [1 << 20, LARGEST];
 const ROUNDS = { [1 << 20]: 5, [LARGEST]: 2 };
+
+// The directory answer, proof and policy the native transparency benchmark checks.
+const FIXTURE = path.join(root, 'target', 'bench-results', 'transparency-fixture.json');
+if (!existsSync(FIXTURE)) {
+  const made = spawnSync('cargo', ['bench', '-p', 'fxe-protocol', '--bench', 'transparency'], { cwd: root, stdio: 'inherit' });
+  if (made.status !== 0) throw new Error('the native transparency benchmark failed: no fixture for the WASM check');
+}
+const fixture = await readFile(FIXTURE, 'utf8');
 
 const relay = await startRelay();
 const browser = await launchBrowser({ args: ['--enable-precise-memory-info'] });
@@ -81,6 +95,13 @@ try {
       results.runs.push(run);
     }
   }
+  results.log_verify = await page.evaluate(async (fixture) => {
+    const mod = await import('/pkg/fxe.js');
+    return mod.fxeBenchLogVerify(fixture, 20);
+  }, fixture);
+  const native = JSON.parse(fixture);
+  results.log_verify.native_verify_us = native.native_verify_us;
+  results.log_verify.native_ed25519_us = native.native_ed25519_us;
 } finally {
   await browser.close();
   await relay.stop();
@@ -120,6 +141,8 @@ for (const s of results.summary) {
 for (const s of results.summary) {
   console.log(`${String(s.size_mib).padStart(4)} MiB  ratio to WebCrypto: seal ${s.seal_ratio}, open ${s.open_ratio}; seal+open ${s.seal_open_ms} ms; longest task ${s.seal_longest_task_ms}/${s.open_longest_task_ms} ms (0: none >= 50 ms); peak JS heap ${s.seal_peak_heap_mib}/${s.open_peak_heap_mib} MiB; SHA-256 WebCrypto ${s.webcrypto_sha256_mib_s}, WASM ${s.wasm_sha256_mib_s} MiB/s`);
 }
+const lv = results.log_verify;
+console.log(`transparency proof check: WASM ${lv.verify_us.toFixed(0)} µs (one Ed25519 verification ${lv.ed25519_us.toFixed(0)} µs), native ${lv.native_verify_us} µs (${lv.native_ed25519_us} µs)`);
 console.log(`WASM bundle: ${(results.wasm_bytes / 1024).toFixed(0)} KiB, ${(results.wasm_gzip_bytes / 1024).toFixed(0)} KiB gzipped`);
 console.log(`written to ${path.join(out, 'browser.json')}`);
 if (!results.summary.every((s) => s.round_trip_ok)) process.exit(1);

@@ -8,7 +8,10 @@
 //! verification.
 //!
 //! `cargo bench -p fxe-protocol --bench transparency` writes
-//! `target/bench-results/transparency.json` (see report.rs). `FXE_BENCH_ORGS`
+//! `target/bench-results/transparency.json` (see report.rs), and the directory
+//! answer it checks, with its proof and the policy, to
+//! `target/bench-results/transparency-fixture.json`: the browser benchmark
+//! times the same check in WASM. `FXE_BENCH_ORGS`
 //! changes the 10,000.
 
 // Counts here are far below 2^52: the casts to f64 and usize are exact.
@@ -247,6 +250,24 @@ fn main() {
         Record::new("verify a directory answer's proof", report::round(verify.as_secs_f64() * 1e6), "µs")
             .with_peer("one Ed25519 verification", report::round(ed_verify.as_secs_f64() * 1e6)),
     );
+    // The same answer and proof for the browser benchmark (end2end/bench.mjs), which times
+    // this check in WASM next to these native figures.
+    let mut proven = answer.clone();
+    proven.log = Some(proof.clone());
+    let fixture = serde_json::json!({
+        "policy": log.policy,
+        "answer": proven,
+        "now": NOW,
+        "native_verify_us": report::round(verify.as_secs_f64() * 1e6),
+        "native_ed25519_us": report::round(ed_verify.as_secs_f64() * 1e6),
+    });
+    let fixture_path = report::results_dir().join("transparency-fixture.json");
+    if let Err(e) = std::fs::create_dir_all(report::results_dir())
+        .and_then(|()| std::fs::write(&fixture_path, serde_json::to_vec(&fixture).unwrap()))
+    {
+        eprintln!("cannot write {}: {e}", fixture_path.display());
+        std::process::exit(1);
+    }
     let check = median(51, || {
         black_box(replica.state()).check_directory(black_box(&answer)).unwrap();
     });

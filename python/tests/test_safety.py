@@ -277,6 +277,38 @@ def test_keys_the_log_does_not_back_are_refused_at_first_contact(orgs: Orgs, rel
     assert (a.dir / "fxe-log" / "sdk-checkpoint").is_file()
 
 
+def test_sender_keys_the_log_does_not_hold_are_refused_and_nothing_opens(
+    orgs: Orgs, relay: Relay, tmp_path: Path
+) -> None:
+    a, b = orgs.new("Sender"), orgs.new("Recipient")
+    fax = pdf_bytes(3000)
+    with a.client() as ca:
+        message_id = ca.send(to=b.number, from_=a.number, file=fax).message_id
+    # A relay that hands B a bundle of A's the log never saw: A's own (signed by A's
+    # identity, so it verifies), made and kept back, as a relay showing one member keys it
+    # shows no one else would.
+    _, hidden = fxe.load_keys(a.keys).with_new_bundle(int(time.time()))
+    auth = fxe.Auth(fxe.load_keys(b.keys).signer("receive"))
+    path = f"/api/v1/orgs/{a.org_id}/bundles"
+    listed = httpx.get(f"{relay.url}{path}", auth=auth).json()
+    listed["items"].append({"bundle": json.loads(hidden), "active": False, "retired_at": "2026-01-01T00:00:00Z"})
+    rigged = _Substitute(path, listed)
+    out = tmp_path / "in"
+    with fxe.Client(b.keys, http=httpx.Client(transport=rigged)) as cb:
+        with pytest.raises(fxe.VerificationError) as e:
+            cb.open(message_id, out / "fax.pdf")
+        assert e.value.code == "not_in_log", e.value
+        assert "not what the relay's transparency log holds" in str(e.value)
+        with pytest.raises(fxe.VerificationError) as e:
+            cb.trust(a.org_id, a.fingerprint)
+        assert e.value.code == "not_in_log", e.value
+    assert not out.exists() or not list(out.iterdir()), "nothing was opened"
+    # The honest relay: A's logged keys, the fax opens.
+    with b.client() as cb:
+        (got,) = received_until(cb, out, 1)
+        assert got.read_bytes() == fax
+
+
 def _inclusion_path(m: int, leaves: list[bytes]) -> list[bytes]:
     """RFC 6962's PATH(m, D[n]): leaf ``m``'s inclusion proof, leaf to root."""
 

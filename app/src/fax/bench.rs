@@ -1,6 +1,8 @@
 //! The browser benchmark (`make bench`): seal and open a Blob through the
 //! same code paths as the Send and message pages, with keys made for the
-//! occasion. Headless Chromium calls `fxeBenchSealOpen` from the page.
+//! occasion, and check a directory answer's transparency proof as the Send
+//! page does. Headless Chromium calls `fxeBenchSealOpen` and
+//! `fxeBenchLogVerify` from the page.
 
 use fxe_protocol::bundle::BundleKeys;
 use fxe_protocol::envelope::{CONTENT_TYPE_PDF, Opener, Recipient, SealRandomness, SealRequest, Sealer};
@@ -83,4 +85,57 @@ pub fn bench_sha256_wasm(bytes: &js_sys::Uint8Array) -> f64 {
     }
     let _ = std::hint::black_box(hasher.finish());
     now_ms() - t0
+}
+
+/// What the native transparency benchmark wrote for this one
+/// (`target/bench-results/transparency-fixture.json`).
+#[derive(serde::Deserialize)]
+struct LogFixture {
+    policy: fxe_protocol::transparency::TrustPolicy,
+    answer: fxe_protocol::api::DirectoryEntry,
+    now: u64,
+}
+
+/// The median over 9 batches of the mean time of `per_batch` calls of `f`, in µs (batches,
+/// because the page's clock may be coarse).
+fn median_us(per_batch: u32, mut f: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    let mut means = Vec::with_capacity(9);
+    for _ in 0..9 {
+        let t0 = now_ms();
+        for _ in 0..per_batch {
+            f()?;
+        }
+        means.push((now_ms() - t0) * 1000.0 / f64::from(per_batch.max(1)));
+    }
+    means.sort_by(f64::total_cmp);
+    Ok(means[means.len() / 2])
+}
+
+/// Checks the fixture's directory answer proof as the Send page does
+/// (`inclusion::verify_directory`: the checkpoint's log signature, witness quorum and
+/// freshness, the three inclusion proofs and that they are the answer's facts), and, as
+/// its peer, one Ed25519 verification; answers `{verify_us, ed25519_us}` (µs, medians).
+#[wasm_bindgen(js_name = fxeBenchLogVerify)]
+pub fn bench_log_verify(fixture: &str, per_batch: u32) -> Result<JsValue, JsValue> {
+    let err = |e: String| JsValue::from_str(&e);
+    let fx: LogFixture = serde_json::from_str(fixture).map_err(|e| err(format!("fixture: {e}")))?;
+    let proof = fx.answer.log.clone().ok_or_else(|| err("the fixture's answer has no log proof".into()))?;
+    let policy = &fx.policy;
+    let verify_us = median_us(per_batch, || {
+        fxe_protocol::transparency::inclusion::verify_directory(policy, &fx.answer, &proof, fx.now)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .map_err(err)?;
+    let key = fxe_protocol::sign::SecretSigningKey::from_seed(&[1; 32]);
+    let public = key.public();
+    let sig = key.sign(b"fxe bench");
+    let ed25519_us = median_us(per_batch, || {
+        fxe_protocol::sign::verify(&public, b"fxe bench", &sig, "bench").map_err(|e| e.to_string())
+    })
+    .map_err(err)?;
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(&out, &JsValue::from_str("verify_us"), &verify_us.into())?;
+    js_sys::Reflect::set(&out, &JsValue::from_str("ed25519_us"), &ed25519_us.into())?;
+    Ok(out.into())
 }

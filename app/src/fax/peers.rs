@@ -1,7 +1,8 @@
 //! Other orgs as the relay describes them, checked before use: the answer is
 //! verified (identity → org id, bundles signed by the identity) and compared
-//! with the pins this browser keeps, and a number's answer with the relay's
-//! transparency log ([`transparency`]). A changed identity stops sending and
+//! with the pins this browser keeps, and with the relay's transparency log
+//! ([`transparency`]): a number's answer by its proof and the tab's replica, an
+//! org's keys by the replica. A changed identity stops sending and
 //! opening until an admin confirms the new fingerprint out of band.
 
 use fxe_protocol::api::{DirectoryEntry, OrgBundles, OrgPublic};
@@ -89,6 +90,14 @@ fn check_pins(
     Ok(status == PinStatus::FirstContact)
 }
 
+fn log_failure(e: transparency::LogCheck) -> PeerError {
+    match e {
+        transparency::LogCheck::Refused(why) => PeerError::Unverifiable(why),
+        transparency::LogCheck::Behind(e) => PeerError::Unverifiable(e.to_string()),
+        transparency::LogCheck::Storage(why) => PeerError::Pins(why),
+    }
+}
+
 /// Who holds `number` (normalised): `None` when it is not on fxe.
 pub async fn lookup(me: &str, number: &str) -> Result<Option<Pinned<NumberOwner>>, PeerError> {
     let entry: DirectoryEntry = match http::get(&format!("/directory/{}", http::segment(number))).await {
@@ -96,22 +105,19 @@ pub async fn lookup(me: &str, number: &str) -> Result<Option<Pinned<NumberOwner>
         Err(f) if f.code == "not_on_network" => return Ok(None),
         Err(f) => return Err(PeerError::Api(f)),
     };
-    transparency::check(me, &entry).await.map_err(|e| match e {
-        transparency::LogCheck::Refused(why) => PeerError::Unverifiable(why),
-        transparency::LogCheck::Behind(e) => PeerError::Unverifiable(e.to_string()),
-        transparency::LogCheck::Storage(why) => PeerError::Pins(why),
-    })?;
+    transparency::check(me, &entry).await.map_err(log_failure)?;
     let owner = directory::verify_entry(number, entry).map_err(|e| PeerError::Unverifiable(e.to_string()))?;
     let first_contact = check_pins(me, Some(number), &owner.org_name, &owner.identity_pub, &owner.bundle)?;
     Ok(Some(Pinned { value: owner, first_contact }))
 }
 
-/// An org by id with every bundle it published, its identity pinned.
+/// An org by id with every bundle it published, checked against the log, its identity pinned.
 pub async fn org(me: &str, org_id: &str) -> Result<Pinned<OrgKeys>, PeerError> {
     let public: OrgPublic = http::get(&format!("/orgs/{}", http::segment(org_id))).await.map_err(PeerError::Api)?;
     let bundles: OrgBundles =
         http::get(&format!("/orgs/{}/bundles", http::segment(org_id))).await.map_err(PeerError::Api)?;
     let keys = directory::verify_org(org_id, public, bundles).map_err(|e| PeerError::Unverifiable(e.to_string()))?;
+    transparency::check_org(me, &keys).await.map_err(log_failure)?;
     let newest = keys.newest_active().map_err(|e| PeerError::Unverifiable(e.to_string()))?.clone();
     let first_contact =
         if org_id == me { false } else { check_pins(me, None, &keys.org_name, &keys.identity_pub, &newest)? };

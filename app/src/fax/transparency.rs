@@ -6,10 +6,13 @@
 //! three facts — and against the last checkpoint this browser saw (a smaller
 //! one is a rollback, another head of the same size a fork), and then against
 //! the tab's replica of the log (`fax::log_replica`): the answer must be the
-//! number's latest binding and the org's current bundle. The checks are
+//! number's latest binding and the org's current bundle. An org's keys fetched
+//! by id (to open a fax, check a receipt) are checked against the replica too:
+//! its identity and every bundle offered must be the logged ones. The checks are
 //! `fxe_protocol::transparency`'s; this module keeps what they need.
 
 use fxe_protocol::api::DirectoryEntry;
+use fxe_protocol::directory::OrgKeys;
 use fxe_protocol::transparency::{LogError, Replica, TrustPolicy, VerifiedCheckpoint, check_not_behind, inclusion};
 use serde::{Deserialize, Serialize};
 
@@ -138,5 +141,47 @@ pub async fn check(me: &str, entry: &DirectoryEntry) -> Result<(), LogCheck> {
         }
         Ok(Outcome::Broken(e)) => Err(LogCheck::Refused(e.to_string())),
         Err(m) => Err(LogCheck::Refused(m)),
+    }
+}
+
+/// How long to wait before asking the log again about keys it does not hold yet: the
+/// relay sequences within 2 s (docs/transparency.md §2.2); another relay instance may
+/// read what was sequenced half a second later.
+const BATCH_WAIT_MS: i32 = 2500;
+
+/// Checks an org's keys as the relay gave them by id (`GET /orgs/{id}` and its bundles)
+/// against the tab's replica (docs/transparency.md §6): the org is logged with that
+/// identity and every bundle offered is one of its logged bundles. The relay answers only
+/// what its published checkpoint covers, so a synced replica holds them; keys it does not
+/// hold are asked about once more after the batch time before they are refused.
+pub async fn check_org(me: &str, keys: &OrgKeys) -> Result<(), LogCheck> {
+    let Some(kept) = policy(me).await? else { return Ok(()) };
+    let logged = |replica: &Replica, _: &[Vec<u8>]| {
+        keys.bundles
+            .iter()
+            .try_for_each(|(bundle, _)| replica.state().check_org_bundle(&keys.org_id, &keys.identity_pub, bundle))
+    };
+    let mut waited = false;
+    loop {
+        match log_replica::synced(me, &kept.policy, 0, waited, &logged).await {
+            Ok(Outcome::Ready(Ok(()))) => return Ok(()),
+            Ok(Outcome::Ready(Err(_))) if !waited => {
+                crate::browser::files::sleep(BATCH_WAIT_MS).await;
+                waited = true;
+            }
+            Ok(Outcome::Ready(Err(e))) => {
+                return Err(LogCheck::Refused(format!(
+                    "org {}'s keys are not what the transparency log holds: {e}",
+                    keys.org_id
+                )));
+            }
+            Ok(Outcome::NoLog) => {
+                return Err(LogCheck::Refused(
+                    "the relay's transparency log publishes no checkpoint to check it against".into(),
+                ));
+            }
+            Ok(Outcome::Broken(e)) => return Err(LogCheck::Refused(e.to_string())),
+            Err(m) => return Err(LogCheck::Refused(m)),
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! the SDK's replica of the log, which says whether the answer is the latest.
 
 use crate::errors::VerificationError;
-use crate::errors::with_code;
+use crate::errors::{OrRaise, with_code};
+use crate::seal::key32;
 use fxe_protocol::api::DirectoryEntry;
+use fxe_protocol::bundle::Bundle;
 use fxe_protocol::transparency::entry::{decode_bundle, encode_bundle};
 use fxe_protocol::transparency::tile::Tile;
 use fxe_protocol::transparency::{
@@ -190,6 +192,20 @@ impl LogReplica {
                 format!(
                     "the relay's answer is not what its transparency log holds now: {e}; nothing was sent or opened"
                 ),
+            )
+        })
+    }
+
+    /// Checks an org's keys as the relay gave them by id against the replica: the org is
+    /// logged with identity `identity_pub` and `bundle_json` is one of its logged bundles
+    /// (`not_in_log` if not).
+    fn check_org_bundle(&self, org_id: &str, identity_pub: &[u8], bundle_json: &str) -> PyResult<()> {
+        let identity = key32("identity_pub", identity_pub)?;
+        let bundle = Bundle::from_json(bundle_json).or_raise()?;
+        self.replica.state().check_org_bundle(org_id, &identity, &bundle).map_err(|e| {
+            with_code::<VerificationError>(
+                "not_in_log",
+                format!("org {org_id}'s keys are not what the relay's transparency log holds: {e}; nothing was opened"),
             )
         })
     }
