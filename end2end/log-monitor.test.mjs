@@ -187,11 +187,12 @@ test("the send page refuses a bundle the org has replaced, though the log holds 
 test("a number the relay's database moves to another org is named on the owner's dashboard until dismissed", async () => {
   const { page } = a.person;
   // A dishonest relay: its database now routes A's number to B. The relay logs what its
-  // tables say (or A's senders would refuse the answer), so A's monitor sees it.
+  // tables say (or A's senders would refuse the answer), so A's monitor sees it. (The
+  // change counter moves as the relay's own storage code would move it.)
   const db = path.join(relay.dataDir, 'fxe.db');
   await promisify(execFile)('python3', [
     '-c',
-    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=30)\nc.execute("UPDATE numbers SET org_id = ? WHERE number = ?", (sys.argv[2], sys.argv[3]))\nc.commit()',
+    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], timeout=30)\nc.execute("UPDATE numbers SET org_id = ? WHERE number = ?", (sys.argv[2], sys.argv[3]))\nc.execute("UPDATE directory_version SET version = version + 1")\nc.commit()',
     db,
     b.keys.orgId,
     A_NUMBER,

@@ -15,6 +15,8 @@
 //!   commit to a published checkpoint covering it, several times: ms, next to
 //!   the sequencer's batch time (its ceiling: a change waits at most that long
 //!   unless a directory answer nudges the sequencer).
+//! * **Idle**: the relay's CPU while nothing changes (the sequencer compares
+//!   the directory tables with the log at every batch), in % of one core.
 //!
 //! Results: `target/bench-results/log-append.json` (see
 //! `protocol/benches/report.rs`). `FXE_BENCH_ORGS` changes N (default 2,000).
@@ -58,7 +60,7 @@ fn make_orgs(first: usize, n: usize, time: u64) -> Vec<BenchOrg> {
             seed[31] = 7;
             let id = IdentityKey::from_seed(&seed);
             let bundles = (0..2).map(|i| BundleKeys::generate(&id, time + i).unwrap().bundle).collect();
-            let numbers = (0..3).map(|i| format!("+1{:010}", o * 3 + i)).collect();
+            let numbers = (0..3).map(|i| format!("+1555{:07}", o * 3 + i)).collect();
             BenchOrg { org_id: id.org_id(), identity_pub: b64u_encode(&id.public()), bundles, numbers }
         })
         .collect()
@@ -181,7 +183,32 @@ async fn run(records: &mut Vec<Record>, db: &str, pg: Option<PgTestDatabase>, or
         Record::new(format!("{db}, one new org on {n}: logged after (max)"), round(max.as_secs_f64() * 1e3), "ms")
             .with_peer("the sequencer's batch time", batch),
     );
+    // Idle: nothing changes, the sequencer still compares the directory with the log at
+    // every batch; this process's CPU time while it does (the bench itself only sleeps).
+    // From 3 s after the last change (its batch, and the read after it, are done).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle = Duration::from_secs(5);
+    let before = cpu_time();
+    tokio::time::sleep(idle).await;
+    let busy = cpu_time().saturating_sub(before);
+    let percent = 100.0 * busy.as_secs_f64() / idle.as_secs_f64();
+    println!("{db}: idle with {n} orgs: {percent:.1} % of one core");
+    records.push(
+        Record::new(format!("{db}, idle relay with {n} orgs logged: CPU"), round(percent), "% of one core")
+            .with_peer("one core", 100.0),
+    );
     server.stop().await;
+}
+
+/// This process's CPU time so far (user + system), from /proc (clock ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -82,7 +82,14 @@ impl LogState {
         self.numbers.get(number)
     }
 
-    /// Every number an org holds now.
+    /// Every number bound now, with the org holding it, in number order: one pass over
+    /// the log's numbers (for all orgs at once, where [`LogState::numbers_of`] per org
+    /// would read them all once per org).
+    pub fn bound_numbers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.numbers.iter().filter_map(|(n, r)| r.org_id.as_deref().map(|o| (n.as_str(), o)))
+    }
+
+    /// Every number an org holds now (a pass over every number of the log).
     pub fn numbers_of(&self, org_id: &str) -> Vec<&str> {
         self.numbers.iter().filter(|(_, r)| r.org_id.as_deref() == Some(org_id)).map(|(n, _)| n.as_str()).collect()
     }

@@ -174,6 +174,20 @@ pub async fn lock(conn: &mut AnyConnection, org_id: &str) -> Result<bool, DbErro
     Ok(n == 1)
 }
 
+/// Records that the directory (orgs, bundles, active numbers) changed, in the caller's
+/// transaction: the transparency log's sequencer reads the directory tables again when
+/// [`directory_version`] moved (`transparency::sequencer`). Every write here to those
+/// tables calls it.
+async fn changed(conn: &mut AnyConnection) -> Result<(), DbError> {
+    sqlx::query("UPDATE directory_version SET version = version + 1 WHERE id = 1").execute(conn).await?;
+    Ok(())
+}
+
+/// The directory's change counter (see [`changed`]).
+pub async fn directory_version(db: &super::Db) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar("SELECT version FROM directory_version WHERE id = 1").fetch_one(db.pool()).await?)
+}
+
 /// A new org's row.
 pub struct NewOrg<'a> {
     pub org_id: &'a str,
@@ -194,9 +208,12 @@ pub async fn insert(conn: &mut AnyConnection, o: NewOrg<'_>) -> Result<bool, DbE
     .bind(o.identity_pub)
     .bind(o.created_at)
     .bind(i64::from(o.is_echo))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
+    if n == 1 {
+        changed(conn).await?;
+    }
     Ok(n == 1)
 }
 
@@ -236,7 +253,10 @@ pub async fn insert_number(
     } else {
         "INSERT INTO numbers (number, org_id, status, created_at) VALUES ($1, $2, 'pending', $3) ON CONFLICT (number) DO NOTHING"
     };
-    let n = sqlx::query(sql).bind(number).bind(org_id).bind(now).execute(conn).await?.rows_affected();
+    let n = sqlx::query(sql).bind(number).bind(org_id).bind(now).execute(&mut *conn).await?.rows_affected();
+    if n == 1 && active {
+        changed(conn).await?;
+    }
     Ok(n == 1)
 }
 
@@ -251,8 +271,11 @@ pub async fn release_number(conn: &mut AnyConnection, number: &str, org_id: &str
     let row = sqlx::query("DELETE FROM numbers WHERE number = $1 AND org_id = $2 RETURNING status")
         .bind(number)
         .bind(org_id)
-        .fetch_optional(conn)
+        .fetch_optional(&mut *conn)
         .await?;
+    if row.is_some() {
+        changed(conn).await?;
+    }
     Ok(row.map(|r| r.try_get("status")).transpose()?)
 }
 
@@ -285,9 +308,10 @@ pub async fn publish_bundle(
     .bind(super::to_i64(bundle.created_at)?)
     .bind(bundle.to_json())
     .bind(now)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
+    changed(conn).await?;
     Ok(n == 1)
 }
 
@@ -377,9 +401,9 @@ pub async fn approve_claim(conn: &mut AnyConnection, number: &str, now: i64) -> 
     sqlx::query("UPDATE numbers SET status = 'active', approved_at = $1 WHERE number = $2 AND status = 'pending'")
         .bind(now)
         .bind(number)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    changed(conn).await
 }
 
 /// Deletes a pending claim.

@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Edits the relay's database as a dishonest operator would: `number` now routes to `org_id`.
+/// Edits the relay's database as a dishonest operator would: `number` now routes to `org_id`
+/// (and the directory's change counter moves, as the relay's own storage code moves it).
 async fn move_number(server: &TestServer, number: &str, org_id: &str) {
     sqlx::query("UPDATE numbers SET org_id = $1 WHERE number = $2")
         .bind(org_id)
@@ -36,6 +37,7 @@ async fn move_number(server: &TestServer, number: &str, org_id: &str) {
         .execute(server.state.db.pool())
         .await
         .unwrap();
+    sqlx::query("UPDATE directory_version SET version = version + 1").execute(server.state.db.pool()).await.unwrap();
 }
 
 /// A signed GET answered with raw bytes.
