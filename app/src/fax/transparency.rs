@@ -131,11 +131,15 @@ pub async fn check(me: &str, entry: &DirectoryEntry) -> Result<(), LogCheck> {
     // older binding of the number, or a bundle the org has since replaced, is in the log
     // too. The tab's replica, synced to at least the answer's checkpoint, says which is.
     let latest = |replica: &Replica, _: &[Vec<u8>]| replica.state().check_directory(entry);
-    match log_replica::synced(me, &kept.policy, next.checkpoint.size, false, latest).await {
-        Ok(Outcome::Ready(Ok(()))) => Ok(()),
-        Ok(Outcome::Ready(Err(e))) => {
-            Err(LogCheck::Refused(format!("it is not what the transparency log holds now: {e}")))
-        }
+    ready(log_replica::synced(me, &kept.policy, next.checkpoint.size, false, latest).await)?
+        .map_err(|e| LogCheck::Refused(format!("it is not what the transparency log holds now: {e}")))
+}
+
+/// What a check on the synced replica answered; a replica that could not be synced
+/// (no checkpoint published, a log that breaks its rules, a failed request) refuses.
+fn ready<R>(synced: Result<Outcome<R>, String>) -> Result<R, LogCheck> {
+    match synced {
+        Ok(Outcome::Ready(r)) => Ok(r),
         Ok(Outcome::NoLog) => {
             Err(LogCheck::Refused("the relay's transparency log publishes no checkpoint to check it against".into()))
         }
@@ -163,25 +167,18 @@ pub async fn check_org(me: &str, keys: &OrgKeys) -> Result<(), LogCheck> {
     };
     let mut waited = false;
     loop {
-        match log_replica::synced(me, &kept.policy, 0, waited, &logged).await {
-            Ok(Outcome::Ready(Ok(()))) => return Ok(()),
-            Ok(Outcome::Ready(Err(_))) if !waited => {
+        match ready(log_replica::synced(me, &kept.policy, 0, waited, &logged).await)? {
+            Ok(()) => return Ok(()),
+            Err(_) if !waited => {
                 crate::browser::files::sleep(BATCH_WAIT_MS).await;
                 waited = true;
             }
-            Ok(Outcome::Ready(Err(e))) => {
+            Err(e) => {
                 return Err(LogCheck::Refused(format!(
                     "org {}'s keys are not what the transparency log holds: {e}",
                     keys.org_id
                 )));
             }
-            Ok(Outcome::NoLog) => {
-                return Err(LogCheck::Refused(
-                    "the relay's transparency log publishes no checkpoint to check it against".into(),
-                ));
-            }
-            Ok(Outcome::Broken(e)) => return Err(LogCheck::Refused(e.to_string())),
-            Err(m) => return Err(LogCheck::Refused(m)),
         }
     }
 }
