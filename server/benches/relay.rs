@@ -7,7 +7,9 @@
 //! * **Fax cycle**: N concurrent clients (1, 4, 16, 64), each an org pair,
 //!   run the whole lookup → create → upload → poll → envelope → fetch →
 //!   sender keys → receipt cycle with a 1-page (~50 KB) fax for a fixed time:
-//!   faxes/s, the cycle's p50/p99 and each request's p50, for each N.
+//!   faxes/s, the cycle's p50/p99 and each request's p50, for each N, and
+//!   the CPU time the relay process and the clients (this process) spent per
+//!   fax, from /proc: the figure that stays put when the machine is shared.
 //! * **Ceiling**: the same N clients asking `GET /healthz` (no database, no
 //!   signature) as fast as they can, in the same run: the requests/s the HTTP
 //!   stack and this machine give at all. Each cycle run is also given as its
@@ -32,6 +34,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "../../protocol/benches/report.rs"]
 mod report;
 
@@ -267,6 +271,9 @@ async fn fax_cycles(records: &mut Vec<Record>, backend: &Backend, seconds: u64) 
     }
     for n in clients {
         let healthz = ceiling(&relay, n).await;
+        let me = [std::process::id()];
+        let relay_pid = [relay.relay.child.id()];
+        let (relay_cpu0, client_cpu0) = (cpu::process_cpu(&relay_pid), cpu::process_cpu(&me));
         let deadline = Instant::now() + Duration::from_secs(seconds);
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -290,14 +297,20 @@ async fn fax_cycles(records: &mut Vec<Record>, backend: &Backend, seconds: u64) 
         let wall = started.elapsed();
         samples.cycles.sort();
         let faxes = samples.cycles.len();
+        // CPU per fax holds on a shared machine, where faxes/s does not.
+        let relay_cpu = cpu::ms_per(cpu::process_cpu(&relay_pid) - relay_cpu0, faxes);
+        let client_cpu = cpu::ms_per(cpu::process_cpu(&me) - client_cpu0, faxes);
         let rate = faxes as f64 / wall.as_secs_f64();
         let requests = samples.requests as f64 / wall.as_secs_f64();
         println!(
-            "{db} {n:>3} clients: {faxes} faxes in {:.1} s, {requests:.0} requests/s, /healthz {healthz:.0}/s",
+            "{db} {n:>3} clients: {faxes} faxes in {:.1} s, {requests:.0} requests/s, /healthz {healthz:.0}/s, \
+             CPU per fax: relay {relay_cpu:.2} ms, clients {client_cpu:.2} ms",
             wall.as_secs_f64()
         );
         let name = |what: &str| format!("{db}, fax cycle, {n} clients: {what}");
         records.push(Record::new(name("rate"), round(rate), "faxes/s"));
+        records.push(Record::new(name("relay CPU per fax"), round(relay_cpu), "ms"));
+        records.push(Record::new(name("client CPU per fax"), round(client_cpu), "ms"));
         records.push(Record::new(name("cycle p50"), millis(percentile(&samples.cycles, 50.0)), "ms"));
         records.push(Record::new(name("cycle p99"), millis(percentile(&samples.cycles, 99.0)), "ms"));
         for (step, times) in STEPS.iter().zip(samples.steps.iter_mut()) {

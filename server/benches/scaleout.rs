@@ -20,6 +20,8 @@
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "../../protocol/benches/report.rs"]
 mod report;
 
@@ -46,30 +48,6 @@ async fn cycle(relay: &Balancer, a: &TestOrg, b: &TestOrg, fax: &[u8]) {
     }
     let (_, plaintext) = b.receive(relay, &id).await;
     assert_eq!(plaintext, fax, "the fax arrives intact");
-}
-
-/// The machine's CPU time so far, (busy, all), in clock ticks, from /proc/stat.
-fn machine_cpu() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<u64> =
-        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
-    let all: u64 = ticks.iter().sum();
-    // idle and iowait are the 4th and 5th columns.
-    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
-    (all - idle, all)
-}
-
-/// CPU time (user + system, clock ticks) the processes `pids` used so far.
-fn process_cpu(pids: &[u32]) -> u64 {
-    pids.iter()
-        .map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // Fields after the command name (which ends with the last ')'): utime and stime are the 12th and 13th.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<u64> = rest.split_whitespace().filter_map(|t| t.parse().ok()).collect();
-            f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
-        })
-        .sum()
 }
 
 /// The processes of the database, the S3 server and the balancer (by
@@ -107,6 +85,7 @@ struct Run {
 /// Faxes a second through `lb` with every pair cycling for `seconds`, and
 /// where the CPU went meanwhile (`relays`: the relay processes' ids).
 async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64, relays: &[u32]) -> Run {
+    use cpu::{machine_cpu, process_cpu};
     let (busy0, all0) = machine_cpu();
     let relay0 = process_cpu(relays);
     let me = [std::process::id()];
@@ -115,7 +94,7 @@ async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64
     let storage0 = process_cpu(&storage);
     let faxes = cycles(lb, pairs, seconds).await;
     let (busy1, all1) = machine_cpu();
-    let per_fax = |ticks: u64| ticks as f64 * 10.0 / faxes.0.max(1) as f64;
+    let per_fax = |ticks: u64| cpu::ms_per(ticks, faxes.0);
     Run {
         faxes_per_s: faxes.0 as f64 / faxes.1,
         machine_busy: (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64,

@@ -19,9 +19,23 @@ use crate::{
 /// take at most an hour, API.md) and are removed at start.
 const STALE_TEMP_BLOB_AGE: Duration = crate::housekeeping::STALE_TEMP;
 
-/// What every request handler can reach. Cheap to clone.
+/// What every request handler can reach: one shared [`Shared`] behind an
+/// `Arc`, so the clone every request, middleware layer and worker task makes
+/// is one reference count, not one per field (the fax-cycle profile showed
+/// the per-field clones and drops, docs/relay.md). Fields read through
+/// `Deref`: `state.db`, `state.config`, ….
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What an [`AppState`] holds.
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
@@ -135,7 +149,7 @@ impl AppState {
             usize::try_from(limits.recovery_queue).unwrap_or(usize::MAX),
             clock.clone(),
         );
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             limits,
             recovery,
             mailer,
@@ -149,6 +163,6 @@ impl AppState {
             clock,
             cluster: Arc::new(cluster),
             log,
-        })
+        })))
     }
 }

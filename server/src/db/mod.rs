@@ -51,6 +51,7 @@
 pub mod api_keys;
 pub mod arrival_notices;
 pub mod audit;
+pub mod bundle_cache;
 pub mod ceremonies;
 pub mod events;
 pub mod idempotency;

@@ -43,8 +43,9 @@ pub async fn get(conn: &mut AnyConnection, org_id: &str) -> Result<Option<OrgRow
     }))
 }
 
+/// A stored bundle, parsed (once per process: [`super::bundle_cache`]).
 fn parse_bundle(json: &str) -> Result<Bundle, DbError> {
-    Bundle::from_json(json).map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
+    super::bundle_cache::parse(json).map_err(|e| DbError::Query(sqlx::Error::Decode(e.to_string().into())))
 }
 
 /// The org's active bundle.
