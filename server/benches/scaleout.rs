@@ -94,7 +94,7 @@ async fn run(lb: &Arc<Balancer>, pairs: &[Arc<(TestOrg, TestOrg)>], seconds: u64
     let storage0 = process_cpu(&storage);
     let faxes = cycles(lb, pairs, seconds).await;
     let (busy1, all1) = machine_cpu();
-    let per_fax = |ticks: u64| cpu::ms_per(ticks, faxes.0);
+    let per_fax = |ticks: u64| cpu::ms_per(ticks, usize::try_from(faxes.0).unwrap_or(usize::MAX));
     Run {
         faxes_per_s: faxes.0 as f64 / faxes.1,
         machine_busy: (busy1 - busy0) as f64 / (all1 - all0).max(1) as f64,
