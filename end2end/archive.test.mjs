@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { STREAMED, downloadShown, makePdf, nav, openFromInbox, send, sha256, unlock, watchPosts } from './faxing.mjs';
+import { STREAMED, downloadShown, makePdf, nav, openFromInbox, rotateBundle, send, sha256, unlock, watchPosts } from './faxing.mjs';
 import { checkKeysZip } from './keys-reader.mjs';
 import { enrolAdmin, hydrated, launchBrowser, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
@@ -208,13 +208,7 @@ test('a keys.zip older than the current bundle is named, and no refusal is sent'
   const { page } = a.person;
   await nav(page, 'Keys');
   await unlock(page, a.keysPath);
-  await page.click('#rotate-bundle');
-  await page.waitForSelector('#publish-bundle');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rotated-keys-save')]);
-  const currentKeys = path.join(resultsDir, 'archive-a-keys-rotated.zip');
-  await download.saveAs(currentKeys);
-  await page.click('#publish-bundle');
-  await page.waitForSelector('#bundle-published');
+  const currentKeys = await rotateBundle(page, 'archive-a-keys-rotated.zip');
   const oldIds = checkKeysZip(await readFile(a.keysPath)).bundleIds;
   const newId = checkKeysZip(await readFile(currentKeys)).bundleIds.find((id) => !oldIds.includes(id));
 

@@ -1,5 +1,6 @@
 // Faxing through the web UI, shared by the browser tests: PDFs to send, the
-// dashboard's navigation, unlocking keys.zip, sending and opening a fax.
+// dashboard's navigation, unlocking keys.zip, rotating the bundle, sending
+// and opening a fax.
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,6 +37,21 @@ export async function unlock(page, keysPath) {
     await page.setInputFiles('#keys-file', keysPath);
     await page.waitForSelector('#keys-unlocked');
   }
+}
+
+/**
+ * Rotates the org's bundle on the Keys page (keys unlocked): saves the new keys.zip (the old bundle kept) as `name`
+ * in the results folder, then publishes the new bundle; resolves to the saved file's path.
+ */
+export async function rotateBundle(page, name) {
+  await page.click('#rotate-bundle');
+  await page.waitForSelector('#publish-bundle');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rotated-keys-save')]);
+  const saved = path.join(resultsDir, name);
+  await download.saveAs(saved);
+  await page.click('#publish-bundle');
+  await page.waitForSelector('#bundle-published');
+  return saved;
 }
 
 /** Seals and sends `file` to `number` from the Send page; resolves to the message id. */

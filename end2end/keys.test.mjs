@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkKeysZip, unzip } from './keys-reader.mjs';
+import { rotateBundle } from './faxing.mjs';
 import { enrolAdmin, hydrated, landsOn, launchBrowser, newPerson, register, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
 
 const NUMBER = '+15550007001';
@@ -207,13 +208,7 @@ test('an out-of-date keys.zip is flagged at unlock', async () => {
   await keysPage(page);
   if ((await page.locator('#keys-unlocked').count()) === 0) await unlockFile(page, keysPath);
   assert.equal(await page.locator('#keys-stale').count(), 0, 'current keys are not flagged');
-  await page.click('#rotate-bundle');
-  await page.waitForSelector('#publish-bundle');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#rotated-keys-save')]);
-  const rotated = path.join(resultsDir, 'resume-clinic-keys-rotated.zip');
-  await download.saveAs(rotated);
-  await page.click('#publish-bundle');
-  await page.waitForSelector('#bundle-published');
+  const rotated = await rotateBundle(page, 'resume-clinic-keys-rotated.zip');
 
   // The keys.zip saved before the rotation lacks the current bundle.
   await keysPage(page); // a new page load: the tab holds no keys

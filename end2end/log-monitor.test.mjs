@@ -16,9 +16,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { nav, unlock } from './faxing.mjs';
+import { nav, rotateBundle, unlock } from './faxing.mjs';
 import { checkKeysZip } from './keys-reader.mjs';
-import { enrolAdmin, hydrated, launchBrowser, redeemInBrowser, resultsDir, screenshot, startRelay, unexpected } from './support.mjs';
+import { enrolAdmin, hydrated, launchBrowser, redeemInBrowser, screenshot, startRelay, unexpected } from './support.mjs';
 
 const A_NUMBER = '+15550005001';
 const B_NUMBER = '+15550006001';
@@ -142,13 +142,7 @@ test("the send page refuses a bundle the org has replaced, though the log holds 
   await bp.goto(`${relay.baseUrl}/dashboard/keys`);
   await hydrated(bp);
   await unlock(bp, b.keysPath);
-  await bp.click('#rotate-bundle');
-  await bp.waitForSelector('#publish-bundle');
-  const [download] = await Promise.all([bp.waitForEvent('download'), bp.click('#rotated-keys-save')]);
-  b.keysPath = path.join(resultsDir, 'clinic-mon-b-rotated.zip');
-  await download.saveAs(b.keysPath);
-  await bp.click('#publish-bundle');
-  await bp.waitForSelector('#bundle-published');
+  b.keysPath = await rotateBundle(bp, 'clinic-mon-b-rotated.zip');
   let now = await lookup();
   for (const deadline = Date.now() + 20_000; now.bundle.bundle_id === before.bundle.bundle_id; now = await lookup()) {
     assert.ok(Date.now() < deadline, 'the directory still answers with the old bundle');

@@ -35,17 +35,7 @@ pub struct Log {
 }
 
 fn log_error(e: LogError) -> CliError {
-    let kind = match &e {
-        LogError::Rollback { .. } => "log_rollback",
-        LogError::Fork { .. } => "log_fork",
-        LogError::InvalidEntry { .. } => "log_invalid",
-        LogError::NotInLog { .. } => "not_in_log",
-        LogError::Stale { .. } => "log_stale",
-        LogError::Quorum { .. } => "log_quorum",
-        LogError::Signature(_) => "log_signature",
-        LogError::Proof(_) | LogError::Malformed { .. } => "log_proof",
-    };
-    CliError::new(exit::PIN, kind, e.to_string()).with_hint(
+    CliError::new(exit::PIN, e.code(), e.to_string()).with_hint(
         "the relay's transparency log does not back what it says: nothing was sent or opened. \
          Tell your relay operator and the other member orgs; keep the fxe-log folder",
     )

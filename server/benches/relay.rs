@@ -60,10 +60,9 @@ use common::{
 use futures_util::StreamExt;
 use fxe_protocol::{
     api::ECHO_NUMBER,
-    envelope::{self, Envelope, Recipient, SealRequest},
+    envelope::{self, Envelope, Recipient},
     receipt::Receipt,
     request::Body,
-    stream,
 };
 use report::{Record, round};
 use reqwest::StatusCode;
@@ -170,21 +169,7 @@ async fn cycle(relay: &Spawned, a: &TestOrg, b: &TestOrg, fax: &[u8], samples: &
     let started = Instant::now();
     let to = &b.numbers[0];
     let entry = timed(samples, LOOKUP, 1, a.lookup(relay, to)).await.expect("recipient on the network");
-    let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &entry.identity_pub).unwrap();
-    let id = fxe_protocol::encoding::new_uuid_v4().unwrap();
-    let req = SealRequest {
-        message_id: &id,
-        created_at: common::client::now(),
-        sender: a.keys.active_bundle().unwrap(),
-        recipient_identity_pub: &identity,
-        recipient_bundle: &entry.bundle,
-        from_number: &a.numbers[0],
-        from_name: "Bench Sender",
-        to_number: to,
-        content_type: "application/pdf",
-        chunk_size: stream::V1_CHUNK_SIZE,
-    };
-    let (env, ct) = envelope::seal(&req, fax).unwrap();
+    let (env, ct) = a.seal_for(&entry, to, fax);
     let (status, body) =
         timed(samples, CREATE, 1, a.call(relay, "POST", "/api/v1/messages", Some(&json!({ "envelope": env })))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

@@ -31,7 +31,7 @@ use std::{
 };
 
 use common::{
-    balancer::{Balancer, which},
+    balancer::{self, Balancer, which},
     client::TestOrg,
     page,
     spawned::{Spawned, free_port, spawn},
@@ -171,8 +171,8 @@ async fn main() {
         let args = [shared_log_key, &extra[..]].concat();
         relays.push(spawn(env!("CARGO_BIN_EXE_fxe-server"), &dir, *port, Some(&pg.url), &args).await);
     }
-    let one = Arc::new(Balancer::start(&haproxy, tmp.path(), "one", free_port(), &ports[..1], &pg.url).await);
-    let two = Arc::new(Balancer::start(&haproxy, tmp.path(), "two", free_port(), &ports, &pg.url).await);
+    let one = Arc::new(balancer::start(&haproxy, tmp.path(), "one", free_port(), &ports[..1], &pg.url).await);
+    let two = Arc::new(balancer::start(&haproxy, tmp.path(), "two", free_port(), &ports, &pg.url).await);
 
     let mut pairs = Vec::new();
     for i in 0..clients {

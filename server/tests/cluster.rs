@@ -19,7 +19,7 @@ use std::{
 };
 
 use common::{
-    balancer::{Balancer, largest_plaintext, which},
+    balancer::{self, Balancer, largest_plaintext, which},
     client::{Relay, TestOrg},
     receiver::{Receiver, Reply},
     spawned::{self, Spawned, free_port},
@@ -211,7 +211,7 @@ async fn two_instances_behind_haproxy_share_everything() {
     let mut a = start(&insts[0], &shared).await;
     let mut b = start(&insts[1], &shared).await;
 
-    let lb = Balancer::start(&haproxy, tmp.path(), "haproxy", lb_port, &[insts[0].port, insts[1].port], &pg.url).await;
+    let lb = balancer::start(&haproxy, tmp.path(), "haproxy", lb_port, &[insts[0].port, insts[1].port], &pg.url).await;
     eprintln!("[cluster] up in {:.1?}", started.elapsed());
 
     // 1. Two orgs send and receive through the balancer; both relays serve.

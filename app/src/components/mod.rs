@@ -8,12 +8,16 @@ mod confirm;
 mod field;
 mod key_changed;
 mod log_monitor;
+mod page_footer;
+mod table;
 mod unlock;
 pub use arrivals::{ArrivalSettings, InboxCount};
 pub use confirm::ConfirmButton;
 pub use field::{CheckBox, Field, FieldCheck, TextField};
 pub use key_changed::KeyChanged;
 pub use log_monitor::LogMonitor;
+pub use page_footer::{PageFooter, Paged};
+pub use table::Table;
 pub use unlock::UnlockKeys;
 
 use crate::browser::http::ApiFailure;

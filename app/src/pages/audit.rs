@@ -7,7 +7,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http,
-    components::{FailureLine, Loading, TextField, when},
+    components::{FailureLine, PageFooter, Paged, Table, TextField, when},
 };
 
 const PAGE: u32 = 50;
@@ -26,10 +26,7 @@ fn query(actor: &str, action: &str, cursor: Option<&str>) -> String {
 pub fn AuditPage() -> impl IntoView {
     let actor = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
-    let entries = RwSignal::new(Vec::<AuditEntry>::new());
-    let next = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(true);
-    let failure = RwSignal::new(None::<String>);
+    let Paged { items: entries, next, loading, failure } = Paged::<AuditEntry>::default();
 
     let load = move |more: bool| {
         loading.set(true);
@@ -63,13 +60,7 @@ pub fn AuditPage() -> impl IntoView {
                 <div class="button-row"><button type="submit" class="button">"Filter"</button></div>
             </form>
             <FailureLine failure />
-            <div class="table-wrap">
-                <table class="table" id="audit">
-                    <thead><tr>
-                        <th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
-                        <th scope="col">"Target"</th><th scope="col">"From"</th>
-                    </tr></thead>
-                    <tbody>
+            <Table id="audit" columns=&["When", "Who", "What", "Target", "From"]>
                         <For each=move || entries.get() key=|e| e.id.clone() let:e>
                             <tr>
                                 <td>{when(&e.at)}</td>
@@ -79,18 +70,10 @@ pub fn AuditPage() -> impl IntoView {
                                 <td>{e.address.clone().unwrap_or_default()}</td>
                             </tr>
                         </For>
-                    </tbody>
-                </table>
-            </div>
-            {move || if loading.get() {
-                view! { <Loading label="Loading the audit trail…" /> }.into_any()
-            } else if next.get().is_some() {
-                view! { <div class="button-row"><button type="button" class="button" on:click=move |_| load(true)>"Older entries"</button></div> }.into_any()
-            } else if entries.with(Vec::is_empty) {
-                view! { <p class="muted">"Nothing matches."</p> }.into_any()
-            } else {
-                view! { <p class="muted">"That is the whole trail."</p> }.into_any()
-            }}
+                    </Table>
+            <PageFooter loading next is_empty=Signal::derive(move || entries.with(Vec::is_empty))
+                loading_label="Loading the audit trail…" older="Older entries" on_older=move |()| load(true)
+                empty="Nothing matches." end="That is the whole trail." />
         </div>
     }
 }

@@ -22,8 +22,8 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        Alert, ConfirmButton, FailureLine, Fingerprint, ShownOnce, TextField, UnlockKeys, loaded, unix_date, when,
-        when_or_dash,
+        Alert, ConfirmButton, FailureLine, Fingerprint, ShownOnce, Table, TextField, UnlockKeys, loaded, unix_date,
+        when, when_or_dash,
     },
     fax::transparency::{self, LogCheck},
     session::use_session,
@@ -342,13 +342,7 @@ fn ApiKeys() -> impl IntoView {
             <h2 id="api-keys-title" class="h3">"API keys"</h2>
             <p>"For fax software and scripts (fxe-client, your own code). Each key is made in this browser; the relay keeps only its public half."</p>
             {loaded(keys, "Loading API keys…", move |page| view! {
-                    <div class="table-wrap">
-                        <table class="table" id="api-keys">
-                            <thead><tr>
-                                <th scope="col">"Key"</th><th scope="col">"Scopes"</th><th scope="col">"Created"</th>
-                                <th scope="col">"Last used"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>
+                    <Table id="api-keys" columns=&["Key", "Scopes", "Created", "Last used"] actions=true>
                                 {page.items.into_iter().map(|k| {
                                     let id = k.key_id.clone();
                                     view! {
@@ -368,9 +362,7 @@ fn ApiKeys() -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            </Table>
                 }
             )}
             <form class="stack-sm" on:submit=create>

@@ -14,7 +14,7 @@ use crate::{
         files,
         http::{self, ApiFailure},
     },
-    components::{FailureLine, Field, Loading, sealed_size_text, when},
+    components::{FailureLine, Field, PageFooter, Paged, sealed_size_text, when},
 };
 
 const PAGE: u32 = 50;
@@ -52,10 +52,7 @@ fn query(inbox: bool, status: &str, number: &str, cursor: Option<&str>) -> Strin
 pub fn MessagesPage(inbox: bool) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let number = RwSignal::new(String::new());
-    let items = RwSignal::new(Vec::<Message>::new());
-    let next = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(true);
-    let failure = RwSignal::new(None::<String>);
+    let Paged { items, next, loading, failure } = Paged::<Message>::default();
     let org: LocalResource<Result<Org, ApiFailure>> = LocalResource::new(|| http::get("/org"));
 
     // `more`: the next page after the last one shown; otherwise the first page
@@ -156,15 +153,9 @@ pub fn MessagesPage(inbox: bool) -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            {move || if loading.get() {
-                view! { <Loading label="Loading faxes…" /> }.into_any()
-            } else if next.get().is_some() {
-                view! { <div class="button-row"><button type="button" id="older-messages" class="button" on:click=move |_| load(true, false)>"Older faxes"</button></div> }.into_any()
-            } else if items.with(Vec::is_empty) {
-                view! { <p class="muted" id="no-messages">{empty}</p> }.into_any()
-            } else {
-                ().into_any()
-            }}
+            <PageFooter loading next is_empty=Signal::derive(move || items.with(Vec::is_empty))
+                loading_label="Loading faxes…" older="Older faxes" older_id="older-messages"
+                on_older=move |()| load(true, false) empty empty_id="no-messages" />
         </div>
     }
 }

@@ -12,8 +12,8 @@ use crate::{
         http::{self, ApiFailure},
     },
     components::{
-        ConfirmButton, CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, TextField, count,
-        loaded, when, when_or_dash,
+        ConfirmButton, CopyButton, Failure, FailureLine, Field, FieldCheck, Fingerprint, Loading, Table, TextField,
+        count, loaded, when, when_or_dash,
     },
     session::use_session,
 };
@@ -234,13 +234,7 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
             {loaded(invites, "Loading invites…", move |value| match value {
                 list if list.items.is_empty() => view! { <p class="muted">"No invites yet."</p> }.into_any(),
                 list => view! {
-                    <div class="table-wrap">
-                        <table class="table" id="invites">
-                            <thead><tr>
-                                <th scope="col">"Created"</th><th scope="col">"State"</th><th scope="col">"Numbers"</th>
-                                <th scope="col">"Expires"</th><th scope="col">"Note"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>
+                    <Table id="invites" columns=&["Created", "State", "Numbers", "Expires", "Note"] actions=true>
                                 {list.items.into_iter().rev().map(|i| {
                                     let id = i.id.clone();
                                     let link_id = i.id.clone();
@@ -264,9 +258,7 @@ fn InviteList(invites: Loaded<InviteInfo>) -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            </Table>
                 }.into_any(),
             })}
         </section>
@@ -320,13 +312,7 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
             <h2 id="orgs-title" class="h3">"Member organizations"</h2>
             <FailureLine failure />
             {loaded(orgs, "Loading organizations…", move |list| view! {
-                    <div class="table-wrap">
-                        <table class="table" id="orgs">
-                            <thead><tr>
-                                <th scope="col">"Organization"</th><th scope="col">"Fingerprint"</th><th scope="col">"Numbers"</th>
-                                <th scope="col">"People"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>
+                    <Table id="orgs" columns=&["Organization", "Fingerprint", "Numbers", "People", "Status"] actions=true>
                                 {list.items.into_iter().map(|o| {
                                     let disabled = o.disabled_at.is_some();
                                     let numbers = o.numbers.iter().cloned()
@@ -348,9 +334,7 @@ fn OrgList(orgs: Loaded<OperatorOrg>) -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                            </Table>
                 }
             )}
         </section>

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 use super::operator::{OperatorOnly, OrgToggle, state_badge};
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Alert, FailureLine, Fingerprint, Loading, count, when, when_or_dash},
+    components::{Alert, FailureLine, Fingerprint, Loading, Table, count, when, when_or_dash},
 };
 
 /// What the page shows of one org.
@@ -133,15 +133,7 @@ fn OrgFacts(detail: OrgDetail, failure: RwSignal<Option<String>>, on_change: Cal
         </section>
         <section class="card stack-sm" aria-labelledby="org-invites-title">
             <h2 id="org-invites-title" class="h3">"Invites"</h2>
-            <div class="table-wrap">
-                <table class="table" id="org-invites">
-                    <thead><tr>
-                        <th scope="col">"Invite"</th><th scope="col">"State"</th><th scope="col">"Created"</th>
-                        <th scope="col">"Redeemed"</th><th scope="col">"Note"</th>
-                    </tr></thead>
-                    <tbody>{invite_rows}</tbody>
-                </table>
-            </div>
+            <Table id="org-invites" columns=&["Invite", "State", "Created", "Redeemed", "Note"]>{invite_rows}</Table>
         </section>
     }
 }

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use crate::{
     browser::http::{self, ApiFailure},
-    components::{Alert, ConfirmButton, CopyButton, FailureLine, Field, TextField, loaded, when},
+    components::{Alert, ConfirmButton, CopyButton, FailureLine, Field, Table, TextField, loaded, when},
 };
 
 #[component]
@@ -100,13 +100,7 @@ pub fn TeamPage() -> impl IntoView {
             <section class="stack" aria-labelledby="members-title">
                 <h2 id="members-title" class="h3">"People"</h2>
                 {loaded(users, "Loading the team…", move |page| view! {
-                        <div class="table-wrap">
-                            <table class="table" id="members">
-                                <thead><tr>
-                                    <th scope="col">"E-mail"</th><th scope="col">"Role"</th><th scope="col">"Passkeys"</th>
-                                    <th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr></thead>
-                                <tbody>
+                        <Table id="members" columns=&["E-mail", "Role", "Passkeys", "Added"] actions=true>
                                     {page.items.into_iter().map(|u| {
                                         let (a, b) = (u.clone(), u.clone());
                                         view! {
@@ -124,9 +118,7 @@ pub fn TeamPage() -> impl IntoView {
                                             </tr>
                                         }
                                     }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                                </Table>
                         <Alert kind="info"><p>"A setup link also lets someone who lost their passkey in; existing passkeys keep working."</p></Alert>
                     }
                 )}

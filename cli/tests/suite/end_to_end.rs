@@ -90,21 +90,7 @@ fn echo_number_sends_the_fax_back() {
     let relay = Relay::start();
     let a = Org::redeem(&relay, "Clinic A", "+15550000011");
     let fax = pdf_bytes(40_000, 2);
-    std::fs::write(a.path().join("scan.pdf"), &fax).unwrap();
-    let r = a.run(&[
-        "send",
-        "--to",
-        "+10000000000",
-        "--from",
-        "+15550000011",
-        "scan.pdf",
-        "--wait",
-        "--timeout",
-        "30",
-        "--json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.json()["receipt_verified"], true);
+    a.send_to_echo(&fax);
     let files = a.receive_until("echo", 1);
     assert_eq!(std::fs::read(&files[0]).unwrap(), fax);
     let inbox = a.run(&["inbox", "--json"]).json();

@@ -179,21 +179,7 @@ fn the_echo_orgs_receipt_and_fax_have_proofs() {
     let relay = Relay::start();
     let a = Org::redeem(&relay, "Clinic A", "+15550000131");
     let fax = pdf_bytes(40_000, 9);
-    std::fs::write(a.path().join("scan.pdf"), &fax).unwrap();
-    let r = a.run(&[
-        "send",
-        "--to",
-        "+10000000000",
-        "--from",
-        &a.number,
-        "scan.pdf",
-        "--wait",
-        "--timeout",
-        "60",
-        "--json",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let id = r.json()["message_id"].as_str().unwrap().to_owned();
+    let id = a.send_to_echo(&fax)["message_id"].as_str().unwrap().to_owned();
     let echo = a.run(&["lookup", "+10000000000", "--json"]).json();
 
     let p = export(&a, &id, "sent.fxeproof", true);

@@ -110,6 +110,24 @@ pub enum LogError {
 }
 
 impl LogError {
+    /// The error's stable code, as clients report it (`fxe-client --json`,
+    /// the Python SDK's `code`; docs/cli.md, docs/python.md): `log_rollback`,
+    /// `log_fork`, `log_invalid`, `not_in_log`, `log_stale`, `log_quorum`,
+    /// `log_signature` or `log_proof`.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            LogError::Rollback { .. } => "log_rollback",
+            LogError::Fork { .. } => "log_fork",
+            LogError::InvalidEntry { .. } => "log_invalid",
+            LogError::NotInLog { .. } => "not_in_log",
+            LogError::Stale { .. } => "log_stale",
+            LogError::Quorum { .. } => "log_quorum",
+            LogError::Signature(_) => "log_signature",
+            LogError::Proof(_) | LogError::Malformed { .. } => "log_proof",
+        }
+    }
+
     pub(crate) fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
         LogError::Malformed { what, reason: reason.into() }
     }

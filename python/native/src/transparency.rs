@@ -17,16 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 fn log_err(e: LogError) -> PyErr {
-    let code = match &e {
-        LogError::Rollback { .. } => "log_rollback",
-        LogError::Fork { .. } => "log_fork",
-        LogError::InvalidEntry { .. } => "log_invalid",
-        LogError::NotInLog { .. } => "not_in_log",
-        LogError::Stale { .. } => "log_stale",
-        LogError::Quorum { .. } => "log_quorum",
-        LogError::Signature(_) => "log_signature",
-        LogError::Proof(_) | LogError::Malformed { .. } => "log_proof",
-    };
+    let code = e.code();
     let err = with_code::<VerificationError>(
         code,
         format!("the relay's transparency log does not back its answer: {e}; nothing was sent or opened"),

@@ -2,6 +2,8 @@
 //! a figure that holds on a machine shared with other work, where wall-clock
 //! rates do not.
 
+#![allow(dead_code)] // each bench that includes this file uses only some of it
+
 /// The machine's CPU time so far, (busy, all), in clock ticks, from /proc/stat.
 pub fn machine_cpu() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();

@@ -314,14 +314,7 @@ pub async fn add(
     let action = if created { "operator.added" } else { "operator.setup_link_issued" };
     audit::write(
         &mut tx,
-        audit::Entry {
-            at_ms: clock.now_ms(),
-            org_id: None,
-            actor,
-            action,
-            target: Some(&user_id),
-            detail: Some(serde_json::json!({ "email": email })),
-        },
+        audit::Entry::new(clock.now_ms(), None, actor, action).on(&user_id).with(serde_json::json!({ "email": email })),
     )
     .await?;
     tx.commit().await?;

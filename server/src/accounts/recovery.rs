@@ -129,14 +129,8 @@ impl Worker {
             };
             audit::write(
                 &mut tx,
-                audit::Entry {
-                    at_ms: self.clock.now_ms(),
-                    org_id: user.org_id.as_deref(),
-                    actor: &actor,
-                    action: "user.recovery_requested",
-                    target: Some(&user.user_id),
-                    detail: None,
-                },
+                audit::Entry::new(self.clock.now_ms(), user.org_id.as_deref(), &actor, "user.recovery_requested")
+                    .on(&user.user_id),
             )
             .await?;
             let url = setup_links::url(&self.public_origin, &token);

@@ -29,6 +29,16 @@ pub struct OperatorArgs {
     pub public_url: Option<String>,
 }
 
+/// What every `… list` command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub args: OperatorArgs,
+}
+
 /// `fxe-server invite …`
 #[derive(Debug, clap::Subcommand)]
 pub enum InviteCommand {
@@ -54,13 +64,7 @@ pub enum InviteCommand {
         args: OperatorArgs,
     },
     /// List every invite, newest first (tokens are not stored and not shown).
-    List {
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        args: OperatorArgs,
-    },
+    List(ListArgs),
     /// Revoke an unused invite.
     Revoke {
         /// The invite's id (from `invite list`).
@@ -86,26 +90,14 @@ pub enum OperatorCommand {
         args: OperatorArgs,
     },
     /// List the relay's operators.
-    List {
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        args: OperatorArgs,
-    },
+    List(ListArgs),
 }
 
 /// `fxe-server org …`
 #[derive(Debug, clap::Subcommand)]
 pub enum OrgCommand {
     /// List the member orgs.
-    List {
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        args: OperatorArgs,
-    },
+    List(ListArgs),
     /// Disable an org: its API keys and sessions stop working and its numbers
     /// leave the directory. Nothing is deleted; `org enable` undoes it.
     Disable {
@@ -129,11 +121,8 @@ pub enum NumberCommand {
         /// Only the claims waiting for your approval.
         #[arg(long)]
         pending: bool,
-        /// Print a JSON array.
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
-        args: OperatorArgs,
+        list: ListArgs,
     },
     /// Approve a pending claim: the number becomes the org's and enters the
     /// directory. Check first that the org controls the line.
@@ -222,6 +211,21 @@ fn print_json(value: &impl Serialize) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Prints `items` as a JSON array (`json`), or as a table under `header`
+/// with a row of cells from `row` for each.
+fn print_list<T: Serialize>(
+    json: bool,
+    items: &[T],
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<(), CliError> {
+    if json {
+        return print_json(&items);
+    }
+    print_table(header, &items.iter().map(row).collect::<Vec<_>>());
+    Ok(())
+}
+
 /// Prints rows as left-aligned columns under a header.
 fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -288,26 +292,18 @@ pub async fn run_invite(cmd: InviteCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
-        InviteCommand::List { json, args } => {
-            let invites = with_db(&args, async |db| operators::list_invites(db, &Clock::system()).await).await?;
-            if json {
-                return print_json(&invites);
-            }
-            let rows: Vec<Vec<String>> = invites
-                .iter()
-                .map(|i| {
-                    vec![
-                        i.id.clone(),
-                        i.state.to_string(),
-                        i.expires_at.clone(),
-                        list_or_any(&i.numbers, "any"),
-                        or_dash(&i.used_by_org_id),
-                        i.note.clone(),
-                    ]
-                })
-                .collect();
-            print_table(&["ID", "STATE", "EXPIRES", "NUMBERS", "USED BY", "NOTE"], &rows);
-            Ok(())
+        InviteCommand::List(list) => {
+            let invites = with_db(&list.args, async |db| operators::list_invites(db, &Clock::system()).await).await?;
+            print_list(list.json, &invites, &["ID", "STATE", "EXPIRES", "NUMBERS", "USED BY", "NOTE"], |i| {
+                vec![
+                    i.id.clone(),
+                    i.state.to_string(),
+                    i.expires_at.clone(),
+                    list_or_any(&i.numbers, "any"),
+                    or_dash(&i.used_by_org_id),
+                    i.note.clone(),
+                ]
+            })
         }
         InviteCommand::Revoke { id, args } => {
             with_db(&args, async |db| operators::revoke_invite(db, id.trim(), &actor, &Clock::system()).await).await?;
@@ -337,17 +333,11 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
-        OperatorCommand::List { json, args } => {
-            let operators = with_db(&args, async |db| operators::list(db).await).await?;
-            if json {
-                return print_json(&operators);
-            }
-            let rows: Vec<Vec<String>> = operators
-                .iter()
-                .map(|o| vec![o.user_id.clone(), o.email.clone(), o.created_at.clone(), o.passkeys.to_string()])
-                .collect();
-            print_table(&["ID", "EMAIL", "CREATED", "PASSKEYS"], &rows);
-            Ok(())
+        OperatorCommand::List(list) => {
+            let operators = with_db(&list.args, async |db| operators::list(db).await).await?;
+            print_list(list.json, &operators, &["ID", "EMAIL", "CREATED", "PASSKEYS"], |o| {
+                vec![o.user_id.clone(), o.email.clone(), o.created_at.clone(), o.passkeys.to_string()]
+            })
         }
     }
 }
@@ -355,38 +345,30 @@ pub async fn run_operator(cmd: OperatorCommand) -> Result<(), CliError> {
 pub async fn run_org(cmd: OrgCommand) -> Result<(), CliError> {
     let actor = Actor::operator_cli();
     match cmd {
-        OrgCommand::List { json, args } => {
-            let orgs = with_db(&args, async |db| operators::list_orgs(db).await).await?;
-            if json {
-                return print_json(&orgs);
-            }
-            let rows: Vec<Vec<String>> = orgs
-                .iter()
-                .map(|o| {
-                    let state = if o.echo {
-                        "echo"
-                    } else if o.disabled_at.is_some() {
-                        "disabled"
-                    } else {
-                        "active"
-                    };
-                    let pending = if o.pending_numbers.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (pending: {})", o.pending_numbers.join(","))
-                    };
-                    vec![
-                        o.org_id.clone(),
-                        state.into(),
-                        o.org_name.clone(),
-                        format!("{}{pending}", list_or_any(&o.numbers, "-")),
-                        o.users.to_string(),
-                        o.created_at.clone(),
-                    ]
-                })
-                .collect();
-            print_table(&["ORG ID", "STATE", "NAME", "NUMBERS", "USERS", "JOINED"], &rows);
-            Ok(())
+        OrgCommand::List(list) => {
+            let orgs = with_db(&list.args, async |db| operators::list_orgs(db).await).await?;
+            print_list(list.json, &orgs, &["ORG ID", "STATE", "NAME", "NUMBERS", "USERS", "JOINED"], |o| {
+                let state = if o.echo {
+                    "echo"
+                } else if o.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                let pending = if o.pending_numbers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pending: {})", o.pending_numbers.join(","))
+                };
+                vec![
+                    o.org_id.clone(),
+                    state.into(),
+                    o.org_name.clone(),
+                    format!("{}{pending}", list_or_any(&o.numbers, "-")),
+                    o.users.to_string(),
+                    o.created_at.clone(),
+                ]
+            })
         }
         OrgCommand::Disable { org_id, args } => set_disabled_cli(&org_id, &args, true, &actor).await,
         OrgCommand::Enable { org_id, args } => set_disabled_cli(&org_id, &args, false, &actor).await,
@@ -407,25 +389,17 @@ async fn set_disabled_cli(org_id: &str, args: &OperatorArgs, disabled: bool, act
 pub async fn run_number(cmd: NumberCommand) -> Result<(), CliError> {
     let actor = Actor::operator_cli();
     match cmd {
-        NumberCommand::List { pending, json, args } => {
-            let numbers = with_db(&args, async |db| operators::list_numbers(db, pending).await).await?;
-            if json {
-                return print_json(&numbers);
-            }
-            let rows: Vec<Vec<String>> = numbers
-                .iter()
-                .map(|n| {
-                    vec![
-                        n.number.clone(),
-                        n.status.as_str().to_owned(),
-                        n.org_id.clone(),
-                        n.org_name.clone(),
-                        n.created_at.clone(),
-                    ]
-                })
-                .collect();
-            print_table(&["NUMBER", "STATUS", "ORG ID", "ORG", "SINCE"], &rows);
-            Ok(())
+        NumberCommand::List { pending, list } => {
+            let numbers = with_db(&list.args, async |db| operators::list_numbers(db, pending).await).await?;
+            print_list(list.json, &numbers, &["NUMBER", "STATUS", "ORG ID", "ORG", "SINCE"], |n| {
+                vec![
+                    n.number.clone(),
+                    n.status.as_str().to_owned(),
+                    n.org_id.clone(),
+                    n.org_name.clone(),
+                    n.created_at.clone(),
+                ]
+            })
         }
         NumberCommand::Approve { number, args } => decide_cli(&number, &args, true, &actor).await,
         NumberCommand::Deny { number, args } => decide_cli(&number, &args, false, &actor).await,

@@ -75,6 +75,26 @@ pub struct Entry<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
+impl<'a> Entry<'a> {
+    /// `action` by `actor` at `at_ms`, in `org_id` (`None`: relay-wide), on no
+    /// particular target and without detail.
+    pub fn new(at_ms: i64, org_id: Option<&'a str>, actor: &'a Actor, action: &'a str) -> Self {
+        Entry { at_ms, org_id, actor, action, target: None, detail: None }
+    }
+
+    /// The entry, about `target` (an id).
+    #[must_use]
+    pub fn on(self, target: &'a str) -> Self {
+        Entry { target: Some(target), ..self }
+    }
+
+    /// The entry, with `detail`.
+    #[must_use]
+    pub fn with(self, detail: serde_json::Value) -> Self {
+        Entry { detail: Some(detail), ..self }
+    }
+}
+
 /// Writes an audit row on `conn` (inside the caller's transaction).
 pub async fn write(conn: &mut AnyConnection, e: Entry<'_>) -> Result<(), DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4()

@@ -92,20 +92,8 @@ pub async fn create(
     .bind(now + expires_in_secs)
     .execute(&mut *tx)
     .await?;
-    audit::write(
-        &mut tx,
-        audit::Entry {
-            at_ms: now_ms,
-            org_id: None,
-            actor,
-            action: "invite.created",
-            target: Some(&id),
-            detail: Some(
-                serde_json::json!({ "numbers": numbers, "expires_at": clock::rfc3339(now + expires_in_secs) }),
-            ),
-        },
-    )
-    .await?;
+    let detail = serde_json::json!({ "numbers": numbers, "expires_at": clock::rfc3339(now + expires_in_secs) });
+    audit::write(&mut tx, audit::Entry::new(now_ms, None, actor, "invite.created").on(&id).with(detail)).await?;
     tx.commit().await?;
     let invite = get(db, &id).await?.ok_or(DbError::Query(sqlx::Error::RowNotFound))?;
     Ok((invite, token))
@@ -144,18 +132,7 @@ pub async fn revoke(db: &Db, id: &str, actor: &Actor, now_ms: i64) -> Result<boo
         .await?
         .rows_affected();
     if n == 1 {
-        audit::write(
-            &mut tx,
-            audit::Entry {
-                at_ms: now_ms,
-                org_id: None,
-                actor,
-                action: "invite.revoked",
-                target: Some(id),
-                detail: None,
-            },
-        )
-        .await?;
+        audit::write(&mut tx, audit::Entry::new(now_ms, None, actor, "invite.revoked").on(id)).await?;
     }
     tx.commit().await?;
     Ok(n == 1)
@@ -180,15 +157,7 @@ pub async fn reissue(db: &Db, id: &str, actor: &Actor, now_ms: i64) -> Result<Op
         tx.rollback().await?;
         return Ok(None);
     }
-    let entry = audit::Entry {
-        at_ms: now_ms,
-        org_id: None,
-        actor,
-        action: "invite.link_reissued",
-        target: Some(id),
-        detail: None,
-    };
-    audit::write(&mut tx, entry).await?;
+    audit::write(&mut tx, audit::Entry::new(now_ms, None, actor, "invite.link_reissued").on(id)).await?;
     tx.commit().await?;
     Ok(Some(token))
 }

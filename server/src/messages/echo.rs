@@ -82,14 +82,9 @@ pub async fn ensure(state: &AppState) -> anyhow::Result<Arc<OrgKeys>> {
     orgs::publish_bundle(&mut tx, &keys.org_id, &keys.bundles[0].bundle, now).await?;
     audit::write(
         &mut tx,
-        audit::Entry {
-            at_ms: state.clock.now_ms(),
-            org_id: Some(&keys.org_id),
-            actor: &Actor::relay(),
-            action: "org.created",
-            target: Some(&keys.org_id),
-            detail: Some(serde_json::json!({"echo": true})),
-        },
+        audit::Entry::new(state.clock.now_ms(), Some(&keys.org_id), &Actor::relay(), "org.created")
+            .on(&keys.org_id)
+            .with(serde_json::json!({"echo": true})),
     )
     .await?;
     tx.commit().await?;

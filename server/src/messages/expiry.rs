@@ -32,18 +32,8 @@ pub async fn run(state: &AppState, now: i64, report: &mut Report) -> Result<(), 
         }
         for org in [&row.sender_org_id, &row.recipient_org_id] {
             events::emit(&mut tx, org, events::MESSAGE_EXPIRED, row.event_data(MessageStatus::Expired), now_ms).await?;
-            audit::write(
-                &mut tx,
-                audit::Entry {
-                    at_ms: now_ms,
-                    org_id: Some(org),
-                    actor: &relay,
-                    action: "message.expired",
-                    target: Some(&row.message_id),
-                    detail: None,
-                },
-            )
-            .await?;
+            audit::write(&mut tx, audit::Entry::new(now_ms, Some(org), &relay, "message.expired").on(&row.message_id))
+                .await?;
         }
         tx.commit().await?;
         report.expired += 1;
@@ -61,18 +51,7 @@ pub async fn run(state: &AppState, now: i64, report: &mut Report) -> Result<(), 
         if !store::end(&mut tx, &id, MessageStatus::AwaitingUpload, MessageStatus::Failed, now_ms).await? {
             continue;
         }
-        audit::write(
-            &mut tx,
-            audit::Entry {
-                at_ms: now_ms,
-                org_id: Some(&org),
-                actor: &relay,
-                action: "message.upload_failed",
-                target: Some(&id),
-                detail: None,
-            },
-        )
-        .await?;
+        audit::write(&mut tx, audit::Entry::new(now_ms, Some(&org), &relay, "message.upload_failed").on(&id)).await?;
         tx.commit().await?;
         report.failed += 1;
         // A blob published just before a crash, never committed.

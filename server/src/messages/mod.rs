@@ -148,14 +148,9 @@ pub async fn create(
     }
     audit::write(
         &mut tx,
-        audit::Entry {
-            at_ms: now_ms,
-            org_id: Some(party.org_id),
-            actor: party.actor,
-            action: "message.created",
-            target: Some(&env.message_id),
-            detail: Some(json!({ "to_number": env.to_number, "ciphertext_len": env.ciphertext_len })),
-        },
+        audit::Entry::new(now_ms, Some(party.org_id), party.actor, "message.created")
+            .on(&env.message_id)
+            .with(json!({ "to_number": env.to_number, "ciphertext_len": env.ciphertext_len })),
     )
     .await?;
     let row = store::get(&mut tx, &message_id).await?.ok_or(MessageError::NotFound)?;
@@ -298,14 +293,9 @@ pub async fn upload(
         arrival_notices::queue_for_members(&mut tx, &row.recipient_org_id, message_id, &row.to_number, now_ms).await?;
         audit::write(
             &mut tx,
-            audit::Entry {
-                at_ms: now_ms,
-                org_id: Some(party.org_id),
-                actor: party.actor,
-                action: "message.sent",
-                target: Some(message_id),
-                detail: Some(json!({ "to_number": row.to_number, "ciphertext_len": row.ciphertext_len })),
-            },
+            audit::Entry::new(now_ms, Some(party.org_id), party.actor, "message.sent")
+                .on(message_id)
+                .with(json!({ "to_number": row.to_number, "ciphertext_len": row.ciphertext_len })),
         )
         .await?;
         tx.commit().await?;
@@ -415,18 +405,7 @@ async fn conclude(
         return Err(MessageError::NotQueued("This message changed meanwhile; fetch it again."));
     }
     events::emit(&mut tx, &row.sender_org_id, event, row.event_data(new_status), now_ms).await?;
-    audit::write(
-        &mut tx,
-        audit::Entry {
-            at_ms: now_ms,
-            org_id: Some(party.org_id),
-            actor: party.actor,
-            action,
-            target: Some(message_id),
-            detail: None,
-        },
-    )
-    .await?;
+    audit::write(&mut tx, audit::Entry::new(now_ms, Some(party.org_id), party.actor, action).on(message_id)).await?;
     let updated = store::get(&mut tx, message_id).await?.ok_or(MessageError::NotFound)?;
     tx.commit().await?;
     state.events.notify();

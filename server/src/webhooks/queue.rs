@@ -233,14 +233,9 @@ async fn disable_gone(conn: &mut AnyConnection, endpoint_id: &WebhookId, now: i6
     if let Some(org_id) = disabled {
         audit::write(
             conn,
-            audit::Entry {
-                at_ms: now,
-                org_id: Some(&org_id),
-                actor: &audit::Actor::relay(),
-                action: "webhook.disabled",
-                target: Some(endpoint_id),
-                detail: Some(json!({ "reason": reason })),
-            },
+            audit::Entry::new(now, Some(&org_id), &audit::Actor::relay(), "webhook.disabled")
+                .on(endpoint_id)
+                .with(json!({ "reason": reason })),
         )
         .await?;
         tracing::info!(%endpoint_id, "webhook endpoint answered 410 Gone: disabled");

@@ -3,14 +3,14 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
 use fxe_protocol::{MAX_CIPHERTEXT_LEN, stream};
 use fxe_server::{config::DatabaseTarget, db::Db};
 
-use super::client::Relay;
+use super::{client::Relay, spawned::Spawned};
 
 /// The HAProxy configuration of docs/deploy.md, for a frontend on `lb_port`
 /// and the relays on `ports`.
@@ -52,55 +52,30 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// HAProxy in the foreground on a free port, balancing `ports`; killed when dropped.
-pub struct Balancer {
-    child: Child,
-    base: String,
-    pub http: reqwest::Client,
-    /// The relays' PostgreSQL database, opened beside them (for invites and checks).
-    pub db: Db,
-}
+/// HAProxy in the foreground, balancing relays; killed when dropped. Its
+/// `db` is the relays' PostgreSQL database, opened beside them (for invites
+/// and checks).
+pub type Balancer = Spawned;
 
-impl Balancer {
-    /// Starts `haproxy` on `lb_port` with its configuration in `dir/<name>.cfg`
-    /// and waits until it answers `/readyz` from a relay.
-    pub async fn start(haproxy: &Path, dir: &Path, name: &str, lb_port: u16, ports: &[u16], db_url: &str) -> Balancer {
-        let cfg = dir.join(format!("{name}.cfg"));
-        std::fs::write(&cfg, haproxy_config(lb_port, ports)).unwrap();
-        let child = Command::new(haproxy).arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).spawn().unwrap();
-        let lb = Balancer {
-            child,
-            base: format!("http://127.0.0.1:{lb_port}"),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap(),
-            db: Db::open(&DatabaseTarget::Postgres(db_url.to_owned())).await.unwrap(),
-        };
-        for _ in 0..600 {
-            if lb.http.get(lb.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
-                return lb;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// Starts `haproxy` on `lb_port` with its configuration in `dir/<name>.cfg`
+/// and waits until it answers `/readyz` from a relay.
+pub async fn start(haproxy: &Path, dir: &Path, name: &str, lb_port: u16, ports: &[u16], db_url: &str) -> Balancer {
+    let cfg = dir.join(format!("{name}.cfg"));
+    std::fs::write(&cfg, haproxy_config(lb_port, ports)).unwrap();
+    let child = Command::new(haproxy).arg("-db").arg("-f").arg(&cfg).stdout(Stdio::null()).spawn().unwrap();
+    let lb = Balancer {
+        child,
+        base: format!("http://127.0.0.1:{lb_port}"),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap(),
+        db: Db::open(&DatabaseTarget::Postgres(db_url.to_owned())).await.unwrap(),
+    };
+    for _ in 0..600 {
+        if lb.http.get(lb.url("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return lb;
         }
-        panic!("haproxy did not serve within 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-impl Relay for Balancer {
-    fn base(&self) -> &str {
-        &self.base
-    }
-    fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-    fn db(&self) -> &Db {
-        &self.db
-    }
-}
-
-impl Drop for Balancer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    panic!("haproxy did not serve within 60 s");
 }
 
 /// The largest plaintext whose ciphertext the relay still takes (100 MiB sealed).

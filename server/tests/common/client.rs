@@ -184,6 +184,12 @@ impl TestOrg {
     /// Seals `plaintext` to `to` (looked up) from this org's first number.
     pub async fn seal_to(&self, server: &impl Relay, to: &str, plaintext: &[u8]) -> (Envelope, Vec<u8>) {
         let entry = self.lookup(server, to).await.expect("recipient on the network");
+        self.seal_for(&entry, to, plaintext)
+    }
+
+    /// Seals `plaintext` to `to`, whose directory entry is `entry`, from this
+    /// org's first number.
+    pub fn seal_for(&self, entry: &DirectoryEntry, to: &str, plaintext: &[u8]) -> (Envelope, Vec<u8>) {
         let identity = fxe_protocol::encoding::b64u_fixed::<32>("identity_pub", &entry.identity_pub).unwrap();
         let id = fxe_protocol::encoding::new_uuid_v4().unwrap();
         let req = SealRequest {

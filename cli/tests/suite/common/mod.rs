@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use fxe_protocol::api::ECHO_NUMBER;
 use fxe_server::{AppState, Config};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -178,6 +179,18 @@ impl Org {
 
     pub fn run(&self, args: &[&str]) -> Run {
         run(self.path(), args)
+    }
+
+    /// Sends `fax` (written to `scan.pdf`) to the echo org from this org's
+    /// number and waits for the receipt; returns the `send --json` answer.
+    pub fn send_to_echo(&self, fax: &[u8]) -> serde_json::Value {
+        std::fs::write(self.path().join("scan.pdf"), fax).unwrap();
+        let args =
+            ["send", "--to", ECHO_NUMBER, "--from", &self.number, "scan.pdf", "--wait", "--timeout", "60", "--json"];
+        let r = self.run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.json()["receipt_verified"], true);
+        r.json()
     }
 
     /// Runs `receive` until `n` PDFs are in `out` (or fails after 30 s).
