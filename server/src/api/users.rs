@@ -2,7 +2,7 @@
 //! returned to the admin), remove (ends the user's sessions), new setup link.
 
 use axum::{extract::State, http::StatusCode};
-use fxe_protocol::api::{CreateUserRequest, ErrorBody, Page, User, UserWithSetupLink};
+use fxe_protocol::api::{CreateUserRequest, Page, User, UserWithSetupLink};
 use serde_json::json;
 use sqlx::AnyConnection;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -71,16 +71,13 @@ async fn mail_link(state: &AppState, to: &str, org_name: &str, url: &str, invite
     }
 }
 
+crate::api_errors!(CreateErrors: UserExists = "a member of this org has this address", InvalidEmail, InvalidBody = "role");
 /// Adds a teammate and mails them a single-use passkey setup link (24 h),
 /// also returned here. `org.user.added` fires.
 #[utoipa::path(
     post, path = "/users", operation_id = "create_user", tag = "team",
     request_body = CreateUserRequest,
-    responses(
-        (status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink),
-        (status = 409, description = "`user_exists`: a member of this org has this address.", body = ErrorBody),
-        (status = 422, description = "`invalid_email`, `invalid_body` (role).", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink), CreateErrors),
 )]
 async fn create(
     State(state): State<AppState>,
@@ -121,16 +118,13 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(UserWithSetupLink { user, setup_url })))
 }
 
+crate::api_errors!(RemoveErrors: NotFound = "not a member of this org", LastAdmin = "the org needs at least one admin");
 /// Removes a member: their sessions end at once and their unused setup links
 /// stop working. The last admin cannot be removed. `org.user.removed` fires.
 #[utoipa::path(
     delete, path = "/users/{id}", operation_id = "remove_user", tag = "team",
     params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
-    responses(
-        (status = 204, description = "Removed."),
-        (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
-        (status = 409, description = "`last_admin`: the org needs at least one admin.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Removed."), RemoveErrors),
 )]
 async fn remove(
     State(state): State<AppState>,
@@ -177,15 +171,13 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::api_errors!(NewSetupLinkErrors: NotFound = "not a member of this org");
 /// A new single-use passkey setup link for a member (lost passkey, expired
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
     post, path = "/users/{id}/setup-link", operation_id = "create_setup_link", tag = "team",
     params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
-    responses(
-        (status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink),
-        (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink), NewSetupLinkErrors),
 )]
 async fn new_setup_link(
     State(state): State<AppState>,
