@@ -42,9 +42,7 @@ pub struct PageQuery {
 #[utoipa::path(
     get, path = "/api-keys", operation_id = "list_api_keys", tag = "api keys",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>),
-    ),
+    responses((status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>)),
 )]
 async fn list(
     State(state): State<AppState>,

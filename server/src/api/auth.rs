@@ -152,10 +152,7 @@ crate::api_errors!(RegisterStartErrors: Unauthenticated = "no token and not sign
 /// Starts enrolling a passkey: from a setup link (`setup_token`), or for
 /// the signed-in user (no token).
 #[utoipa::path(
-    post,
-    path = "/auth/passkey/register/start",
-    operation_id = "passkey_register_start",
-    tag = "passkeys",
+    post, path = "/auth/passkey/register/start", operation_id = "passkey_register_start", tag = "passkeys",
     request_body = PasskeyRegisterStart,
     responses((status = 200, description = "Options for `navigator.credentials.create()`; finish within 5 minutes.", body = CeremonyStarted), RegisterStartErrors),
 )]
@@ -236,10 +233,7 @@ crate::api_errors!(RegisterFinishErrors: BadOrigin, PasskeyExists = "this authen
 /// Finishes enrolment: the passkey is saved, the setup link used up, and the
 /// user signed in (a new session cookie).
 #[utoipa::path(
-    post,
-    path = "/auth/passkey/register/finish",
-    operation_id = "passkey_register_finish",
-    tag = "passkeys",
+    post, path = "/auth/passkey/register/finish", operation_id = "passkey_register_finish", tag = "passkeys",
     request_body = CeremonyFinish,
     responses((status = 201, description = "Enrolled and signed in (`Set-Cookie: fxe_session`).", body = Me), RegisterFinishErrors),
 )]
@@ -312,10 +306,7 @@ async fn register_finish(
 crate::api_errors!(LoginStartErrors: BadOrigin, RateLimited = "this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`)", PasskeysUnavailable, Unavailable = "the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`");
 /// Starts a sign-in with a discoverable credential (no username).
 #[utoipa::path(
-    post,
-    path = "/auth/login/start",
-    operation_id = "login_start",
-    tag = "passkeys",
+    post, path = "/auth/login/start", operation_id = "login_start", tag = "passkeys",
     responses((status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted), LoginStartErrors),
 )]
 async fn login_start(
@@ -352,10 +343,7 @@ fn sign_in_refused() -> ApiError {
 crate::api_errors!(LoginFinishErrors: BadOrigin, CeremonyExpired);
 /// Finishes a sign-in: a new session (any session the browser had ends).
 #[utoipa::path(
-    post,
-    path = "/auth/login/finish",
-    operation_id = "login_finish",
-    tag = "passkeys",
+    post, path = "/auth/login/finish", operation_id = "login_finish", tag = "passkeys",
     request_body = CeremonyFinish,
     responses(
         (status = 200, description = "Signed in (`Set-Cookie: fxe_session`).", body = Me),
@@ -427,10 +415,7 @@ crate::api_errors!(RecoverErrors: BadOrigin, InvalidEmail, Unavailable = "the re
 /// for the recovery worker ([`crate::accounts::recovery`]), which looks the
 /// address up and mails after the answer, so its timing says nothing either.
 #[utoipa::path(
-    post,
-    path = "/auth/recover",
-    operation_id = "recover",
-    tag = "passkeys",
+    post, path = "/auth/recover", operation_id = "recover", tag = "passkeys",
     request_body = RecoverRequest,
     responses((status = 202, description = "If the address belongs to a user, a setup link is on its way."), RecoverErrors),
 )]
@@ -467,10 +452,7 @@ struct LogoutQuery {
 crate::api_errors!(LogoutErrors: BadOrigin);
 /// Signs out: this session, or (`?everywhere=true`) all of the user's.
 #[utoipa::path(
-    post,
-    path = "/auth/logout",
-    operation_id = "logout",
-    tag = "passkeys",
+    post, path = "/auth/logout", operation_id = "logout", tag = "passkeys",
     params(LogoutQuery),
     responses((status = 204, description = "Signed out; the cookie is cleared."), LogoutErrors),
 )]
@@ -516,10 +498,7 @@ async fn logout(
 crate::api_errors!(MeErrors: Unauthenticated = "no session, or it ended");
 /// The signed-in user, their org (with its fingerprint) and passkeys.
 #[utoipa::path(
-    get,
-    path = "/auth/me",
-    operation_id = "me",
-    tag = "passkeys",
+    get, path = "/auth/me", operation_id = "me", tag = "passkeys",
     responses((status = 200, description = "Signed in.", body = Me), MeErrors),
 )]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -573,10 +552,7 @@ crate::api_errors!(RemovePasskeyErrors: Unauthenticated, BadOrigin, NotFound = "
 /// Removes one of the signed-in user's passkeys (not the last one: without
 /// any, only a recovery link would let them in again).
 #[utoipa::path(
-    delete,
-    path = "/auth/passkeys/{id}",
-    operation_id = "remove_passkey",
-    tag = "passkeys",
+    delete, path = "/auth/passkeys/{id}", operation_id = "remove_passkey", tag = "passkeys",
     params(("id" = String, Path, description = "The passkey's id from `GET /auth/me`.")),
     responses((status = 204, description = "Removed."), RemovePasskeyErrors),
 )]

@@ -69,12 +69,13 @@ fn no_such_org() -> ApiError {
     ApiError::not_found("No such org.")
 }
 
-crate::api_errors!(OrgErrors: NotFound, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
+// The errors of the calls on one member org.
+crate::api_errors!(OrgLookupErrors: NotFound, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
 /// A member org's identity, to verify what it signed.
 #[utoipa::path(
     get, path = "/orgs/{org_id}", operation_id = "get_org_public", tag = "directory",
     params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
-    responses((status = 200, description = "The org's public identity.", body = OrgPublic), OrgErrors),
+    responses((status = 200, description = "The org's public identity.", body = OrgPublic), OrgLookupErrors),
 )]
 async fn org(
     State(state): State<AppState>,
@@ -98,12 +99,11 @@ async fn org(
     }))
 }
 
-crate::api_errors!(BundlesErrors: NotFound, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
 /// Every bundle the org has published, newest first (to verify old envelopes and receipts).
 #[utoipa::path(
     get, path = "/orgs/{org_id}/bundles", operation_id = "list_org_bundles", tag = "directory",
     params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
-    responses((status = 200, description = "The org's bundles.", body = OrgBundles), BundlesErrors),
+    responses((status = 200, description = "The org's bundles.", body = OrgBundles), OrgLookupErrors),
 )]
 async fn bundles(
     State(state): State<AppState>,

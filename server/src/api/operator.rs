@@ -141,11 +141,12 @@ async fn revoke_invite(
     Ok(StatusCode::NO_CONTENT)
 }
 
-crate::api_errors!(ListOrgsErrors: Forbidden = "not an operator");
+// The errors of the operator's lists.
+crate::api_errors!(OperatorListErrors: Forbidden = "not an operator");
 /// Every member org with its numbers and counts.
 #[utoipa::path(
     get, path = "/operator/orgs", operation_id = "operator_list_orgs", tag = "operator",
-    responses((status = 200, description = "The orgs.", body = Items<OperatorOrg>), ListOrgsErrors),
+    responses((status = 200, description = "The orgs.", body = Items<OperatorOrg>), OperatorListErrors),
 )]
 async fn list_orgs(
     State(state): State<AppState>,
@@ -197,12 +198,11 @@ struct NumbersQuery {
     pending: bool,
 }
 
-crate::api_errors!(ListNumbersErrors: Forbidden = "not an operator");
 /// Claimed numbers, active and pending.
 #[utoipa::path(
     get, path = "/operator/numbers", operation_id = "operator_list_numbers", tag = "operator",
     params(NumbersQuery),
-    responses((status = 200, description = "The numbers.", body = Items<NumberClaim>), ListNumbersErrors),
+    responses((status = 200, description = "The numbers.", body = Items<NumberClaim>), OperatorListErrors),
 )]
 async fn list_numbers(
     State(state): State<AppState>,
@@ -212,12 +212,13 @@ async fn list_numbers(
     Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(ApiError::from)? }))
 }
 
-crate::api_errors!(ApproveNumberErrors: NotFound = "no org claims it", Conflict = "not pending");
+// The errors of approving or denying a number claim.
+crate::api_errors!(ClaimDecisionErrors: NotFound = "no org claims it", Conflict = "not pending");
 /// Approves a pending claim: the number becomes active and enters the directory.
 #[utoipa::path(
     post, path = "/operator/numbers/{number}/approve", operation_id = "operator_approve_number", tag = "operator",
     params(("number" = String, Path, description = "The number, E.164.")),
-    responses((status = 200, description = "Approved.", body = NumberClaim), ApproveNumberErrors),
+    responses((status = 200, description = "Approved.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn approve_number(
     State(state): State<AppState>,
@@ -229,12 +230,11 @@ async fn approve_number(
     ))
 }
 
-crate::api_errors!(DenyNumberErrors: NotFound = "no org claims it", Conflict = "not pending");
 /// Denies a pending claim (the claim is deleted).
 #[utoipa::path(
     post, path = "/operator/numbers/{number}/deny", operation_id = "operator_deny_number", tag = "operator",
     params(("number" = String, Path, description = "The number, E.164.")),
-    responses((status = 200, description = "Denied.", body = NumberClaim), DenyNumberErrors),
+    responses((status = 200, description = "Denied.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn deny_number(
     State(state): State<AppState>,

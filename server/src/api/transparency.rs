@@ -79,6 +79,7 @@ fn tile(state: &AppState, parts: &[&str]) -> Result<Response, ApiError> {
     Ok(r)
 }
 
+// The errors of the four tile calls.
 crate::api_errors!(TileErrors: NotFound = "no such tile under the published checkpoint");
 /// `tile/<L>/<N>`: a full tile whose index is one 3-digit group (`L` a level, or `entries`).
 #[utoipa::path(

@@ -41,9 +41,7 @@ async fn member(conn: &mut AnyConnection, org_id: &OrgId, user_id: &UserId) -> R
 #[utoipa::path(
     get, path = "/users", operation_id = "list_users", tag = "team",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of users.", body = Page<User>),
-    ),
+    responses((status = 200, description = "A page of users.", body = Page<User>)),
 )]
 async fn list(
     State(state): State<AppState>,

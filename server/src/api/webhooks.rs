@@ -78,9 +78,7 @@ fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
 #[utoipa::path(
     get, path = "/webhooks", operation_id = "list_webhooks", tag = "webhooks",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>),
-    ),
+    responses((status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>)),
 )]
 async fn list(
     State(state): State<AppState>,
@@ -108,12 +106,13 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(endpoint)))
 }
 
-crate::api_errors!(GetOneErrors: NotFound);
+// The errors of the calls on one endpoint that can only not find it.
+crate::api_errors!(EndpointErrors: NotFound);
 /// One endpoint (without its secret).
 #[utoipa::path(
     get, path = "/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id (`wh_…`).")),
-    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint), GetOneErrors),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn get_one(
     State(state): State<AppState>,
@@ -145,12 +144,11 @@ async fn update(
     Ok(ApiJson(endpoints::update(&state, caller.admin(), &id, checked).await?))
 }
 
-crate::api_errors!(DeleteErrors: NotFound);
 /// Deletes an endpoint with its deliveries.
 #[utoipa::path(
     delete, path = "/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
-    responses((status = 204, description = "Deleted."), DeleteErrors),
+    responses((status = 204, description = "Deleted."), EndpointErrors),
 )]
 async fn delete(
     State(state): State<AppState>,
@@ -162,13 +160,12 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-crate::api_errors!(RotateSecretErrors: NotFound);
 /// A new signing secret, shown this once; the one it replaces keeps signing
 /// too (a second `v1=` value) for 24 hours.
 #[utoipa::path(
     post, path = "/webhooks/{id}/rotate-secret", operation_id = "rotate_webhook_secret", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
-    responses((status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint), RotateSecretErrors),
+    responses((status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn rotate_secret(
     State(state): State<AppState>,
@@ -211,13 +208,12 @@ struct DeliveriesQuery {
     cursor: Option<String>,
 }
 
-crate::api_errors!(DeliveriesErrors: NotFound);
 /// The endpoint's deliveries, newest first, each with its attempts (status
 /// code, latency, error, the first 2 KiB of the answer) and next retry.
 #[utoipa::path(
     get, path = "/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id."), DeliveriesQuery),
-    responses((status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>), DeliveriesErrors),
+    responses((status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>), EndpointErrors),
 )]
 async fn deliveries(
     State(state): State<AppState>,
@@ -310,9 +306,7 @@ struct EventsQuery {
 #[utoipa::path(
     get, path = "/events", operation_id = "list_events", tag = "webhooks",
     params(EventsQuery),
-    responses(
-        (status = 200, description = "A page of events.", body = Page<WebhookEvent>),
-    ),
+    responses((status = 200, description = "A page of events.", body = Page<WebhookEvent>)),
 )]
 async fn event_log(
     State(state): State<AppState>,

@@ -299,3 +299,32 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_responses_group_the_codes_by_status() {
+        let responses = error_responses(&[
+            (ErrorCode::NumberTaken, "another org holds or claims it"),
+            (ErrorCode::InvalidNumber, ""),
+            (ErrorCode::TooManyPendingNumbers, ""),
+            (ErrorCode::InvalidBody, ""),
+        ]);
+        let described: Vec<(&str, &str)> = responses
+            .iter()
+            .map(|(status, r)| match r {
+                RefOr::T(r) => (status.as_str(), r.description.as_str()),
+                RefOr::Ref(_) => (status.as_str(), ""),
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("409", "`number_taken`: another org holds or claims it; `too_many_pending_numbers`."),
+                ("422", "`invalid_number`, `invalid_body`."),
+            ]
+        );
+    }
+}
