@@ -3,6 +3,8 @@
 
 use axum::extract::State;
 use fxe_protocol::api::{DirectoryEntry, OrgBundle, OrgBundles, OrgPublic};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::error::ErrorCode;
@@ -14,6 +16,15 @@ use crate::{
     ids::OrgId,
     transparency::View,
 };
+
+/// The member org a call is about (`/orgs/{org_id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct OrgPath {
+    /// 32 lowercase hex characters.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    org_id: String,
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(lookup)).routes(routes!(org)).routes(routes!(bundles))
@@ -74,13 +85,13 @@ crate::api_errors!(OrgLookupErrors: NotFound, LogPending = "the transparency log
 /// A member org's identity, to verify what it signed.
 #[utoipa::path(
     get, path = "/orgs/{org_id}", operation_id = "get_org_public", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
+    params(OrgPath),
     responses((status = 200, description = "The org's public identity.", body = OrgPublic), OrgLookupErrors),
 )]
 async fn org(
     State(state): State<AppState>,
     _caller: Caller,
-    ApiPath(org_id): ApiPath<String>,
+    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgPublic>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);
@@ -102,13 +113,13 @@ async fn org(
 /// Every bundle the org has published, newest first (to verify old envelopes and receipts).
 #[utoipa::path(
     get, path = "/orgs/{org_id}/bundles", operation_id = "list_org_bundles", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
+    params(OrgPath),
     responses((status = 200, description = "The org's bundles.", body = OrgBundles), OrgLookupErrors),
 )]
 async fn bundles(
     State(state): State<AppState>,
     _caller: Caller,
-    ApiPath(org_id): ApiPath<String>,
+    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgBundles>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);

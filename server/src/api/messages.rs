@@ -33,6 +33,15 @@ use crate::{
     messages::{self, MessageError, Party},
 };
 
+/// The message a call is about (`/messages/{id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct MessagePath {
+    /// The message id (UUIDv4, lowercase).
+    #[param(pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
+    id: String,
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
@@ -84,14 +93,14 @@ crate::api_errors!(UploadErrors: UnreadableBody = "the upload was interrupted", 
 /// equal the envelope's. The message becomes `queued`.
 #[utoipa::path(
     put, path = "/messages/{id}/content", operation_id = "upload_content", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body(content = Ciphertext, content_type = "application/octet-stream", description = "The ciphertext."),
     responses((status = 200, description = "Stored; the message is queued for its recipient.", body = Message), UploadErrors),
 )]
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     req: Request,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
@@ -128,13 +137,13 @@ crate::api_errors!(ShowErrors: NotFound);
 /// Sender and recipient orgs only.
 #[utoipa::path(
     get, path = "/messages/{id}", operation_id = "get_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     responses((status = 200, description = "The message, with `envelope`.", body = Message), ShowErrors),
 )]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
@@ -173,7 +182,7 @@ crate::api_errors!(DownloadErrors: NotFound = "only the recipient can download",
 #[utoipa::path(
     get, path = "/messages/{id}/content", operation_id = "download_content", tag = "messages",
     params(
-        ("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+        MessagePath,
         ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
     ),
     responses((status = 200, description = "The whole ciphertext.", body = Ciphertext, content_type = "application/octet-stream"), (status = 206, description = "The requested range.", body = Ciphertext, content_type = "application/octet-stream"), DownloadErrors),
@@ -181,7 +190,7 @@ crate::api_errors!(DownloadErrors: NotFound = "only the recipient can download",
 async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
@@ -225,14 +234,14 @@ crate::api_errors!(ReceiptErrors: Forbidden = "only the recipient (with the rece
 /// again is a no-op.
 #[utoipa::path(
     post, path = "/messages/{id}/receipt", operation_id = "post_receipt", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body = Receipt,
     responses((status = 200, description = "Delivered.", body = Message), ReceiptErrors),
 )]
 async fn receipt(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
@@ -247,14 +256,14 @@ crate::api_errors!(RejectErrors: Forbidden = "only the recipient (with the recei
 /// is deleted and the message is `rejected`.
 #[utoipa::path(
     post, path = "/messages/{id}/reject", operation_id = "reject_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body = Refusal,
     responses((status = 200, description = "Rejected.", body = Message), RejectErrors),
 )]
 async fn reject(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;

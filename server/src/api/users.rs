@@ -3,8 +3,10 @@
 
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::api::{CreateUserRequest, Page, User, UserWithSetupLink};
+use serde::Deserialize;
 use serde_json::json;
 use sqlx::AnyConnection;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{api_keys::PageQuery, pagination::PageRequest};
@@ -22,6 +24,15 @@ use crate::{
     mail,
     webhooks::events,
 };
+
+/// The member a call is about (`/users/{id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct UserPath {
+    /// The user's id (UUIDv4, lowercase).
+    #[param(pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
+    id: String,
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(remove)).routes(routes!(new_setup_link))
@@ -121,13 +132,13 @@ crate::api_errors!(RemoveErrors: NotFound = "not a member of this org", LastAdmi
 /// stop working. The last admin cannot be removed. `org.user.removed` fires.
 #[utoipa::path(
     delete, path = "/users/{id}", operation_id = "remove_user", tag = "team",
-    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(UserPath),
     responses((status = 204, description = "Removed."), RemoveErrors),
 )]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;
@@ -174,13 +185,13 @@ crate::api_errors!(NewSetupLinkErrors: NotFound = "not a member of this org");
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
     post, path = "/users/{id}/setup-link", operation_id = "create_setup_link", tag = "team",
-    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(UserPath),
     responses((status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink), NewSetupLinkErrors),
 )]
 async fn new_setup_link(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;
