@@ -4,7 +4,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
-    api::{ApiKeyInfo, CreateApiKeyRequest, ErrorBody, Page},
+    api::{ApiKeyInfo, CreateApiKeyRequest, Page},
     apikey, encoding,
 };
 use serde::Deserialize;
@@ -42,9 +42,7 @@ pub struct PageQuery {
 #[utoipa::path(
     get, path = "/api-keys", operation_id = "list_api_keys", tag = "api keys",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>),
-    ),
+    responses((status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>)),
 )]
 async fn list(
     State(state): State<AppState>,
@@ -68,16 +66,13 @@ pub fn validate_label(label: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+crate::api_errors!(CreateErrors: KeyExists = "this key is already registered on the relay", TooManyApiKeys = "the org has as many keys (not revoked) as it may (`--max-api-keys-per-org`, default 50): revoke one first", BadProof = "the key or its proof does not verify", InvalidBody = "scopes or label");
 /// Registers an API key. `proof` is the new key's signature over
 /// `T("fxe/v1 api-key", org_id, key_id, scopes joined by ",")` (PROTOCOL.md §6).
 #[utoipa::path(
     post, path = "/api-keys", operation_id = "create_api_key", tag = "api keys",
     request_body = CreateApiKeyRequest,
-    responses(
-        (status = 201, description = "Registered.", body = ApiKeyInfo),
-        (status = 409, description = "`key_exists`: this key is already registered on the relay; `too_many_api_keys`: the org has as many keys (not revoked) as it may (`--max-api-keys-per-org`, default 50): revoke one first.", body = ErrorBody),
-        (status = 422, description = "`bad_proof`: the key or its proof does not verify; `invalid_body`: scopes or label.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Registered.", body = ApiKeyInfo), CreateErrors),
 )]
 async fn create(
     State(state): State<AppState>,
@@ -128,14 +123,12 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(info)))
 }
 
+crate::api_errors!(RevokeErrors: NotFound = "not one of this org's keys");
 /// Revokes one of the org's keys at once. Revoking a revoked key is a no-op.
 #[utoipa::path(
     delete, path = "/api-keys/{key_id}", operation_id = "revoke_api_key", tag = "api keys",
     params(("key_id" = String, Path, description = "`ak_` and 24 lowercase hex characters.", pattern = "^ak_[0-9a-f]{24}$")),
-    responses(
-        (status = 204, description = "Revoked."),
-        (status = 404, description = "`not_found`: not one of this org's keys.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Revoked."), RevokeErrors),
 )]
 async fn revoke(
     State(state): State<AppState>,

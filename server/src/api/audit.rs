@@ -45,9 +45,7 @@ fn invalid(message: &'static str) -> ApiError {
 #[utoipa::path(
     get, path = "/audit", operation_id = "list_audit", tag = "audit",
     params(AuditQuery),
-    responses(
-        (status = 200, description = "A page of audit entries.", body = Page<AuditEntry>),
-    ),
+    responses((status = 200, description = "A page of audit entries.", body = Page<AuditEntry>)),
 )]
 async fn list(
     State(state): State<AppState>,

@@ -148,23 +148,13 @@ fn with_cookie(state: &AppState, session: Option<&str>, status: StatusCode, body
     res
 }
 
+crate::api_errors!(RegisterStartErrors: Unauthenticated = "no token and not signed in", BadOrigin, SetupLinkNotFound, SetupLinkUsed, SetupLinkExpired, UserInactive, RateLimited = "this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`)", PasskeysUnavailable = "the relay's public URL is not a host name", Unavailable = "the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`");
 /// Starts enrolling a passkey: from a setup link (`setup_token`), or for
 /// the signed-in user (no token).
 #[utoipa::path(
-    post,
-    path = "/auth/passkey/register/start",
-    operation_id = "passkey_register_start",
-    tag = "passkeys",
+    post, path = "/auth/passkey/register/start", operation_id = "passkey_register_start", tag = "passkeys",
     request_body = PasskeyRegisterStart,
-    responses(
-        (status = 200, description = "Options for `navigator.credentials.create()`; finish within 5 minutes.", body = CeremonyStarted),
-        (status = 401, description = "No token and not signed in.", body = ErrorBody),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 404, description = "`setup_link_not_found`.", body = ErrorBody),
-        (status = 410, description = "`setup_link_used`, `setup_link_expired`, `user_inactive`.", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`).", body = ErrorBody),
-        (status = 503, description = "`passkeys_unavailable`: the relay's public URL is not a host name; `unavailable`: the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`.", body = ErrorBody),
-    )
+    responses((status = 200, description = "Options for `navigator.credentials.create()`; finish within 5 minutes.", body = CeremonyStarted), RegisterStartErrors),
 )]
 async fn register_start(
     State(state): State<AppState>,
@@ -239,21 +229,13 @@ fn label_of(label: Option<&str>) -> Result<String, ApiError> {
     Ok(label.to_owned())
 }
 
+crate::api_errors!(RegisterFinishErrors: BadOrigin, PasskeyExists = "this authenticator's credential is already enrolled", CeremonyExpired, SetupLinkUsed, SetupLinkExpired, UserInactive, PasskeyRejected = "the authenticator's answer does not verify", InvalidBody);
 /// Finishes enrolment: the passkey is saved, the setup link used up, and the
 /// user signed in (a new session cookie).
 #[utoipa::path(
-    post,
-    path = "/auth/passkey/register/finish",
-    operation_id = "passkey_register_finish",
-    tag = "passkeys",
+    post, path = "/auth/passkey/register/finish", operation_id = "passkey_register_finish", tag = "passkeys",
     request_body = CeremonyFinish,
-    responses(
-        (status = 201, description = "Enrolled and signed in (`Set-Cookie: fxe_session`).", body = Me),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 409, description = "`passkey_exists`: this authenticator's credential is already enrolled.", body = ErrorBody),
-        (status = 410, description = "`ceremony_expired`, `setup_link_used`, `setup_link_expired`, `user_inactive`.", body = ErrorBody),
-        (status = 422, description = "`passkey_rejected`: the authenticator's answer does not verify; `invalid_body`.", body = ErrorBody),
-    )
+    responses((status = 201, description = "Enrolled and signed in (`Set-Cookie: fxe_session`).", body = Me), RegisterFinishErrors),
 )]
 async fn register_finish(
     State(state): State<AppState>,
@@ -321,18 +303,11 @@ async fn register_finish(
     Ok(with_cookie(&state, Some(&session), StatusCode::CREATED, Some(me)))
 }
 
+crate::api_errors!(LoginStartErrors: BadOrigin, RateLimited = "this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`)", PasskeysUnavailable, Unavailable = "the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`");
 /// Starts a sign-in with a discoverable credential (no username).
 #[utoipa::path(
-    post,
-    path = "/auth/login/start",
-    operation_id = "login_start",
-    tag = "passkeys",
-    responses(
-        (status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: this address has as many passkey requests open as it may (`--max-ceremonies-per-ip`).", body = ErrorBody),
-        (status = 503, description = "`passkeys_unavailable`; `unavailable`: the relay has as many passkey requests open as it may (`--max-ceremonies`), with `Retry-After`.", body = ErrorBody),
-    )
+    post, path = "/auth/login/start", operation_id = "login_start", tag = "passkeys",
+    responses((status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted), LoginStartErrors),
 )]
 async fn login_start(
     State(state): State<AppState>,
@@ -365,19 +340,16 @@ fn sign_in_refused() -> ApiError {
     )
 }
 
+crate::api_errors!(LoginFinishErrors: BadOrigin, CeremonyExpired);
 /// Finishes a sign-in: a new session (any session the browser had ends).
 #[utoipa::path(
-    post,
-    path = "/auth/login/finish",
-    operation_id = "login_finish",
-    tag = "passkeys",
+    post, path = "/auth/login/finish", operation_id = "login_finish", tag = "passkeys",
     request_body = CeremonyFinish,
     responses(
         (status = 200, description = "Signed in (`Set-Cookie: fxe_session`).", body = Me),
         (status = 401, description = "`passkey_rejected`: unknown or removed passkey, removed user, disabled org, or a signature that does not verify.", body = ErrorBody),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 410, description = "`ceremony_expired`.", body = ErrorBody),
-    )
+        LoginFinishErrors,
+    ),
 )]
 async fn login_finish(
     State(state): State<AppState>,
@@ -437,22 +409,15 @@ async fn login_finish(
     Ok(with_cookie(&state, Some(&session), StatusCode::OK, Some(me)))
 }
 
+crate::api_errors!(RecoverErrors: BadOrigin, InvalidEmail, Unavailable = "the recovery queue is full (`--recovery-queue`), with `Retry-After`; nothing was queued");
 /// Mails a setup link to the users with this address, if any. The answer is
 /// the same either way (no account enumeration): the request is only queued
 /// for the recovery worker ([`crate::accounts::recovery`]), which looks the
 /// address up and mails after the answer, so its timing says nothing either.
 #[utoipa::path(
-    post,
-    path = "/auth/recover",
-    operation_id = "recover",
-    tag = "passkeys",
+    post, path = "/auth/recover", operation_id = "recover", tag = "passkeys",
     request_body = RecoverRequest,
-    responses(
-        (status = 202, description = "If the address belongs to a user, a setup link is on its way."),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 422, description = "`invalid_email`.", body = ErrorBody),
-        (status = 503, description = "`unavailable`: the recovery queue is full (`--recovery-queue`), with `Retry-After`; nothing was queued.", body = ErrorBody),
-    )
+    responses((status = 202, description = "If the address belongs to a user, a setup link is on its way."), RecoverErrors),
 )]
 async fn recover(
     State(state): State<AppState>,
@@ -484,17 +449,12 @@ struct LogoutQuery {
     everywhere: bool,
 }
 
+crate::api_errors!(LogoutErrors: BadOrigin);
 /// Signs out: this session, or (`?everywhere=true`) all of the user's.
 #[utoipa::path(
-    post,
-    path = "/auth/logout",
-    operation_id = "logout",
-    tag = "passkeys",
+    post, path = "/auth/logout", operation_id = "logout", tag = "passkeys",
     params(LogoutQuery),
-    responses(
-        (status = 204, description = "Signed out; the cookie is cleared."),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-    )
+    responses((status = 204, description = "Signed out; the cookie is cleared."), LogoutErrors),
 )]
 async fn logout(
     State(state): State<AppState>,
@@ -535,16 +495,11 @@ async fn logout(
     Ok(with_cookie(&state, None, StatusCode::NO_CONTENT, None))
 }
 
+crate::api_errors!(MeErrors: Unauthenticated = "no session, or it ended");
 /// The signed-in user, their org (with its fingerprint) and passkeys.
 #[utoipa::path(
-    get,
-    path = "/auth/me",
-    operation_id = "me",
-    tag = "passkeys",
-    responses(
-        (status = 200, description = "Signed in.", body = Me),
-        (status = 401, description = "`unauthenticated`: no session, or it ended.", body = ErrorBody),
-    )
+    get, path = "/auth/me", operation_id = "me", tag = "passkeys",
+    responses((status = 200, description = "Signed in.", body = Me), MeErrors),
 )]
 async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let mut conn = state.db.pool().acquire().await?;
@@ -567,16 +522,12 @@ async fn me_answer(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Respon
     Ok(res)
 }
 
+crate::api_errors!(UpdateMeErrors: Unauthenticated = "no session, or it ended", BadOrigin, Forbidden = "relay operators belong to no org and get no arrival notices", InvalidBody);
 /// Changes the signed-in member's own settings: arrival notices (docs/api.md,
 /// "Arrival notices"). Answers the user as `GET /auth/me` does.
 #[utoipa::path(
     patch, path = "/auth/me", operation_id = "update_me", tag = "passkeys", request_body = MeUpdate,
-    responses(
-        (status = 200, description = "Changed.", body = Me),
-        (status = 401, description = "`unauthenticated`: no session, or it ended.", body = ErrorBody),
-        (status = 403, description = "`bad_origin`; `forbidden`: relay operators belong to no org and get no arrival notices.", body = ErrorBody),
-        (status = 422, description = "`invalid_body`.", body = ErrorBody),
-    )
+    responses((status = 200, description = "Changed.", body = Me), UpdateMeErrors),
 )]
 async fn update_me(
     State(state): State<AppState>,
@@ -597,21 +548,13 @@ async fn update_me(
     me_answer(&mut conn, &user).await
 }
 
+crate::api_errors!(RemovePasskeyErrors: Unauthenticated, BadOrigin, NotFound = "not one of your passkeys", LastPasskey);
 /// Removes one of the signed-in user's passkeys (not the last one: without
 /// any, only a recovery link would let them in again).
 #[utoipa::path(
-    delete,
-    path = "/auth/passkeys/{id}",
-    operation_id = "remove_passkey",
-    tag = "passkeys",
+    delete, path = "/auth/passkeys/{id}", operation_id = "remove_passkey", tag = "passkeys",
     params(("id" = String, Path, description = "The passkey's id from `GET /auth/me`.")),
-    responses(
-        (status = 204, description = "Removed."),
-        (status = 401, description = "`unauthenticated`.", body = ErrorBody),
-        (status = 403, description = "`bad_origin`.", body = ErrorBody),
-        (status = 404, description = "Not one of your passkeys.", body = ErrorBody),
-        (status = 409, description = "`last_passkey`.", body = ErrorBody),
-    )
+    responses((status = 204, description = "Removed."), RemovePasskeyErrors),
 )]
 async fn remove_passkey(
     State(state): State<AppState>,

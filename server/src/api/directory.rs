@@ -2,7 +2,9 @@
 //! (to verify senders and old receipts). Any authenticated caller.
 
 use axum::extract::State;
-use fxe_protocol::api::{DirectoryEntry, ErrorBody, OrgBundle, OrgBundles, OrgPublic};
+use fxe_protocol::api::{DirectoryEntry, OrgBundle, OrgBundles, OrgPublic};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::error::ErrorCode;
@@ -15,6 +17,15 @@ use crate::{
     transparency::View,
 };
 
+/// The member org a call is about (`/orgs/{org_id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct OrgPath {
+    /// 32 lowercase hex characters.
+    #[param(pattern = "^[0-9a-f]{32}$")]
+    org_id: String,
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(lookup)).routes(routes!(org)).routes(routes!(bundles))
 }
@@ -24,17 +35,13 @@ pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
     fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))
 }
 
+crate::api_errors!(LookupErrors: NotOnNetwork, InvalidNumber, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
 /// Who owns this number now, with the org's active bundle; 404
 /// `not_on_network` when no member org does (use the PSTN carrier).
 #[utoipa::path(
     get, path = "/directory/{number}", operation_id = "lookup_number", tag = "directory",
     params(("number" = String, Path, description = "E.164; loosely formatted input is normalised; send `+` as `%2B`.")),
-    responses(
-        (status = 200, description = "The owner and its active bundle, with the transparency log's proof of both (`log`).", body = DirectoryEntry),
-        (status = 404, description = "`not_on_network`.", body = ErrorBody),
-        (status = 422, description = "`invalid_number`.", body = ErrorBody),
-        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The owner and its active bundle, with the transparency log's proof of both (`log`).", body = DirectoryEntry), LookupErrors),
 )]
 async fn lookup(
     State(state): State<AppState>,
@@ -73,20 +80,18 @@ fn no_such_org() -> ApiError {
     ApiError::not_found("No such org.")
 }
 
+// The errors of the calls on one member org.
+crate::api_errors!(OrgLookupErrors: NotFound, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
 /// A member org's identity, to verify what it signed.
 #[utoipa::path(
     get, path = "/orgs/{org_id}", operation_id = "get_org_public", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
-    responses(
-        (status = 200, description = "The org's public identity.", body = OrgPublic),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
-    ),
+    params(OrgPath),
+    responses((status = 200, description = "The org's public identity.", body = OrgPublic), OrgLookupErrors),
 )]
 async fn org(
     State(state): State<AppState>,
     _caller: Caller,
-    ApiPath(org_id): ApiPath<String>,
+    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgPublic>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);
@@ -108,17 +113,13 @@ async fn org(
 /// Every bundle the org has published, newest first (to verify old envelopes and receipts).
 #[utoipa::path(
     get, path = "/orgs/{org_id}/bundles", operation_id = "list_org_bundles", tag = "directory",
-    params(("org_id" = String, Path, description = "32 lowercase hex characters.", pattern = "^[0-9a-f]{32}$")),
-    responses(
-        (status = 200, description = "The org's bundles.", body = OrgBundles),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 503, description = "`log_pending`: the transparency log does not cover the answer yet (`Retry-After`).", body = ErrorBody),
-    ),
+    params(OrgPath),
+    responses((status = 200, description = "The org's bundles.", body = OrgBundles), OrgLookupErrors),
 )]
 async fn bundles(
     State(state): State<AppState>,
     _caller: Caller,
-    ApiPath(org_id): ApiPath<String>,
+    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgBundles>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);

@@ -11,7 +11,7 @@ use axum::{
 };
 use futures_util::TryStreamExt;
 use fxe_protocol::{
-    api::{CreateMessageRequest, CreateMessageResponse, ErrorBody, Message, MessageStatus, Page},
+    api::{CreateMessageRequest, CreateMessageResponse, Message, MessageStatus, Page},
     receipt::{Receipt, Refusal},
 };
 use serde::Deserialize;
@@ -33,6 +33,15 @@ use crate::{
     messages::{self, MessageError, Party},
 };
 
+/// The message a call is about (`/messages/{id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct MessagePath {
+    /// The message id (UUIDv4, lowercase).
+    #[param(pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
+    id: String,
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
@@ -42,20 +51,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reject))
 }
 
+crate::api_errors!(CreateErrors: SenderMismatch, FromNumberNotYours, Forbidden = "needs the send scope", MessageIdConflict = "this message id was used with another envelope", TooLarge = "the ciphertext would exceed 104,857,600 bytes", InvalidEnvelope, StaleBundle, BadSignature, ToNumberMismatch, InvalidBody);
 /// Creates a message from a signed envelope (PROTOCOL.md §4); then upload
 /// the ciphertext to `upload_url` within an hour. The same `message_id` and
 /// envelope again answers 200 with the same answer.
 #[utoipa::path(
     post, path = "/messages", operation_id = "create_message", tag = "messages",
     request_body = CreateMessageRequest,
-    responses(
-        (status = 201, description = "Accepted; upload the ciphertext next.", body = CreateMessageResponse),
-        (status = 200, description = "This message was created before with the same envelope.", body = CreateMessageResponse),
-        (status = 403, description = "`sender_mismatch`, `from_number_not_yours`, `forbidden` (needs the send scope).", body = ErrorBody),
-        (status = 409, description = "`message_id_conflict`: this message id was used with another envelope.", body = ErrorBody),
-        (status = 413, description = "`too_large`: the ciphertext would exceed 104,857,600 bytes.", body = ErrorBody),
-        (status = 422, description = "`invalid_envelope`, `stale_bundle`, `bad_signature`, `to_number_mismatch`, `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Accepted; upload the ciphertext next.", body = CreateMessageResponse), (status = 200, description = "This message was created before with the same envelope.", body = CreateMessageResponse), CreateErrors),
 )]
 async fn create(
     State(state): State<AppState>,
@@ -84,29 +87,20 @@ async fn create(
     Ok((status, ApiJson(answer)))
 }
 
+crate::api_errors!(UploadErrors: UnreadableBody = "the upload was interrupted", BadRequest, NotFound, RequestTimeout = "the body arrived too slowly and was cut off; nothing is kept, upload again", UploadInProgress, AlreadyUploaded, UploadExpired = "the upload window (1 h) has passed (also while the body streams)", TooLarge, StorageUnavailable = "upload again", ContentMismatch = "length or SHA-256 differ from the envelope's; nothing is kept");
 /// Uploads the ciphertext (streamed; `X-FXE-Content-SHA256` may be
 /// `UNSIGNED-PAYLOAD`: the envelope binds the bytes). Length and SHA-256 must
 /// equal the envelope's. The message becomes `queued`.
 #[utoipa::path(
     put, path = "/messages/{id}/content", operation_id = "upload_content", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body(content = Ciphertext, content_type = "application/octet-stream", description = "The ciphertext."),
-    responses(
-        (status = 200, description = "Stored; the message is queued for its recipient.", body = Message),
-        (status = 400, description = "`unreadable_body` (the upload was interrupted), `bad_request`.", body = ErrorBody),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 408, description = "`request_timeout`: the body arrived too slowly and was cut off; nothing is kept, upload again.", body = ErrorBody),
-        (status = 409, description = "`upload_in_progress`, `already_uploaded`.", body = ErrorBody),
-        (status = 410, description = "`upload_expired`: the upload window (1 h) has passed (also while the body streams).", body = ErrorBody),
-        (status = 413, description = "`too_large`.", body = ErrorBody),
-        (status = 503, description = "`storage_unavailable`: upload again.", body = ErrorBody),
-        (status = 422, description = "`content_mismatch`: length or SHA-256 differ from the envelope's; nothing is kept.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "Stored; the message is queued for its recipient.", body = Message), UploadErrors),
 )]
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     req: Request,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
@@ -138,20 +132,18 @@ async fn upload(
     Ok(ApiJson(message))
 }
 
+crate::api_errors!(ShowErrors: NotFound);
 /// A message with its envelope, status, timestamps and receipt or refusal.
 /// Sender and recipient orgs only.
 #[utoipa::path(
     get, path = "/messages/{id}", operation_id = "get_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
-    responses(
-        (status = 200, description = "The message, with `envelope`.", body = Message),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-    ),
+    params(MessagePath),
+    responses((status = 200, description = "The message, with `envelope`.", body = Message), ShowErrors),
 )]
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
@@ -185,25 +177,20 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
     })
 }
 
+crate::api_errors!(DownloadErrors: NotFound = "only the recipient can download", Gone = "delivered, refused or expired", RangeNotSatisfiable);
 /// The ciphertext (recipient only), with `Range` support.
 #[utoipa::path(
     get, path = "/messages/{id}/content", operation_id = "download_content", tag = "messages",
     params(
-        ("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+        MessagePath,
         ("Range" = Option<String>, Header, description = "One range: `bytes=a-b`, `bytes=a-` or `bytes=-n`."),
     ),
-    responses(
-        (status = 200, description = "The whole ciphertext.", body = Ciphertext, content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range.", body = Ciphertext, content_type = "application/octet-stream"),
-        (status = 404, description = "`not_found` (only the recipient can download).", body = ErrorBody),
-        (status = 410, description = "`gone`: delivered, refused or expired.", body = ErrorBody),
-        (status = 416, description = "`range_not_satisfiable`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The whole ciphertext.", body = Ciphertext, content_type = "application/octet-stream"), (status = 206, description = "The requested range.", body = Ciphertext, content_type = "application/octet-stream"), DownloadErrors),
 )]
 async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
@@ -241,26 +228,20 @@ async fn download(
     Ok(res.into_response())
 }
 
+crate::api_errors!(ReceiptErrors: Forbidden = "only the recipient (with the receive scope) can receipt", NotFound, AlreadyDelivered = "another receipt", AlreadyRejected, NotQueued, Gone = "the message expired", InvalidReceipt = "malformed", BadReceipt = "does not verify for this message");
 /// Acknowledges a message with a signed receipt (PROTOCOL.md §5): the
 /// ciphertext is deleted and the message is `delivered`. The same receipt
 /// again is a no-op.
 #[utoipa::path(
     post, path = "/messages/{id}/receipt", operation_id = "post_receipt", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body = Receipt,
-    responses(
-        (status = 200, description = "Delivered.", body = Message),
-        (status = 403, description = "`forbidden`: only the recipient (with the receive scope) can receipt.", body = ErrorBody),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 409, description = "`already_delivered` (another receipt), `already_rejected`, `not_queued`.", body = ErrorBody),
-        (status = 410, description = "`gone`: the message expired.", body = ErrorBody),
-        (status = 422, description = "`invalid_receipt` (malformed), `bad_receipt` (does not verify for this message).", body = ErrorBody),
-    ),
+    responses((status = 200, description = "Delivered.", body = Message), ReceiptErrors),
 )]
 async fn receipt(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
@@ -270,25 +251,19 @@ async fn receipt(
     Ok(ApiJson(messages::receipt(&state, Party { org_id: &caller.org_id, actor: &actor }, &id, body).await?))
 }
 
+crate::api_errors!(RejectErrors: Forbidden = "only the recipient (with the receive scope) can refuse", NotFound, AlreadyDelivered, AlreadyRejected, NotQueued, Gone = "the message expired", InvalidRefusal = "malformed", BadRefusal = "does not verify for this message");
 /// Refuses a message with a signed refusal (PROTOCOL.md §5): the ciphertext
 /// is deleted and the message is `rejected`.
 #[utoipa::path(
     post, path = "/messages/{id}/reject", operation_id = "reject_message", tag = "messages",
-    params(("id" = String, Path, description = "The message id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
+    params(MessagePath),
     request_body = Refusal,
-    responses(
-        (status = 200, description = "Rejected.", body = Message),
-        (status = 403, description = "`forbidden`: only the recipient (with the receive scope) can refuse.", body = ErrorBody),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 409, description = "`already_delivered`, `already_rejected`, `not_queued`.", body = ErrorBody),
-        (status = 410, description = "`gone`: the message expired.", body = ErrorBody),
-        (status = 422, description = "`invalid_refusal` (malformed), `bad_refusal` (does not verify for this message).", body = ErrorBody),
-    ),
+    responses((status = 200, description = "Rejected.", body = Message), RejectErrors),
 )]
 async fn reject(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
@@ -344,6 +319,7 @@ fn decode_cursor(c: &str) -> Result<Cursor, ApiError> {
     Ok(cursor)
 }
 
+crate::api_errors!(ListErrors: Forbidden = "the inbox needs the receive scope, the outbox the send scope", InvalidNumber);
 /// `GET /messages?box=inbox|outbox&…`: newest first by creation, or with
 /// `updated_since` (and `order=asc`) the polling feed, oldest change first.
 /// `updated_since` is inclusive, so a poller resuming from the last
@@ -351,11 +327,7 @@ fn decode_cursor(c: &str) -> Result<Cursor, ApiError> {
 #[utoipa::path(
     get, path = "/messages", operation_id = "list_messages", tag = "messages",
     params(ListQuery),
-    responses(
-        (status = 200, description = "A page of messages.", body = Page<Message>),
-        (status = 403, description = "`forbidden`: the inbox needs the receive scope, the outbox the send scope.", body = ErrorBody),
-        (status = 422, description = "`invalid_number`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "A page of messages.", body = Page<Message>), ListErrors),
 )]
 async fn list(
     State(state): State<AppState>,

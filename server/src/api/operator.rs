@@ -7,7 +7,7 @@ use axum::{
     extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
 };
-use fxe_protocol::api::{CreateInviteRequest, ErrorBody, InviteInfo, Items, NewInvite, NumberClaim, OperatorOrg};
+use fxe_protocol::api::{CreateInviteRequest, InviteInfo, Items, NewInvite, NumberClaim, OperatorOrg};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -71,14 +71,11 @@ impl FromRequestParts<AppState> for OperatorSession {
     }
 }
 
+crate::api_errors!(ListInvitesErrors: Unauthenticated, Forbidden = "not an operator");
 /// Every invite, newest last (never their tokens).
 #[utoipa::path(
     get, path = "/operator/invites", operation_id = "operator_list_invites", tag = "operator",
-    responses(
-        (status = 200, description = "The invites.", body = Items<InviteInfo>),
-        (status = 401, description = "`unauthenticated`.", body = ErrorBody),
-        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The invites.", body = Items<InviteInfo>), ListInvitesErrors),
 )]
 async fn list_invites(
     State(state): State<AppState>,
@@ -87,16 +84,13 @@ async fn list_invites(
     Ok(ApiJson(Items { items: operator::list_invites(&state.db, &state.clock).await.map_err(ApiError::from)? }))
 }
 
+crate::api_errors!(CreateInviteErrors: Forbidden, BadOrigin, InvalidBody = "a number, the expiry or the note");
 /// Issues a single-use invite; the answer is the only time its token and
 /// redeem link are shown.
 #[utoipa::path(
     post, path = "/operator/invites", operation_id = "operator_create_invite", tag = "operator",
     request_body = CreateInviteRequest,
-    responses(
-        (status = 201, description = "Created.", body = NewInvite),
-        (status = 403, description = "`forbidden` or `bad_origin`.", body = ErrorBody),
-        (status = 422, description = "`invalid_body`: a number, the expiry or the note.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Created.", body = NewInvite), CreateInviteErrors),
 )]
 async fn create_invite(
     State(state): State<AppState>,
@@ -113,16 +107,13 @@ async fn create_invite(
     Ok((StatusCode::CREATED, ApiJson(invite)))
 }
 
+crate::api_errors!(ReissueInviteLinkErrors: NotFound = "no such invite", Conflict = "used, revoked or expired");
 /// A new link for an active invite (the old link stops working): only the
 /// token's hash is kept, so a lost link cannot be shown again.
 #[utoipa::path(
     post, path = "/operator/invites/{id}/link", operation_id = "operator_reissue_invite_link", tag = "operator",
     params(("id" = String, Path, description = "The invite's id.")),
-    responses(
-        (status = 200, description = "The new link; the old one no longer works.", body = NewInvite),
-        (status = 404, description = "No such invite.", body = ErrorBody),
-        (status = 409, description = "`conflict`: used, revoked or expired.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The new link; the old one no longer works.", body = NewInvite), ReissueInviteLinkErrors),
 )]
 async fn reissue_invite_link(
     State(state): State<AppState>,
@@ -134,15 +125,12 @@ async fn reissue_invite_link(
     Ok(ApiJson(invite))
 }
 
+crate::api_errors!(RevokeInviteErrors: NotFound = "no such invite", Conflict = "already used, revoked or expired");
 /// Revokes an active invite.
 #[utoipa::path(
     post, path = "/operator/invites/{id}/revoke", operation_id = "operator_revoke_invite", tag = "operator",
     params(("id" = String, Path, description = "The invite's id.")),
-    responses(
-        (status = 204, description = "Revoked."),
-        (status = 404, description = "No such invite.", body = ErrorBody),
-        (status = 409, description = "`conflict`: already used, revoked or expired.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Revoked."), RevokeInviteErrors),
 )]
 async fn revoke_invite(
     State(state): State<AppState>,
@@ -153,13 +141,12 @@ async fn revoke_invite(
     Ok(StatusCode::NO_CONTENT)
 }
 
+// The errors of the operator's lists.
+crate::api_errors!(OperatorListErrors: Forbidden = "not an operator");
 /// Every member org with its numbers and counts.
 #[utoipa::path(
     get, path = "/operator/orgs", operation_id = "operator_list_orgs", tag = "operator",
-    responses(
-        (status = 200, description = "The orgs.", body = Items<OperatorOrg>),
-        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The orgs.", body = Items<OperatorOrg>), OperatorListErrors),
 )]
 async fn list_orgs(
     State(state): State<AppState>,
@@ -168,16 +155,13 @@ async fn list_orgs(
     Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(ApiError::from)? }))
 }
 
+crate::api_errors!(DisableOrgErrors: NotFound = "no such org", Conflict = "already disabled, or the echo org");
 /// Disables an org: its keys and sessions stop working and its numbers
 /// leave the directory; nothing is deleted.
 #[utoipa::path(
     post, path = "/operator/orgs/{org_id}/disable", operation_id = "operator_disable_org", tag = "operator",
     params(("org_id" = String, Path, description = "The org's id.")),
-    responses(
-        (status = 204, description = "Disabled."),
-        (status = 404, description = "No such org.", body = ErrorBody),
-        (status = 409, description = "`conflict`: already disabled, or the echo org.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Disabled."), DisableOrgErrors),
 )]
 async fn disable_org(
     State(state): State<AppState>,
@@ -189,15 +173,12 @@ async fn disable_org(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::api_errors!(EnableOrgErrors: NotFound = "no such org", Conflict = "not disabled");
 /// Enables a disabled org again.
 #[utoipa::path(
     post, path = "/operator/orgs/{org_id}/enable", operation_id = "operator_enable_org", tag = "operator",
     params(("org_id" = String, Path, description = "The org's id.")),
-    responses(
-        (status = 204, description = "Enabled."),
-        (status = 404, description = "No such org.", body = ErrorBody),
-        (status = 409, description = "`conflict`: not disabled.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Enabled."), EnableOrgErrors),
 )]
 async fn enable_org(
     State(state): State<AppState>,
@@ -221,10 +202,7 @@ struct NumbersQuery {
 #[utoipa::path(
     get, path = "/operator/numbers", operation_id = "operator_list_numbers", tag = "operator",
     params(NumbersQuery),
-    responses(
-        (status = 200, description = "The numbers.", body = Items<NumberClaim>),
-        (status = 403, description = "`forbidden`: not an operator.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The numbers.", body = Items<NumberClaim>), OperatorListErrors),
 )]
 async fn list_numbers(
     State(state): State<AppState>,
@@ -234,15 +212,13 @@ async fn list_numbers(
     Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(ApiError::from)? }))
 }
 
+// The errors of approving or denying a number claim.
+crate::api_errors!(ClaimDecisionErrors: NotFound = "no org claims it", Conflict = "not pending");
 /// Approves a pending claim: the number becomes active and enters the directory.
 #[utoipa::path(
     post, path = "/operator/numbers/{number}/approve", operation_id = "operator_approve_number", tag = "operator",
     params(("number" = String, Path, description = "The number, E.164.")),
-    responses(
-        (status = 200, description = "Approved.", body = NumberClaim),
-        (status = 404, description = "No org claims it.", body = ErrorBody),
-        (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "Approved.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn approve_number(
     State(state): State<AppState>,
@@ -258,11 +234,7 @@ async fn approve_number(
 #[utoipa::path(
     post, path = "/operator/numbers/{number}/deny", operation_id = "operator_deny_number", tag = "operator",
     params(("number" = String, Path, description = "The number, E.164.")),
-    responses(
-        (status = 200, description = "Denied.", body = NumberClaim),
-        (status = 404, description = "No org claims it.", body = ErrorBody),
-        (status = 409, description = "`conflict`: not pending.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "Denied.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn deny_number(
     State(state): State<AppState>,

@@ -2,9 +2,7 @@
 //! releases, bundle rotation.
 
 use axum::{extract::State, http::StatusCode};
-use fxe_protocol::api::{
-    ClaimNumberRequest, ErrorBody, NumberInfo, NumberStatus, Org, OrgBundle, PublishBundleRequest,
-};
+use fxe_protocol::api::{ClaimNumberRequest, NumberInfo, NumberStatus, Org, OrgBundle, PublishBundleRequest};
 use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -44,19 +42,14 @@ async fn get_org(State(state): State<AppState>, caller: Caller) -> Result<ApiJso
     Ok(ApiJson(org))
 }
 
+crate::api_errors!(ClaimNumberErrors: Forbidden = "needs an org admin or the admin scope", NumberTaken = "another org holds or claims it", TooManyPendingNumbers, InvalidNumber, InvalidBody);
 /// Claims a number: `pending` until the relay operator approves it.
 ///
 /// Claiming a number the org already holds or claims answers 200 with it.
 #[utoipa::path(
     post, path = "/numbers", operation_id = "claim_number", tag = "org",
     request_body = ClaimNumberRequest,
-    responses(
-        (status = 201, description = "Claimed; pending the operator's approval.", body = NumberInfo),
-        (status = 200, description = "The org already holds or claims this number.", body = NumberInfo),
-        (status = 403, description = "`forbidden`: needs an org admin or the admin scope.", body = ErrorBody),
-        (status = 409, description = "`number_taken`: another org holds or claims it; `too_many_pending_numbers`.", body = ErrorBody),
-        (status = 422, description = "`invalid_number`, `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Claimed; pending the operator's approval.", body = NumberInfo), (status = 200, description = "The org already holds or claims this number.", body = NumberInfo), ClaimNumberErrors),
 )]
 async fn claim_number(
     State(state): State<AppState>,
@@ -96,15 +89,12 @@ async fn claim_number(
     ))
 }
 
+crate::api_errors!(ReleaseNumberErrors: NotFound = "not one of this org's numbers", InvalidNumber);
 /// Releases one of the org's numbers (or withdraws a pending claim).
 #[utoipa::path(
     delete, path = "/numbers/{number}", operation_id = "release_number", tag = "org",
     params(("number" = String, Path, description = "E.164, loosely formatted input is normalised; send `+` as `%2B`.")),
-    responses(
-        (status = 204, description = "Released."),
-        (status = 404, description = "`not_found`: not one of this org's numbers.", body = ErrorBody),
-        (status = 422, description = "`invalid_number`.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Released."), ReleaseNumberErrors),
 )]
 async fn release_number(
     State(state): State<AppState>,
@@ -124,6 +114,7 @@ async fn release_number(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::api_errors!(PublishBundleErrors: BundleExists = "this bundle was published before", BundleRollback = "not newer than the active bundle", BadBundle = "does not verify against the org's identity key, or dated in the future", InvalidBody);
 /// Publishes a new bundle, signed by the org's identity key. It becomes the
 /// active bundle; the previous one is retired but kept (old envelopes and
 /// receipts still verify), and `bundle.rotated` fires.
@@ -132,12 +123,7 @@ async fn release_number(
 #[utoipa::path(
     post, path = "/bundles", operation_id = "publish_bundle", tag = "org",
     request_body = PublishBundleRequest,
-    responses(
-        (status = 201, description = "The new active bundle.", body = OrgBundle),
-        (status = 200, description = "This bundle is already the active one.", body = OrgBundle),
-        (status = 409, description = "`bundle_exists`: this bundle was published before; `bundle_rollback`: not newer than the active bundle.", body = ErrorBody),
-        (status = 422, description = "`bad_bundle`: does not verify against the org's identity key, or dated in the future; `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "The new active bundle.", body = OrgBundle), (status = 200, description = "This bundle is already the active one.", body = OrgBundle), PublishBundleErrors),
 )]
 async fn publish_bundle(
     State(state): State<AppState>,

@@ -6,7 +6,7 @@
 
 use axum::{extract::State, http::StatusCode};
 use fxe_protocol::{
-    api::{ErrorBody, RedeemRequest, RedeemResponse},
+    api::{RedeemRequest, RedeemResponse},
     apikey, e164, encoding,
     redeem::RedeemClaims,
 };
@@ -55,19 +55,14 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
     }
 }
 
+crate::api_errors!(RedeemErrors: InviteNotFound, NumberTaken, KeyExists, OrgExists, BundleExists, InviteUsed, InviteExpired, InviteRevoked, BadProof, BadBundle, NumberNotInInvite, InvalidNumber, InvalidEmail, InvalidBody);
 /// Redeems an invite: creates the org, its numbers, its first bundle and API
 /// key, and an admin user, whose single-use passkey setup link is answered.
 #[utoipa::path(
     post, path = "/invites/redeem", operation_id = "redeem_invite", tag = "onboarding",
     security(()),
     request_body = RedeemRequest,
-    responses(
-        (status = 201, description = "The org joined the relay.", body = RedeemResponse),
-        (status = 404, description = "`invite_not_found`.", body = ErrorBody),
-        (status = 409, description = "`number_taken`, `key_exists`, `org_exists`, `bundle_exists`.", body = ErrorBody),
-        (status = 410, description = "`invite_used`, `invite_expired`, `invite_revoked`.", body = ErrorBody),
-        (status = 422, description = "`bad_proof`, `bad_bundle`, `number_not_in_invite`, `invalid_number`, `invalid_email`, `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "The org joined the relay.", body = RedeemResponse), RedeemErrors),
 )]
 async fn redeem(
     State(state): State<AppState>,

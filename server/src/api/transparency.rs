@@ -9,7 +9,6 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use fxe_protocol::api::ErrorBody;
 use fxe_protocol::transparency::{TrustPolicy, tile::Tile};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -36,14 +35,12 @@ fn no_checkpoint() -> ApiError {
     ApiError::not_found("The transparency log has no published checkpoint yet.")
 }
 
+crate::api_errors!(CheckpointErrors: NotFound = "nothing is published yet");
 /// The newest published checkpoint: a signed note (c2sp.org/tlog-checkpoint) with the
 /// witnesses' cosignatures.
 #[utoipa::path(
     get, path = "/transparency/checkpoint", operation_id = "get_log_checkpoint", tag = "transparency",
-    responses(
-        (status = 200, description = "The checkpoint note.", content_type = "text/plain; charset=utf-8", body = String),
-        (status = 404, description = "`not_found`: nothing is published yet.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The checkpoint note.", content_type = "text/plain; charset=utf-8", body = String), CheckpointErrors),
 )]
 async fn checkpoint(State(state): State<AppState>, _caller: Caller) -> Result<Response, ApiError> {
     let view = state.log.view();
@@ -82,15 +79,14 @@ fn tile(state: &AppState, parts: &[&str]) -> Result<Response, ApiError> {
     Ok(r)
 }
 
+// The errors of the four tile calls.
+crate::api_errors!(TileErrors: NotFound = "no such tile under the published checkpoint");
 /// `tile/<L>/<N>`: a full tile whose index is one 3-digit group (`L` a level, or `entries`).
 #[utoipa::path(
     get, path = "/transparency/tile/{level}/{n}", operation_id = "get_log_tile", tag = "transparency",
     params(("level" = String, Path, description = "A tile level, or `entries`."),
            ("n" = String, Path, description = "The tile index's 3-digit group.")),
-    responses(
-        (status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"),
-        (status = 404, description = "`not_found`: no such tile under the published checkpoint.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_1(
     State(state): State<AppState>,
@@ -106,10 +102,7 @@ async fn tile_1(
     params(("level" = String, Path, description = "A tile level, or `entries`."),
            ("a" = String, Path, description = "The index's first group, or its only one with `.p`."),
            ("b" = String, Path, description = "The index's second group, or the partial tile's width.")),
-    responses(
-        (status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"),
-        (status = 404, description = "`not_found`: no such tile under the published checkpoint.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_2(
     State(state): State<AppState>,
@@ -126,10 +119,7 @@ async fn tile_2(
            ("a" = String, Path, description = "A segment of the tile's index."),
            ("b" = String, Path, description = "A segment of the tile's index."),
            ("c" = String, Path, description = "A segment of the tile's index, or the partial tile's width.")),
-    responses(
-        (status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"),
-        (status = 404, description = "`not_found`: no such tile under the published checkpoint.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_3(
     State(state): State<AppState>,
@@ -147,10 +137,7 @@ async fn tile_3(
            ("b" = String, Path, description = "A segment of the tile's index."),
            ("c" = String, Path, description = "A segment of the tile's index."),
            ("d" = String, Path, description = "A segment of the tile's index, or the partial tile's width.")),
-    responses(
-        (status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"),
-        (status = 404, description = "`not_found`: no such tile under the published checkpoint.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_4(
     State(state): State<AppState>,

@@ -2,9 +2,11 @@
 //! returned to the admin), remove (ends the user's sessions), new setup link.
 
 use axum::{extract::State, http::StatusCode};
-use fxe_protocol::api::{CreateUserRequest, ErrorBody, Page, User, UserWithSetupLink};
+use fxe_protocol::api::{CreateUserRequest, Page, User, UserWithSetupLink};
+use serde::Deserialize;
 use serde_json::json;
 use sqlx::AnyConnection;
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{api_keys::PageQuery, pagination::PageRequest};
@@ -22,6 +24,15 @@ use crate::{
     mail,
     webhooks::events,
 };
+
+/// The member a call is about (`/users/{id}…`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct UserPath {
+    /// The user's id (UUIDv4, lowercase).
+    #[param(pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
+    id: String,
+}
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(remove)).routes(routes!(new_setup_link))
@@ -41,9 +52,7 @@ async fn member(conn: &mut AnyConnection, org_id: &OrgId, user_id: &UserId) -> R
 #[utoipa::path(
     get, path = "/users", operation_id = "list_users", tag = "team",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of users.", body = Page<User>),
-    ),
+    responses((status = 200, description = "A page of users.", body = Page<User>)),
 )]
 async fn list(
     State(state): State<AppState>,
@@ -71,16 +80,13 @@ async fn mail_link(state: &AppState, to: &str, org_name: &str, url: &str, invite
     }
 }
 
+crate::api_errors!(CreateErrors: UserExists = "a member of this org has this address", InvalidEmail, InvalidBody = "role");
 /// Adds a teammate and mails them a single-use passkey setup link (24 h),
 /// also returned here. `org.user.added` fires.
 #[utoipa::path(
     post, path = "/users", operation_id = "create_user", tag = "team",
     request_body = CreateUserRequest,
-    responses(
-        (status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink),
-        (status = 409, description = "`user_exists`: a member of this org has this address.", body = ErrorBody),
-        (status = 422, description = "`invalid_email`, `invalid_body` (role).", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink), CreateErrors),
 )]
 async fn create(
     State(state): State<AppState>,
@@ -121,21 +127,18 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(UserWithSetupLink { user, setup_url })))
 }
 
+crate::api_errors!(RemoveErrors: NotFound = "not a member of this org", LastAdmin = "the org needs at least one admin");
 /// Removes a member: their sessions end at once and their unused setup links
 /// stop working. The last admin cannot be removed. `org.user.removed` fires.
 #[utoipa::path(
     delete, path = "/users/{id}", operation_id = "remove_user", tag = "team",
-    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
-    responses(
-        (status = 204, description = "Removed."),
-        (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
-        (status = 409, description = "`last_admin`: the org needs at least one admin.", body = ErrorBody),
-    ),
+    params(UserPath),
+    responses((status = 204, description = "Removed."), RemoveErrors),
 )]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;
@@ -177,20 +180,18 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+crate::api_errors!(NewSetupLinkErrors: NotFound = "not a member of this org");
 /// A new single-use passkey setup link for a member (lost passkey, expired
 /// invitation), mailed and returned. Earlier unused links stop working.
 #[utoipa::path(
     post, path = "/users/{id}/setup-link", operation_id = "create_setup_link", tag = "team",
-    params(("id" = String, Path, description = "The user's id (UUIDv4, lowercase).", pattern = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")),
-    responses(
-        (status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink),
-        (status = 404, description = "`not_found`: not a member of this org.", body = ErrorBody),
-    ),
+    params(UserPath),
+    responses((status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink), NewSetupLinkErrors),
 )]
 async fn new_setup_link(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;

@@ -7,7 +7,7 @@ use axum::{
     http::{StatusCode, request::Parts},
 };
 use fxe_protocol::api::{
-    CreateWebhookRequest, DeliveryStatus, ErrorBody, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
+    CreateWebhookRequest, DeliveryStatus, Page, RedeliverSinceAnswer, UpdateWebhookRequest, WebhookDelivery,
     WebhookEndpoint, WebhookEvent,
 };
 use serde::Deserialize;
@@ -78,9 +78,7 @@ fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
 #[utoipa::path(
     get, path = "/webhooks", operation_id = "list_webhooks", tag = "webhooks",
     params(PageQuery),
-    responses(
-        (status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>),
-    ),
+    responses((status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>)),
 )]
 async fn list(
     State(state): State<AppState>,
@@ -92,15 +90,12 @@ async fn list(
     Ok(ApiJson(page_of(&page, rows)))
 }
 
+crate::api_errors!(CreateErrors: TooManyWebhooks = "the org has 50 endpoints", InvalidUrl = "not https, or not a public address", InvalidEvents, InvalidBody);
 /// Adds an endpoint. The answer holds its signing secret, shown this once.
 #[utoipa::path(
     post, path = "/webhooks", operation_id = "create_webhook", tag = "webhooks",
     request_body = CreateWebhookRequest,
-    responses(
-        (status = 201, description = "Created; `secret` is shown only now.", body = WebhookEndpoint),
-        (status = 409, description = "`too_many_webhooks`: the org has 50 endpoints.", body = ErrorBody),
-        (status = 422, description = "`invalid_url` (not https, or not a public address), `invalid_events`, `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 201, description = "Created; `secret` is shown only now.", body = WebhookEndpoint), CreateErrors),
 )]
 async fn create(
     State(state): State<AppState>,
@@ -111,14 +106,13 @@ async fn create(
     Ok((StatusCode::CREATED, ApiJson(endpoint)))
 }
 
+// The errors of the calls on one endpoint that can only not find it.
+crate::api_errors!(EndpointErrors: NotFound);
 /// One endpoint (without its secret).
 #[utoipa::path(
     get, path = "/webhooks/{id}", operation_id = "get_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id (`wh_…`).")),
-    responses(
-        (status = 200, description = "The endpoint.", body = WebhookEndpoint),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The endpoint.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn get_one(
     State(state): State<AppState>,
@@ -129,6 +123,7 @@ async fn get_one(
     Ok(ApiJson(endpoints::get(&state.db, caller.org_id(), &id).await?))
 }
 
+crate::api_errors!(UpdateErrors: NotFound, InvalidUrl, InvalidEvents, InvalidBody);
 /// Changes an endpoint's url, events, description or `enabled`. Enabling
 /// one the relay disabled (after a 410) clears the reason; disabling one
 /// marks its pending deliveries dead.
@@ -136,11 +131,7 @@ async fn get_one(
     patch, path = "/webhooks/{id}", operation_id = "update_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
     request_body = UpdateWebhookRequest,
-    responses(
-        (status = 200, description = "The endpoint as it is now.", body = WebhookEndpoint),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 422, description = "`invalid_url`, `invalid_events`, `invalid_body`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The endpoint as it is now.", body = WebhookEndpoint), UpdateErrors),
 )]
 async fn update(
     State(state): State<AppState>,
@@ -157,10 +148,7 @@ async fn update(
 #[utoipa::path(
     delete, path = "/webhooks/{id}", operation_id = "delete_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-    ),
+    responses((status = 204, description = "Deleted."), EndpointErrors),
 )]
 async fn delete(
     State(state): State<AppState>,
@@ -177,10 +165,7 @@ async fn delete(
 #[utoipa::path(
     post, path = "/webhooks/{id}/rotate-secret", operation_id = "rotate_webhook_secret", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
-    responses(
-        (status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn rotate_secret(
     State(state): State<AppState>,
@@ -191,15 +176,12 @@ async fn rotate_secret(
     Ok(ApiJson(endpoints::rotate_secret(&state, caller.admin(), &id).await?))
 }
 
+crate::api_errors!(TestErrors: NotFound, WebhookDisabled = "enable it first");
 /// Sends a `ping` event to this endpoint now (whatever its event set).
 #[utoipa::path(
     post, path = "/webhooks/{id}/test", operation_id = "test_webhook", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id.")),
-    responses(
-        (status = 202, description = "Queued; the delivery, to follow its attempts.", body = WebhookDelivery),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 409, description = "`webhook_disabled`: enable it first.", body = ErrorBody),
-    ),
+    responses((status = 202, description = "Queued; the delivery, to follow its attempts.", body = WebhookDelivery), TestErrors),
 )]
 async fn test(
     State(state): State<AppState>,
@@ -231,10 +213,7 @@ struct DeliveriesQuery {
 #[utoipa::path(
     get, path = "/webhooks/{id}/deliveries", operation_id = "list_webhook_deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id."), DeliveriesQuery),
-    responses(
-        (status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-    ),
+    responses((status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>), EndpointErrors),
 )]
 async fn deliveries(
     State(state): State<AppState>,
@@ -254,16 +233,13 @@ async fn deliveries(
     Ok(ApiJson(page_of(&page, rows)))
 }
 
+crate::api_errors!(RedeliverErrors: NotFound = "no such delivery (or its event is older than 30 days)", WebhookDisabled);
 /// Sends one delivery again now, also a dead or succeeded one: it becomes
 /// pending with a fresh retry schedule and keeps its earlier attempts.
 #[utoipa::path(
     post, path = "/deliveries/{id}/redeliver", operation_id = "redeliver_webhook_delivery", tag = "webhooks",
     params(("id" = String, Path, description = "The delivery id (`dl_…`).")),
-    responses(
-        (status = 202, description = "Queued again.", body = WebhookDelivery),
-        (status = 404, description = "`not_found`: no such delivery (or its event is older than 30 days).", body = ErrorBody),
-        (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
-    ),
+    responses((status = 202, description = "Queued again.", body = WebhookDelivery), RedeliverErrors),
 )]
 async fn redeliver(
     State(state): State<AppState>,
@@ -290,17 +266,14 @@ fn parse_since(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
+crate::api_errors!(RedeliverSinceErrors: NotFound, WebhookDisabled);
 /// Queues again every event since `since` (of the endpoint's event types,
 /// still in the 30-day log) to this endpoint, oldest first, at most 10,000
 /// a call: after a long outage.
 #[utoipa::path(
     post, path = "/webhooks/{id}/redeliver", operation_id = "redeliver_webhook_since", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint id."), SinceQuery),
-    responses(
-        (status = 202, description = "How many events were queued.", body = RedeliverSinceAnswer),
-        (status = 404, description = "`not_found`.", body = ErrorBody),
-        (status = 409, description = "`webhook_disabled`.", body = ErrorBody),
-    ),
+    responses((status = 202, description = "How many events were queued.", body = RedeliverSinceAnswer), RedeliverSinceErrors),
 )]
 async fn redeliver_since(
     State(state): State<AppState>,
@@ -333,9 +306,7 @@ struct EventsQuery {
 #[utoipa::path(
     get, path = "/events", operation_id = "list_events", tag = "webhooks",
     params(EventsQuery),
-    responses(
-        (status = 200, description = "A page of events.", body = Page<WebhookEvent>),
-    ),
+    responses((status = 200, description = "A page of events.", body = Page<WebhookEvent>)),
 )]
 async fn event_log(
     State(state): State<AppState>,

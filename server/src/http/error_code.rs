@@ -4,6 +4,8 @@
 //! one source: [`crate::http::error::ApiError`] takes one, and the OpenAPI
 //! document lists [`ErrorCode::ALL`] as the `code` schema's values.
 
+use axum::http::StatusCode;
+
 /// A machine-readable error code of the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -262,6 +264,97 @@ impl ErrorCode {
         ErrorCode::UserInactive,
         ErrorCode::WebhookDisabled,
     ];
+
+    /// The HTTP status the relay answers with this code (`PasskeyRejected`
+    /// is 422 but for the sign-in ceremony, where it is 401). The OpenAPI
+    /// document groups each call's codes under their statuses with it.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::BadRequest
+            | ErrorCode::InvalidIdempotencyKey
+            | ErrorCode::InvalidPath
+            | ErrorCode::InvalidQuery
+            | ErrorCode::MalformedJson
+            | ErrorCode::UnreadableBody => StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequestSignature
+            | ErrorCode::BodyHashMismatch
+            | ErrorCode::KeyRevoked
+            | ErrorCode::ReplayedRequest
+            | ErrorCode::TimestampSkew
+            | ErrorCode::Unauthenticated
+            | ErrorCode::UnknownKey => StatusCode::UNAUTHORIZED,
+            ErrorCode::BadOrigin
+            | ErrorCode::Forbidden
+            | ErrorCode::FromNumberNotYours
+            | ErrorCode::OrgDisabled
+            | ErrorCode::SenderMismatch => StatusCode::FORBIDDEN,
+            ErrorCode::InviteNotFound
+            | ErrorCode::NotFound
+            | ErrorCode::NotOnNetwork
+            | ErrorCode::SetupLinkNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::AlreadyDelivered
+            | ErrorCode::AlreadyRejected
+            | ErrorCode::AlreadyUploaded
+            | ErrorCode::BundleExists
+            | ErrorCode::BundleRollback
+            | ErrorCode::Conflict
+            | ErrorCode::IdempotencyInProgress
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::KeyExists
+            | ErrorCode::LastAdmin
+            | ErrorCode::LastPasskey
+            | ErrorCode::MessageIdConflict
+            | ErrorCode::NotQueued
+            | ErrorCode::NumberTaken
+            | ErrorCode::OrgExists
+            | ErrorCode::PasskeyExists
+            | ErrorCode::TooManyApiKeys
+            | ErrorCode::TooManyPendingNumbers
+            | ErrorCode::TooManyWebhooks
+            | ErrorCode::UploadInProgress
+            | ErrorCode::UserExists
+            | ErrorCode::WebhookDisabled => StatusCode::CONFLICT,
+            ErrorCode::CeremonyExpired
+            | ErrorCode::Gone
+            | ErrorCode::InviteExpired
+            | ErrorCode::InviteRevoked
+            | ErrorCode::InviteUsed
+            | ErrorCode::SetupLinkExpired
+            | ErrorCode::SetupLinkUsed
+            | ErrorCode::UploadExpired
+            | ErrorCode::UserInactive => StatusCode::GONE,
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            ErrorCode::BadBundle
+            | ErrorCode::BadProof
+            | ErrorCode::BadReceipt
+            | ErrorCode::BadRefusal
+            | ErrorCode::BadSignature
+            | ErrorCode::ContentMismatch
+            | ErrorCode::InvalidBody
+            | ErrorCode::InvalidEmail
+            | ErrorCode::InvalidEnvelope
+            | ErrorCode::InvalidEvents
+            | ErrorCode::InvalidNumber
+            | ErrorCode::InvalidReceipt
+            | ErrorCode::InvalidRefusal
+            | ErrorCode::InvalidUrl
+            | ErrorCode::NumberNotInInvite
+            | ErrorCode::PasskeyRejected
+            | ErrorCode::StaleBundle
+            | ErrorCode::ToNumberMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::LogPending
+            | ErrorCode::PasskeysUnavailable
+            | ErrorCode::StorageUnavailable
+            | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
 
     /// The code as the API writes it.
     pub const fn as_str(self) -> &'static str {

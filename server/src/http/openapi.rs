@@ -7,6 +7,8 @@
 //! make too), `Idempotency-Key` on POST, JSON body errors) is added here to
 //! each operation.
 
+use std::collections::BTreeMap;
+
 use super::error_code::ErrorCode;
 use utoipa::{
     Modify, OpenApi,
@@ -44,6 +46,7 @@ use utoipa::{
         (name = "operator", description = "The relay operator's invites, orgs and number claims (operator sessions only)."),
         (name = "meta", description = "This document."),
     ),
+    components(schemas(fxe_protocol::api::ErrorBody)),
     modifiers(&Security),
 )]
 struct ApiDoc;
@@ -108,6 +111,47 @@ fn list_error_codes(doc: &mut openapi::OpenApi) {
     if let Some(RefOr::T(Schema::Object(code))) = detail.properties.get_mut("code") {
         code.enum_values = Some(ErrorCode::ALL.iter().map(|c| c.as_str().into()).collect());
     }
+}
+
+/// Declares `$name`, a type whose [`utoipa::IntoResponses`] are the error
+/// answers of one operation: its codes (each an [`ErrorCode`] variant,
+/// optionally `= "a note"` on what it means for this call) grouped under
+/// [`ErrorCode::status`], one response a status that names its codes, with
+/// an `ErrorBody`. Put `$name` in the operation's `responses(…)`; what every
+/// operation shares is added by [`complete`].
+#[macro_export]
+macro_rules! api_errors {
+    ($name:ident: $($code:ident $(= $note:literal)?),+ $(,)?) => {
+        struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+                use $crate::http::error_code::ErrorCode;
+                $crate::http::openapi::error_responses(&[$((ErrorCode::$code, $crate::api_errors!(@note $($note)?))),+])
+            }
+        }
+    };
+    (@note) => { "" };
+    (@note $note:literal) => { $note };
+}
+
+/// The responses [`crate::api_errors!`] declares: `codes` (with their notes, `""`
+/// for none) grouped by status, e.g. 409 "`number_taken`: another org holds
+/// it; `too_many_pending_numbers`."
+pub fn error_responses(codes: &[(ErrorCode, &str)]) -> BTreeMap<String, RefOr<openapi::Response>> {
+    let mut by_status: BTreeMap<u16, (String, bool)> = BTreeMap::new();
+    for &(code, note) in codes {
+        let (text, noted) = by_status.entry(code.status().as_u16()).or_default();
+        if !text.is_empty() {
+            text.push_str(if *noted || !note.is_empty() { "; " } else { ", " });
+        }
+        text.push_str(&format!("`{code}`"));
+        if !note.is_empty() {
+            text.push_str(": ");
+            text.push_str(note);
+        }
+        *noted = !note.is_empty();
+    }
+    by_status.into_iter().map(|(status, (text, _))| (status.to_string(), error_response(&format!("{text}.")))).collect()
 }
 
 fn error_response(description: &str) -> RefOr<openapi::Response> {
@@ -253,5 +297,34 @@ fn add_shared_parts(doc: &mut openapi::OpenApi) {
             }
             add_response(op, "503", "`unavailable`: the database or storage is unreachable; retry shortly.");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_responses_group_the_codes_by_status() {
+        let responses = error_responses(&[
+            (ErrorCode::NumberTaken, "another org holds or claims it"),
+            (ErrorCode::InvalidNumber, ""),
+            (ErrorCode::TooManyPendingNumbers, ""),
+            (ErrorCode::InvalidBody, ""),
+        ]);
+        let described: Vec<(&str, &str)> = responses
+            .iter()
+            .map(|(status, r)| match r {
+                RefOr::T(r) => (status.as_str(), r.description.as_str()),
+                RefOr::Ref(_) => (status.as_str(), ""),
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                ("409", "`number_taken`: another org holds or claims it; `too_many_pending_numbers`."),
+                ("422", "`invalid_number`, `invalid_body`."),
+            ]
+        );
     }
 }
