@@ -15,11 +15,7 @@ use std::path::Path;
 /// Seals `plaintext` into `out` (a file) with `rnd` (its content key is the caller's to
 /// keep, see `State::keep_sent_cek`); returns the signed envelope.
 pub fn seal_file(
-    req: &SealRequest<'_>,
-    rnd: SealRandomness,
-    plaintext: &Path,
-    out: &std::fs::File,
-    bar: ProgressBar,
+    req: &SealRequest<'_>, rnd: SealRandomness, plaintext: &Path, out: &std::fs::File, bar: ProgressBar,
 ) -> Result<Envelope> {
     let file = std::fs::File::open(plaintext).map_err(io_err(format!("cannot read {}", plaintext.display())))?;
     let reader = ProgressReader { inner: BufReader::with_capacity(1 << 20, file), bar };
@@ -52,11 +48,7 @@ impl From<OpenFailure> for CliError {
 /// final chunk and the ciphertext hash verified: never a partial file. An
 /// existing `dest` is never overwritten.
 pub fn open_to_file(
-    env: &Envelope,
-    sender_identity: &[u8; 32],
-    sender_bundle: &Bundle,
-    recipient: &Recipient<'_>,
-    reader: impl Read,
+    env: &Envelope, sender_identity: &[u8; 32], sender_bundle: &Bundle, recipient: &Recipient<'_>, reader: impl Read,
     dest: &Path,
 ) -> Result<(), OpenFailure> {
     let tmp = files::temp_next_to(dest).map_err(OpenFailure::Local)?;

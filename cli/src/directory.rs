@@ -56,11 +56,7 @@ fn trust_hint(target: &str, offered_fingerprint: &str) -> String {
 
 /// Checks an answer against the pins and records it; a change stops with exit 4.
 fn check_pins(
-    state: &State,
-    number: Option<&str>,
-    target: &str,
-    identity_pub: &[u8; 32],
-    bundle: &Bundle,
+    state: &State, number: Option<&str>, target: &str, identity_pub: &[u8; 32], bundle: &Bundle,
 ) -> Result<bool> {
     let mut pins = state.load_pins()?;
     let before = pins.clone();

@@ -180,10 +180,7 @@ impl Log {
 
     /// Checks an org's identity and one of its bundles against the replica.
     pub fn check_org_bundle(
-        &self,
-        org_id: &str,
-        identity_pub: &[u8; 32],
-        bundle: &fxe_protocol::bundle::Bundle,
+        &self, org_id: &str, identity_pub: &[u8; 32], bundle: &fxe_protocol::bundle::Bundle,
     ) -> Result<()> {
         self.replica.state().check_org_bundle(org_id, identity_pub, bundle).map_err(log_error)
     }
@@ -209,11 +206,7 @@ impl LogCache {
     /// that redeemed before the relay had a log: `fxe-client log pin` pins one). With `force`
     /// the replica is synced even when it is fresh.
     pub fn check(
-        &self,
-        state_dir: &Path,
-        relay: &Relay,
-        force: bool,
-        check: impl Fn(&Log) -> Result<()>,
+        &self, state_dir: &Path, relay: &Relay, force: bool, check: impl Fn(&Log) -> Result<()>,
     ) -> Result<bool> {
         let mut slot = self.slot.borrow_mut();
         if slot.is_none() {

@@ -31,12 +31,7 @@ const LARGEST: u64 = fxe_protocol::MAX_CIPHERTEXT_LEN - 100 * 16;
 
 /// Runs `routine` under criterion and returns the median time per iteration of the same runs.
 fn measure(
-    c: &mut Criterion,
-    group: &str,
-    id: &str,
-    bytes: Option<u64>,
-    big: bool,
-    mut routine: impl FnMut(),
+    c: &mut Criterion, group: &str, id: &str, bytes: Option<u64>, big: bool, mut routine: impl FnMut(),
 ) -> Duration {
     let timings = RefCell::new(Timings::default());
     let mut g = c.benchmark_group(group);

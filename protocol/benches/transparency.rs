@@ -76,9 +76,7 @@ impl Log {
     }
 
     fn bundles_for(
-        &self,
-        replica: &Replica,
-        note: &str,
+        &self, replica: &Replica, note: &str,
     ) -> (fxe_protocol::transparency::VerifiedCheckpoint, Vec<(fxe_protocol::transparency::tile::Tile, Vec<u8>)>) {
         let cp = self.policy.verify(note, NOW).unwrap();
         let tiles = replica.tiles_needed(&cp).unwrap();

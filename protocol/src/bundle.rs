@@ -139,10 +139,7 @@ impl BundleKeys {
 
     /// The bundle keys made from these seeds (deterministic), signed by the identity.
     pub fn from_seeds(
-        identity: &IdentityKey,
-        created_at: u64,
-        kem_seed: &[u8; 32],
-        sign_seed: &[u8; 32],
+        identity: &IdentityKey, created_at: u64, kem_seed: &[u8; 32], sign_seed: &[u8; 32],
     ) -> BundleKeys {
         Self::from_parts(identity, created_at, KemSecret::from_seed(kem_seed), SecretSigningKey::from_seed(sign_seed))
     }

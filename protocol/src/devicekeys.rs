@@ -98,12 +98,7 @@ impl DeviceKeys {
     /// Encrypts `keys` for `user_id` under the PRF output of the passkey
     /// `credential_id` (evaluated on [`prf_input`]`(keys.org_id, user_id)`).
     pub fn seal(
-        keys: &OrgKeys,
-        user_id: &str,
-        credential_id: &[u8],
-        prf_output: &[u8; 32],
-        created_at: u64,
-        rnd: &Randomness,
+        keys: &OrgKeys, user_id: &str, credential_id: &[u8], prf_output: &[u8; 32], created_at: u64, rnd: &Randomness,
     ) -> Result<DeviceKeys> {
         if credential_id.is_empty() || user_id.is_empty() {
             return Err(invalid("the user and the passkey must be named"));

@@ -106,9 +106,7 @@ pub fn parse_timestamp(field: &'static str, s: &str) -> Result<u64> {
 /// A JSON parse of a `what` (e.g. "receipt"), from `serde_json::from_str` or `from_value`,
 /// checked with `check` (its `check_shape`); fails with [`Error::Json`] naming `what`, or with the check's error.
 pub(crate) fn checked_json<T>(
-    what: &'static str,
-    parsed: serde_json::Result<T>,
-    check: impl FnOnce(&T) -> Result<()>,
+    what: &'static str, parsed: serde_json::Result<T>, check: impl FnOnce(&T) -> Result<()>,
 ) -> Result<T> {
     let t = parsed.map_err(|e| Error::json(what, e))?;
     check(&t)?;
@@ -130,10 +128,7 @@ impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for MapOnly<D> {
     }
 
     fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
+        self, _name: &'static str, _fields: &'static [&'static str], visitor: V,
     ) -> Result<V::Value, D::Error> {
         self.0.deserialize_map(visitor)
     }

@@ -95,12 +95,7 @@ fn derive_from_cek(cek: &[u8; 32], message_id: &str) -> Keys {
 }
 
 fn kek(
-    ss: &[u8; 32],
-    message_id: &str,
-    s_org: &str,
-    s_bundle: &str,
-    r_org: &str,
-    r_bundle: &str,
+    ss: &[u8; 32], message_id: &str, s_org: &str, s_bundle: &str, r_org: &str, r_bundle: &str,
 ) -> Zeroizing<[u8; 32]> {
     let info = Transcript::new("fxe/v1 kek").str(message_id).str(s_org).str(s_bundle).str(r_org).str(r_bundle).finish();
     hkdf32(ss, &info)
@@ -398,10 +393,7 @@ impl PlannedSeal {
 /// (plus one chunk of read-ahead to know which chunk is last).
 /// Fails with [`Error::Io`] when reading or writing fails, or as [`Sealer::new`] does.
 pub fn seal_stream<R: Read, W: Write>(
-    req: &SealRequest<'_>,
-    rnd: SealRandomness,
-    mut reader: R,
-    mut writer: W,
+    req: &SealRequest<'_>, rnd: SealRandomness, mut reader: R, mut writer: W,
 ) -> Result<Envelope> {
     let mut sealer = Sealer::new(req, rnd)?;
     let cs = sealer.chunk_size();
@@ -419,9 +411,7 @@ pub fn seal_stream<R: Read, W: Write>(
 /// read-ahead to know which is last), seals each with `seal` and hands it to `sink`,
 /// refusing a plaintext whose ciphertext would exceed [`MAX_CIPHERTEXT_LEN`].
 fn seal_chunks<R: Read>(
-    cs: usize,
-    reader: &mut R,
-    mut seal: impl FnMut(&mut Vec<u8>, bool) -> Result<()>,
+    cs: usize, reader: &mut R, mut seal: impl FnMut(&mut Vec<u8>, bool) -> Result<()>,
     mut sink: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
     let mut cur = Vec::with_capacity(cs + 16);
@@ -457,10 +447,7 @@ pub fn cek_commit(cek: &[u8; 32], message_id: &str) -> [u8; 32] {
 /// envelope's `ciphertext_len` and `ciphertext_sha256`. One chunk in memory at a time.
 /// Fails with [`Error::Invalid`] for an invalid chunk size or a plaintext over the cap, or [`Error::Io`].
 pub fn reseal_digest<R: Read>(
-    cek: &[u8; 32],
-    message_id: &str,
-    chunk_size: u64,
-    mut reader: R,
+    cek: &[u8; 32], message_id: &str, chunk_size: u64, mut reader: R,
 ) -> Result<(u64, [u8; 32])> {
     let keys = derive_from_cek(cek, message_id);
     let mut sealer = PayloadSealer::new(&keys.payload_key, chunk_size)?;
@@ -551,10 +538,7 @@ impl Opener {
     /// `sender_identity_pub` must come from a trusted source (pins).
     /// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
     pub fn new(
-        envelope: &Envelope,
-        sender_identity_pub: &[u8; 32],
-        sender_bundle: &Bundle,
-        recipient: &Recipient<'_>,
+        envelope: &Envelope, sender_identity_pub: &[u8; 32], sender_bundle: &Bundle, recipient: &Recipient<'_>,
     ) -> Result<Opener> {
         check_sender(envelope, sender_identity_pub, sender_bundle)?;
         Self::after_signature(envelope, recipient)
@@ -669,12 +653,8 @@ impl PlannedOpen {
 /// chunk reaches `writer` only after it authenticates. On `Err`, what was
 /// written must be discarded (write to a temporary file and publish only on `Ok`).
 pub fn open_stream<R: Read, W: Write>(
-    envelope: &Envelope,
-    sender_identity_pub: &[u8; 32],
-    sender_bundle: &Bundle,
-    recipient: &Recipient<'_>,
-    mut reader: R,
-    mut writer: W,
+    envelope: &Envelope, sender_identity_pub: &[u8; 32], sender_bundle: &Bundle, recipient: &Recipient<'_>,
+    mut reader: R, mut writer: W,
 ) -> Result<()> {
     let mut opener = Opener::new(envelope, sender_identity_pub, sender_bundle, recipient)?;
     // Only a capacity: the opener checked the chunk size, so this is at most 16 MiB + 16.
@@ -705,10 +685,7 @@ pub fn open_stream<R: Read, W: Write>(
 /// commitment, chunks. Returns the plaintext only if every check passes.
 /// Fails with the [`Error::Open`] of the first check that fails (or [`Error::Invalid`] for a malformed envelope).
 pub fn open(
-    envelope: &Envelope,
-    sender_identity_pub: &[u8; 32],
-    sender_bundle: &Bundle,
-    recipient: &Recipient<'_>,
+    envelope: &Envelope, sender_identity_pub: &[u8; 32], sender_bundle: &Bundle, recipient: &Recipient<'_>,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
     check_sender(envelope, sender_identity_pub, sender_bundle)?;

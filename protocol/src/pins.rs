@@ -133,10 +133,7 @@ impl PinStore {
     /// Checks and records in one step.
     /// Fails as [`PinStore::check`] does, recording nothing then.
     pub fn check_and_record(
-        &mut self,
-        number: Option<&str>,
-        identity_pub: &[u8; 32],
-        bundle: &Bundle,
+        &mut self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle,
     ) -> Result<PinStatus, PinError> {
         let s = self.check(number, identity_pub, bundle)?;
         self.record(number, identity_pub, bundle);
@@ -147,11 +144,7 @@ impl PinStore {
     /// number and org with the offered identity and bundle.
     /// Fails with [`Error::Invalid`] when `fingerprint` is not the offered identity's.
     pub fn trust(
-        &mut self,
-        number: Option<&str>,
-        identity_pub: &[u8; 32],
-        bundle: &Bundle,
-        fingerprint: &str,
+        &mut self, number: Option<&str>, identity_pub: &[u8; 32], bundle: &Bundle, fingerprint: &str,
     ) -> Result<()> {
         if !ids::fingerprint_matches(identity_pub, fingerprint) {
             return Err(Error::invalid("fingerprint", "does not match the identity the relay offers; do not trust it"));

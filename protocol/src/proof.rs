@@ -428,12 +428,7 @@ fn check_party(party: &Party, org_id: &str, bundle_id: &str, fail: PartyChecks) 
 
 /// The claims a receipt and a refusal share, and their signature.
 fn check_outcome(
-    kind: Signed,
-    claims: (&str, &[u8; 32], &str, &str),
-    tbs: &[u8],
-    sig: &[u8; 64],
-    env: &Envelope,
-    bundle: &Bundle,
+    kind: Signed, claims: (&str, &[u8; 32], &str, &str), tbs: &[u8], sig: &[u8; 64], env: &Envelope, bundle: &Bundle,
 ) -> Result<(), ProofError> {
     let (message_id, envelope_hash, org, bundle_id) = claims;
     if message_id != env.message_id {

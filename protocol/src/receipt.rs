@@ -131,12 +131,7 @@ impl<'a> Claims<'a> {
     /// Verifies a receipt or refusal (`what`): its shape, that its claims match `envelope` and
     /// `bundle`, and its signature `sig` over `tbs`. Fails with [`Error::Invalid`] or [`Error::BadSignature`].
     fn verify(
-        &self,
-        what: &'static str,
-        tbs: &[u8],
-        sig: &[u8; 64],
-        envelope: &Envelope,
-        bundle: &Bundle,
+        &self, what: &'static str, tbs: &[u8], sig: &[u8; 64], envelope: &Envelope, bundle: &Bundle,
     ) -> Result<()> {
         self.check_shape()?;
         if self.message_id != envelope.message_id {
@@ -228,10 +223,7 @@ impl Receipt {
 impl Refusal {
     /// Signs a refusal of `envelope` for `reason` with the key of the bundle it was sealed to, one of `bundles`; fails with [`Error::Invalid`] if none is.
     pub fn make(
-        envelope: &Envelope,
-        bundles: &[BundleKeys],
-        refused_at: u64,
-        reason: RefusalReason,
+        envelope: &Envelope, bundles: &[BundleKeys], refused_at: u64, reason: RefusalReason,
     ) -> Result<Refusal> {
         let [message_id, recipient_org_id, recipient_bundle_id] = ids_of(envelope);
         let envelope_hash = envelope.hash();

@@ -27,12 +27,7 @@ pub const REPLAY_WINDOW: u64 = 600;
 
 /// `request_tbs`, the bytes an API key signs for one request (see the module's docs).
 pub fn request_tbs(
-    method: &str,
-    path_and_query: &str,
-    timestamp: &str,
-    nonce: &str,
-    content_sha256: &str,
-    key_id: &str,
+    method: &str, path_and_query: &str, timestamp: &str, nonce: &str, content_sha256: &str, key_id: &str,
 ) -> Vec<u8> {
     Transcript::new("fxe/v1 request")
         .str(method)
@@ -103,23 +98,14 @@ impl SignedHeaders {
 /// Signs a request with a fresh random nonce.
 /// Fails only with [`crate::Error::Rng`].
 pub fn sign_request(
-    key: &ApiKey,
-    method: &str,
-    path_and_query: &str,
-    timestamp: u64,
-    body: Body<'_>,
+    key: &ApiKey, method: &str, path_and_query: &str, timestamp: u64, body: Body<'_>,
 ) -> Result<SignedHeaders> {
     Ok(sign_request_with_nonce(key, method, path_and_query, timestamp, body, &crate::random_bytes()?))
 }
 
 /// Signs a request with the given nonce (known-answer vectors).
 pub fn sign_request_with_nonce(
-    key: &ApiKey,
-    method: &str,
-    path_and_query: &str,
-    timestamp: u64,
-    body: Body<'_>,
-    nonce: &[u8; 16],
+    key: &ApiKey, method: &str, path_and_query: &str, timestamp: u64, body: Body<'_>, nonce: &[u8; 16],
 ) -> SignedHeaders {
     let method = method.to_ascii_uppercase();
     let timestamp = timestamp.to_string();

@@ -107,10 +107,7 @@ impl ChunkPlan {
     /// The plan of a `plaintext_len`-byte payload in `chunk_size` chunks.
     /// Fails with [`Error::Invalid`] for an invalid chunk size or a ciphertext over `max_ciphertext_len`.
     pub(crate) fn new(
-        payload_key: &[u8; 32],
-        chunk_size: u64,
-        plaintext_len: u64,
-        max_ciphertext_len: u64,
+        payload_key: &[u8; 32], chunk_size: u64, plaintext_len: u64, max_ciphertext_len: u64,
     ) -> Result<Self> {
         if !valid_chunk_size(chunk_size) {
             return Err(Error::invalid("chunk_size", "must be a power of two from 16384 to 16777216"));
@@ -198,10 +195,7 @@ impl PlanProgress {
 
     /// Records that `chunk` gave `len` bytes, where `expected` says how many it must give.
     pub fn record(
-        &mut self,
-        chunk: &PlannedChunk,
-        len: usize,
-        expected: usize,
+        &mut self, chunk: &PlannedChunk, len: usize, expected: usize,
     ) -> std::result::Result<(), &'static str> {
         if self.plan.chunk(chunk.index).as_ref() != Some(chunk) {
             return Err("a chunk that is not the plan's");

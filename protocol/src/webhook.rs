@@ -103,12 +103,7 @@ fn check_contains(header: &str, want: &str, what: &'static str) -> Result<()> {
 /// timestamp must be within `tolerance` seconds of `now`.
 /// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_fxe(
-    secret: &WebhookSecret,
-    timestamp: &str,
-    signature_header: &str,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
+    secret: &WebhookSecret, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64,
 ) -> Result<()> {
     let ts = fresh_timestamp("X-FXE-Timestamp", timestamp, now, tolerance)?;
     check_contains(signature_header, &secret.fxe_signature(ts, body), "webhook X-FXE-Signature")
@@ -118,13 +113,7 @@ pub fn verify_fxe(
 /// must match, and `webhook-timestamp` must be within `tolerance` seconds of `now`.
 /// Fails with [`Error::Invalid`] for a malformed or stale timestamp, or [`Error::BadSignature`].
 pub fn verify_standard(
-    secret: &WebhookSecret,
-    id: &str,
-    timestamp: &str,
-    signature_header: &str,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
+    secret: &WebhookSecret, id: &str, timestamp: &str, signature_header: &str, body: &[u8], now: u64, tolerance: u64,
 ) -> Result<()> {
     let ts = fresh_timestamp("webhook-timestamp", timestamp, now, tolerance)?;
     check_contains(signature_header, &secret.standard_signature(id, ts, body), "webhook-signature")

@@ -753,8 +753,7 @@ pub fn leptos_options_from_env(bind: SocketAddr) -> Result<LeptosOptions, Config
 
 /// [`leptos_options_from_env`] with the environment passed in (for tests).
 pub fn leptos_options_from(
-    bind: SocketAddr,
-    var: impl Fn(&str) -> Option<String>,
+    bind: SocketAddr, var: impl Fn(&str) -> Option<String>,
 ) -> Result<LeptosOptions, ConfigError> {
     let output_name =
         var("LEPTOS_OUTPUT_NAME").filter(|s| !s.is_empty()).unwrap_or_else(|| app::OUTPUT_NAME.to_string());

@@ -134,9 +134,7 @@ async fn lock_blob_folder(dir: &std::path::Path) -> anyhow::Result<std::fs::File
 /// `lock_path` for as long as the returned file stays open; `busy` is the
 /// error when another process holds it.
 async fn serve_lock(
-    dir: Option<&std::path::Path>,
-    lock_path: &std::path::Path,
-    busy: impl FnOnce() -> String,
+    dir: Option<&std::path::Path>, lock_path: &std::path::Path, busy: impl FnOnce() -> String,
 ) -> anyhow::Result<std::fs::File> {
     if let Some(dir) = dir {
         blobs::create_private_dir(dir).await.with_context(|| format!("cannot create the folder {}", dir.display()))?;

@@ -148,9 +148,7 @@ impl Mailer for Smtp {
 
 /// The mailer `settings` ask for: SMTP, or the outbox folder in `outbox_dir`.
 pub fn from_settings(
-    settings: &crate::config::MailSettings,
-    outbox_dir: PathBuf,
-    clock: Clock,
+    settings: &crate::config::MailSettings, outbox_dir: PathBuf, clock: Clock,
 ) -> Result<std::sync::Arc<dyn Mailer>, String> {
     Ok(match &settings.smtp_url {
         Some(url) => std::sync::Arc::new(Smtp::new(url, settings.from.clone(), outbox_dir, clock)?),

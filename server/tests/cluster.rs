@@ -91,9 +91,7 @@ async fn api_served(relay: &Spawned) -> u64 {
 
 /// Polls `check` every 100 ms until it answers `Some`, for at most `timeout`.
 async fn poll<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> F,
+    what: &str, timeout: Duration, mut check: impl FnMut() -> F,
 ) -> T {
     let deadline = Instant::now() + timeout;
     loop {

@@ -76,11 +76,7 @@ async fn page_call(server: &TestServer, path: &str, body: Value, forwarded_for: 
 
 /// A request signed with `key`: status, `Retry-After` and JSON body.
 async fn signed(
-    server: &TestServer,
-    key: &ApiKey,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
+    server: &TestServer, key: &ApiKey, method: &str, path: &str, body: Option<&Value>,
 ) -> (StatusCode, Option<u64>, Value) {
     let (status, headers, body) = common::client::signed_call(server, key, method, path, body).await;
     let retry_after = headers.get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());

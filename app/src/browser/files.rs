@@ -125,8 +125,7 @@ pub fn dropped(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
 /// handing the file to `take`. `over` (the zone's highlight while a file is
 /// dragged over it) is cleared on drop.
 pub fn file_handlers(
-    over: leptos::prelude::RwSignal<bool>,
-    take: impl Fn(web_sys::File) + Copy + 'static,
+    over: leptos::prelude::RwSignal<bool>, take: impl Fn(web_sys::File) + Copy + 'static,
 ) -> (impl Fn(web_sys::Event) + Copy + 'static, impl Fn(web_sys::DragEvent) + Copy + 'static) {
     use leptos::prelude::Set;
     let on_change = move |ev: web_sys::Event| {

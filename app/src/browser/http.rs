@@ -43,9 +43,7 @@ impl std::fmt::Display for ApiFailure {
 /// Starts a same-origin request; the answer's status and headers are in,
 /// its body not yet read.
 pub(crate) async fn respond(
-    method: &str,
-    path: &str,
-    body: Option<(&JsValue, &str)>,
+    method: &str, path: &str, body: Option<(&JsValue, &str)>,
 ) -> Result<web_sys::Response, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::unreachable)?;
     let init = web_sys::RequestInit::new();
@@ -97,9 +95,7 @@ pub(crate) fn failure(status: u16, text: &str) -> ApiFailure {
 
 /// A call whose answer is JSON.
 pub async fn call<T: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<&impl Serialize>,
+    method: &str, path: &str, body: Option<&impl Serialize>,
 ) -> Result<T, ApiFailure> {
     let body = body.map(|b| serde_json::to_string(b).unwrap_or_default());
     let (status, text) = send(method, path, body).await?;

@@ -73,8 +73,7 @@ impl Store {
     }
 
     async fn object_store(
-        self,
-        mode: web_sys::IdbTransactionMode,
+        self, mode: web_sys::IdbTransactionMode,
     ) -> Result<(web_sys::IdbDatabase, web_sys::IdbTransaction, web_sys::IdbObjectStore), String> {
         let db = self.open().await?;
         let tx = db.transaction_with_str_and_mode(self.store, mode).map_err(|_| NO_IDB.to_string())?;

@@ -29,9 +29,7 @@ impl Upload {
 /// Starts `PUT {path}` with `blob` as the body; `progress(sent, total)` is
 /// called as bytes leave. Await [`finish`] for the answer.
 pub fn put(
-    path: &str,
-    blob: &web_sys::Blob,
-    progress: impl Fn(f64, f64) + 'static,
+    path: &str, blob: &web_sys::Blob, progress: impl Fn(f64, f64) + 'static,
 ) -> Result<(Upload, UploadDone), ApiFailure> {
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| ApiFailure::unreachable())?;
     xhr.open_with_async("PUT", &format!("{API}{path}"), true).map_err(|_| ApiFailure::unreachable())?;

@@ -7,12 +7,8 @@ use leptos::prelude::*;
 /// the question is `#{id}-confirm`, its buttons `#{id}-yes` and `#{id}-no`.
 #[component]
 pub fn ConfirmButton(
-    #[prop(into)] id: String,
-    #[prop(into)] label: String,
-    #[prop(into)] question: String,
-    #[prop(into)] yes: String,
-    on_yes: Callback<()>,
-    #[prop(into, optional)] disabled: Signal<bool>,
+    #[prop(into)] id: String, #[prop(into)] label: String, #[prop(into)] question: String, #[prop(into)] yes: String,
+    on_yes: Callback<()>, #[prop(into, optional)] disabled: Signal<bool>,
     /// The button's look (`button--quiet` beside others in a row); plain by default.
     #[prop(optional)]
     quiet: bool,

@@ -15,8 +15,7 @@ pub fn Field(
     label: &'static str,
     /// A line of help under the control.
     #[prop(optional)]
-    hint: Option<&'static str>,
-    children: Children,
+    hint: Option<&'static str>, children: Children,
 ) -> impl IntoView {
     view! {
         <div class="field">
@@ -37,8 +36,7 @@ pub fn TextField(
     #[prop(into)]
     id: String,
     /// The label's text.
-    label: &'static str,
-    /// What the input holds.
+    label: &'static str, /// What the input holds.
     value: RwSignal<String>,
     /// A line of help under the input.
     #[prop(optional)]
@@ -49,12 +47,9 @@ pub fn TextField(
     /// The input's `type` (text when not given).
     #[prop(optional)]
     kind: Option<&'static str>,
-    #[prop(optional)] name: Option<&'static str>,
-    #[prop(optional)] autocomplete: Option<&'static str>,
-    #[prop(optional)] placeholder: Option<&'static str>,
-    #[prop(optional)] maxlength: Option<usize>,
-    #[prop(optional)] spellcheck: Option<&'static str>,
-    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] name: Option<&'static str>, #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>, #[prop(optional)] maxlength: Option<usize>,
+    #[prop(optional)] spellcheck: Option<&'static str>, #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(optional)] required: bool,
     /// The ids of the elements that describe the input (`aria-describedby`).
     #[prop(optional)]
@@ -109,8 +104,7 @@ pub fn FieldCheck(
 #[component]
 pub fn CheckBox(
     /// The checkbox's element id.
-    id: &'static str,
-    /// Whether it is ticked.
+    id: &'static str, /// Whether it is ticked.
     checked: RwSignal<bool>,
     /// The text beside the box.
     text: &'static str,

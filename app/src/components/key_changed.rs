@@ -13,10 +13,7 @@ use crate::{
 /// fingerprint out of band confirms it, then `again` looks it up anew.
 #[component]
 pub fn KeyChanged(
-    change: PinChange,
-    admin: bool,
-    me: String,
-    again: impl Fn() + Copy + Send + Sync + 'static,
+    change: PinChange, admin: bool, me: String, again: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<String>);

@@ -55,8 +55,7 @@ pub fn FailureLine(failure: RwSignal<Option<String>>) -> impl IntoView {
 /// What shows a resource from the API: "Loading …" (`loading`) until it
 /// answers, its failure in words, or `show` of its value.
 pub fn loaded<T, V>(
-    resource: LocalResource<Result<T, ApiFailure>>,
-    loading: &'static str,
+    resource: LocalResource<Result<T, ApiFailure>>, loading: &'static str,
     show: impl Fn(T) -> V + Send + Sync + 'static,
 ) -> impl Fn() -> AnyView + Send + Sync + 'static
 where

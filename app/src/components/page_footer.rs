@@ -31,15 +31,9 @@ impl<T: Send + Sync + 'static> Default for Paged<T> {
 /// listed, or `end` when everything is.
 #[component]
 pub fn PageFooter(
-    loading: RwSignal<bool>,
-    next: RwSignal<Option<String>>,
-    #[prop(into)] is_empty: Signal<bool>,
-    loading_label: &'static str,
-    older: &'static str,
-    #[prop(optional)] older_id: Option<&'static str>,
-    #[prop(into)] on_older: Callback<()>,
-    empty: &'static str,
-    #[prop(optional)] empty_id: Option<&'static str>,
+    loading: RwSignal<bool>, next: RwSignal<Option<String>>, #[prop(into)] is_empty: Signal<bool>,
+    loading_label: &'static str, older: &'static str, #[prop(optional)] older_id: Option<&'static str>,
+    #[prop(into)] on_older: Callback<()>, empty: &'static str, #[prop(optional)] empty_id: Option<&'static str>,
     #[prop(optional)] end: Option<&'static str>,
 ) -> impl IntoView {
     move || {

@@ -7,10 +7,7 @@ use leptos::prelude::*;
 /// screen readers only; `children` are the body's rows.
 #[component]
 pub fn Table(
-    id: &'static str,
-    columns: &'static [&'static str],
-    #[prop(optional)] actions: bool,
-    children: Children,
+    id: &'static str, columns: &'static [&'static str], #[prop(optional)] actions: bool, children: Children,
 ) -> impl IntoView {
     view! {
         <div class="table-wrap">

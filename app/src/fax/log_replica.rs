@@ -152,11 +152,7 @@ async fn sync(policy: &TrustPolicy, held: &mut Held) -> Result<Option<Result<(),
 /// synced in the last two seconds and holds at least `min_size` entries; always with
 /// `force`.
 pub async fn synced<R>(
-    org_id: &str,
-    policy: &TrustPolicy,
-    min_size: u64,
-    force: bool,
-    f: impl FnOnce(&Replica, &[Vec<u8>]) -> R,
+    org_id: &str, policy: &TrustPolicy, min_size: u64, force: bool, f: impl FnOnce(&Replica, &[Vec<u8>]) -> R,
 ) -> Result<Outcome<R>, String> {
     let mut held = match HELD.with(|h| h.borrow_mut().take()) {
         Some(h) if h.org_id == org_id => h,

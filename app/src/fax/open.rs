@@ -34,10 +34,7 @@ pub enum OpenFailure {
 /// accepted every tag, the final chunk, the length and the hash.
 /// `progress(done, total)` counts sealed bytes.
 pub async fn open_source(
-    opener: Opener,
-    source: &mut Pieces,
-    mime: &str,
-    progress: impl Fn(u64, u64),
+    opener: Opener, source: &mut Pieces, mime: &str, progress: impl Fn(u64, u64),
 ) -> Result<web_sys::Blob, OpenFailure> {
     let mut planned = opener.plan().map_err(OpenFailure::Verification)?;
     let total = planned.plan().ciphertext_len();
@@ -101,9 +98,7 @@ pub async fn download_sealed(path: &str, len: u64, progress: impl Fn(u64, u64)) 
 
 /// Opens a sealed payload kept in `sealed` into a Blob (untyped: see `fax::sniff`).
 pub async fn open_blob(
-    opener: Opener,
-    sealed: &web_sys::Blob,
-    progress: impl Fn(u64, u64),
+    opener: Opener, sealed: &web_sys::Blob, progress: impl Fn(u64, u64),
 ) -> Result<web_sys::Blob, OpenFailure> {
     let mut source = Pieces::of_blob(sealed).map_err(OpenFailure::Local)?;
     open_source(opener, &mut source, "application/octet-stream", progress).await

@@ -67,11 +67,7 @@ pub struct Pinned<T> {
 
 /// Compares an answer with the pins of `me` (this browser's org) and records it.
 fn check_pins(
-    me: &str,
-    number: Option<&str>,
-    org_name: &str,
-    identity_pub: &[u8; 32],
-    bundle: &Bundle,
+    me: &str, number: Option<&str>, org_name: &str, identity_pub: &[u8; 32], bundle: &Bundle,
 ) -> Result<bool, PeerError> {
     let mut store = pins::load(me).map_err(PeerError::Pins)?;
     let before = store.clone();

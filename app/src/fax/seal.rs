@@ -29,10 +29,7 @@ const CHANGED: &str = "The file changed while it was being read. Choose it again
 /// Seals `file` with `sealer`. `progress(done, total)` after each chunk;
 /// `cancelled()` is asked between chunks.
 pub async fn seal_file(
-    sealer: Sealer,
-    file: &web_sys::Blob,
-    progress: impl Fn(u64, u64),
-    cancelled: impl Fn() -> bool,
+    sealer: Sealer, file: &web_sys::Blob, progress: impl Fn(u64, u64), cancelled: impl Fn() -> bool,
 ) -> Result<Sealed, String> {
     let total = crate::number::count(file.size());
     if !fits(total, sealer.chunk_size() as u64) {

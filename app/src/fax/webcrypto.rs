@@ -122,9 +122,7 @@ pub struct InFlight {
 impl InFlight {
     /// Adds `chunk`'s operation; answers the oldest one once [`IN_FLIGHT`] are under way.
     pub async fn push(
-        &mut self,
-        chunk: PlannedChunk,
-        op: JsFuture,
+        &mut self, chunk: PlannedChunk, op: JsFuture,
     ) -> Option<(PlannedChunk, Result<Uint8Array, JsValue>)> {
         self.pending.push_back((chunk, op));
         if self.pending.len() < IN_FLIGHT {

@@ -69,12 +69,8 @@ struct Application {
 /// or the first problem in words. `numbers` is [`parse_numbers`] of the
 /// typed numbers; `passphrase` is `None` when keys.zip is not protected.
 fn application(
-    token: &str,
-    org_name: &str,
-    email: &str,
-    numbers: Option<Result<Vec<String>, String>>,
-    passphrase: Option<Zeroizing<String>>,
-    passphrase_again: &str,
+    token: &str, org_name: &str, email: &str, numbers: Option<Result<Vec<String>, String>>,
+    passphrase: Option<Zeroizing<String>>, passphrase_again: &str,
 ) -> Result<Application, String> {
     let token = token_of(token);
     let (org_name, email) = (org_name.trim().to_string(), email.trim().to_string());
@@ -236,13 +232,8 @@ fn ask_before_leaving_unsaved(pending: RwSignal<Option<Pending>>, saved: RwSigna
 /// reload, it offers to finish the registration (or start over).
 #[component]
 fn SaveThenRegister(
-    p: Pending,
-    zip: KeysZip,
-    saved: RwSignal<bool>,
-    resumed: RwSignal<bool>,
-    redeemed: RwSignal<Option<Redeemed>>,
-    pending: RwSignal<Option<Pending>>,
-    failure: RwSignal<Option<String>>,
+    p: Pending, zip: KeysZip, saved: RwSignal<bool>, resumed: RwSignal<bool>, redeemed: RwSignal<Option<Redeemed>>,
+    pending: RwSignal<Option<Pending>>, failure: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let working = RwSignal::new(false);
     let name = p.request.org_name.clone();
@@ -401,9 +392,7 @@ fn NumbersField(numbers: RwSignal<String>, check: Memo<Option<Result<Vec<String>
 /// Whether keys.zip is encrypted, and with which passphrase (typed twice).
 #[component]
 fn ProtectKeysZip(
-    protect: RwSignal<bool>,
-    passphrase: RwSignal<String>,
-    passphrase_again: RwSignal<String>,
+    protect: RwSignal<bool>, passphrase: RwSignal<String>, passphrase_again: RwSignal<String>,
 ) -> impl IntoView {
     view! {
         <fieldset class="stack-sm">
@@ -446,10 +435,7 @@ fn RedeemDone(org: Redeemed, zip: KeysZip, saved: RwSignal<bool>, failure: RwSig
 /// once the browser took it, what went wrong in `failure`.
 #[component]
 fn SaveKeysZip(
-    protected: bool,
-    zip: KeysZip,
-    saved: RwSignal<bool>,
-    failure: RwSignal<Option<String>>,
+    protected: bool, zip: KeysZip, saved: RwSignal<bool>, failure: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let save = move |_| {
         zip.with_value(|bytes| {

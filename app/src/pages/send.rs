@@ -224,10 +224,7 @@ fn SendForm(org: MeOrg, admin: bool) -> impl IntoView {
 /// stops and set in `recipient`; `me` is this org's id (for its pins).
 #[component]
 fn RecipientField(
-    to: RwSignal<String>,
-    recipient: RwSignal<Recipient>,
-    admin: bool,
-    me: StoredValue<String>,
+    to: RwSignal<String>, recipient: RwSignal<Recipient>, admin: bool, me: StoredValue<String>,
 ) -> impl IntoView {
     let generation = StoredValue::new(0u64);
     let look_up = move |value: String| {
@@ -346,14 +343,8 @@ fn PdfPicker(pdf: Pdf, stage: RwSignal<Stage>) -> impl IntoView {
 /// Seals `file` to `owner`, creates the message and uploads it; the message id.
 #[allow(clippy::too_many_arguments)]
 async fn send_fax(
-    vault: Vault,
-    owner: NumberOwner,
-    from_number: String,
-    from_name: String,
-    file: web_sys::File,
-    stage: RwSignal<Stage>,
-    cancelled: StoredValue<bool>,
-    upload: StoredValue<Option<SendWrapper<Upload>>>,
+    vault: Vault, owner: NumberOwner, from_number: String, from_name: String, file: web_sys::File,
+    stage: RwSignal<Stage>, cancelled: StoredValue<bool>, upload: StoredValue<Option<SendWrapper<Upload>>>,
 ) -> Result<String, String> {
     let message_id = fxe_protocol::encoding::new_uuid_v4().map_err(|e| e.to_string())?;
     let (sealer, cek) = vault

@@ -147,12 +147,8 @@ pub fn VerifyPage() -> impl IntoView {
 /// One file to give the page (`#{id}`): a picker, and a drop zone around it.
 #[component]
 fn FileZone(
-    id: &'static str,
-    title: &'static str,
-    button: &'static str,
-    accept: &'static str,
-    take: impl Fn(web_sys::File) + Copy + 'static,
-    children: Children,
+    id: &'static str, title: &'static str, button: &'static str, accept: &'static str,
+    take: impl Fn(web_sys::File) + Copy + 'static, children: Children,
 ) -> impl IntoView {
     let over = RwSignal::new(false);
     let (picked, dropped) = files::file_handlers(over, take);

@@ -104,10 +104,7 @@ fn CreateEndpoint(endpoints: Endpoints, secret: Shown) -> impl IntoView {
 
 #[component]
 fn Endpoint(
-    endpoint: WebhookEndpoint,
-    endpoints: Endpoints,
-    secret: Shown,
-    failure: RwSignal<Option<String>>,
+    endpoint: WebhookEndpoint, endpoints: Endpoints, secret: Shown, failure: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let id = StoredValue::new(endpoint.id.clone());
     let deliveries: LocalResource<Result<Page<WebhookDelivery>, ApiFailure>> = LocalResource::new(move || async move {

@@ -57,10 +57,7 @@ pub fn content_key(vault: Vault, me: &str, env: &Envelope) -> Result<Zeroizing<[
 /// given. Both orgs' keys come from the relay, verified (and the other's checked against
 /// this browser's pins); the proof is verified before it is offered, as docs/proof.md §7 asks.
 pub async fn build(
-    me: &str,
-    msg: &Message,
-    env: &Envelope,
-    cek: Option<&[u8; 32]>,
+    me: &str, msg: &Message, env: &Envelope, cek: Option<&[u8; 32]>,
 ) -> Result<(Proof, Statement), String> {
     let party = |keys: &fxe_protocol::directory::OrgKeys, bundle_id: &str| -> Result<Party, String> {
         let bundle = keys.bundle(bundle_id).map_err(|e| e.to_string())?.clone();

@@ -212,11 +212,7 @@ fn verdict(msg: &Message, env: &Envelope, recipient_bundle: &Bundle) -> Result<(
 /// The receipt or refusal (`what`) that a message in `state` must carry, checked with `verify`:
 /// an error if it is missing, and a `bad_receipt` error (the relay may be hostile) if it does not verify.
 pub(super) fn verified<'a, T>(
-    msg: &Message,
-    signed: Option<&'a T>,
-    state: &str,
-    what: &str,
-    verify: impl FnOnce(&T) -> fxe_protocol::Result<()>,
+    msg: &Message, signed: Option<&'a T>, state: &str, what: &str, verify: impl FnOnce(&T) -> fxe_protocol::Result<()>,
 ) -> Result<&'a T> {
     let s = signed.ok_or_else(|| CliError::msg(format!("{} is {state} but has no {what}", msg.message_id)))?;
     verify(s).map_err(|e| {
@@ -239,11 +235,7 @@ pub fn fetch(relay: &Relay, id: &str) -> Result<(Message, Envelope)> {
 /// The identity and bundle `bundle_id` of the org `org_id`: ours from keys.zip, or another
 /// org's from the relay, verified against its pinned identity.
 pub(super) fn party_bundle(
-    relay: &Relay,
-    state: &State,
-    keys: &LoadedKeys,
-    org_id: &str,
-    bundle_id: &str,
+    relay: &Relay, state: &State, keys: &LoadedKeys, org_id: &str, bundle_id: &str,
 ) -> Result<([u8; 32], Bundle)> {
     if org_id != keys.keys.org_id {
         return directory::org_bundle(relay, state, org_id, bundle_id);

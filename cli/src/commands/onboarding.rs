@@ -112,10 +112,7 @@ pub fn redeem(ctx: &Ctx, a: RedeemArgs) -> Result<i32> {
 /// the state folder (`--state-dir`, else keys.zip's). keys.zip is already written: a failure
 /// here says so, and `fxe-client log pin` can finish the job.
 fn pin_log_policy(
-    ctx: &Ctx,
-    relay: &Relay,
-    keys: &fxe_protocol::keyszip::OrgKeys,
-    a: &RedeemArgs,
+    ctx: &Ctx, relay: &Relay, keys: &fxe_protocol::keyszip::OrgKeys, a: &RedeemArgs,
 ) -> Result<(serde_json::Value, String)> {
     let state = crate::state::State::new(ctx.global.state_dir.as_deref(), &a.out);
     let key = keys.api_keys.first().map(|k| k.key.clone());

@@ -65,10 +65,7 @@ impl ProvenEntry {
 /// `answer.number` bound to `answer.org_id`, that org's identity `answer.identity_pub`, and a bundle
 /// entry equal to `answer.bundle`. Returns the checkpoint, to check against the last one seen.
 pub fn verify_directory(
-    policy: &TrustPolicy,
-    answer: &DirectoryEntry,
-    proof: &LogProof,
-    now: u64,
+    policy: &TrustPolicy, answer: &DirectoryEntry, proof: &LogProof, now: u64,
 ) -> Result<VerifiedCheckpoint, LogError> {
     let cp = policy.verify(&proof.checkpoint, now)?;
     let (size, root) = (cp.checkpoint.size, cp.checkpoint.root);

@@ -173,11 +173,7 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root
 /// leaves with head `old_root` (RFC 9162 §2.1.4.2). Equal sizes need equal heads and an empty proof;
 /// any tree extends the empty one.
 pub fn verify_consistency(
-    old: u64,
-    new: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
+    old: u64, new: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash],
 ) -> Result<(), LogError> {
     if old > new {
         return Err(LogError::proof(format!("a tree of {new} cannot extend one of {old}")));
@@ -241,9 +237,7 @@ pub fn verify_consistency(
 /// The stored nodes that appending a leaf at `index` with hash `leaf` completes: the leaf itself at
 /// level 0, then each subtree it closes. `left(level, i)` reads an earlier stored node.
 pub fn completed_nodes(
-    index: u64,
-    leaf: Hash,
-    left: impl Fn(u8, u64) -> Result<Hash, LogError>,
+    index: u64, leaf: Hash, left: impl Fn(u8, u64) -> Result<Hash, LogError>,
 ) -> Result<Vec<(u8, u64, Hash)>, LogError> {
     let mut out = vec![(0u8, index, leaf)];
     let (mut level, mut i, mut h) = (0u8, index, leaf);

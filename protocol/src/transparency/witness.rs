@@ -121,10 +121,7 @@ impl Witness<'_> {
     /// Decides a request, given the last checkpoint this witness cosigned for its origin (if any).
     /// The caller looks `last` up by [`Witness::origin_of`] and stores the result in one transaction.
     pub fn add_checkpoint(
-        &self,
-        req: &AddCheckpoint,
-        last: Option<(u64, Hash)>,
-        now: u64,
+        &self, req: &AddCheckpoint, last: Option<(u64, Hash)>, now: u64,
     ) -> Result<Accepted, Refusal> {
         let note = SignedNote::parse(&req.note).map_err(|e| Refusal::BadRequest(e.to_string()))?;
         let cp = Checkpoint::parse_body(&note.text).map_err(|e| Refusal::BadRequest(e.to_string()))?;

@@ -40,11 +40,7 @@ impl Party {
 }
 
 pub fn request<'a>(
-    s: &'a Party,
-    r: &'a Party,
-    r_pub: &'a [u8; 32],
-    message_id: &'a str,
-    chunk_size: u64,
+    s: &'a Party, r: &'a Party, r_pub: &'a [u8; 32], message_id: &'a str, chunk_size: u64,
 ) -> SealRequest<'a> {
     SealRequest {
         message_id,

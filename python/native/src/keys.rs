@@ -122,9 +122,7 @@ impl Keys {
     /// New keys with a fresh API key for `scopes` (needs the identity secret);
     /// returns `(keys, key_id, {"public_key", "scopes", "proof"})` for `POST /api-keys`.
     fn with_new_api_key<'py>(
-        &self,
-        py: Python<'py>,
-        scopes: Vec<String>,
+        &self, py: Python<'py>, scopes: Vec<String>,
     ) -> PyResult<(Keys, String, Bound<'py, PyDict>)> {
         self.inner.identity().or_raise()?;
         apikey::validate_scopes(&scopes).or_raise()?;
@@ -200,12 +198,7 @@ impl Signer {
     /// target exactly as sent). `body` None signs `UNSIGNED-PAYLOAD` (the
     /// ciphertext upload only).
     fn sign<'py>(
-        &self,
-        py: Python<'py>,
-        method: &str,
-        path_and_query: &str,
-        body: Option<&[u8]>,
-        timestamp: u64,
+        &self, py: Python<'py>, method: &str, path_and_query: &str, body: Option<&[u8]>, timestamp: u64,
     ) -> PyResult<Bound<'py, PyDict>> {
         if !path_and_query.starts_with('/') {
             return Err(invalid(format!("the request target must start with '/': {path_and_query:?}")));

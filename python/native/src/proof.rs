@@ -27,14 +27,8 @@ fn refused(e: &ProofError) -> PyErr {
 #[pyo3(signature = (envelope_json, sender_identity_pub, sender_bundle_json, recipient_identity_pub, recipient_bundle_json, *, receipt_json = None, refusal_json = None, cek = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn proof_make(
-    envelope_json: &str,
-    sender_identity_pub: &[u8],
-    sender_bundle_json: &str,
-    recipient_identity_pub: &[u8],
-    recipient_bundle_json: &str,
-    receipt_json: Option<&str>,
-    refusal_json: Option<&str>,
-    cek: Option<&[u8]>,
+    envelope_json: &str, sender_identity_pub: &[u8], sender_bundle_json: &str, recipient_identity_pub: &[u8],
+    recipient_bundle_json: &str, receipt_json: Option<&str>, refusal_json: Option<&str>, cek: Option<&[u8]>,
 ) -> PyResult<String> {
     let env = Envelope::from_json(envelope_json).or_raise()?;
     let sender = Party {

@@ -42,15 +42,8 @@ impl Sealer {
     #[pyo3(signature = (keys, recipient_identity_pub, recipient_bundle_json, *, message_id, created_at, from_number, from_name, to_number, content_type = envelope::CONTENT_TYPE_PDF))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        keys: &Keys,
-        recipient_identity_pub: &[u8],
-        recipient_bundle_json: &str,
-        message_id: &str,
-        created_at: u64,
-        from_number: &str,
-        from_name: &str,
-        to_number: &str,
-        content_type: &str,
+        keys: &Keys, recipient_identity_pub: &[u8], recipient_bundle_json: &str, message_id: &str, created_at: u64,
+        from_number: &str, from_name: &str, to_number: &str, content_type: &str,
     ) -> PyResult<Sealer> {
         let identity = key32("recipient_identity_pub", recipient_identity_pub)?;
         let bundle = Bundle::from_json(recipient_bundle_json).or_raise()?;
@@ -182,11 +175,7 @@ pub struct Opener {
 impl Opener {
     #[new]
     fn new(
-        keys: &Keys,
-        numbers: Vec<String>,
-        envelope_json: &str,
-        sender_identity_pub: &[u8],
-        sender_bundle_json: &str,
+        keys: &Keys, numbers: Vec<String>, envelope_json: &str, sender_identity_pub: &[u8], sender_bundle_json: &str,
     ) -> PyResult<Opener> {
         let env = Envelope::from_json(envelope_json).or_raise()?;
         let identity = key32("sender_identity_pub", sender_identity_pub)?;

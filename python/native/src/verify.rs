@@ -62,10 +62,7 @@ pub fn verify_directory_entry<'py>(py: Python<'py>, asked: &str, entry_json: &st
 /// the identity, which hashes to `org_id`. `bundles` maps id → JSON.
 #[pyfunction]
 pub fn verify_org<'py>(
-    py: Python<'py>,
-    org_id: &str,
-    org_json: &str,
-    bundles_json: &str,
+    py: Python<'py>, org_id: &str, org_json: &str, bundles_json: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let org: OrgPublic = serde_json::from_str(org_json).map_err(json_err("org answer"))?;
     let bundles: OrgBundles = serde_json::from_str(bundles_json).map_err(json_err("bundles answer"))?;
@@ -105,11 +102,7 @@ fn load_pins(pins_json: Option<&str>) -> PyResult<PinStore> {
 #[pyfunction]
 #[pyo3(signature = (pins_json, number, identity_pub, bundle_json))]
 pub fn pins_check(
-    py: Python<'_>,
-    pins_json: Option<&str>,
-    number: Option<&str>,
-    identity_pub: &[u8],
-    bundle_json: &str,
+    py: Python<'_>, pins_json: Option<&str>, number: Option<&str>, identity_pub: &[u8], bundle_json: &str,
 ) -> PyResult<(String, bool)> {
     let mut pins = load_pins(pins_json)?;
     let identity = key32("identity_pub", identity_pub)?;
@@ -130,11 +123,7 @@ pub fn pins_check(
 #[pyfunction]
 #[pyo3(signature = (pins_json, number, identity_pub, bundle_json, fingerprint))]
 pub fn pins_trust(
-    pins_json: Option<&str>,
-    number: Option<&str>,
-    identity_pub: &[u8],
-    bundle_json: &str,
-    fingerprint: &str,
+    pins_json: Option<&str>, number: Option<&str>, identity_pub: &[u8], bundle_json: &str, fingerprint: &str,
 ) -> PyResult<String> {
     let mut pins = load_pins(pins_json)?;
     let identity = key32("identity_pub", identity_pub)?;
@@ -176,13 +165,7 @@ pub fn verify_refusal(refusal_json: &str, envelope_json: &str, recipient_bundle_
 #[pyfunction]
 #[pyo3(signature = (secret, timestamp, signature, body, now, tolerance, webhook_id = None))]
 pub fn verify_webhook(
-    secret: &str,
-    timestamp: &str,
-    signature: &str,
-    body: &[u8],
-    now: u64,
-    tolerance: u64,
-    webhook_id: Option<&str>,
+    secret: &str, timestamp: &str, signature: &str, body: &[u8], now: u64, tolerance: u64, webhook_id: Option<&str>,
 ) -> PyResult<()> {
     let secret = WebhookSecret::parse(secret).or_raise()?;
     match webhook_id {

@@ -52,13 +52,7 @@ pub fn redeem_url(public_origin: &str, token: &str) -> String {
 /// Creates an invite. `numbers` is loose input (`+1 (555) 123-4567, +44…`);
 /// `None` lets the org claim any numbers that are free.
 pub async fn create_invite(
-    db: &Db,
-    public_origin: &str,
-    numbers: Option<&str>,
-    expires_in_secs: i64,
-    note: &str,
-    actor: &Actor,
-    clock: &Clock,
+    db: &Db, public_origin: &str, numbers: Option<&str>, expires_in_secs: i64, note: &str, actor: &Actor, clock: &Clock,
 ) -> Result<NewInvite, OperatorError> {
     let numbers = match numbers {
         Some(n) => {
@@ -122,11 +116,7 @@ pub async fn revoke_invite(db: &Db, id: &str, actor: &Actor, clock: &Clock) -> R
 /// A new link for an active invite whose link was lost (only the token's hash is kept, so the old link cannot be
 /// shown again); the old link stops working.
 pub async fn reissue_invite(
-    db: &Db,
-    public_origin: &str,
-    id: &str,
-    actor: &Actor,
-    clock: &Clock,
+    db: &Db, public_origin: &str, id: &str, actor: &Actor, clock: &Clock,
 ) -> Result<NewInvite, OperatorError> {
     let Some(token) = invites::reissue(db, id, actor, clock.now_ms()).await? else {
         return Err(match invites::get(db, id).await? {
@@ -179,11 +169,7 @@ pub fn no_such_org(org_id: &str) -> OperatorError {
 /// Disables (`true`) or re-enables an org. A disabled org's keys and
 /// sessions stop working and its numbers leave the directory; nothing is deleted.
 pub async fn set_org_disabled(
-    db: &Db,
-    org_id: &OrgId,
-    disabled: bool,
-    actor: &Actor,
-    clock: &Clock,
+    db: &Db, org_id: &OrgId, disabled: bool, actor: &Actor, clock: &Clock,
 ) -> Result<(), OperatorError> {
     let mut tx = db.begin_write().await?;
     let Some(org) = orgs::get(&mut tx, org_id).await? else {
@@ -229,11 +215,7 @@ pub async fn list_numbers(db: &Db, pending_only: bool) -> Result<Vec<NumberClaim
 /// Approves (`true`: the number becomes active and enters the directory) or
 /// denies (the claim is deleted) a pending claim.
 pub async fn decide_number(
-    db: &Db,
-    raw: &str,
-    approve: bool,
-    actor: &Actor,
-    clock: &Clock,
+    db: &Db, raw: &str, approve: bool, actor: &Actor, clock: &Clock,
 ) -> Result<NumberClaim, OperatorError> {
     let number = fxe_protocol::e164::normalize(raw).map_err(|e| OperatorError::Invalid(e.to_string()))?;
     let mut tx = db.begin_write().await?;
@@ -289,11 +271,7 @@ pub struct OperatorView {
 
 /// Adds an operator (or finds the one with this address) and issues a setup link.
 pub async fn add(
-    db: &Db,
-    public_origin: &str,
-    email: &str,
-    actor: &Actor,
-    clock: &Clock,
+    db: &Db, public_origin: &str, email: &str, actor: &Actor, clock: &Clock,
 ) -> Result<OperatorSetup, OperatorError> {
     let now = clock.now_secs();
     let email = email.trim();

@@ -120,10 +120,7 @@ pub enum StartError {
 
 /// Refuses when a cap is reached; the wait is until the first open ceremony expires.
 async fn check_caps(
-    conn: &mut AnyConnection,
-    caps: CeremonyCaps,
-    client: Option<&str>,
-    now: i64,
+    conn: &mut AnyConnection, caps: CeremonyCaps, client: Option<&str>, now: i64,
 ) -> Result<(), StartError> {
     let wait = |first: Option<i64>| first.map_or(CEREMONY_TTL_SECS, |t| t - now).clamp(1, CEREMONY_TTL_SECS);
     if let Some(client) = client {
@@ -160,11 +157,7 @@ pub struct Opening<'a> {
 /// starts may pass a cap by a few). Expired ceremonies do not count; the
 /// housekeeping sweep deletes them.
 pub async fn store_ceremony<S: Serialize>(
-    db: &db::Db,
-    caps: CeremonyCaps,
-    opening: Opening<'_>,
-    state: &S,
-    now: i64,
+    db: &db::Db, caps: CeremonyCaps, opening: Opening<'_>, state: &S, now: i64,
 ) -> Result<String, StartError> {
     let Opening { client, kind, user_id, setup_token_sha256 } = opening;
     let b: [u8; 24] = fxe_protocol::random_bytes().map_err(|_| no_randomness())?;
@@ -192,10 +185,7 @@ pub async fn store_ceremony<S: Serialize>(
 
 /// Takes a live ceremony of `kind` (single use: it is deleted whatever happens next).
 pub async fn take_ceremony<S: DeserializeOwned>(
-    conn: &mut AnyConnection,
-    kind: CeremonyKind,
-    id: &str,
-    now: i64,
+    conn: &mut AnyConnection, kind: CeremonyKind, id: &str, now: i64,
 ) -> Result<Option<Ceremony<S>>, DbError> {
     let Some(row) = ceremonies::take(conn, kind, id).await? else { return Ok(None) };
     if row.expires_at <= now {
@@ -221,11 +211,7 @@ pub struct StoredPasskey {
 /// Saves a newly enrolled passkey; its id, or `None` when the credential is
 /// already registered (to anyone).
 pub async fn insert(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    label: &str,
-    passkey: &Passkey,
-    now: i64,
+    conn: &mut AnyConnection, user_id: &str, label: &str, passkey: &Passkey, now: i64,
 ) -> Result<Option<String>, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4().map_err(|_| no_randomness())?;
     let passkey_json = to_json("passkey", passkey)?;

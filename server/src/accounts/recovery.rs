@@ -58,11 +58,7 @@ impl RecoveryQueue {
     /// Starts the worker, holding at most `capacity` waiting requests. It
     /// runs until every clone of the queue is dropped.
     pub fn start(
-        db: Db,
-        mailer: Arc<dyn Mailer>,
-        public_origin: String,
-        capacity: usize,
-        clock: Clock,
+        db: Db, mailer: Arc<dyn Mailer>, public_origin: String, capacity: usize, clock: Clock,
     ) -> RecoveryQueue {
         let (tx, mut rx) = mpsc::channel::<RecoveryRequest>(capacity.max(1));
         let worker = Worker { db, mailer, public_origin, clock };

@@ -45,9 +45,7 @@ pub struct PageQuery {
     responses((status = 200, description = "A page of keys.", body = Page<ApiKeyInfo>)),
 )]
 async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<Page<ApiKeyInfo>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
@@ -75,9 +73,7 @@ crate::api_errors!(CreateErrors: KeyExists = "this key is already registered on 
     responses((status = 201, description = "Registered.", body = ApiKeyInfo), CreateErrors),
 )]
 async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<CreateApiKeyRequest>,
+    State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, ApiJson<ApiKeyInfo>), ApiError> {
     caller.require(Need::Admin)?;
     apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, e.to_string()))?;
@@ -131,9 +127,7 @@ crate::api_errors!(RevokeErrors: NotFound = "not one of this org's keys");
     responses((status = 204, description = "Revoked."), RevokeErrors),
 )]
 async fn revoke(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(key_id): ApiPath<String>,
+    State(state): State<AppState>, caller: Caller, ApiPath(key_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let not_found = || ApiError::not_found("No such API key in this org.");

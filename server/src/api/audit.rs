@@ -48,9 +48,7 @@ fn invalid(message: &'static str) -> ApiError {
     responses((status = 200, description = "A page of audit entries.", body = Page<AuditEntry>)),
 )]
 async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<ApiJson<Page<AuditEntry>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;

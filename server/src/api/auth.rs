@@ -157,9 +157,7 @@ crate::api_errors!(RegisterStartErrors: Unauthenticated = "no token and not sign
     responses((status = 200, description = "Options for `navigator.credentials.create()`; finish within 5 minutes.", body = CeremonyStarted), RegisterStartErrors),
 )]
 async fn register_start(
-    State(state): State<AppState>,
-    ClientKey(client): ClientKey,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientKey(client): ClientKey, headers: HeaderMap,
     ApiJson(req): ApiJson<PasskeyRegisterStart>,
 ) -> Result<ApiJson<CeremonyStarted>, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
@@ -201,9 +199,7 @@ async fn register_start(
 
 /// Takes the ceremony in a transaction of its own: used up even if what follows fails.
 async fn take<S: serde::de::DeserializeOwned>(
-    state: &AppState,
-    kind: CeremonyKind,
-    id: &str,
+    state: &AppState, kind: CeremonyKind, id: &str,
 ) -> Result<passkeys::Ceremony<S>, ApiError> {
     // No transaction: an unknown id is only read, a known one deleted by one statement.
     let mut conn = state.db.pool().acquire().await?;
@@ -238,9 +234,7 @@ crate::api_errors!(RegisterFinishErrors: BadOrigin, PasskeyExists = "this authen
     responses((status = 201, description = "Enrolled and signed in (`Set-Cookie: fxe_session`).", body = Me), RegisterFinishErrors),
 )]
 async fn register_finish(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap,
     ApiJson(req): ApiJson<CeremonyFinish>,
 ) -> Result<Response, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
@@ -310,9 +304,7 @@ crate::api_errors!(LoginStartErrors: BadOrigin, RateLimited = "this address has 
     responses((status = 200, description = "Options for `navigator.credentials.get()`; finish within 5 minutes.", body = CeremonyStarted), LoginStartErrors),
 )]
 async fn login_start(
-    State(state): State<AppState>,
-    ClientKey(client): ClientKey,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientKey(client): ClientKey, headers: HeaderMap,
 ) -> Result<ApiJson<CeremonyStarted>, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
@@ -352,9 +344,7 @@ crate::api_errors!(LoginFinishErrors: BadOrigin, CeremonyExpired);
     ),
 )]
 async fn login_finish(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap,
     ApiJson(req): ApiJson<CeremonyFinish>,
 ) -> Result<Response, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
@@ -420,9 +410,7 @@ crate::api_errors!(RecoverErrors: BadOrigin, InvalidEmail, Unavailable = "the re
     responses((status = 202, description = "If the address belongs to a user, a setup link is on its way."), RecoverErrors),
 )]
 async fn recover(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap,
     ApiJson(req): ApiJson<RecoverRequest>,
 ) -> Result<StatusCode, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
@@ -457,9 +445,7 @@ crate::api_errors!(LogoutErrors: BadOrigin);
     responses((status = 204, description = "Signed out; the cookie is cleared."), LogoutErrors),
 )]
 async fn logout(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap,
     ApiQuery(q): ApiQuery<LogoutQuery>,
 ) -> Result<Response, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
@@ -530,9 +516,7 @@ crate::api_errors!(UpdateMeErrors: Unauthenticated = "no session, or it ended", 
     responses((status = 200, description = "Changed.", body = Me), UpdateMeErrors),
 )]
 async fn update_me(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ApiJson(update): ApiJson<MeUpdate>,
+    State(state): State<AppState>, headers: HeaderMap, ApiJson(update): ApiJson<MeUpdate>,
 ) -> Result<Response, ApiError> {
     session_cookie::check_origin(&state, &headers)?;
     let mut conn = state.db.pool().acquire().await?;
@@ -557,9 +541,7 @@ crate::api_errors!(RemovePasskeyErrors: Unauthenticated, BadOrigin, NotFound = "
     responses((status = 204, description = "Removed."), RemovePasskeyErrors),
 )]
 async fn remove_passkey(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     session_cookie::check_origin(&state, &headers)?;

@@ -44,9 +44,7 @@ crate::api_errors!(LookupErrors: NotOnNetwork, InvalidNumber, LogPending = "the 
     responses((status = 200, description = "The owner and its active bundle, with the transparency log's proof of both (`log`).", body = DirectoryEntry), LookupErrors),
 )]
 async fn lookup(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath(number): ApiPath<String>,
+    State(state): State<AppState>, _caller: Caller, ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
     let not_on_network = || {
@@ -89,9 +87,7 @@ crate::api_errors!(OrgLookupErrors: NotFound, LogPending = "the transparency log
     responses((status = 200, description = "The org's public identity.", body = OrgPublic), OrgLookupErrors),
 )]
 async fn org(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
+    State(state): State<AppState>, _caller: Caller, ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgPublic>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);
@@ -117,9 +113,7 @@ async fn org(
     responses((status = 200, description = "The org's bundles.", body = OrgBundles), OrgLookupErrors),
 )]
 async fn bundles(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
+    State(state): State<AppState>, _caller: Caller, ApiPath(OrgPath { org_id }): ApiPath<OrgPath>,
 ) -> Result<ApiJson<OrgBundles>, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, no_such_org)?;
     let (db, id) = (&state.db, &org_id);

@@ -61,9 +61,7 @@ crate::api_errors!(CreateErrors: SenderMismatch, FromNumberNotYours, Forbidden =
     responses((status = 201, description = "Accepted; upload the ciphertext next.", body = CreateMessageResponse), (status = 200, description = "This message was created before with the same envelope.", body = CreateMessageResponse), CreateErrors),
 )]
 async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<Value>,
+    State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
     caller.require(Need::Send)?;
     let Value::Object(mut body) = body else {
@@ -98,10 +96,7 @@ crate::api_errors!(UploadErrors: UnreadableBody = "the upload was interrupted", 
     responses((status = 200, description = "Stored; the message is queued for its recipient.", body = Message), UploadErrors),
 )]
 async fn upload(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
-    req: Request,
+    State(state): State<AppState>, caller: Caller, ApiPath(MessagePath { id }): ApiPath<MessagePath>, req: Request,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Send)?;
     let claimed = req.extensions().get::<ClaimedUploadHash>().map(|c| c.0);
@@ -141,9 +136,7 @@ crate::api_errors!(ShowErrors: NotFound);
     responses((status = 200, description = "The message, with `envelope`.", body = Message), ShowErrors),
 )]
 async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(MessagePath { id }): ApiPath<MessagePath>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::SendOrReceive)?;
     let id: MessageId = api::path_id(&id, || MessageError::NotFound)?;
@@ -188,9 +181,7 @@ crate::api_errors!(DownloadErrors: NotFound = "only the recipient can download",
     responses((status = 200, description = "The whole ciphertext.", body = Ciphertext, content_type = "application/octet-stream"), (status = 206, description = "The requested range.", body = Ciphertext, content_type = "application/octet-stream"), DownloadErrors),
 )]
 async fn download(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(Need::Receive)?;
@@ -239,9 +230,7 @@ crate::api_errors!(ReceiptErrors: Forbidden = "only the recipient (with the rece
     responses((status = 200, description = "Delivered.", body = Message), ReceiptErrors),
 )]
 async fn receipt(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
@@ -261,9 +250,7 @@ crate::api_errors!(RejectErrors: Forbidden = "only the recipient (with the recei
     responses((status = 200, description = "Rejected.", body = Message), RejectErrors),
 )]
 async fn reject(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(MessagePath { id }): ApiPath<MessagePath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(MessagePath { id }): ApiPath<MessagePath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<ApiJson<Message>, ApiError> {
     caller.require(Need::Receive)?;
@@ -330,9 +317,7 @@ crate::api_errors!(ListErrors: Forbidden = "the inbox needs the receive scope, t
     responses((status = 200, description = "A page of messages.", body = Page<Message>), ListErrors),
 )]
 async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Page<Message>>, ApiError> {
     let inbox = match q.mailbox.as_str() {
         "inbox" => true,

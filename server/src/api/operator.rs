@@ -78,8 +78,7 @@ crate::api_errors!(ListInvitesErrors: Unauthenticated, Forbidden = "not an opera
     responses((status = 200, description = "The invites.", body = Items<InviteInfo>), ListInvitesErrors),
 )]
 async fn list_invites(
-    State(state): State<AppState>,
-    _op: OperatorSession,
+    State(state): State<AppState>, _op: OperatorSession,
 ) -> Result<ApiJson<Items<InviteInfo>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_invites(&state.db, &state.clock).await.map_err(ApiError::from)? }))
 }
@@ -93,9 +92,7 @@ crate::api_errors!(CreateInviteErrors: Forbidden, BadOrigin, InvalidBody = "a nu
     responses((status = 201, description = "Created.", body = NewInvite), CreateInviteErrors),
 )]
 async fn create_invite(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiJson(req): ApiJson<CreateInviteRequest>,
+    State(state): State<AppState>, op: OperatorSession, ApiJson(req): ApiJson<CreateInviteRequest>,
 ) -> Result<(StatusCode, ApiJson<NewInvite>), ApiError> {
     let numbers = req.numbers.join(",");
     let numbers = (!numbers.trim_matches([',', ' ']).is_empty()).then_some(numbers.as_str());
@@ -116,9 +113,7 @@ crate::api_errors!(ReissueInviteLinkErrors: NotFound = "no such invite", Conflic
     responses((status = 200, description = "The new link; the old one no longer works.", body = NewInvite), ReissueInviteLinkErrors),
 )]
 async fn reissue_invite_link(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<NewInvite>, ApiError> {
     let origin = state.config.public_origin();
     let invite = operator::reissue_invite(&state.db, &origin, id.trim(), &op.actor, &state.clock).await?;
@@ -133,9 +128,7 @@ crate::api_errors!(RevokeInviteErrors: NotFound = "no such invite", Conflict = "
     responses((status = 204, description = "Revoked."), RevokeInviteErrors),
 )]
 async fn revoke_invite(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     operator::revoke_invite(&state.db, id.trim(), &op.actor, &state.clock).await.map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
@@ -149,8 +142,7 @@ crate::api_errors!(OperatorListErrors: Forbidden = "not an operator");
     responses((status = 200, description = "The orgs.", body = Items<OperatorOrg>), OperatorListErrors),
 )]
 async fn list_orgs(
-    State(state): State<AppState>,
-    _op: OperatorSession,
+    State(state): State<AppState>, _op: OperatorSession,
 ) -> Result<ApiJson<Items<OperatorOrg>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_orgs(&state.db).await.map_err(ApiError::from)? }))
 }
@@ -164,9 +156,7 @@ crate::api_errors!(DisableOrgErrors: NotFound = "no such org", Conflict = "alrea
     responses((status = 204, description = "Disabled."), DisableOrgErrors),
 )]
 async fn disable_org(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(org_id): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, true, &op.actor, &state.clock).await.map_err(ApiError::from)?;
@@ -181,9 +171,7 @@ crate::api_errors!(EnableOrgErrors: NotFound = "no such org", Conflict = "not di
     responses((status = 204, description = "Enabled."), EnableOrgErrors),
 )]
 async fn enable_org(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(org_id): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let org_id: OrgId = api::path_id(&org_id, || operator::no_such_org(&org_id))?;
     operator::set_org_disabled(&state.db, &org_id, false, &op.actor, &state.clock).await.map_err(ApiError::from)?;
@@ -205,9 +193,7 @@ struct NumbersQuery {
     responses((status = 200, description = "The numbers.", body = Items<NumberClaim>), OperatorListErrors),
 )]
 async fn list_numbers(
-    State(state): State<AppState>,
-    _op: OperatorSession,
-    ApiQuery(q): ApiQuery<NumbersQuery>,
+    State(state): State<AppState>, _op: OperatorSession, ApiQuery(q): ApiQuery<NumbersQuery>,
 ) -> Result<ApiJson<Items<NumberClaim>>, ApiError> {
     Ok(ApiJson(Items { items: operator::list_numbers(&state.db, q.pending).await.map_err(ApiError::from)? }))
 }
@@ -221,9 +207,7 @@ crate::api_errors!(ClaimDecisionErrors: NotFound = "no org claims it", Conflict 
     responses((status = 200, description = "Approved.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn approve_number(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(number): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
     Ok(ApiJson(
         operator::decide_number(&state.db, &number, true, &op.actor, &state.clock).await.map_err(ApiError::from)?,
@@ -237,9 +221,7 @@ async fn approve_number(
     responses((status = 200, description = "Denied.", body = NumberClaim), ClaimDecisionErrors),
 )]
 async fn deny_number(
-    State(state): State<AppState>,
-    op: OperatorSession,
-    ApiPath(number): ApiPath<String>,
+    State(state): State<AppState>, op: OperatorSession, ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<NumberClaim>, ApiError> {
     Ok(ApiJson(
         operator::decide_number(&state.db, &number, false, &op.actor, &state.clock).await.map_err(ApiError::from)?,

@@ -52,9 +52,7 @@ crate::api_errors!(ClaimNumberErrors: Forbidden = "needs an org admin or the adm
     responses((status = 201, description = "Claimed; pending the operator's approval.", body = NumberInfo), (status = 200, description = "The org already holds or claims this number.", body = NumberInfo), ClaimNumberErrors),
 )]
 async fn claim_number(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<ClaimNumberRequest>,
+    State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ClaimNumberRequest>,
 ) -> Result<(StatusCode, ApiJson<NumberInfo>), ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&req.number)?;
@@ -97,9 +95,7 @@ crate::api_errors!(ReleaseNumberErrors: NotFound = "not one of this org's number
     responses((status = 204, description = "Released."), ReleaseNumberErrors),
 )]
 async fn release_number(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(number): ApiPath<String>,
+    State(state): State<AppState>, caller: Caller, ApiPath(number): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let number = crate::api::directory::normalize_number(&number)?;
@@ -126,9 +122,7 @@ crate::api_errors!(PublishBundleErrors: BundleExists = "this bundle was publishe
     responses((status = 201, description = "The new active bundle.", body = OrgBundle), (status = 200, description = "This bundle is already the active one.", body = OrgBundle), PublishBundleErrors),
 )]
 async fn publish_bundle(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<PublishBundleRequest>,
+    State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<PublishBundleRequest>,
 ) -> Result<(StatusCode, ApiJson<OrgBundle>), ApiError> {
     caller.require(Need::Admin)?;
     let bundle = req.bundle;

@@ -65,9 +65,7 @@ crate::api_errors!(RedeemErrors: InviteNotFound, NumberTaken, KeyExists, OrgExis
     responses((status = 201, description = "The org joined the relay.", body = RedeemResponse), RedeemErrors),
 )]
 async fn redeem(
-    State(state): State<AppState>,
-    ClientAddress(address): ClientAddress,
-    ApiJson(req): ApiJson<RedeemRequest>,
+    State(state): State<AppState>, ClientAddress(address): ClientAddress, ApiJson(req): ApiJson<RedeemRequest>,
 ) -> Result<(StatusCode, ApiJson<RedeemResponse>), ApiError> {
     // Shapes. Signed fields are validated, never normalised.
     validate_display_name("org_name", &req.org_name)?;

@@ -89,9 +89,7 @@ crate::api_errors!(TileErrors: NotFound = "no such tile under the published chec
     responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_1(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath((level, n)): ApiPath<(String, String)>,
+    State(state): State<AppState>, _caller: Caller, ApiPath((level, n)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     tile(&state, &[&level, &n])
 }
@@ -105,9 +103,7 @@ async fn tile_1(
     responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_2(
-    State(state): State<AppState>,
-    _caller: Caller,
-    ApiPath((level, a, b)): ApiPath<(String, String, String)>,
+    State(state): State<AppState>, _caller: Caller, ApiPath((level, a, b)): ApiPath<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     tile(&state, &[&level, &a, &b])
 }
@@ -122,8 +118,7 @@ async fn tile_2(
     responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_3(
-    State(state): State<AppState>,
-    _caller: Caller,
+    State(state): State<AppState>, _caller: Caller,
     ApiPath((level, a, b, c)): ApiPath<(String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     tile(&state, &[&level, &a, &b, &c])
@@ -140,8 +135,7 @@ async fn tile_3(
     responses((status = 200, description = "The tile's hashes or entries (c2sp.org/tlog-tiles).", content_type = "application/octet-stream"), TileErrors),
 )]
 async fn tile_4(
-    State(state): State<AppState>,
-    _caller: Caller,
+    State(state): State<AppState>, _caller: Caller,
     ApiPath((level, a, b, c, d)): ApiPath<(String, String, String, String, String)>,
 ) -> Result<Response, ApiError> {
     tile(&state, &[&level, &a, &b, &c, &d])

@@ -55,9 +55,7 @@ async fn member(conn: &mut AnyConnection, org_id: &OrgId, user_id: &UserId) -> R
     responses((status = 200, description = "A page of users.", body = Page<User>)),
 )]
 async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<Page<User>>, ApiError> {
     caller.require(Need::Admin)?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
@@ -89,9 +87,7 @@ crate::api_errors!(CreateErrors: UserExists = "a member of this org has this add
     responses((status = 201, description = "Added; the setup link is in the answer (shown once) and in the mail.", body = UserWithSetupLink), CreateErrors),
 )]
 async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<CreateUserRequest>,
+    State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let email = req.email.trim();
@@ -136,9 +132,7 @@ crate::api_errors!(RemoveErrors: NotFound = "not a member of this org", LastAdmi
     responses((status = 204, description = "Removed."), RemoveErrors),
 )]
 async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(UserPath { id }): ApiPath<UserPath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;
@@ -189,9 +183,7 @@ crate::api_errors!(NewSetupLinkErrors: NotFound = "not a member of this org");
     responses((status = 201, description = "A new link (shown once; also mailed).", body = UserWithSetupLink), NewSetupLinkErrors),
 )]
 async fn new_setup_link(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(UserPath { id }): ApiPath<UserPath>,
+    State(state): State<AppState>, caller: Caller, ApiPath(UserPath { id }): ApiPath<UserPath>,
 ) -> Result<(StatusCode, ApiJson<UserWithSetupLink>), ApiError> {
     caller.require(Need::Admin)?;
     let id: UserId = api::path_id(&id, no_such_member)?;

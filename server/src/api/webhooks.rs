@@ -81,9 +81,7 @@ fn page_of<T>(page: &PageRequest, rows: Vec<Keyed<T>>) -> Page<T> {
     responses((status = 200, description = "A page of endpoints (never their secrets).", body = Page<WebhookEndpoint>)),
 )]
 async fn list(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    State(state): State<AppState>, caller: AdminCaller, ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<ApiJson<Page<WebhookEndpoint>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let rows = endpoints::list(&state.db, caller.org_id(), &page).await?;
@@ -98,9 +96,7 @@ crate::api_errors!(CreateErrors: TooManyWebhooks = "the org has 50 endpoints", I
     responses((status = 201, description = "Created; `secret` is shown only now.", body = WebhookEndpoint), CreateErrors),
 )]
 async fn create(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiJson(req): ApiJson<CreateWebhookRequest>,
+    State(state): State<AppState>, caller: AdminCaller, ApiJson(req): ApiJson<CreateWebhookRequest>,
 ) -> Result<(StatusCode, ApiJson<WebhookEndpoint>), ApiError> {
     let endpoint = endpoints::create(&state, caller.admin(), &req).await?;
     Ok((StatusCode::CREATED, ApiJson(endpoint)))
@@ -115,9 +111,7 @@ crate::api_errors!(EndpointErrors: NotFound);
     responses((status = 200, description = "The endpoint.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn get_one(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     Ok(ApiJson(endpoints::get(&state.db, caller.org_id(), &id).await?))
@@ -134,9 +128,7 @@ crate::api_errors!(UpdateErrors: NotFound, InvalidUrl, InvalidEvents, InvalidBod
     responses((status = 200, description = "The endpoint as it is now.", body = WebhookEndpoint), UpdateErrors),
 )]
 async fn update(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateWebhookRequest>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     let checked = endpoints::check_update(&state, &req).await?;
@@ -151,9 +143,7 @@ async fn update(
     responses((status = 204, description = "Deleted."), EndpointErrors),
 )]
 async fn delete(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     endpoints::delete(&state.db, caller.admin(), &id).await?;
@@ -168,9 +158,7 @@ async fn delete(
     responses((status = 200, description = "The endpoint with its new `secret`.", body = WebhookEndpoint), EndpointErrors),
 )]
 async fn rotate_secret(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<WebhookEndpoint>, ApiError> {
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     Ok(ApiJson(endpoints::rotate_secret(&state, caller.admin(), &id).await?))
@@ -184,9 +172,7 @@ crate::api_errors!(TestErrors: NotFound, WebhookDisabled = "enable it first");
     responses((status = 202, description = "Queued; the delivery, to follow its attempts.", body = WebhookDelivery), TestErrors),
 )]
 async fn test(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     let delivery = endpoints::test(&state, caller.admin(), &id).await?;
@@ -216,9 +202,7 @@ struct DeliveriesQuery {
     responses((status = 200, description = "A page of deliveries.", body = Page<WebhookDelivery>), EndpointErrors),
 )]
 async fn deliveries(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> Result<ApiJson<Page<WebhookDelivery>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
@@ -242,9 +226,7 @@ crate::api_errors!(RedeliverErrors: NotFound = "no such delivery (or its event i
     responses((status = 202, description = "Queued again.", body = WebhookDelivery), RedeliverErrors),
 )]
 async fn redeliver(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, ApiJson<WebhookDelivery>), ApiError> {
     let id: DeliveryId = api::path_id(&id, || WebhookError::DeliveryNotFound)?;
     let delivery = deliveries::redeliver(&state, caller.admin(), &id).await?;
@@ -276,10 +258,7 @@ crate::api_errors!(RedeliverSinceErrors: NotFound, WebhookDisabled);
     responses((status = 202, description = "How many events were queued.", body = RedeliverSinceAnswer), RedeliverSinceErrors),
 )]
 async fn redeliver_since(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(q): ApiQuery<SinceQuery>,
+    State(state): State<AppState>, caller: AdminCaller, ApiPath(id): ApiPath<String>, ApiQuery(q): ApiQuery<SinceQuery>,
 ) -> Result<(StatusCode, ApiJson<RedeliverSinceAnswer>), ApiError> {
     let since = parse_since(&q.since)?;
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
@@ -309,9 +288,7 @@ struct EventsQuery {
     responses((status = 200, description = "A page of events.", body = Page<WebhookEvent>)),
 )]
 async fn event_log(
-    State(state): State<AppState>,
-    caller: AdminCaller,
-    ApiQuery(q): ApiQuery<EventsQuery>,
+    State(state): State<AppState>, caller: AdminCaller, ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<ApiJson<Page<WebhookEvent>>, ApiError> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let since = q.since.as_deref().map(parse_since).transpose()?;

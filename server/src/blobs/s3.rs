@@ -198,11 +198,7 @@ impl S3BlobStore {
     /// Streams `body` to `path` (one PUT, or a multipart upload kept in
     /// `upload` while it runs); returns the length and SHA-256.
     async fn stream_to(
-        &self,
-        path: &ObjectPath,
-        mut body: ByteStream,
-        max_len: u64,
-        upload: &mut AbortOnDrop,
+        &self, path: &ObjectPath, mut body: ByteStream, max_len: u64, upload: &mut AbortOnDrop,
     ) -> Result<(u64, [u8; 32]), BlobError> {
         let mut meter = Metered::new(max_len);
         // The first part is kept until it is full: a small body is one PUT.

@@ -191,8 +191,7 @@ async fn open(args: &OperatorArgs) -> Result<Db, CliError> {
 
 /// Runs `action` on the database named by `args`, then closes it.
 async fn with_db<T>(
-    args: &OperatorArgs,
-    action: impl AsyncFnOnce(&Db) -> Result<T, OperatorError>,
+    args: &OperatorArgs, action: impl AsyncFnOnce(&Db) -> Result<T, OperatorError>,
 ) -> Result<T, CliError> {
     let db = open(args).await?;
     let result = action(&db).await;
@@ -214,10 +213,7 @@ fn print_json(value: &impl Serialize) -> Result<(), CliError> {
 /// Prints `items` as a JSON array (`json`), or as a table under `header`
 /// with a row of cells from `row` for each.
 fn print_list<T: Serialize>(
-    json: bool,
-    items: &[T],
-    header: &[&str],
-    row: impl Fn(&T) -> Vec<String>,
+    json: bool, items: &[T], header: &[&str], row: impl Fn(&T) -> Vec<String>,
 ) -> Result<(), CliError> {
     if json {
         return print_json(&items);

@@ -19,11 +19,7 @@ pub struct ClaimedNotice {
 /// Queues a notice of `message_id` (to `to_number`) for every current member of `org_id` who asked for them;
 /// inside the caller's transaction. Returns how many were queued.
 pub async fn queue_for_members(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    message_id: &str,
-    to_number: &str,
-    now_ms: i64,
+    conn: &mut AnyConnection, org_id: &str, message_id: &str, to_number: &str, now_ms: i64,
 ) -> Result<u64, DbError> {
     Ok(sqlx::query(
         "INSERT INTO arrival_notices (message_id, user_id, to_number, tries, next_attempt_at_ms, created_at_ms) \
@@ -40,11 +36,7 @@ pub async fn queue_for_members(
 
 /// Claims up to `limit` due notices for this worker, leased until `until_ms`.
 pub async fn claim(
-    db: &Db,
-    token: &str,
-    until_ms: i64,
-    now_ms: i64,
-    limit: i64,
+    db: &Db, token: &str, until_ms: i64, now_ms: i64, limit: i64,
 ) -> Result<Vec<ClaimedNotice>, DbError> {
     let lock = super::leases::skip_locked(db);
     let free = "(lease_until_ms IS NULL OR lease_until_ms < $3)";

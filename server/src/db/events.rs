@@ -69,11 +69,7 @@ pub async fn list(db: &Db, org_id: &str, since_ms: Option<i64>, page: &PageReque
 /// `(id, event_type)` of the org's events since `since_ms` of one of the
 /// types in `event_types` (comma-separated), oldest first, at most `limit`.
 pub async fn since(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    since_ms: i64,
-    event_types: &str,
-    limit: i64,
+    conn: &mut AnyConnection, org_id: &str, since_ms: i64, event_types: &str, limit: i64,
 ) -> Result<Vec<(String, String)>, DbError> {
     Ok(sqlx::query_as(
         "SELECT id, event_type FROM events WHERE org_id = $1 AND created_at_ms >= $2 AND (',' || $3 || ',') LIKE ('%,' || event_type || ',%') \

@@ -29,9 +29,7 @@ impl IdempotencyRecord {
 
 /// The record of `key_hash` in `scope`, if any (expired ones included).
 pub async fn get(
-    conn: &mut sqlx::AnyConnection,
-    scope: &str,
-    key_hash: &str,
+    conn: &mut sqlx::AnyConnection, scope: &str, key_hash: &str,
 ) -> Result<Option<IdempotencyRecord>, DbError> {
     Ok(sqlx::query_as(
         "SELECT request_sha256, status_code, response_json, created_at FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
@@ -55,11 +53,7 @@ pub async fn delete(conn: &mut sqlx::AnyConnection, scope: &str, key_hash: &str)
 /// Records the key as running for `request_sha256`; `false` if a record
 /// exists already (a concurrent first request won).
 pub async fn insert_running(
-    conn: &mut sqlx::AnyConnection,
-    scope: &str,
-    key_hash: &str,
-    request_sha256: &str,
-    now: i64,
+    conn: &mut sqlx::AnyConnection, scope: &str, key_hash: &str, request_sha256: &str, now: i64,
 ) -> Result<bool, DbError> {
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (scope, idem_key, request_sha256, status_code, response_json, created_at) VALUES ($1, $2, $3, 0, NULL, $4) \

@@ -69,12 +69,7 @@ const COLUMNS: &str = "id, numbers, note, created_at, expires_at, used_at, used_
 
 /// Creates an invite; returns it and its token (shown once).
 pub async fn create(
-    db: &Db,
-    numbers: &[String],
-    expires_in_secs: i64,
-    note: &str,
-    actor: &Actor,
-    now_ms: i64,
+    db: &Db, numbers: &[String], expires_in_secs: i64, note: &str, actor: &Actor, now_ms: i64,
 ) -> Result<(Invite, String), DbError> {
     let now = now_ms.div_euclid(1000);
     let token = new_token()?;

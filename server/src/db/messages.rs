@@ -175,9 +175,7 @@ pub async fn insert(conn: &mut AnyConnection, m: NewMessage<'_>) -> Result<bool,
 
 /// The instance holding a live upload lease on this message, if any.
 pub async fn lease_holder(
-    conn: &mut AnyConnection,
-    message_id: &MessageId,
-    now: i64,
+    conn: &mut AnyConnection, message_id: &MessageId, now: i64,
 ) -> Result<Option<String>, DbError> {
     Ok(sqlx::query("SELECT upload_lease_owner FROM messages WHERE message_id = $1 AND upload_lease_until >= $2")
         .bind(message_id)
@@ -192,12 +190,7 @@ pub async fn lease_holder(
 /// Takes the upload lease for `owner` until `until`, if it is free, lapsed or
 /// held by `takeover` (a dead instance). `false` when another upload holds it.
 pub async fn take_lease(
-    conn: &mut AnyConnection,
-    message_id: &MessageId,
-    owner: &str,
-    takeover: &str,
-    now: i64,
-    until: i64,
+    conn: &mut AnyConnection, message_id: &MessageId, owner: &str, takeover: &str, now: i64, until: i64,
 ) -> Result<bool, DbError> {
     let n = sqlx::query(
         "UPDATE messages SET upload_lease_until = $1, upload_lease_owner = $2 WHERE message_id = $3 AND status = 'awaiting_upload' \
@@ -238,11 +231,7 @@ pub async fn release_lease(db: &Db, message_id: &MessageId) -> Result<(), DbErro
 /// `awaiting_upload` → `queued` with its blob; `false` if the message was
 /// not awaiting its upload any more.
 pub async fn mark_queued(
-    conn: &mut AnyConnection,
-    message_id: &MessageId,
-    blob_key: &str,
-    now_ms: i64,
-    expires_at: i64,
+    conn: &mut AnyConnection, message_id: &MessageId, blob_key: &str, now_ms: i64, expires_at: i64,
 ) -> Result<bool, DbError> {
     let n = sqlx::query(
         "UPDATE messages SET status = 'queued', blob_key = $1, updated_at_ms = $2, seq = $2, expires_at = $3, upload_lease_until = NULL, upload_lease_owner = NULL \
@@ -267,10 +256,7 @@ pub enum Outcome<'a> {
 /// `queued` → `delivered` (receipt) or `rejected` (refusal); `false` if the
 /// message was no longer queued.
 pub async fn conclude(
-    conn: &mut AnyConnection,
-    message_id: &MessageId,
-    outcome: Outcome<'_>,
-    now_ms: i64,
+    conn: &mut AnyConnection, message_id: &MessageId, outcome: Outcome<'_>, now_ms: i64,
 ) -> Result<bool, DbError> {
     let (status, column, json) = match outcome {
         Outcome::Receipt(j) => (MessageStatus::Delivered, "receipt_json", j),
@@ -292,11 +278,7 @@ pub async fn conclude(
 /// Moves a message from `from` to a terminal `to` (expiry, failed upload);
 /// `false` if it was not in `from` any more.
 pub async fn end(
-    conn: &mut AnyConnection,
-    message_id: &MessageId,
-    from: MessageStatus,
-    to: MessageStatus,
-    now_ms: i64,
+    conn: &mut AnyConnection, message_id: &MessageId, from: MessageStatus, to: MessageStatus, now_ms: i64,
 ) -> Result<bool, DbError> {
     let n = sqlx::query(
         "UPDATE messages SET status = $1, updated_at_ms = $2, seq = $2 WHERE message_id = $3 AND status = $4",

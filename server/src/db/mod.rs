@@ -484,8 +484,7 @@ macro_rules! text_column {
 
         impl<'q> sqlx::Encode<'q, sqlx::Any> for $ty {
             fn encode_by_ref(
-                &self,
-                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
+                &self, buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer<'q>,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
                 <&str as sqlx::Encode<'q, sqlx::Any>>::encode(self.as_str(), buf)
             }

@@ -60,10 +60,7 @@ pub async fn active_bundle(conn: &mut AnyConnection, org_id: &str) -> Result<Opt
 /// A bundle of the org that may be used for a new message now: the active one,
 /// or one retired less than an hour ago.
 pub async fn usable_bundle(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    bundle_id: &str,
-    now: i64,
+    conn: &mut AnyConnection, org_id: &str, bundle_id: &str, now: i64,
 ) -> Result<Option<Bundle>, DbError> {
     let row = sqlx::query("SELECT bundle_json, active, retired_at FROM bundles WHERE org_id = $1 AND bundle_id = $2")
         .bind(org_id)
@@ -243,11 +240,7 @@ pub async fn number(conn: &mut AnyConnection, number: &str) -> Result<Option<(St
 /// `pending` the operator's approval (a claim); `false` if any org holds or
 /// claims it already.
 pub async fn insert_number(
-    conn: &mut AnyConnection,
-    number: &str,
-    org_id: &str,
-    active: bool,
-    now: i64,
+    conn: &mut AnyConnection, number: &str, org_id: &str, active: bool, now: i64,
 ) -> Result<bool, DbError> {
     let sql = if active {
         "INSERT INTO numbers (number, org_id, status, created_at, approved_at) VALUES ($1, $2, 'active', $3, $3) ON CONFLICT (number) DO NOTHING"
@@ -290,10 +283,7 @@ pub async fn bundle_exists(conn: &mut AnyConnection, bundle_id: &str) -> Result<
 /// Publishes `bundle` as the org's active bundle, retiring the active one
 /// (if any) at `now`; `false` if the bundle id exists already.
 pub async fn publish_bundle(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    bundle: &Bundle,
-    now: i64,
+    conn: &mut AnyConnection, org_id: &str, bundle: &Bundle, now: i64,
 ) -> Result<bool, DbError> {
     sqlx::query("UPDATE bundles SET active = 0, retired_at = $1 WHERE org_id = $2 AND active = 1")
         .bind(now)

@@ -49,8 +49,7 @@ impl PageRequest {
 
     /// Binds the cursor to a query of [`PageRequest::sql`], after its own binds.
     pub fn bind<'q, O>(
-        &'q self,
-        query: QueryAs<'q, Any, O, AnyArguments<'q>>,
+        &'q self, query: QueryAs<'q, Any, O, AnyArguments<'q>>,
     ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
         match &self.after {
             Some(c) => query.bind(c.time).bind(c.id.as_str()),
@@ -75,11 +74,7 @@ impl PageRequest {
 /// placeholders `$1…` take `binds`), newest first by `time_col` then
 /// `id_col` (both must be selected), each row made an item by `item`.
 pub async fn fetch<T>(
-    pool: &sqlx::AnyPool,
-    select: &str,
-    binds: &[String],
-    (time_col, id_col): (&str, &str),
-    page: &PageRequest,
+    pool: &sqlx::AnyPool, select: &str, binds: &[String], (time_col, id_col): (&str, &str), page: &PageRequest,
     item: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
 ) -> Result<Page<T>, DbError> {
     let sql = page.sql(select, (time_col, id_col), binds.len() + 1);

@@ -34,10 +34,7 @@ impl SetupLinkPurpose {
 
 /// Creates a link for `user_id` and returns its token (shown once).
 pub async fn create(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    purpose: SetupLinkPurpose,
-    now: i64,
+    conn: &mut AnyConnection, user_id: &str, purpose: SetupLinkPurpose, now: i64,
 ) -> Result<String, DbError> {
     let b: [u8; 32] =
         fxe_protocol::random_bytes().map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;

@@ -95,12 +95,7 @@ pub async fn email_in_org(conn: &mut AnyConnection, org_id: &str, email: &str) -
 
 /// Adds a user (`org_id` `None` for an operator).
 pub async fn insert(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    org_id: Option<&str>,
-    email: &str,
-    role: UserRole,
-    now: i64,
+    conn: &mut AnyConnection, user_id: &str, org_id: Option<&str>, email: &str, role: UserRole, now: i64,
 ) -> Result<(), DbError> {
     sqlx::query("INSERT INTO users (id, org_id, email, role, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(user_id)

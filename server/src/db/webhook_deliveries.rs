@@ -174,11 +174,7 @@ pub struct Settled {
 /// Moves the delivery on and drops its lease, if `lease_token` still holds
 /// it; `false` when it does not (requeued or killed meanwhile).
 pub async fn settle(
-    conn: &mut AnyConnection,
-    delivery_id: &DeliveryId,
-    lease_token: &str,
-    to: Settled,
-    now_ms: i64,
+    conn: &mut AnyConnection, delivery_id: &DeliveryId, lease_token: &str, to: Settled, now_ms: i64,
 ) -> Result<bool, DbError> {
     let held = sqlx::query(
         "UPDATE webhook_deliveries SET status = $1, tries = $2, next_attempt_at_ms = $3, lease_token = NULL, lease_until_ms = NULL, updated_at_ms = $4 \
@@ -223,9 +219,7 @@ pub async fn target(db: &Db, endpoint_id: &WebhookId, event_id: &str) -> Result<
 
 /// The delivery of `event_id` to `endpoint_id`.
 pub async fn by_event(
-    conn: &mut AnyConnection,
-    endpoint_id: &WebhookId,
-    event_id: &str,
+    conn: &mut AnyConnection, endpoint_id: &WebhookId, event_id: &str,
 ) -> Result<Option<DeliveryRow>, DbError> {
     Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2"))
         .bind(endpoint_id)
@@ -245,10 +239,7 @@ pub async fn get(conn: &mut AnyConnection, org_id: &str, id: &DeliveryId) -> Res
 
 /// A page of the endpoint's deliveries, newest first, only of `status` if given.
 pub async fn list(
-    db: &Db,
-    endpoint_id: &WebhookId,
-    status: Option<DeliveryStatus>,
-    page: &PageRequest,
+    db: &Db, endpoint_id: &WebhookId, status: Option<DeliveryStatus>, page: &PageRequest,
 ) -> Result<Vec<DeliveryRow>, DbError> {
     let mut select = format!("SELECT {COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1");
     if status.is_some() {

@@ -113,10 +113,7 @@ pub struct Changes<'a> {
 
 /// Applies `changes`; an endpoint enabled afterwards loses its `disabled_reason`.
 pub async fn update(
-    conn: &mut AnyConnection,
-    id: &WebhookId,
-    changes: Changes<'_>,
-    now_ms: i64,
+    conn: &mut AnyConnection, id: &WebhookId, changes: Changes<'_>, now_ms: i64,
 ) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE webhook_endpoints SET url = COALESCE($1, url), events = COALESCE($2, events), description = COALESCE($3, description), \
@@ -141,11 +138,7 @@ pub async fn delete(conn: &mut AnyConnection, id: &WebhookId) -> Result<(), DbEr
 
 /// Makes `sealed` the current secret; the one it replaces keeps signing until `old_until_ms`.
 pub async fn rotate_secret(
-    conn: &mut AnyConnection,
-    id: &WebhookId,
-    sealed: &str,
-    old_until_ms: i64,
-    now_ms: i64,
+    conn: &mut AnyConnection, id: &WebhookId, sealed: &str, old_until_ms: i64, now_ms: i64,
 ) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE webhook_endpoints SET old_secret_sealed = secret_sealed, old_secret_until_ms = $1, secret_sealed = $2, updated_at_ms = $3 WHERE id = $4",
@@ -172,10 +165,7 @@ pub async fn subscribed(conn: &mut AnyConnection, org_id: &str, event_type: &str
 
 /// Disables an enabled endpoint with `reason`; its org when it was enabled.
 pub async fn disable(
-    conn: &mut AnyConnection,
-    id: &WebhookId,
-    reason: &str,
-    now_ms: i64,
+    conn: &mut AnyConnection, id: &WebhookId, reason: &str, now_ms: i64,
 ) -> Result<Option<String>, DbError> {
     Ok(sqlx::query_scalar(
         "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $1, updated_at_ms = $2 WHERE id = $3 AND enabled = 1 RETURNING org_id",

@@ -122,11 +122,7 @@ impl Caller {
     /// Writes an audit row of this caller's org, with the caller as actor,
     /// inside the caller's transaction.
     pub async fn audit(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        action: &str,
-        target: Option<&str>,
-        detail: Option<serde_json::Value>,
+        &self, conn: &mut sqlx::AnyConnection, action: &str, target: Option<&str>, detail: Option<serde_json::Value>,
     ) -> Result<(), crate::db::DbError> {
         let actor = self.actor();
         let entry = crate::db::audit::Entry {

@@ -252,11 +252,7 @@ impl Connection {
 /// Routes one request: the head size check, the client address, the body's
 /// clock, and 408 when the body was cut off.
 async fn answer(
-    router: Router,
-    req: Request<Incoming>,
-    client: SocketAddr,
-    body_limits: BodyLimits,
-    max_header_bytes: usize,
+    router: Router, req: Request<Incoming>, client: SocketAddr, body_limits: BodyLimits, max_header_bytes: usize,
 ) -> Response<Body> {
     let head = head_len(&req);
     if head > max_header_bytes {
@@ -342,8 +338,7 @@ impl HttpBody for Tracked {
     type Error = axum::Error;
 
     fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
+        mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         std::pin::Pin::new(&mut self.inner).poll_frame(cx)
     }

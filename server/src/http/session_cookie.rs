@@ -63,10 +63,7 @@ pub fn session_ended() -> ApiError {
 /// changes state). Operators (no org) are resolved by the operator pages,
 /// not here: `Ok(None)`.
 pub fn caller_of(
-    state: &AppState,
-    parts: &Parts,
-    session: SessionUser,
-    address: Option<String>,
+    state: &AppState, parts: &Parts, session: SessionUser, address: Option<String>,
 ) -> Result<Option<Caller>, ApiError> {
     if changes_state(&parts.method) {
         check_origin(state, &parts.headers)?;

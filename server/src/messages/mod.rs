@@ -59,9 +59,7 @@ pub enum Created {
 
 /// Loads a message the party sent or received; 404 for anyone else.
 pub async fn visible_row(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    message_id: &MessageId,
+    conn: &mut AnyConnection, org_id: &str, message_id: &MessageId,
 ) -> Result<MessageRow, MessageError> {
     let row = store::get(conn, message_id).await?.ok_or(MessageError::NotFound)?;
     let visible = row.sender_org_id == org_id
@@ -81,9 +79,7 @@ fn create_response(row: &MessageRow) -> Result<CreateMessageResponse, MessageErr
 /// `POST /messages`: the checks of API.md in their order, then a new
 /// `awaiting_upload` message. Idempotent on `message_id` + envelope hash.
 pub async fn create(
-    state: &AppState,
-    party: Party<'_>,
-    envelope: Value,
+    state: &AppState, party: Party<'_>, envelope: Value,
 ) -> Result<(Created, CreateMessageResponse), MessageError> {
     // 1. Well formed. An envelope whose only fault is a `ciphertext_len` past
     // the cap is 413 `too_large`; any other fault (checked first) is 422.
@@ -161,9 +157,7 @@ pub async fn create(
 /// The answer to a create whose message id exists: the same answer again
 /// for the same sender and envelope, a conflict otherwise.
 fn repeat(
-    party: Party<'_>,
-    existing: &MessageRow,
-    hash: &str,
+    party: Party<'_>, existing: &MessageRow, hash: &str,
 ) -> Result<(Created, CreateMessageResponse), MessageError> {
     if existing.sender_org_id == party.org_id && existing.envelope_hash == hash {
         Ok((Created::Repeat, create_response(existing)?))
@@ -183,11 +177,7 @@ async fn release_lease(state: &AppState, message_id: &MessageId) {
 /// while hashing, checks length and SHA-256 against the envelope, publishes
 /// the blob atomically and only then makes the message `queued`.
 pub async fn upload(
-    state: &AppState,
-    party: Party<'_>,
-    message_id: &MessageId,
-    body: ByteStream,
-    content_length: Option<u64>,
+    state: &AppState, party: Party<'_>, message_id: &MessageId, body: ByteStream, content_length: Option<u64>,
     claimed: Option<ClaimedBody>,
 ) -> Result<Message, MessageError> {
     let mut conn = state.db.pool().acquire().await?;
@@ -357,10 +347,7 @@ enum Outcome {
 /// the message was sealed to and the stored envelope hash; then the
 /// ciphertext is deleted and the sender hears of it.
 async fn conclude(
-    state: &AppState,
-    party: Party<'_>,
-    message_id: &MessageId,
-    outcome: Outcome,
+    state: &AppState, party: Party<'_>, message_id: &MessageId, outcome: Outcome,
 ) -> Result<Message, MessageError> {
     let mut conn = state.db.pool().acquire().await?;
     let row = visible_row(&mut conn, party.org_id, message_id).await?;
@@ -434,20 +421,14 @@ pub fn parse_refusal(refusal: Value) -> Result<Refusal, MessageError> {
 
 /// `POST /messages/{id}/receipt`: the recipient's signed receipt.
 pub async fn receipt(
-    state: &AppState,
-    party: Party<'_>,
-    message_id: &MessageId,
-    receipt: Receipt,
+    state: &AppState, party: Party<'_>, message_id: &MessageId, receipt: Receipt,
 ) -> Result<Message, MessageError> {
     conclude(state, party, message_id, Outcome::Receipt(receipt)).await
 }
 
 /// `POST /messages/{id}/reject`: the recipient's signed refusal.
 pub async fn refuse(
-    state: &AppState,
-    party: Party<'_>,
-    message_id: &MessageId,
-    refusal: Refusal,
+    state: &AppState, party: Party<'_>, message_id: &MessageId, refusal: Refusal,
 ) -> Result<Message, MessageError> {
     conclude(state, party, message_id, Outcome::Refusal(refusal)).await
 }

@@ -193,9 +193,7 @@ impl Log {
     /// on; [`Gate::Pending`] after [`GATE_WAIT`]. `load` answers `Ok(None)` for "no such
     /// thing" (passed through).
     pub async fn backed<T, F>(
-        &self,
-        load: impl Fn() -> F,
-        covered: impl Fn(&View, &T) -> bool,
+        &self, load: impl Fn() -> F, covered: impl Fn(&View, &T) -> bool,
     ) -> Result<Option<(T, Arc<View>)>, Gate>
     where
         F: std::future::Future<Output = Result<Option<T>, DbError>>,

@@ -45,11 +45,7 @@ impl Known {
 /// Asks every witness to cosign `note` (signed by the log; of size `size`, whose tree
 /// `tree` holds), at most [`TIMEOUT`] each, all at once. Returns the valid cosignatures.
 pub async fn cosign(
-    http: &reqwest::Client,
-    targets: &[Target],
-    known: &mut Known,
-    tree: &(impl NodeReader + Sync),
-    note: &SignedNote,
+    http: &reqwest::Client, targets: &[Target], known: &mut Known, tree: &(impl NodeReader + Sync), note: &SignedNote,
     size: u64,
 ) -> Vec<NoteSignature> {
     let asks = targets.iter().map(|t| {

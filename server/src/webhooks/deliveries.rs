@@ -23,8 +23,7 @@ pub const MAX_REDELIVER: i64 = 10_000;
 
 /// The deliveries of `rows` with their attempts, oldest attempt first.
 async fn with_attempts(
-    conn: &mut AnyConnection,
-    rows: &[store::DeliveryRow],
+    conn: &mut AnyConnection, rows: &[store::DeliveryRow],
 ) -> Result<Vec<WebhookDelivery>, WebhookError> {
     let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
     let attempts = store::attempts_of(conn, &ids).await?;
@@ -37,9 +36,7 @@ async fn with_attempts(
 
 /// The delivery of `event_id` to `endpoint_id`, with its attempts.
 pub(super) async fn by_event(
-    conn: &mut AnyConnection,
-    endpoint_id: &WebhookId,
-    event_id: &str,
+    conn: &mut AnyConnection, endpoint_id: &WebhookId, event_id: &str,
 ) -> Result<WebhookDelivery, WebhookError> {
     let row = store::by_event(conn, endpoint_id, event_id)
         .await?
@@ -54,11 +51,7 @@ pub(super) async fn by_event(
 /// A page of the endpoint's deliveries, newest first, each with its
 /// attempts; only those of `status` if given.
 pub async fn list(
-    db: &Db,
-    org_id: &str,
-    endpoint_id: &WebhookId,
-    status: Option<DeliveryStatus>,
-    page: &PageRequest,
+    db: &Db, org_id: &str, endpoint_id: &WebhookId, status: Option<DeliveryStatus>, page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookDelivery>>, WebhookError> {
     let mut conn = db.pool().acquire().await?;
     endpoints::load(&mut conn, org_id, endpoint_id).await?;
@@ -87,11 +80,7 @@ pub async fn redeliver(state: &AppState, admin: Admin<'_>, id: &DeliveryId) -> R
 /// [`MAX_REDELIVER`]; answers how many. `since` is the time as given, for
 /// the audit row.
 pub async fn redeliver_since(
-    state: &AppState,
-    admin: Admin<'_>,
-    endpoint_id: &WebhookId,
-    since_ms: i64,
-    since: &str,
+    state: &AppState, admin: Admin<'_>, endpoint_id: &WebhookId, since_ms: i64, since: &str,
 ) -> Result<u64, WebhookError> {
     let mut tx = state.db.begin_write().await?;
     let endpoint = endpoints::load(&mut tx, admin.org_id, endpoint_id).await?;
@@ -112,10 +101,7 @@ pub async fn redeliver_since(
 /// A page of the org's events, newest first, each exactly as its webhooks
 /// carry it; only those at or after `since_ms` if given.
 pub async fn events(
-    db: &Db,
-    org_id: &str,
-    since_ms: Option<i64>,
-    page: &PageRequest,
+    db: &Db, org_id: &str, since_ms: Option<i64>, page: &PageRequest,
 ) -> Result<Vec<Keyed<WebhookEvent>>, WebhookError> {
     let rows = event_log::list(db, org_id, since_ms, page).await?;
     rows.into_iter()

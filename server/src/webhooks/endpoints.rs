@@ -38,11 +38,7 @@ pub struct Admin<'a> {
 impl Admin<'_> {
     /// Writes the audit row of `action` on `target`.
     pub(super) async fn audit(
-        &self,
-        conn: &mut AnyConnection,
-        action: &str,
-        target: &str,
-        detail: Option<serde_json::Value>,
+        &self, conn: &mut AnyConnection, action: &str, target: &str, detail: Option<serde_json::Value>,
     ) -> Result<(), WebhookError> {
         audit::write(
             conn,
@@ -124,9 +120,7 @@ pub async fn get(db: &Db, org_id: &str, id: &WebhookId) -> Result<WebhookEndpoin
 
 /// Adds an endpoint; the answer holds its signing secret, shown this once.
 pub async fn create(
-    state: &AppState,
-    admin: Admin<'_>,
-    req: &CreateWebhookRequest,
+    state: &AppState, admin: Admin<'_>, req: &CreateWebhookRequest,
 ) -> Result<WebhookEndpoint, WebhookError> {
     let event_list = checked_events(&req.events)?;
     let description = checked_description(&req.description)?;
@@ -165,10 +159,7 @@ pub async fn create(
 /// The changes are checked first ([`check_update`]), before the endpoint is
 /// looked up: a bad URL is refused whatever the id.
 pub async fn update(
-    state: &AppState,
-    admin: Admin<'_>,
-    id: &WebhookId,
-    checked: CheckedUpdate<'_>,
+    state: &AppState, admin: Admin<'_>, id: &WebhookId, checked: CheckedUpdate<'_>,
 ) -> Result<WebhookEndpoint, WebhookError> {
     let CheckedUpdate { req, url, event_list, description } = checked;
     let now = admin.at_ms;
@@ -201,8 +192,7 @@ pub struct CheckedUpdate<'a> {
 
 /// Checks the new url (the endpoint guard), events and description of an update.
 pub async fn check_update<'a>(
-    state: &AppState,
-    req: &'a UpdateWebhookRequest,
+    state: &AppState, req: &'a UpdateWebhookRequest,
 ) -> Result<CheckedUpdate<'a>, WebhookError> {
     let url = match &req.url {
         Some(u) => Some(checked_url(state, u).await?),
@@ -226,9 +216,7 @@ pub async fn delete(db: &Db, admin: Admin<'_>, id: &WebhookId) -> Result<(), Web
 /// A new signing secret, shown this once; the one it replaces keeps signing
 /// too for [`ROTATION_OVERLAP_MS`].
 pub async fn rotate_secret(
-    state: &AppState,
-    admin: Admin<'_>,
-    id: &WebhookId,
+    state: &AppState, admin: Admin<'_>, id: &WebhookId,
 ) -> Result<WebhookEndpoint, WebhookError> {
     let secret = new_secret()?;
     let sealed = seal(state, id, &secret)?;

@@ -59,11 +59,7 @@ impl Events {
 /// subscribe to `event_type`; returns the event id. The payload is
 /// `{"id","type","created_at","org_id","data"}`.
 pub async fn emit(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    event_type: &str,
-    data: Value,
-    now_ms: i64,
+    conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value, now_ms: i64,
 ) -> Result<String, DbError> {
     let id = insert(conn, org_id, event_type, data, now_ms).await?;
     crate::webhooks::queue::fan_out(conn, org_id, event_type, &id, now_ms).await?;
@@ -72,11 +68,7 @@ pub async fn emit(
 
 /// Writes one event without queueing deliveries (see [`emit`]).
 pub async fn insert(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    event_type: &str,
-    data: Value,
-    now: i64,
+    conn: &mut AnyConnection, org_id: &str, event_type: &str, data: Value, now: i64,
 ) -> Result<String, DbError> {
     let id = fxe_protocol::encoding::new_uuid_v4()
         .map_err(|_| DbError::Query(sqlx::Error::Protocol("no randomness".into())))?;

@@ -53,11 +53,7 @@ fn millis(d: Duration) -> Result<i64, DbError> {
 
 /// Queues `event_id` to every enabled endpoint of `org_id` subscribed to `event_type`.
 pub async fn fan_out(
-    conn: &mut AnyConnection,
-    org_id: &str,
-    event_type: &str,
-    event_id: &str,
-    now_ms: i64,
+    conn: &mut AnyConnection, org_id: &str, event_type: &str, event_id: &str, now_ms: i64,
 ) -> Result<u64, DbError> {
     let endpoints = webhook_endpoints::subscribed(conn, org_id, event_type).await?;
     let mut n = 0;
@@ -71,12 +67,7 @@ pub async fn fan_out(
 /// a delivery that exists becomes pending with its retry count reset and
 /// keeps its attempts. Returns 1.
 pub async fn queue(
-    conn: &mut AnyConnection,
-    endpoint_id: &WebhookId,
-    org_id: &str,
-    event_type: &str,
-    event_id: &str,
-    now_ms: i64,
+    conn: &mut AnyConnection, endpoint_id: &WebhookId, org_id: &str, event_type: &str, event_id: &str, now_ms: i64,
 ) -> Result<u64, DbError> {
     let id = DeliveryId::generate().map_err(|_| no_randomness())?;
     store::upsert_pending(conn, NewDelivery { id: &id, endpoint_id, event_id, org_id, event_type }, now_ms).await?;
@@ -135,10 +126,7 @@ impl Outcome {
 /// or `None` when that was the last. ±10 % jitter from `jitter` (0..=1);
 /// `Retry-After` may lengthen it to at most twice the step.
 pub fn next_wait(
-    schedule: &RetrySchedule,
-    failed: usize,
-    jitter: f64,
-    retry_after: Option<Duration>,
+    schedule: &RetrySchedule, failed: usize, jitter: f64, retry_after: Option<Duration>,
 ) -> Option<Duration> {
     let step = *schedule.0.get(failed.checked_sub(1)?)?;
     let jittered = step.mul_f64(0.9 + 0.2 * jitter.clamp(0.0, 1.0));
@@ -164,10 +152,7 @@ pub struct Finished {
 /// Settles finished attempts in one transaction (one commit for many
 /// attempts); answers each delivery's new status, in order.
 pub async fn settle(
-    db: &Db,
-    schedule: &RetrySchedule,
-    finished: &[Finished],
-    now: i64,
+    db: &Db, schedule: &RetrySchedule, finished: &[Finished], now: i64,
 ) -> Result<Vec<DeliveryStatus>, DbError> {
     let mut tx = db.begin_write().await?;
     let mut statuses = Vec::with_capacity(finished.len());
@@ -183,10 +168,7 @@ pub async fn settle(
 /// pending deliveries. A delivery this worker no longer holds (requeued by
 /// hand meanwhile, or killed by a 410) only gets the attempt recorded.
 async fn settle_one(
-    tx: &mut AnyConnection,
-    schedule: &RetrySchedule,
-    finished: &Finished,
-    now: i64,
+    tx: &mut AnyConnection, schedule: &RetrySchedule, finished: &Finished, now: i64,
 ) -> Result<DeliveryStatus, DbError> {
     let (claim, attempt_at_ms, outcome) = (&finished.claim, finished.attempt_at_ms, &finished.outcome);
     let attempt_id = new_id("at_")?;

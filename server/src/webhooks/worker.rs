@@ -174,13 +174,8 @@ fn metrics_and_log(claim: &Claim, outcome: &Outcome, status: DeliveryStatus) {
 
 /// POSTs one signed event; never follows redirects.
 pub async fn send(
-    hooks: &Webhooks,
-    url: &str,
-    event_id: &str,
-    event_type: &str,
-    body: &[u8],
-    secrets: &[fxe_protocol::webhook::WebhookSecret],
-    now_secs: i64,
+    hooks: &Webhooks, url: &str, event_id: &str, event_type: &str, body: &[u8],
+    secrets: &[fxe_protocol::webhook::WebhookSecret], now_secs: i64,
 ) -> Outcome {
     let started = Instant::now();
     let fail = |error: String| Outcome {

@@ -70,12 +70,7 @@ pub struct TestOrg {
 
 /// The body of `POST /invites/redeem` for new keys.
 pub fn redeem_body(
-    token: &str,
-    name: &str,
-    numbers: &[String],
-    identity: &IdentityKey,
-    bundle: &BundleKeys,
-    api: &ApiKey,
+    token: &str, name: &str, numbers: &[String], identity: &IdentityKey, bundle: &BundleKeys, api: &ApiKey,
 ) -> Value {
     let org_id = identity.org_id();
     let scopes = vec!["send".to_string(), "receive".to_string(), "admin".to_string()];
@@ -142,11 +137,7 @@ impl TestOrg {
 
     /// A signed JSON request; returns status and JSON body (Null when empty).
     pub async fn call(
-        &self,
-        server: &impl Relay,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
+        &self, server: &impl Relay, method: &str, path: &str, body: Option<&Value>,
     ) -> (StatusCode, Value) {
         let (status, _, body) = signed_call(server, &self.api, method, path, body).await;
         (status, body)
@@ -289,11 +280,7 @@ impl TestOrg {
 /// A JSON request signed with `key`: status, answer headers and JSON body
 /// (Null when empty, the text as a string when not JSON).
 pub async fn signed_call(
-    server: &impl Relay,
-    key: &ApiKey,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
+    server: &impl Relay, key: &ApiKey, method: &str, path: &str, body: Option<&Value>,
 ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
     let headers = request::sign_request(key, method, path, now(), Body::Bytes(&bytes)).unwrap();

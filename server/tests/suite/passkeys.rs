@@ -29,8 +29,7 @@ async fn start() -> TestServer {
 /// What `fxe-server operator add --email <email>` does: adds an operator (or finds the one
 /// with that address) and returns the setup link it prints.
 async fn add_operator(
-    server: &TestServer,
-    email: &str,
+    server: &TestServer, email: &str,
 ) -> Result<fxe_server::accounts::operators::OperatorSetup, fxe_server::accounts::operators::OperatorError> {
     let operator = fxe_server::db::audit::Actor::operator_cli();
     fxe_server::accounts::operators::add(&server.state.db, ORIGIN, email, &operator, &server.state.clock).await

@@ -56,10 +56,7 @@ const LOG: &str = "/api/v1/transparency";
 
 /// Syncs `replica` to the relay's checkpoint as a member client does; returns what it applied.
 async fn sync(
-    server: &TestServer,
-    org: &TestOrg,
-    policy: &TrustPolicy,
-    replica: &mut Replica,
+    server: &TestServer, org: &TestOrg, policy: &TrustPolicy, replica: &mut Replica,
 ) -> Result<Vec<fxe_protocol::transparency::Applied>, LogError> {
     let (status, _, note) = get_raw(server, org, &format!("{LOG}/checkpoint")).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&note));
@@ -294,11 +291,7 @@ impl Witness {
     }
 
     async fn run(
-        key: std::path::PathBuf,
-        db: std::path::PathBuf,
-        log: String,
-        vkey: String,
-        port: Option<u16>,
+        key: std::path::PathBuf, db: std::path::PathBuf, log: String, vkey: String, port: Option<u16>,
     ) -> Witness {
         let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0))).await.unwrap();
         let addr = listener.local_addr().unwrap();

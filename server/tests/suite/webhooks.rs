@@ -80,11 +80,7 @@ async fn deliveries(server: &impl Relay, org: &TestOrg, id: &str) -> Vec<Value> 
 
 /// Polls the endpoint's deliveries until `done` holds for the one with `delivery_id`.
 async fn wait_delivery(
-    server: &impl Relay,
-    org: &TestOrg,
-    endpoint_id: &str,
-    delivery_id: &str,
-    timeout: Duration,
+    server: &impl Relay, org: &TestOrg, endpoint_id: &str, delivery_id: &str, timeout: Duration,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + timeout;
@@ -101,12 +97,7 @@ async fn wait_delivery(
 
 /// Polls the endpoint's deliveries until the one with `delivery_id` has `status`.
 async fn wait_status(
-    server: &impl Relay,
-    org: &TestOrg,
-    endpoint_id: &str,
-    delivery_id: &str,
-    timeout: Duration,
-    status: &str,
+    server: &impl Relay, org: &TestOrg, endpoint_id: &str, delivery_id: &str, timeout: Duration, status: &str,
 ) -> Value {
     wait_delivery(server, org, endpoint_id, delivery_id, timeout, |d| d["status"] == status).await
 }

@@ -14,11 +14,7 @@ use crate::{
 
 #[component]
 pub(super) fn ProofSection(
-    msg: Message,
-    env: Envelope,
-    org_id: String,
-    incoming: bool,
-    ctx: Ctx,
+    msg: Message, env: Envelope, org_id: String, incoming: bool, ctx: Ctx,
     /// The page shows no keys panel elsewhere: the recipient unlocks its keys here to disclose the content key.
     #[prop(into)]
     unlock_here: Signal<bool>,

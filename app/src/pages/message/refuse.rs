@@ -55,11 +55,7 @@ fn refuse_now(ctx: Ctx, env: Envelope, reason: RefusalReason) {
 /// A confirmed refusal for one reason: button `#{id}`.
 #[component]
 pub(super) fn RefuseButton(
-    id: &'static str,
-    ctx: Ctx,
-    env: StoredValue<Envelope>,
-    reason: RefusalReason,
-    #[prop(into)] label: String,
+    id: &'static str, ctx: Ctx, env: StoredValue<Envelope>, reason: RefusalReason, #[prop(into)] label: String,
 ) -> impl IntoView {
     let on_yes = Callback::new(move |()| refuse_now(ctx, env.get_value(), reason));
     let locked = Signal::derive(move || ctx.vault.unlocked().is_none() || ctx.opening.get().busy());

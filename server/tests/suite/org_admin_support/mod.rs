@@ -51,11 +51,7 @@ impl TestOrg {
 
     /// Redeems `token`; the answer when it is not 201. With `idempotency_key`, sends that header.
     pub async fn redeem_token(
-        server: &TestServer,
-        token: &str,
-        name: &str,
-        numbers: &[&str],
-        idempotency_key: Option<&str>,
+        server: &TestServer, token: &str, name: &str, numbers: &[&str], idempotency_key: Option<&str>,
     ) -> Result<TestOrg, Answer> {
         let identity = IdentityKey::generate().unwrap();
         let bundle = BundleKeys::generate(&identity, now() - 10).unwrap();
@@ -118,12 +114,7 @@ async fn answer(res: reqwest::Response) -> Answer {
 
 /// A request signed with `key`, with a JSON body and extra headers.
 pub async fn signed(
-    server: &TestServer,
-    key: &ApiKey,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    extra: &[(&str, &str)],
+    server: &TestServer, key: &ApiKey, method: &str, path: &str, body: Option<&Value>, extra: &[(&str, &str)],
 ) -> Answer {
     let bytes = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
     let headers = request::sign_request(key, method, path, now(), Body::Bytes(&bytes)).unwrap();
@@ -162,12 +153,7 @@ pub async fn expect_errors(server: &TestServer, cases: &[ErrorCase<'_>]) {
 
 /// A request with a session cookie (and the relay's Origin).
 pub async fn with_session(
-    server: &TestServer,
-    cookie: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    origin: Option<&str>,
+    server: &TestServer, cookie: &str, method: &str, path: &str, body: Option<&Value>, origin: Option<&str>,
 ) -> Answer {
     let mut req = server
         .client
