@@ -56,7 +56,7 @@ async fn list(
 /// Checks a label people will see: at most 200 characters, no control characters.
 pub fn validate_label(label: &str) -> Result<(), ApiError> {
     if label.chars().count() > 200 || label.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::new(
             ErrorCode::InvalidBody,
             "label must be at most 200 characters without control characters.",
         ));
@@ -76,10 +76,10 @@ async fn create(
     State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, ApiJson<ApiKeyInfo>), ApiError> {
     caller.require(Need::Admin)?;
-    apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, e.to_string()))?;
+    apikey::validate_scopes(&req.scopes).map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
     let label = req.label.trim();
     validate_label(label)?;
-    let bad_proof = |what: &str| ApiError::unprocessable(ErrorCode::BadProof, format!("The {what} does not verify."));
+    let bad_proof = |what: &str| ApiError::new(ErrorCode::BadProof, format!("The {what} does not verify."));
     let public = encoding::b64u_fixed::<32>("public_key", &req.public_key).map_err(|_| bad_proof("public key"))?;
     fxe_protocol::sign::parse_public("public_key", &public).map_err(|_| bad_proof("public key"))?;
     let proof = encoding::b64u_fixed::<64>("proof", &req.proof).map_err(|_| bad_proof("registration proof"))?;
@@ -91,7 +91,7 @@ async fn create(
     let mut tx = state.db.begin_write().await?;
     let cap = state.limits.max_api_keys_per_org;
     if api_keys::live_count(&mut tx, &caller.org_id).await? >= u64::from(cap) {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::TooManyApiKeys,
             format!(
                 "This org has {cap} API keys that are not revoked, as many as it may; revoke one it no longer uses."
@@ -108,7 +108,7 @@ async fn create(
     };
     let inserted = api_keys::insert(&mut tx, new).await?;
     if !inserted {
-        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
+        return Err(ApiError::new(ErrorCode::KeyExists, "This API key is already registered."));
     }
     caller
         .audit(&mut tx, "api_key.created", Some(&key_id), Some(json!({ "scopes": req.scopes, "label": label })))

@@ -37,7 +37,7 @@ struct AuditQuery {
 }
 
 fn invalid(message: &'static str) -> ApiError {
-    ApiError::bad_request(ErrorCode::InvalidQuery, message)
+    ApiError::new(ErrorCode::InvalidQuery, message)
 }
 
 /// The org's audit trail: who (user, API key, relay, operator) did what,

@@ -55,11 +55,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 fn webauthn(state: &AppState) -> Result<&webauthn_rs::prelude::Webauthn, ApiError> {
     state.passkeys.get().map_err(|why| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::PasskeysUnavailable,
-            format!("Passkeys are not available on this relay: {why}."),
-        )
+        ApiError::new(ErrorCode::PasskeysUnavailable, format!("Passkeys are not available on this relay: {why}."))
     })
 }
 
@@ -118,7 +114,6 @@ async fn me_of(conn: &mut AnyConnection, user: &ActiveUser) -> Result<Me, ApiErr
 async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Result<UserId, ApiError> {
     let Some(link) = setup_links::by_token(conn, token).await? else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::SetupLinkNotFound,
             "This setup link is not known to the relay; check that the whole link was copied.",
         ));
@@ -126,12 +121,10 @@ async fn setup_link_user(conn: &mut AnyConnection, token: &str, now: i64) -> Res
     match link.state(now) {
         SetupLinkState::Live => Ok(link.user_id),
         SetupLinkState::Used => Err(ApiError::new(
-            StatusCode::GONE,
             ErrorCode::SetupLinkUsed,
             "This setup link has already been used. Sign in, or choose \u{201c}Lost your passkey?\u{201d} on the sign-in page for a new link.",
         )),
         SetupLinkState::Expired => Err(ApiError::new(
-            StatusCode::GONE,
             ErrorCode::SetupLinkExpired,
             "This setup link has expired (links last 24 hours). Ask an admin for a new one, or choose \u{201c}Lost your passkey?\u{201d} on the sign-in page.",
         )),
@@ -171,11 +164,7 @@ async fn register_start(
         },
     };
     let Some(user) = users::active(&mut conn, &user_id).await? else {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            ErrorCode::UserInactive,
-            "This account has been removed, or its org disabled.",
-        ));
+        return Err(ApiError::new(ErrorCode::UserInactive, "This account has been removed, or its org disabled."));
     };
     let handle = passkeys::user_handle(&user.user_id).ok_or_else(|| ApiError::internal("user id is not a UUID"))?;
     let existing = passkeys::of_user(&mut conn, &user.user_id).await?;
@@ -206,18 +195,14 @@ async fn take<S: serde::de::DeserializeOwned>(
     let ceremony = passkeys::take_ceremony::<S>(&mut conn, kind, id, state.clock.now_secs()).await?;
     drop(conn);
     ceremony.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::GONE,
-            ErrorCode::CeremonyExpired,
-            "This passkey request has expired or was already used; start again.",
-        )
+        ApiError::new(ErrorCode::CeremonyExpired, "This passkey request has expired or was already used; start again.")
     })
 }
 
 fn label_of(label: Option<&str>) -> Result<String, ApiError> {
     let label = label.map(str::trim).filter(|l| !l.is_empty()).unwrap_or("passkey");
     if label.chars().count() > 100 || label.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::new(
             ErrorCode::InvalidBody,
             "label must be at most 100 characters without control characters.",
         ));
@@ -241,14 +226,11 @@ async fn register_finish(
     let webauthn = webauthn(&state)?;
     let label = label_of(req.label.as_deref())?;
     let credential: RegisterPublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
-        ApiError::unprocessable(
-            ErrorCode::InvalidBody,
-            format!("credential is not a WebAuthn registration response: {e}."),
-        )
+        ApiError::new(ErrorCode::InvalidBody, format!("credential is not a WebAuthn registration response: {e}."))
     })?;
     let ceremony = take::<Registration>(&state, CeremonyKind::Register, &req.ceremony_id).await?;
     let passkey = webauthn.finish_passkey_registration(&credential, &ceremony.state).map_err(|e| {
-        ApiError::unprocessable(
+        ApiError::new(
             ErrorCode::PasskeyRejected,
             format!("The authenticator's answer does not verify ({e}); try again."),
         )
@@ -257,24 +239,19 @@ async fn register_finish(
 
     let mut tx = state.db.begin_write().await?;
     let Some(user) = users::active(&mut tx, &user_id).await? else {
-        return Err(ApiError::new(
-            StatusCode::GONE,
-            ErrorCode::UserInactive,
-            "This account has been removed, or its org disabled.",
-        ));
+        return Err(ApiError::new(ErrorCode::UserInactive, "This account has been removed, or its org disabled."));
     };
     let now = state.clock.now_secs();
     if let Some(token_hash) = &ceremony.setup_token_sha256
         && !setup_links::mark_used(&mut tx, token_hash, now).await?
     {
         return Err(ApiError::new(
-            StatusCode::GONE,
             ErrorCode::SetupLinkUsed,
             "This setup link was used or expired meanwhile; ask for a new one.",
         ));
     }
     let Some(passkey_id) = passkeys::insert(&mut tx, &user.user_id, &label, &passkey, now).await? else {
-        return Err(ApiError::conflict(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
+        return Err(ApiError::new(ErrorCode::PasskeyExists, "This passkey is already enrolled."));
     };
     let session = sessions::create(&mut tx, &user.user_id, now).await?;
     let actor = actor_for(&user, address);
@@ -325,7 +302,7 @@ async fn login_start(
 }
 
 fn sign_in_refused() -> ApiError {
-    ApiError::new(
+    ApiError::with_status(
         StatusCode::UNAUTHORIZED,
         ErrorCode::PasskeyRejected,
         "This passkey is not accepted here. Choose \u{201c}Lost your passkey?\u{201d} to set up a new one.",
@@ -350,10 +327,7 @@ async fn login_finish(
     session_cookie::check_origin(&state, &headers)?;
     let webauthn = webauthn(&state)?;
     let credential: PublicKeyCredential = serde_json::from_value(req.credential).map_err(|e| {
-        ApiError::unprocessable(
-            ErrorCode::InvalidBody,
-            format!("credential is not a WebAuthn authentication response: {e}."),
-        )
+        ApiError::new(ErrorCode::InvalidBody, format!("credential is not a WebAuthn authentication response: {e}."))
     })?;
     let ceremony = take::<Login>(&state, CeremonyKind::Login, &req.ceremony_id).await?;
     let (handle, credential_id) =
@@ -416,11 +390,10 @@ async fn recover(
     session_cookie::check_origin(&state, &headers)?;
     let email = req.email.trim().to_owned();
     if email.len() > 254 || !email.contains('@') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidEmail, "Enter the e-mail address your account uses."));
+        return Err(ApiError::new(ErrorCode::InvalidEmail, "Enter the e-mail address your account uses."));
     }
     state.recovery.submit(RecoveryRequest { email, client: address }).map_err(|_| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
             "The relay has too many recovery requests waiting right now; nothing was sent. Try again in a minute.",
         )
@@ -524,7 +497,7 @@ async fn update_me(
     if let Some(on) = update.notify_arrivals {
         if user.org_id.is_none() {
             let why = "Relay operators belong to no org and get no arrival notices.";
-            return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, why));
+            return Err(ApiError::new(ErrorCode::Forbidden, why));
         }
         users::set_notify_arrivals(&mut conn, &user.user_id, on).await?;
         user.notify_arrivals = on;
@@ -554,7 +527,7 @@ async fn remove_passkey(
         return Err(ApiError::not_found("No such passkey among yours."));
     }
     if mine.len() == 1 {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::LastPasskey,
             "This is your only passkey; enrol another one before removing it.",
         ));

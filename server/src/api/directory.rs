@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Loose input (`+1 (555) 123-4567`) is normalised; anything else is 422 `invalid_number`.
 pub fn normalize_number(raw: &str) -> Result<String, ApiError> {
-    fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))
+    fxe_protocol::e164::normalize(raw).map_err(|e| ApiError::new(ErrorCode::InvalidNumber, e.to_string()))
 }
 
 crate::api_errors!(LookupErrors: NotOnNetwork, InvalidNumber, LogPending = "the transparency log does not cover the answer yet (`Retry-After`)");
@@ -47,13 +47,8 @@ async fn lookup(
     State(state): State<AppState>, _caller: Caller, ApiPath(number): ApiPath<String>,
 ) -> Result<ApiJson<DirectoryEntry>, ApiError> {
     let number = normalize_number(&number)?;
-    let not_on_network = || {
-        ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            ErrorCode::NotOnNetwork,
-            "This number is not on fxe; send through your usual fax carrier.",
-        )
-    };
+    let not_on_network =
+        || ApiError::new(ErrorCode::NotOnNetwork, "This number is not on fxe; send through your usual fax carrier.");
     let (db, number) = (&state.db, &number);
     let load = move || async move {
         let mut conn = db.pool().acquire().await?;

@@ -65,13 +65,13 @@ async fn create(
 ) -> Result<(StatusCode, ApiJson<CreateMessageResponse>), ApiError> {
     caller.require(Need::Send)?;
     let Value::Object(mut body) = body else {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."));
     };
     let envelope = body
         .remove("envelope")
-        .ok_or_else(|| ApiError::unprocessable(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidBody, "The body must be {\"envelope\": {…}}."))?;
     if let Some(extra) = body.keys().next() {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::new(
             ErrorCode::InvalidBody,
             format!("Unknown field {extra:?}; the body must be {{\"envelope\": {{…}}}}."),
         ));
@@ -104,7 +104,7 @@ async fn upload(
         .headers()
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|s| s.parse::<u64>().ok()))
-        .map(|v| v.ok_or_else(|| ApiError::bad_request(ErrorCode::BadRequest, "Content-Length is not a number.")))
+        .map(|v| v.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "Content-Length is not a number.")))
         .transpose()?;
     // The upload has the rest of its upload window (checked while it streams,
     // in `messages::upload`) instead of the short deadline of JSON bodies; the
@@ -150,7 +150,6 @@ fn parse_range(headers: &HeaderMap) -> Result<ByteRange, ApiError> {
     let Some(v) = headers.get(header::RANGE) else { return Ok(ByteRange::Full) };
     let bad = || {
         ApiError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::RangeNotSatisfiable,
             "Only one range of the form bytes=a-b, bytes=a- or bytes=-n is supported.",
         )
@@ -196,7 +195,6 @@ async fn download(
         (MessageStatus::Queued, Some(k)) => BlobKey::new(k.clone()).map_err(ApiError::internal)?,
         _ => {
             return Err(ApiError::new(
-                StatusCode::GONE,
                 ErrorCode::Gone,
                 "The ciphertext is gone: the message was delivered, refused or expired.",
             ));
@@ -290,7 +288,7 @@ struct ListQuery {
 }
 
 fn invalid(msg: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
-    ApiError::bad_request(ErrorCode::InvalidQuery, msg)
+    ApiError::new(ErrorCode::InvalidQuery, msg)
 }
 
 fn time_ms(field: &str, v: &str) -> Result<i64, ApiError> {

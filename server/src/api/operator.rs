@@ -49,11 +49,7 @@ impl FromRequestParts<AppState> for OperatorSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = session_cookie::current(state, &parts.headers).await?.ok_or_else(session_cookie::signed_out)?;
         if user.role != UserRole::Operator || user.org_id.is_some() {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "This call is for the relay's operators.",
-            ));
+            return Err(ApiError::new(ErrorCode::Forbidden, "This call is for the relay's operators."));
         }
         if session_cookie::changes_state(&parts.method) {
             session_cookie::check_origin(state, &parts.headers)?;

@@ -64,14 +64,14 @@ async fn claim_number(
     if !orgs::insert_number(&mut tx, &number, &caller.org_id, false, now).await? {
         return match orgs::number(&mut tx, &number).await? {
             Some((holder, info)) if holder == caller.org_id => Ok((StatusCode::OK, ApiJson(info))),
-            _ => Err(ApiError::conflict(
+            _ => Err(ApiError::new(
                 ErrorCode::NumberTaken,
                 format!("{number} is held or claimed by another org on this relay."),
             )),
         };
     }
     if pending >= MAX_PENDING_CLAIMS {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::TooManyPendingNumbers,
             format!(
                 "This org already has {pending} claims waiting for the relay operator; withdraw some or wait for approval."
@@ -131,14 +131,11 @@ async fn publish_bundle(
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
     bundle.verify(&org.identity_bytes()?).map_err(|e| {
-        ApiError::unprocessable(
-            ErrorCode::BadBundle,
-            format!("The bundle does not verify against this org's identity key: {e}."),
-        )
+        ApiError::new(ErrorCode::BadBundle, format!("The bundle does not verify against this org's identity key: {e}."))
     })?;
     let created_at =
         i64::try_from(bundle.created_at).ok().filter(|t| *t <= now + MAX_BUNDLE_CLOCK_AHEAD_SECS).ok_or_else(|| {
-            ApiError::unprocessable(
+            ApiError::new(
                 ErrorCode::BadBundle,
                 "The bundle's created_at is in the future; check the clock of the machine that made it.",
             )
@@ -150,13 +147,13 @@ async fn publish_bundle(
         return Ok((StatusCode::OK, ApiJson(OrgBundle { bundle: active, active: true, retired_at: None })));
     }
     if orgs::bundle_exists(&mut tx, &bundle.bundle_id).await? {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::BundleExists,
             "This bundle was published before; make a new one to rotate.",
         ));
     }
     if bundle.created_at <= active.created_at {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::BundleRollback,
             format!(
                 "The bundle must be newer than the active one (created_at {} ≤ {}).",
@@ -165,7 +162,7 @@ async fn publish_bundle(
         ));
     }
     if !orgs::publish_bundle(&mut tx, &caller.org_id, &bundle, now).await? {
-        return Err(ApiError::conflict(
+        return Err(ApiError::new(
             ErrorCode::BundleExists,
             "This bundle was published before; make a new one to rotate.",
         ));

@@ -13,7 +13,7 @@ pub const MAX_LIMIT: u32 = 500;
 impl Cursor {
     /// 400 `invalid_query` for anything this relay did not issue.
     pub fn decode(raw: &str) -> Result<Cursor, ApiError> {
-        let bad = || ApiError::bad_request(ErrorCode::InvalidQuery, "cursor is not one this relay issued.");
+        let bad = || ApiError::new(ErrorCode::InvalidQuery, "cursor is not one this relay issued.");
         let bytes = fxe_protocol::encoding::b64u_decode("cursor", raw).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (time, id) = text.split_once(':').ok_or_else(bad)?;
@@ -30,7 +30,7 @@ impl PageRequest {
     pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::bad_request(ErrorCode::InvalidQuery, format!("limit must be 1 to {MAX_LIMIT}.")));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, format!("limit must be 1 to {MAX_LIMIT}.")));
         }
         Ok(PageRequest { limit, after: cursor.map(Cursor::decode).transpose()? })
     }

@@ -32,13 +32,13 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 }
 
 fn bad_proof(what: &str) -> ApiError {
-    ApiError::unprocessable(ErrorCode::BadProof, format!("The {what} does not verify."))
+    ApiError::new(ErrorCode::BadProof, format!("The {what} does not verify."))
 }
 
 /// Checks a display name people will see: 1 to 200 characters, no control characters.
 pub fn validate_display_name(field: &str, s: &str) -> Result<(), ApiError> {
     if s.trim().is_empty() || s.chars().count() > 200 || s.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::new(
             ErrorCode::InvalidBody,
             format!("{field} must be 1 to 200 characters without control characters."),
         ));
@@ -51,7 +51,7 @@ pub fn validate_email(s: &str) -> Result<(), ApiError> {
     if is_email(s) {
         Ok(())
     } else {
-        Err(ApiError::unprocessable(ErrorCode::InvalidEmail, format!("{s:?} is not an e-mail address.")))
+        Err(ApiError::new(ErrorCode::InvalidEmail, format!("{s:?} is not an e-mail address.")))
     }
 }
 
@@ -71,15 +71,15 @@ async fn redeem(
     validate_display_name("org_name", &req.org_name)?;
     validate_email(&req.admin_email)?;
     if req.numbers.is_empty() {
-        return Err(ApiError::unprocessable(ErrorCode::InvalidNumber, "At least one fax number is required."));
+        return Err(ApiError::new(ErrorCode::InvalidNumber, "At least one fax number is required."));
     }
     for (i, n) in req.numbers.iter().enumerate() {
-        e164::check(n).map_err(|e| ApiError::unprocessable(ErrorCode::InvalidNumber, e.to_string()))?;
+        e164::check(n).map_err(|e| ApiError::new(ErrorCode::InvalidNumber, e.to_string()))?;
         if n == fxe_protocol::api::ECHO_NUMBER {
-            return Err(ApiError::conflict(ErrorCode::NumberTaken, format!("{n} is the relay's echo number.")));
+            return Err(ApiError::new(ErrorCode::NumberTaken, format!("{n} is the relay's echo number.")));
         }
         if req.numbers[..i].contains(n) {
-            return Err(ApiError::unprocessable(ErrorCode::InvalidNumber, format!("{n} is listed twice.")));
+            return Err(ApiError::new(ErrorCode::InvalidNumber, format!("{n} is listed twice.")));
         }
     }
     let identity_pub =
@@ -89,10 +89,7 @@ async fn redeem(
 
     // The bundle: signed by this identity, for this org.
     req.bundle.verify(&identity_pub).map_err(|e| {
-        ApiError::unprocessable(
-            ErrorCode::BadBundle,
-            format!("The bundle does not verify against the identity key: {e}."),
-        )
+        ApiError::new(ErrorCode::BadBundle, format!("The bundle does not verify against the identity key: {e}."))
     })?;
     // Dated at most a day ahead, as for `POST /bundles`: a bundle from the far
     // future would make every later rotation a rollback.
@@ -100,15 +97,14 @@ async fn redeem(
         .ok()
         .filter(|t| *t <= state.clock.now_secs() + MAX_BUNDLE_CLOCK_AHEAD_SECS)
         .ok_or_else(|| {
-            ApiError::unprocessable(
+            ApiError::new(
                 ErrorCode::BadBundle,
                 "The bundle's created_at is in the future; check the clock of the machine that made it.",
             )
         })?;
 
     // The API key: proof of possession over org, key id and scopes.
-    apikey::validate_scopes(&req.api_key.scopes)
-        .map_err(|e| ApiError::unprocessable(ErrorCode::InvalidBody, e.to_string()))?;
+    apikey::validate_scopes(&req.api_key.scopes).map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
     let api_pub =
         encoding::b64u_fixed::<32>("api_key.public_key", &req.api_key.public_key).map_err(|_| bad_proof("API key"))?;
     let api_proof =
@@ -135,7 +131,6 @@ async fn redeem(
     let mut tx = state.db.begin_write().await?;
     let Some(invite) = invites::by_token(&mut tx, &req.token).await? else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
             ErrorCode::InviteNotFound,
             "This invite token is not known to the relay; check the link.",
         ));
@@ -175,22 +170,13 @@ async fn redeem(
             ));
         }
         InviteState::Used => {
-            return Err(ApiError::new(
-                StatusCode::GONE,
-                ErrorCode::InviteUsed,
-                "This invite has already been redeemed.",
-            ));
+            return Err(ApiError::new(ErrorCode::InviteUsed, "This invite has already been redeemed."));
         }
         InviteState::Revoked => {
-            return Err(ApiError::new(
-                StatusCode::GONE,
-                ErrorCode::InviteRevoked,
-                "This invite was revoked by the relay operator.",
-            ));
+            return Err(ApiError::new(ErrorCode::InviteRevoked, "This invite was revoked by the relay operator."));
         }
         InviteState::Expired => {
             return Err(ApiError::new(
-                StatusCode::GONE,
                 ErrorCode::InviteExpired,
                 "This invite has expired; ask the relay operator for a new one.",
             ));
@@ -200,29 +186,29 @@ async fn redeem(
     if !invite.numbers.is_empty()
         && let Some(n) = req.numbers.iter().find(|n| !invite.numbers.contains(n))
     {
-        return Err(ApiError::unprocessable(
+        return Err(ApiError::new(
             ErrorCode::NumberNotInInvite,
             format!("{n} is not one of the numbers this invite allows ({}).", invite.numbers.join(", ")),
         ));
     }
     if orgs::get(&mut tx, &org_id).await?.is_some() {
-        return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
+        return Err(ApiError::new(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
         if orgs::number_holder(&mut tx, n).await?.is_some() {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
     }
     if api_keys::exists(&mut tx, &key_id).await? {
-        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
+        return Err(ApiError::new(ErrorCode::KeyExists, "This API key is already registered."));
     }
 
     let used = invites::mark_used(&mut tx, &invite.id, &org_id, now).await?;
     if !used {
-        return Err(ApiError::new(StatusCode::GONE, ErrorCode::InviteUsed, "This invite has already been redeemed."));
+        return Err(ApiError::new(ErrorCode::InviteUsed, "This invite has already been redeemed."));
     }
     // ON CONFLICT: a concurrent redemption (PostgreSQL runs them side by side)
     // that took the org, a number or the key first makes this one a clean 409.
@@ -234,18 +220,18 @@ async fn redeem(
         is_echo: false,
     };
     if !orgs::insert(&mut tx, new_org).await? {
-        return Err(ApiError::conflict(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
+        return Err(ApiError::new(ErrorCode::OrgExists, "An org with this identity key is already on the relay."));
     }
     for n in &req.numbers {
         if !orgs::insert_number(&mut tx, n, &org_id, true, now).await? {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::NumberTaken,
                 format!("{n} already belongs to another org on this relay."),
             ));
         }
     }
     if !orgs::publish_bundle(&mut tx, &org_id, &req.bundle, now).await? {
-        return Err(ApiError::conflict(ErrorCode::BundleExists, "This bundle is already published on the relay."));
+        return Err(ApiError::new(ErrorCode::BundleExists, "This bundle is already published on the relay."));
     }
     let new_key = NewApiKey {
         key_id: &key_id,
@@ -256,7 +242,7 @@ async fn redeem(
         created_at: now,
     };
     if !api_keys::insert(&mut tx, new_key).await? {
-        return Err(ApiError::conflict(ErrorCode::KeyExists, "This API key is already registered."));
+        return Err(ApiError::new(ErrorCode::KeyExists, "This API key is already registered."));
     }
     let user_id = UserId::generate().map_err(ApiError::internal)?;
     users::insert(&mut tx, &user_id, Some(&org_id), &req.admin_email, UserRole::Admin, now).await?;
@@ -309,7 +295,6 @@ impl Retry<'_> {
     async fn admin_to_enrol(&self, conn: &mut sqlx::AnyConnection) -> Result<String, ApiError> {
         let used = |why: &str| {
             ApiError::new(
-                StatusCode::GONE,
                 ErrorCode::InviteUsed,
                 format!("This invite has already been redeemed by this organization, and {why}."),
             )

@@ -66,7 +66,7 @@ async fn list(
 fn parse_role(role: &str) -> Result<UserRole, ApiError> {
     match UserRole::parse(role) {
         Some(r @ (UserRole::Admin | UserRole::User)) => Ok(r),
-        _ => Err(ApiError::unprocessable(ErrorCode::InvalidBody, "role must be admin or user.")),
+        _ => Err(ApiError::new(ErrorCode::InvalidBody, "role must be admin or user.")),
     }
 }
 
@@ -100,7 +100,7 @@ async fn create(
     orgs::lock(&mut tx, &caller.org_id).await?;
     let org = orgs::get(&mut tx, &caller.org_id).await?.ok_or_else(|| ApiError::not_found("No such org."))?;
     if users::email_in_org(&mut tx, &caller.org_id, email).await? {
-        return Err(ApiError::conflict(ErrorCode::UserExists, format!("{email} is already a member of this org.")));
+        return Err(ApiError::new(ErrorCode::UserExists, format!("{email} is already a member of this org.")));
     }
     users::insert(&mut tx, &user_id, Some(&caller.org_id), email, role, now).await?;
     let token = setup_links::create(&mut tx, &user_id, SetupLinkPurpose::Invite, now).await?;
@@ -143,7 +143,7 @@ async fn remove(
     if user.role == UserRole::Admin.as_str() {
         let admins = users::admins(&mut tx, &caller.org_id).await?;
         if admins <= 1 {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::LastAdmin,
                 "This is the org's last admin; make someone else an admin first.",
             ));

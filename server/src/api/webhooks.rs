@@ -208,9 +208,10 @@ async fn deliveries(
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
-            ApiError::bad_request(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead.")
-        })?),
+        Some(s) => Some(
+            DeliveryStatus::parse(s)
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "status must be pending, succeeded or dead."))?,
+        ),
     };
     let id: WebhookId = api::path_id(&id, || WebhookError::NotFound)?;
     let rows = deliveries::list(&state.db, caller.org_id(), &id, status, &page).await?;
@@ -244,7 +245,7 @@ struct SinceQuery {
 
 fn parse_since(raw: &str) -> Result<i64, ApiError> {
     fxe_protocol::time::parse_rfc3339_millis(raw).map_err(|_| {
-        ApiError::bad_request(ErrorCode::InvalidQuery, "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z.")
+        ApiError::new(ErrorCode::InvalidQuery, "since must be an RFC 3339 time such as 2026-01-31T12:00:00Z.")
     })
 }
 

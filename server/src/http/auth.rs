@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, FromRequestParts, OriginalUri, Request, State},
-    http::{Method, StatusCode, request::Parts},
+    http::{Method, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -114,7 +114,7 @@ impl Caller {
                 Need::SendOrReceive => "the send or receive scope",
                 Need::Admin => "an org admin (or the admin scope)",
             };
-            Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, format!("This call needs {what}.")))
+            Err(ApiError::new(ErrorCode::Forbidden, format!("This call needs {what}.")))
         }
     }
 
@@ -189,15 +189,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 pub fn unauthenticated() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::Unauthenticated,
-        "Sign in, or sign the request with an API key (X-FXE-* headers).",
-    )
-}
-
-fn unauthorized(code: ErrorCode, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    ApiError::new(ErrorCode::Unauthenticated, "Sign in, or sign the request with an API key (X-FXE-* headers).")
 }
 
 /// Whether this request is a ciphertext upload (`PUT /messages/{id}/content`),
@@ -259,18 +251,11 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
     // Each signature header once: with two, which one was signed is ambiguous.
     for name in SIGNATURE_HEADERS {
         if headers.get_all(name).iter().nth(1).is_some() {
-            return Err(refuse(ApiError::bad_request(
-                ErrorCode::BadRequest,
-                format!("{name} appears more than once."),
-            )));
+            return Err(refuse(ApiError::new(ErrorCode::BadRequest, format!("{name} appears more than once."))));
         }
     }
     let auth = RequestAuth::parse(|name| headers.get(name).and_then(|v| v.to_str().ok())).map_err(|e| {
-        refuse(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            super::error_map::request_error_code(e),
-            format!("Request signature headers: {e}."),
-        ))
+        refuse(ApiError::new(super::error_map::request_error_code(e), format!("Request signature headers: {e}.")))
     })?;
     let Some(auth) = auth else {
         // The passkey and session calls (`/auth/…`) read the cookie themselves:
@@ -299,7 +284,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
 
     // The key: known, not revoked, its org not disabled. (A key id of the
     // wrong form is one the relay cannot know.)
-    let unknown_key = || refuse(unauthorized(ErrorCode::UnknownKey, "This API key is not known to the relay."));
+    let unknown_key = || refuse(ApiError::new(ErrorCode::UnknownKey, "This API key is not known to the relay."));
     let Ok(key_id) = ApiKeyId::parse(&auth.key_id) else {
         return Err(unknown_key());
     };
@@ -307,18 +292,17 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
         return Err(unknown_key());
     };
     if key.revoked {
-        return Err(refuse(unauthorized(ErrorCode::KeyRevoked, "This API key has been revoked.")));
+        return Err(refuse(ApiError::new(ErrorCode::KeyRevoked, "This API key has been revoked.")));
     }
     if key.org_disabled {
         return Err(refuse(ApiError::new(
-            StatusCode::FORBIDDEN,
             ErrorCode::OrgDisabled,
             "This organization has been disabled by the relay operator.",
         )));
     }
     let now = state.clock.now_secs();
     auth.check_timestamp(state.clock.unix_secs()).map_err(|_| {
-        refuse(unauthorized(
+        refuse(ApiError::new(
             ErrorCode::TimestampSkew,
             "X-FXE-Timestamp is more than 300 s from the relay's clock; check this machine's clock.",
         ))
@@ -329,7 +313,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
         parts.extensions.get::<OriginalUri>().map(|OriginalUri(u)| u.clone()).unwrap_or_else(|| parts.uri.clone());
     let path_and_query = target.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     auth.verify_signature(&public, parts.method.as_str(), path_and_query).map_err(|_| {
-        refuse(unauthorized(
+        refuse(ApiError::new(
             ErrorCode::BadRequestSignature,
             "The request signature does not verify for this method, path and headers.",
         ))
@@ -347,11 +331,11 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
         let bytes = read_body(body, &parts).await?;
         let digest: [u8; 32] = sha2::Sha256::digest(&bytes).into();
         auth.check_body(&digest, false).map_err(|e| match e {
-            fxe_protocol::error::RequestError::UnsignedPayloadNotAllowed => unauthorized(
+            fxe_protocol::error::RequestError::UnsignedPayloadNotAllowed => ApiError::new(
                 ErrorCode::BodyHashMismatch,
                 "UNSIGNED-PAYLOAD is only allowed on the ciphertext upload; sign the body's SHA-256.",
             ),
-            _ => unauthorized(ErrorCode::BodyHashMismatch, "The body does not match X-FXE-Content-SHA256."),
+            _ => ApiError::new(ErrorCode::BodyHashMismatch, "The body does not match X-FXE-Content-SHA256."),
         })?;
         Body::from(bytes)
     };
@@ -359,7 +343,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
     // Replay: each (key_id, nonce) once. The record is in the database so it holds across instances.
     let fresh = crate::db::nonces::remember(&state.db, &auth.key_id, &auth.nonce, now).await?;
     if !fresh {
-        return Err(unauthorized(
+        return Err(ApiError::new(
             ErrorCode::ReplayedRequest,
             "This request (key and nonce) was already seen; sign every request with a new nonce.",
         ));
@@ -383,13 +367,7 @@ async fn authenticate_inner(state: &AppState, req: Request) -> Result<(Request, 
 
 /// Reads a JSON-sized body: 413 `too_large` past [`MAX_JSON_BODY`].
 async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::TooLarge,
-            format!("The body is larger than {MAX_JSON_BODY} bytes."),
-        )
-    };
+    let too_large = || ApiError::new(ErrorCode::TooLarge, format!("The body is larger than {MAX_JSON_BODY} bytes."));
     let declared = parts
         .headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -403,7 +381,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
         if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             too_large()
         } else {
-            ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
+            ApiError::new(ErrorCode::UnreadableBody, "The request body could not be read.")
         }
     })
 }

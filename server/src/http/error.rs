@@ -32,50 +32,35 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// `code` is part of the API contract: snake_case, stable.
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError { status, code, message: message.into(), headers: Vec::new() }
+    /// An answer with `code` (part of the API contract: snake_case, stable)
+    /// and the status the code stands for ([`ErrorCode::status`]: one source
+    /// for the answers and the OpenAPI document).
+    pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::with_status(code.status(), code, message)
     }
 
-    /// 400.
-    pub fn bad_request(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    /// An answer with `code` under another status than its own: only where
+    /// the contract says so (a passkey rejected at sign-in is 401).
+    pub fn with_status(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError { status, code, message: message.into(), headers: Vec::new() }
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
-    }
-
-    /// 409.
-    pub fn conflict(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    /// 422.
-    pub fn unprocessable(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     /// 500 `internal_error`. The detail goes to the log, not to the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::InternalError,
-            "Something went wrong on the relay. It has been logged; please try again.",
-        )
+        Self::new(ErrorCode::InternalError, "Something went wrong on the relay. It has been logged; please try again.")
     }
 
     /// 503 `unavailable`: a dependency (database, storage) is down. The
     /// detail goes to the log.
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %detail, "service unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "The relay cannot serve this request right now; please try again shortly.",
-        )
+        Self::new(ErrorCode::Unavailable, "The relay cannot serve this request right now; please try again shortly.")
     }
 
     /// Adds a header to the answer (e.g. `Retry-After` on 429).
@@ -133,37 +118,30 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with `Content-Type: application/json`.",
             ),
-            JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-                ErrorCode::MalformedJson,
-                format!("The body is not valid JSON: {}", e.body_text()),
-            ),
-            JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::new(ErrorCode::MalformedJson, format!("The body is not valid JSON: {}", e.body_text()))
+            }
+            JsonRejection::JsonDataError(e) => ApiError::new(
                 ErrorCode::InvalidBody,
                 format!("The JSON body does not fit this call: {}", e.body_text()),
             ),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                "The body is too large for this call.",
-            ),
-            JsonRejection::BytesRejection(_) => {
-                ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
+            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(ErrorCode::TooLarge, "The body is too large for this call.")
             }
-            other => ApiError::bad_request(ErrorCode::BadRequest, other.body_text()),
+            JsonRejection::BytesRejection(_) => {
+                ApiError::new(ErrorCode::UnreadableBody, "The request body could not be read.")
+            }
+            other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            format!("The query string is not valid here: {}", rejection.body_text()),
-        )
+        ApiError::new(ErrorCode::InvalidQuery, format!("The query string is not valid here: {}", rejection.body_text()))
     }
 }
 
@@ -171,7 +149,7 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         match rejection {
             PathRejection::FailedToDeserializePathParams(e) => {
-                ApiError::bad_request(ErrorCode::InvalidPath, format!("The path is not valid here: {}", e.body_text()))
+                ApiError::new(ErrorCode::InvalidPath, format!("The path is not valid here: {}", e.body_text()))
             }
             other => ApiError::internal(format!("path parameters unavailable: {}", other.body_text())),
         }
@@ -212,31 +190,25 @@ impl From<BlobError> for ApiError {
         match error {
             BlobError::NotFound => ApiError::not_found("No such content."),
             BlobError::AlreadyExists => {
-                ApiError::conflict(ErrorCode::AlreadyUploaded, "This content has already been uploaded.")
+                ApiError::new(ErrorCode::AlreadyUploaded, "This content has already been uploaded.")
             }
-            BlobError::TooLarge { max } => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                format!("The body is larger than {max} bytes."),
-            ),
-            BlobError::RangeNotSatisfiable { len } => ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                ErrorCode::RangeNotSatisfiable,
-                "The requested range is outside the content.",
-            )
-            .with_header(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */*")),
-            ),
-            BlobError::Body(e) => {
-                ApiError::bad_request(ErrorCode::UnreadableBody, format!("The upload was interrupted: {e}"))
+            BlobError::TooLarge { max } => {
+                ApiError::new(ErrorCode::TooLarge, format!("The body is larger than {max} bytes."))
             }
+            BlobError::RangeNotSatisfiable { len } => {
+                ApiError::new(ErrorCode::RangeNotSatisfiable, "The requested range is outside the content.")
+                    .with_header(
+                        header::CONTENT_RANGE,
+                        HeaderValue::from_str(&format!("bytes */{len}"))
+                            .unwrap_or(HeaderValue::from_static("bytes */*")),
+                    )
+            }
+            BlobError::Body(e) => ApiError::new(ErrorCode::UnreadableBody, format!("The upload was interrupted: {e}")),
             // The store itself failed (disk full, read-only, unreachable):
             // nothing was kept, and the same request may simply be repeated.
             BlobError::Io(e) => {
                 tracing::warn!(error = %e, "blob store unavailable");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
                     ErrorCode::StorageUnavailable,
                     "The relay's storage is unavailable right now; nothing was kept. Please try again shortly.",
                 )
@@ -266,7 +238,6 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
             .is_some_and(|v| v == "application/json" || (v.starts_with("application/") && v.ends_with("+json")));
         if !json_type {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with `Content-Type: application/json`.",
             ));
@@ -274,7 +245,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
         let bytes = bytes::Bytes::from_request(req, state).await.map_err(|e| ApiError::from(JsonRejection::from(e)))?;
         let Json(value) = Json::<T>::from_bytes(&bytes)?;
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ApiError::unprocessable(ErrorCode::InvalidBody, "The JSON body must be an object."));
+            return Err(ApiError::new(ErrorCode::InvalidBody, "The JSON body must be an object."));
         }
         Ok(ApiJson(value))
     }
@@ -304,7 +275,7 @@ pub async fn api_not_found() -> ApiError {
 
 /// The JSON 405 for a known path called with the wrong method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, "This path does not accept this method.")
+    ApiError::new(ErrorCode::MethodNotAllowed, "This path does not accept this method.")
 }
 
 #[cfg(test)]

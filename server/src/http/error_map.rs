@@ -2,7 +2,7 @@
 //! error enum maps to its status and [`ErrorCode`] here, so domain code never
 //! builds an HTTP error and the contract's codes are chosen in one file.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 
 use super::error::{ApiError, ErrorCode};
 use fxe_protocol::error::RequestError;
@@ -17,38 +17,36 @@ impl From<MessageError> for ApiError {
     fn from(e: MessageError) -> Self {
         use MessageError as E;
         let message = e.to_string();
-        let (status, code) = match e {
+        let code = match e {
             E::NotFound => return ApiError::not_found(message),
             E::Db(db) => return db.into(),
             E::Blob(blob) => return blob.into(),
             E::Internal(what) => return ApiError::internal(what),
-            E::TooLarge { .. } | E::UploadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
-            E::InvalidEnvelope(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidEnvelope),
-            E::MessageIdConflict => (StatusCode::CONFLICT, ErrorCode::MessageIdConflict),
-            E::SenderMismatch => (StatusCode::FORBIDDEN, ErrorCode::SenderMismatch),
-            E::StaleBundle => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::StaleBundle),
-            E::BadSignature => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::BadSignature),
-            E::FromNumberNotYours(_) => (StatusCode::FORBIDDEN, ErrorCode::FromNumberNotYours),
-            E::ToNumberMismatch { .. } | E::RecipientBundleStale => {
-                (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ToNumberMismatch)
-            }
-            E::UploadExpired => (StatusCode::GONE, ErrorCode::UploadExpired),
-            E::AlreadyUploaded => (StatusCode::CONFLICT, ErrorCode::AlreadyUploaded),
-            E::UploadInProgress => (StatusCode::CONFLICT, ErrorCode::UploadInProgress),
-            E::LengthMismatch(_) | E::ContentMismatch => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ContentMismatch),
-            E::BodyHashMismatch => (StatusCode::UNAUTHORIZED, ErrorCode::BodyHashMismatch),
-            E::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StorageUnavailable),
-            E::NotRecipient => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
-            E::InvalidReceipt(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidReceipt),
-            E::InvalidRefusal(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidRefusal),
-            E::BadReceipt => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::BadReceipt),
-            E::BadRefusal => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::BadRefusal),
-            E::AlreadyDelivered => (StatusCode::CONFLICT, ErrorCode::AlreadyDelivered),
-            E::AlreadyRejected => (StatusCode::CONFLICT, ErrorCode::AlreadyRejected),
-            E::Expired => (StatusCode::GONE, ErrorCode::Gone),
-            E::NotQueued(_) => (StatusCode::CONFLICT, ErrorCode::NotQueued),
+            E::TooLarge { .. } | E::UploadTooLarge { .. } => ErrorCode::TooLarge,
+            E::InvalidEnvelope(_) => ErrorCode::InvalidEnvelope,
+            E::MessageIdConflict => ErrorCode::MessageIdConflict,
+            E::SenderMismatch => ErrorCode::SenderMismatch,
+            E::StaleBundle => ErrorCode::StaleBundle,
+            E::BadSignature => ErrorCode::BadSignature,
+            E::FromNumberNotYours(_) => ErrorCode::FromNumberNotYours,
+            E::ToNumberMismatch { .. } | E::RecipientBundleStale => ErrorCode::ToNumberMismatch,
+            E::UploadExpired => ErrorCode::UploadExpired,
+            E::AlreadyUploaded => ErrorCode::AlreadyUploaded,
+            E::UploadInProgress => ErrorCode::UploadInProgress,
+            E::LengthMismatch(_) | E::ContentMismatch => ErrorCode::ContentMismatch,
+            E::BodyHashMismatch => ErrorCode::BodyHashMismatch,
+            E::StorageUnavailable => ErrorCode::StorageUnavailable,
+            E::NotRecipient => ErrorCode::Forbidden,
+            E::InvalidReceipt(_) => ErrorCode::InvalidReceipt,
+            E::InvalidRefusal(_) => ErrorCode::InvalidRefusal,
+            E::BadReceipt => ErrorCode::BadReceipt,
+            E::BadRefusal => ErrorCode::BadRefusal,
+            E::AlreadyDelivered => ErrorCode::AlreadyDelivered,
+            E::AlreadyRejected => ErrorCode::AlreadyRejected,
+            E::Expired => ErrorCode::Gone,
+            E::NotQueued(_) => ErrorCode::NotQueued,
         };
-        ApiError::new(status, code, message)
+        ApiError::new(code, message)
     }
 }
 
@@ -60,9 +58,9 @@ impl From<OperatorError> for ApiError {
             format!("{first}{}.", chars.as_str().trim_end_matches('.'))
         };
         match e {
-            OperatorError::Invalid(m) => ApiError::unprocessable(ErrorCode::InvalidBody, sentence(m)),
+            OperatorError::Invalid(m) => ApiError::new(ErrorCode::InvalidBody, sentence(m)),
             OperatorError::NotFound(m) => ApiError::not_found(sentence(m)),
-            OperatorError::Conflict(m) => ApiError::conflict(ErrorCode::Conflict, sentence(m)),
+            OperatorError::Conflict(m) => ApiError::new(ErrorCode::Conflict, sentence(m)),
             OperatorError::Db(e) => e.into(),
         }
     }
@@ -74,11 +72,11 @@ impl From<WebhookError> for ApiError {
         let message = e.to_string();
         match e {
             E::NotFound | E::DeliveryNotFound => ApiError::not_found(message),
-            E::InvalidUrl(_) => ApiError::unprocessable(ErrorCode::InvalidUrl, message),
-            E::UnknownEvent(_) | E::NoEvents => ApiError::unprocessable(ErrorCode::InvalidEvents, message),
-            E::InvalidDescription => ApiError::unprocessable(ErrorCode::InvalidBody, message),
-            E::TooManyEndpoints => ApiError::conflict(ErrorCode::TooManyWebhooks, message),
-            E::Disabled => ApiError::conflict(ErrorCode::WebhookDisabled, message),
+            E::InvalidUrl(_) => ApiError::new(ErrorCode::InvalidUrl, message),
+            E::UnknownEvent(_) | E::NoEvents => ApiError::new(ErrorCode::InvalidEvents, message),
+            E::InvalidDescription => ApiError::new(ErrorCode::InvalidBody, message),
+            E::TooManyEndpoints => ApiError::new(ErrorCode::TooManyWebhooks, message),
+            E::Disabled => ApiError::new(ErrorCode::WebhookDisabled, message),
             E::Db(db) => db.into(),
             E::Internal(what) => ApiError::internal(what),
         }
@@ -91,15 +89,12 @@ impl From<StartError> for ApiError {
         let message = format!("{}.", capitalised(&e.to_string()));
         match e {
             StartError::TooManyFromClient { retry_after_secs, .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message)
+                ApiError::new(ErrorCode::RateLimited, message).with_header(header::RETRY_AFTER, retry(retry_after_secs))
+            }
+            StartError::TooMany { retry_after_secs } => {
+                ApiError::new(ErrorCode::Unavailable, format!("{message} Try again shortly."))
                     .with_header(header::RETRY_AFTER, retry(retry_after_secs))
             }
-            StartError::TooMany { retry_after_secs } => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unavailable,
-                format!("{message} Try again shortly."),
-            )
-            .with_header(header::RETRY_AFTER, retry(retry_after_secs)),
             StartError::Db(db) => db.into(),
         }
     }
@@ -125,7 +120,6 @@ impl From<crate::transparency::Gate> for ApiError {
         match e {
             crate::transparency::Gate::Db(db) => db.into(),
             crate::transparency::Gate::Pending => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::LogPending,
                 "The relay's transparency log does not cover this answer yet; ask again in a few seconds.",
             )

@@ -105,14 +105,14 @@ async fn run(state: AppState, req: Request, next: Next) -> Result<Response, Resp
     match claim(&state, &record).await.map_err(IntoResponse::into_response)? {
         Found::New => {}
         Found::Running => {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running; retry when it has finished.",
             )
             .into_response());
         }
         Found::Reused => {
-            return Err(ApiError::conflict(
+            return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyReused,
                 "This Idempotency-Key was used for a different request in the last 24 hours; use a new key.",
             )
@@ -161,7 +161,7 @@ pub fn scope(principal_id: Option<&str>, request_digest: &[u8; 32]) -> String {
 }
 
 fn parse_key(parts: &Parts) -> Result<String, ApiError> {
-    let bad = |m: &'static str| ApiError::bad_request(ErrorCode::InvalidIdempotencyKey, m);
+    let bad = |m: &'static str| ApiError::new(ErrorCode::InvalidIdempotencyKey, m);
     let mut values = parts.headers.get_all(HEADER).iter();
     let value = values.next().ok_or_else(|| bad("Idempotency-Key is empty."))?;
     if values.next().is_some() {
@@ -178,13 +178,7 @@ fn parse_key(parts: &Parts) -> Result<String, ApiError> {
 }
 
 async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::TooLarge,
-            format!("The body is larger than {MAX_BODY} bytes."),
-        )
-    };
+    let too_large = || ApiError::new(ErrorCode::TooLarge, format!("The body is larger than {MAX_BODY} bytes."));
     let declared =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| u64::try_from(MAX_BODY).is_ok_and(|max| n > max)) {
@@ -194,7 +188,7 @@ async fn read_body(body: Body, parts: &Parts) -> Result<Bytes, ApiError> {
         if e.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some() {
             too_large()
         } else {
-            ApiError::bad_request(ErrorCode::UnreadableBody, "The request body could not be read.")
+            ApiError::new(ErrorCode::UnreadableBody, "The request body could not be read.")
         }
     })
 }

@@ -23,7 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 
 use crate::{
     config::Config,
@@ -211,7 +211,6 @@ pub fn refused(scope: Scope, limiter: &RateLimiter, wait: Duration) -> ApiError 
         Scope::Anonymous => "without valid credentials from this address",
     };
     ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RateLimited,
         format!("Too many requests {what} (limit {} a minute); retry in {secs} s.", limiter.per_minute()),
     )

@@ -40,7 +40,7 @@ use axum::{
     Router,
     body::{Body, HttpBody},
     extract::ConnectInfo,
-    http::{HeaderValue, Request, Response, StatusCode, header},
+    http::{HeaderValue, Request, Response, header},
     response::IntoResponse,
 };
 use bytes::Bytes;
@@ -257,7 +257,6 @@ async fn answer(
     let head = head_len(&req);
     if head > max_header_bytes {
         let error = ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ErrorCode::HeadersTooLarge,
             format!("The request line and headers are {head} bytes; at most {max_header_bytes} are accepted."),
         );
@@ -286,7 +285,7 @@ async fn answer(
                     body_limits.window.as_secs_f64()
                 ),
             };
-            closing(ApiError::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout, message))
+            closing(ApiError::new(ErrorCode::RequestTimeout, message))
         }
     }
 }

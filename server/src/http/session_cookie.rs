@@ -3,7 +3,7 @@
 //! when idle and absolutely. A cookie-authenticated request that changes
 //! state must carry an `Origin` equal to the relay's public origin.
 
-use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, Method, header, request::Parts};
 
 use crate::http::error::ErrorCode;
 use crate::{
@@ -35,7 +35,7 @@ pub async fn current(state: &AppState, headers: &axum::http::HeaderMap) -> Resul
 
 /// The answer to a call that needs a session when there is none.
 pub fn signed_out() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Not signed in, or the session has ended.")
+    ApiError::new(ErrorCode::Unauthenticated, "Not signed in, or the session has ended.")
 }
 
 /// The `Set-Cookie` value for a new session id (or for clearing it with `None`).
@@ -56,7 +56,7 @@ pub fn changes_state(method: &Method) -> bool {
 
 /// The answer to a cookie whose session is unknown, expired or revoked.
 pub fn session_ended() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, "Your session has ended; sign in again.")
+    ApiError::new(ErrorCode::Unauthenticated, "Your session has ended; sign in again.")
 }
 
 /// The org member a live session is (checking the `Origin` of a call that
@@ -89,7 +89,6 @@ pub fn check_origin(state: &AppState, headers: &axum::http::HeaderMap) -> Result
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin != Some(state.config.public_origin().as_str()) {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
             ErrorCode::BadOrigin,
             "This request did not come from the relay's own pages (Origin mismatch).",
         ));
