@@ -15,15 +15,18 @@ pub fn machine_cpu() -> (u64, u64) {
     (all - idle, all)
 }
 
-/// CPU time (user + system, clock ticks) the processes `pids` used so far.
+/// CPU time (user + system, clock ticks) the processes `pids` used so far
+/// (every thread's: /proc/PID/stat sums the thread group).
 pub fn process_cpu(pids: &[u32]) -> u64 {
     pids.iter()
         .map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // Fields after the command name (which ends with the last ')'): utime and stime are the 12th and 13th.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<u64> = rest.split_whitespace().filter_map(|t| t.parse().ok()).collect();
-            f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
+            // The fields after the command name (which ends with the last ')'), by position: the state is
+            // the 1st, utime and stime the 12th and 13th. (Not by parsing what looks numeric: a process
+            // without a terminal has tpgid -1, and skipping it shifted utime out and cutime in.)
+            let rest: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, r)| r).split_whitespace().collect();
+            let field = |i: usize| rest.get(i).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+            field(11) + field(12)
         })
         .sum()
 }
