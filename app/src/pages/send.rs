@@ -5,7 +5,7 @@
 //! confirms the new fingerprint.
 
 use fxe_protocol::{
-    api::{CreateMessageRequest, CreateMessageResponse, MeOrg, Message, NumberStatus, Org},
+    api::{CreateMessageRequest, CreateMessageResponse, MeOrg, Message, MessageStatus, NumberStatus, Org},
     directory::NumberOwner,
     envelope::{CONTENT_TYPE_PDF, MAX_FROM_NAME_LEN, SealRandomness, SealRequest, Sealer},
     stream::V1_CHUNK_SIZE,
@@ -396,11 +396,36 @@ async fn send_fax(
     }
     match done.finish::<Message>().await {
         Ok(_) => Ok(message_id),
-        Err(f) if f.code == "cancelled" => {
-            Err("Cancelled. Nothing was delivered: the relay discards the unfinished fax within the hour.".into())
-        }
+        Err(f) if f.code == "cancelled" => Err(after_cancel(&created.message.message_id).await),
         Err(f) => Err(format!("The upload failed: {} Nothing was delivered; send it again.", f.message)),
     }
+}
+
+/// What a cancelled upload came to. Cancel stops the browser's request, but
+/// when the last bytes had already left, the relay may have the whole fax
+/// and queue it: it is the authority, so the page asks it (twice, a second
+/// apart, for a commit still under way) instead of assuming.
+async fn after_cancel(message_id: &str) -> String {
+    let path = format!("/messages/{}", http::segment(message_id));
+    for attempt in 0..2 {
+        if attempt > 0 {
+            files::sleep(1_000).await;
+        }
+        match http::get::<Message>(&path).await {
+            Ok(m) if m.status == MessageStatus::AwaitingUpload => continue,
+            Ok(_) => {
+                return "Too late to cancel: the relay had already received the whole fax, and it was sent. \
+                        It is in your Outbox."
+                    .into();
+            }
+            Err(_) => {
+                return "Cancelled, but the relay could not be asked whether the whole fax had already reached it: \
+                        check your Outbox before sending it again."
+                    .into();
+            }
+        }
+    }
+    "Cancelled. Nothing was delivered: the relay discards the unfinished fax within the hour.".into()
 }
 
 fn fraction(done: u64, total: u64) -> f64 {
