@@ -413,6 +413,8 @@ async fn after_cancel(message_id: &str) -> String {
         }
         match http::get::<Message>(&path).await {
             Ok(m) if m.status == MessageStatus::AwaitingUpload => continue,
+            // Its upload window closed without the ciphertext: nothing reached the recipient.
+            Ok(m) if m.status == MessageStatus::Failed => break,
             Ok(_) => {
                 return "Too late to cancel: the relay had already received the whole fax, and it was sent. \
                         It is in your Outbox."
